@@ -1,0 +1,22 @@
+/* core/buf.h — a growable byte buffer: request bodies, response heads, pending output.
+ * Zero-initialised is empty; data is always NUL-terminated past len for convenience. */
+#pragma once
+
+#include <stddef.h>
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drop the first n bytes. */
+void buf_consume(struct buf *b, size_t n);
+/* Hand the bytes to the caller (who frees them) and leave the buffer empty. */
+char *buf_steal(struct buf *b, size_t *len);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);

@@ -1,0 +1,356 @@
+/* core/http.c — wraps http_parser's callbacks into whole messages, enforcing berth's limits
+ * on head size, header count and body size, and pausing after each message for pipelining. */
+#include "core/http.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/xalloc.h"
+
+static struct http_reader *reader_of(http_parser *p)
+{
+    return p->data;
+}
+
+static int fail(struct http_reader *rd, int status, const char *error)
+{
+    if (!rd->status) {
+        rd->status = status;
+        rd->error = error;
+    }
+    return -1;
+}
+
+/* Counts every head byte against max_header_bytes. */
+static int account_head(struct http_reader *rd, size_t n)
+{
+    rd->header_bytes += n;
+    return rd->header_bytes > rd->limits.max_header_bytes
+               ? fail(rd, 431, "request header fields too large")
+               : 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_reader *rd = reader_of(p);
+    if (!rd->msg)
+        rd->msg = xcalloc(1, sizeof(*rd->msg));
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    struct http_reader *rd = reader_of(p);
+    if (account_head(rd, n) < 0)
+        return -1;
+    size_t old = rd->msg->target ? strlen(rd->msg->target) : 0;
+    rd->msg->target = xrealloc(rd->msg->target, old + n + 1);
+    memcpy(rd->msg->target + old, at, n);
+    rd->msg->target[old + n] = '\0';
+    return 0;
+}
+
+static void finish_header(struct http_reader *rd)
+{
+    struct http_msg *m = rd->msg;
+    struct http_header *h = &m->headers[m->nheaders - 1];
+    h->name = buf_steal(&rd->field, NULL);
+    if (!h->name)
+        h->name = xstrdup("");
+    rd->in_value = false;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    struct http_reader *rd = reader_of(p);
+    struct http_msg *m = rd->msg;
+    if (account_head(rd, n) < 0)
+        return -1;
+    if (rd->in_value) /* the previous header's value ended: a new name starts */
+        finish_header(rd);
+    if (rd->field.len == 0) {
+        if (m->nheaders + 1 > rd->limits.max_headers)
+            return fail(rd, 431, "too many header fields");
+        m->headers = xrealloc(m->headers, (m->nheaders + 1) * sizeof(*m->headers));
+        m->headers[m->nheaders++] = (struct http_header){0};
+    }
+    buf_append(&rd->field, at, n);
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    struct http_reader *rd = reader_of(p);
+    struct http_header *h = &rd->msg->headers[rd->msg->nheaders - 1];
+    if (account_head(rd, n) < 0)
+        return -1;
+    rd->in_value = true;
+    size_t old = h->value ? strlen(h->value) : 0;
+    h->value = xrealloc(h->value, old + n + 1);
+    memcpy(h->value + old, at, n);
+    h->value[old + n] = '\0';
+    return 0;
+}
+
+static int split_target(struct http_msg *m)
+{
+    if (!m->target)
+        return -1;
+    char *q = strchr(m->target, '?');
+    m->path = q ? xstrndup(m->target, (size_t)(q - m->target)) : xstrdup(m->target);
+    m->query = xstrdup(q ? q + 1 : "");
+    char *hash = strchr(m->query, '#');
+    if (hash)
+        *hash = '\0';
+    return m->path[0] == '/' && http_url_decode(m->path, false) ? 0 : -1;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_reader *rd = reader_of(p);
+    struct http_msg *m = rd->msg;
+    if (rd->in_value || rd->field.len)
+        finish_header(rd);
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (!m->headers[i].value)
+            m->headers[i].value = xstrdup("");
+    m->http_major = p->http_major;
+    m->http_minor = p->http_minor;
+    m->keep_alive = http_should_keep_alive(p);
+    m->upgrade = (p->flags & F_UPGRADE) != 0;
+    if (p->type == HTTP_REQUEST) {
+        m->method = (int)p->method;
+        if (split_target(m) < 0)
+            return fail(rd, 400, "malformed request target");
+    } else {
+        m->status = (int)p->status_code;
+    }
+    if (!rd->on_body && (p->flags & F_CONTENTLENGTH) && p->content_length > rd->limits.max_body)
+        return fail(rd, 413, "request body too large");
+    rd->headers_done = true;
+    return rd->skip_body ? 1 : 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    struct http_reader *rd = reader_of(p);
+    if (rd->on_body)
+        return rd->on_body(rd->ctx, at, n) ? fail(rd, 400, "request body refused") : 0;
+    if (rd->msg->body.len + n > rd->limits.max_body)
+        return fail(rd, 413, "request body too large");
+    buf_append(&rd->msg->body, at, n);
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct http_reader *rd = reader_of(p);
+    rd->done = true;
+    http_parser_pause(p, 1); /* one message at a time: the next waits for http_reader_take */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void http_reader_init(struct http_reader *rd, enum http_parser_type type,
+                      const struct http_limits *limits)
+{
+    memset(rd, 0, sizeof(*rd));
+    /* Our own limit is enforced in the callbacks; keep http_parser's out of its way. */
+    http_parser_set_max_header_size((uint32_t)(limits->max_header_bytes + 4096));
+    http_parser_init(&rd->parser, type);
+    rd->parser.data = rd;
+    rd->limits = *limits;
+}
+
+void http_reader_free(struct http_reader *rd)
+{
+    http_msg_free(rd->msg);
+    rd->msg = NULL;
+    buf_free(&rd->field);
+}
+
+size_t http_reader_feed(struct http_reader *rd, const char *data, size_t n)
+{
+    if (rd->done || rd->status)
+        return 0;
+    size_t used = http_parser_execute(&rd->parser, &settings, data, n);
+    enum http_errno e = HTTP_PARSER_ERRNO(&rd->parser);
+    if (rd->done || e == HPE_OK)
+        return used;
+    if (e == HPE_HEADER_OVERFLOW)
+        fail(rd, 431, "request header fields too large");
+    else
+        fail(rd, 400, http_errno_description(e));
+    return used;
+}
+
+void http_reader_eof(struct http_reader *rd)
+{
+    if (!rd->done && !rd->status && !http_reader_idle(rd))
+        http_parser_execute(&rd->parser, &settings, NULL, 0);
+    if (!rd->done && !rd->status && !http_reader_idle(rd))
+        fail(rd, 400, "unexpected end of message");
+}
+
+struct http_msg *http_reader_take(struct http_reader *rd)
+{
+    if (!rd->done)
+        return NULL;
+    struct http_msg *m = rd->msg;
+    rd->msg = NULL;
+    rd->done = rd->headers_done = rd->in_value = false;
+    rd->header_bytes = 0;
+    buf_reset(&rd->field);
+    http_parser_pause(&rd->parser, 0);
+    return m;
+}
+
+bool http_reader_idle(const struct http_reader *rd)
+{
+    return rd->msg == NULL;
+}
+
+void http_msg_free(struct http_msg *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nheaders; i++) {
+        free(m->headers[i].name);
+        free(m->headers[i].value);
+    }
+    free(m->headers);
+    free(m->target);
+    free(m->path);
+    free(m->query);
+    buf_free(&m->body);
+    free(m);
+}
+
+const char *http_msg_header(const struct http_msg *m, const char *name)
+{
+    for (size_t i = 0; i < m->nheaders; i++)
+        if (strcasecmp(m->headers[i].name, name) == 0)
+            return m->headers[i].value;
+    return NULL;
+}
+
+const char *http_msg_method(const struct http_msg *m)
+{
+    return http_method_str((enum http_method)m->method);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool http_url_decode(char *s, bool plus_is_space)
+{
+    char *out = s;
+    for (; *s; s++) {
+        if (*s == '%') {
+            int hi = hexval((unsigned char)s[1]), lo = hi < 0 ? -1 : hexval((unsigned char)s[2]);
+            if (hi < 0 || lo < 0)
+                return false;
+            *out++ = (char)(hi * 16 + lo);
+            s += 2;
+        } else {
+            *out++ = plus_is_space && *s == '+' ? ' ' : *s;
+        }
+    }
+    *out = '\0';
+    return true;
+}
+
+char *http_query_get(const struct http_msg *m, const char *key)
+{
+    size_t klen = strlen(key);
+    for (const char *p = m->query ? m->query : ""; *p;) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t nlen = eq ? (size_t)(eq - p) : len;
+        char *name = xstrndup(p, nlen);
+        bool match = http_url_decode(name, true) && strlen(name) == klen &&
+                     memcmp(name, key, klen) == 0;
+        free(name);
+        if (match) {
+            char *value = eq ? xstrndup(eq + 1, len - nlen - 1) : xstrdup("");
+            if (http_url_decode(value, true))
+                return value;
+            free(value);
+            return NULL;
+        }
+        p += len + (end ? 1 : 0);
+    }
+    return NULL;
+}
+
+bool http_query_bool(const struct http_msg *m, const char *key)
+{
+    char *v = http_query_get(m, key);
+    if (!v)
+        return false;
+    char *s = v;
+    while (isspace((unsigned char)*s))
+        s++;
+    for (char *c = s; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    bool r = !(n == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0 ||
+               strcmp(s, "false") == 0 || strcmp(s, "none") == 0);
+    free(v);
+    return r;
+}
+
+const char *http_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Requested Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}

@@ -1,0 +1,649 @@
+/* core/http_server.c — connections of the HTTP server: read, parse one request at a time,
+ * hand it to the handler, queue the reply with back-pressure, time out stalled peers.
+ * Every entry point brackets itself with conn_enter/conn_leave, so a connection closed from
+ * deep inside a callback is freed only once the outermost frame is done with it. */
+#include "core/http_server.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#define HIGH_WATER (256 * 1024) /* queued output above which producers are told to wait */
+#define LOW_WATER (64 * 1024)   /* ... and below which they are told to go on */
+#define IN_MAX (1024 * 1024)    /* pipelined input kept while a reply is owed */
+
+enum conn_state { C_READING, C_HANDLING, C_STREAMING, C_HIJACKED };
+
+struct listener {
+    struct http_server *srv;
+    struct rio *io;
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    struct reactor_timer retry;
+    struct listener *next;
+};
+
+struct http_server {
+    struct reactor *r;
+    struct http_server_opts o;
+    struct listener *listeners;
+    struct http_conn *conns;
+    size_t nconns;
+};
+
+struct http_conn {
+    struct http_server *srv;
+    struct rio *io;
+    struct http_reader rd;
+    struct buf in, out, extra_headers;
+    size_t inflight; /* bytes handed to the reactor and not yet confirmed */
+    struct http_msg *req;
+    enum conn_state state;
+    bool keep_alive, head_only, chunked, closing, read_paused, sending, parsing, dead;
+    int busy;
+    struct reactor_timer timer;
+    void (*drain_fn)(void *);
+    void *drain_arg;
+    void (*close_fn)(void *);
+    void *close_arg;
+    void (*data_fn)(void *, const char *, ssize_t);
+    void *data_arg;
+    struct http_conn *prev, *next;
+};
+
+static void on_recv(void *ctx, const char *data, ssize_t n);
+static void on_timer(struct reactor_timer *t);
+static void parse_pending(struct http_conn *c);
+
+/* ---- life cycle ---- */
+
+static void conn_free(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    reactor_timer_stop(s->r, &c->timer);
+    reactor_io_close(c->io);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    http_reader_free(&c->rd);
+    http_msg_free(c->req);
+    buf_free(&c->in);
+    buf_free(&c->out);
+    buf_free(&c->extra_headers);
+    free(c);
+}
+
+static void conn_enter(struct http_conn *c)
+{
+    c->busy++;
+}
+
+static void conn_leave(struct http_conn *c)
+{
+    if (--c->busy == 0 && c->dead)
+        conn_free(c);
+}
+
+/* The reply owed on this connection will never be sent: tell its producer, once. */
+static void abandon(struct http_conn *c)
+{
+    if (c->state == C_READING)
+        return;
+    void (*fn)(void *) = c->close_fn;
+    c->state = C_READING;
+    c->close_fn = NULL;
+    c->drain_fn = NULL;
+    c->data_fn = NULL;
+    c->closing = true;
+    if (fn)
+        fn(c->close_arg);
+}
+
+static void conn_destroy(struct http_conn *c)
+{
+    if (c->dead)
+        return;
+    abandon(c);
+    c->dead = true;
+    c->closing = true;
+    if (c->busy == 0)
+        conn_free(c);
+}
+
+static void conn_new(struct http_server *s, int fd)
+{
+    struct http_conn *c = xcalloc(1, sizeof(*c));
+    c->srv = s;
+    c->io = reactor_io_open(s->r, fd, c);
+    http_reader_init(&c->rd, HTTP_REQUEST, &s->o.limits);
+    c->timer.fn = on_timer;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    reactor_timer_start(s->r, &c->timer, s->o.idle_timeout_ms);
+    if (reactor_recv(c->io, on_recv) < 0)
+        conn_destroy(c);
+}
+
+size_t http_conn_pending(const struct http_conn *c)
+{
+    return c->out.len + c->inflight;
+}
+
+/* ---- output ---- */
+
+static void on_sent(void *ctx, int res);
+
+/* Hand queued output to the reactor (one send in flight), or finish a closing connection. */
+static void flush(struct http_conn *c)
+{
+    if (c->sending || c->dead)
+        return;
+    if (c->out.len == 0) {
+        if (c->closing)
+            conn_destroy(c);
+        return;
+    }
+    size_t len;
+    char *data = buf_steal(&c->out, &len);
+    c->inflight = len;
+    c->sending = true;
+    if (reactor_send(c->io, data, len, on_sent) < 0) {
+        c->sending = false;
+        c->inflight = 0;
+        conn_destroy(c);
+    }
+}
+
+static void on_sent(void *ctx, int res)
+{
+    struct http_conn *c = ctx;
+    conn_enter(c);
+    c->sending = false;
+    c->inflight = 0;
+    if (res < 0) {
+        conn_destroy(c); /* the client is gone */
+    } else {
+        flush(c);
+        if (!c->dead && c->drain_fn && http_conn_pending(c) < LOW_WATER) {
+            void (*fn)(void *) = c->drain_fn;
+            c->drain_fn = NULL;
+            fn(c->drain_arg);
+        }
+        parse_pending(c); /* pipelined requests waited while output was backed up */
+    }
+    conn_leave(c);
+}
+
+static void write_head(struct http_conn *c, int status, const char *ctype, ssize_t len)
+{
+    buf_printf(&c->out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+    if (ctype)
+        buf_printf(&c->out, "Content-Type: %s\r\n", ctype);
+    if (len >= 0)
+        buf_printf(&c->out, "Content-Length: %zd\r\n", len);
+    if (c->chunked)
+        buf_puts(&c->out, "Transfer-Encoding: chunked\r\n");
+    if (!c->keep_alive)
+        buf_puts(&c->out, "Connection: close\r\n");
+    buf_append(&c->out, c->extra_headers.data, c->extra_headers.len);
+    buf_puts(&c->out, "\r\n");
+    buf_reset(&c->extra_headers);
+}
+
+static void arm_timer(struct http_conn *c)
+{
+    if (c->state != C_READING || c->closing)
+        return;
+    const struct http_server_opts *o = &c->srv->o;
+    bool mid_request = !http_reader_idle(&c->rd) || c->in.len > 0;
+    reactor_timer_start(c->srv->r, &c->timer,
+                        mid_request ? o->request_timeout_ms : o->idle_timeout_ms);
+}
+
+static void finish_request(struct http_conn *c)
+{
+    http_msg_free(c->req);
+    c->req = NULL;
+    c->state = C_READING;
+    c->chunked = false;
+    c->drain_fn = NULL;
+    c->close_fn = NULL;
+    if (!c->keep_alive)
+        c->closing = true;
+    flush(c);
+    arm_timer(c);
+    parse_pending(c);
+}
+
+/* Protocol errors found before a handler saw the request: answer and close. */
+static void reply_error(struct http_conn *c, int status, const char *msg)
+{
+    _cleanup_json_ json_t *body = json_pack("{ss}", "message", msg);
+    _cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
+    c->keep_alive = false;
+    c->chunked = false;
+    write_head(c, status, "application/json", (ssize_t)strlen(text) + 1);
+    buf_puts(&c->out, text);
+    buf_puts(&c->out, "\n");
+    c->closing = true;
+    reactor_timer_stop(c->srv->r, &c->timer);
+    flush(c);
+}
+
+/* ---- input ---- */
+
+static void dispatch(struct http_conn *c, struct http_msg *req)
+{
+    reactor_timer_stop(c->srv->r, &c->timer);
+    c->req = req;
+    c->state = C_HANDLING;
+    c->head_only = req->method == HTTP_HEAD;
+    c->keep_alive = req->keep_alive && !req->upgrade;
+    c->srv->o.handler(c->srv->o.app, c, req);
+}
+
+/* Parse and dispatch requests from p[0..n) while the connection is free to take one;
+ * returns the bytes used. The caller holds conn_enter. */
+static size_t parse(struct http_conn *c, const char *p, size_t n)
+{
+    size_t used = 0;
+    c->parsing = true;
+    while (used < n && c->state == C_READING && !c->closing &&
+           http_conn_pending(c) < HIGH_WATER) {
+        used += http_reader_feed(&c->rd, p + used, n - used);
+        if (c->rd.status) {
+            reply_error(c, c->rd.status, c->rd.error);
+            used = n;
+            break;
+        }
+        if (!c->rd.done)
+            break;
+        dispatch(c, http_reader_take(&c->rd));
+    }
+    c->parsing = false;
+    return used;
+}
+
+static void keep_input(struct http_conn *c, const char *p, size_t n)
+{
+    buf_append(&c->in, p, n);
+    if (c->in.len > IN_MAX && !c->read_paused) {
+        c->read_paused = true; /* a client pipelining without reading replies: make it wait */
+        reactor_recv_pause(c->io);
+    }
+}
+
+static void parse_pending(struct http_conn *c)
+{
+    if (c->parsing || c->dead || c->in.len == 0 || c->state != C_READING)
+        return;
+    conn_enter(c);
+    size_t used = parse(c, c->in.data, c->in.len);
+    if (!c->dead) {
+        buf_consume(&c->in, used);
+        if (c->read_paused && c->in.len < IN_MAX / 2 && c->state != C_HIJACKED) {
+            c->read_paused = false;
+            reactor_recv(c->io, on_recv);
+        }
+        arm_timer(c);
+    }
+    conn_leave(c);
+}
+
+static void take_input(struct http_conn *c, const char *data, size_t n)
+{
+    if (c->closing)
+        return; /* nothing more will be answered on this connection */
+    size_t used = 0;
+    if (c->in.len == 0 && c->state == C_READING)
+        used = parse(c, data, n);
+    if (!c->dead && !c->closing && used < n) {
+        if (c->state == C_HIJACKED)
+            c->data_fn(c->data_arg, data + used, (ssize_t)(n - used));
+        else
+            keep_input(c, data + used, n - used);
+    }
+    if (!c->dead)
+        arm_timer(c);
+}
+
+static void on_peer_gone(struct http_conn *c, ssize_t n)
+{
+    if (c->state == C_HIJACKED && n == 0) {
+        c->data_fn(c->data_arg, NULL, 0); /* half-close: the handler decides */
+        return;
+    }
+    abandon(c);
+    c->closing = true;
+    if (n < 0 || (!c->sending && c->out.len == 0))
+        conn_destroy(c);
+}
+
+static void on_recv(void *ctx, const char *data, ssize_t n)
+{
+    struct http_conn *c = ctx;
+    conn_enter(c);
+    if (n <= 0)
+        on_peer_gone(c, n);
+    else if (c->state == C_HIJACKED)
+        c->data_fn(c->data_arg, data, n);
+    else
+        take_input(c, data, (size_t)n);
+    conn_leave(c);
+}
+
+/* One timer per connection: idle and request timeouts while reading, and a zero-delay kick
+ * that hands bytes which arrived with a hijack request to the new owner. */
+static void on_timer(struct reactor_timer *t)
+{
+    struct http_conn *c = (struct http_conn *)((char *)t - offsetof(struct http_conn, timer));
+    conn_enter(c);
+    if (c->state == C_HIJACKED && c->in.len > 0) {
+        struct buf held = c->in;
+        c->in = (struct buf){0};
+        c->data_fn(c->data_arg, held.data, (ssize_t)held.len);
+        buf_free(&held);
+    } else if (c->state == C_READING && !c->closing) {
+        if (!http_reader_idle(&c->rd) || c->in.len > 0)
+            reply_error(c, 408, "request timed out");
+        else
+            conn_destroy(c);
+    }
+    conn_leave(c);
+}
+
+/* ---- replies ---- */
+
+void http_conn_header(struct http_conn *c, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    _cleanup_free_ char *value = xvasprintf(fmt, ap);
+    va_end(ap);
+    buf_printf(&c->extra_headers, "%s: %s\r\n", name, value);
+}
+
+void http_reply(struct http_conn *c, int status, const char *content_type, const void *body,
+                size_t len)
+{
+    if (c->state != C_HANDLING)
+        return;
+    conn_enter(c);
+    write_head(c, status, content_type, (ssize_t)len);
+    if (!c->head_only && len)
+        buf_append(&c->out, body, len);
+    finish_request(c);
+    conn_leave(c);
+}
+
+void http_stream_begin(struct http_conn *c, int status, const char *content_type)
+{
+    if (c->state != C_HANDLING)
+        return;
+    conn_enter(c);
+    c->chunked = c->req->http_minor >= 1;
+    if (!c->chunked)
+        c->keep_alive = false; /* HTTP/1.0: the body runs to the close */
+    write_head(c, status, content_type, -1);
+    c->state = C_STREAMING;
+    flush(c);
+    conn_leave(c);
+}
+
+bool http_stream_write(struct http_conn *c, const void *data, size_t len)
+{
+    if (c->state != C_STREAMING)
+        return false;
+    if (len == 0 || c->head_only)
+        return http_conn_pending(c) < HIGH_WATER; /* an empty chunk would end the body */
+    conn_enter(c);
+    if (c->chunked)
+        buf_printf(&c->out, "%zx\r\n", len);
+    buf_append(&c->out, data, len);
+    if (c->chunked)
+        buf_puts(&c->out, "\r\n");
+    flush(c);
+    bool more = !c->dead && http_conn_pending(c) < HIGH_WATER;
+    conn_leave(c);
+    return more;
+}
+
+void http_stream_end(struct http_conn *c)
+{
+    if (c->state != C_STREAMING)
+        return;
+    conn_enter(c);
+    if (c->chunked && !c->head_only)
+        buf_puts(&c->out, "0\r\n\r\n");
+    finish_request(c);
+    conn_leave(c);
+}
+
+void http_hijack(struct http_conn *c, int status, const char *content_type,
+                 void (*on_data)(void *arg, const char *data, ssize_t n), void *arg)
+{
+    if (c->state != C_HANDLING)
+        return;
+    conn_enter(c);
+    /* Written by hand: no Content-Length and no "Connection: close", the raw stream follows. */
+    if (status == 101)
+        buf_puts(&c->out, "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n");
+    else
+        buf_printf(&c->out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+    if (content_type)
+        buf_printf(&c->out, "Content-Type: %s\r\n", content_type);
+    buf_append(&c->out, c->extra_headers.data, c->extra_headers.len);
+    buf_puts(&c->out, "\r\n");
+    buf_reset(&c->extra_headers);
+    c->keep_alive = false;
+    c->state = C_HIJACKED;
+    c->data_fn = on_data;
+    c->data_arg = arg;
+    if (c->in.len > 0) /* bytes that came with the request belong to the new owner */
+        reactor_timer_start(c->srv->r, &c->timer, 0);
+    http_conn_resume_read(c);
+    flush(c);
+    conn_leave(c);
+}
+
+bool http_raw_write(struct http_conn *c, const void *data, size_t len)
+{
+    if (c->state != C_HIJACKED)
+        return false;
+    conn_enter(c);
+    buf_append(&c->out, data, len);
+    flush(c);
+    bool more = !c->dead && http_conn_pending(c) < HIGH_WATER;
+    conn_leave(c);
+    return more;
+}
+
+void http_conn_pause_read(struct http_conn *c)
+{
+    if (!c->read_paused && !c->dead) {
+        c->read_paused = true;
+        reactor_recv_pause(c->io);
+    }
+}
+
+void http_conn_resume_read(struct http_conn *c)
+{
+    if (c->read_paused && !c->dead) {
+        c->read_paused = false;
+        reactor_recv(c->io, on_recv);
+    }
+}
+
+void http_conn_on_drain(struct http_conn *c, void (*fn)(void *arg), void *arg)
+{
+    c->drain_fn = fn;
+    c->drain_arg = arg;
+}
+
+void http_conn_on_close(struct http_conn *c, void (*fn)(void *arg), void *arg)
+{
+    c->close_fn = fn;
+    c->close_arg = arg;
+}
+
+void http_conn_close(struct http_conn *c)
+{
+    if (c->dead)
+        return;
+    conn_enter(c);
+    c->state = C_READING; /* the owner ends the exchange: no close callback for it */
+    c->close_fn = NULL;
+    c->drain_fn = NULL;
+    c->data_fn = NULL;
+    c->closing = true;
+    flush(c);
+    conn_leave(c);
+}
+
+/* ---- listeners ---- */
+
+static void on_accept(void *ctx, int fd);
+
+static void retry_accept(struct reactor_timer *t)
+{
+    struct listener *l = (struct listener *)((char *)t - offsetof(struct listener, retry));
+    reactor_accept(l->io, on_accept);
+}
+
+static void on_accept(void *ctx, int fd)
+{
+    struct listener *l = ctx;
+    if (fd >= 0) {
+        conn_new(l->srv, fd);
+        return;
+    }
+    /* Out of fds or memory: try again shortly rather than spin on the error. */
+    log_warn("http: accept on `%s`: %s", l->path ? l->path : "?", strerror(-fd));
+    reactor_timer_start(l->srv->r, &l->retry, 100);
+}
+
+/* A socket file answers a connect() only if a server still listens on it. */
+static bool socket_is_live(const struct sockaddr_un *sa)
+{
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+}
+
+static int prepare_path(const char *path, const struct sockaddr_un *sa, struct berth_err **err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : berth_error(err, errno, "stat `%s`", path);
+    if (!S_ISSOCK(st.st_mode))
+        return berth_user_error(err, EEXIST, "`%s` exists and is not a socket", path);
+    if (socket_is_live(sa))
+        return berth_user_error(err, EADDRINUSE,
+                                "another daemon is already listening on `%s`", path);
+    if (unlink(path) < 0)
+        return berth_error(err, errno, "remove stale socket `%s`", path);
+    return 0;
+}
+
+/* Like dockerd: the socket is root:docker 0660 when a docker group exists, else root 0660. */
+static void set_socket_owner(const char *path)
+{
+    struct group *g = getgrnam("docker");
+    if (g && chown(path, 0, g->gr_gid) < 0)
+        log_warn("http: chown `%s`: %s", path, strerror(errno));
+    if (chmod(path, 0660) < 0)
+        log_warn("http: chmod `%s`: %s", path, strerror(errno));
+}
+
+int http_server_listen_unix(struct http_server *s, const char *path, struct berth_err **err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return berth_error(err, ENAMETOOLONG, "socket path `%s`", path);
+    strcpy(sa.sun_path, path);
+    int r = prepare_path(path, &sa, err);
+    if (r < 0)
+        return r;
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return berth_error(err, errno, "socket");
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return berth_error(err, errno, "bind `%s`", path);
+    set_socket_owner(path);
+    struct stat st;
+    if (listen(fd, 1024) < 0 || stat(path, &st) < 0)
+        return berth_error(err, errno, "listen on `%s`", path);
+    struct listener *l = xcalloc(1, sizeof(*l));
+    *l = (struct listener){.srv = s, .path = xstrdup(path), .dev = st.st_dev, .ino = st.st_ino};
+    l->retry.fn = retry_accept;
+    l->io = reactor_io_open(s->r, take_fd(&fd), l);
+    l->next = s->listeners;
+    s->listeners = l;
+    return reactor_accept(l->io, on_accept) < 0 ? berth_error(err, EIO, "accept") : 0;
+}
+
+void http_server_adopt(struct http_server *s, int fd)
+{
+    conn_new(s, fd);
+}
+
+size_t http_server_conn_count(const struct http_server *s)
+{
+    return s->nconns;
+}
+
+struct http_server *http_server_new(struct reactor *r, const struct http_server_opts *opts)
+{
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->r = r;
+    s->o = *opts;
+    return s;
+}
+
+/* Removes the socket file only if it is still the one we bound (not a successor's). */
+static void listener_free(struct listener *l)
+{
+    struct stat st;
+    reactor_timer_stop(l->srv->r, &l->retry);
+    reactor_io_close(l->io);
+    if (l->path && stat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+        unlink(l->path);
+    free(l->path);
+    free(l);
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (!s)
+        return;
+    while (s->listeners) {
+        struct listener *l = s->listeners;
+        s->listeners = l->next;
+        listener_free(l);
+    }
+    while (s->conns) {
+        struct http_conn *c = s->conns;
+        c->busy = 0;
+        c->dead = false;
+        conn_destroy(c);
+    }
+    free(s);
+}

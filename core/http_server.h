@@ -1,0 +1,68 @@
+/* core/http_server.h — HTTP/1.1 server on the reactor: keep-alive, pipelining, limits and
+ * timeouts, whole or chunked-streamed replies with back-pressure, and Docker's hijack. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/err.h"
+#include "core/http.h"
+#include "core/reactor.h"
+
+struct http_server;
+struct http_conn;
+
+/* Runs on the reactor thread for each request. The connection owns `req` until the reply is
+ * complete; the handler must answer exactly once (reply, stream or hijack), now or later. */
+typedef void (*http_handler_fn)(void *app, struct http_conn *c, struct http_msg *req);
+
+struct http_server_opts {
+    struct http_limits limits;
+    uint64_t request_timeout_ms; /* a request that stops arriving midway: 408 */
+    uint64_t idle_timeout_ms;    /* a keep-alive connection with no request: closed */
+    http_handler_fn handler;
+    void *app;
+};
+
+struct http_server *http_server_new(struct reactor *r, const struct http_server_opts *opts);
+/* Bind a unix socket: refuses a path that is not a socket or that a live server answers on,
+ * unlinks a stale one, and leaves the socket mode 0660. */
+int http_server_listen_unix(struct http_server *s, const char *path, struct berth_err **err);
+/* Serve an already connected socket (tests, socket activation). */
+void http_server_adopt(struct http_server *s, int fd);
+size_t http_server_conn_count(const struct http_server *s);
+/* Closes listeners and connections (their close callbacks run) and removes unix sockets. */
+void http_server_free(struct http_server *s);
+
+/* Add a header to the reply about to be sent. */
+void http_conn_header(struct http_conn *c, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A whole reply with Content-Length; the body is dropped for HEAD. */
+void http_reply(struct http_conn *c, int status, const char *content_type, const void *body,
+                size_t len);
+
+/* A streamed reply (chunked on HTTP/1.1). Writes return false once the queued output passes
+ * the high-water mark: stop producing until the drain callback runs. */
+void http_stream_begin(struct http_conn *c, int status, const char *content_type);
+bool http_stream_write(struct http_conn *c, const void *data, size_t len);
+void http_stream_end(struct http_conn *c);
+
+/* Take over the connection after a head (101 with Upgrade: tcp, as Docker's attach and exec
+ * do): from then on on_data gets the raw bytes (n == 0 at EOF, < 0 on error) and
+ * http_raw_write sends raw bytes, with the same back-pressure as streaming. */
+void http_hijack(struct http_conn *c, int status, const char *content_type,
+                 void (*on_data)(void *arg, const char *data, ssize_t n), void *arg);
+bool http_raw_write(struct http_conn *c, const void *data, size_t len);
+void http_conn_pause_read(struct http_conn *c);
+void http_conn_resume_read(struct http_conn *c);
+
+/* fn runs once when queued output falls below the low-water mark. */
+void http_conn_on_drain(struct http_conn *c, void (*fn)(void *arg), void *arg);
+/* fn runs if the connection goes away while a reply is owed or streaming (the client left,
+ * or shutdown); the handler must not touch the connection after it. */
+void http_conn_on_close(struct http_conn *c, void (*fn)(void *arg), void *arg);
+/* Close once queued output is flushed. */
+void http_conn_close(struct http_conn *c);
+size_t http_conn_pending(const struct http_conn *c);

@@ -1,0 +1,101 @@
+/* fs/atomic.c — write-to-temp, fsync, rename, fsync-dir; plus the small file helpers that
+ * state loading needs. The temp name carries the pid so concurrent writers never collide. */
+#include "fs/atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/cleanup.h"
+#include "core/xalloc.h"
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    _cleanup_free_ char *copy = xstrdup(path);
+    _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0)
+        return -errno;
+    return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                    struct berth_err **err)
+{
+    _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
+    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return berth_error(err, errno, "create `%s`", tmp);
+    int r = write_all(fd, data, len);
+    if (r == 0 && fsync(fd) < 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(tmp);
+        return berth_error(err, -r, "write `%s`", path);
+    }
+    r = fsync_dir_of(path);
+    return r < 0 ? berth_error(err, -r, "sync directory of `%s`", path) : 0;
+}
+
+int fs_read_file(const char *path, char **out, size_t *len, struct berth_err **err)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return berth_error(err, errno, "open `%s`", path);
+    struct buf b = {0};
+    char chunk[8192];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            buf_free(&b);
+            return berth_error(err, e, "read `%s`", path);
+        }
+        buf_append(&b, chunk, (size_t)n);
+    }
+    buf_reserve(&b, 0);
+    *out = buf_steal(&b, len);
+    return 0;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, struct berth_err **err)
+{
+    _cleanup_free_ char *p = xstrdup(path);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char saved = *s;
+        *s = '\0';
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+            return berth_error(err, errno, "mkdir `%s`", p);
+        *s = saved;
+        if (!saved)
+            break;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return berth_error(err, ENOTDIR, "`%s`", path);
+    return 0;
+}

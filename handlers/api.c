@@ -1,0 +1,153 @@
+/* handlers/api.c — the Docker API front door: strips and checks /vX.YY, routes, and turns
+ * errors into Docker's {"message": ...} replies. The only place errno meets HTTP status. */
+#include "handlers/api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "handlers/daemon.h"
+
+void api_common_headers(struct http_conn *c)
+{
+    http_conn_header(c, "Api-Version", "%s", API_VERSION);
+    http_conn_header(c, "Ostype", "linux");
+    http_conn_header(c, "Server", "berth/%s (linux)", BERTH_VERSION);
+}
+
+void api_req_free(struct api_req *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < ROUTER_MAX_PARAMS; i++)
+        free(a->params[i]);
+    free(a);
+}
+
+int api_status_for(int errnum)
+{
+    switch (errnum) {
+    case ENOENT:
+        return 404;
+    case EINVAL:
+        return 400;
+    case EEXIST:
+    case EBUSY:
+    case ENOTEMPTY:
+        return 409;
+    case EACCES:
+        return 403;
+    case EKEYREJECTED:
+        return 401;
+    case EAGAIN:
+        return 503;
+    case ENOSYS:
+    case EOPNOTSUPP:
+        return 501;
+    default:
+        return 500;
+    }
+}
+
+bool api_version_before(const struct api_req *a, const char *v)
+{
+    return router_version_cmp(a->version, v) < 0;
+}
+
+void api_reply_raw(struct api_req *a, int status, const char *ctype, const void *body,
+                   size_t len)
+{
+    api_common_headers(a->c);
+    http_reply(a->c, status, ctype, body, len);
+    api_req_free(a);
+}
+
+void api_reply_json(struct api_req *a, int status, json_t *body)
+{
+    size_t len;
+    _cleanup_free_ char *text = json_dump_line(body, &len);
+    json_decref(body);
+    api_reply_raw(a, status, "application/json", text, len);
+}
+
+void api_reply_status(struct api_req *a, int status)
+{
+    api_reply_raw(a, status, NULL, NULL, 0);
+}
+
+/* Like dockerd: clients older than the minimum get plain text, which they print readably. */
+static void reply_message(struct api_req *a, int status, const char *msg)
+{
+    if (status >= 500)
+        log_error("Handler for %s %s returned error: %s", http_msg_method(a->msg), a->msg->path,
+                  msg);
+    if (a->version[0] && router_version_cmp(a->version, API_MIN_VERSION) < 0) {
+        _cleanup_free_ char *text = xasprintf("%s\n", msg);
+        api_reply_raw(a, status, "text/plain; charset=utf-8", text, strlen(text));
+        return;
+    }
+    api_reply_json(a, status, json_pack("{ss}", "message", msg));
+}
+
+void api_reply_error(struct api_req *a, const struct berth_err *err)
+{
+    reply_message(a, err ? api_status_for(err->status) : 500, err ? err->msg : "unknown error");
+}
+
+void api_reply_errorf(struct api_req *a, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    reply_message(a, status, msg);
+}
+
+static bool check_version(struct api_req *a)
+{
+    if (router_version_cmp(a->version, API_MIN_VERSION) < 0) {
+        api_reply_errorf(a, 400,
+                         "client version %s is too old. Minimum supported API version is %s, "
+                         "please upgrade your client to a newer version",
+                         a->version, API_MIN_VERSION);
+        return false;
+    }
+    if (router_version_cmp(a->version, API_VERSION) > 0) {
+        api_reply_errorf(a, 400, "client version %s is too new. Maximum supported API version "
+                                 "is %s",
+                         a->version, API_VERSION);
+        return false;
+    }
+    return true;
+}
+
+void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg)
+{
+    struct daemon *d = daemon;
+    struct api_req *a = xcalloc(1, sizeof(*a));
+    const char *rest;
+    a->d = d;
+    a->c = c;
+    a->msg = msg;
+    bool versioned = router_split_version(msg->path, a->version, sizeof(a->version), &rest);
+    const char *method = msg->method == HTTP_HEAD && strcmp(rest, "/_ping") != 0
+                             ? "GET" /* HEAD of any GET route, bodiless, as net/http does */
+                             : http_msg_method(msg);
+    const struct route *route = router_match(d->router, method, rest, a->params);
+    log_debug("Calling %s %s", http_msg_method(msg), msg->path);
+    if (!route) {
+        a->version[0] = '\0'; /* dockerd answers unknown routes without a version check */
+        api_reply_errorf(a, 404, "page not found");
+        return;
+    }
+    if (!versioned)
+        snprintf(a->version, sizeof(a->version), "%s", API_VERSION);
+    if (!check_version(a))
+        return;
+    route->fn(a);
+}

@@ -1,0 +1,43 @@
+/* handlers/api.h — what every Docker API handler gets and how it answers: the request with
+ * its path parameters and API version, JSON and error replies in Docker's shape. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "core/http_server.h"
+#include "handlers/router.h"
+
+struct daemon;
+
+/* One API call in progress. Freed by the reply functions below; a handler that answers later
+ * keeps it until then (and frees it with api_req_free if the client leaves first). */
+struct api_req {
+    struct daemon *d;
+    struct http_conn *c;
+    struct http_msg *msg;
+    char version[16]; /* the API version the client speaks: from the URL, else ours */
+    char *params[ROUTER_MAX_PARAMS];
+};
+
+/* The http_server handler: version check, routing, then the route's function. */
+void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg);
+void api_req_free(struct api_req *a);
+
+/* Replies (each frees `a`). api_reply_json takes ownership of body. */
+void api_reply_json(struct api_req *a, int status, json_t *body);
+void api_reply_raw(struct api_req *a, int status, const char *ctype, const void *body,
+                   size_t len);
+void api_reply_status(struct api_req *a, int status); /* no body: 204, 304 ... */
+void api_reply_error(struct api_req *a, const struct berth_err *err);
+void api_reply_errorf(struct api_req *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The HTTP status for an error's errno-style cause (see docs/errors.md). */
+int api_status_for(int errnum);
+/* True when the client speaks an API version older than v. */
+bool api_version_before(const struct api_req *a, const char *v);
+/* Adds dockerd's per-response headers (Server, Api-Version, Ostype) to the next reply. */
+void api_common_headers(struct http_conn *c);

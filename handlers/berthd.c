@@ -1,0 +1,226 @@
+/* handlers/berthd.c — berthd's main: load the configuration, then start the engine as a
+ * checklist of small steps, run the reactor until SIGTERM/SIGINT, and shut down cleanly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "fs/atomic.h"
+#include "handlers/api.h"
+#include "handlers/daemon.h"
+
+static int prepare_dirs(struct daemon *d, struct berth_err **err)
+{
+    int r = fs_mkdir_p(d->cfg.root, 0711, err);
+    if (r == 0)
+        r = fs_mkdir_p(d->cfg.exec_root, 0700, err);
+    return r;
+}
+
+/* The pid file is held with flock for the daemon's life: a second berthd on the same pid file
+ * fails at once, and a crashed one leaves no stale lock behind. */
+static int lock_pidfile(struct daemon *d, struct berth_err **err)
+{
+    const char *path = d->cfg.pidfile;
+    _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return berth_error(err, errno, "open pid file `%s`", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        (void)!pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[strcspn(pid, "\n")] = '\0';
+        return berth_user_error(err, EEXIST,
+                                "pid file `%s` is locked by a running berthd (pid %s): ensure "
+                                "berthd is not running or use another --pidfile",
+                                path, pid[0] ? pid : "?");
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        return berth_error(err, errno, "write pid file `%s`", path);
+    d->pidfile_fd = take_fd(&fd);
+    return 0;
+}
+
+static char *new_uuid(void)
+{
+    unsigned char b[16];
+    _cleanup_close_ int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b))
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = (unsigned char)(rand() ^ getpid());
+    b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+    b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+    return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                     b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                     b[13], b[14], b[15]);
+}
+
+/* The engine ID survives restarts, as dockerd's does. */
+static int load_engine_id(struct daemon *d, struct berth_err **err)
+{
+    _cleanup_free_ char *path = xasprintf("%s/engine-id", d->cfg.root);
+    char *id = NULL;
+    if (fs_read_file(path, &id, NULL, NULL) == 0 && strlen(id) >= 36) {
+        id[strcspn(id, "\n")] = '\0';
+        d->id = id;
+        return 0;
+    }
+    free(id);
+    d->id = new_uuid();
+    return fs_write_atomic(path, d->id, strlen(d->id), 0600, err);
+}
+
+/* Raise the fd limit to the hard limit: each connection and container costs fds. */
+static void raise_limits(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* Let the kernel's OOM killer prefer containers to the engine, as dockerd does. */
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, "-500", 4) < 0)
+            log_debug("cannot lower oom_score_adj: %s", strerror(errno));
+        close(fd);
+    }
+}
+
+static void on_signal(void *ctx, int revents)
+{
+    struct daemon *d = ctx;
+    struct signalfd_siginfo si;
+    if (revents < 0 || read(reactor_io_fd(d->signals), &si, sizeof(si)) != sizeof(si)) {
+        reactor_poll(d->signals, POLLIN, on_signal);
+        return;
+    }
+    log_info("Processing signal '%s'", strsignal((int)si.ssi_signo));
+    reactor_stop(d->r);
+}
+
+/* SIGINT and SIGTERM arrive through a signalfd on the reactor; no handler runs async. */
+static int watch_signals(struct daemon *d, struct berth_err **err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0)
+        return berth_error(err, errno, "signalfd");
+    d->signals = reactor_io_open(d->r, fd, d);
+    return reactor_poll(d->signals, POLLIN, on_signal) < 0 ? berth_error(err, EIO, "watch signals")
+                                                           : 0;
+}
+
+static int start_reactor(struct daemon *d, struct berth_err **err)
+{
+    d->r = reactor_new(d->cfg.reactor, err);
+    if (!d->r)
+        return berth_error_wrap(err, "start reactor");
+    log_info("reactor: using %s", reactor_backend_name(d->r));
+    d->pool = pool_new(d->r, 0, 0);
+    return 0;
+}
+
+static void build_router(struct daemon *d)
+{
+    d->router = router_new(system_routes, system_routes_count);
+}
+
+static int start_api(struct daemon *d, struct berth_err **err)
+{
+    struct http_server_opts o = {
+        .limits = {.max_header_bytes = 64 * 1024, .max_headers = 100, .max_body = 64 << 20},
+        .request_timeout_ms = d->cfg.request_timeout_ms,
+        .idle_timeout_ms = d->cfg.idle_timeout_ms,
+        .handler = api_serve,
+        .app = d,
+    };
+    d->http = http_server_new(d->r, &o);
+    for (size_t i = 0; i < d->cfg.nhosts; i++) {
+        int r = http_server_listen_unix(d->http, d->cfg.hosts[i], err);
+        if (r < 0)
+            return r;
+        log_info("API listen on %s", d->cfg.hosts[i]);
+    }
+    return 0;
+}
+
+static int daemon_start(struct daemon *d, struct berth_err **err)
+{
+    int r;
+    if ((r = prepare_dirs(d, err)) < 0 || (r = lock_pidfile(d, err)) < 0 ||
+        (r = load_engine_id(d, err)) < 0)
+        return r;
+    raise_limits();
+    host_info_load(&d->host);
+    cgroup_detect(&d->cgroup);
+    if ((r = start_reactor(d, err)) < 0 || (r = watch_signals(d, err)) < 0)
+        return r;
+    build_router(d);
+    if ((r = start_api(d, err)) < 0)
+        return r;
+    log_info("berthd %s started (root %s, exec-root %s, cgroup v%d)", BERTH_VERSION, d->cfg.root,
+             d->cfg.exec_root, d->cgroup.version);
+    return 0;
+}
+
+static void daemon_stop(struct daemon *d)
+{
+    http_server_free(d->http); /* also removes the sockets */
+    pool_free(d->pool);
+    reactor_free(d->r);
+    router_free(d->router);
+    if (d->pidfile_fd >= 0) {
+        unlink(d->cfg.pidfile); /* still ours: we hold its lock */
+        close(d->pidfile_fd);
+    }
+    host_info_free(&d->host);
+    free(d->id);
+    config_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct daemon d = {.pidfile_fd = -1};
+    if (config_load(&d.cfg, argc, argv, &err) < 0) {
+        fprintf(stderr, "berthd: %s\n", err->msg);
+        config_free(&d.cfg);
+        return 1;
+    }
+    if (d.cfg.show_help || d.cfg.show_version) {
+        if (d.cfg.show_help)
+            fputs(config_usage(), stdout);
+        else
+            printf("berth version %s, build %s\n", BERTH_VERSION, BERTH_COMMIT);
+        config_free(&d.cfg);
+        return 0;
+    }
+    log_set_level((enum log_level)log_level_parse(d.cfg.log_level));
+    int r = daemon_start(&d, &err);
+    if (r == 0)
+        r = reactor_run(d.r);
+    else
+        log_error("failed to start daemon: %s", err->msg);
+    if (r == 0)
+        log_info("berthd shut down");
+    daemon_stop(&d);
+    return r == 0 ? 0 : 1;
+}

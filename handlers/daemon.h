@@ -1,0 +1,40 @@
+/* handlers/daemon.h — the engine as one value: configuration, reactor, pool, API server and
+ * the facts handlers report. Built by berthd.c, passed to every handler through api_req. */
+#pragma once
+
+#include <stdint.h>
+
+#include "cgroup/cgroup.h"
+#include "core/config.h"
+#include "core/host.h"
+#include "core/http_server.h"
+#include "core/pool.h"
+#include "core/reactor.h"
+#include "handlers/router.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.0.0-dev"
+#endif
+#ifndef BERTH_COMMIT
+#define BERTH_COMMIT "unknown"
+#endif
+#ifndef BERTH_BUILD_TIME
+#define BERTH_BUILD_TIME ""
+#endif
+
+struct daemon {
+    struct config cfg;
+    struct reactor *r;
+    struct pool *pool;
+    struct http_server *http;
+    struct router *router;
+    struct rio *signals;
+    struct host_info host;
+    struct cgroup_features cgroup;
+    char *id; /* engine ID, kept in ROOT/engine-id */
+    int pidfile_fd;
+};
+
+/* The routes of each API group, gathered by berthd.c. */
+extern const struct route system_routes[];
+extern const size_t system_routes_count;
