@@ -12,7 +12,8 @@ CFLAGS  := -std=gnu17 -Wall -Wextra -Werror $(OPT) -g -I. -D_GNU_SOURCE $(SAN) -
            -DBERTH_VERSION='"$(VERSION)"' -DBERTH_COMMIT='"$(COMMIT)"' \
            -DBERTH_BUILD_TIME='"$(BUILDTIME)"'
 LDFLAGS := $(SAN)
-LIBS    := -luring -lev -ljansson -lhttp_parser -lpthread
+LIBS    := -luring -lev -ljansson -lhttp_parser -lnettle -larchive -lisal -lzstd \
+           -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 
 # Everything but the mains goes into one static library the binaries and tests link.
 LIB_SRC := $(wildcard core/*.c fs/*.c net/*.c exec/*.c cgroup/*.c) \

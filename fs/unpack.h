@@ -1,0 +1,29 @@
+/* fs/unpack.h — unpacks a layer tar stream (gzip, zstd or plain, detected from its first
+ * bytes) into a directory, safely: no entry can create, change or follow anything outside it. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/digest.h"
+#include "core/err.h"
+
+/* Blocking source of the layer's bytes, called on the unpacking thread: fill buf with up to
+ * cap bytes and return the count, 0 at the end, or -errno (-ECANCELED to abort). */
+typedef ssize_t (*unpack_read_fn)(void *ctx, void *buf, size_t cap);
+
+struct unpack_result {
+    char diff_id[DIGEST_LEN + 1]; /* sha256 of every uncompressed byte, padding included */
+    uint64_t tar_size;            /* uncompressed bytes */
+    uint64_t entries;             /* tar entries */
+    uint64_t disk_size;           /* sum of regular file sizes: the layer's Size */
+};
+
+/* Unpack into the empty directory dirfd. Whiteouts (.wh.NAME, .wh..wh..opq) become overlayfs
+ * whiteouts (0:0 char devices) and opaque directories (trusted.overlay.opaque=y). Keeps
+ * ownership, modes (setuid too), mtimes, xattrs (security.capability too), devices, fifos,
+ * hardlinks and sparse holes. Reads the source to its end even past the tar's end marker,
+ * so the caller's digest of the raw bytes covers everything. Blocking: run it in a pool job.
+ * On failure the directory may hold a partial tree, which the caller removes. */
+int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
+                 struct berth_err **err);
