@@ -1,0 +1,362 @@
+/* fs/layer.c — layer directories, their metadata (one atomic layer.json each), short links,
+ * and the in-memory index. Unpacks happen in layers/tmp and appear by rename; deletions
+ * disappear by rename into layers/tmp first, so a crash leaves only tmp to clean. */
+#include "fs/layer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/map.h"
+#include "core/xalloc.h"
+#include "fs/atomic.h"
+
+struct layer_store {
+    char *dir; /* ROOT/layers */
+    struct map index; /* chain id → struct layer */
+};
+
+const char *layer_store_dir(const struct layer_store *ls)
+{
+    return ls->dir;
+}
+
+void layer_chain_id(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1])
+{
+    if (!parent_chain || !*parent_chain) {
+        snprintf(out, DIGEST_LEN + 1, "%s", diff_id);
+        return;
+    }
+    _cleanup_free_ char *text = xasprintf("%s %s", parent_chain, diff_id);
+    digest_buf(text, strlen(text), out);
+}
+
+void layer_free(struct layer *l)
+{
+    if (!l)
+        return;
+    json_decref(l->blobs);
+    free(l);
+}
+
+/* ---- metadata ---- */
+
+static json_t *layer_to_json(const struct layer *l)
+{
+    return json_pack("{ss ss ss ss sI sO}", "ChainID", l->chain_id, "DiffID", l->diff_id,
+                     "Parent", l->parent, "Link", l->link, "Size", (json_int_t)l->size, "Blobs",
+                     l->blobs ? l->blobs : json_array());
+}
+
+static struct layer *layer_from_json(const json_t *j)
+{
+    const char *chain = json_get_str(j, "ChainID"), *diff = json_get_str(j, "DiffID");
+    const char *parent = json_get_str(j, "Parent"), *link = json_get_str(j, "Link");
+    if (!digest_valid(chain) || !digest_valid(diff) || !link ||
+        strlen(link) != LAYER_LINK_LEN || (parent && *parent && !digest_valid(parent)))
+        return NULL;
+    struct layer *l = xcalloc(1, sizeof(*l));
+    snprintf(l->chain_id, sizeof(l->chain_id), "%s", chain);
+    snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff);
+    snprintf(l->parent, sizeof(l->parent), "%s", parent ? parent : "");
+    snprintf(l->link, sizeof(l->link), "%s", link);
+    l->size = (uint64_t)json_get_int(j, "Size", 0);
+    json_t *blobs = json_object_get(j, "Blobs");
+    l->blobs = json_is_array(blobs) ? json_incref(blobs) : json_array();
+    return l;
+}
+
+static int write_meta(const char *dir, const struct layer *l, struct berth_err **err)
+{
+    _cleanup_json_ json_t *j = layer_to_json(l);
+    _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+    _cleanup_free_ char *path = xasprintf("%s/layer.json", dir);
+    return fs_write_atomic(path, text, strlen(text), 0600, err);
+}
+
+int layer_save(struct layer_store *ls, const struct layer *l, struct berth_err **err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/%s", ls->dir, digest_hex(l->chain_id));
+    return write_meta(dir, l, err);
+}
+
+/* ---- short links ---- */
+
+static void random_link(char out[LAYER_LINK_LEN + 1])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    unsigned char raw[LAYER_LINK_LEN];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (unsigned char)rand();
+    for (size_t i = 0; i < LAYER_LINK_LEN; i++)
+        out[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
+    out[LAYER_LINK_LEN] = '\0';
+}
+
+static int make_link(struct layer_store *ls, const struct layer *l, struct berth_err **err)
+{
+    _cleanup_free_ char *link = xasprintf("%s/l/%s", ls->dir, l->link);
+    _cleanup_free_ char *target = xasprintf("../%s/diff", digest_hex(l->chain_id));
+    if (symlink(target, link) < 0 && errno != EEXIST)
+        return berth_error(err, errno, "link layer %s", l->chain_id);
+    return 0;
+}
+
+/* ---- removing trees ---- */
+
+/* Unlink everything under dirfd/name without following symlinks, then name itself. */
+static int rm_at(int dirfd, const char *name, bool is_dir)
+{
+    if (!is_dir)
+        return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : (errno == ENOTDIR ? rm_at(dirfd, name, false) : -errno);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -errno;
+    }
+    int r = 0;
+    for (struct dirent *e; r == 0 && (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        bool sub = e->d_type == DT_DIR;
+        struct stat st;
+        if (e->d_type == DT_UNKNOWN && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            sub = S_ISDIR(st.st_mode);
+        r = rm_at(fd, e->d_name, sub);
+    }
+    closedir(d);
+    if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        r = -errno;
+    return r;
+}
+
+int layer_rm_tree(const char *path, struct berth_err **err)
+{
+    int r = rm_at(AT_FDCWD, path, true);
+    return r < 0 ? berth_error(err, -r, "remove `%s`", path) : 0;
+}
+
+/* ---- index ---- */
+
+struct layer *layer_get(struct layer_store *ls, const char *chain_id)
+{
+    return map_get(&ls->index, chain_id);
+}
+
+void layer_ref(struct layer_store *ls, const char *chain_id)
+{
+    struct layer *l = layer_get(ls, chain_id);
+    if (l)
+        l->refs++;
+}
+
+int layer_unref(struct layer_store *ls, const char *chain_id)
+{
+    struct layer *l = layer_get(ls, chain_id);
+    if (!l)
+        return 0;
+    if (l->refs > 0)
+        l->refs--;
+    return l->refs;
+}
+
+struct layer *layer_register(struct layer_store *ls, struct layer *l)
+{
+    struct layer *old = layer_get(ls, l->chain_id);
+    if (old) {
+        layer_free(l);
+        return old;
+    }
+    map_put(&ls->index, l->chain_id, l);
+    return l;
+}
+
+void layer_forget(struct layer_store *ls, const char *chain_id)
+{
+    layer_free(map_del(&ls->index, chain_id));
+}
+
+void layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
+                    const char *repo)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(l->blobs, i, b)
+    {
+        if (strcmp(json_get_str(b, "Digest") ? json_get_str(b, "Digest") : "", digest) != 0)
+            continue;
+        json_t *repos = json_object_get(b, "Repos");
+        bool known = false;
+        for (size_t k = 0; repo && k < json_array_size(repos); k++)
+            known |= strcmp(json_string_value(json_array_get(repos, k)), repo) == 0;
+        if (repo && !known)
+            json_array_append_new(repos, json_string(repo));
+        return;
+    }
+    json_array_append_new(l->blobs, json_pack("{ss ss sI s[]}", "Digest", digest, "MediaType",
+                                              media_type, "Size", (json_int_t)size, "Repos"));
+    if (repo)
+        json_array_append_new(json_object_get(json_array_get(l->blobs, i), "Repos"),
+                              json_string(repo));
+}
+
+void layer_each(struct layer_store *ls, void (*fn)(struct layer *l, void *arg), void *arg)
+{
+    void *v;
+    for (size_t i = 0; map_next(&ls->index, &i, NULL, &v);)
+        fn(v, arg);
+}
+
+char *layer_lowerdir(struct layer_store *ls, const char *chain_id)
+{
+    struct buf b = {0};
+    for (struct layer *l = layer_get(ls, chain_id); l; l = layer_get(ls, l->parent)) {
+        buf_printf(&b, "%sl/%s", b.len ? ":" : "", l->link);
+        if (!l->parent[0])
+            break;
+    }
+    buf_reserve(&b, 0);
+    return buf_steal(&b, NULL);
+}
+
+/* ---- load ---- */
+
+static void load_one(struct layer_store *ls, const char *name)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s/layer.json", ls->dir, name);
+    _cleanup_err_ struct berth_err *err = NULL;
+    json_error_t je;
+    _cleanup_json_ json_t *j = json_load_file(path, 0, &je);
+    struct layer *l = j ? layer_from_json(j) : NULL;
+    if (!l || strcmp(digest_hex(l->chain_id), name) != 0) {
+        log_warn("layers: ignoring `%s/%s`: no valid layer.json", ls->dir, name);
+        layer_free(l);
+        return;
+    }
+    if (make_link(ls, l, &err) < 0) /* a crash between rename and symlink */
+        log_warn("layers: %s", err->msg);
+    layer_register(ls, l);
+}
+
+static int load_all(struct layer_store *ls, struct berth_err **err)
+{
+    _cleanup_closedir_ DIR *d = opendir(ls->dir);
+    if (!d)
+        return berth_error(err, errno, "read `%s`", ls->dir);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strlen(e->d_name) == DIGEST_HEX_LEN)
+            load_one(ls, e->d_name);
+    return 0;
+}
+
+int layer_store_open(const char *root, struct layer_store **out, struct berth_err **err)
+{
+    struct layer_store *ls = xcalloc(1, sizeof(*ls));
+    ls->dir = xasprintf("%s/layers", root);
+    _cleanup_free_ char *links = xasprintf("%s/l", ls->dir);
+    _cleanup_free_ char *tmp = xasprintf("%s/tmp", ls->dir);
+    int r = fs_mkdir_p(links, 0700, err);
+    if (r == 0)
+        r = layer_rm_tree(tmp, err); /* unpacks and deletions a crash interrupted */
+    if (r == 0)
+        r = fs_mkdir_p(tmp, 0700, err);
+    if (r == 0)
+        r = load_all(ls, err);
+    if (r < 0) {
+        layer_store_close(ls);
+        return r;
+    }
+    *out = ls;
+    return 0;
+}
+
+void layer_store_close(struct layer_store *ls)
+{
+    if (!ls)
+        return;
+    void *v;
+    for (size_t i = 0; map_next(&ls->index, &i, NULL, &v);)
+        layer_free(v);
+    map_free(&ls->index);
+    free(ls->dir);
+    free(ls);
+}
+
+/* ---- new layers and deletion (blocking) ---- */
+
+int layer_tmp_new(struct layer_store *ls, char **tmp_dir, int *diff_fd, struct berth_err **err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/tmp/unpack-XXXXXX", ls->dir);
+    if (!mkdtemp(dir))
+        return berth_error(err, errno, "create a directory in `%s/tmp`", ls->dir);
+    _cleanup_free_ char *diff = xasprintf("%s/diff", dir);
+    if (mkdir(diff, 0755) < 0)
+        return berth_error(err, errno, "mkdir `%s`", diff);
+    int fd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return berth_error(err, errno, "open `%s`", diff);
+    *diff_fd = fd;
+    *tmp_dir = take_ptr(dir);
+    return 0;
+}
+
+/* The layer's files must be on disk before it becomes visible: syncfs flushes them in one go
+ * (cheaper than an fsync per file), then metadata, rename and link make it appear. */
+int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
+                 struct berth_err **err)
+{
+    _cleanup_free_ char *dst = xasprintf("%s/%s", ls->dir, digest_hex(l->chain_id));
+    _cleanup_close_ int fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) < 0)
+        return berth_error(err, errno, "sync layer %s", l->chain_id);
+    if (!l->link[0])
+        random_link(l->link);
+    int r = write_meta(tmp_dir, l, err);
+    if (r < 0)
+        return r;
+    if (rename(tmp_dir, dst) < 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY)
+            return berth_error(err, errno, "commit layer %s", l->chain_id);
+        return layer_rm_tree(tmp_dir, err); /* someone else committed it first: keep theirs */
+    }
+    _cleanup_close_ int dfd = open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        fsync(dfd);
+    return make_link(ls, l, err);
+}
+
+int layer_delete(struct layer_store *ls, const char *chain_id, struct berth_err **err)
+{
+    if (!digest_valid(chain_id))
+        return berth_user_error(err, EINVAL, "invalid layer id `%s`", chain_id);
+    _cleanup_free_ char *src = xasprintf("%s/%s", ls->dir, digest_hex(chain_id));
+    _cleanup_free_ char *meta = xasprintf("%s/layer.json", src);
+    json_error_t je;
+    _cleanup_json_ json_t *j = json_load_file(meta, 0, &je);
+    const char *link = json_get_str(j, "Link");
+    if (link && strlen(link) == LAYER_LINK_LEN && !strchr(link, '/')) {
+        _cleanup_free_ char *lpath = xasprintf("%s/l/%s", ls->dir, link);
+        unlink(lpath);
+    }
+    _cleanup_free_ char *trash = xasprintf("%s/tmp/delete-XXXXXX", ls->dir);
+    if (!mkdtemp(trash))
+        return berth_error(err, errno, "create a directory in `%s/tmp`", ls->dir);
+    _cleanup_free_ char *dst = xasprintf("%s/layer", trash);
+    if (rename(src, dst) < 0 && errno != ENOENT)
+        return berth_error(err, errno, "remove layer %s", chain_id);
+    return layer_rm_tree(trash, err);
+}

@@ -1,0 +1,66 @@
+/* fs/layer.h — unpacked layers (snapshots) by chain ID under ROOT/layers/<hex>/ with their
+ * files in diff/, and short links ROOT/layers/l/<26 chars> → ../<hex>/diff that keep an
+ * overlay lowerdir of 125+ layers under the page-size mount-option limit (as overlay2 does). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/digest.h"
+#include "core/err.h"
+
+#define LAYER_LINK_LEN 26
+
+struct layer {
+    char chain_id[DIGEST_LEN + 1];
+    char diff_id[DIGEST_LEN + 1];
+    char parent[DIGEST_LEN + 1]; /* chain ID of the layer below; "" for a base layer */
+    char link[LAYER_LINK_LEN + 1];
+    uint64_t size;   /* bytes of its regular files */
+    json_t *blobs;   /* [{"Digest","MediaType","Size","Repos":[...]}]: where its tar is kept */
+    int refs;        /* images and containers using it (reactor thread only) */
+};
+
+struct layer_store;
+
+/* Load ROOT/layers (blocking, at start-up), removing unpacks a crash left unfinished. */
+int layer_store_open(const char *root, struct layer_store **out, struct berth_err **err);
+void layer_store_close(struct layer_store *ls);
+const char *layer_store_dir(const struct layer_store *ls);
+
+/* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
+void layer_chain_id(const char *parent_chain, const char *diff_id, char out[DIGEST_LEN + 1]);
+
+/* Reactor thread: the in-memory index. */
+struct layer *layer_get(struct layer_store *ls, const char *chain_id);
+void layer_ref(struct layer_store *ls, const char *chain_id);
+/* Returns the remaining count (0: nothing uses it any more). */
+int layer_unref(struct layer_store *ls, const char *chain_id);
+/* Adopt a committed layer into the index (takes ownership; an existing entry wins and the
+ * new one is freed). Returns the indexed layer. */
+struct layer *layer_register(struct layer_store *ls, struct layer *l);
+/* Drop from the index (the caller then deletes the files with layer_delete). */
+void layer_forget(struct layer_store *ls, const char *chain_id);
+/* Record that the tar of this layer is also stored as a blob (for push, save and reuse). */
+void layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
+                    const char *repo);
+/* Calls fn for each layer; do not register or forget while iterating. */
+void layer_each(struct layer_store *ls, void (*fn)(struct layer *l, void *arg), void *arg);
+
+/* Blocking (pool jobs). A new layer is unpacked into layers/tmp/<random>/diff and becomes
+ * visible only when layer_commit renames it into place with its metadata. */
+int layer_tmp_new(struct layer_store *ls, char **tmp_dir, int *diff_fd, struct berth_err **err);
+int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
+                 struct berth_err **err);
+/* Rewrite a layer's metadata (after layer_add_blob). */
+int layer_save(struct layer_store *ls, const struct layer *l, struct berth_err **err);
+/* Remove a layer's directory and link. */
+int layer_delete(struct layer_store *ls, const char *chain_id, struct berth_err **err);
+/* Remove a directory tree without following symlinks (also used for temp dirs). */
+int layer_rm_tree(const char *path, struct berth_err **err);
+
+/* "l/AAA:l/BBB:..." from the top layer down, relative to layer_store_dir(); heap string. */
+char *layer_lowerdir(struct layer_store *ls, const char *chain_id);
+void layer_free(struct layer *l);
