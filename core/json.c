@@ -69,3 +69,23 @@ void json_set_str(json_t *obj, const char *key, const char *s)
 {
     json_object_set_new(obj, key, s ? json_string(s) : json_null());
 }
+
+json_t *json_sorted(json_t *array, int (*cmp)(const json_t *a, const json_t *b))
+{
+    size_t n = json_array_size(array);
+    json_t **items = xcalloc(n + 1, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(array, i));
+    for (size_t i = 1; i < n; i++) { /* insertion sort: stable, and lists are short */
+        json_t *x = items[i];
+        size_t j = i;
+        for (; j > 0 && cmp(items[j - 1], x) > 0; j--)
+            items[j] = items[j - 1];
+        items[j] = x;
+    }
+    json_array_clear(array);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(array, items[i]);
+    free(items);
+    return array;
+}

@@ -21,5 +21,7 @@ char *json_dump_line(const json_t *j, size_t *len);
 const char *json_get_str(const json_t *obj, const char *key);
 bool json_get_bool(const json_t *obj, const char *key, bool dflt);
 int64_t json_get_int(const json_t *obj, const char *key, int64_t dflt);
+/* Sort an array's elements with cmp (stable); returns the same array. */
+json_t *json_sorted(json_t *array, int (*cmp)(const json_t *a, const json_t *b));
 /* Set obj[key] to a string, or to null when s is NULL. */
 void json_set_str(json_t *obj, const char *key, const char *s);

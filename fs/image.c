@@ -27,6 +27,7 @@ struct image_store {
     struct layer_store *layers;
     struct map images; /* id → struct image */
     struct map refs;   /* full reference → id (heap string) */
+    struct map pins;   /* digest → count (as a pointer-sized integer) */
     struct statefile *refs_file;
 };
 
@@ -273,6 +274,27 @@ void image_refs_save(struct image_store *is,
     statefile_save(is->refs_file, done, ctx);
 }
 
+/* ---- pins ---- */
+
+void image_pin_blob(struct image_store *is, const char *digest)
+{
+    map_put(&is->pins, digest, (void *)((uintptr_t)map_get(&is->pins, digest) + 1));
+}
+
+void image_unpin_blob(struct image_store *is, const char *digest)
+{
+    uintptr_t n = (uintptr_t)map_get(&is->pins, digest);
+    if (n <= 1)
+        map_del(&is->pins, digest);
+    else
+        map_put(&is->pins, digest, (void *)(n - 1));
+}
+
+bool image_blob_pinned(struct image_store *is, const char *digest)
+{
+    return map_has(&is->pins, digest);
+}
+
 /* ---- lookup ---- */
 
 static bool is_hex(const char *s)
@@ -431,6 +453,7 @@ void image_store_close(struct image_store *is)
         free(v);
     map_free(&is->images);
     map_free(&is->refs);
+    map_free(&is->pins);
     statefile_free(is->refs_file);
     free(is->dir);
     free(is);

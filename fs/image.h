@@ -72,5 +72,10 @@ void image_strv_free(char **v);
 /* Make the references durable; done runs on the reactor when they are. */
 void image_refs_save(struct image_store *is,
                      void (*done)(void *ctx, int res, const struct berth_err *err), void *ctx);
+/* Blobs that work in progress (pulls, loads) has written or will write, which garbage
+ * collection must leave alone. Counted; reactor thread. */
+void image_pin_blob(struct image_store *is, const char *digest);
+void image_unpin_blob(struct image_store *is, const char *digest);
+bool image_blob_pinned(struct image_store *is, const char *digest);
 /* Blocking: remove ROOT/images/<hex>.json. */
 int image_delete_meta(struct image_store *is, const char *id, struct berth_err **err);

@@ -86,7 +86,7 @@ static int write_meta(const char *dir, const struct layer *l, struct berth_err *
 
 int layer_save(struct layer_store *ls, const struct layer *l, struct berth_err **err)
 {
-    _cleanup_free_ char *dir = xasprintf("%s/%s", ls->dir, digest_hex(l->chain_id));
+    _cleanup_free_ char *dir = xasprintf("%s/%s", ls->dir, l->link);
     return write_meta(dir, l, err);
 }
 
@@ -107,7 +107,7 @@ static void random_link(char out[LAYER_LINK_LEN + 1])
 static int make_link(struct layer_store *ls, const struct layer *l, struct berth_err **err)
 {
     _cleanup_free_ char *link = xasprintf("%s/l/%s", ls->dir, l->link);
-    _cleanup_free_ char *target = xasprintf("../%s/diff", digest_hex(l->chain_id));
+    _cleanup_free_ char *target = xasprintf("../%s/diff", l->link);
     if (symlink(target, link) < 0 && errno != EEXIST)
         return berth_error(err, errno, "link layer %s", l->chain_id);
     return 0;
@@ -177,17 +177,26 @@ int layer_unref(struct layer_store *ls, const char *chain_id)
 struct layer *layer_register(struct layer_store *ls, struct layer *l)
 {
     struct layer *old = layer_get(ls, l->chain_id);
-    if (old) {
-        layer_free(l);
+    if (old)
         return old;
-    }
     map_put(&ls->index, l->chain_id, l);
     return l;
 }
 
-void layer_forget(struct layer_store *ls, const char *chain_id)
+struct layer *layer_forget(struct layer_store *ls, const char *chain_id)
 {
-    layer_free(map_del(&ls->index, chain_id));
+    return map_del(&ls->index, chain_id);
+}
+
+struct layer **layer_unused(struct layer_store *ls)
+{
+    struct layer **out = xcalloc(ls->index.len + 1, sizeof(*out));
+    size_t n = 0;
+    void *v;
+    for (size_t i = 0; map_next(&ls->index, &i, NULL, &v);)
+        if (((struct layer *)v)->refs == 0)
+            out[n++] = v;
+    return out;
 }
 
 void layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
@@ -235,21 +244,25 @@ char *layer_lowerdir(struct layer_store *ls, const char *chain_id)
 
 /* ---- load ---- */
 
+/* A directory without valid metadata, or a second copy of a chain (two pulls committed it
+ * and a crash came before one was removed), is removed. */
 static void load_one(struct layer_store *ls, const char *name)
 {
-    _cleanup_free_ char *path = xasprintf("%s/%s/layer.json", ls->dir, name);
+    _cleanup_free_ char *dir = xasprintf("%s/%s", ls->dir, name);
+    _cleanup_free_ char *path = xasprintf("%s/layer.json", dir);
     _cleanup_err_ struct berth_err *err = NULL;
     json_error_t je;
     _cleanup_json_ json_t *j = json_load_file(path, 0, &je);
     struct layer *l = j ? layer_from_json(j) : NULL;
-    if (!l || strcmp(digest_hex(l->chain_id), name) != 0) {
-        log_warn("layers: ignoring `%s/%s`: no valid layer.json", ls->dir, name);
+    if (!l || strcmp(l->link, name) != 0 || layer_register(ls, l) != l) {
+        log_warn("layers: removing `%s`: %s", dir, l ? "duplicate" : "no valid layer.json");
         layer_free(l);
+        if (layer_rm_tree(dir, &err) < 0)
+            log_warn("layers: %s", err->msg);
         return;
     }
     if (make_link(ls, l, &err) < 0) /* a crash between rename and symlink */
         log_warn("layers: %s", err->msg);
-    layer_register(ls, l);
 }
 
 static int load_all(struct layer_store *ls, struct berth_err **err)
@@ -258,7 +271,7 @@ static int load_all(struct layer_store *ls, struct berth_err **err)
     if (!d)
         return berth_error(err, errno, "read `%s`", ls->dir);
     for (struct dirent *e; (e = readdir(d));)
-        if (strlen(e->d_name) == DIGEST_HEX_LEN)
+        if (strlen(e->d_name) == LAYER_LINK_LEN)
             load_one(ls, e->d_name);
     return 0;
 }
@@ -319,44 +332,31 @@ int layer_tmp_new(struct layer_store *ls, char **tmp_dir, int *diff_fd, struct b
 int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
                  struct berth_err **err)
 {
-    _cleanup_free_ char *dst = xasprintf("%s/%s", ls->dir, digest_hex(l->chain_id));
     _cleanup_close_ int fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || syncfs(fd) < 0)
         return berth_error(err, errno, "sync layer %s", l->chain_id);
-    if (!l->link[0])
-        random_link(l->link);
+    random_link(l->link);
     int r = write_meta(tmp_dir, l, err);
     if (r < 0)
         return r;
-    if (rename(tmp_dir, dst) < 0) {
-        if (errno != EEXIST && errno != ENOTEMPTY)
-            return berth_error(err, errno, "commit layer %s", l->chain_id);
-        return layer_rm_tree(tmp_dir, err); /* someone else committed it first: keep theirs */
-    }
+    _cleanup_free_ char *dst = xasprintf("%s/%s", ls->dir, l->link);
+    if (rename(tmp_dir, dst) < 0)
+        return berth_error(err, errno, "commit layer %s", l->chain_id);
     _cleanup_close_ int dfd = open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0)
         fsync(dfd);
     return make_link(ls, l, err);
 }
 
-int layer_delete(struct layer_store *ls, const char *chain_id, struct berth_err **err)
+int layer_trash(struct layer_store *ls, const struct layer *l, char **trash_path,
+                struct berth_err **err)
 {
-    if (!digest_valid(chain_id))
-        return berth_user_error(err, EINVAL, "invalid layer id `%s`", chain_id);
-    _cleanup_free_ char *src = xasprintf("%s/%s", ls->dir, digest_hex(chain_id));
-    _cleanup_free_ char *meta = xasprintf("%s/layer.json", src);
-    json_error_t je;
-    _cleanup_json_ json_t *j = json_load_file(meta, 0, &je);
-    const char *link = json_get_str(j, "Link");
-    if (link && strlen(link) == LAYER_LINK_LEN && !strchr(link, '/')) {
-        _cleanup_free_ char *lpath = xasprintf("%s/l/%s", ls->dir, link);
-        unlink(lpath);
-    }
-    _cleanup_free_ char *trash = xasprintf("%s/tmp/delete-XXXXXX", ls->dir);
-    if (!mkdtemp(trash))
-        return berth_error(err, errno, "create a directory in `%s/tmp`", ls->dir);
-    _cleanup_free_ char *dst = xasprintf("%s/layer", trash);
+    _cleanup_free_ char *link = xasprintf("%s/l/%s", ls->dir, l->link);
+    _cleanup_free_ char *src = xasprintf("%s/%s", ls->dir, l->link);
+    _cleanup_free_ char *dst = xasprintf("%s/tmp/delete-%s", ls->dir, l->link);
+    unlink(link);
     if (rename(src, dst) < 0 && errno != ENOENT)
-        return berth_error(err, errno, "remove layer %s", chain_id);
-    return layer_rm_tree(trash, err);
+        return berth_error(err, errno, "remove layer %s", l->chain_id);
+    *trash_path = take_ptr(dst);
+    return 0;
 }

@@ -1,6 +1,8 @@
-/* fs/layer.h — unpacked layers (snapshots) by chain ID under ROOT/layers/<hex>/ with their
- * files in diff/, and short links ROOT/layers/l/<26 chars> → ../<hex>/diff that keep an
- * overlay lowerdir of 125+ layers under the page-size mount-option limit (as overlay2 does). */
+/* fs/layer.h — unpacked layers (snapshots) indexed by chain ID. Each lives in
+ * ROOT/layers/<ID>/ (ID: 26 random characters, files in diff/, metadata in layer.json), with a
+ * link ROOT/layers/l/<ID> → ../<ID>/diff that keeps an overlay lowerdir of 125+ layers under
+ * the page-size mount-option limit (as overlay2 does). Random directory names mean a layer
+ * being committed can never collide with an older copy of it being deleted. */
 #pragma once
 
 #include <stdbool.h>
@@ -17,7 +19,7 @@ struct layer {
     char chain_id[DIGEST_LEN + 1];
     char diff_id[DIGEST_LEN + 1];
     char parent[DIGEST_LEN + 1]; /* chain ID of the layer below; "" for a base layer */
-    char link[LAYER_LINK_LEN + 1];
+    char link[LAYER_LINK_LEN + 1]; /* its directory and link name */
     uint64_t size;   /* bytes of its regular files */
     json_t *blobs;   /* [{"Digest","MediaType","Size","Repos":[...]}]: where its tar is kept */
     int refs;        /* images and containers using it (reactor thread only) */
@@ -25,7 +27,8 @@ struct layer {
 
 struct layer_store;
 
-/* Load ROOT/layers (blocking, at start-up), removing unpacks a crash left unfinished. */
+/* Load ROOT/layers (blocking, at start-up), removing unpacks and deletions a crash left
+ * unfinished, and duplicate copies of a chain. */
 int layer_store_open(const char *root, struct layer_store **out, struct berth_err **err);
 void layer_store_close(struct layer_store *ls);
 const char *layer_store_dir(const struct layer_store *ls);
@@ -38,11 +41,14 @@ struct layer *layer_get(struct layer_store *ls, const char *chain_id);
 void layer_ref(struct layer_store *ls, const char *chain_id);
 /* Returns the remaining count (0: nothing uses it any more). */
 int layer_unref(struct layer_store *ls, const char *chain_id);
-/* Adopt a committed layer into the index (takes ownership; an existing entry wins and the
- * new one is freed). Returns the indexed layer. */
+/* Adopt a committed layer into the index (takes ownership). Returns the indexed layer: when
+ * the chain was already there, the existing one, and l is NOT taken: the caller deletes l's
+ * directory (layer_trash) and frees it. */
 struct layer *layer_register(struct layer_store *ls, struct layer *l);
-/* Drop from the index (the caller then deletes the files with layer_delete). */
-void layer_forget(struct layer_store *ls, const char *chain_id);
+/* Drop from the index and return it (the caller trashes its directory and frees it). */
+struct layer *layer_forget(struct layer_store *ls, const char *chain_id);
+/* Layers nobody references (after images and containers are loaded): for start-up GC. */
+struct layer **layer_unused(struct layer_store *ls);
 /* Record that the tar of this layer is also stored as a blob (for push, save and reuse). */
 void layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
                     const char *repo);
@@ -56,8 +62,10 @@ int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
                  struct berth_err **err);
 /* Rewrite a layer's metadata (after layer_add_blob). */
 int layer_save(struct layer_store *ls, const struct layer *l, struct berth_err **err);
-/* Remove a layer's directory and link. */
-int layer_delete(struct layer_store *ls, const char *chain_id, struct berth_err **err);
+/* Deleting: layer_trash moves the directory into layers/tmp and drops its link (fast, latency
+ * class); the returned path is then removed with layer_rm_tree (bulk class). */
+int layer_trash(struct layer_store *ls, const struct layer *l, char **trash_path,
+                struct berth_err **err);
 /* Remove a directory tree without following symlinks (also used for temp dirs). */
 int layer_rm_tree(const char *path, struct berth_err **err);
 

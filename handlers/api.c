@@ -59,9 +59,53 @@ bool api_version_before(const struct api_req *a, const char *v)
     return router_version_cmp(a->version, v) < 0;
 }
 
+static void on_client_gone(void *arg)
+{
+    struct api_req *a = arg;
+    a->c = NULL;
+    a->msg = NULL; /* the request died with its connection */
+}
+
+void api_async(struct api_req *a)
+{
+    if (a->c)
+        http_conn_on_close(a->c, on_client_gone, a);
+}
+
+static void task_work(struct pool_job *job)
+{
+    struct api_task *t = (struct api_task *)job;
+    t->work(t);
+}
+
+static void task_done(struct pool_job *job)
+{
+    struct api_task *t = (struct api_task *)job;
+    t->done(t);
+    berth_err_free(t->err);
+    free(t);
+}
+
+void api_task_run(struct api_req *a, enum pool_class cls, void (*work)(struct api_task *t),
+                  void (*done)(struct api_task *t), void *data)
+{
+    struct api_task *t = xcalloc(1, sizeof(*t));
+    *t = (struct api_task){.job = {.work = task_work, .done = task_done},
+                           .a = a,
+                           .work = work,
+                           .done = done,
+                           .data = data};
+    api_async(a);
+    pool_submit(a->d->pool, cls, &t->job);
+}
+
 void api_reply_raw(struct api_req *a, int status, const char *ctype, const void *body,
                    size_t len)
 {
+    if (!a->c) { /* the client left while we worked */
+        api_req_free(a);
+        return;
+    }
     api_common_headers(a->c);
     http_reply(a->c, status, ctype, body, len);
     api_req_free(a);
@@ -83,6 +127,10 @@ void api_reply_status(struct api_req *a, int status)
 /* Like dockerd: clients older than the minimum get plain text, which they print readably. */
 static void reply_message(struct api_req *a, int status, const char *msg)
 {
+    if (!a->c) {
+        api_req_free(a);
+        return;
+    }
     if (status >= 500)
         log_error("Handler for %s %s returned error: %s", http_msg_method(a->msg), a->msg->path,
                   msg);

@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/http_server.h"
+#include "core/pool.h"
 #include "handlers/router.h"
 
 struct daemon;
@@ -21,6 +22,24 @@ struct api_req {
     char version[16]; /* the API version the client speaks: from the URL, else ours */
     char *params[ROUTER_MAX_PARAMS];
 };
+
+/* Answer later: if the client leaves before the reply, a->c becomes NULL and the reply
+ * functions only free a. Call before handing a to anything asynchronous. */
+void api_async(struct api_req *a);
+
+/* Blocking work for a handler: work runs on a pool thread, then done on the reactor thread,
+ * which replies through t->a. The task is freed after done. */
+struct api_task {
+    struct pool_job job;
+    struct api_req *a;
+    void (*work)(struct api_task *t);
+    void (*done)(struct api_task *t);
+    void *data;
+    int res;
+    struct berth_err *err;
+};
+void api_task_run(struct api_req *a, enum pool_class cls, void (*work)(struct api_task *t),
+                  void (*done)(struct api_task *t), void *data);
 
 /* The http_server handler: version check, routing, then the route's function. */
 void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg);

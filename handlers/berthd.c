@@ -140,7 +140,52 @@ static int start_reactor(struct daemon *d, struct berth_err **err)
 
 static void build_router(struct daemon *d)
 {
-    d->router = router_new(system_routes, system_routes_count);
+    const struct {
+        const struct route *routes;
+        size_t n;
+    } groups[] = {{system_routes, system_routes_count}, {image_routes, image_routes_count}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        n += groups[i].n;
+    struct route *all = xcalloc(n, sizeof(*all));
+    n = 0;
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        for (size_t k = 0; k < groups[i].n; k++)
+            all[n++] = groups[i].routes[k];
+    d->routes = all;
+    d->router = router_new(all, n);
+}
+
+/* Layers no image (or container) uses are left by a crash between unregistering an image
+ * and trashing its layers: move them aside now, remove them in the background. */
+static void collect_unused_layers(struct daemon *d)
+{
+    struct layer **unused = layer_unused(d->layers);
+    for (size_t i = 0; unused[i]; i++) {
+        _cleanup_err_ struct berth_err *err = NULL;
+        _cleanup_free_ char *trash = NULL;
+        struct layer *l = layer_forget(d->layers, unused[i]->chain_id);
+        if (layer_trash(d->layers, l, &trash, &err) < 0 || layer_rm_tree(trash, &err) < 0)
+            log_warn("start-up: %s", err->msg);
+        else
+            log_info("start-up: removed unused layer %s", l->chain_id);
+        layer_free(l);
+    }
+    free(unused);
+}
+
+static int open_stores(struct daemon *d, struct berth_err **err)
+{
+    int r = store_open(d->cfg.root, &d->blobs, err);
+    if (r == 0)
+        r = layer_store_open(d->cfg.root, &d->layers, err);
+    if (r == 0)
+        r = image_store_open(d->cfg.root, d->blobs, d->layers, d->pool, &d->images, err);
+    if (r < 0)
+        return berth_error_wrap(err, "open the store in `%s`", d->cfg.root);
+    collect_unused_layers(d);
+    log_info("store: %zu images", image_count(d->images));
+    return 0;
 }
 
 static int start_api(struct daemon *d, struct berth_err **err)
@@ -171,7 +216,8 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
     raise_limits();
     host_info_load(&d->host);
     cgroup_detect(&d->cgroup);
-    if ((r = start_reactor(d, err)) < 0 || (r = watch_signals(d, err)) < 0)
+    if ((r = start_reactor(d, err)) < 0 || (r = watch_signals(d, err)) < 0 ||
+        (r = open_stores(d, err)) < 0)
         return r;
     build_router(d);
     if ((r = start_api(d, err)) < 0)
@@ -185,8 +231,12 @@ static void daemon_stop(struct daemon *d)
 {
     http_server_free(d->http); /* also removes the sockets */
     pool_free(d->pool);
+    image_store_close(d->images);
+    layer_store_close(d->layers);
+    store_close(d->blobs);
     reactor_free(d->r);
     router_free(d->router);
+    free(d->routes);
     if (d->pidfile_fd >= 0) {
         unlink(d->cfg.pidfile); /* still ours: we hold its lock */
         close(d->pidfile_fd);

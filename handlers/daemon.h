@@ -10,6 +10,9 @@
 #include "core/http_server.h"
 #include "core/pool.h"
 #include "core/reactor.h"
+#include "fs/image.h"
+#include "fs/layer.h"
+#include "fs/store.h"
 #include "handlers/router.h"
 
 #ifndef BERTH_VERSION
@@ -28,9 +31,13 @@ struct daemon {
     struct pool *pool;
     struct http_server *http;
     struct router *router;
+    struct route *routes; /* every group's routes, in matching order */
     struct rio *signals;
     struct host_info host;
     struct cgroup_features cgroup;
+    struct store *blobs;
+    struct layer_store *layers;
+    struct image_store *images;
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
 };
@@ -38,3 +45,5 @@ struct daemon {
 /* The routes of each API group, gathered by berthd.c. */
 extern const struct route system_routes[];
 extern const size_t system_routes_count;
+extern const struct route image_routes[];
+extern const size_t image_routes_count;

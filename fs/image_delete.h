@@ -1,0 +1,48 @@
+/* fs/image_delete.h — removing images the way dockerd does (`docker rmi`, `image prune`):
+ * untag versus delete, conflicts, and freeing layers and blobs nobody else uses. The
+ * in-memory change happens at once; image_change_apply makes it durable. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "core/pool.h"
+#include "fs/image.h"
+
+/* What a series of deletions did, and what is left to remove from disk. */
+struct image_change {
+    json_t *records;     /* [{"Untagged": "busybox:latest"}, {"Deleted": "sha256:..."}] */
+    char **deleted_ids;  /* images whose metadata file goes */
+    size_t ndeleted;
+    struct layer **layers; /* layers no longer used: trashed, then removed */
+    size_t nlayers;
+    char **blobs;        /* blobs that may now be unused (checked again when applied) */
+    size_t nblobs;
+    uint64_t reclaimed;  /* bytes of the deleted layers */
+    bool refs_changed;
+};
+
+/* Who uses an image, for conflicts (set by the container module; NULL: nobody). Returns a
+ * container ID (borrowed) or NULL; *running tells whether that container runs. */
+typedef const char *(*image_user_fn)(void *arg, const char *image_id, bool *running);
+void image_delete_set_users(image_user_fn fn, void *arg);
+
+/* `docker rmi NAME` (force: -f; prune: also untagged parents). Conflicts are EBUSY with
+ * dockerd's words; an unknown name is ENOENT "No such image: NAME". */
+int image_delete(struct image_store *is, const char *name, bool force, bool prune,
+                 struct image_change *ch, struct berth_err **err);
+/* `docker image prune`: dangling images only, or (all) every image no container uses, and
+ * only those whose labels match label_filters (may be NULL). */
+void image_prune(struct image_store *is, bool all, const json_t *label_filters,
+                 struct image_change *ch);
+
+/* Make the change durable (references, metadata files, layers trashed, unused blobs removed)
+ * and then call done on the reactor; trashed layer trees are removed afterwards by a bulk
+ * job. Frees the change's contents (records are handed to done, which must not keep them). */
+void image_change_apply(struct image_store *is, struct pool *pool, struct image_change *ch,
+                        void (*done)(void *ctx, int res, json_t *records,
+                                     const struct berth_err *err),
+                        void *ctx);
+void image_change_free(struct image_change *ch);

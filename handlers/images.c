@@ -1,0 +1,368 @@
+/* handlers/images.c — the image API group's read and tag endpoints: list, inspect, history,
+ * tag. Pull, push, load, save, import and delete live in their own files. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/timefmt.h"
+#include "core/xalloc.h"
+#include "fs/image.h"
+#include "fs/image_delete.h"
+#include "fs/ref.h"
+#include "handlers/api.h"
+#include "handlers/daemon.h"
+#include "handlers/filters.h"
+
+static json_t *image_labels(const struct image *img)
+{
+    json_t *l = json_object_get(json_object_get(img->config, "config"), "Labels");
+    return json_is_object(l) ? json_incref(l) : json_object();
+}
+
+static json_t *summary(struct api_req *a, struct image *img, json_t *tags, json_t *digests)
+{
+    json_t *s = json_pack("{ss ss sO sO sI sI sI so si}", "Id", img->id, "ParentId",
+                          json_get_str(img->meta, "Parent") ? json_get_str(img->meta, "Parent")
+                                                            : "",
+                          "RepoTags", tags, "RepoDigests", digests, "Created",
+                          (json_int_t)img->created, "Size", (json_int_t)img->size, "SharedSize",
+                          (json_int_t)-1, "Labels", image_labels(img), "Containers", -1);
+    if (api_version_before(a, "1.44"))
+        json_object_set_new(s, "VirtualSize", json_integer((json_int_t)img->size));
+    return s;
+}
+
+/* reference=PATTERN matches the familiar name:tag or the familiar name, as path.Match does. */
+static bool match_reference(const json_t *f, json_t *tags)
+{
+    size_t i, k;
+    json_t *pat, *tag;
+    json_array_foreach(filters_values(f, "reference"), i, pat)
+    {
+        json_array_foreach(tags, k, tag)
+        {
+            const char *t = json_string_value(tag), *colon = strrchr(t, ':');
+            _cleanup_free_ char *name = colon ? xstrndup(t, (size_t)(colon - t)) : xstrdup(t);
+            if (fnmatch(json_string_value(pat), t, FNM_PATHNAME) == 0 ||
+                fnmatch(json_string_value(pat), name, FNM_PATHNAME) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* before=/since= take an image reference; its creation time bounds the list. */
+static int time_bound(struct api_req *a, const json_t *f, const char *key, int64_t *out,
+                      struct berth_err **err)
+{
+    json_t *v = filters_values(f, key);
+    *out = -1;
+    if (json_array_size(v) == 0)
+        return 0;
+    struct image *ref;
+    int r = image_find(a->d->images, json_string_value(json_array_get(v, 0)), &ref, err);
+    if (r == 0)
+        *out = ref->created;
+    return r;
+}
+
+struct list_opts {
+    json_t *f;
+    bool dangling_only, all;
+    int64_t before, since;
+};
+
+/* One image's entry, or NULL when the filters exclude it (moby's rules for <none>). */
+static json_t *list_entry(struct api_req *a, struct image *img, const struct list_opts *o)
+{
+    _cleanup_json_ json_t *tags = image_repo_tags(a->d->images, img->id);
+    _cleanup_json_ json_t *digests = image_repo_digests(a->d->images, img->id);
+    _cleanup_json_ json_t *labels = image_labels(img);
+    if ((o->before >= 0 && img->created >= o->before) ||
+        (o->since >= 0 && img->created <= o->since) ||
+        !filters_match_labels(o->f, "label", labels))
+        return NULL;
+    if (json_array_size(tags) == 0 && json_array_size(digests) == 0) {
+        if (filters_has(o->f, "dangling") && !o->dangling_only)
+            return NULL;
+        if (filters_has(o->f, "reference"))
+            return NULL;
+        json_array_append_new(tags, json_string("<none>:<none>"));
+        json_array_append_new(digests, json_string("<none>@<none>"));
+    } else if (o->dangling_only && json_array_size(tags) > 0) {
+        return NULL;
+    } else if (filters_has(o->f, "reference") && !match_reference(o->f, tags)) {
+        return NULL;
+    }
+    return summary(a, img, tags, digests);
+}
+
+/* Newest first, as dockerd lists them. */
+static int by_created_desc(const json_t *x, const json_t *y)
+{
+    json_int_t cx = json_integer_value(json_object_get(x, "Created"));
+    json_int_t cy = json_integer_value(json_object_get(y, "Created"));
+    return cx < cy ? 1 : (cx > cy ? -1 : 0);
+}
+
+static void get_images(struct api_req *a)
+{
+    static const char *const allowed[] = {"dangling", "label", "before", "since", "reference",
+                                          NULL};
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct list_opts o = {.all = http_query_bool(a->msg, "all")};
+    if (filters_from_query(a->msg, allowed, &o.f, &err) < 0)
+        return api_reply_error(a, err);
+    _cleanup_json_ json_t *f = o.f;
+    if (filters_has(f, "dangling") && !filters_is(f, "dangling", "true") &&
+        !filters_is(f, "dangling", "false")) {
+        filters_invalid(f, "dangling", &err);
+        return api_reply_error(a, err);
+    }
+    o.dangling_only = filters_is(f, "dangling", "true");
+    if (time_bound(a, f, "before", &o.before, &err) < 0 ||
+        time_bound(a, f, "since", &o.since, &err) < 0)
+        return api_reply_error(a, err);
+    json_t *list = json_array();
+    struct image *img;
+    for (size_t i = 0; (img = image_next(a->d->images, &i));) {
+        json_t *e = list_entry(a, img, &o);
+        if (e)
+            json_array_append_new(list, e);
+    }
+    api_reply_json(a, 200, json_sorted(list, by_created_desc));
+}
+
+static json_t *graph_driver(struct api_req *a, const struct image *img)
+{
+    struct layer_store *ls = a->d->layers;
+    struct buf lower = {0};
+    for (size_t i = img->nlayers; i-- > 1;) {
+        struct layer *l = layer_get(ls, img->layers[i - 1]);
+        if (l)
+            buf_printf(&lower, "%s%s/%s/diff", lower.len ? ":" : "", layer_store_dir(ls), l->link);
+    }
+    struct layer *top = img->nlayers ? layer_get(ls, img->layers[img->nlayers - 1]) : NULL;
+    _cleanup_free_ char *upper = top ? xasprintf("%s/%s/diff", layer_store_dir(ls), top->link)
+                                     : xstrdup("");
+    json_t *data = json_pack("{ss}", "UpperDir", upper);
+    if (lower.len)
+        json_object_set_new(data, "LowerDir", json_string(lower.data));
+    buf_free(&lower);
+    return json_pack("{so ss}", "Data", data, "Name", "overlay2");
+}
+
+static json_t *inspect(struct api_req *a, struct image *img)
+{
+    json_t *c = img->config;
+    _cleanup_free_ char *created = time_format_rfc3339(
+        time_parse_rfc3339(json_get_str(c, "created")) > 0
+            ? time_parse_rfc3339(json_get_str(c, "created"))
+            : 0);
+    json_t *config = json_object_get(c, "config");
+    json_t *diff_ids = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
+    const char *last_tag = json_get_str(img->meta, "LastTagTime");
+    json_t *j = json_pack(
+        "{ss so so ss ss ss ss ss sO ss ss sI so s{ss so} s{ss}}", "Id", img->id, "RepoTags",
+        image_repo_tags(a->d->images, img->id), "RepoDigests",
+        image_repo_digests(a->d->images, img->id), "Parent",
+        json_get_str(img->meta, "Parent") ? json_get_str(img->meta, "Parent") : "", "Comment",
+        json_get_str(c, "comment") ? json_get_str(c, "comment") : "", "Created", created,
+        "DockerVersion", json_get_str(c, "docker_version") ? json_get_str(c, "docker_version") : "",
+        "Author", json_get_str(c, "author") ? json_get_str(c, "author") : "", "Config",
+        config ? config : json_null(), "Architecture",
+        json_get_str(c, "architecture") ? json_get_str(c, "architecture") : "", "Os",
+        json_get_str(c, "os") ? json_get_str(c, "os") : "", "Size", (json_int_t)img->size,
+        "GraphDriver", graph_driver(a, img), "RootFS", "Type", "layers", "Layers",
+        diff_ids ? json_incref(diff_ids) : json_array(), "Metadata", "LastTagTime", last_tag ? last_tag : TIME_ZERO);
+    if (json_get_str(c, "variant"))
+        json_object_set_new(j, "Variant", json_string(json_get_str(c, "variant")));
+    if (api_version_before(a, "1.44"))
+        json_object_set_new(j, "VirtualSize", json_integer((json_int_t)img->size));
+    return j;
+}
+
+static void get_image(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct image *img;
+    if (image_find(a->d->images, a->params[0], &img, &err) < 0)
+        return api_reply_error(a, err);
+    api_reply_json(a, 200, inspect(a, img));
+}
+
+/* Newest first; only the top row carries the image ID, the others show <missing>, as with
+ * pulled images under dockerd. Layer sizes go to the rows that made a layer. */
+static void get_history(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct image *img;
+    if (image_find(a->d->images, a->params[0], &img, &err) < 0)
+        return api_reply_error(a, err);
+    json_t *hist = json_object_get(img->config, "history"), *rows = json_array(), *h;
+    size_t i, layer = 0;
+    json_array_foreach(hist, i, h)
+    {
+        bool empty = json_get_bool(h, "empty_layer", false);
+        struct layer *l =
+            !empty && layer < img->nlayers ? layer_get(a->d->layers, img->layers[layer++]) : NULL;
+        int64_t t = time_parse_rfc3339(json_get_str(h, "created"));
+        json_array_insert_new(
+            rows, 0,
+            json_pack("{ss sI ss s[] sI ss}", "Id", "<missing>", "Created",
+                      (json_int_t)(t > 0 ? t / 1000000000 : 0), "CreatedBy",
+                      json_get_str(h, "created_by") ? json_get_str(h, "created_by") : "", "Tags",
+                      "Size", (json_int_t)(l ? l->size : 0), "Comment",
+                      json_get_str(h, "comment") ? json_get_str(h, "comment") : ""));
+    }
+    if (json_array_size(rows) == 0) /* no history: one row per image, as dockerd shows */
+        json_array_append_new(rows, json_pack("{ss sI ss s[] sI ss}", "Id", "", "Created",
+                                              (json_int_t)img->created, "CreatedBy", "", "Tags",
+                                              "Size", (json_int_t)img->size, "Comment", ""));
+    json_t *top = json_array_get(rows, 0);
+    json_object_set_new(top, "Id", json_string(img->id));
+    json_object_set_new(top, "Tags", image_repo_tags(a->d->images, img->id));
+    api_reply_json(a, 200, rows);
+}
+
+/* ---- tag ---- */
+
+struct tag_op {
+    struct api_req *a;
+    char *id;
+};
+
+static void tag_saved(void *ctx, int res, const struct berth_err *err)
+{
+    struct tag_op *op = ctx;
+    if (res < 0)
+        api_reply_error(op->a, err);
+    else
+        api_reply_status(op->a, 201);
+    free(op->id);
+    free(op);
+}
+
+/* Docker's RepoTagReference: repo is a name (no digest), tag defaults to latest. */
+static int tag_reference(const char *repo, const char *tag, char **full, struct berth_err **err)
+{
+    struct image_ref r;
+    int rc = ref_parse(repo ? repo : "", REF_NO_DEFAULT_TAG, &r, err);
+    if (rc < 0)
+        return rc;
+    if (r.digest || (r.tag && tag && *tag)) {
+        ref_free(&r);
+        return berth_user_error(err, EINVAL, r.digest ? "refusing to create a tag with a digest "
+                                                        "reference"
+                                                      : "invalid reference format");
+    }
+    if (tag && *tag) {
+        if (!ref_tag_valid(tag)) {
+            ref_free(&r);
+            return berth_user_error(err, EINVAL, "invalid tag format");
+        }
+        r.tag = xstrdup(tag);
+    } else if (!r.tag) {
+        r.tag = xstrdup("latest");
+    }
+    *full = ref_full(&r);
+    ref_free(&r);
+    return 0;
+}
+
+static void post_tag(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_free_ char *repo = http_query_get(a->msg, "repo");
+    _cleanup_free_ char *tag = http_query_get(a->msg, "tag");
+    _cleanup_free_ char *full = NULL;
+    struct image *img;
+    if (tag_reference(repo, tag, &full, &err) < 0)
+        return api_reply_error(a, err);
+    if (image_find(a->d->images, a->params[0], &img, &err) < 0)
+        return api_reply_error(a, err);
+    image_ref_set(a->d->images, full, img->id);
+    _cleanup_free_ char *now = time_format_rfc3339(time_now_ns());
+    json_object_set_new(img->meta, "LastTagTime", json_string(now));
+    struct tag_op *op = xcalloc(1, sizeof(*op));
+    *op = (struct tag_op){.a = a, .id = xstrdup(img->id)};
+    api_async(a);
+    image_refs_save(a->d->images, tag_saved, op);
+}
+
+/* ---- delete and prune ---- */
+
+static void deleted(void *ctx, int res, json_t *records, const struct berth_err *err)
+{
+    struct api_req *a = ctx;
+    if (res < 0)
+        api_reply_error(a, err);
+    else
+        api_reply_json(a, 200, json_incref(records));
+}
+
+static void delete_image(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct image_change ch = {0};
+    int r = image_delete(a->d->images, a->params[0], http_query_bool(a->msg, "force"),
+                         !http_query_bool(a->msg, "noprune"), &ch, &err);
+    if (r < 0 && !ch.records) {
+        image_change_free(&ch);
+        return api_reply_error(a, err);
+    }
+    api_async(a);
+    image_change_apply(a->d->images, a->d->pool, &ch, deleted, a);
+}
+
+struct prune_op {
+    struct api_req *a;
+    uint64_t reclaimed;
+};
+
+static void pruned(void *ctx, int res, json_t *records, const struct berth_err *err)
+{
+    struct prune_op *op = ctx;
+    if (res < 0)
+        api_reply_error(op->a, err);
+    else
+        api_reply_json(op->a, 200,
+                       json_pack("{sO sI}", "ImagesDeleted",
+                                 json_array_size(records) ? records : json_null(),
+                                 "SpaceReclaimed", (json_int_t)op->reclaimed));
+    free(op);
+}
+
+static void post_prune(struct api_req *a)
+{
+    static const char *const allowed[] = {"dangling", "label", "until", NULL};
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_json_ json_t *f = NULL;
+    if (filters_from_query(a->msg, allowed, &f, &err) < 0)
+        return api_reply_error(a, err);
+    bool all = filters_is(f, "dangling", "false");
+    if (filters_has(f, "dangling") && !all && !filters_is(f, "dangling", "true")) {
+        filters_invalid(f, "dangling", &err);
+        return api_reply_error(a, err);
+    }
+    struct image_change ch = {0};
+    image_prune(a->d->images, all, filters_values(f, "label"), &ch);
+    struct prune_op *op = xcalloc(1, sizeof(*op));
+    *op = (struct prune_op){.a = a, .reclaimed = ch.reclaimed};
+    api_async(a);
+    image_change_apply(a->d->images, a->d->pool, &ch, pruned, op);
+}
+
+const struct route image_routes[] = {
+    {"GET", "/images/json", get_images},
+    {"POST", "/images/prune", post_prune},
+    {"GET", "/images/{name*}/json", get_image},
+    {"GET", "/images/{name*}/history", get_history},
+    {"POST", "/images/{name*}/tag", post_tag},
+    {"DELETE", "/images/{name*}", delete_image},
+};
+const size_t image_routes_count = sizeof(image_routes) / sizeof(image_routes[0]);
