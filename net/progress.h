@@ -1,0 +1,18 @@
+/* net/progress.h — Docker's JSON progress messages (pull, push, load): status lines keyed by
+ * a short layer id, byte progress the CLI draws as bars, and in-stream errors. */
+#pragma once
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* {"status": status, "id": id} (id omitted when NULL); a new reference. */
+json_t *progress_status(const char *id, const char *status);
+/* {"status", "progressDetail": {"current", "total"}, "progress": "[==>  ] 1MB/2MB", "id"} */
+json_t *progress_bytes(const char *id, const char *status, int64_t current, int64_t total);
+/* {"errorDetail": {"message": msg}, "error": msg} */
+json_t *progress_error(const char *msg);
+/* The 12-character id a layer is shown with: the digest's hex, shortened. */
+void progress_short_id(const char *digest, char out[13]);
+/* go-units' HumanSize: 4 significant digits, decimal units ("1.234MB"). */
+void progress_human_size(int64_t n, char *out, size_t len);
