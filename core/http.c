@@ -127,17 +127,23 @@ static int on_headers_complete(http_parser *p)
     } else {
         m->status = (int)p->status_code;
     }
-    if (!rd->on_body && (p->flags & F_CONTENTLENGTH) && p->content_length > rd->limits.max_body)
-        return fail(rd, 413, "request body too large");
     rd->headers_done = true;
+    if (rd->on_head && rd->on_head(rd->ctx, m) == 1) {
+        rd->streaming = rd->head_paused = true;
+        http_parser_pause(p, 1); /* the owner dispatches before any body byte is parsed */
+        return 0;
+    }
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > rd->limits.max_body)
+        return fail(rd, 413, "request body too large");
     return rd->skip_body ? 1 : 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     struct http_reader *rd = reader_of(p);
-    if (rd->on_body)
-        return rd->on_body(rd->ctx, at, n) ? fail(rd, 400, "request body refused") : 0;
+    if (rd->streaming)
+        return rd->on_body && rd->on_body(rd->ctx, at, n) ? fail(rd, 400, "request body refused")
+                                                          : 0;
     if (rd->msg->body.len + n > rd->limits.max_body)
         return fail(rd, 413, "request body too large");
     buf_append(&rd->msg->body, at, n);
@@ -184,9 +190,11 @@ size_t http_reader_feed(struct http_reader *rd, const char *data, size_t n)
 {
     if (rd->done || rd->status)
         return 0;
+    if (rd->head_paused)
+        return 0;
     size_t used = http_parser_execute(&rd->parser, &settings, data, n);
     enum http_errno e = HTTP_PARSER_ERRNO(&rd->parser);
-    if (rd->done || e == HPE_OK)
+    if (rd->done || e == HPE_OK || (e == HPE_PAUSED && rd->head_paused))
         return used;
     if (e == HPE_HEADER_OVERFLOW)
         fail(rd, 431, "request header fields too large");
@@ -203,13 +211,21 @@ void http_reader_eof(struct http_reader *rd)
         fail(rd, 400, "unexpected end of message");
 }
 
+void http_reader_resume(struct http_reader *rd)
+{
+    if (rd->head_paused) {
+        rd->head_paused = false;
+        http_parser_pause(&rd->parser, 0);
+    }
+}
+
 struct http_msg *http_reader_take(struct http_reader *rd)
 {
     if (!rd->done)
         return NULL;
     struct http_msg *m = rd->msg;
     rd->msg = NULL;
-    rd->done = rd->headers_done = rd->in_value = false;
+    rd->done = rd->headers_done = rd->in_value = rd->streaming = false;
     rd->header_bytes = 0;
     buf_reset(&rd->field);
     http_parser_pause(&rd->parser, 0);
@@ -276,7 +292,9 @@ bool http_url_decode(char *s, bool plus_is_space)
     return true;
 }
 
-char *http_query_get(const struct http_msg *m, const char *key)
+/* Calls fn for each key=value pair whose decoded key is `key`; stops when fn returns false. */
+static void query_each(const struct http_msg *m, const char *key,
+                       bool (*fn)(void *arg, char *value), void *arg)
 {
     size_t klen = strlen(key);
     for (const char *p = m->query ? m->query : ""; *p;) {
@@ -290,14 +308,58 @@ char *http_query_get(const struct http_msg *m, const char *key)
         free(name);
         if (match) {
             char *value = eq ? xstrndup(eq + 1, len - nlen - 1) : xstrdup("");
-            if (http_url_decode(value, true))
-                return value;
-            free(value);
-            return NULL;
+            if (!http_url_decode(value, true)) {
+                free(value);
+                value = NULL;
+            }
+            if (!fn(arg, value))
+                return;
         }
         p += len + (end ? 1 : 0);
     }
-    return NULL;
+}
+
+static bool take_first(void *arg, char *value)
+{
+    *(char **)arg = value;
+    return false;
+}
+
+char *http_query_get(const struct http_msg *m, const char *key)
+{
+    char *value = NULL;
+    query_each(m, key, take_first, &value);
+    return value;
+}
+
+struct values {
+    char **v;
+    size_t n;
+};
+
+static bool take_all(void *arg, char *value)
+{
+    struct values *vs = arg;
+    if (value) {
+        vs->v = xrealloc(vs->v, (vs->n + 2) * sizeof(*vs->v));
+        vs->v[vs->n++] = value;
+        vs->v[vs->n] = NULL;
+    }
+    return true;
+}
+
+char **http_query_all(const struct http_msg *m, const char *key)
+{
+    struct values vs = {.v = xcalloc(1, sizeof(char *))};
+    query_each(m, key, take_all, &vs);
+    return vs.v;
+}
+
+void http_query_free(char **values)
+{
+    for (size_t i = 0; values && values[i]; i++)
+        free(values[i]);
+    free(values);
 }
 
 bool http_query_bool(const struct http_msg *m, const char *key)

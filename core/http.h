@@ -47,8 +47,13 @@ struct http_reader {
     bool skip_body;    /* response to HEAD: no body follows */
     int status;        /* on error: the HTTP status to answer with (400, 413, 431) */
     const char *error; /* on error: what was wrong */
-    /* Optional: a body sink. When set before the head completes, body bytes go here instead of
-     * msg->body and max_body does not apply. Return non-zero to abort with 400. */
+    /* Optional: asked when a head is complete; returning 1 streams this message's body to
+     * on_body (no max_body limit) instead of buffering it. Parsing then pauses right after the
+     * head (head_paused) until http_reader_resume(), so the owner can act first. */
+    int (*on_head)(void *ctx, struct http_msg *m);
+    bool head_paused;
+    bool streaming; /* the current message's body goes to on_body */
+    /* The body sink for streamed messages. Return non-zero to abort with 400. */
     int (*on_body)(void *ctx, const char *p, size_t n);
     void *ctx;
 };
@@ -60,6 +65,8 @@ void http_reader_free(struct http_reader *rd);
  * message (rd->done) so pipelined requests are handled one at a time, or at an error
  * (rd->status != 0). Take the message before feeding more. */
 size_t http_reader_feed(struct http_reader *rd, const char *data, size_t n);
+/* Continue after head_paused. */
+void http_reader_resume(struct http_reader *rd);
 /* The peer closed: completes a response whose body runs to EOF. */
 void http_reader_eof(struct http_reader *rd);
 /* Hand the finished message to the caller and get ready for the next one. */
@@ -72,6 +79,10 @@ const char *http_msg_header(const struct http_msg *m, const char *name);
 const char *http_msg_method(const struct http_msg *m);
 /* The decoded value of query key `key` (first occurrence; xstrdup'd), or NULL if absent. */
 char *http_query_get(const struct http_msg *m, const char *key);
+/* Every decoded value of query key `key`, in order (NULL-terminated heap array of heap
+ * strings; free with http_query_free). */
+char **http_query_all(const struct http_msg *m, const char *key);
+void http_query_free(char **values);
 /* Docker's boolean query rule: absent, "", "0", "no", "false", "none" are false. */
 bool http_query_bool(const struct http_msg *m, const char *key);
 

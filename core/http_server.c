@@ -60,12 +60,17 @@ struct http_conn {
     void *close_arg;
     void (*data_fn)(void *, const char *, ssize_t);
     void *data_arg;
+    bool body_streaming; /* a dispatched request whose body is still arriving */
+    void (*body_fn)(void *, const char *, ssize_t);
+    void *body_arg;
     struct http_conn *prev, *next;
 };
 
 static void on_recv(void *ctx, const char *data, ssize_t n);
 static void on_timer(struct reactor_timer *t);
 static void parse_pending(struct http_conn *c);
+static int on_head(void *ctx, struct http_msg *m);
+static int on_body(void *ctx, const char *p, size_t n);
 
 /* ---- life cycle ---- */
 
@@ -81,6 +86,8 @@ static void conn_free(struct http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    if (c->req == c->rd.msg) /* a streamed request still being read: the reader owns it */
+        c->req = NULL;
     http_reader_free(&c->rd);
     http_msg_free(c->req);
     buf_free(&c->in);
@@ -132,6 +139,9 @@ static void conn_new(struct http_server *s, int fd)
     c->srv = s;
     c->io = reactor_io_open(s->r, fd, c);
     http_reader_init(&c->rd, HTTP_REQUEST, &s->o.limits);
+    c->rd.ctx = c;
+    c->rd.on_head = s->o.stream_body ? on_head : NULL;
+    c->rd.on_body = on_body;
     c->timer.fn = on_timer;
     c->next = s->conns;
     if (s->conns)
@@ -221,6 +231,11 @@ static void arm_timer(struct http_conn *c)
 
 static void finish_request(struct http_conn *c)
 {
+    if (c->body_streaming) { /* answered before its body ended: the rest cannot be skipped */
+        c->keep_alive = false;
+        c->body_fn = NULL;
+        c->req = NULL; /* still the reader's message; freed when it completes */
+    }
     http_msg_free(c->req);
     c->req = NULL;
     c->state = C_READING;
@@ -261,23 +276,65 @@ static void dispatch(struct http_conn *c, struct http_msg *req)
     c->srv->o.handler(c->srv->o.app, c, req);
 }
 
+/* Streamed request bodies: the app decides at the head; the bytes go to the handler's sink. */
+static int on_head(void *ctx, struct http_msg *m)
+{
+    struct http_conn *c = ctx;
+    return c->srv->o.stream_body(c->srv->o.app, m) ? 1 : 0;
+}
+
+static int on_body(void *ctx, const char *p, size_t n)
+{
+    struct http_conn *c = ctx;
+    if (c->body_fn)
+        c->body_fn(c->body_arg, p, (ssize_t)n);
+    return 0;
+}
+
+static bool can_parse(const struct http_conn *c)
+{
+    return !c->closing && !c->dead && (c->state == C_READING || c->body_streaming);
+}
+
+/* A message is complete: dispatch it, or end the streamed body of the one dispatched. */
+static void message_done(struct http_conn *c)
+{
+    struct http_msg *m = http_reader_take(&c->rd);
+    if (!c->body_streaming) {
+        dispatch(c, m);
+        return;
+    }
+    c->body_streaming = false;
+    if (m != c->req) /* the reply came before the body ended and let go of it */
+        http_msg_free(m);
+    void (*fn)(void *, const char *, ssize_t) = c->body_fn;
+    c->body_fn = NULL;
+    if (fn)
+        fn(c->body_arg, NULL, 0);
+}
+
 /* Parse and dispatch requests from p[0..n) while the connection is free to take one;
  * returns the bytes used. The caller holds conn_enter. */
 static size_t parse(struct http_conn *c, const char *p, size_t n)
 {
     size_t used = 0;
     c->parsing = true;
-    while (used < n && c->state == C_READING && !c->closing &&
-           http_conn_pending(c) < HIGH_WATER) {
+    while (used < n && can_parse(c) && http_conn_pending(c) < HIGH_WATER) {
         used += http_reader_feed(&c->rd, p + used, n - used);
         if (c->rd.status) {
             reply_error(c, c->rd.status, c->rd.error);
             used = n;
             break;
         }
+        if (c->rd.head_paused) { /* a streamed body follows: the handler goes first */
+            c->body_streaming = true;
+            dispatch(c, c->rd.msg);
+            http_reader_resume(&c->rd);
+            continue;
+        }
         if (!c->rd.done)
             break;
-        dispatch(c, http_reader_take(&c->rd));
+        message_done(c);
     }
     c->parsing = false;
     return used;
@@ -294,7 +351,7 @@ static void keep_input(struct http_conn *c, const char *p, size_t n)
 
 static void parse_pending(struct http_conn *c)
 {
-    if (c->parsing || c->dead || c->in.len == 0 || c->state != C_READING)
+    if (c->parsing || c->in.len == 0 || !can_parse(c))
         return;
     conn_enter(c);
     size_t used = parse(c, c->in.data, c->in.len);
@@ -314,7 +371,7 @@ static void take_input(struct http_conn *c, const char *data, size_t n)
     if (c->closing)
         return; /* nothing more will be answered on this connection */
     size_t used = 0;
-    if (c->in.len == 0 && c->state == C_READING)
+    if (c->in.len == 0 && can_parse(c))
         used = parse(c, data, n);
     if (!c->dead && !c->closing && used < n) {
         if (c->state == C_HIJACKED)
@@ -491,6 +548,13 @@ void http_conn_resume_read(struct http_conn *c)
         c->read_paused = false;
         reactor_recv(c->io, on_recv);
     }
+}
+
+void http_conn_body(struct http_conn *c, void (*fn)(void *arg, const char *data, ssize_t n),
+                    void *arg)
+{
+    c->body_fn = fn;
+    c->body_arg = arg;
 }
 
 void http_conn_on_drain(struct http_conn *c, void (*fn)(void *arg), void *arg)

@@ -24,6 +24,9 @@ struct http_server_opts {
     uint64_t idle_timeout_ms;    /* a keep-alive connection with no request: closed */
     http_handler_fn handler;
     void *app;
+    /* Optional: true when this request's body should be streamed to the handler (set with
+     * http_conn_body) instead of buffered; the handler then runs as soon as the head is in. */
+    bool (*stream_body)(void *app, const struct http_msg *req);
 };
 
 struct http_server *http_server_new(struct reactor *r, const struct http_server_opts *opts);
@@ -58,6 +61,10 @@ bool http_raw_write(struct http_conn *c, const void *data, size_t len);
 void http_conn_pause_read(struct http_conn *c);
 void http_conn_resume_read(struct http_conn *c);
 
+/* The sink for a streamed request body: fn gets the bytes as they arrive, then n == 0 at the
+ * end. Use http_conn_pause_read/resume_read for back-pressure. Set it in the handler. */
+void http_conn_body(struct http_conn *c, void (*fn)(void *arg, const char *data, ssize_t n),
+                    void *arg);
 /* fn runs once when queued output falls below the low-water mark. */
 void http_conn_on_drain(struct http_conn *c, void (*fn)(void *arg), void *arg);
 /* fn runs if the connection goes away while a reply is owed or streaming (the client left,

@@ -53,9 +53,10 @@ void layer_free(struct layer *l)
 
 static json_t *layer_to_json(const struct layer *l)
 {
-    return json_pack("{ss ss ss ss sI sO}", "ChainID", l->chain_id, "DiffID", l->diff_id,
-                     "Parent", l->parent, "Link", l->link, "Size", (json_int_t)l->size, "Blobs",
-                     l->blobs ? l->blobs : json_array());
+    json_t *blobs = l->blobs ? json_incref(l->blobs) : json_array();
+    return json_pack("{ss ss ss ss sI sI so}", "ChainID", l->chain_id, "DiffID", l->diff_id,
+                     "Parent", l->parent, "Link", l->link, "Size", (json_int_t)l->size, "TarSize",
+                     (json_int_t)l->tar_size, "Blobs", blobs);
 }
 
 static struct layer *layer_from_json(const json_t *j)
@@ -71,6 +72,7 @@ static struct layer *layer_from_json(const json_t *j)
     snprintf(l->parent, sizeof(l->parent), "%s", parent ? parent : "");
     snprintf(l->link, sizeof(l->link), "%s", link);
     l->size = (uint64_t)json_get_int(j, "Size", 0);
+    l->tar_size = (uint64_t)json_get_int(j, "TarSize", 0);
     json_t *blobs = json_object_get(j, "Blobs");
     l->blobs = json_is_array(blobs) ? json_incref(blobs) : json_array();
     return l;
@@ -359,4 +361,33 @@ int layer_trash(struct layer_store *ls, const struct layer *l, char **trash_path
         return berth_error(err, errno, "remove layer %s", l->chain_id);
     *trash_path = take_ptr(dst);
     return 0;
+}
+
+struct discard {
+    struct pool_job job;
+    struct layer_store *ls;
+    struct layer *l;
+};
+
+static void discard_work(struct pool_job *job)
+{
+    struct discard *d = (struct discard *)job;
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_free_ char *trash = NULL;
+    if (layer_trash(d->ls, d->l, &trash, &err) < 0 || layer_rm_tree(trash, &err) < 0)
+        log_warn("layers: %s", err->msg); /* whatever is left goes at the next start */
+}
+
+static void discard_done(struct pool_job *job)
+{
+    struct discard *d = (struct discard *)job;
+    layer_free(d->l);
+    free(d);
+}
+
+void layer_discard(struct layer_store *ls, struct pool *pool, struct layer *l)
+{
+    struct discard *d = xcalloc(1, sizeof(*d));
+    *d = (struct discard){.job = {.work = discard_work, .done = discard_done}, .ls = ls, .l = l};
+    pool_submit(pool, POOL_BULK, &d->job);
 }

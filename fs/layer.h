@@ -12,6 +12,7 @@
 
 #include "core/digest.h"
 #include "core/err.h"
+#include "core/pool.h"
 
 #define LAYER_LINK_LEN 26
 
@@ -20,7 +21,8 @@ struct layer {
     char diff_id[DIGEST_LEN + 1];
     char parent[DIGEST_LEN + 1]; /* chain ID of the layer below; "" for a base layer */
     char link[LAYER_LINK_LEN + 1]; /* its directory and link name */
-    uint64_t size;   /* bytes of its regular files */
+    uint64_t size;     /* bytes of its regular files */
+    uint64_t tar_size; /* bytes of its uncompressed tar (the diff), for save */
     json_t *blobs;   /* [{"Digest","MediaType","Size","Repos":[...]}]: where its tar is kept */
     int refs;        /* images and containers using it (reactor thread only) */
 };
@@ -66,6 +68,9 @@ int layer_save(struct layer_store *ls, const struct layer *l, struct berth_err *
  * class); the returned path is then removed with layer_rm_tree (bulk class). */
 int layer_trash(struct layer_store *ls, const struct layer *l, char **trash_path,
                 struct berth_err **err);
+/* Trash and remove an unregistered layer (a losing duplicate, a failed commit) in a bulk pool
+ * job, and free l. Reactor thread. */
+void layer_discard(struct layer_store *ls, struct pool *pool, struct layer *l);
 /* Remove a directory tree without following symlinks (also used for temp dirs). */
 int layer_rm_tree(const char *path, struct berth_err **err);
 

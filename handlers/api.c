@@ -111,6 +111,33 @@ void api_reply_raw(struct api_req *a, int status, const char *ctype, const void 
     api_req_free(a);
 }
 
+void api_stream_begin(struct api_req *a, int status, const char *ctype)
+{
+    if (!a->c)
+        return;
+    api_common_headers(a->c);
+    http_stream_begin(a->c, status, ctype);
+}
+
+bool api_stream_write(struct api_req *a, const void *data, size_t len)
+{
+    return a->c ? http_stream_write(a->c, data, len) : false;
+}
+
+bool api_stream_json(struct api_req *a, const json_t *msg)
+{
+    size_t len;
+    _cleanup_free_ char *line = json_dump_line(msg, &len);
+    return api_stream_write(a, line, len);
+}
+
+void api_stream_end(struct api_req *a)
+{
+    if (a->c)
+        http_stream_end(a->c);
+    api_req_free(a);
+}
+
 void api_reply_json(struct api_req *a, int status, json_t *body)
 {
     size_t len;
@@ -174,19 +201,41 @@ static bool check_version(struct api_req *a)
     return true;
 }
 
+static const struct route *route_of(struct daemon *d, const struct http_msg *msg, char *version,
+                                   size_t vlen, bool *versioned, char *params[])
+{
+    const char *rest;
+    *versioned = router_split_version(msg->path, version, vlen, &rest);
+    return router_match(d->router, http_msg_method(msg), rest, params);
+}
+
+bool api_streams_body(void *daemon, const struct http_msg *msg)
+{
+    char version[16], *params[ROUTER_MAX_PARAMS];
+    bool versioned;
+    const struct route *r = route_of(daemon, msg, version, sizeof(version), &versioned, params);
+    for (size_t i = 0; i < ROUTER_MAX_PARAMS; i++)
+        free(params[i]);
+    return r && (r->flags & ROUTE_STREAM_BODY);
+}
+
+void api_body_sink(struct api_req *a, void (*fn)(void *arg, const char *data, ssize_t n),
+                   void *arg)
+{
+    if (a->c)
+        http_conn_body(a->c, fn, arg);
+}
+
 void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg)
 {
     struct daemon *d = daemon;
     struct api_req *a = xcalloc(1, sizeof(*a));
-    const char *rest;
+    bool versioned;
     a->d = d;
     a->c = c;
     a->msg = msg;
-    bool versioned = router_split_version(msg->path, a->version, sizeof(a->version), &rest);
-    const char *method = msg->method == HTTP_HEAD && strcmp(rest, "/_ping") != 0
-                             ? "GET" /* HEAD of any GET route, bodiless, as net/http does */
-                             : http_msg_method(msg);
-    const struct route *route = router_match(d->router, method, rest, a->params);
+    const struct route *route =
+        route_of(d, msg, a->version, sizeof(a->version), &versioned, a->params);
     log_debug("Calling %s %s", http_msg_method(msg), msg->path);
     if (!route) {
         a->version[0] = '\0'; /* dockerd answers unknown routes without a version check */

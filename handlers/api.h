@@ -43,6 +43,12 @@ void api_task_run(struct api_req *a, enum pool_class cls, void (*work)(struct ap
 
 /* The http_server handler: version check, routing, then the route's function. */
 void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg);
+/* The http_server's stream_body question: does the request's route read its body as it
+ * arrives (ROUTE_STREAM_BODY)? */
+bool api_streams_body(void *daemon, const struct http_msg *msg);
+/* For ROUTE_STREAM_BODY handlers: where the body goes (n == 0 at its end). */
+void api_body_sink(struct api_req *a, void (*fn)(void *arg, const char *data, ssize_t n),
+                   void *arg);
 void api_req_free(struct api_req *a);
 
 /* Replies (each frees `a`). api_reply_json takes ownership of body. */
@@ -53,6 +59,13 @@ void api_reply_status(struct api_req *a, int status); /* no body: 204, 304 ... *
 void api_reply_error(struct api_req *a, const struct berth_err *err);
 void api_reply_errorf(struct api_req *a, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Streamed replies (pull progress, logs, events). api_stream_end frees a. Writes return false
+ * above the connection's high-water mark. */
+void api_stream_begin(struct api_req *a, int status, const char *ctype);
+bool api_stream_write(struct api_req *a, const void *data, size_t len);
+bool api_stream_json(struct api_req *a, const json_t *msg); /* one JSON line */
+void api_stream_end(struct api_req *a);
 
 /* The HTTP status for an error's errno-style cause (see docs/errors.md). */
 int api_status_for(int errnum);

@@ -13,6 +13,10 @@
 #include "fs/image.h"
 #include "fs/layer.h"
 #include "fs/store.h"
+#include "net/download.h"
+#include "net/hclient.h"
+#include "net/pull.h"
+#include "net/registry.h"
 #include "handlers/router.h"
 
 #ifndef BERTH_VERSION
@@ -38,6 +42,10 @@ struct daemon {
     struct store *blobs;
     struct layer_store *layers;
     struct image_store *images;
+    struct registry_config regcfg;
+    struct hclient *hc;
+    struct dl_env dl;
+    struct pull_env pull_env;
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
 };
@@ -47,3 +55,10 @@ extern const struct route system_routes[];
 extern const size_t system_routes_count;
 extern const struct route image_routes[];
 extern const size_t image_routes_count;
+extern const struct route pull_routes[];
+extern const size_t pull_routes_count;
+extern const struct route archive_routes[];
+extern const size_t archive_routes_count;
+
+/* POST /images/create?fromSrc= (handlers/archive.c). */
+void image_import(struct api_req *a, const char *src);

@@ -358,11 +358,11 @@ static void post_prune(struct api_req *a)
 }
 
 const struct route image_routes[] = {
-    {"GET", "/images/json", get_images},
-    {"POST", "/images/prune", post_prune},
-    {"GET", "/images/{name*}/json", get_image},
-    {"GET", "/images/{name*}/history", get_history},
-    {"POST", "/images/{name*}/tag", post_tag},
-    {"DELETE", "/images/{name*}", delete_image},
+    {"GET", "/images/json", get_images, 0},
+    {"POST", "/images/prune", post_prune, 0},
+    {"GET", "/images/{name*}/json", get_image, 0},
+    {"GET", "/images/{name*}/history", get_history, 0},
+    {"POST", "/images/{name*}/tag", post_tag, 0},
+    {"DELETE", "/images/{name*}", delete_image, 0},
 };
 const size_t image_routes_count = sizeof(image_routes) / sizeof(image_routes[0]);

@@ -12,10 +12,15 @@
 struct api_req;
 typedef void (*api_handler_fn)(struct api_req *a);
 
+enum {
+    ROUTE_STREAM_BODY = 1, /* the handler reads the request body as it arrives */
+};
+
 struct route {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* "/containers/{id}/json", "/images/{name*}/tag" */
     api_handler_fn fn;
+    unsigned flags;
 };
 
 struct router;

@@ -150,9 +150,9 @@ static void get_info(struct api_req *a)
 }
 
 const struct route system_routes[] = {
-    {"GET", "/_ping", get_ping},
-    {"HEAD", "/_ping", get_ping},
-    {"GET", "/version", get_version},
-    {"GET", "/info", get_info},
+    {"GET", "/_ping", get_ping, 0},
+    {"HEAD", "/_ping", get_ping, 0},
+    {"GET", "/version", get_version, 0},
+    {"GET", "/info", get_info, 0},
 };
 const size_t system_routes_count = sizeof(system_routes) / sizeof(system_routes[0]);

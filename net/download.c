@@ -198,6 +198,7 @@ static struct layer *new_layer(struct download *d, const struct unpack_result *u
     memcpy(l->diff_id, d->diff_id, sizeof(l->diff_id));
     memcpy(l->parent, d->parent, sizeof(l->parent));
     l->size = ur->disk_size;
+    l->tar_size = ur->tar_size;
     l->blobs = json_array();
     layer_add_blob(l, d->digest, d->media_type, (uint64_t)d->size, d->repo);
     return l;
@@ -278,17 +279,6 @@ static void download_free(struct download *d)
     free(d);
 }
 
-/* A copy committed by a concurrent pull of another image lost the race: remove ours. */
-static void trash_duplicate(struct dl_env *env, struct layer *l)
-{
-    _cleanup_err_ struct berth_err *err = NULL;
-    _cleanup_free_ char *trash = NULL;
-    if (layer_trash(image_store_layers(env->images), l, &trash, &err) < 0 ||
-        layer_rm_tree(trash, &err) < 0)
-        log_warn("download: %s", err->msg);
-    layer_free(l);
-}
-
 static void job_done(struct pool_job *job)
 {
     struct download *d = (struct download *)((char *)job - offsetof(struct download, job));
@@ -306,13 +296,13 @@ static void job_done(struct pool_job *job)
     image_unpin_blob(env->images, d->digest);
     if (d->layer && !d->net_err && !d->cancelled) {
         struct layer *l = layer_register(image_store_layers(env->images), d->layer);
-        if (l != d->layer)
-            trash_duplicate(env, d->layer);
+        if (l != d->layer) /* a concurrent pull of another image committed it first */
+            layer_discard(image_store_layers(env->images), env->pool, d->layer);
         d->layer = l;
         notify(d, DL_DONE);
     } else {
-        if (d->layer)
-            trash_duplicate(env, d->layer);
+        if (d->layer) /* cancelled after all: nobody wants it */
+            layer_discard(image_store_layers(env->images), env->pool, d->layer);
         if (!d->net_err && !d->job_err)
             d->job_err = err_copy(NULL);
         if (!d->cancelled)
