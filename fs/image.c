@@ -214,6 +214,20 @@ char **image_refs_of(struct image_store *is, const char *id)
     return out;
 }
 
+char **image_refs_named(struct image_store *is, const char *name)
+{
+    const char *key;
+    size_t n = 0;
+    char **out = xcalloc(is->refs.len + 1, sizeof(*out));
+    for (size_t i = 0; map_next(&is->refs, &i, &key, NULL);) {
+        _cleanup_free_ char *repo = ref_repo_name(key);
+        if (!strchr(key, '@') && strcmp(repo, name) == 0)
+            out[n++] = xstrdup(key);
+    }
+    qsort(out, n, sizeof(*out), cmp_str);
+    return out;
+}
+
 void image_strv_free(char **v)
 {
     for (size_t i = 0; v && v[i]; i++)

@@ -66,6 +66,9 @@ bool image_ref_del(struct image_store *is, const char *ref);
  * (familiar "busybox@sha256:..."); a JSON array of strings, sorted. */
 json_t *image_repo_tags(struct image_store *is, const char *id);
 json_t *image_repo_digests(struct image_store *is, const char *id);
+/* Tag references (full strings) of repository `name` ("docker.io/library/busybox"), any
+ * image (NULL-terminated heap array). */
+char **image_refs_named(struct image_store *is, const char *name);
 /* Full reference strings pointing at id (heap array of heap strings, NULL-terminated). */
 char **image_refs_of(struct image_store *is, const char *id);
 void image_strv_free(char **v);

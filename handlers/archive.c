@@ -2,6 +2,8 @@
  * import), POST /images/load and GET /images/get (docker load / save). Bodies stream
  * through a byte queue to a bulk pool job, never buffered whole. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "fs/image_archive.h"
 #include "fs/image_import.h"
 #include "fs/manifest.h"
 #include "fs/ref.h"
@@ -204,3 +207,219 @@ void image_import(struct api_req *a, const char *src)
     ic->job = (struct pool_job){.work = import_work, .done = import_done};
     pool_submit(a->d->pool, POOL_BULK, &ic->job);
 }
+
+/* ---- load ---- */
+
+struct load_call {
+    struct body_pipe bp;
+    struct pool_job job;
+    struct map known; /* chain IDs present at the start */
+    struct load_result res;
+    int rc;
+    struct berth_err *err;
+};
+
+static void load_free(struct load_call *lc)
+{
+    map_free(&lc->known);
+    load_result_free(&lc->res);
+    berth_err_free(lc->err);
+    free(lc);
+}
+
+static void note_known(struct layer *l, void *arg)
+{
+    map_put(arg, l->chain_id, (void *)1);
+}
+
+static void load_work(struct pool_job *job)
+{
+    struct load_call *lc = (struct load_call *)((char *)job - offsetof(struct load_call, job));
+    lc->rc = load_tarball(lc->bp.a->d->images, &lc->known, body_read, &lc->bp, &lc->res,
+                          &lc->err);
+    bytequeue_release(lc->bp.q);
+}
+
+static void load_replied(void *ctx, int res, const struct berth_err *err)
+{
+    struct load_call *lc = ctx;
+    struct api_req *a = lc->bp.a;
+    if (lc->rc < 0 || res < 0) {
+        api_reply_error(a, lc->rc < 0 ? lc->err : err);
+        return load_free(lc);
+    }
+    api_stream_begin(a, 200, "application/json");
+    size_t i;
+    json_t *m;
+    json_array_foreach(lc->res.messages, i, m)
+    {
+        _cleanup_json_ json_t *line = json_pack("{s+s}", "stream", json_string_value(m), "\n");
+        api_stream_json(a, line);
+    }
+    api_stream_end(a);
+    load_free(lc);
+}
+
+/* Register what the job committed, even when a later image of the archive failed (the earlier
+ * ones are complete, as with dockerd); a layer a concurrent pull committed first wins. */
+static void load_done(struct pool_job *job)
+{
+    struct load_call *lc = (struct load_call *)((char *)job - offsetof(struct load_call, job));
+    struct daemon *d = lc->bp.a->d;
+    body_pipe_stop(&lc->bp);
+    for (size_t i = 0; i < lc->res.nlayers; i++) {
+        struct layer *l = lc->res.layers[i];
+        if (layer_register(d->layers, l) != l)
+            layer_discard(d->layers, d->pool, l);
+        lc->res.layers[i] = NULL;
+    }
+    for (size_t i = 0; i < lc->res.nimages; i++) {
+        image_register(d->images, lc->res.images[i]);
+        lc->res.images[i] = NULL;
+    }
+    for (size_t i = 0; i + 1 < lc->res.nrefs; i += 2)
+        image_ref_set(d->images, lc->res.refs[i], lc->res.refs[i + 1]);
+    image_refs_save(d->images, load_replied, lc);
+}
+
+static void post_load(struct api_req *a)
+{
+    struct load_call *lc = xcalloc(1, sizeof(*lc));
+    layer_each(a->d->layers, note_known, &lc->known);
+    body_pipe_start(&lc->bp, a);
+    lc->job = (struct pool_job){.work = load_work, .done = load_done};
+    pool_submit(a->d->pool, POOL_BULK, &lc->job);
+}
+
+/* ---- save ---- */
+
+/* The tarball is written by a bulk job into a pipe whose other end the reactor forwards to
+ * the client, pausing when the client reads slowly: the pipe is the back-pressure. */
+struct save_call {
+    struct api_req *a;
+    struct save_plan plan;
+    int wfd;
+    struct rio *io;
+    struct pool_job job;
+    int rc;
+    struct berth_err *err;
+    bool eof, job_done, gone;
+};
+
+static void save_finish(struct save_call *sc)
+{
+    if (!sc->eof || !sc->job_done)
+        return; /* both the job and the pipe must be done */
+    reactor_io_close(sc->io);
+    if (sc->gone) {
+        api_req_free(sc->a);
+    } else if (sc->rc < 0) {
+        log_error("save: %s", sc->err->msg); /* mid-stream: all we can do is cut it short */
+        http_conn_on_close(sc->a->c, NULL, NULL);
+        http_conn_close(sc->a->c);
+        api_req_free(sc->a);
+    } else {
+        http_conn_on_close(sc->a->c, NULL, NULL);
+        api_stream_end(sc->a);
+    }
+    save_plan_free(&sc->plan);
+    berth_err_free(sc->err);
+    free(sc);
+}
+
+static void on_tar_data(void *ctx, const char *data, ssize_t n);
+
+static void save_resume(void *arg)
+{
+    struct save_call *sc = arg;
+    if (!sc->eof && sc->io)
+        reactor_recv(sc->io, on_tar_data);
+}
+
+static void on_tar_data(void *ctx, const char *data, ssize_t n)
+{
+    struct save_call *sc = ctx;
+    if (n <= 0) {
+        sc->eof = true;
+        return save_finish(sc);
+    }
+    if (!sc->gone && !api_stream_write(sc->a, data, (size_t)n)) {
+        reactor_recv_pause(sc->io);
+        http_conn_on_drain(sc->a->c, save_resume, sc);
+    }
+}
+
+static void save_client_gone(void *arg)
+{
+    struct save_call *sc = arg;
+    sc->gone = true;
+    sc->a->c = NULL;
+    sc->a->msg = NULL;
+    reactor_io_close(sc->io); /* the writer sees EPIPE and stops */
+    sc->io = NULL;
+    sc->eof = true;
+    save_finish(sc);
+}
+
+static void save_work(struct pool_job *job)
+{
+    struct save_call *sc = (struct save_call *)((char *)job - offsetof(struct save_call, job));
+    sc->rc = save_write(sc->a->d->blobs, &sc->plan, sc->wfd, &sc->err);
+    close(sc->wfd); /* EOF for the reactor side */
+}
+
+static void save_job_done(struct pool_job *job)
+{
+    struct save_call *sc = (struct save_call *)((char *)job - offsetof(struct save_call, job));
+    sc->job_done = true;
+    save_finish(sc);
+}
+
+static void save_images(struct api_req *a, char **names)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct save_call *sc = xcalloc(1, sizeof(*sc));
+    sc->a = a;
+    for (size_t i = 0; names && names[i]; i++)
+        if (save_plan_add(a->d->images, &sc->plan, names[i], &err) < 0)
+            break;
+    int p[2] = {-1, -1};
+    if (!err && sc->plan.n == 0)
+        berth_user_error(&err, EINVAL, "no images to save: name at least one");
+    if (!err && pipe2(p, O_CLOEXEC) < 0)
+        berth_error(&err, errno, "pipe");
+    if (err) {
+        save_plan_free(&sc->plan);
+        free(sc);
+        return api_reply_error(a, err);
+    }
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups; the default 64 KiB works too */
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    sc->wfd = p[1];
+    sc->io = reactor_io_open(a->d->r, p[0], sc);
+    reactor_recv(sc->io, on_tar_data);
+    api_stream_begin(a, 200, "application/x-tar");
+    http_conn_on_close(a->c, save_client_gone, sc);
+    sc->job = (struct pool_job){.work = save_work, .done = save_job_done};
+    pool_submit(a->d->pool, POOL_BULK, &sc->job);
+}
+
+static void get_images_get(struct api_req *a)
+{
+    char **names = http_query_all(a->msg, "names");
+    save_images(a, names);
+    http_query_free(names);
+}
+
+static void get_image_get(struct api_req *a)
+{
+    char *names[] = {a->params[0], NULL};
+    save_images(a, names);
+}
+
+const struct route archive_routes[] = {
+    {"POST", "/images/load", post_load, ROUTE_STREAM_BODY},
+    {"GET", "/images/get", get_images_get, 0},
+    {"GET", "/images/{name*}/get", get_image_get, 0},
+};
+const size_t archive_routes_count = sizeof(archive_routes) / sizeof(archive_routes[0]);

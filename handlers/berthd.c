@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "fs/atomic.h"
@@ -143,7 +144,10 @@ static void build_router(struct daemon *d)
     const struct {
         const struct route *routes;
         size_t n;
-    } groups[] = {{system_routes, system_routes_count}, {image_routes, image_routes_count}};
+    } groups[] = {{system_routes, system_routes_count},
+                  {image_routes, image_routes_count},
+                  {pull_routes, pull_routes_count},
+                  {archive_routes, archive_routes_count}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         n += groups[i].n;
@@ -174,6 +178,49 @@ static void collect_unused_layers(struct daemon *d)
     free(unused);
 }
 
+/* daemon.json's list of strings under key, as a heap array. */
+static char **string_list(const json_t *file, const char *key, size_t *n)
+{
+    json_t *list = json_object_get(file, key), *v;
+    size_t i;
+    char **out = xcalloc(json_array_size(list) + 1, sizeof(*out));
+    *n = 0;
+    json_array_foreach(list, i, v) if (json_is_string(v)) out[(*n)++] = xstrdup(json_string_value(v));
+    return out;
+}
+
+/* The registry client and the shared download manager, from daemon.json's registry keys. */
+static void start_registry_client(struct daemon *d)
+{
+    const json_t *f = d->cfg.file;
+    d->regcfg.insecure = string_list(f, "insecure-registries", &d->regcfg.ninsecure);
+    d->regcfg.mirrors = string_list(f, "registry-mirrors", &d->regcfg.nmirrors);
+    struct hclient_opts o = {.connect_timeout_ms = 30000,
+                             .io_timeout_ms = 60000,
+                             .certs_dir = "/etc/berth/certs.d",
+                             .system_ca_file = "/etc/ssl/certs/ca-certificates.crt"};
+    d->hc = hclient_new(d->r, d->pool, &o);
+    int64_t max = json_get_int(f, "max-concurrent-downloads", 3);
+    d->dl = (struct dl_env){.r = d->r,
+                            .pool = d->pool,
+                            .images = d->images,
+                            .max_concurrent = max > 0 ? (unsigned)max : 3};
+    d->pull_env = (struct pull_env){
+        .hc = d->hc, .rc = &d->regcfg, .images = d->images, .pool = d->pool, .dl = &d->dl};
+}
+
+static void stop_registry_client(struct daemon *d)
+{
+    hclient_free(d->hc);
+    map_free(&d->dl.active);
+    for (size_t i = 0; i < d->regcfg.ninsecure; i++)
+        free(d->regcfg.insecure[i]);
+    for (size_t i = 0; i < d->regcfg.nmirrors; i++)
+        free(d->regcfg.mirrors[i]);
+    free(d->regcfg.insecure);
+    free(d->regcfg.mirrors);
+}
+
 static int open_stores(struct daemon *d, struct berth_err **err)
 {
     int r = store_open(d->cfg.root, &d->blobs, err);
@@ -196,6 +243,7 @@ static int start_api(struct daemon *d, struct berth_err **err)
         .idle_timeout_ms = d->cfg.idle_timeout_ms,
         .handler = api_serve,
         .app = d,
+        .stream_body = api_streams_body,
     };
     d->http = http_server_new(d->r, &o);
     for (size_t i = 0; i < d->cfg.nhosts; i++) {
@@ -219,6 +267,7 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
     if ((r = start_reactor(d, err)) < 0 || (r = watch_signals(d, err)) < 0 ||
         (r = open_stores(d, err)) < 0)
         return r;
+    start_registry_client(d);
     build_router(d);
     if ((r = start_api(d, err)) < 0)
         return r;
@@ -230,6 +279,7 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
 static void daemon_stop(struct daemon *d)
 {
     http_server_free(d->http); /* also removes the sockets */
+    stop_registry_client(d);
     pool_free(d->pool);
     image_store_close(d->images);
     layer_store_close(d->layers);

@@ -97,7 +97,7 @@ static json_t *info_engine(const struct daemon *d)
         "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[s] s[sss] s:n s[s]} sb si si ss ss "
         "ss ss si}",
         "ID", d->id, "Containers", 0, "ContainersRunning", 0, "ContainersPaused", 0,
-        "ContainersStopped", 0, "Images", 0, "Driver", "overlay2", "DriverStatus",
+        "ContainersStopped", 0, "Images", (int)image_count(d->images), "Driver", "overlay2", "DriverStatus",
         "Backing Filesystem", "extfs", "Supports d_type", "true", "Using metacopy", "false",
         "Native Overlay Diff", "true", "userxattr", "false", "DockerRootDir", d->cfg.root,
         "Plugins", "Volume", "local", "Network", "bridge", "host", "null", "Authorization", "Log",

@@ -13,8 +13,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "fs/layer.h"
-#include "fs/store.h"
-#include "fs/unpack.h"
+#include "fs/layer_ingest.h"
 
 #define QUEUE_HIGH_WATER (8u << 20) /* bytes received ahead of the unpacker */
 #define TICK_MS 100                 /* progress reports at most this often */
@@ -176,79 +175,24 @@ static void start_request(struct download *d)
 
 /* ---- unpacking side (pool) ---- */
 
-struct reader {
-    struct download *d;
-    struct blob_writer *w;
-    struct berth_err *err;
-};
-
-static ssize_t read_layer(void *ctx, void *buf, size_t cap)
+static ssize_t queue_read(void *ctx, void *buf, size_t cap)
 {
-    struct reader *rd = ctx;
-    ssize_t n = bytequeue_read(rd->d->q, buf, cap);
-    if (n > 0 && store_writer_write(rd->w, buf, (size_t)n, &rd->err) < 0)
-        return -EIO;
-    return n;
+    struct download *d = ctx;
+    return bytequeue_read(d->q, buf, cap);
 }
 
-static struct layer *new_layer(struct download *d, const struct unpack_result *ur)
-{
-    struct layer *l = xcalloc(1, sizeof(*l));
-    memcpy(l->chain_id, d->chain_id, sizeof(l->chain_id));
-    memcpy(l->diff_id, d->diff_id, sizeof(l->diff_id));
-    memcpy(l->parent, d->parent, sizeof(l->parent));
-    l->size = ur->disk_size;
-    l->tar_size = ur->tar_size;
-    l->blobs = json_array();
-    layer_add_blob(l, d->digest, d->media_type, (uint64_t)d->size, d->repo);
-    return l;
-}
-
-/* Unpack while the bytes arrive; verify the blob digest and the diff ID; then commit. */
-static int unpack_and_commit(struct download *d, char **tmp, struct berth_err **err)
-{
-    struct image_store *is = d->env->images;
-    struct reader rd = {.d = d};
-    struct unpack_result ur;
-    char got[DIGEST_LEN + 1];
-    _cleanup_close_ int dfd = -1;
-    int r = layer_tmp_new(image_store_layers(is), tmp, &dfd, err);
-    if (r == 0)
-        r = store_writer_new(image_store_blobs(is), &rd.w, err);
-    if (r == 0 && (r = unpack_layer(dfd, read_layer, &rd, &ur, err)) < 0 && rd.err) {
-        berth_err_freep(err);
-        *err = take_ptr(rd.err);
-    }
-    if (r == 0 && (r = store_writer_commit(take_ptr(rd.w), d->digest, got, err)) < 0 &&
-        strncmp((*err)->msg, "digest mismatch", 15) == 0) {
-        berth_err_freep(err);
-        r = berth_user_error(err, EINVAL, "filesystem layer verification failed for digest %s",
-                             d->digest);
-    }
-    if (r == 0 && strcmp(ur.diff_id, d->diff_id) != 0)
-        r = berth_user_error(err, EINVAL, "layer %s: content does not match its diff ID %s "
-                                          "(got %s)", d->digest, d->diff_id, ur.diff_id);
-    if (r == 0) {
-        d->layer = new_layer(d, &ur);
-        if ((r = layer_commit(image_store_layers(is), *tmp, d->layer, err)) < 0) {
-            layer_free(d->layer);
-            d->layer = NULL;
-        }
-    }
-    store_writer_abort(rd.w);
-    berth_err_free(rd.err);
-    return r;
-}
-
+/* Unpack while the bytes arrive; layer_ingest verifies digest and diff ID before committing. */
 static void job_work(struct pool_job *job)
 {
     struct download *d = (struct download *)((char *)job - offsetof(struct download, job));
-    _cleanup_free_ char *tmp = NULL;
-    if (unpack_and_commit(d, &tmp, &d->job_err) < 0 && tmp) {
-        _cleanup_err_ struct berth_err *err = NULL;
-        if (layer_rm_tree(tmp, &err) < 0) /* left in layers/tmp: removed at the next start */
-            log_warn("download: %s", err->msg);
-    }
+    struct image_store *is = d->env->images;
+    struct ingest_opts o = {.digest = d->digest,
+                            .diff_id = d->diff_id,
+                            .parent = d->parent,
+                            .media_type = d->media_type,
+                            .repo = d->repo};
+    layer_ingest(image_store_blobs(is), image_store_layers(is), queue_read, d, &o, &d->layer,
+                 &d->job_err);
     bytequeue_release(d->q);
 }
 

@@ -1,0 +1,109 @@
+/* fs/layer_ingest.c — reads through a tee that feeds the blob writer, unpacks, verifies, and
+ * commits; the blob is linked into the store only once its digest checks out. */
+#include "fs/layer_ingest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "fs/decompress.h"
+#include "fs/manifest.h"
+
+struct tee {
+    unpack_read_fn read;
+    void *ctx;
+    struct blob_writer *w;
+    unsigned char head[4];
+    size_t nhead;
+    struct berth_err *err;
+};
+
+static ssize_t tee_read(void *ctx, void *buf, size_t cap)
+{
+    struct tee *t = ctx;
+    ssize_t n = t->read(t->ctx, buf, cap);
+    if (n <= 0)
+        return n;
+    for (ssize_t i = 0; i < n && t->nhead < sizeof(t->head); i++)
+        t->head[t->nhead++] = ((unsigned char *)buf)[i];
+    return store_writer_write(t->w, buf, (size_t)n, &t->err) < 0 ? -EIO : n;
+}
+
+static const char *detected_type(const struct tee *t)
+{
+    switch (compression_detect(t->head, t->nhead)) {
+    case COMPRESSION_GZIP:
+        return MT_OCI_LAYER_GZIP;
+    case COMPRESSION_ZSTD:
+        return MT_OCI_LAYER_ZSTD;
+    default:
+        return MT_OCI_LAYER;
+    }
+}
+
+static int verify(struct tee *t, const struct ingest_opts *o, const struct unpack_result *ur,
+                  char blob[DIGEST_LEN + 1], struct berth_err **err)
+{
+    int r = store_writer_commit(take_ptr(t->w), o->digest, blob, err);
+    if (r < 0 && o->digest && strncmp((*err)->msg, "digest mismatch", 15) == 0) {
+        berth_err_freep(err);
+        return berth_user_error(err, EINVAL, "filesystem layer verification failed for digest %s",
+                                o->digest);
+    }
+    if (r == 0 && o->diff_id && strcmp(ur->diff_id, o->diff_id) != 0)
+        r = berth_user_error(err, EINVAL, "layer %s: content does not match its diff ID %s "
+                                          "(got %s)", blob, o->diff_id, ur->diff_id);
+    return r;
+}
+
+static struct layer *new_layer(const struct ingest_opts *o, const struct unpack_result *ur,
+                               const char *blob, const char *media_type, uint64_t blob_size)
+{
+    struct layer *l = xcalloc(1, sizeof(*l));
+    memcpy(l->diff_id, ur->diff_id, sizeof(l->diff_id));
+    snprintf(l->parent, sizeof(l->parent), "%s", o->parent ? o->parent : "");
+    layer_chain_id(l->parent, l->diff_id, l->chain_id);
+    l->size = ur->disk_size;
+    l->tar_size = ur->tar_size;
+    l->blobs = json_array();
+    layer_add_blob(l, blob, media_type, blob_size, o->repo);
+    return l;
+}
+
+int layer_ingest(struct store *blobs, struct layer_store *ls, unpack_read_fn read, void *ctx,
+                 const struct ingest_opts *o, struct layer **out, struct berth_err **err)
+{
+    struct tee t = {.read = read, .ctx = ctx};
+    _cleanup_free_ char *tmp = NULL;
+    _cleanup_close_ int dfd = -1;
+    struct unpack_result ur;
+    char blob[DIGEST_LEN + 1];
+    uint64_t size = 0;
+    struct layer *l = NULL;
+    int r = layer_tmp_new(ls, &tmp, &dfd, err);
+    if (r == 0)
+        r = store_writer_new(blobs, &t.w, err);
+    if (r == 0 && (r = unpack_layer(dfd, tee_read, &t, &ur, err)) < 0 && t.err) {
+        berth_err_freep(err); /* the blob write failed: that is the story, not "read failed" */
+        *err = take_ptr(t.err);
+    }
+    if (r == 0) {
+        size = store_writer_size(t.w);
+        r = verify(&t, o, &ur, blob, err);
+    }
+    if (r == 0) {
+        l = new_layer(o, &ur, blob, o->media_type ? o->media_type : detected_type(&t), size);
+        if ((r = layer_commit(ls, tmp, l, err)) < 0)
+            layer_free(take_ptr(l));
+    }
+    store_writer_abort(t.w);
+    berth_err_free(t.err);
+    _cleanup_err_ struct berth_err *rm_err = NULL;
+    if (r < 0 && tmp && layer_rm_tree(tmp, &rm_err) < 0) /* else layers/tmp keeps it till restart */
+        log_warn("layers: %s", rm_err->msg);
+    *out = l;
+    return r;
+}
