@@ -35,19 +35,23 @@ void buf_puts(struct buf *b, const char *s)
     buf_append(b, s, strlen(s));
 }
 
+/* Format straight into the spare room; only output larger than it is formatted twice. */
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
+    buf_reserve(b, 128);
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
-    if (n > 0) {
+    if (n < 0)
+        return;
+    if ((size_t)n >= b->cap - b->len) {
         buf_reserve(b, (size_t)n);
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
-        b->len += (size_t)n;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
     }
-    va_end(ap2);
+    b->len += (size_t)n;
 }
 
 void buf_consume(struct buf *b, size_t n)

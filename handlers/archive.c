@@ -155,34 +155,17 @@ static void import_done(struct pool_job *job)
     image_refs_save(d->images, import_tagged, ic);
 }
 
-/* repo and tag name the new image; repo may carry the tag itself. */
+/* repo and tag name the new image (repo may carry the tag); no repo, no name. */
 static int import_reference(struct api_req *a, char **full, struct berth_err **err)
 {
     _cleanup_free_ char *repo = http_query_get(a->msg, "repo");
     _cleanup_free_ char *tag = http_query_get(a->msg, "tag");
+    _cleanup_ref_ struct image_ref r = {0};
     *full = NULL;
-    if (!repo || !*repo)
-        return 0;
-    struct image_ref r;
-    int rc = ref_parse(repo, REF_NO_DEFAULT_TAG, &r, err);
-    if (rc < 0)
-        return rc;
-    if (r.digest) {
-        ref_free(&r);
-        return berth_user_error(err, EINVAL, "cannot import digest reference");
-    }
-    if (tag && *tag && !r.tag) {
-        if (!ref_tag_valid(tag)) {
-            ref_free(&r);
-            return berth_user_error(err, EINVAL, "invalid tag format");
-        }
-        r.tag = xstrdup(tag);
-    }
-    if (!r.tag)
-        r.tag = xstrdup("latest");
-    *full = ref_full(&r);
-    ref_free(&r);
-    return 0;
+    int rc = ref_parse_repo_tag(repo ? repo : "", tag, &r, err);
+    if (rc > 0)
+        *full = ref_full(&r);
+    return rc < 0 ? rc : 0;
 }
 
 void image_import(struct api_req *a, const char *src)

@@ -250,27 +250,13 @@ static void tag_saved(void *ctx, int res, const struct berth_err *err)
 /* Docker's RepoTagReference: repo is a name (no digest), tag defaults to latest. */
 static int tag_reference(const char *repo, const char *tag, char **full, struct berth_err **err)
 {
-    struct image_ref r;
-    int rc = ref_parse(repo ? repo : "", REF_NO_DEFAULT_TAG, &r, err);
+    _cleanup_ref_ struct image_ref r = {0};
+    int rc = ref_parse_repo_tag(repo ? repo : "", tag, &r, err);
+    if (rc == 0)
+        return berth_user_error(err, EINVAL, "invalid reference format");
     if (rc < 0)
         return rc;
-    if (r.digest || (r.tag && tag && *tag)) {
-        ref_free(&r);
-        return berth_user_error(err, EINVAL, r.digest ? "refusing to create a tag with a digest "
-                                                        "reference"
-                                                      : "invalid reference format");
-    }
-    if (tag && *tag) {
-        if (!ref_tag_valid(tag)) {
-            ref_free(&r);
-            return berth_user_error(err, EINVAL, "invalid tag format");
-        }
-        r.tag = xstrdup(tag);
-    } else if (!r.tag) {
-        r.tag = xstrdup("latest");
-    }
     *full = ref_full(&r);
-    ref_free(&r);
     return 0;
 }
 

@@ -27,31 +27,14 @@ static void call_free(struct pull_call *pc)
     free(pc);
 }
 
-/* Moby's rule: fromImage (a trailing ':' from `pull -a` ignored) and tag, which may be a
- * digest; a name alone means every tag. */
 static int pull_reference(struct api_req *a, struct image_ref *r, struct berth_err **err)
 {
     _cleanup_free_ char *image = http_query_get(a->msg, "fromImage");
     _cleanup_free_ char *tag = http_query_get(a->msg, "tag");
-    size_t n = image ? strlen(image) : 0;
-    if (n && image[n - 1] == ':')
-        image[n - 1] = '\0';
-    int rc = ref_parse(image ? image : "", REF_NO_DEFAULT_TAG, r, err);
-    if (rc < 0 || r->tag || r->digest || !tag || !*tag)
-        return rc;
-    if (strchr(tag, ':')) {
-        if (!digest_valid(tag)) {
-            ref_free(r);
-            return berth_user_error(err, EINVAL, "invalid reference format");
-        }
-        r->digest = xstrdup(tag);
-    } else if (!ref_tag_valid(tag)) {
+    int rc = ref_parse_pull(image ? image : "", tag, r, err);
+    if (rc == 0 && (rc = ref_check_tag_name(r, err)) < 0)
         ref_free(r);
-        return berth_user_error(err, EINVAL, "invalid reference format");
-    } else {
-        r->tag = xstrdup(tag);
-    }
-    return 0;
+    return rc;
 }
 
 static void on_emit(void *ctx, json_t *msg)
