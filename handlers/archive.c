@@ -12,6 +12,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/pump.h"
 #include "core/xalloc.h"
 #include "fs/image_archive.h"
 #include "fs/image_import.h"
@@ -276,87 +277,65 @@ static void post_load(struct api_req *a)
 
 /* ---- save ---- */
 
-/* The tarball is written by a bulk job into a pipe whose other end the reactor forwards to
- * the client, pausing when the client reads slowly: the pipe is the back-pressure. */
+/* The tarball is written by a bulk job into a pump; the reactor forwards it to the client,
+ * pausing the pump while the client reads slowly. */
 struct save_call {
     struct api_req *a;
     struct save_plan plan;
-    int wfd;
-    struct rio *io;
-    struct pool_job job;
-    int rc;
-    struct berth_err *err;
-    bool eof, job_done, gone;
+    struct pump *pump;
 };
 
-static void save_finish(struct save_call *sc)
+static void save_free(struct save_call *sc)
 {
-    if (!sc->eof || !sc->job_done)
-        return; /* both the job and the pipe must be done */
-    reactor_io_close(sc->io);
-    if (sc->gone) {
-        api_req_free(sc->a);
-    } else if (sc->rc < 0) {
-        log_error("save: %s", sc->err->msg); /* mid-stream: all we can do is cut it short */
-        http_conn_on_close(sc->a->c, NULL, NULL);
-        http_conn_close(sc->a->c);
-        api_req_free(sc->a);
-    } else {
-        http_conn_on_close(sc->a->c, NULL, NULL);
-        api_stream_end(sc->a);
-    }
     save_plan_free(&sc->plan);
-    berth_err_free(sc->err);
     free(sc);
 }
 
-static void on_tar_data(void *ctx, const char *data, ssize_t n);
+static int save_produce(void *arg, int fd, struct berth_err **err)
+{
+    struct save_call *sc = arg;
+    return save_write(sc->a->d->blobs, &sc->plan, fd, err);
+}
 
 static void save_resume(void *arg)
 {
     struct save_call *sc = arg;
-    if (!sc->eof && sc->io)
-        reactor_recv(sc->io, on_tar_data);
+    pump_resume(sc->pump);
 }
 
-static void on_tar_data(void *ctx, const char *data, ssize_t n)
+static void save_data(void *arg, const char *data, size_t n)
 {
-    struct save_call *sc = ctx;
-    if (n <= 0) {
-        sc->eof = true;
-        return save_finish(sc);
-    }
-    if (!sc->gone && !api_stream_write(sc->a, data, (size_t)n)) {
-        reactor_recv_pause(sc->io);
+    struct save_call *sc = arg;
+    if (!api_stream_write(sc->a, data, n)) {
+        pump_pause(sc->pump);
         http_conn_on_drain(sc->a->c, save_resume, sc);
     }
+}
+
+static void save_end(void *arg, int res, const struct berth_err *err)
+{
+    struct save_call *sc = arg;
+    http_conn_on_close(sc->a->c, NULL, NULL);
+    if (res < 0) { /* mid-stream: all we can do is cut it short */
+        log_error("save: %s", err->msg);
+        http_conn_close(sc->a->c);
+        api_req_free(sc->a);
+    } else {
+        api_stream_end(sc->a);
+    }
+    save_free(sc);
 }
 
 static void save_client_gone(void *arg)
 {
     struct save_call *sc = arg;
-    sc->gone = true;
-    sc->a->c = NULL;
-    sc->a->msg = NULL;
-    reactor_io_close(sc->io); /* the writer sees EPIPE and stops */
-    sc->io = NULL;
-    sc->eof = true;
-    save_finish(sc);
+    pump_cancel(sc->pump); /* the writer sees EPIPE and stops */
+    api_req_free(sc->a);
+    save_free(sc);
 }
 
-static void save_work(struct pool_job *job)
-{
-    struct save_call *sc = (struct save_call *)((char *)job - offsetof(struct save_call, job));
-    sc->rc = save_write(sc->a->d->blobs, &sc->plan, sc->wfd, &sc->err);
-    close(sc->wfd); /* EOF for the reactor side */
-}
-
-static void save_job_done(struct pool_job *job)
-{
-    struct save_call *sc = (struct save_call *)((char *)job - offsetof(struct save_call, job));
-    sc->job_done = true;
-    save_finish(sc);
-}
+static const struct pump_ops save_ops = {
+    .produce = save_produce, .on_data = save_data, .on_end = save_end};
 
 static void save_images(struct api_req *a, char **names)
 {
@@ -366,25 +345,16 @@ static void save_images(struct api_req *a, char **names)
     for (size_t i = 0; names && names[i]; i++)
         if (save_plan_add(a->d->images, &sc->plan, names[i], &err) < 0)
             break;
-    int p[2] = {-1, -1};
     if (!err && sc->plan.n == 0)
         berth_user_error(&err, EINVAL, "no images to save: name at least one");
-    if (!err && pipe2(p, O_CLOEXEC) < 0)
-        berth_error(&err, errno, "pipe");
+    if (!err)
+        sc->pump = pump_start(a->d->r, a->d->pool, POOL_BULK, &save_ops, sc, &err);
     if (err) {
-        save_plan_free(&sc->plan);
-        free(sc);
+        save_free(sc);
         return api_reply_error(a, err);
     }
-    fcntl(p[1], F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups; the default 64 KiB works too */
-    fcntl(p[0], F_SETFL, O_NONBLOCK);
-    sc->wfd = p[1];
-    sc->io = reactor_io_open(a->d->r, p[0], sc);
-    reactor_recv(sc->io, on_tar_data);
     api_stream_begin(a, 200, "application/x-tar");
     http_conn_on_close(a->c, save_client_gone, sc);
-    sc->job = (struct pool_job){.work = save_work, .done = save_job_done};
-    pool_submit(a->d->pool, POOL_BULK, &sc->job);
 }
 
 static void get_images_get(struct api_req *a)
