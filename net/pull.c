@@ -18,9 +18,9 @@
 #include "fs/manifest.h"
 #include "fs/store.h"
 #include "net/progress.h"
+#include "net/regcall.h"
 
-#define MAX_MANIFEST (4u << 20)
-#define MAX_CONFIG (16u << 20)
+#define MAX_CONFIG (16u << 20) /* manifests and configs are far smaller */
 
 struct pull;
 
@@ -49,7 +49,7 @@ struct pull {
     void (*done)(void *ctx, int res, const struct berth_err *err);
     void *ctx;
     /* the request in flight (manifest, config, tag list) */
-    struct hreq *req;
+    struct regcall *call;
     struct buf body;
     int status;
     char *content_type;
@@ -112,8 +112,7 @@ static void reset_image(struct pull *p)
 static void pull_free(struct pull *p)
 {
     reactor_timer_stop(p->env->dl->r, &p->kick);
-    if (p->req)
-        hreq_cancel(p->req);
+    regcall_cancel(p->call);
     reset_image(p);
     reg_ref_put(p->sess);
     ref_free(&p->ref);
@@ -154,54 +153,27 @@ static void failf(struct pull *p, int status, const char *fmt, ...)
 
 /* ---- buffered requests ---- */
 
-/* "manifest unknown: manifest unknown" from a registry's {"errors":[{"code","message"}]}. */
-static char *registry_error_text(const struct buf *body, int status)
+static char *error_text(struct pull *p)
 {
-    json_error_t je;
-    _cleanup_json_ json_t *j = json_loadb(body->data ? body->data : "", body->len, 0, &je);
-    json_t *e = json_array_get(json_object_get(j, "errors"), 0);
-    const char *code = json_get_str(e, "code"), *msg = json_get_str(e, "message");
-    if (!code)
-        return xasprintf("%d %s", status, http_status_text(status));
-    char *words = xstrdup(code);
-    for (char *c = words; *c; c++)
-        *c = *c == '_' ? ' ' : (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-    char *text = xasprintf("%s: %s", words, msg ? msg : "");
-    free(words);
-    return text;
+    struct regcall_result r = {.status = p->status, .body = p->body};
+    return regcall_error_text(&r);
 }
 
-static void on_fetch_head(void *ctx, const struct http_msg *resp)
+static void on_fetched(void *ctx, int res, const struct berth_err *err, struct regcall_result *r)
 {
     struct pull *p = ctx;
-    p->status = resp->status;
-    const char *ct = http_msg_header(resp, "Content-Type");
-    free(p->content_type);
-    p->content_type = ct ? xstrdup(ct) : NULL;
-}
-
-static void on_fetch_body(void *ctx, const char *data, size_t n)
-{
-    struct pull *p = ctx;
-    if (p->body.len + n > MAX_CONFIG) {
-        hreq_cancel(p->req);
-        p->req = NULL;
-        failf(p, EINVAL, "registry response too large");
-        return;
-    }
-    buf_append(&p->body, data, n);
-}
-
-static void on_fetch_done(void *ctx, int res, const struct berth_err *err)
-{
-    struct pull *p = ctx;
-    p->req = NULL;
+    p->call = NULL;
     if (res < 0) {
         struct berth_err *copy = NULL;
         berth_user_error(&copy, err ? err->status : EIO, "%s", err ? err->msg : "request failed");
-        fail(p, copy);
-        return;
+        return fail(p, copy);
     }
+    buf_free(&p->body);
+    p->body = r->body; /* taken: the result's buffer is left empty */
+    r->body = (struct buf){0};
+    p->status = r->status;
+    free(p->content_type);
+    p->content_type = take_ptr(r->content_type);
     p->on_fetched(p);
 }
 
@@ -209,23 +181,14 @@ static void fetch(struct pull *p, const char *path, const char *accept,
                   void (*then)(struct pull *p))
 {
     _cleanup_free_ char *headers = accept ? xasprintf("Accept: %s\r\n", accept) : NULL;
-    buf_reset(&p->body);
-    p->status = 0;
     p->on_fetched = then;
-    struct hreq_spec spec = {.method = "GET",
-                             .headers = headers,
-                             .max_redirects = 10,
-                             .on_head = on_fetch_head,
-                             .on_body = on_fetch_body,
-                             .on_done = on_fetch_done,
-                             .ctx = p};
-    p->req = reg_request(p->sess->s, path, &spec);
+    p->call = regcall_start(p->sess->s, "GET", path, headers, NULL, 0, MAX_CONFIG, on_fetched, p);
 }
 
 /* dockerd's words for a manifest the registry would not give. */
 static void manifest_failed(struct pull *p, const char *what)
 {
-    _cleanup_free_ char *text = registry_error_text(&p->body, p->status);
+    _cleanup_free_ char *text = error_text(p);
     _cleanup_free_ char *shown = ref_familiar(&p->ref);
     if (p->status == 404)
         failf(p, ENOENT, "manifest for %s not found: %s", what ? what : shown, text);
@@ -307,7 +270,7 @@ static void got_config(struct pull *p)
 {
     char digest[DIGEST_LEN + 1];
     if (p->status != 200) {
-        _cleanup_free_ char *text = registry_error_text(&p->body, p->status);
+        _cleanup_free_ char *text = error_text(p);
         return failf(p, p->status == 404 ? ENOENT : EIO, "error pulling image configuration: %s",
                      text);
     }
