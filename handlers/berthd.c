@@ -146,7 +146,7 @@ static void build_router(struct daemon *d)
         size_t n;
     } groups[] = {{system_routes, system_routes_count},
                   {image_routes, image_routes_count},
-                  {pull_routes, pull_routes_count},
+                  {distribution_routes, distribution_routes_count},
                   {archive_routes, archive_routes_count}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
@@ -207,6 +207,8 @@ static void start_registry_client(struct daemon *d)
                             .max_concurrent = max > 0 ? (unsigned)max : 3};
     d->pull_env = (struct pull_env){
         .hc = d->hc, .rc = &d->regcfg, .images = d->images, .pool = d->pool, .dl = &d->dl};
+    d->push_env = (struct push_env){
+        .r = d->r, .hc = d->hc, .rc = &d->regcfg, .images = d->images, .pool = d->pool};
 }
 
 static void stop_registry_client(struct daemon *d)

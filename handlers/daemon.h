@@ -16,6 +16,7 @@
 #include "net/download.h"
 #include "net/hclient.h"
 #include "net/pull.h"
+#include "net/push.h"
 #include "net/registry.h"
 #include "handlers/router.h"
 
@@ -46,6 +47,7 @@ struct daemon {
     struct hclient *hc;
     struct dl_env dl;
     struct pull_env pull_env;
+    struct push_env push_env;
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
 };
@@ -55,8 +57,8 @@ extern const struct route system_routes[];
 extern const size_t system_routes_count;
 extern const struct route image_routes[];
 extern const size_t image_routes_count;
-extern const struct route pull_routes[];
-extern const size_t pull_routes_count;
+extern const struct route distribution_routes[];
+extern const size_t distribution_routes_count;
 extern const struct route archive_routes[];
 extern const size_t archive_routes_count;
 

@@ -22,7 +22,7 @@ struct download {
     struct dl_env *env;
     char chain_id[DIGEST_LEN + 1], parent[DIGEST_LEN + 1], diff_id[DIGEST_LEN + 1];
     char digest[DIGEST_LEN + 1];
-    char *media_type, *repo;
+    char *media_type, *repo, *source;
     int64_t size;
     struct reg_ref *sess;
     struct dl_sub *subs;
@@ -190,7 +190,7 @@ static void job_work(struct pool_job *job)
                             .diff_id = d->diff_id,
                             .parent = d->parent,
                             .media_type = d->media_type,
-                            .repo = d->repo};
+                            .repo = d->source};
     layer_ingest(image_store_blobs(is), image_store_layers(is), queue_read, d, &o, &d->layer,
                  &d->job_err);
     bytequeue_release(d->q);
@@ -220,6 +220,7 @@ static void download_free(struct download *d)
     berth_err_free(d->job_err);
     free(d->media_type);
     free(d->repo);
+    free(d->source);
     free(d);
 }
 
@@ -269,8 +270,9 @@ static void start(struct download *d)
 }
 
 struct download *download_join(struct dl_env *env, struct reg_ref *sess, const char *repo,
-                               const struct descriptor *layer, const char *diff_id,
-                               const char *parent_chain, struct dl_sub *sub)
+                               const char *source, const struct descriptor *layer,
+                               const char *diff_id, const char *parent_chain,
+                               struct dl_sub *sub)
 {
     char chain[DIGEST_LEN + 1];
     layer_chain_id(parent_chain, diff_id, chain);
@@ -278,7 +280,8 @@ struct download *download_join(struct dl_env *env, struct reg_ref *sess, const c
     if (!d) {
         d = xcalloc(1, sizeof(*d));
         *d = (struct download){.env = env, .sess = reg_ref_get(sess), .size = layer->size,
-                               .media_type = xstrdup(layer->media_type), .repo = xstrdup(repo)};
+                               .media_type = xstrdup(layer->media_type), .repo = xstrdup(repo),
+                               .source = xstrdup(source)};
         memcpy(d->chain_id, chain, sizeof(chain));
         snprintf(d->parent, sizeof(d->parent), "%s", parent_chain ? parent_chain : "");
         snprintf(d->diff_id, sizeof(d->diff_id), "%s", diff_id);

@@ -51,11 +51,13 @@ struct dl_sub {
 
 /* Join the download of the layer with this diff ID on top of parent_chain ("" for a base
  * layer), starting it (or queueing it: download_waiting) if none runs. `layer` is the
- * manifest's descriptor; `repo` the repository it comes from (recorded on the layer for
- * cross-repository mounts when pushing). The subscriber's events run on the reactor. */
+ * manifest's descriptor; `repo` the repository path it is fetched from; `source` the full
+ * name ("127.0.0.1:5000/ns/img") recorded on the layer for cross-repository mounts when
+ * pushing. The subscriber's events run on the reactor. */
 struct download *download_join(struct dl_env *env, struct reg_ref *sess, const char *repo,
-                               const struct descriptor *layer, const char *diff_id,
-                               const char *parent_chain, struct dl_sub *sub);
+                               const char *source, const struct descriptor *layer,
+                               const char *diff_id, const char *parent_chain,
+                               struct dl_sub *sub);
 bool download_waiting(const struct download *d);
 /* Leave; the last subscriber to leave cancels the download. */
 void download_leave(struct download *d, struct dl_sub *sub);

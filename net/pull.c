@@ -343,8 +343,9 @@ static void join_layers(struct pull *p)
             emit(p, progress_status(w->id, "Already exists"));
         } else {
             emit(p, progress_status(w->id, "Pulling fs layer"));
-            w->d = download_join(p->env->dl, p->sess, p->ref.path, &p->man.layers[i], diff,
-                                 parent, &w->sub);
+            _cleanup_free_ char *source = ref_name(&p->ref);
+            w->d = download_join(p->env->dl, p->sess, p->ref.path, source, &p->man.layers[i],
+                                 diff, parent, &w->sub);
             p->pending++;
         }
         memcpy(parent, chain, sizeof(parent));
