@@ -131,7 +131,7 @@ static int on_headers_complete(http_parser *p)
     if (rd->on_head && rd->on_head(rd->ctx, m) == 1) {
         rd->streaming = rd->head_paused = true;
         http_parser_pause(p, 1); /* the owner dispatches before any body byte is parsed */
-        return 0;
+        return rd->skip_body ? 1 : 0;
     }
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > rd->limits.max_body)
         return fail(rd, 413, "request body too large");

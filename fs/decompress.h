@@ -19,10 +19,14 @@ struct decompressor;
 struct decompressor *decompressor_new(enum compression c);
 void decompressor_free(struct decompressor *d);
 /* Decompress from in[0..in_len) into out[0..out_cap). Sets *in_used and *out_len. Returns 1
- * once the whole compressed stream (all gzip members) has ended, 0 when it needs more input or
- * output room, or a negative error (corrupt data: EINVAL with words in err). */
+ * when it stands at a clean end (a gzip member or zstd frame complete and flushed, all input
+ * used; another member may still follow), 0 when it needs more input or output room, or a
+ * negative error (corrupt data: EINVAL with words in err). Call it with no input to drain
+ * output it holds back. */
 int decompressor_run(struct decompressor *d, const void *in, size_t in_len, size_t *in_used,
                      void *out, size_t out_cap, size_t *out_len, struct berth_err **err);
+/* At the end of the input: true if the stream may end here (false: it was cut short). */
+bool decompressor_finished(const struct decompressor *d);
 
 struct compressor;
 /* gzip (ISA-L deflate, level 1) or zstd (level 3) for pushes and commits; NONE copies. */

@@ -52,6 +52,23 @@ struct hreq_spec {
 };
 
 struct hreq *hclient_request(struct hclient *hc, const struct hreq_spec *spec);
+
+/* For layers above the client (the registry session): a request created with spec->url NULL
+ * is held until hreq_start gives it a URL and extra headers. A hook sees each response head
+ * first and may swallow it (say a 401): its body is drained, then on_swallowed decides to
+ * hreq_restart (whole bodies only) or hreq_fail. on_end runs once as the request goes away
+ * (finished or cancelled), after the caller's on_done. */
+struct hreq_hook {
+    bool (*on_head)(void *ctx, struct hreq *q, const struct http_msg *resp);
+    void (*on_swallowed)(void *ctx, struct hreq *q);
+    void (*on_end)(void *ctx, struct hreq *q);
+    void *ctx;
+};
+void hreq_set_hook(struct hreq *q, const struct hreq_hook *hook);
+void hreq_start(struct hreq *q, const char *url, const char *extra_headers, bool insecure_tls);
+void hreq_restart(struct hreq *q, const char *url, const char *extra_headers);
+/* End the request now with this error (on_done runs on the next turn). */
+void hreq_fail(struct hreq *q, const struct berth_err *err);
 /* Body upload for stream_body requests. Returns false above the high-water mark: wait for
  * on_drain. hreq_end() finishes the body. */
 bool hreq_write(struct hreq *q, const void *data, size_t n);

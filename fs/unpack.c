@@ -1,0 +1,473 @@
+/* fs/unpack.c — layer unpacking: libarchive reads tar headers from our own source (which pulls
+ * bytes, decompresses them with igzip/zstd and hashes them for the diff ID), and every entry is
+ * written relative to a parent directory resolved with openat2(RESOLVE_IN_ROOT), acting only on
+ * a single final name that is never followed. Nothing can land outside the layer directory. */
+#include "fs/unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/cleanup.h"
+#include "core/xalloc.h"
+#include "fs/decompress.h"
+
+#define IN_SIZE (256u << 10)
+#define OUT_SIZE (1u << 20)
+
+/* ---- the byte source libarchive reads from ---- */
+
+struct source {
+    unpack_read_fn read;
+    void *ctx;
+    struct decompressor *dz;
+    unsigned char *in, *out;
+    size_t in_off, in_len;
+    bool in_eof, ended;
+    struct digester diff;
+    uint64_t tar_size;
+    struct berth_err *err;
+};
+
+/* Fill the input buffer; the first fill gathers enough bytes to recognise the compression. */
+static int fill(struct source *s)
+{
+    s->in_off = s->in_len = 0;
+    while (!s->in_eof && s->in_len < (s->dz ? 1 : 4)) {
+        ssize_t n = s->read(s->ctx, s->in + s->in_len, IN_SIZE - s->in_len);
+        if (n < 0)
+            return berth_error(&s->err, (int)-n, "read layer");
+        if (n == 0)
+            s->in_eof = true;
+        s->in_len += (size_t)n;
+    }
+    if (!s->dz)
+        s->dz = decompressor_new(compression_detect(s->in, s->in_len));
+    return 0;
+}
+
+/* The next decompressed bytes (hashed on the way), 0 at the end, or -1 with s->err set. */
+static ssize_t next_bytes(struct source *s, const void **buf)
+{
+    for (;;) {
+        if (s->in_off == s->in_len && !s->in_eof && fill(s) < 0)
+            return -1;
+        size_t used, made;
+        int r = decompressor_run(s->dz, s->in + s->in_off, s->in_len - s->in_off, &used, s->out,
+                                 OUT_SIZE, &made, &s->err);
+        if (r < 0)
+            return -1;
+        s->in_off += used;
+        if (made) {
+            digester_update(&s->diff, s->out, made);
+            s->tar_size += made;
+            *buf = s->out;
+            return (ssize_t)made;
+        }
+        if (s->in_eof && s->in_off == s->in_len) {
+            if (!decompressor_finished(s->dz))
+                return berth_user_error(&s->err, EINVAL, "layer data is truncated"), -1;
+            s->ended = true;
+            return 0;
+        }
+    }
+}
+
+static la_ssize_t archive_source(struct archive *a, void *ctx, const void **buf)
+{
+    struct source *s = ctx;
+    ssize_t n = s->ended ? 0 : next_bytes(s, buf);
+    if (n < 0)
+        archive_set_error(a, s->err ? s->err->status : EIO, "%s",
+                          s->err ? s->err->msg : "read failed");
+    return n;
+}
+
+/* The tar ended: hash what follows it too (padding), as the diff ID covers every byte. */
+static int drain(struct source *s)
+{
+    const void *buf;
+    ssize_t n;
+    while (!s->ended && (n = next_bytes(s, &buf)) > 0)
+        ;
+    return s->ended ? 0 : -1;
+}
+
+/* ---- names ---- */
+
+/* Docker's filepath.Clean("/" + name) without the leading slash: "." and empty parts vanish,
+ * ".." pops a component and clamps at the root. "" is the root itself. */
+static char *clean_name(const char *name)
+{
+    char *out = xmalloc(strlen(name) + 1);
+    size_t len = 0;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            while (len > 0 && out[len - 1] != '/')
+                len--;
+            if (len > 0)
+                len--;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            if (len > 0)
+                out[len++] = '/';
+            memcpy(out + len, p, n);
+            len += n;
+        }
+        p += n + (p[n] == '/');
+    }
+    out[len] = '\0';
+    return out;
+}
+
+/* ---- the writer ---- */
+
+struct dir_time {
+    char *path;
+    struct timespec ts[2];
+};
+
+struct unpacker {
+    int root;
+    struct archive *a;
+    char *parent_path; /* cached parent directory */
+    int parent_fd;
+    struct dir_time *dirs;
+    size_t ndirs;
+    uint64_t entries, disk_size;
+    struct berth_err **err;
+};
+
+static int open_in_root(int root, const char *path, int flags)
+{
+    struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof(how));
+    return fd < 0 ? -errno : fd;
+}
+
+static void forget_parent(struct unpacker *u)
+{
+    if (u->parent_fd >= 0)
+        close(u->parent_fd);
+    u->parent_fd = -1;
+    free(u->parent_path);
+    u->parent_path = NULL;
+}
+
+/* The directory `path` inside the layer, created (0755) with any missing ancestors. */
+static int parent_dir(struct unpacker *u, const char *path)
+{
+    if (u->parent_path && strcmp(u->parent_path, path) == 0)
+        return u->parent_fd;
+    forget_parent(u);
+    int fd = open_in_root(u->root, path, O_PATH | O_DIRECTORY);
+    if (fd == -ENOENT) { /* tar streams may omit directory entries */
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *slash = strrchr(copy, '/');
+        if (slash)
+            *slash = '\0';
+        int up = parent_dir(u, slash ? copy : "");
+        if (up < 0)
+            return up;
+        const char *base = slash ? slash + 1 : copy;
+        if (mkdirat(up, base, 0755) < 0 && errno != EEXIST)
+            return berth_error(u->err, errno, "mkdir `%s`", path);
+        forget_parent(u);
+        fd = open_in_root(u->root, path, O_PATH | O_DIRECTORY);
+    }
+    if (fd < 0)
+        return berth_error(u->err, -fd, "open directory `%s` in the layer", path);
+    u->parent_fd = fd;
+    u->parent_path = xstrdup(path);
+    return fd;
+}
+
+/* Make room for a new entry named base: an existing non-directory goes; so does a directory,
+ * unless keep_dir (a directory entry over a directory merges). */
+static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_dir, bool *is_dir)
+{
+    struct stat st;
+    *is_dir = false;
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : berth_error(u->err, errno, "stat `%s`", base);
+    if (S_ISDIR(st.st_mode) && keep_dir) {
+        *is_dir = true;
+        return 0;
+    }
+    forget_parent(u); /* the cached parent might be what goes away */
+    if (!S_ISDIR(st.st_mode))
+        return unlinkat(dfd, base, 0) < 0 ? berth_error(u->err, errno, "replace `%s`", base) : 0;
+    _cleanup_close_ int sub = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_closedir_ DIR *d = sub >= 0 ? fdopendir(dup(sub)) : NULL;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        bool sub_dir;
+        int r = make_room(u, sub, e->d_name, false, &sub_dir);
+        if (r < 0)
+            return r;
+    }
+    return unlinkat(dfd, base, AT_REMOVEDIR) < 0 ? berth_error(u->err, errno, "replace `%s`", base)
+                                                  : 0;
+}
+
+/* Owner first, then mode (chown clears setuid), then xattrs (chown clears
+ * security.capability), then times. fd is a regular open of the file or directory. */
+static int set_meta_fd(struct unpacker *u, int fd, struct archive_entry *e, const char *name)
+{
+    if (fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0 ||
+        fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+        return berth_error(u->err, errno, "set owner and mode of `%s`", name);
+    const char *xname;
+    const void *value;
+    size_t size;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK)
+        if (fsetxattr(fd, xname, value, size, 0) < 0 && errno != ENOTSUP)
+            return berth_error(u->err, errno, "set xattr %s on `%s`", xname, name);
+    return 0;
+}
+
+static void entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+    ts[0] = (struct timespec){.tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e)
+                                                                      : archive_entry_mtime(e),
+                              .tv_nsec = archive_entry_atime_is_set(e)
+                                             ? archive_entry_atime_nsec(e)
+                                             : archive_entry_mtime_nsec(e)};
+    ts[1] = (struct timespec){.tv_sec = archive_entry_mtime(e),
+                              .tv_nsec = archive_entry_mtime_nsec(e)};
+}
+
+/* Regular file data, sparse holes kept: blocks come with their offsets. */
+static int write_data(struct unpacker *u, int fd, const char *name)
+{
+    const void *buf;
+    size_t len;
+    la_int64_t off;
+    int r;
+    while ((r = archive_read_data_block(u->a, &buf, &len, &off)) == ARCHIVE_OK) {
+        for (size_t done = 0; done < len;) {
+            ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+            if (n < 0)
+                return berth_error(u->err, errno, "write `%s`", name);
+            done += (size_t)n;
+        }
+    }
+    if (r != ARCHIVE_EOF)
+        return berth_user_error(u->err, EINVAL, "read `%s` from the layer: %s", name,
+                                archive_error_string(u->a));
+    return 0;
+}
+
+static int make_file(struct unpacker *u, int dfd, const char *base, struct archive_entry *e,
+                     const char *name)
+{
+    _cleanup_close_ int fd =
+        openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return berth_error(u->err, errno, "create `%s`", name);
+    int r = write_data(u, fd, name);
+    int64_t size = archive_entry_size(e);
+    if (r == 0 && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
+        r = berth_error(u->err, errno, "size `%s`", name);
+    if (r == 0)
+        r = set_meta_fd(u, fd, e, name);
+    struct timespec ts[2];
+    entry_times(e, ts);
+    if (r == 0 && futimens(fd, ts) < 0)
+        r = berth_error(u->err, errno, "set times of `%s`", name);
+    u->disk_size += (uint64_t)size;
+    return r;
+}
+
+static int make_dir(struct unpacker *u, int dfd, const char *base, struct archive_entry *e,
+                    const char *name, bool exists)
+{
+    if (!exists && mkdirat(dfd, base, 0700) < 0)
+        return berth_error(u->err, errno, "mkdir `%s`", name);
+    _cleanup_close_ int fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return berth_error(u->err, errno, "open `%s`", name);
+    int r = set_meta_fd(u, fd, e, name);
+    if (r < 0)
+        return r;
+    /* times last, once nothing more is created inside (see finish_dirs) */
+    u->dirs = xrealloc(u->dirs, (u->ndirs + 1) * sizeof(*u->dirs));
+    u->dirs[u->ndirs].path = xstrdup(name);
+    entry_times(e, u->dirs[u->ndirs++].ts);
+    return 0;
+}
+
+/* Symlinks, devices and fifos: created by name; owner and times without following. */
+static int make_special(struct unpacker *u, int dfd, const char *base, struct archive_entry *e,
+                        const char *name)
+{
+    mode_t type = archive_entry_filetype(e);
+    int r = type == AE_IFLNK
+                ? symlinkat(archive_entry_symlink(e) ? archive_entry_symlink(e) : "", dfd, base)
+                : mknodat(dfd, base, type | (archive_entry_perm(e) & 07777), archive_entry_rdev(e));
+    if (r < 0)
+        return berth_error(u->err, errno, "create `%s`", name);
+    if (fchownat(dfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                 AT_SYMLINK_NOFOLLOW) < 0)
+        return berth_error(u->err, errno, "set owner of `%s`", name);
+    if (type != AE_IFLNK && fchmodat(dfd, base, archive_entry_perm(e) & 07777, 0) < 0)
+        return berth_error(u->err, errno, "set mode of `%s`", name); /* we just made it */
+    struct timespec ts[2];
+    entry_times(e, ts);
+    if (utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        return berth_error(u->err, errno, "set times of `%s`", name);
+    return 0;
+}
+
+/* The target must already be in this layer; it is resolved inside it and never followed. */
+static int make_hardlink(struct unpacker *u, int dfd, const char *base, const char *target,
+                         const char *name)
+{
+    _cleanup_free_ char *clean = clean_name(target);
+    _cleanup_close_ int tfd = open_in_root(u->root, clean, O_PATH | O_NOFOLLOW);
+    if (tfd < 0)
+        return berth_user_error(u->err, EINVAL, "invalid hardlink `%s` → `%s`: target is not in "
+                                                "the layer", name, target);
+    struct stat st;
+    if (fstat(tfd, &st) == 0 && S_ISDIR(st.st_mode))
+        return berth_user_error(u->err, EINVAL, "invalid hardlink `%s` → `%s`: target is a "
+                                                "directory", name, target);
+    if (linkat(tfd, "", dfd, base, AT_EMPTY_PATH) < 0)
+        return berth_error(u->err, errno, "link `%s`", name);
+    return 0;
+}
+
+/* ".wh..wh..opq" marks its directory opaque; ".wh.NAME" becomes a 0:0 character device NAME;
+ * other ".wh..wh." names are aufs bookkeeping and are skipped. */
+static int whiteout(struct unpacker *u, int dfd, const char *dir, const char *base)
+{
+    if (strcmp(base, ".wh..wh..opq") == 0) {
+        _cleanup_close_ int fd = open_in_root(u->root, dir, O_RDONLY | O_DIRECTORY);
+        if (fd < 0 || fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+            return berth_error(u->err, fd < 0 ? -fd : errno, "mark `%s` opaque", dir);
+        return 0;
+    }
+    if (strncmp(base, ".wh..wh.", 8) == 0)
+        return 0;
+    const char *target = base + 4;
+    bool is_dir;
+    if (!*target || strcmp(target, ".") == 0 || strcmp(target, "..") == 0)
+        return berth_user_error(u->err, EINVAL, "invalid whiteout `%s/%s`", dir, base);
+    int r = make_room(u, dfd, target, false, &is_dir);
+    if (r == 0 && mknodat(dfd, target, S_IFCHR, makedev(0, 0)) < 0)
+        r = berth_error(u->err, errno, "whiteout `%s/%s`", dir, target);
+    return r;
+}
+
+static int apply_entry(struct unpacker *u, struct archive_entry *e)
+{
+    _cleanup_free_ char *name = clean_name(archive_entry_pathname(e) ? archive_entry_pathname(e)
+                                                                     : "");
+    if (!*name)
+        return 0; /* the layer's root itself */
+    char *slash = strrchr(name, '/');
+    _cleanup_free_ char *dir = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("");
+    const char *base = slash ? slash + 1 : name;
+    int dfd = parent_dir(u, dir);
+    if (dfd < 0)
+        return dfd;
+    u->entries++;
+    if (strncmp(base, ".wh.", 4) == 0)
+        return whiteout(u, dfd, dir, base);
+    mode_t type = archive_entry_filetype(e);
+    const char *link = archive_entry_hardlink(e);
+    bool exists;
+    int r = make_room(u, dfd, base, type == AE_IFDIR && !link, &exists);
+    if (r < 0)
+        return r;
+    if ((dfd = parent_dir(u, dir)) < 0) /* make_room may have dropped the cached fd */
+        return dfd;
+    if (link)
+        return make_hardlink(u, dfd, base, link, name);
+    if (type == AE_IFREG)
+        return make_file(u, dfd, base, e, name);
+    if (type == AE_IFDIR)
+        return make_dir(u, dfd, base, e, name, exists);
+    if (type == AE_IFLNK || type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO)
+        return make_special(u, dfd, base, e, name);
+    return berth_user_error(u->err, EINVAL, "`%s`: unsupported entry type %o", name, type);
+}
+
+/* Directory times are set last, when creating entries inside no longer changes them. */
+static int finish_dirs(struct unpacker *u)
+{
+    int r = 0;
+    for (size_t i = u->ndirs; i-- > 0;) {
+        if (r == 0) {
+            _cleanup_close_ int fd = open_in_root(u->root, u->dirs[i].path, O_RDONLY | O_DIRECTORY);
+            if (fd < 0 || futimens(fd, u->dirs[i].ts) < 0)
+                r = berth_error(u->err, fd < 0 ? -fd : errno, "set times of `%s`",
+                                u->dirs[i].path);
+        }
+        free(u->dirs[i].path);
+    }
+    free(u->dirs);
+    return r;
+}
+
+static int read_entries(struct unpacker *u)
+{
+    struct archive_entry *e;
+    int r = 0, ar;
+    while (r == 0 && (ar = archive_read_next_header(u->a, &e)) == ARCHIVE_OK)
+        r = apply_entry(u, e);
+    if (r == 0 && ar != ARCHIVE_EOF)
+        r = berth_user_error(u->err, EINVAL, "invalid layer tar: %s",
+                             archive_error_string(u->a));
+    return r;
+}
+
+int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
+                 struct berth_err **err)
+{
+    struct source s = {.read = read, .ctx = ctx, .in = xmalloc(IN_SIZE), .out = xmalloc(OUT_SIZE)};
+    struct unpacker u = {.root = dirfd, .parent_fd = -1, .a = archive_read_new(), .err = err};
+    digester_init(&s.diff);
+    archive_read_support_format_tar(u.a);
+    archive_read_support_format_empty(u.a);
+    int r = archive_read_open(u.a, &s, NULL, archive_source, NULL) == ARCHIVE_OK
+                ? read_entries(&u)
+                : berth_user_error(err, EINVAL, "invalid layer tar: %s",
+                                   archive_error_string(u.a));
+    if (r < 0 && s.err) { /* the source's own words beat libarchive's retelling */
+        berth_err_freep(err);
+        *err = take_ptr(s.err);
+    }
+    int fr = finish_dirs(&u);
+    if (r == 0)
+        r = fr;
+    if (r == 0 && drain(&s) < 0) {
+        *err = take_ptr(s.err);
+        r = berth_err_code(*err);
+    }
+    if (r == 0) {
+        *res = (struct unpack_result){
+            .tar_size = s.tar_size, .entries = u.entries, .disk_size = u.disk_size};
+        digester_final(&s.diff, res->diff_id);
+    }
+    forget_parent(&u);
+    archive_read_free(u.a);
+    decompressor_free(s.dz);
+    berth_err_free(s.err);
+    free(s.in);
+    free(s.out);
+    return r;
+}
