@@ -40,6 +40,8 @@ static json_t *import_config(const struct import_opts *o, const char *diff_id,
     json_t *c = json_pack("{ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch, "os",
                           o->os, "created", now, "config", config, "rootfs", "type", "layers",
                           "diff_ids", diff_id, "history", "created", now, "comment", comment);
+    if (!c)
+        berth_user_error(err, EINVAL, "cannot build the image config");
     if (o->variant && *o->variant)
         json_object_set_new(c, "variant", json_string(o->variant));
     return c;

@@ -88,7 +88,7 @@ struct import_call {
     struct pool_job job;
     struct import_opts o;
     char *ref;      /* full reference to tag, or NULL */
-    char *message;
+    char *message, *src;
     struct platform platform;
     struct layer *layer;
     struct image *img;
@@ -101,6 +101,7 @@ static void import_free(struct import_call *ic)
     http_query_free(ic->o.changes);
     free(ic->ref);
     free(ic->message);
+    free(ic->src);
     berth_err_free(ic->err);
     free(ic);
 }
@@ -184,7 +185,8 @@ void image_import(struct api_req *a, const char *src)
         import_free(ic);
         return api_reply_error(a, err);
     }
-    ic->o = (struct import_opts){.message = ic->message, .src = src, .changes = ic->o.changes,
+    ic->src = xstrdup(src); /* the caller's copy dies with the request handler */
+    ic->o = (struct import_opts){.message = ic->message, .src = ic->src, .changes = ic->o.changes,
                                  .os = ic->platform.os, .arch = ic->platform.arch,
                                  .variant = ic->platform.variant};
     body_pipe_start(&ic->bp, a);
@@ -237,7 +239,7 @@ static void load_replied(void *ctx, int res, const struct berth_err *err)
     json_t *m;
     json_array_foreach(lc->res.messages, i, m)
     {
-        _cleanup_json_ json_t *line = json_pack("{s+s}", "stream", json_string_value(m), "\n");
+        _cleanup_json_ json_t *line = json_pack("{s:s+}", "stream", json_string_value(m), "\n");
         api_stream_json(a, line);
     }
     api_stream_end(a);

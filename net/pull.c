@@ -433,7 +433,7 @@ static void save_done(struct pool_job *job)
         image_register(is, take_ptr(p->img));
     _cleanup_free_ char *name = ref_name(&p->ref);
     _cleanup_free_ char *by_digest = xasprintf("%s@%s", name, p->top_digest);
-    const char *id = p->config.digest;
+    const char *id = p->man.config.digest;
     if (p->ref.tag) {
         _cleanup_free_ char *tag_ref = xasprintf("%s:%s", name, p->ref.tag);
         const char *before = image_ref_target(is, tag_ref);
@@ -447,7 +447,7 @@ static void save_done(struct pool_job *job)
 
 static void save_image(struct pull *p)
 {
-    p->image_existed = image_get(p->env->images, p->config.digest) != NULL;
+    p->image_existed = image_get(p->env->images, p->man.config.digest) != NULL;
     p->job = (struct pool_job){.work = save_work, .done = save_done};
     pool_submit(p->env->pool, POOL_LATENCY, &p->job);
 }
