@@ -18,7 +18,7 @@
 /* dockerd's daemon.json keys (plus berth's own), so a config written for dockerd loads. */
 static const char *const known_keys[] = {
     "hosts", "data-root", "graph", "exec-root", "pidfile", "debug", "log-level", "reactor",
-    "http-request-timeout", "http-idle-timeout", "insecure-registries", "registry-mirrors",
+    "http-request-timeout", "http-idle-timeout", "certs-dir", "insecure-registries", "registry-mirrors",
     "max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts",
     "storage-driver", "storage-opts", "log-driver", "log-opts", "default-ulimits", "dns",
     "dns-opts", "dns-search", "bridge", "bip", "iptables", "ip6tables", "ip-forward",
@@ -63,6 +63,8 @@ const char *config_usage(void)
            "EXEC-ROOT/berthd.pid)\n"
            "      --reactor string        Event loop: auto, io_uring or epoll (default "
            "\"auto\"; env BERTH_REACTOR)\n"
+           "      --certs-dir string      Registry certificates, Docker's certs.d layout "
+           "(default \"/etc/berth/certs.d\")\n"
            "  -v, --version               Print version information and quit\n";
 }
 
@@ -104,6 +106,7 @@ static const struct setting settings[] = {
     {"debug", 'D', "debug", K_BOOL, AT(debug)},
     {"log-level", 'l', "log-level", K_STR, AT(log_level)},
     {"reactor", 0, "reactor", K_STR, AT(reactor)},
+    {"certs-dir", 0, "certs-dir", K_STR, AT(certs_dir)},
     {"http-request-timeout", 0, "http-request-timeout", K_SECONDS, AT(request_timeout_ms)},
     {"http-idle-timeout", 0, "http-idle-timeout", K_SECONDS, AT(idle_timeout_ms)},
     {"config-file", 0, NULL, K_STR, AT(config_file)},
@@ -289,6 +292,8 @@ static void apply_defaults(struct config *cfg)
         cfg->log_level = xstrdup(cfg->debug ? "debug" : "info");
     if (!cfg->reactor)
         cfg->reactor = xstrdup((env = getenv("BERTH_REACTOR")) && *env ? env : "auto");
+    if (!cfg->certs_dir)
+        cfg->certs_dir = xstrdup("/etc/berth/certs.d");
     if (!cfg->request_timeout_ms)
         cfg->request_timeout_ms = 60 * 1000;
     if (!cfg->idle_timeout_ms)
@@ -326,6 +331,7 @@ void config_free(struct config *cfg)
     free(cfg->config_file);
     free(cfg->log_level);
     free(cfg->reactor);
+    free(cfg->certs_dir);
     json_decref(cfg->file);
     memset(cfg, 0, sizeof(*cfg));
 }

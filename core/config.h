@@ -19,6 +19,7 @@ struct config {
     bool debug;
     char *log_level;
     char *reactor;               /* "auto", "io_uring" or "epoll" */
+    char *certs_dir;             /* registry CAs and client certs, Docker's certs.d layout */
     unsigned request_timeout_ms; /* berth-specific: http-request-timeout (seconds) */
     unsigned idle_timeout_ms;    /* berth-specific: http-idle-timeout (seconds) */
     bool show_version, show_help;

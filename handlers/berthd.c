@@ -197,7 +197,7 @@ static void start_registry_client(struct daemon *d)
     d->regcfg.mirrors = string_list(f, "registry-mirrors", &d->regcfg.nmirrors);
     struct hclient_opts o = {.connect_timeout_ms = 30000,
                              .io_timeout_ms = 60000,
-                             .certs_dir = "/etc/berth/certs.d",
+                             .certs_dir = d->cfg.certs_dir,
                              .system_ca_file = "/etc/ssl/certs/ca-certificates.crt"};
     d->hc = hclient_new(d->r, d->pool, &o);
     int64_t max = json_get_int(f, "max-concurrent-downloads", 3);
