@@ -142,6 +142,7 @@ struct unpacker {
     struct archive *a;
     char *parent_path; /* cached parent directory */
     int parent_fd;
+    bool parent_stale; /* something was removed: resolve again before the next entry */
     struct dir_time *dirs;
     size_t ndirs;
     uint64_t entries, disk_size;
@@ -168,9 +169,10 @@ static void forget_parent(struct unpacker *u)
 /* The directory `path` inside the layer, created (0755) with any missing ancestors. */
 static int parent_dir(struct unpacker *u, const char *path)
 {
-    if (u->parent_path && strcmp(u->parent_path, path) == 0)
+    if (u->parent_path && !u->parent_stale && strcmp(u->parent_path, path) == 0)
         return u->parent_fd;
     forget_parent(u);
+    u->parent_stale = false;
     int fd = open_in_root(u->root, path, O_PATH | O_DIRECTORY);
     if (fd == -ENOENT) { /* tar streams may omit directory entries */
         _cleanup_free_ char *copy = xstrdup(path);
@@ -205,7 +207,7 @@ static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_di
         *is_dir = true;
         return 0;
     }
-    forget_parent(u); /* the cached parent might be what goes away */
+    u->parent_stale = true; /* what goes may be on the cached parent's path; dfd stays usable */
     if (!S_ISDIR(st.st_mode))
         return unlinkat(dfd, base, 0) < 0 ? berth_error(u->err, errno, "replace `%s`", base) : 0;
     _cleanup_close_ int sub = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -365,7 +367,8 @@ static int whiteout(struct unpacker *u, int dfd, const char *dir, const char *ba
     const char *target = base + 4;
     bool is_dir;
     if (!*target || strcmp(target, ".") == 0 || strcmp(target, "..") == 0)
-        return berth_user_error(u->err, EINVAL, "invalid whiteout `%s/%s`", dir, base);
+        return berth_user_error(u->err, EINVAL, "invalid whiteout `%s%s%s`", dir, *dir ? "/" : "",
+                                base);
     int r = make_room(u, dfd, target, false, &is_dir);
     if (r == 0 && mknodat(dfd, target, S_IFCHR, makedev(0, 0)) < 0)
         r = berth_error(u->err, errno, "whiteout `%s/%s`", dir, target);
@@ -393,8 +396,6 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
     int r = make_room(u, dfd, base, type == AE_IFDIR && !link, &exists);
     if (r < 0)
         return r;
-    if ((dfd = parent_dir(u, dir)) < 0) /* make_room may have dropped the cached fd */
-        return dfd;
     if (link)
         return make_hardlink(u, dfd, base, link, name);
     if (type == AE_IFREG)
