@@ -1,23 +1,55 @@
-/* cgroup/cgroup.c — detects the cgroup layout: unified v2 when /sys/fs/cgroup holds
- * cgroup.controllers, else v1 (including the hybrid layout with an almost empty v2 mount). */
+/* cgroup/cgroup.c — detects the layout (unified v2 when ROOT/cgroup.controllers exists, else
+ * v1, including the hybrid layout with an almost empty v2 mount) and drives it. v1 keeps one
+ * directory per controller; v2 one directory for all. */
 #include "cgroup/cgroup.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/log.h"
+#include "core/xalloc.h"
 
-#define ROOT "/sys/fs/cgroup"
+static const char *root_dir = "/sys/fs/cgroup";
+
+/* v1 controllers berth uses; a missing one is skipped (hosts differ). */
+static const char *const v1_controllers[] = {"cpu",     "cpuacct", "cpuset", "memory",
+                                             "pids",    "freezer", "devices", "blkio", NULL};
+
+struct cgroup {
+    int version;
+    char *rel;      /* "berth/<id>" relative to each hierarchy */
+    int dirfd;      /* v2 only */
+};
+
+void cgroup_set_root(const char *root)
+{
+    root_dir = root;
+}
 
 static bool exists(const char *path)
 {
     return access(path, F_OK) == 0;
 }
 
+static bool is_v2(void)
+{
+    _cleanup_free_ char *p = xasprintf("%s/cgroup.controllers", root_dir);
+    return exists(p);
+}
+
 static bool v2_has(const char *controller)
 {
-    _cleanup_fclose_ FILE *f = fopen(ROOT "/cgroup.controllers", "re");
+    _cleanup_free_ char *p = xasprintf("%s/cgroup.controllers", root_dir);
+    _cleanup_fclose_ FILE *f = fopen(p, "re");
     char word[64];
     while (f && fscanf(f, "%63s", word) == 1)
         if (strcmp(word, controller) == 0)
@@ -25,10 +57,16 @@ static bool v2_has(const char *controller)
     return false;
 }
 
+static bool v1_file(const char *ctrl, const char *file)
+{
+    _cleanup_free_ char *p = xasprintf("%s/%s/%s", root_dir, ctrl, file);
+    return exists(p);
+}
+
 void cgroup_detect(struct cgroup_features *f)
 {
     memset(f, 0, sizeof(*f));
-    if (exists(ROOT "/cgroup.controllers")) {
+    if (is_v2()) {
         f->version = 2;
         f->memory = f->swap = v2_has("memory");
         f->cpu_cfs = f->cpu_shares = v2_has("cpu");
@@ -37,12 +75,393 @@ void cgroup_detect(struct cgroup_features *f)
         return;
     }
     f->version = 1;
-    f->memory = exists(ROOT "/memory/memory.limit_in_bytes");
-    f->swap = exists(ROOT "/memory/memory.memsw.limit_in_bytes");
-    f->kmem_tcp = exists(ROOT "/memory/memory.kmem.tcp.limit_in_bytes");
-    f->oom_kill_disable = exists(ROOT "/memory/memory.oom_control");
-    f->cpu_cfs = exists(ROOT "/cpu/cpu.cfs_quota_us");
-    f->cpu_shares = exists(ROOT "/cpu/cpu.shares");
-    f->cpuset = exists(ROOT "/cpuset/cpuset.cpus");
-    f->pids = exists(ROOT "/pids");
+    f->memory = v1_file("memory", "memory.limit_in_bytes");
+    f->swap = v1_file("memory", "memory.memsw.limit_in_bytes");
+    f->kmem_tcp = v1_file("memory", "memory.kmem.tcp.limit_in_bytes");
+    f->oom_kill_disable = v1_file("memory", "memory.oom_control");
+    f->cpu_cfs = v1_file("cpu", "cpu.cfs_quota_us");
+    f->cpu_shares = v1_file("cpu", "cpu.shares");
+    f->cpuset = v1_file("cpuset", "cpuset.cpus");
+    f->pids = v1_file("pids", "pids.max");
+}
+
+static char *dir_of(const struct cgroup *cg, const char *ctrl)
+{
+    if (cg->version == 2 || !ctrl) /* v2: one tree for every controller */
+        return xasprintf("%s/%s", root_dir, cg->rel);
+    return xasprintf("%s/%s/%s", root_dir, ctrl, cg->rel);
+}
+
+char *cgroup_path(const struct cgroup *cg, const char *controller)
+{
+    return dir_of(cg, controller);
+}
+
+static int write_file(const char *dir, const char *file, const char *value,
+                      struct berth_err **err)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, value, strlen(value)) < 0)
+        return berth_error(err, errno, "write %s to `%s`", value, path);
+    return 0;
+}
+
+static int read_file(const char *dir, const char *file, char *buf, size_t len)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+/* v1 cpuset: a new directory starts with empty cpus and mems, which no task may join; copy
+ * the parent's, level by level. */
+static int cpuset_inherit(const char *dir, struct berth_err **err)
+{
+    _cleanup_free_ char *parent = xstrdup(dir);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    char value[4096];
+    for (const char *const *f = (const char *const[]){"cpuset.cpus", "cpuset.mems", NULL}; *f;
+         f++) {
+        char mine[16];
+        if (read_file(dir, *f, mine, sizeof(mine)) == 0 && mine[0])
+            continue;
+        if (read_file(parent, *f, value, sizeof(value)) < 0)
+            return berth_error(err, errno, "read `%s/%s`", parent, *f);
+        int r = write_file(dir, *f, value, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* mkdir -p below the hierarchy root, fixing up cpuset on the way (v1). */
+static int make_dirs(const char *base, const char *rel, bool cpuset, struct berth_err **err)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s", base, rel);
+    for (char *p = path + strlen(base) + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return berth_error(err, errno, "create cgroup `%s`", path);
+        if (cpuset) {
+            int r = cpuset_inherit(path, err);
+            if (r < 0)
+                return r;
+        }
+        *p = saved;
+        if (!saved)
+            return 0;
+    }
+}
+
+static char *num(int64_t v)
+{
+    return xasprintf("%lld", (long long)v);
+}
+
+static int v1_memory(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
+{
+    int r = 0;
+    if (l->memory > 0) {
+        _cleanup_free_ char *v = num(l->memory);
+        r = write_file(dir, "memory.limit_in_bytes", v, err);
+        int64_t swap = l->memory_swap == 0 ? 2 * l->memory : l->memory_swap;
+        _cleanup_free_ char *sv = swap < 0 ? xstrdup("-1") : num(swap);
+        _cleanup_free_ char *memsw = xasprintf("%s/memory.memsw.limit_in_bytes", dir);
+        if (r == 0 && exists(memsw))
+            r = write_file(dir, "memory.memsw.limit_in_bytes", sv, err);
+    }
+    if (r == 0 && l->memory_reservation > 0) {
+        _cleanup_free_ char *v = num(l->memory_reservation);
+        r = write_file(dir, "memory.soft_limit_in_bytes", v, err);
+    }
+    if (r == 0 && l->memory_swappiness >= 0 && l->memory_swappiness <= 100) {
+        _cleanup_free_ char *v = num(l->memory_swappiness);
+        r = write_file(dir, "memory.swappiness", v, err);
+    }
+    if (r == 0 && l->oom_kill_disable)
+        r = write_file(dir, "memory.oom_control", "1", err);
+    return r;
+}
+
+static int v1_cpu(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
+{
+    _cleanup_free_ char *cpu = dir_of(cg, "cpu");
+    _cleanup_free_ char *cpuset = dir_of(cg, "cpuset");
+    int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
+    int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
+    int r = 0;
+    if (l->cpu_shares > 0) {
+        _cleanup_free_ char *v = num(l->cpu_shares);
+        r = write_file(cpu, "cpu.shares", v, err);
+    }
+    if (r == 0 && (quota > 0 || l->cpu_period > 0)) {
+        _cleanup_free_ char *p = num(period), *q = num(quota > 0 ? quota : -1);
+        r = write_file(cpu, "cpu.cfs_period_us", p, err);
+        if (r == 0)
+            r = write_file(cpu, "cpu.cfs_quota_us", q, err);
+    }
+    if (r == 0 && l->cpuset_cpus && *l->cpuset_cpus)
+        r = write_file(cpuset, "cpuset.cpus", l->cpuset_cpus, err);
+    if (r == 0 && l->cpuset_mems && *l->cpuset_mems)
+        r = write_file(cpuset, "cpuset.mems", l->cpuset_mems, err);
+    return r;
+}
+
+/* Docker's device allow-list: the nodes berth creates in /dev, ptys, tun; mknod of any. */
+static int v1_devices(const char *dir, bool privileged, struct berth_err **err)
+{
+    static const char *const allow[] = {"c *:* m",      "b *:* m",      "c 1:3 rwm",
+                                        "c 1:5 rwm",    "c 1:7 rwm",    "c 1:8 rwm",
+                                        "c 1:9 rwm",    "c 5:0 rwm",    "c 5:1 rwm",
+                                        "c 5:2 rwm",    "c 136:* rwm",  "c 10:200 rwm", NULL};
+    if (privileged)
+        return 0; /* a new devices cgroup starts by allowing everything */
+    int r = write_file(dir, "devices.deny", "a", err);
+    for (const char *const *a = allow; r == 0 && *a; a++)
+        r = write_file(dir, "devices.allow", *a, err);
+    return r;
+}
+
+static int v1_limits(const struct cgroup *cg, const struct cgroup_limits *l,
+                     struct berth_err **err)
+{
+    _cleanup_free_ char *mem = dir_of(cg, "memory");
+    _cleanup_free_ char *pids = dir_of(cg, "pids");
+    _cleanup_free_ char *dev = dir_of(cg, "devices");
+    _cleanup_free_ char *blkio = dir_of(cg, "blkio");
+    int r = v1_memory(mem, l, err);
+    if (r == 0)
+        r = v1_cpu(cg, l, err);
+    if (r == 0 && l->pids_limit > 0) {
+        _cleanup_free_ char *v = num(l->pids_limit);
+        r = write_file(pids, "pids.max", v, err);
+    }
+    if (r == 0 && exists(dev))
+        r = v1_devices(dev, l->privileged, err);
+    if (r == 0 && l->blkio_weight > 0 && exists(blkio)) {
+        _cleanup_free_ char *v = num(l->blkio_weight);
+        r = write_file(blkio, "blkio.weight", v, err);
+    }
+    return r;
+}
+
+/* v2 names and units: cpu.weight from shares (as runc converts), cpu.max "quota period". */
+static int v2_limits(const struct cgroup *cg, const struct cgroup_limits *l,
+                     struct berth_err **err)
+{
+    _cleanup_free_ char *dir = dir_of(cg, NULL);
+    int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
+    int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
+    int r = 0;
+    if (l->memory > 0) {
+        _cleanup_free_ char *v = num(l->memory);
+        int64_t swap = l->memory_swap == 0 ? l->memory : l->memory_swap - l->memory;
+        _cleanup_free_ char *sv = l->memory_swap < 0 ? xstrdup("max") : num(swap);
+        r = write_file(dir, "memory.max", v, err);
+        if (r == 0)
+            r = write_file(dir, "memory.swap.max", sv, err);
+    }
+    if (r == 0 && l->memory_reservation > 0) {
+        _cleanup_free_ char *v = num(l->memory_reservation);
+        r = write_file(dir, "memory.low", v, err);
+    }
+    if (r == 0 && l->cpu_shares > 0) {
+        _cleanup_free_ char *v = num(1 + ((l->cpu_shares - 2) * 9999) / 262142);
+        r = write_file(dir, "cpu.weight", v, err);
+    }
+    if (r == 0 && quota > 0) {
+        _cleanup_free_ char *v = xasprintf("%lld %lld", (long long)quota, (long long)period);
+        r = write_file(dir, "cpu.max", v, err);
+    }
+    if (r == 0 && l->cpuset_cpus && *l->cpuset_cpus)
+        r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
+    if (r == 0 && l->pids_limit > 0) {
+        _cleanup_free_ char *v = num(l->pids_limit);
+        r = write_file(dir, "pids.max", v, err);
+    }
+    return r;
+}
+
+/* v2 delegates controllers level by level through cgroup.subtree_control, from the root down
+ * to the container's parent; a controller the host lacks is simply not enabled. */
+static void v2_enable_controllers(const char *rel)
+{
+    static const char *const ctrls[] = {"+cpu", "+cpuset", "+memory", "+pids", "+io", NULL};
+    struct buf dir = {0};
+    buf_puts(&dir, root_dir);
+    for (const char *p = rel;;) {
+        for (const char *const *c = ctrls; *c; c++)
+            write_file(dir.data, "cgroup.subtree_control", *c, NULL);
+        size_t n = strcspn(p, "/");
+        if (!p[n])
+            break; /* not in the leaf: a cgroup with processes may not delegate */
+        buf_printf(&dir, "/%.*s", (int)n, p);
+        p += n + 1;
+    }
+    buf_free(&dir);
+}
+
+static char *relative(const char *parent, const char *name)
+{
+    while (*parent == '/')
+        parent++;
+    size_t n = strlen(parent);
+    while (n && parent[n - 1] == '/')
+        n--;
+    return n ? xasprintf("%.*s/%s", (int)n, parent, name) : xstrdup(name);
+}
+
+int cgroup_create(const char *parent, const char *name, const struct cgroup_limits *l,
+                  struct cgroup **out, struct berth_err **err)
+{
+    struct cgroup *cg = xcalloc(1, sizeof(*cg));
+    cg->version = is_v2() ? 2 : 1;
+    cg->rel = relative(parent && *parent ? parent : "berth", name);
+    cg->dirfd = -1;
+    int r = 0;
+    if (cg->version == 2) {
+        v2_enable_controllers(cg->rel);
+        r = make_dirs(root_dir, cg->rel, false, err);
+        _cleanup_free_ char *dir = dir_of(cg, NULL);
+        if (r == 0 && (cg->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            r = berth_error(err, errno, "open cgroup `%s`", dir);
+        if (r == 0)
+            r = v2_limits(cg, l, err);
+    } else {
+        for (const char *const *c = v1_controllers; r == 0 && *c; c++) {
+            _cleanup_free_ char *base = xasprintf("%s/%s", root_dir, *c);
+            if (exists(base))
+                r = make_dirs(base, cg->rel, strcmp(*c, "cpuset") == 0, err);
+        }
+        if (r == 0)
+            r = v1_limits(cg, l, err);
+    }
+    if (r < 0) {
+        cgroup_destroy(cg, NULL);
+        return r;
+    }
+    *out = cg;
+    return 0;
+}
+
+struct cgroup *cgroup_open(const char *parent, const char *name)
+{
+    struct cgroup *cg = xcalloc(1, sizeof(*cg));
+    cg->version = is_v2() ? 2 : 1;
+    cg->rel = relative(parent && *parent ? parent : "berth", name);
+    cg->dirfd = -1;
+    if (cg->version == 2) {
+        _cleanup_free_ char *dir = dir_of(cg, NULL);
+        cg->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    return cg;
+}
+
+int cgroup_dir_fd(const struct cgroup *cg)
+{
+    return cg->version == 2 ? cg->dirfd : -1;
+}
+
+int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct berth_err **err)
+{
+    char v[32];
+    snprintf(v, sizeof(v), "%d", (int)pid);
+    for (const char *const *c = v1_controllers; cg->version == 1 && *c; c++) {
+        _cleanup_free_ char *dir = dir_of(cg, *c);
+        if (!exists(dir))
+            continue;
+        int r = write_file(dir, "cgroup.procs", v, err);
+        if (r < 0)
+            return r;
+    }
+    if (cg->version == 2) { /* clone3 without CLONE_INTO_CGROUP support */
+        _cleanup_free_ char *dir = dir_of(cg, NULL);
+        return write_file(dir, "cgroup.procs", v, err);
+    }
+    return 0;
+}
+
+/* "oom_kill N" in memory.oom_control (v1, kernel 4.13+) or memory.events (v2). */
+bool cgroup_oom_killed(const struct cgroup *cg)
+{
+    _cleanup_free_ char *dir = dir_of(cg, "memory");
+    _cleanup_free_ char *path =
+        xasprintf("%s/%s", dir, cg->version == 2 ? "memory.events" : "memory.oom_control");
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    char key[64];
+    long long v;
+    while (f && fscanf(f, "%63s %lld", key, &v) == 2)
+        if (strcmp(key, "oom_kill") == 0 && v > 0)
+            return true;
+    return false;
+}
+
+int cgroup_freeze(const struct cgroup *cg, bool frozen, struct berth_err **err)
+{
+    _cleanup_free_ char *dir = dir_of(cg, "freezer");
+    if (cg->version == 2)
+        return write_file(dir, "cgroup.freeze", frozen ? "1" : "0", err);
+    return write_file(dir, "freezer.state", frozen ? "FROZEN" : "THAWED", err);
+}
+
+void cgroup_kill_all(const struct cgroup *cg)
+{
+    _cleanup_free_ char *dir = dir_of(cg, cg->version == 2 ? NULL : "pids");
+    if (cg->version == 2 && write_file(dir, "cgroup.kill", "1", NULL) == 0)
+        return;
+    _cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    int pid;
+    while (f && fscanf(f, "%d", &pid) == 1)
+        kill(pid, SIGKILL);
+}
+
+/* rmdir fails with EBUSY while exiting tasks still count: retry for a moment. */
+static int remove_dir(const char *dir, struct berth_err **err)
+{
+    for (int i = 0; i < 50; i++) {
+        if (rmdir(dir) == 0 || errno == ENOENT)
+            return 0;
+        if (errno != EBUSY)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    return berth_error(err, errno, "remove cgroup `%s`", dir);
+}
+
+int cgroup_destroy(struct cgroup *cg, struct berth_err **err)
+{
+    int r = 0;
+    if (cg->version == 2) {
+        _cleanup_free_ char *dir = dir_of(cg, NULL);
+        r = remove_dir(dir, err);
+    }
+    for (const char *const *c = v1_controllers; cg->version == 1 && *c; c++) {
+        _cleanup_free_ char *dir = dir_of(cg, *c);
+        if (exists(dir) && remove_dir(dir, r < 0 ? NULL : err) < 0)
+            r = -1;
+    }
+    cgroup_free(cg);
+    return r;
+}
+
+void cgroup_free(struct cgroup *cg)
+{
+    if (!cg)
+        return;
+    if (cg->dirfd >= 0)
+        close(cg->dirfd);
+    free(cg->rel);
+    free(cg);
 }

@@ -1,8 +1,13 @@
-/* cgroup/cgroup.h — cgroup v1 and v2 behind one API. For now: which hierarchy this host runs
- * and which resource features it offers, as /info reports them. */
+/* cgroup/cgroup.h — cgroup v1 and v2 behind one API: a container's cgroup under a parent
+ * ("/berth" by default, or --cgroup-parent), its limits, the pid placement before the process
+ * runs, OOM-kill detection, freezing, and removal. Blocking calls: run them in pool jobs. */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/err.h"
 
 struct cgroup_features {
     int version; /* 1 (v1 or hybrid) or 2 (unified) */
@@ -10,3 +15,44 @@ struct cgroup_features {
 };
 
 void cgroup_detect(struct cgroup_features *f);
+
+/* Limits as the Docker API's HostConfig carries them; 0 means "not set". */
+struct cgroup_limits {
+    int64_t memory;             /* bytes */
+    int64_t memory_swap;        /* memory + swap; -1 unlimited; 0: twice memory, as Docker */
+    int64_t memory_reservation; /* soft limit */
+    int64_t memory_swappiness;  /* -1: not set */
+    bool oom_kill_disable;
+    int64_t cpu_shares;
+    int64_t cpu_period, cpu_quota; /* microseconds */
+    int64_t nano_cpus;             /* --cpus, 1e9 per CPU */
+    const char *cpuset_cpus, *cpuset_mems;
+    int64_t pids_limit; /* > 0 to limit */
+    int64_t blkio_weight;
+    bool privileged; /* v1 devices: allow all */
+};
+
+struct cgroup;
+
+/* The cgroup root this host uses (default /sys/fs/cgroup), overridable for tests. */
+void cgroup_set_root(const char *root);
+/* Create PARENT/NAME in every controller berth uses (v1) or in the unified tree (v2) and
+ * write the limits. EINVAL for limits the host cannot honour, with Docker's words. */
+int cgroup_create(const char *parent, const char *name, const struct cgroup_limits *l,
+                  struct cgroup **out, struct berth_err **err);
+/* Open an existing one (after a daemon restart). */
+struct cgroup *cgroup_open(const char *parent, const char *name);
+/* v2: a directory fd for clone3's CLONE_INTO_CGROUP; -1 on v1. */
+int cgroup_dir_fd(const struct cgroup *cg);
+/* v1: write pid into each controller (the parent does it before releasing the child). */
+int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct berth_err **err);
+/* Was a process of this cgroup killed by the OOM killer? */
+bool cgroup_oom_killed(const struct cgroup *cg);
+int cgroup_freeze(const struct cgroup *cg, bool frozen, struct berth_err **err);
+/* Kill every process left (v2 cgroup.kill, v1 by reading the task lists). */
+void cgroup_kill_all(const struct cgroup *cg);
+/* Remove the directories (retrying briefly while exiting tasks leave); frees cg. */
+int cgroup_destroy(struct cgroup *cg, struct berth_err **err);
+void cgroup_free(struct cgroup *cg);
+/* Where a controller's file lives, for tests and `docker inspect`: "memory", "pids"... */
+char *cgroup_path(const struct cgroup *cg, const char *controller);

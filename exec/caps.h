@@ -25,8 +25,10 @@ int caps_last(void);
 /* "CAP_CHOWN" for 0, NULL when unknown. */
 const char *caps_name(int cap);
 
-/* In the child, after the user switch: drop from the bounding set, then set the effective,
- * permitted, inheritable and ambient sets. Returns 0 or -errno. Async-signal-safe. Call
- * caps_keep_across_setuid() before setresuid so permitted caps survive the switch. */
-int caps_apply(const struct caps *c);
+/* In the child, async-signal-safe, 0 or -errno. The order matters: caps_drop_bounding while
+ * still root (it needs CAP_SETPCAP), caps_keep_across_setuid(true) so permitted caps survive
+ * setresuid, then after the user switch caps_apply sets effective, permitted, inheritable and
+ * ambient. */
+int caps_drop_bounding(const struct caps *c);
 int caps_keep_across_setuid(bool keep);
+int caps_apply(const struct caps *c);

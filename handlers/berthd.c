@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "fs/atomic.h"
+#include "fs/image_delete.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 
@@ -100,6 +101,12 @@ static void raise_limits(void)
     }
 }
 
+static void all_stopped(void *arg)
+{
+    struct daemon *d = arg;
+    reactor_stop(d->r);
+}
+
 static void on_signal(void *ctx, int revents)
 {
     struct daemon *d = ctx;
@@ -109,7 +116,13 @@ static void on_signal(void *ctx, int revents)
         return;
     }
     log_info("Processing signal '%s'", strsignal((int)si.ssi_signo));
-    reactor_stop(d->r);
+    if (d->stopping) { /* a second signal: stop waiting for the containers */
+        reactor_stop(d->r);
+        return;
+    }
+    d->stopping = true;
+    reactor_poll(d->signals, POLLIN, on_signal);
+    ctr_stop_all(&d->exec, 10, all_stopped, d); /* as dockerd: containers stop with the engine */
 }
 
 /* SIGINT and SIGTERM arrive through a signalfd on the reactor; no handler runs async. */
@@ -147,7 +160,9 @@ static void build_router(struct daemon *d)
     } groups[] = {{system_routes, system_routes_count},
                   {image_routes, image_routes_count},
                   {distribution_routes, distribution_routes_count},
-                  {archive_routes, archive_routes_count}};
+                  {archive_routes, archive_routes_count},
+                  {container_routes, container_routes_count},
+                  {lifecycle_routes, lifecycle_routes_count}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         n += groups[i].n;
@@ -158,6 +173,63 @@ static void build_router(struct daemon *d)
             all[n++] = groups[i].routes[k];
     d->routes = all;
     d->router = router_new(all, n);
+}
+
+/* A container holds the layers of its image, so they outlive a forced rmi of the image. */
+static void hold_container_layers(struct daemon *d)
+{
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(d->cs, &i));)
+        for (struct layer *l = layer_get(d->layers, c->image_chain); l;
+             l = l->parent[0] ? layer_get(d->layers, l->parent) : NULL)
+            l->refs++;
+}
+
+/* image_delete's question: which container uses this image (and does it run)? */
+static const char *image_user(void *arg, const char *image_id, bool *running)
+{
+    struct daemon *d = arg;
+    struct container *c, *stopped = NULL;
+    for (size_t i = 0; (c = ctr_next(d->cs, &i));) {
+        if (strcmp(c->image_id, image_id) != 0)
+            continue;
+        if (c->run) {
+            *running = true;
+            return c->id;
+        }
+        stopped = c;
+    }
+    return stopped ? stopped->id : NULL;
+}
+
+/* log-opts max-size: "10m", "1g", "100k" or bytes. */
+static int64_t parse_size(const char *s)
+{
+    if (!s)
+        return -1;
+    char *end;
+    double v = strtod(s, &end);
+    int64_t mult = *end == 'k' || *end == 'K' ? 1000 : *end == 'm' || *end == 'M' ? 1000000
+                 : *end == 'g' || *end == 'G' ? 1000000000 : 1;
+    return v > 0 ? (int64_t)(v * (double)mult) : -1;
+}
+
+static void start_exec(struct daemon *d)
+{
+    const json_t *opts = json_object_get(d->cfg.file, "log-opts");
+    const char *parent = json_get_str(d->cfg.file, "cgroup-parent");
+    d->exec = (struct exec_env){.r = d->r,
+                                .pool = d->pool,
+                                .cs = d->cs,
+                                .images = d->images,
+                                .layers = d->layers,
+                                .cgroup_parent = parent && *parent ? parent : "berth",
+                                .log_max_size = parse_size(json_get_str(opts, "max-size")),
+                                .log_max_file = json_get_str(opts, "max-file")
+                                                    ? atoi(json_get_str(opts, "max-file"))
+                                                    : 1};
+    image_delete_set_users(image_user, d);
+    ctr_run_init();
 }
 
 /* Layers no image (or container) uses are left by a crash between unregistering an image
@@ -230,8 +302,11 @@ static int open_stores(struct daemon *d, struct berth_err **err)
         r = layer_store_open(d->cfg.root, &d->layers, err);
     if (r == 0)
         r = image_store_open(d->cfg.root, d->blobs, d->layers, d->pool, &d->images, err);
+    if (r == 0)
+        r = ctr_store_open(d->cfg.root, d->pool, &d->cs, err);
     if (r < 0)
         return berth_error_wrap(err, "open the store in `%s`", d->cfg.root);
+    hold_container_layers(d);
     collect_unused_layers(d);
     log_info("store: %zu images", image_count(d->images));
     return 0;
@@ -270,6 +345,7 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
         (r = open_stores(d, err)) < 0)
         return r;
     start_registry_client(d);
+    start_exec(d);
     build_router(d);
     if ((r = start_api(d, err)) < 0)
         return r;
@@ -283,6 +359,7 @@ static void daemon_stop(struct daemon *d)
     http_server_free(d->http); /* also removes the sockets */
     stop_registry_client(d);
     pool_free(d->pool);
+    ctr_store_close(d->cs);
     image_store_close(d->images);
     layer_store_close(d->layers);
     store_close(d->blobs);

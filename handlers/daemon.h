@@ -10,6 +10,8 @@
 #include "core/http_server.h"
 #include "core/pool.h"
 #include "core/reactor.h"
+#include "exec/container.h"
+#include "exec/run.h"
 #include "fs/image.h"
 #include "fs/layer.h"
 #include "fs/store.h"
@@ -43,6 +45,8 @@ struct daemon {
     struct store *blobs;
     struct layer_store *layers;
     struct image_store *images;
+    struct ctr_store *cs;
+    struct exec_env exec;
     struct registry_config regcfg;
     struct hclient *hc;
     struct dl_env dl;
@@ -50,6 +54,7 @@ struct daemon {
     struct push_env push_env;
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
+    bool stopping; /* a stop signal came: containers are being stopped */
 };
 
 /* The routes of each API group, gathered by berthd.c. */
@@ -59,6 +64,10 @@ extern const struct route image_routes[];
 extern const size_t image_routes_count;
 extern const struct route distribution_routes[];
 extern const size_t distribution_routes_count;
+extern const struct route container_routes[];
+extern const size_t container_routes_count;
+extern const struct route lifecycle_routes[];
+extern const size_t lifecycle_routes_count;
 extern const struct route archive_routes[];
 extern const size_t archive_routes_count;
 

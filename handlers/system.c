@@ -96,8 +96,8 @@ static json_t *info_engine(const struct daemon *d)
     return json_pack(
         "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[s] s[sss] s:n s[s]} sb si si ss ss "
         "ss ss si}",
-        "ID", d->id, "Containers", 0, "ContainersRunning", 0, "ContainersPaused", 0,
-        "ContainersStopped", 0, "Images", (int)image_count(d->images), "Driver", "overlay2", "DriverStatus",
+        "ID", d->id, "Containers", (int)ctr_count(d->cs, -1), "ContainersRunning", (int)ctr_count(d->cs, CTR_RUNNING), "ContainersPaused", (int)ctr_count(d->cs, CTR_PAUSED),
+        "ContainersStopped", (int)(ctr_count(d->cs, CTR_EXITED) + ctr_count(d->cs, CTR_CREATED)), "Images", (int)image_count(d->images), "Driver", "overlay2", "DriverStatus",
         "Backing Filesystem", "extfs", "Supports d_type", "true", "Using metacopy", "false",
         "Native Overlay Diff", "true", "userxattr", "false", "DockerRootDir", d->cfg.root,
         "Plugins", "Volume", "local", "Network", "bridge", "host", "null", "Authorization", "Log",

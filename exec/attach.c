@@ -1,0 +1,182 @@
+/* exec/attach.c — the attach fan-out. Each client is a hijacked connection with its own output
+ * queue (the HTTP server's); input runs through a small detach-key matcher before it reaches
+ * the container, or the container's pending buffer when it has not started yet. */
+#include "exec/attach.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#define CUT_OFF (16u << 20) /* queued output beyond which a client is dropped */
+
+struct attach_client {
+    struct container *c;
+    struct http_conn *conn;
+    bool in, out, err, tty;
+    unsigned char keys[16];
+    size_t nkeys, matched;
+    struct attach_client *next;
+};
+
+static void (*stdin_write)(struct container *c, const char *data, size_t n);
+static void (*stdin_close)(struct container *c);
+
+void attach_set_stdin(void (*write)(struct container *c, const char *data, size_t n),
+                      void (*close)(struct container *c))
+{
+    stdin_write = write;
+    stdin_close = close;
+}
+
+int attach_parse_keys(const char *spec, unsigned char *out, size_t *n, struct berth_err **err)
+{
+    _cleanup_free_ char *copy = xstrdup(spec);
+    *n = 0;
+    for (char *save = NULL, *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+        int v = -1;
+        if (strlen(k) == 1)
+            v = (unsigned char)k[0];
+        else if (strncmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {
+            char ch = (char)tolower((unsigned char)k[5]);
+            v = ch >= 'a' && ch <= 'z' ? ch - 'a' + 1 : ch == '@' ? 0 : ch == '[' ? 27
+                : ch == '\\' ? 28 : ch == ']' ? 29 : ch == '^' ? 30 : ch == '_' ? 31 : -1;
+        }
+        if (v < 0 || *n == 16)
+            return berth_user_error(err, EINVAL, "Invalid detach keys (%s) provided", spec);
+        out[(*n)++] = (unsigned char)v;
+    }
+    return *n ? 0 : berth_user_error(err, EINVAL, "Invalid detach keys (%s) provided", spec);
+}
+
+static void unlink_client(struct attach_client *a)
+{
+    for (struct attach_client **p = &a->c->attached; *p; p = &(*p)->next)
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+}
+
+static void client_gone(void *arg)
+{
+    struct attach_client *a = arg;
+    unlink_client(a);
+    free(a);
+}
+
+static void end_client(struct attach_client *a)
+{
+    unlink_client(a);
+    http_conn_on_close(a->conn, NULL, NULL);
+    http_conn_close(a->conn);
+    free(a);
+}
+
+static void to_stdin(struct attach_client *a, const unsigned char *p, size_t n)
+{
+    if (!n)
+        return;
+    if (a->c->run && stdin_write)
+        stdin_write(a->c, (const char *)p, n);
+    else
+        buf_append(&a->c->stdin_pending, p, n); /* docker run -i: input may beat the start */
+}
+
+/* Input, minus the detach sequence; the whole sequence detaches this client only. Bytes
+ * held while a sequence might be starting are passed on if it turns out not to be one. */
+static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
+{
+    if (!a->matched && !memchr(p, a->keys[0], n))
+        return to_stdin(a, p, n); /* the usual case: nothing that could detach */
+    struct buf out = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != a->keys[a->matched] && a->matched) {
+            buf_append(&out, a->keys, a->matched);
+            a->matched = 0;
+        }
+        if (p[i] != a->keys[a->matched]) {
+            buf_append(&out, &p[i], 1);
+            continue;
+        }
+        if (++a->matched == a->nkeys) {
+            to_stdin(a, (const unsigned char *)out.data, out.len);
+            buf_free(&out);
+            log_debug("attach: client detached from %.12s", a->c->id);
+            return end_client(a);
+        }
+    }
+    to_stdin(a, (const unsigned char *)out.data, out.len);
+    buf_free(&out);
+}
+
+static void on_data(void *arg, const char *data, ssize_t n)
+{
+    struct attach_client *a = arg;
+    if (n > 0 && a->in)
+        return on_input(a, (const unsigned char *)data, (size_t)n);
+    if (n == 0 && a->in && json_get_bool(a->c->config, "StdinOnce", false)) {
+        if (a->c->run && stdin_close) /* the client's stdin ended, so does the container's */
+            stdin_close(a->c);
+        else
+            a->c->stdin_eof = true;
+    }
+}
+
+/* Docker's stream framing: [stream, 0, 0, 0, size (big-endian 32)] then the bytes. */
+static bool send_frame(struct attach_client *a, enum log_stream s, const char *data, size_t n)
+{
+    if (a->tty)
+        return http_raw_write(a->conn, data, n);
+    unsigned char head[8] = {(unsigned char)s, 0, 0, 0, (unsigned char)(n >> 24),
+                             (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
+    http_raw_write(a->conn, head, sizeof(head));
+    return http_raw_write(a->conn, data, n);
+}
+
+void attach_broadcast(struct container *c, enum log_stream s, const char *data, size_t n)
+{
+    for (struct attach_client *a = c->attached, *next; a; a = next) {
+        next = a->next;
+        if ((s == LOG_STDOUT && !a->out) || (s == LOG_STDERR && !a->err))
+            continue;
+        send_frame(a, s, data, n);
+        if (http_conn_pending(a->conn) > CUT_OFF) {
+            log_warn("attach: a client of %.12s reads too slowly; detaching it", c->id);
+            end_client(a);
+        }
+    }
+}
+
+void attach_end_all(struct container *c)
+{
+    while (c->attached)
+        end_client(c->attached);
+}
+
+int attach_add(struct container *c, struct http_conn *conn, const struct attach_opts *o,
+               struct berth_err **err)
+{
+    struct attach_client *a = xcalloc(1, sizeof(*a));
+    *a = (struct attach_client){.c = c, .conn = conn, .in = o->in, .out = o->out, .err = o->err,
+                                .tty = json_get_bool(c->config, "Tty", false)};
+    int r = attach_parse_keys(o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q",
+                              a->keys, &a->nkeys, err);
+    if (r < 0) {
+        free(a);
+        return r;
+    }
+    a->next = c->attached;
+    c->attached = a;
+    http_hijack(conn, o->upgrade ? 101 : 200,
+                a->tty ? "application/vnd.docker.raw-stream"
+                       : "application/vnd.docker.multiplexed-stream",
+                on_data, a);
+    http_conn_on_close(conn, client_gone, a);
+    return 0;
+}

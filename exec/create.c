@@ -1,0 +1,201 @@
+/* exec/create.c — dockerd's create rules: Env entries override the image's by key, a given
+ * Entrypoint drops the image's Cmd, the hostname is the short ID, and limits are checked as
+ * dockerd checks them. */
+#include "exec/create.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/timefmt.h"
+#include "core/xalloc.h"
+#include "fs/atomic.h"
+
+/* KEY=VALUE lists: later entries replace earlier ones with the same KEY. */
+static json_t *merge_env(const json_t *image_env, const json_t *env)
+{
+    json_t *out = json_array(), *e;
+    size_t i;
+    const json_t *lists[] = {image_env, env};
+    for (size_t l = 0; l < 2; l++) {
+        json_array_foreach(lists[l], i, e)
+        {
+            const char *s = json_string_value(e);
+            if (!s)
+                continue;
+            size_t klen = strcspn(s, "=");
+            size_t k;
+            json_t *have;
+            bool replaced = false;
+            json_array_foreach(out, k, have)
+            {
+                const char *h = json_string_value(have);
+                if (strncmp(h, s, klen) == 0 && (h[klen] == '=' || h[klen] == '\0')) {
+                    json_array_set(out, k, e);
+                    replaced = true;
+                    break;
+                }
+            }
+            if (!replaced)
+                json_array_append(out, e);
+        }
+    }
+    return out;
+}
+
+static bool empty_list(const json_t *a)
+{
+    return !a || json_is_null(a) || (json_is_array(a) && json_array_size(a) == 0);
+}
+
+static void merge_object(json_t *config, const char *key, const json_t *image_value)
+{
+    json_t *mine = json_object_get(config, key);
+    if (!json_is_object(image_value))
+        return;
+    if (!json_is_object(mine)) {
+        json_object_set_new(config, key, json_deep_copy(image_value));
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)image_value, k, v) if (!json_object_get(mine, k))
+        json_object_set(mine, k, v);
+}
+
+static void inherit_string(json_t *config, const json_t *image, const char *key)
+{
+    const char *mine = json_get_str(config, key), *theirs = json_get_str(image, key);
+    if ((!mine || !*mine) && theirs)
+        json_object_set_new(config, key, json_string(theirs));
+}
+
+/* The image's defaults where the request left a field empty. */
+static void merge_image(json_t *config, const json_t *image)
+{
+    json_object_set_new(config, "Env", merge_env(json_object_get(image, "Env"),
+                                                 json_object_get(config, "Env")));
+    /* dockerd: without an entrypoint of its own, the container takes the image's Cmd (when
+     * it has none) and the image's Entrypoint (unless it reset it to an empty list) */
+    json_t *ep = json_object_get(config, "Entrypoint"), *img_ep = json_object_get(image, "Entrypoint");
+    json_t *img_cmd = json_object_get(image, "Cmd");
+    if (empty_list(ep)) {
+        if (empty_list(json_object_get(config, "Cmd")))
+            json_object_set(config, "Cmd", img_cmd ? img_cmd : json_null());
+        if ((!ep || json_is_null(ep)) && img_ep)
+            json_object_set(config, "Entrypoint", img_ep);
+    }
+    inherit_string(config, image, "WorkingDir");
+    inherit_string(config, image, "User");
+    inherit_string(config, image, "StopSignal");
+    merge_object(config, "ExposedPorts", json_object_get(image, "ExposedPorts"));
+    merge_object(config, "Volumes", json_object_get(image, "Volumes"));
+    merge_object(config, "Labels", json_object_get(image, "Labels"));
+    if (!json_object_get(config, "Healthcheck") && json_object_get(image, "Healthcheck"))
+        json_object_set(config, "Healthcheck", json_object_get(image, "Healthcheck"));
+}
+
+/* ---- dockerd's checks on HostConfig ---- */
+
+static int check_host_config(const json_t *hc, json_t *warnings, struct berth_err **err)
+{
+    int64_t mem = json_get_int(hc, "Memory", 0), swap = json_get_int(hc, "MemorySwap", 0);
+    int64_t nano = json_get_int(hc, "NanoCpus", 0), ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *restart = json_get_str(json_object_get(hc, "RestartPolicy"), "Name");
+    if (mem > 0 && mem < 6 * 1024 * 1024)
+        return berth_user_error(err, EINVAL, "Minimum memory limit allowed is 6MB");
+    if (swap > 0 && mem > 0 && swap < mem)
+        return berth_user_error(err, EINVAL, "Minimum memoryswap limit should be larger than "
+                                             "memory limit, see usage");
+    if (swap > 0 && mem == 0)
+        return berth_user_error(err, EINVAL, "You should always set the Memory limit when using "
+                                             "Memoryswap limit, see usage");
+    if (nano && (json_get_int(hc, "CpuPeriod", 0) || json_get_int(hc, "CpuQuota", 0)))
+        return berth_user_error(err, EINVAL, "Conflicting options: Nano CPUs and CPU Period "
+                                             "cannot both be set");
+    if (nano < 0 || nano > ncpu * 1000000000LL)
+        return berth_user_error(err, EINVAL, "Range of CPUs is from 0.01 to %ld.00, as there "
+                                             "are only %ld CPUs available", ncpu, ncpu);
+    if (json_get_bool(hc, "AutoRemove", false) && restart && *restart && strcmp(restart, "no"))
+        return berth_user_error(err, EINVAL, "can't create 'AutoRemove' container with restart "
+                                             "policy");
+    const char *net = json_get_str(hc, "NetworkMode");
+    if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default") &&
+        strcmp(net, "bridge"))
+        return berth_user_error(err, ENOENT, "network %s not found", net);
+    (void)warnings;
+    return 0;
+}
+
+/* Entrypoint + Cmd: the first word is the Path, the rest the Args. */
+static int command_of(const json_t *config, char **path, json_t **args, struct berth_err **err)
+{
+    json_t *all = json_array(), *v;
+    size_t i;
+    json_array_foreach(json_object_get(config, "Entrypoint"), i, v) json_array_append(all, v);
+    json_array_foreach(json_object_get(config, "Cmd"), i, v) json_array_append(all, v);
+    const char *first = json_string_value(json_array_get(all, 0));
+    if (!first || !*first) {
+        json_decref(all);
+        return berth_user_error(err, EINVAL, "no command specified");
+    }
+    *path = xstrdup(first);
+    json_array_remove(all, 0);
+    *args = all;
+    return 0;
+}
+
+int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, const char *name,
+              json_t *warnings, struct container **out, struct berth_err **err)
+{
+    const char *image = json_get_str(body, "Image");
+    struct image *img;
+    if (!image || !*image)
+        return berth_user_error(err, EINVAL, "no image specified");
+    int r = image_find(is, image, &img, err);
+    if (r == 0 && name && *name)
+        r = ctr_check_name(cs, name, err);
+    json_t *hc = json_object_get(body, "HostConfig");
+    if (r == 0)
+        r = check_host_config(hc, warnings, err);
+    if (r < 0)
+        return r;
+    struct container *c = xcalloc(1, sizeof(*c));
+    ctr_new_id(c->id);
+    c->name = name && *name ? xstrdup(name[0] == '/' ? name + 1 : name) : ctr_generate_name(cs);
+    c->created = time_format_rfc3339(time_now_ns());
+    memcpy(c->image_id, img->id, sizeof(c->image_id));
+    c->image_chain = xstrdup(img->nlayers ? img->layers[img->nlayers - 1] : "");
+    c->config = json_deep_copy(body);
+    json_object_del(c->config, "HostConfig");
+    json_object_del(c->config, "NetworkingConfig");
+    c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
+    merge_image(c->config, json_object_get(img->config, "config"));
+    if (!json_get_str(c->config, "Hostname") || !*json_get_str(c->config, "Hostname"))
+        json_object_set_new(c->config, "Hostname", json_sprintf("%.12s", c->id));
+    if ((r = command_of(c->config, &c->path, &c->args, err)) < 0) {
+        ctr_free(c);
+        return r;
+    }
+    c->state.status = CTR_CREATED;
+    *out = c;
+    return 0;
+}
+
+int ctr_prepare_dir(struct container *c, struct berth_err **err)
+{
+    int r = 0;
+    static const char *const subdirs[] = {"upper", "work", "merged", NULL};
+    if (mkdir(c->dir, 0710) < 0 && errno != EEXIST)
+        return berth_error(err, errno, "create `%s`", c->dir);
+    for (const char *const *d = subdirs; r == 0 && *d; d++) {
+        _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, *d);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            r = berth_error(err, errno, "create `%s`", path);
+    }
+    return r < 0 ? r : ctr_save_now(c, err);
+}

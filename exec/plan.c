@@ -1,0 +1,516 @@
+/* exec/plan.c — Docker's container defaults (mounts, devices, masked and read-only paths,
+ * environment) and the container's own settings, resolved into a spawn plan. Strings live in
+ * the plan store, so the child formats and allocates nothing. */
+#include "exec/plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "exec/rootfs.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct plan_store {
+    void **ptrs;
+    size_t nptrs;
+    struct spawn_mount *mounts;
+    size_t nmounts, cap_mounts;
+    struct seccomp_prog *seccomp;
+    struct user_spec user;
+};
+
+static void *keep(struct plan_store *s, void *p)
+{
+    s->ptrs = xrealloc(s->ptrs, (s->nptrs + 1) * sizeof(*s->ptrs));
+    s->ptrs[s->nptrs++] = p;
+    return p;
+}
+
+static char *keepf(struct plan_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *keepf(struct plan_store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = xvasprintf(fmt, ap);
+    va_end(ap);
+    return keep(s, p);
+}
+
+void plan_store_free(struct plan_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nptrs; i++)
+        free(s->ptrs[i]);
+    free(s->ptrs);
+    free(s->mounts);
+    seccomp_prog_free(s->seccomp);
+    user_spec_free(&s->user);
+    free(s);
+}
+
+static struct spawn_mount *add_mount(struct plan_store *s)
+{
+    if (s->nmounts == s->cap_mounts) {
+        s->cap_mounts = s->cap_mounts ? s->cap_mounts * 2 : 32;
+        s->mounts = xrealloc(s->mounts, s->cap_mounts * sizeof(*s->mounts));
+    }
+    struct spawn_mount *m = &s->mounts[s->nmounts++];
+    memset(m, 0, sizeof(*m));
+    return m;
+}
+
+/* A mount point inside the rootfs, resolved so that no symlink in the image leads out. */
+static const char *target(struct plan_store *s, const char *rootfs, const char *path, bool dir,
+                          struct berth_err **err)
+{
+    char *real;
+    return rootfs_target(rootfs, path, dir, &real, err) < 0 ? NULL : keep(s, real);
+}
+
+static void fs_mount(struct plan_store *s, const char *src, const char *tgt, const char *type,
+                     unsigned long flags, const char *data, bool mkdir_target)
+{
+    struct spawn_mount *m = add_mount(s);
+    *m = (struct spawn_mount){.kind = SPAWN_MOUNT_FS, .source = src, .target = tgt,
+                              .fstype = type, .flags = flags, .data = data,
+                              .mkdir_target = mkdir_target};
+}
+
+/* /dev as Docker builds it: a small tmpfs with the usual nodes, ptys, shm and mqueue. */
+static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
+{
+    static const struct {
+        const char *name;
+        int major, minor;
+    } nodes[] = {{"null", 1, 3}, {"zero", 1, 5},    {"full", 1, 7},
+                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    static const char *const links[][2] = {
+        {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},       {"/proc/kcore", "core"}};
+    fs_mount(s, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", false);
+    fs_mount(s, "devpts", keepf(s, "%s/pts", dev), "devpts", MS_NOSUID | MS_NOEXEC,
+             "newinstance,ptmxmode=0666,mode=0620,gid=5", true);
+    fs_mount(s, "shm", keepf(s, "%s/shm", dev), "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+             keepf(s, "mode=1777,size=%lld", (long long)(shm_size > 0 ? shm_size : 64 << 20)),
+             true);
+    fs_mount(s, "mqueue", keepf(s, "%s/mqueue", dev), "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+             NULL, true);
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        struct spawn_mount *m = add_mount(s);
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_MKNOD,
+                                  .target = keepf(s, "%s/%s", dev, nodes[i].name),
+                                  .rdev = makedev(nodes[i].major, nodes[i].minor)};
+    }
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        struct spawn_mount *m = add_mount(s);
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_SYMLINK, .source = links[i][0],
+                                  .target = keepf(s, "%s/%s", dev, links[i][1])};
+    }
+}
+
+static int system_mounts(struct plan_store *s, const struct container *c, const char *rootfs,
+                         struct berth_err **err)
+{
+    bool privileged = json_get_bool(c->host_config, "Privileged", false);
+    const char *proc = target(s, rootfs, "/proc", true, err);
+    const char *dev = proc ? target(s, rootfs, "/dev", true, err) : NULL;
+    const char *sys = dev ? target(s, rootfs, "/sys", true, err) : NULL;
+    if (!sys)
+        return berth_err_code(*err);
+    fs_mount(s, "proc", proc, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, false);
+    dev_mounts(s, dev, json_get_int(c->host_config, "ShmSize", 0));
+    fs_mount(s, "sysfs", sys, "sysfs",
+             MS_NOSUID | MS_NOEXEC | MS_NODEV | (privileged ? 0 : MS_RDONLY), NULL, false);
+    return 0;
+}
+
+static int bind(struct plan_store *s, const char *rootfs, const char *src, const char *dst,
+                bool ro, struct berth_err **err)
+{
+    struct stat st;
+    if (stat(src, &st) < 0 && errno == ENOENT && mkdir(src, 0755) < 0) /* dockerd makes it */
+        return berth_error(err, errno, "create mount source `%s`", src);
+    if (stat(src, &st) < 0)
+        return berth_error(err, errno, "invalid mount config for type \"bind\": bind source path "
+                                       "`%s`", src);
+    const char *tgt = target(s, rootfs, dst, S_ISDIR(st.st_mode), err);
+    if (!tgt)
+        return berth_err_code(*err);
+    struct spawn_mount *m = add_mount(s);
+    *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND, .source = keepf(s, "%s", src),
+                              .target = tgt, .flags = ro ? MS_RDONLY : 0};
+    return 0;
+}
+
+static bool has_opt(const char *opts, const char *want)
+{
+    for (const char *p = opts; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == strlen(want) && strncmp(p, want, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+/* -v SRC:DST[:OPTS] (binds of host paths; named volumes come with the volumes work). */
+static int binds(struct plan_store *s, const struct container *c, const char *rootfs,
+                 struct berth_err **err)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(c->host_config, "Binds"), i, b)
+    {
+        _cleanup_free_ char *spec = xstrdup(json_string_value(b) ? json_string_value(b) : "");
+        char *dst = strchr(spec, ':');
+        char *opts = dst ? strchr(dst + 1, ':') : NULL;
+        if (!dst || spec[0] != '/')
+            return berth_user_error(err, EINVAL, "invalid volume specification: '%s'", spec);
+        *dst++ = '\0';
+        if (opts)
+            *opts++ = '\0';
+        int r = bind(s, rootfs, spec, dst, opts && has_opt(opts, "ro"), err);
+        if (r < 0)
+            return r;
+    }
+    json_array_foreach(json_object_get(c->host_config, "Mounts"), i, b)
+    {
+        const char *type = json_get_str(b, "Type"), *src = json_get_str(b, "Source");
+        const char *dst = json_get_str(b, "Target");
+        if (!type || strcmp(type, "bind") != 0 || !src || !dst)
+            continue; /* volumes and tmpfs mounts are handled elsewhere */
+        int r = bind(s, rootfs, src, dst, json_get_bool(b, "ReadOnly", false), err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* --tmpfs DST[:OPTS]: the mount flags taken out of OPTS, the rest passed as data. */
+static int tmpfs_mounts(struct plan_store *s, const struct container *c, const char *rootfs,
+                        struct berth_err **err)
+{
+    const char *dst;
+    json_t *v;
+    json_object_foreach(json_object_get(c->host_config, "Tmpfs"), dst, v)
+    {
+        unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        struct buf data = {0};
+        _cleanup_free_ char *opts = xstrdup(json_string_value(v) ? json_string_value(v) : "");
+        for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+            if (strcmp(o, "ro") == 0)
+                flags |= MS_RDONLY;
+            else if (strcmp(o, "exec") == 0)
+                flags &= ~(unsigned long)MS_NOEXEC;
+            else if (strcmp(o, "suid") == 0)
+                flags &= ~(unsigned long)MS_NOSUID;
+            else if (strcmp(o, "dev") == 0)
+                flags &= ~(unsigned long)MS_NODEV;
+            else if (strcmp(o, "rw") && strcmp(o, "noexec") && strcmp(o, "nosuid") &&
+                     strcmp(o, "nodev"))
+                buf_printf(&data, "%s%s", data.len ? "," : "", o);
+        }
+        const char *tgt = target(s, rootfs, dst, true, err);
+        if (!tgt) {
+            buf_free(&data);
+            return berth_err_code(*err);
+        }
+        buf_reserve(&data, 0);
+        fs_mount(s, "tmpfs", tgt, "tmpfs", flags, keep(s, buf_steal(&data, NULL)), false);
+    }
+    return 0;
+}
+
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory. */
+static int etc_files(struct plan_store *s, const struct container *c, const char *rootfs,
+                     struct berth_err **err)
+{
+    static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
+    for (size_t i = 0; i < 3; i++) {
+        _cleanup_free_ char *dst = xasprintf("/etc/%s", files[i]);
+        _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, files[i]);
+        int r = bind(s, rootfs, src, dst, false, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static const char *const masked_paths[] = {
+    "/proc/asound",     "/proc/acpi",         "/proc/interrupts", "/proc/kcore",
+    "/proc/keys",       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sched_debug", "/proc/scsi",        "/sys/firmware",    "/sys/devices/virtual/powercap",
+    NULL};
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                              "/proc/sysrq-trigger", NULL};
+
+static bool env_has(const json_t *env, const char *key)
+{
+    size_t i, n = strlen(key);
+    json_t *e;
+    json_array_foreach(env, i, e)
+    {
+        const char *s = json_string_value(e);
+        if (s && strncmp(s, key, n) == 0 && s[n] == '=')
+            return true;
+    }
+    return false;
+}
+
+/* Config.Env plus what Docker adds: PATH, HOSTNAME, HOME (from passwd), TERM with a tty. */
+static char **environment(struct plan_store *s, const struct container *c, const char **path)
+{
+    json_t *env = json_object_get(c->config, "Env"), *e;
+    size_t i, n = 0;
+    char **out = keep(s, xcalloc(json_array_size(env) + 5, sizeof(char *)));
+    if (!env_has(env, "PATH"))
+        out[n++] = keepf(s, "PATH=%s", DEFAULT_PATH);
+    out[n++] = keepf(s, "HOSTNAME=%s", json_get_str(c->config, "Hostname"));
+    json_array_foreach(env, i, e) if (json_string_value(e))
+        out[n++] = keepf(s, "%s", json_string_value(e));
+    if (json_get_bool(c->config, "Tty", false) && !env_has(env, "TERM"))
+        out[n++] = keepf(s, "TERM=xterm");
+    if (!env_has(env, "HOME"))
+        out[n++] = keepf(s, "HOME=%s", s->user.home ? s->user.home : "/");
+    *path = DEFAULT_PATH;
+    for (size_t k = 0; k < n; k++)
+        if (strncmp(out[k], "PATH=", 5) == 0)
+            *path = out[k] + 5;
+    return out;
+}
+
+static const char **split_path(struct plan_store *s, const char *path)
+{
+    char *copy = keepf(s, "%s", path);
+    size_t n = 1;
+    for (const char *p = copy; *p; p++)
+        n += *p == ':';
+    const char **out = keep(s, xcalloc(n + 1, sizeof(char *)));
+    n = 0;
+    for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save))
+        out[n++] = d;
+    return out;
+}
+
+static char **arguments(struct plan_store *s, const struct container *c)
+{
+    size_t n = json_array_size(c->args), i;
+    json_t *a;
+    char **argv = keep(s, xcalloc(n + 2, sizeof(char *)));
+    argv[0] = keepf(s, "%s", c->path);
+    json_array_foreach(c->args, i, a) argv[i + 1] = keepf(s, "%s", json_string_value(a) ?: "");
+    return argv;
+}
+
+static int rlimit_of(const char *name)
+{
+    static const struct {
+        const char *name;
+        int res;
+    } map[] = {{"core", RLIMIT_CORE},     {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},
+               {"fsize", RLIMIT_FSIZE},   {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK},
+               {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},   {"nofile", RLIMIT_NOFILE},
+               {"nproc", RLIMIT_NPROC},   {"rss", RLIMIT_RSS},         {"rtprio", RLIMIT_RTPRIO},
+               {"rttime", RLIMIT_RTTIME}, {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].name, name) == 0)
+            return map[i].res;
+    return -1;
+}
+
+static int rlimits(struct plan_store *s, const struct container *c, struct spawn_plan *p,
+                   struct berth_err **err)
+{
+    json_t *list = json_object_get(c->host_config, "Ulimits"), *u;
+    size_t i;
+    struct spawn_rlimit *out = keep(s, xcalloc(json_array_size(list) + 1, sizeof(*out)));
+    json_array_foreach(list, i, u)
+    {
+        const char *name = json_get_str(u, "Name");
+        int res = name ? rlimit_of(name) : -1;
+        if (res < 0)
+            return berth_user_error(err, EINVAL, "invalid ulimit type: %s", name ? name : "");
+        out[p->nrlimits++] = (struct spawn_rlimit){
+            .resource = res,
+            .limit = {.rlim_cur = (rlim_t)json_get_int(u, "Soft", 0),
+                      .rlim_max = (rlim_t)json_get_int(u, "Hard", 0)}};
+    }
+    p->rlimits = out;
+    return 0;
+}
+
+/* --security-opt: seccomp=unconfined|<profile JSON>, no-new-privileges[=true|false]; apparmor
+ * and label options are accepted and have no effect here (no such LSM is used). */
+static int security(struct plan_store *s, const struct container *c, struct spawn_plan *p,
+                    struct berth_err **err)
+{
+    bool privileged = json_get_bool(c->host_config, "Privileged", false);
+    const char *profile = NULL;
+    bool unconfined = privileged;
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(c->host_config, "SecurityOpt"), i, o)
+    {
+        const char *opt = json_string_value(o) ? json_string_value(o) : "";
+        size_t k = strcspn(opt, "=:");
+        const char *v = opt[k] ? opt + k + 1 : "";
+        if (strncmp(opt, "seccomp", k) == 0 && k == 7)
+            unconfined = strcmp(v, "unconfined") == 0, profile = unconfined ? NULL : v;
+        else if (strncmp(opt, "no-new-privileges", k) == 0 && k == 17)
+            p->no_new_privs = !*v || strcmp(v, "true") == 0;
+        else if (!(k == 8 && strncmp(opt, "apparmor", k) == 0) &&
+                 !(k == 5 && strncmp(opt, "label", k) == 0))
+            return berth_user_error(err, EINVAL, "Invalid --security-opt: \"%s\"", opt);
+    }
+    int r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
+                         json_object_get(c->host_config, "CapDrop"), p->uid == 0, &p->caps, err);
+    if (r == 0 && !unconfined)
+        r = seccomp_compile(profile, &p->caps, &s->seccomp, err);
+    p->seccomp = s->seccomp;
+    return r;
+}
+
+static int open_pty(struct plan_stdio *io, const json_t *size, struct berth_err **err)
+{
+    io->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    char name[64];
+    if (io->master < 0 || grantpt(io->master) < 0 || unlockpt(io->master) < 0 ||
+        ptsname_r(io->master, name, sizeof(name)) != 0)
+        return berth_error(err, errno, "allocate a pty");
+    int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        return berth_error(err, errno, "open `%s`", name);
+    struct winsize ws = {.ws_row = (unsigned short)json_integer_value(json_array_get(size, 0)),
+                         .ws_col = (unsigned short)json_integer_value(json_array_get(size, 1))};
+    if (ws.ws_row && ws.ws_col)
+        ioctl(slave, TIOCSWINSZ, &ws);
+    io->child[0] = io->child[1] = io->child[2] = slave;
+    return 0;
+}
+
+int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err)
+{
+    *io = (struct plan_stdio){.child = {-1, -1, -1}, .out = -1, .err = -1, .in = -1, .master = -1};
+    if (json_get_bool(c->config, "Tty", false))
+        return open_pty(io, json_object_get(c->host_config, "ConsoleSize"), err);
+    int out[2], errp[2], in[2] = {-1, -1};
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+        return berth_error(err, errno, "pipe");
+    if (json_get_bool(c->config, "OpenStdin", false)) {
+        if (pipe2(in, O_CLOEXEC) < 0)
+            return berth_error(err, errno, "pipe");
+    } else if ((in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+        return berth_error(err, errno, "open /dev/null");
+    }
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    if (in[1] >= 0)
+        fcntl(in[1], F_SETFL, O_NONBLOCK);
+    *io = (struct plan_stdio){.child = {in[0], out[1], errp[1]}, .out = out[0], .err = errp[0],
+                              .in = in[1], .master = -1};
+    return 0;
+}
+
+void plan_stdio_close_child(struct plan_stdio *io)
+{
+    int slave = io->child[0];
+    for (int i = 0; i < 3; i++) {
+        if (io->child[i] >= 0 && (i == 0 || io->child[i] != slave))
+            close(io->child[i]);
+        io->child[i] = -1;
+    }
+}
+
+void plan_stdio_close(struct plan_stdio *io)
+{
+    plan_stdio_close_child(io);
+    int *fds[] = {&io->out, &io->err, &io->in, &io->master};
+    for (size_t i = 0; i < 4; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+}
+
+void plan_limits(const struct container *c, struct cgroup_limits *l)
+{
+    const json_t *h = c->host_config;
+    *l = (struct cgroup_limits){
+        .memory = json_get_int(h, "Memory", 0),
+        .memory_swap = json_get_int(h, "MemorySwap", 0),
+        .memory_reservation = json_get_int(h, "MemoryReservation", 0),
+        .memory_swappiness = json_get_int(h, "MemorySwappiness", -1),
+        .oom_kill_disable = json_get_bool(h, "OomKillDisable", false),
+        .cpu_shares = json_get_int(h, "CpuShares", 0),
+        .cpu_period = json_get_int(h, "CpuPeriod", 0),
+        .cpu_quota = json_get_int(h, "CpuQuota", 0),
+        .nano_cpus = json_get_int(h, "NanoCpus", 0),
+        .cpuset_cpus = json_get_str(h, "CpusetCpus"),
+        .cpuset_mems = json_get_str(h, "CpusetMems"),
+        .pids_limit = json_get_int(h, "PidsLimit", 0),
+        .blkio_weight = json_get_int(h, "BlkioWeight", 0),
+        .privileged = json_get_bool(h, "Privileged", false)};
+}
+
+int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *p,
+               struct plan_store **store, struct berth_err **err)
+{
+    struct plan_store *s = *store = xcalloc(1, sizeof(*s));
+    const char *net = json_get_str(c->host_config, "NetworkMode");
+    const char *workdir = json_get_str(c->config, "WorkingDir");
+    const char *path;
+    memset(p, 0, sizeof(*p));
+    p->rootfs = rootfs;
+    p->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+                     (net && strcmp(net, "host") == 0 ? 0 : CLONE_NEWNET);
+    int r = rootfs_user(rootfs, json_get_str(c->config, "User"), NULL, &s->user, err);
+    if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
+        r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
+    if (r == 0)
+        r = system_mounts(s, c, rootfs, err);
+    if (r == 0)
+        r = etc_files(s, c, rootfs, err);
+    if (r == 0)
+        r = binds(s, c, rootfs, err);
+    if (r == 0)
+        r = tmpfs_mounts(s, c, rootfs, err);
+    p->uid = s->user.uid;
+    p->gid = s->user.gid;
+    p->groups = s->user.groups;
+    p->ngroups = s->user.ngroups;
+    if (r == 0)
+        r = security(s, c, p, err);
+    if (r == 0)
+        r = rlimits(s, c, p, err);
+    if (r < 0)
+        return r;
+    bool privileged = json_get_bool(c->host_config, "Privileged", false);
+    p->mounts = s->mounts;
+    p->nmounts = s->nmounts;
+    p->masked = privileged ? NULL : masked_paths;
+    p->readonly = privileged ? NULL : readonly_paths;
+    p->readonly_rootfs = json_get_bool(c->host_config, "ReadonlyRootfs", false);
+    p->hostname = json_get_str(c->config, "Hostname");
+    p->oom_score_adj = (int)json_get_int(c->host_config, "OomScoreAdj", 0);
+    p->cwd = workdir && *workdir ? workdir : "/";
+    p->argv = arguments(s, c);
+    p->envp = environment(s, c, &path);
+    p->path = split_path(s, path);
+    p->tty = json_get_bool(c->config, "Tty", false);
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* exec/plan.h — turns a container's configuration into a spawn plan (exec/spawn.h): every
+ * path resolved inside the rootfs, every string and number the child will need computed up
+ * front. Blocking (pool): it reads the image's /etc files and creates mount points. */
+#pragma once
+
+#include "core/err.h"
+#include "exec/container.h"
+#include "exec/spawn.h"
+
+/* Everything a plan owns, freed together. */
+struct plan_store;
+
+struct plan_stdio {
+    int child[3]; /* what the child gets as 0, 1, 2 */
+    int out, err; /* our read ends (-1 with a tty) */
+    int in;       /* our write end for stdin (-1 without OpenStdin) */
+    int master;   /* the pty master with a tty, else -1 */
+};
+
+/* rootfs: the mounted merged dir. PLAN is filled and points into *store. */
+int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *plan,
+               struct plan_store **store, struct berth_err **err);
+void plan_store_free(struct plan_store *s);
+
+/* Pipes or a pty for the container's stdio, per Config.Tty and Config.OpenStdin. */
+int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err);
+void plan_stdio_close_child(struct plan_stdio *io);
+void plan_stdio_close(struct plan_stdio *io);
+
+/* The cgroup limits of HostConfig. */
+void plan_limits(const struct container *c, struct cgroup_limits *l);

@@ -1,0 +1,36 @@
+/* exec/rootfs.h — a container's root filesystem: the overlay of its image layers under its own
+ * writable layer, mount targets resolved safely inside it, the /etc files berth provides, and
+ * users and groups looked up in the image's /etc/passwd and /etc/group. Blocking (pool). */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "core/err.h"
+
+/* Mount DIR/merged as overlay: lowerdir is relative to layers_dir ("l/A:l/B", NULL for an
+ * image without layers), upper and work live in DIR. */
+int rootfs_mount(const char *dir, const char *layers_dir, const char *lowerdir,
+                 struct berth_err **err);
+int rootfs_unmount(const char *dir, struct berth_err **err);
+
+/* Resolve PATH inside ROOT the way the container will see it (symlinks cannot leave ROOT),
+ * creating what is missing (a directory, or an empty file when !is_dir), and return the real
+ * host path to mount on. */
+int rootfs_target(const char *root, const char *path, bool is_dir, char **out,
+                  struct berth_err **err);
+
+struct user_spec {
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t ngroups;
+    char *home;
+};
+
+/* Docker's -u forms: "", "name", "uid", "name:group", "uid:gid"; extra groups from
+ * /etc/group membership plus group_add (names or numbers). ENOENT with dockerd's words:
+ * "unable to find user NAME: no matching entries in passwd file". */
+int rootfs_user(const char *root, const char *user, char *const *group_add, struct user_spec *out,
+                struct berth_err **err);
+void user_spec_free(struct user_spec *u);

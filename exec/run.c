@@ -1,0 +1,757 @@
+/* exec/run.c — the running part of a container's life. The start runs as one latency pool job
+ * whose result the reactor installs; output flows from the container's pipes (or pty) to the
+ * json-file log and attached clients; the exit arrives on the pidfd and is finished (log
+ * flushed, rootfs unmounted, cgroup removed) before anyone is told. */
+#include "exec/run.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/xalloc.h"
+#include "exec/attach.h"
+#include "exec/logfile.h"
+#include "exec/plan.h"
+#include "exec/rootfs.h"
+#include "exec/spawn.h"
+#include "fs/atomic.h"
+#include "fs/layer.h"
+
+struct stop_waiter {
+    ctr_done_fn done;
+    void *ctx;
+    struct stop_waiter *next;
+};
+
+struct ctr_run {
+    struct container *c;
+    struct exec_env *env;
+    pid_t pid;
+    struct rio *pidfd;
+    struct cgroup *cg;
+    struct rio *out, *err, *tty; /* tty: the pty master, for output and input */
+    struct rio *in;              /* the stdin pipe's write end */
+    struct log_writer *log;
+    struct buf stdin_q;
+    bool stdin_sending, stdin_closing;
+    int open_outputs;
+    bool exited, finishing;
+    int status; /* exit code */
+    struct reactor_timer kill_timer;
+    struct stop_waiter *stoppers;
+};
+
+struct ctr_waiter {
+    enum ctr_wait_cond cond;
+    void (*fn)(void *ctx, int code, const char *error);
+    void *ctx;
+    struct ctr_waiter *next;
+};
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void set_time(char **field)
+{
+    free(*field);
+    *field = time_format_rfc3339(time_now_ns());
+}
+
+/* ---- waiters ---- */
+
+/* Call the waiters whose condition now holds: an exit wakes not-running and next-exit ones, a
+ * removal everyone. */
+static void wake_waiters(struct container *c, bool removed)
+{
+    struct ctr_waiter **p = &c->waiters;
+    while (*p) {
+        struct ctr_waiter *w = *p;
+        if (w->cond == WAIT_REMOVED && !removed) {
+            p = &w->next;
+            continue;
+        }
+        *p = w->next;
+        w->fn(w->ctx, c->state.exit_code, NULL); /* a start error was already the start's answer */
+        free(w);
+    }
+}
+
+void ctr_wait(struct container *c, enum ctr_wait_cond cond,
+              void (*fn)(void *ctx, int code, const char *error), void *ctx)
+{
+    bool running = c->state.status == CTR_RUNNING || c->state.status == CTR_PAUSED ||
+                   c->state.status == CTR_RESTARTING || c->run;
+    if (cond == WAIT_NOT_RUNNING && !running)
+        return fn(ctx, c->state.exit_code, NULL);
+    struct ctr_waiter *w = xcalloc(1, sizeof(*w));
+    *w = (struct ctr_waiter){.cond = cond, .fn = fn, .ctx = ctx, .next = c->waiters};
+    c->waiters = w;
+}
+
+void ctr_wait_cancel(struct container *c, void *ctx)
+{
+    for (struct ctr_waiter **p = &c->waiters; *p; p = &(*p)->next)
+        if ((*p)->ctx == ctx) {
+            struct ctr_waiter *w = *p;
+            *p = w->next;
+            free(w);
+            return;
+        }
+}
+
+/* ---- output and input ---- */
+
+static void maybe_finish(struct ctr_run *run);
+
+static void output(struct ctr_run *run, enum log_stream s, const char *data, ssize_t n)
+{
+    if (n <= 0) { /* EOF (a pty master reports EIO once the container side closed) */
+        run->open_outputs--;
+        return maybe_finish(run);
+    }
+    log_writer_write(run->log, s, data, (size_t)n);
+    attach_broadcast(run->c, s, data, (size_t)n);
+}
+
+static void on_stdout(void *ctx, const char *data, ssize_t n)
+{
+    output(ctx, LOG_STDOUT, data, n);
+}
+
+static void on_stderr(void *ctx, const char *data, ssize_t n)
+{
+    output(ctx, LOG_STDERR, data, n);
+}
+
+static void flush_stdin(struct ctr_run *run);
+
+static void on_stdin_sent(void *ctx, int res)
+{
+    struct ctr_run *run = ctx;
+    run->stdin_sending = false;
+    if (res < 0) { /* the container closed its stdin: drop what it will never read */
+        buf_reset(&run->stdin_q);
+        return;
+    }
+    flush_stdin(run);
+}
+
+static struct rio *stdin_rio(struct ctr_run *run)
+{
+    return run->tty ? run->tty : run->in;
+}
+
+static void flush_stdin(struct ctr_run *run)
+{
+    struct rio *io = stdin_rio(run);
+    if (!io || run->stdin_sending)
+        return;
+    if (run->stdin_q.len) {
+        size_t len;
+        char *data = buf_steal(&run->stdin_q, &len);
+        run->stdin_sending = reactor_send(io, data, len, on_stdin_sent) == 0;
+    } else if (run->stdin_closing && run->in) { /* all sent: now the container sees EOF */
+        reactor_io_close(run->in);
+        run->in = NULL;
+    }
+}
+
+static void stdin_write(struct container *c, const char *data, size_t n)
+{
+    if (!c->run)
+        return;
+    buf_append(&c->run->stdin_q, data, n);
+    flush_stdin(c->run);
+}
+
+static void stdin_close(struct container *c)
+{
+    if (!c->run)
+        return;
+    c->run->stdin_closing = true;
+    flush_stdin(c->run);
+}
+
+void ctr_run_init(void)
+{
+    attach_set_stdin(stdin_write, stdin_close);
+}
+
+int ctr_resize(struct container *c, int height, int width, struct berth_err **err)
+{
+    if (!c->run || !c->run->tty)
+        return berth_user_error(err, EBUSY, "Container %s is not running", c->id);
+    struct winsize ws = {.ws_row = (unsigned short)height, .ws_col = (unsigned short)width};
+    if (ioctl(reactor_io_fd(c->run->tty), TIOCSWINSZ, &ws) < 0)
+        return berth_error(err, errno, "resize the tty");
+    return 0;
+}
+
+/* ---- exit ---- */
+
+struct cleanup {
+    struct pool_job job;
+    struct ctr_run *run;
+    bool oom;
+};
+
+static void run_free(struct ctr_run *run)
+{
+    reactor_timer_stop(run->env->r, &run->kill_timer);
+    reactor_io_close(run->pidfd);
+    buf_free(&run->stdin_q);
+    free(run);
+}
+
+static void cleanup_work(struct pool_job *job)
+{
+    struct cleanup *cl = (struct cleanup *)job;
+    struct ctr_run *run = cl->run;
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (run->cg) {
+        cl->oom = cgroup_oom_killed(run->cg);
+        cgroup_kill_all(run->cg); /* nothing of it may outlive it */
+        if (cgroup_destroy(run->cg, &err) < 0)
+            log_warn("container %.12s: %s", run->c->id, err->msg);
+        run->cg = NULL;
+    }
+    berth_err_freep(&err);
+    if (rootfs_unmount(run->c->dir, &err) < 0)
+        log_warn("container %.12s: %s", run->c->id, err->msg);
+}
+
+static void remove_after_exit(struct exec_env *env, struct container *c);
+
+static void cleanup_done(struct pool_job *job)
+{
+    struct cleanup *cl = (struct cleanup *)job;
+    struct ctr_run *run = cl->run;
+    struct container *c = run->c;
+    struct exec_env *env = run->env;
+    c->run = NULL;
+    c->state.status = CTR_EXITED;
+    c->state.pid = 0;
+    c->state.exit_code = run->status;
+    c->state.oom_killed = cl->oom;
+    set_time(&c->state.finished_at);
+    log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
+    for (struct stop_waiter *s = run->stoppers, *next; s; s = next) {
+        next = s->next;
+        s->done(s->ctx, 0, NULL);
+        free(s);
+    }
+    free(cl);
+    run_free(run);
+    attach_end_all(c);
+    ctr_save(c, NULL, NULL);
+    wake_waiters(c, false);
+    if (json_get_bool(c->host_config, "AutoRemove", false))
+        remove_after_exit(env, c);
+}
+
+static void log_closed(void *arg)
+{
+    struct ctr_run *run = arg;
+    run->log = NULL;
+    struct cleanup *cl = xcalloc(1, sizeof(*cl));
+    *cl = (struct cleanup){.job = {.work = cleanup_work, .done = cleanup_done}, .run = run};
+    pool_submit(run->env->pool, POOL_LATENCY, &cl->job);
+}
+
+/* Finished only when the process is gone and its output drained into the log. */
+static void maybe_finish(struct ctr_run *run)
+{
+    if (!run->exited || run->open_outputs > 0 || run->finishing)
+        return;
+    run->finishing = true;
+    reactor_io_close(run->out);
+    reactor_io_close(run->err);
+    reactor_io_close(run->tty);
+    reactor_io_close(run->in);
+    run->out = run->err = run->tty = run->in = NULL;
+    log_writer_close(run->log, log_closed, run);
+}
+
+static void on_exit_ready(void *ctx, int revents)
+{
+    struct ctr_run *run = ctx;
+    siginfo_t info = {0};
+    if (revents < 0 || waitid((idtype_t)P_PIDFD, (id_t)reactor_io_fd(run->pidfd), &info,
+                              WEXITED | WNOHANG) < 0 || info.si_pid == 0) {
+        if (revents >= 0 && errno != ECHILD) { /* not quite gone yet */
+            reactor_poll(run->pidfd, POLLIN, on_exit_ready);
+            return;
+        }
+    }
+    run->status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+    run->exited = true;
+    reactor_timer_stop(run->env->r, &run->kill_timer);
+    maybe_finish(run);
+}
+
+/* ---- start ---- */
+
+struct start_job {
+    struct pool_job job;
+    struct exec_env *env;
+    struct container *c;
+    char *lowerdir, *cgroup_parent;
+    ctr_done_fn done;
+    void *ctx;
+    int res, exit_code;
+    struct berth_err *err;
+    struct spawn_result sr;
+    struct plan_stdio io;
+    struct cgroup *cg;
+    int log_fd;
+    int64_t log_size;
+    int64_t t_submit, t_begin, t_mount, t_plan, t_cgroup, t_end;
+};
+
+static char *read_host_file(const char *path)
+{
+    char *data = NULL;
+    size_t len;
+    return fs_read_file(path, &data, &len, NULL) == 0 ? data : xstrdup("");
+}
+
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf as Docker writes them for networks without
+ * a bridge (none: loopback only; host: the host's files). */
+static int write_etc(const struct container *c, struct berth_err **err)
+{
+    const char *net = json_get_str(c->host_config, "NetworkMode");
+    bool host = net && strcmp(net, "host") == 0;
+    struct buf hosts = {0}, resolv = {0};
+    _cleanup_free_ char *host_hosts = host ? read_host_file("/etc/hosts") : NULL;
+    _cleanup_free_ char *host_resolv = read_host_file("/etc/resolv.conf");
+    buf_puts(&hosts, host ? host_hosts
+                          : "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                            "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+                            "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, v)
+    {
+        const char *e = json_string_value(v), *colon = e ? strchr(e, ':') : NULL;
+        if (colon)
+            buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - e), e);
+    }
+    json_t *dns = json_object_get(c->host_config, "Dns");
+    json_array_foreach(dns, i, v) buf_printf(&resolv, "nameserver %s\n", json_string_value(v));
+    if (!json_array_size(dns))
+        buf_puts(&resolv, host_resolv);
+    _cleanup_free_ char *hostname = xasprintf("%s\n", json_get_str(c->config, "Hostname"));
+    const char *names[] = {"hosts", "hostname", "resolv.conf"};
+    const char *texts[] = {hosts.data ? hosts.data : "", hostname, resolv.data ? resolv.data : ""};
+    int r = 0;
+    for (size_t k = 0; k < 3 && r == 0; k++) {
+        _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, names[k]);
+        r = fs_write_atomic(path, texts[k], strlen(texts[k]), 0644, err);
+    }
+    buf_free(&hosts);
+    buf_free(&resolv);
+    return r;
+}
+
+/* Everything that can fail before the process exists, in order; undone on failure. */
+static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_store **store,
+                   char **merged)
+{
+    struct container *c = j->c;
+    struct cgroup_limits limits;
+    const char *parent = json_get_str(c->host_config, "CgroupParent");
+    *merged = xasprintf("%s/merged", c->dir);
+    int r = write_etc(c, &j->err);
+    if (r == 0)
+        r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
+    j->t_mount = mono_us();
+    if (r == 0)
+        r = plan_build(c, *merged, plan, store, &j->err);
+    if (r == 0)
+        r = plan_stdio(c, &j->io, &j->err);
+    _cleanup_free_ char *log = xasprintf("%s/%s-json.log", c->dir, c->id);
+    if (r == 0 && (j->log_fd = log_file_open(log, &j->log_size, &j->err)) < 0)
+        r = j->log_fd;
+    j->t_plan = mono_us();
+    plan_limits(c, &limits);
+    if (r == 0)
+        r = cgroup_create(parent && *parent ? parent : j->cgroup_parent, c->id, &limits, &j->cg,
+                          &j->err);
+    j->t_cgroup = mono_us();
+    return r;
+}
+
+static void undo(struct start_job *j)
+{
+    plan_stdio_close(&j->io);
+    if (j->log_fd >= 0)
+        close(j->log_fd);
+    j->log_fd = -1;
+    if (j->cg)
+        cgroup_destroy(j->cg, NULL);
+    j->cg = NULL;
+    rootfs_unmount(j->c->dir, NULL);
+}
+
+static void start_work(struct pool_job *job)
+{
+    struct start_job *j = (struct start_job *)job;
+    struct spawn_plan plan;
+    struct plan_store *store = NULL;
+    _cleanup_free_ char *merged = NULL;
+    j->t_begin = mono_us();
+    j->log_fd = -1;
+    j->exit_code = 125;
+    j->res = prepare(j, &plan, &store, &merged);
+    if (j->res == 0) {
+        memcpy(plan.stdio, j->io.child, sizeof(plan.stdio));
+        j->res = spawn(&plan, j->cg, &j->sr, &j->exit_code, &j->err);
+        plan_stdio_close_child(&j->io); /* the child has its copies */
+    }
+    j->t_end = mono_us();
+    plan_store_free(store);
+    if (j->res < 0)
+        undo(j);
+}
+
+/* The start trace: where the time went, kept with the container and in the debug log. */
+static json_t *trace(const struct start_job *j)
+{
+    return json_pack("{sI sI sI sI sI sI sI sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit),
+                     "RootfsUs", (json_int_t)(j->t_mount - j->t_begin), "PlanUs",
+                     (json_int_t)(j->t_plan - j->t_mount), "CgroupUs",
+                     (json_int_t)(j->t_cgroup - j->t_plan), "CloneUs", (json_int_t)j->sr.clone_us,
+                     "PlaceUs", (json_int_t)(j->sr.placed_us - j->sr.clone_us), "ExecUs",
+                     (json_int_t)(j->sr.exec_us - j->sr.placed_us), "TotalUs",
+                     (json_int_t)(j->t_end - j->t_submit));
+}
+
+static struct rio *watch(struct exec_env *env, int fd, struct ctr_run *run,
+                         reactor_recv_cb cb)
+{
+    if (fd < 0)
+        return NULL;
+    struct rio *io = reactor_io_open(env->r, fd, run);
+    if (cb) {
+        reactor_recv(io, cb);
+        run->open_outputs++;
+    }
+    return io;
+}
+
+/* The process runs: install what the reactor watches, and hand it any early stdin. */
+static void begin_run(struct start_job *j)
+{
+    struct container *c = j->c;
+    struct ctr_run *run = xcalloc(1, sizeof(*run));
+    *run = (struct ctr_run){.c = c, .env = j->env, .pid = j->sr.pid, .cg = take_ptr(j->cg)};
+    _cleanup_free_ char *log = xasprintf("%s/%s-json.log", c->dir, c->id);
+    run->log = log_writer_new(j->env->r, j->env->pool, log, take_fd(&j->log_fd), j->log_size,
+                              j->env->log_max_size, j->env->log_max_file);
+    run->pidfd = reactor_io_open(j->env->r, j->sr.pidfd, run);
+    run->out = watch(j->env, take_fd(&j->io.out), run, on_stdout);
+    run->err = watch(j->env, take_fd(&j->io.err), run, on_stderr);
+    run->tty = watch(j->env, take_fd(&j->io.master), run, on_stdout);
+    run->in = watch(j->env, take_fd(&j->io.in), run, NULL);
+    c->run = run;
+    reactor_poll(run->pidfd, POLLIN, on_exit_ready);
+    buf_append(&run->stdin_q, c->stdin_pending.data, c->stdin_pending.len);
+    buf_reset(&c->stdin_pending);
+    run->stdin_closing = c->stdin_eof;
+    c->stdin_eof = false;
+    flush_stdin(run);
+}
+
+static void start_done(struct pool_job *job)
+{
+    struct start_job *j = (struct start_job *)job;
+    struct container *c = j->c;
+    c->starting = false;
+    free(c->state.error);
+    c->state.error = NULL;
+    if (j->res < 0) { /* it never ran: dockerd leaves it "created" with the words and code */
+        c->state.exit_code = j->exit_code;
+        c->state.error = xstrdup(j->err->msg);
+        log_debug("container %.12s: start failed: %s", c->id, j->err->msg);
+    } else {
+        begin_run(j);
+        c->state.status = CTR_RUNNING;
+        c->state.pid = j->sr.pid;
+        c->state.exit_code = 0;
+        c->state.oom_killed = false;
+        set_time(&c->state.started_at);
+        json_decref(c->trace);
+        c->trace = trace(j);
+        _cleanup_free_ char *t = json_dumps(c->trace, JSON_COMPACT);
+        log_debug("container %.12s: started pid %d, trace %s", c->id, j->sr.pid, t);
+    }
+    ctr_save(c, NULL, NULL);
+    struct exec_env *env = j->env;
+    bool failed = j->res < 0;
+    j->done(j->ctx, j->res, j->err);
+    berth_err_free(j->err);
+    free(j->lowerdir);
+    free(j);
+    if (!failed)
+        return;
+    wake_waiters(c, false); /* waiters of a run that never happened */
+    if (json_get_bool(c->host_config, "AutoRemove", false)) /* as dockerd: --rm removes it */
+        remove_after_exit(env, c);
+}
+
+int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void *ctx,
+              struct berth_err **err)
+{
+    if (c->run || c->state.status == CTR_RUNNING)
+        return berth_user_error(err, EALREADY, "container %s is already running", c->id);
+    if (c->state.status == CTR_REMOVING)
+        return berth_user_error(err, EBUSY, "container %s is marked for removal and cannot be "
+                                            "started", c->id);
+    if (c->starting)
+        return berth_user_error(err, EBUSY, "container %s is already starting", c->id);
+    struct start_job *j = xcalloc(1, sizeof(*j));
+    *j = (struct start_job){.job = {.work = start_work, .done = start_done}, .env = env, .c = c,
+                            .cgroup_parent = (char *)env->cgroup_parent, .done = done, .ctx = ctx,
+                            .log_fd = -1};
+    j->lowerdir = c->image_chain && *c->image_chain ? layer_lowerdir(env->layers, c->image_chain)
+                                                    : NULL;
+    if (c->image_chain && *c->image_chain && !layer_get(env->layers, c->image_chain)) {
+        free(j->lowerdir);
+        free(j);
+        return berth_user_error(err, ENOENT, "the image layers of container %s are gone", c->id);
+    }
+    c->starting = true; /* blocks a concurrent start or removal until the job is done */
+    j->t_submit = mono_us();
+    pool_submit(env->pool, POOL_LATENCY, &j->job);
+    return 0;
+}
+
+/* ---- signals, stop, pause ---- */
+
+/* "SIGTERM", "term", "15": Docker's ParseSignal. */
+static int parse_signal(const char *s)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+                 {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
+                 {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
+                 {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
+                 {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
+                 {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+                 {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+                 {"PWR", SIGPWR},   {"SYS", SIGSYS}};
+    if (!s || !*s)
+        return -1;
+    if (strspn(s, "0123456789") == strlen(s)) {
+        int n = atoi(s);
+        return n > 0 && n < _NSIG ? n : -1;
+    }
+    const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(name, names[i].name) == 0)
+            return names[i].sig;
+    return -1;
+}
+
+static int send_signal(struct ctr_run *run, int sig)
+{
+    return syscall(SYS_pidfd_send_signal, reactor_io_fd(run->pidfd), sig, NULL, 0) < 0 ? -errno
+                                                                                        : 0;
+}
+
+int ctr_kill(struct container *c, const char *signal, struct berth_err **err)
+{
+    int sig = signal && *signal ? parse_signal(signal) : SIGKILL;
+    if (sig < 0)
+        return berth_user_error(err, EINVAL, "Invalid signal: %s", signal);
+    if (!c->run || c->run->exited)
+        return berth_user_error(err, EBUSY, "cannot kill container: %s: container %s is not "
+                                            "running", c->name, c->id);
+    int r = send_signal(c->run, sig);
+    return r < 0 && r != -ESRCH ? berth_error(err, -r, "kill container %s", c->id) : 0;
+}
+
+static void on_kill_timer(struct reactor_timer *t)
+{
+    struct ctr_run *run = (struct ctr_run *)((char *)t - offsetof(struct ctr_run, kill_timer));
+    log_debug("container %.12s: stop timeout: sending SIGKILL", run->c->id);
+    send_signal(run, SIGKILL);
+}
+
+void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done,
+              void *ctx)
+{
+    struct ctr_run *run = c->run;
+    if (!run) {
+        if (done)
+            done(ctx, 0, NULL);
+        return;
+    }
+    if (done) {
+        struct stop_waiter *s = xcalloc(1, sizeof(*s));
+        *s = (struct stop_waiter){.done = done, .ctx = ctx, .next = run->stoppers};
+        run->stoppers = s;
+    }
+    if (timeout < 0)
+        timeout = (int)json_get_int(c->config, "StopTimeout", 10);
+    int sig = parse_signal(json_get_str(c->config, "StopSignal"));
+    if (c->state.status == CTR_PAUSED) /* a frozen process cannot act on a signal */
+        ctr_pause(env, c, false, NULL);
+    send_signal(run, timeout == 0 ? SIGKILL : (sig > 0 ? sig : SIGTERM));
+    run->kill_timer.fn = on_kill_timer;
+    if (timeout > 0 && !run->kill_timer._heap_pos)
+        reactor_timer_start(env->r, &run->kill_timer, (uint64_t)timeout * 1000);
+}
+
+/* Freezing is a cgroup write: quick enough to do here, and it must be done before replying. */
+int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct berth_err **err)
+{
+    (void)env;
+    if (!c->run || !c->run->cg)
+        return berth_user_error(err, EBUSY, "Container %s is not running", c->id);
+    if (pause && c->state.status == CTR_PAUSED)
+        return berth_user_error(err, EBUSY, "Container %s is already paused", c->id);
+    if (!pause && c->state.status != CTR_PAUSED)
+        return berth_user_error(err, EBUSY, "Container %s is not paused", c->id);
+    int r = cgroup_freeze(c->run->cg, pause, err);
+    if (r == 0) {
+        c->state.status = pause ? CTR_PAUSED : CTR_RUNNING;
+        ctr_save(c, NULL, NULL);
+    }
+    return r;
+}
+
+/* ---- removal ---- */
+
+struct removal {
+    struct pool_job job;
+    struct exec_env *env;
+    struct container *c;
+    ctr_done_fn done;
+    void *ctx;
+    int res;
+    struct berth_err *err;
+};
+
+static void removal_work(struct pool_job *job)
+{
+    struct removal *rm = (struct removal *)job;
+    rootfs_unmount(rm->c->dir, NULL); /* in case a crash left it mounted */
+    rm->res = layer_rm_tree(rm->c->dir, &rm->err);
+}
+
+static void removal_done(struct pool_job *job)
+{
+    struct removal *rm = (struct removal *)job;
+    wake_waiters(rm->c, true);
+    if (rm->done)
+        rm->done(rm->ctx, rm->res, rm->err);
+    else if (rm->res < 0)
+        log_warn("container %.12s: %s", rm->c->id, rm->err->msg);
+    ctr_free(rm->c);
+    berth_err_free(rm->err);
+    free(rm);
+}
+
+/* Out of the index at once (its name is free again), files removed in the bulk class. */
+static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn done, void *ctx)
+{
+    c->state.status = CTR_REMOVING;
+    attach_end_all(c);
+    ctr_remove(env->cs, c);
+    struct removal *rm = xcalloc(1, sizeof(*rm));
+    *rm = (struct removal){.job = {.work = removal_work, .done = removal_done}, .env = env,
+                           .c = c, .done = done, .ctx = ctx};
+    pool_submit(env->pool, POOL_BULK, &rm->job);
+}
+
+struct remove_when_stopped {
+    struct exec_env *env;
+    struct container *c;
+    ctr_done_fn done;
+    void *ctx;
+};
+
+static void stopped_then_remove(void *arg, int res, const struct berth_err *err)
+{
+    struct remove_when_stopped *w = arg;
+    (void)res, (void)err;
+    do_remove(w->env, w->c, w->done, w->ctx);
+    free(w);
+}
+
+int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_done_fn done,
+                     void *ctx, struct berth_err **err)
+{
+    if (c->state.status == CTR_REMOVING)
+        return berth_user_error(err, EBUSY, "removal of container %s is already in progress",
+                                c->id);
+    if (c->starting)
+        return berth_user_error(err, EBUSY, "container %s is starting: try again", c->id);
+    if (c->run && !force)
+        return berth_user_error(err, EBUSY, "cannot remove container \"/%s\": container is "
+                                            "running: stop the container before removing or "
+                                            "force remove", c->name);
+    if (!c->run) {
+        do_remove(env, c, done, ctx);
+        return 0;
+    }
+    struct remove_when_stopped *w = xcalloc(1, sizeof(*w));
+    *w = (struct remove_when_stopped){.env = env, .c = c, .done = done, .ctx = ctx};
+    ctr_stop(env, c, 0, stopped_then_remove, w); /* rm -f: SIGKILL at once */
+    return 0;
+}
+
+static void remove_after_exit(struct exec_env *env, struct container *c)
+{
+    do_remove(env, c, NULL, NULL);
+}
+
+struct stop_all {
+    int pending;
+    void (*done)(void *arg);
+    void *arg;
+};
+
+static void one_stopped(void *arg, int res, const struct berth_err *err)
+{
+    struct stop_all *sa = arg;
+    (void)res, (void)err;
+    if (--sa->pending == 0) {
+        sa->done(sa->arg);
+        free(sa);
+    }
+}
+
+void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), void *arg)
+{
+    struct stop_all *sa = xcalloc(1, sizeof(*sa));
+    *sa = (struct stop_all){.pending = 1, .done = done, .arg = arg};
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(env->cs, &i));)
+        if (c->run) {
+            sa->pending++;
+            ctr_stop(env, c, timeout, one_stopped, sa);
+        }
+    one_stopped(sa, 0, NULL);
+}

@@ -1,0 +1,57 @@
+/* exec/run.h — a container's life: start (a latency pool job: rootfs, cgroup, spawn; each
+ * phase timed), output to the log and attached clients while it runs, its exit seen through
+ * its pidfd, stop, kill, wait, pause, restart and removal. Reactor thread. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "core/pool.h"
+#include "core/reactor.h"
+#include "exec/container.h"
+#include "fs/image.h"
+#include "fs/layer.h"
+
+struct exec_env {
+    struct reactor *r;
+    struct pool *pool;
+    struct ctr_store *cs;
+    struct image_store *images;
+    struct layer_store *layers;
+    const char *cgroup_parent; /* daemon default ("berth") */
+    int64_t log_max_size;      /* json-file max-size, bytes (<= 0: none) */
+    int log_max_file;
+};
+
+typedef void (*ctr_done_fn)(void *ctx, int res, const struct berth_err *err);
+
+/* Start a created or exited container. done runs when it runs (or failed to start: the words
+ * and, for exec failures, the exit code 126/127 recorded in its state). A running container is
+ * EALREADY (dockerd answers 304). */
+int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void *ctx,
+              struct berth_err **err);
+/* Stop: its StopSignal (SIGTERM), then SIGKILL after timeout seconds (< 0: its StopTimeout, or
+ * 10). done runs once it has exited; at once when it does not run. */
+void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done,
+              void *ctx);
+/* EINVAL for an unknown signal; EBUSY "Container ID is not running" when it does not run. */
+int ctr_kill(struct container *c, const char *signal, struct berth_err **err);
+int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct berth_err **err);
+
+enum ctr_wait_cond { WAIT_NOT_RUNNING, WAIT_NEXT_EXIT, WAIT_REMOVED };
+/* fn(ctx, exit_code, error_message or NULL) once the condition holds (maybe at once). */
+void ctr_wait(struct container *c, enum ctr_wait_cond cond,
+              void (*fn)(void *ctx, int code, const char *error), void *ctx);
+/* Forget a waiter whose client left. */
+void ctr_wait_cancel(struct container *c, void *ctx);
+
+/* Remove: a running container needs force (it is killed first). done runs when its files are
+ * gone. */
+int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_done_fn done,
+                     void *ctx, struct berth_err **err);
+/* Resize the tty of a running container. */
+int ctr_resize(struct container *c, int height, int width, struct berth_err **err);
+/* Wire attach input to running containers (once, at start-up). */
+void ctr_run_init(void);
+/* Stop every running container (shutdown), calling done once all have exited. */
+void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), void *arg);

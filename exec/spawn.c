@@ -1,0 +1,362 @@
+/* exec/spawn.c — clone3 and the child's checklist. Between clone and exec the child runs in a
+ * copy of one thread of a multithreaded process, so it calls only async-signal-safe functions
+ * and allocates nothing: everything it needs was prepared by the parent in the plan. */
+#include "exec/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/xalloc.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct child_report {
+    int stage;
+    int err;
+};
+
+/* ---- the child ---- */
+
+static void report(int fd, int stage, int err)
+{
+    struct child_report r = {stage, err};
+    (void)!write(fd, &r, sizeof(r));
+}
+
+/* Signals back to defaults (berthd ignores SIGPIPE; its workers block everything), and the
+ * mask cleared, so the container starts as a freshly exec'd process would. */
+static void reset_signals(void)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int s = 1; s < _NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int setup_stdio(const struct spawn_plan *p)
+{
+    if (setsid() < 0)
+        return -errno;
+    if (p->tty && ioctl(p->stdio[0], TIOCSCTTY, 0) < 0)
+        return -errno;
+    for (int i = 0; i < 3; i++)
+        if (p->stdio[i] >= 0 && dup2(p->stdio[i], i) < 0)
+            return -errno;
+    return 0;
+}
+
+static int do_mount(const struct spawn_mount *m)
+{
+    if (m->mkdir_target && mkdir(m->target, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    switch (m->kind) {
+    case SPAWN_MOUNT_FS:
+        return mount(m->source, m->target, m->fstype, m->flags, m->data) < 0 ? -errno : 0;
+    case SPAWN_MOUNT_BIND:
+        if (mount(m->source, m->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return -errno;
+        if ((m->flags & MS_RDONLY) &&
+            mount(NULL, m->target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0)
+            return -errno;
+        return 0;
+    case SPAWN_MOUNT_MKNOD:
+        if (mknod(m->target, S_IFCHR | 0666, m->rdev) < 0 && errno != EEXIST)
+            return -errno;
+        return chmod(m->target, 0666) < 0 ? -errno : 0; /* the umask trimmed it */
+    case SPAWN_MOUNT_SYMLINK:
+        return symlink(m->source, m->target) < 0 && errno != EEXIST ? -errno : 0;
+    }
+    return -EINVAL;
+}
+
+/* Into the new root, with the old one detached: only the container's tree stays visible. */
+static int pivot(const char *rootfs)
+{
+    if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        return -errno;
+    return 0;
+}
+
+/* Masked files get /dev/null over them, masked directories an empty read-only tmpfs; a path
+ * this kernel does not have is skipped. */
+static int mask_paths(const struct spawn_plan *p)
+{
+    for (const char *const *m = p->masked; m && *m; m++) {
+        struct stat st;
+        if (stat(*m, &st) < 0)
+            continue;
+        int r = S_ISDIR(st.st_mode) ? mount("tmpfs", *m, "tmpfs", MS_RDONLY, "size=0k")
+                                    : mount("/dev/null", *m, NULL, MS_BIND, NULL);
+        if (r < 0)
+            return -errno;
+    }
+    for (const char *const *m = p->readonly; m && *m; m++) {
+        if (access(*m, F_OK) < 0)
+            continue;
+        if (mount(*m, *m, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+            mount(NULL, *m, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, NULL) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+static int setup_fs(const struct spawn_plan *p, int *stage)
+{
+    *stage = STAGE_MOUNT;
+    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) /* nothing leaks to the host */
+        return -errno;
+    for (size_t i = 0; i < p->nmounts; i++) {
+        int r = do_mount(&p->mounts[i]);
+        if (r < 0)
+            return r;
+    }
+    *stage = STAGE_PIVOT;
+    int r = pivot(p->rootfs);
+    if (r < 0)
+        return r;
+    *stage = STAGE_MASK;
+    if ((r = mask_paths(p)) < 0)
+        return r;
+    if (p->readonly_rootfs &&
+        mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+static int write_oom_score(int value)
+{
+    char buf[16], *p = buf + sizeof(buf);
+    unsigned v = value < 0 ? (unsigned)-value : (unsigned)value;
+    *--p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10));
+    if (value < 0)
+        *--p = '-';
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int r = fd < 0 || write(fd, p, strlen(p)) < 0 ? -errno : 0;
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+static int setup_process(const struct spawn_plan *p, int *stage)
+{
+    *stage = STAGE_HOSTNAME;
+    if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
+        return -errno;
+    *stage = STAGE_RLIMIT;
+    for (size_t i = 0; i < p->nrlimits; i++)
+        if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
+            return -errno;
+    if (p->oom_score_adj && write_oom_score(p->oom_score_adj) < 0)
+        return -errno;
+    *stage = STAGE_CWD;
+    if (chdir(p->cwd && *p->cwd ? p->cwd : "/") < 0)
+        return -errno;
+    return 0;
+}
+
+/* Bounding set first (needs root's CAP_SETPCAP), then the user, then the kept capabilities.
+ * Without no_new_privs the filter goes in while CAP_SYS_ADMIN still allows it; with it, last. */
+static int become_user(const struct spawn_plan *p, int *stage)
+{
+    int r;
+    if (p->seccomp && !p->no_new_privs) {
+        *stage = STAGE_SECCOMP;
+        if ((r = seccomp_install(p->seccomp)) < 0)
+            return r;
+    }
+    *stage = STAGE_CAPS;
+    if ((r = caps_drop_bounding(&p->caps)) < 0 || (r = caps_keep_across_setuid(true)) < 0)
+        return r;
+    *stage = STAGE_USER;
+    if (setgroups(p->ngroups, p->groups) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
+        setresuid(p->uid, p->uid, p->uid) < 0)
+        return -errno;
+    *stage = STAGE_CAPS;
+    if ((r = caps_apply(&p->caps)) < 0 || (r = caps_keep_across_setuid(false)) < 0)
+        return r;
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -errno;
+    if (p->seccomp && p->no_new_privs) {
+        *stage = STAGE_SECCOMP;
+        if ((r = seccomp_install(p->seccomp)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* execvpe without malloc: each PATH entry joined into a stack buffer. EACCES anywhere beats a
+ * later ENOENT, as execvp reports it. */
+static int exec_command(const struct spawn_plan *p)
+{
+    const char *file = p->argv[0];
+    if (strchr(file, '/')) {
+        execve(file, p->argv, p->envp);
+        return -errno;
+    }
+    int result = -ENOENT;
+    char path[4096];
+    size_t flen = strlen(file);
+    for (const char *const *dir = p->path; dir && *dir; dir++) {
+        size_t dlen = strlen(*dir);
+        if (dlen + flen + 2 > sizeof(path))
+            continue;
+        memcpy(path, *dir, dlen);
+        path[dlen] = '/';
+        memcpy(path + dlen + 1, file, flen + 1);
+        execve(path, p->argv, p->envp);
+        if (errno == EACCES)
+            result = -EACCES;
+        else if (errno != ENOENT && errno != ENOTDIR && result == -ENOENT)
+            result = -errno;
+    }
+    return result;
+}
+
+static int child_main(const struct spawn_plan *p, int sync_fd, int report_fd)
+{
+    char go;
+    int stage = STAGE_SYNC, r;
+    if (read(sync_fd, &go, 1) != 1) /* the parent gave up: cgroup placement failed */
+        _exit(125);
+    close(sync_fd);
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* no shim: the container goes with its engine */
+    prctl(PR_SET_DUMPABLE, 0);        /* no /proc/PID/exe window until exec */
+    reset_signals();
+    stage = STAGE_STDIO;
+    if ((r = setup_stdio(p)) < 0 || (r = setup_fs(p, &stage)) < 0 ||
+        (r = setup_process(p, &stage)) < 0 || (r = become_user(p, &stage)) < 0)
+        goto fail;
+    /* no engine fd may reach the container: every fd but 0-2 closes on exec */
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    stage = STAGE_EXEC;
+    r = exec_command(p);
+fail:
+    report(report_fd, stage, -r);
+    _exit(stage == STAGE_EXEC && (r == -ENOENT || r == -ENOTDIR) ? 127
+          : stage == STAGE_EXEC && r == -EACCES                  ? 126
+                                                                 : 125);
+}
+
+/* ---- the parent ---- */
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *stage_name(int stage)
+{
+    static const char *const names[] = {"",        "sync",     "stdio",    "mounts",  "pivot_root",
+                                        "masking", "hostname", "rlimits",  "user",    "capabilities",
+                                        "seccomp", "cwd",      "exec"};
+    return stage > 0 && stage <= STAGE_EXEC ? names[stage] : "setup";
+}
+
+/* dockerd's words (which the docker CLI matches to pick exit codes 127 and 126). */
+static int child_error(const struct spawn_plan *p, const struct child_report *rep, int *exit_code,
+                       struct berth_err **err)
+{
+    const char *file = p->argv[0];
+    if (rep->stage == STAGE_EXEC && (rep->err == ENOENT || rep->err == ENOTDIR)) {
+        *exit_code = 127;
+        if (strchr(file, '/'))
+            return berth_user_error(err, EINVAL, "failed to create task for container: exec: "
+                                                 "\"%s\": stat %s: no such file or directory",
+                                    file, file);
+        return berth_user_error(err, EINVAL, "failed to create task for container: exec: \"%s\": "
+                                             "executable file not found in $PATH", file);
+    }
+    if (rep->stage == STAGE_EXEC && rep->err == EACCES) {
+        *exit_code = 126;
+        return berth_user_error(err, EINVAL, "failed to create task for container: exec: \"%s\": "
+                                             "permission denied", file);
+    }
+    *exit_code = 125;
+    if (rep->stage == STAGE_CWD)
+        return berth_user_error(err, EINVAL, "failed to create task for container: chdir to cwd "
+                                             "(\"%s\") set in config.json failed: %s",
+                                p->cwd, strerror(rep->err));
+    return berth_user_error(err, EINVAL, "failed to create task for container: %s: %s",
+                            stage_name(rep->stage), strerror(rep->err));
+}
+
+static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *pidfd)
+{
+    int cgfd = cg ? cgroup_dir_fd(cg) : -1;
+    struct clone_args args = {
+        .flags = CLONE_PIDFD | (uint64_t)p->clone_flags | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+        .pidfd = (uint64_t)(uintptr_t)pidfd,
+        .exit_signal = SIGCHLD,
+        .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0};
+    return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_result *out,
+          int *exit_code, struct berth_err **err)
+{
+    int sync[2], rep[2], pidfd = -1;
+    *exit_code = 125;
+    if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
+        return berth_error(err, errno, "pipe");
+    int64_t t0 = now_us();
+    pid_t pid = do_clone(p, cg, &pidfd);
+    if (pid == 0) {
+        close(sync[1]);
+        close(rep[0]);
+        child_main(p, sync[0], rep[1]);
+    }
+    int e = errno;
+    close(sync[0]);
+    close(rep[1]);
+    _cleanup_close_ int rep_fd = rep[0], go_fd = sync[1];
+    if (pid < 0)
+        return berth_error(err, e, "clone3");
+    out->pid = pid;
+    out->pidfd = pidfd;
+    out->clone_us = now_us() - t0;
+    int r = cg && cgroup_dir_fd(cg) < 0 ? cgroup_add_pid(cg, pid, err) : 0;
+    out->placed_us = now_us() - t0;
+    if (r < 0 || write(go_fd, "g", 1) != 1) { /* the child exits when the pipe closes */
+        close(take_fd(&go_fd));
+        waitpid(pid, NULL, 0);
+        close(pidfd);
+        return r < 0 ? r : berth_error(err, errno, "start the container process");
+    }
+    struct child_report report;
+    ssize_t n = read(rep_fd, &report, sizeof(report));
+    out->exec_us = now_us() - t0;
+    if (n == 0)
+        return 0; /* the close-on-exec pipe closed: the command runs */
+    waitpid(pid, NULL, 0);
+    close(pidfd);
+    if (n != (ssize_t)sizeof(report))
+        return berth_user_error(err, EIO, "failed to create task for container: the process "
+                                          "died during set-up");
+    return child_error(p, &report, exit_code, err);
+}

@@ -1,0 +1,93 @@
+/* exec/spawn.h — creating a container process straight from berthd: clone3 into new
+ * namespaces with a pidfd, placed in its cgroup before it runs, then (in the child, with
+ * async-signal-safe calls only) mounts, pivot_root, /dev, masked paths, hostname, limits,
+ * user, capabilities, seccomp and exec. The parent learns of exec or the exact failure
+ * through a close-on-exec pipe. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "cgroup/cgroup.h"
+#include "core/err.h"
+#include "exec/caps.h"
+#include "exec/seccomp.h"
+
+enum spawn_mount_kind {
+    SPAWN_MOUNT_FS,     /* mount(source, target, fstype, flags, data) */
+    SPAWN_MOUNT_BIND,   /* bind source on target, then remount with flags if MS_RDONLY */
+    SPAWN_MOUNT_MKNOD,  /* char device `rdev` at target, mode 0666 */
+    SPAWN_MOUNT_SYMLINK /* symlink target → source */
+};
+
+/* One step of building the container's filesystem; all paths are absolute host paths inside
+ * the rootfs (computed by the parent, so the child formats nothing). */
+struct spawn_mount {
+    enum spawn_mount_kind kind;
+    const char *source, *target, *fstype, *data;
+    unsigned long flags;
+    dev_t rdev;
+    bool mkdir_target; /* create the target directory first (0755) */
+};
+
+struct spawn_rlimit {
+    int resource;
+    struct rlimit limit;
+};
+
+struct spawn_plan {
+    const char *rootfs; /* the mounted root (overlay merged dir) */
+    int clone_flags;    /* CLONE_NEW* */
+    const struct spawn_mount *mounts;
+    size_t nmounts;
+    const char *const *masked;   /* paths in the new root, NULL-terminated */
+    const char *const *readonly; /* paths in the new root, NULL-terminated */
+    bool readonly_rootfs;
+    const char *hostname;
+    const struct spawn_rlimit *rlimits;
+    size_t nrlimits;
+    int oom_score_adj;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t ngroups;
+    const char *cwd;
+    char *const *argv;
+    char *const *envp;
+    const char *const *path; /* PATH entries for the command lookup, NULL-terminated */
+    struct caps caps;
+    bool no_new_privs;
+    const struct seccomp_prog *seccomp; /* NULL: unconfined */
+    int stdio[3]; /* fds the child gets as 0, 1, 2 (a tty slave for all three with tty) */
+    bool tty;
+};
+
+/* Where the child stopped when it failed (for the words and the exit code). */
+enum spawn_stage {
+    STAGE_SYNC = 1,
+    STAGE_STDIO,
+    STAGE_MOUNT,
+    STAGE_PIVOT,
+    STAGE_MASK,
+    STAGE_HOSTNAME,
+    STAGE_RLIMIT,
+    STAGE_USER,
+    STAGE_CAPS,
+    STAGE_SECCOMP,
+    STAGE_CWD,
+    STAGE_EXEC,
+};
+
+struct spawn_result {
+    pid_t pid;
+    int pidfd;
+    int64_t clone_us, placed_us, exec_us; /* phase timings, microseconds */
+};
+
+/* Blocking (latency pool job). On a failure inside the child, EINVAL/ENOENT/EACCES with
+ * dockerd's words (`exec: "x": executable file not found in $PATH`), *exit_code set to 127
+ * (not found), 126 (not executable) or 125 (anything else), and no process left. */
+int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_result *out,
+          int *exit_code, struct berth_err **err);

@@ -1,0 +1,455 @@
+/* handlers/containers.c — the container API group's create, inspect, list, rename and prune
+ * endpoints, in the shapes the docker CLI reads. Lifecycle endpoints are in lifecycle.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/xalloc.h"
+#include "exec/create.h"
+#include "exec/run.h"
+#include "fs/ref.h"
+#include "handlers/api.h"
+#include "handlers/daemon.h"
+#include "handlers/filters.h"
+
+/* ---- create ---- */
+
+struct create_call {
+    struct pool_job job;
+    struct api_req *a;
+    struct container *c;
+    json_t *warnings;
+    int res;
+    struct berth_err *err;
+};
+
+static void create_work(struct pool_job *job)
+{
+    struct create_call *cc = (struct create_call *)job;
+    cc->res = ctr_prepare_dir(cc->c, &cc->err);
+}
+
+static void create_done(struct pool_job *job)
+{
+    struct create_call *cc = (struct create_call *)job;
+    if (cc->res < 0) {
+        ctr_remove(cc->a->d->cs, cc->c);
+        ctr_free(cc->c);
+        api_reply_error(cc->a, cc->err);
+    } else {
+        if (!strcmp(json_get_str(cc->c->host_config, "NetworkMode") ?: "bridge", "bridge") ||
+            !strcmp(json_get_str(cc->c->host_config, "NetworkMode") ?: "", "default"))
+            log_warn("container %.12s: bridge networking is not available yet; it runs with "
+                     "network none", cc->c->id);
+        api_reply_json(cc->a, 201, json_pack("{ss sO}", "Id", cc->c->id, "Warnings", cc->warnings));
+    }
+    json_decref(cc->warnings);
+    berth_err_free(cc->err);
+    free(cc);
+}
+
+static void post_create(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_json_ json_t *body = NULL;
+    _cleanup_free_ char *name = http_query_get(a->msg, "name");
+    struct container *c;
+    json_t *warnings = json_array();
+    if (json_parse_body(a->msg->body.data, a->msg->body.len, false, &body, &err) < 0 ||
+        ctr_build(a->d->cs, a->d->images, body, name, warnings, &c, &err) < 0) {
+        json_decref(warnings);
+        return api_reply_error(a, err);
+    }
+    ctr_add(a->d->cs, c, a->d->pool); /* the name is taken from now on */
+    struct create_call *cc = xcalloc(1, sizeof(*cc));
+    *cc = (struct create_call){.job = {.work = create_work, .done = create_done}, .a = a, .c = c,
+                               .warnings = warnings};
+    api_async(a);
+    pool_submit(a->d->pool, POOL_LATENCY, &cc->job);
+}
+
+/* ---- inspect ---- */
+
+static json_t *state_json(const struct container *c)
+{
+    const struct ctr_state *s = &c->state;
+    return json_pack("{ss sb sb sb sb sb si si ss ss ss}", "Status", ctr_status_name(s->status),
+                     "Running", s->status == CTR_RUNNING || s->status == CTR_PAUSED, "Paused",
+                     s->status == CTR_PAUSED, "Restarting", s->status == CTR_RESTARTING,
+                     "OOMKilled", s->oom_killed, "Dead", s->status == CTR_DEAD, "Pid", s->pid,
+                     "ExitCode", s->exit_code, "Error", s->error ? s->error : "", "StartedAt",
+                     s->started_at ? s->started_at : TIME_ZERO, "FinishedAt",
+                     s->finished_at ? s->finished_at : TIME_ZERO);
+}
+
+static json_t *mounts_json(const struct container *c)
+{
+    json_t *out = json_array(), *b;
+    size_t i;
+    json_array_foreach(json_object_get(c->host_config, "Binds"), i, b)
+    {
+        _cleanup_free_ char *spec = xstrdup(json_string_value(b) ?: "");
+        char *dst = strchr(spec, ':'), *mode = dst ? strchr(dst + 1, ':') : NULL;
+        if (!dst)
+            continue;
+        *dst++ = '\0';
+        if (mode)
+            *mode++ = '\0';
+        json_array_append_new(out, json_pack("{ss ss ss ss sb ss}", "Type", "bind", "Source",
+                                             spec, "Destination", dst, "Mode", mode ? mode : "",
+                                             "RW", !(mode && strstr(mode, "ro")), "Propagation",
+                                             "rprivate"));
+    }
+    return out;
+}
+
+static json_t *network_json(const struct container *c)
+{
+    const char *mode = json_get_str(c->host_config, "NetworkMode");
+    const char *name = mode && !strcmp(mode, "host") ? "host" : "none";
+    json_t *ep = json_pack("{s:n s:n s:n ss ss ss ss si ss ss si ss s:n}", "IPAMConfig", "Links",
+                           "Aliases", "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress",
+                           "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                           "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
+    return json_pack("{ss ss ss s{} sb s{so}}", "Bridge", "", "SandboxID", "", "SandboxKey",
+                     c->run ? "" : "", "Ports", "HairpinMode", 0, "Networks", name, ep);
+}
+
+static json_t *graph_driver(struct api_req *a, const struct container *c)
+{
+    _cleanup_free_ char *lower = c->image_chain && *c->image_chain
+                                     ? layer_lowerdir(a->d->layers, c->image_chain)
+                                     : xstrdup("");
+    struct buf abs = {0};
+    for (char *save = NULL, *l = strtok_r(lower, ":", &save); l; l = strtok_r(NULL, ":", &save))
+        buf_printf(&abs, "%s%s/%s", abs.len ? ":" : "", layer_store_dir(a->d->layers), l);
+    json_t *data = json_pack("{ss ss ss ss}", "LowerDir", abs.data ? abs.data : "", "MergedDir",
+                             "", "UpperDir", "", "WorkDir", "");
+    json_object_set_new(data, "MergedDir", json_sprintf("%s/merged", c->dir));
+    json_object_set_new(data, "UpperDir", json_sprintf("%s/upper", c->dir));
+    json_object_set_new(data, "WorkDir", json_sprintf("%s/work", c->dir));
+    buf_free(&abs);
+    return json_pack("{so ss}", "Data", data, "Name", "overlay2");
+}
+
+static json_t *inspect(struct api_req *a, const struct container *c)
+{
+    json_t *j = json_pack(
+        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n sO so so sO so}", "Id", c->id,
+        "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
+        c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", c->dir), "HostnamePath",
+        json_sprintf("%s/hostname", c->dir), "HostsPath", json_sprintf("%s/hosts", c->dir),
+        "LogPath", json_sprintf("%s/%s-json.log", c->dir, c->id), "Name", "", "RestartCount",
+        c->state.restart_count, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
+        "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs", "HostConfig", c->host_config,
+        "GraphDriver", graph_driver(a, c), "Mounts", mounts_json(c), "Config", c->config,
+        "NetworkSettings", network_json(c));
+    json_object_set_new(j, "Name", json_sprintf("/%s", c->name));
+    if (c->trace) /* berth's own: how long each phase of the last start took */
+        json_object_set(j, "StartTrace", c->trace);
+    return j;
+}
+
+static void get_container(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct container *c;
+    if (ctr_lookup(a->d->cs, a->params[0], &c, &err) < 0)
+        return api_reply_error(a, err);
+    api_reply_json(a, 200, inspect(a, c));
+}
+
+/* ---- list ---- */
+
+/* go-units' HumanDuration, as `docker ps` shows ages. */
+static char *human_duration(int64_t secs)
+{
+    if (secs < 1)
+        return xstrdup("Less than a second");
+    if (secs == 1)
+        return xstrdup("1 second");
+    if (secs < 60)
+        return xasprintf("%lld seconds", (long long)secs);
+    int64_t mins = secs / 60, hours = mins / 60;
+    if (mins == 1)
+        return xstrdup("About a minute");
+    if (mins < 60)
+        return xasprintf("%lld minutes", (long long)mins);
+    if (hours < 2)
+        return xstrdup("About an hour");
+    if (hours < 48)
+        return xasprintf("%lld hours", (long long)hours);
+    if (hours < 24 * 7 * 2)
+        return xasprintf("%lld days", (long long)(hours / 24));
+    if (hours < 24 * 30 * 2)
+        return xasprintf("%lld weeks", (long long)(hours / 24 / 7));
+    if (hours < 24 * 365 * 2)
+        return xasprintf("%lld months", (long long)(hours / 24 / 30));
+    return xasprintf("%lld years", (long long)(hours / 24 / 365));
+}
+
+static int64_t age(const char *t)
+{
+    int64_t ns = time_parse_rfc3339(t);
+    return ns > 0 ? (time_now_ns() - ns) / 1000000000 : 0;
+}
+
+static char *status_text(const struct container *c)
+{
+    const struct ctr_state *s = &c->state;
+    _cleanup_free_ char *up = human_duration(age(s->started_at));
+    _cleanup_free_ char *ago = human_duration(age(s->finished_at));
+    switch (s->status) {
+    case CTR_RUNNING:
+        return xasprintf("Up %s", up);
+    case CTR_PAUSED:
+        return xasprintf("Up %s (Paused)", up);
+    case CTR_RESTARTING:
+        return xasprintf("Restarting (%d) %s ago", s->exit_code, ago);
+    case CTR_REMOVING:
+        return xstrdup("Removal In Progress");
+    case CTR_DEAD:
+        return xstrdup("Dead");
+    case CTR_EXITED:
+        return s->finished_at ? xasprintf("Exited (%d) %s ago", s->exit_code, ago)
+                              : xstrdup("Created");
+    default:
+        return xstrdup("Created");
+    }
+}
+
+static char *command_text(const struct container *c)
+{
+    struct buf b = {0};
+    buf_puts(&b, c->path);
+    size_t i;
+    json_t *v;
+    json_array_foreach(c->args, i, v) buf_printf(&b, " %s", json_string_value(v) ?: "");
+    buf_reserve(&b, 0);
+    return buf_steal(&b, NULL);
+}
+
+static json_t *summary(const struct container *c)
+{
+    _cleanup_free_ char *status = status_text(c), *cmd = command_text(c);
+    json_t *labels = json_object_get(c->config, "Labels");
+    const char *net = json_get_str(c->host_config, "NetworkMode");
+    int64_t created = time_parse_rfc3339(c->created);
+    json_t *s = json_pack("{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{s{}} s[]}", "Id", c->id,
+                          "Names", json_sprintf("/%s", c->name), "Image",
+                          json_get_str(c->config, "Image") ?: "", "ImageID", c->image_id,
+                          "Command", cmd, "Created", (json_int_t)(created / 1000000000), "Ports",
+                          "Labels", json_is_object(labels) ? json_incref(labels) : json_object(),
+                          "State",
+                          ctr_status_name(c->state.status), "Status", status, "HostConfig",
+                          "NetworkMode", net ? net : "default", "NetworkSettings", "Networks",
+                          "Mounts");
+    return s;
+}
+
+struct ps_opts {
+    json_t *f;
+    bool all;
+    int64_t before, since; /* created-at bounds from before=/since= containers */
+};
+
+static bool any_value(const json_t *f, const char *key, bool (*match)(const char *v, void *arg),
+                      void *arg)
+{
+    json_t *vals = filters_values(f, key), *v;
+    size_t i;
+    if (!json_array_size(vals))
+        return true;
+    json_array_foreach(vals, i, v) if (match(json_string_value(v), arg)) return true;
+    return false;
+}
+
+static bool match_id(const char *v, void *arg)
+{
+    return strncmp(((struct container *)arg)->id, v, strlen(v)) == 0;
+}
+
+static bool match_name(const char *v, void *arg)
+{
+    return strstr(((struct container *)arg)->name, v[0] == '/' ? v + 1 : v) != NULL;
+}
+
+static bool match_status(const char *v, void *arg)
+{
+    return strcmp(ctr_status_name(((struct container *)arg)->state.status), v) == 0;
+}
+
+static bool match_exited(const char *v, void *arg)
+{
+    struct container *c = arg;
+    return c->state.status == CTR_EXITED && c->state.exit_code == atoi(v);
+}
+
+struct ancestor {
+    struct api_req *a;
+    struct container *c;
+};
+
+/* ancestor=IMAGE: the container's image named by tag, ID or reference. */
+static bool match_ancestor(const char *v, void *arg)
+{
+    struct ancestor *an = arg;
+    struct image *img;
+    return image_find(an->a->d->images, v, &img, NULL) == 0 &&
+           strcmp(img->id, an->c->image_id) == 0;
+}
+
+static bool keep(struct api_req *a, struct container *c, const struct ps_opts *o)
+{
+    int64_t created = time_parse_rfc3339(c->created);
+    struct ancestor an = {a, c};
+    if (!o->all && c->state.status != CTR_RUNNING && c->state.status != CTR_PAUSED &&
+        !filters_has(o->f, "status") && !filters_has(o->f, "exited"))
+        return false;
+    return any_value(o->f, "id", match_id, c) && any_value(o->f, "name", match_name, c) &&
+           any_value(o->f, "status", match_status, c) &&
+           any_value(o->f, "exited", match_exited, c) &&
+           any_value(o->f, "ancestor", match_ancestor, &an) &&
+           filters_match_labels(o->f, "label", json_object_get(c->config, "Labels")) &&
+           (o->before < 0 || created < o->before) && (o->since < 0 || created > o->since);
+}
+
+static int bound(struct api_req *a, const json_t *f, const char *key, int64_t *out,
+                 struct berth_err **err)
+{
+    json_t *v = filters_values(f, key);
+    struct container *c;
+    *out = -1;
+    if (!json_array_size(v))
+        return 0;
+    int r = ctr_lookup(a->d->cs, json_string_value(json_array_get(v, 0)), &c, err);
+    if (r == 0)
+        *out = time_parse_rfc3339(c->created);
+    return r;
+}
+
+static int by_created_desc(const json_t *x, const json_t *y)
+{
+    json_int_t a = json_integer_value(json_object_get(x, "Created"));
+    json_int_t b = json_integer_value(json_object_get(y, "Created"));
+    return a < b ? 1 : a > b ? -1 : strcmp(json_get_str(x, "Id"), json_get_str(y, "Id"));
+}
+
+static void get_containers(struct api_req *a)
+{
+    static const char *const allowed[] = {"id",       "name",   "label",  "status", "exited",
+                                          "ancestor", "before", "since",  "network", "volume",
+                                          "health",   "publish", "expose", "is-task", NULL};
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct ps_opts o = {.all = http_query_bool(a->msg, "all")};
+    if (filters_from_query(a->msg, allowed, &o.f, &err) < 0)
+        return api_reply_error(a, err);
+    _cleanup_json_ json_t *f = o.f;
+    _cleanup_free_ char *limit_s = http_query_get(a->msg, "limit");
+    long limit = limit_s ? atol(limit_s) : -1;
+    if (limit > 0)
+        o.all = true; /* -n / -l look at every container */
+    if (bound(a, f, "before", &o.before, &err) < 0 || bound(a, f, "since", &o.since, &err) < 0)
+        return api_reply_error(a, err);
+    json_t *list = json_array();
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));)
+        if (c->state.status != CTR_REMOVING && keep(a, c, &o))
+            json_array_append_new(list, summary(c));
+    json_sorted(list, by_created_desc);
+    while (limit > 0 && json_array_size(list) > (size_t)limit)
+        json_array_remove(list, json_array_size(list) - 1);
+    api_reply_json(a, 200, list);
+}
+
+/* ---- rename and prune ---- */
+
+static void renamed(void *ctx, int res, const struct berth_err *err)
+{
+    struct api_req *a = ctx;
+    if (res < 0)
+        api_reply_error(a, err);
+    else
+        api_reply_status(a, 204);
+}
+
+static void post_rename(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_free_ char *name = http_query_get(a->msg, "name");
+    struct container *c;
+    if (ctr_lookup(a->d->cs, a->params[0], &c, &err) < 0)
+        return api_reply_error(a, err);
+    if (!name || !*name)
+        return api_reply_errorf(a, 400, "Neither old nor new names may be empty");
+    const char *n = name[0] == '/' ? name + 1 : name;
+    if (strcmp(n, c->name) == 0)
+        return api_reply_errorf(a, 409, "Renaming a container with the same name as its current "
+                                        "name");
+    if (ctr_check_name(a->d->cs, n, &err) < 0)
+        return api_reply_error(a, err);
+    ctr_rename(a->d->cs, c, n);
+    api_async(a);
+    ctr_save(c, renamed, a);
+}
+
+struct prune {
+    struct api_req *a;
+    json_t *deleted;
+    int pending;
+};
+
+static void pruned_one(void *ctx, int res, const struct berth_err *err)
+{
+    struct prune *p = ctx;
+    (void)res, (void)err;
+    if (--p->pending > 0)
+        return;
+    api_reply_json(p->a, 200, json_pack("{so sI}", "ContainersDeleted",
+                                        json_array_size(p->deleted) ? p->deleted : json_null(),
+                                        "SpaceReclaimed", (json_int_t)0));
+    if (!json_array_size(p->deleted))
+        json_decref(p->deleted);
+    free(p);
+}
+
+/* Stopped containers go (with label filters, as docker container prune takes them). */
+static void post_prune(struct api_req *a)
+{
+    static const char *const allowed[] = {"label", "label!", "until", NULL};
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_json_ json_t *f = NULL;
+    if (filters_from_query(a->msg, allowed, &f, &err) < 0)
+        return api_reply_error(a, err);
+    struct prune *p = xcalloc(1, sizeof(*p));
+    *p = (struct prune){.a = a, .deleted = json_array(), .pending = 1};
+    api_async(a);
+    struct container *c, **victims = xcalloc(ctr_count(a->d->cs, -1) + 1, sizeof(*victims));
+    size_t n = 0;
+    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));)
+        if (!c->run && !c->starting && c->state.status != CTR_REMOVING &&
+            filters_match_labels(f, "label", json_object_get(c->config, "Labels")))
+            victims[n++] = c;
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(p->deleted, json_string(victims[i]->id));
+        p->pending++;
+        if (ctr_remove_async(&a->d->exec, victims[i], false, pruned_one, p, NULL) < 0)
+            p->pending--;
+    }
+    free(victims);
+    pruned_one(p, 0, NULL);
+}
+
+const struct route container_routes[] = {
+    {"POST", "/containers/create", post_create, 0},
+    {"GET", "/containers/json", get_containers, 0},
+    {"POST", "/containers/prune", post_prune, 0},
+    {"GET", "/containers/{id}/json", get_container, 0},
+    {"POST", "/containers/{id}/rename", post_rename, 0},
+};
+const size_t container_routes_count = sizeof(container_routes) / sizeof(container_routes[0]);

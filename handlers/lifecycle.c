@@ -1,0 +1,233 @@
+/* handlers/lifecycle.c — the container API group's lifecycle endpoints: start, stop, restart,
+ * kill, wait, remove, pause, resize and attach. Each finds the container and hands the work to
+ * exec/run.c; replies wait for the outcome. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "exec/attach.h"
+#include "exec/run.h"
+#include "handlers/api.h"
+#include "handlers/daemon.h"
+
+static struct container *find(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct container *c;
+    if (ctr_lookup(a->d->cs, a->params[0], &c, &err) < 0) {
+        api_reply_error(a, err);
+        return NULL;
+    }
+    return c;
+}
+
+/* Most lifecycle calls answer 204 once done, or the error. */
+static void done_204(void *ctx, int res, const struct berth_err *err)
+{
+    struct api_req *a = ctx;
+    if (res < 0)
+        api_reply_error(a, err);
+    else
+        api_reply_status(a, 204);
+}
+
+static void post_start(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct container *c = find(a);
+    if (!c)
+        return;
+    api_async(a);
+    if (ctr_start(&a->d->exec, c, done_204, a, &err) < 0) {
+        if (err->status == EALREADY)
+            return api_reply_status(a, 304);
+        api_reply_error(a, err);
+    }
+}
+
+static int query_int(struct api_req *a, const char *key, int dflt)
+{
+    _cleanup_free_ char *v = http_query_get(a->msg, key);
+    return v && *v ? atoi(v) : dflt;
+}
+
+static void post_stop(struct api_req *a)
+{
+    struct container *c = find(a);
+    if (!c)
+        return;
+    if (!c->run)
+        return api_reply_status(a, 304);
+    api_async(a);
+    ctr_stop(&a->d->exec, c, query_int(a, "t", -1), done_204, a);
+}
+
+struct restart {
+    struct api_req *a;
+    struct container *c;
+};
+
+static void restart_stopped(void *ctx, int res, const struct berth_err *err)
+{
+    struct restart *r = ctx;
+    _cleanup_err_ struct berth_err *start_err = NULL;
+    (void)res, (void)err;
+    if (ctr_start(&r->a->d->exec, r->c, done_204, r->a, &start_err) < 0)
+        api_reply_error(r->a, start_err);
+    free(r);
+}
+
+static void post_restart(struct api_req *a)
+{
+    struct container *c = find(a);
+    if (!c)
+        return;
+    struct restart *r = xcalloc(1, sizeof(*r));
+    *r = (struct restart){a, c};
+    api_async(a);
+    ctr_stop(&a->d->exec, c, query_int(a, "t", -1), restart_stopped, r);
+}
+
+static void post_kill(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_free_ char *sig = http_query_get(a->msg, "signal");
+    struct container *c = find(a);
+    if (!c)
+        return;
+    if (ctr_kill(c, sig, &err) < 0)
+        return api_reply_error(a, err);
+    api_reply_status(a, 204);
+}
+
+static void post_pause(struct api_req *a, bool pause)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct container *c = find(a);
+    if (!c)
+        return;
+    if (ctr_pause(&a->d->exec, c, pause, &err) < 0)
+        return api_reply_error(a, err);
+    api_reply_status(a, 204);
+}
+
+static void post_pause_route(struct api_req *a)
+{
+    post_pause(a, true);
+}
+
+static void post_unpause_route(struct api_req *a)
+{
+    post_pause(a, false);
+}
+
+static void delete_container(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct container *c = find(a);
+    if (!c)
+        return;
+    api_async(a);
+    if (ctr_remove_async(&a->d->exec, c, http_query_bool(a->msg, "force"), done_204, a, &err) < 0)
+        api_reply_error(a, err);
+}
+
+static void post_resize(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct container *c = find(a);
+    if (!c)
+        return;
+    if (ctr_resize(c, query_int(a, "h", 0), query_int(a, "w", 0), &err) < 0)
+        return api_reply_error(a, err);
+    api_reply_status(a, 200);
+}
+
+/* ---- wait: the head goes out at once (the docker CLI starts the container only after it
+ * has it), the body when the condition holds ---- */
+
+struct wait_call {
+    struct api_req *a;
+    struct container *c;
+};
+
+static void wait_gone(void *arg)
+{
+    struct wait_call *w = arg;
+    ctr_wait_cancel(w->c, w);
+    api_req_free(w->a);
+    free(w);
+}
+
+static void wait_over(void *ctx, int code, const char *error)
+{
+    struct wait_call *w = ctx;
+    if (w->a->c)
+        http_conn_on_close(w->a->c, NULL, NULL);
+    _cleanup_json_ json_t *body =
+        json_pack("{si so}", "StatusCode", code,
+                  "Error", error ? json_pack("{ss}", "Message", error) : json_null());
+    api_stream_json(w->a, body);
+    api_stream_end(w->a);
+    free(w);
+}
+
+static void post_wait(struct api_req *a)
+{
+    _cleanup_free_ char *cond = http_query_get(a->msg, "condition");
+    enum ctr_wait_cond wc = WAIT_NOT_RUNNING;
+    if (cond && !strcmp(cond, "next-exit"))
+        wc = WAIT_NEXT_EXIT;
+    else if (cond && !strcmp(cond, "removed"))
+        wc = WAIT_REMOVED;
+    else if (cond && *cond && strcmp(cond, "not-running"))
+        return api_reply_errorf(a, 400, "invalid condition: \"%s\"", cond);
+    struct container *c = find(a);
+    if (!c)
+        return;
+    struct wait_call *w = xcalloc(1, sizeof(*w));
+    *w = (struct wait_call){a, c};
+    api_stream_begin(a, 200, "application/json");
+    http_conn_on_close(a->c, wait_gone, w);
+    ctr_wait(c, wc, wait_over, w);
+}
+
+/* ---- attach ---- */
+
+static void post_attach(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_free_ char *keys = http_query_get(a->msg, "detachKeys");
+    struct container *c = find(a);
+    if (!c)
+        return;
+    struct attach_opts o = {.in = http_query_bool(a->msg, "stdin"),
+                            .out = http_query_bool(a->msg, "stdout"),
+                            .err = http_query_bool(a->msg, "stderr"),
+                            .upgrade = a->msg->upgrade,
+                            .detach_keys = keys};
+    if (!http_query_bool(a->msg, "stream") && !http_query_bool(a->msg, "logs"))
+        return api_reply_errorf(a, 400, "Bad parameters: you must choose at least one stream");
+    api_common_headers(a->c);
+    if (attach_add(c, a->c, &o, &err) < 0)
+        return api_reply_error(a, err);
+    api_req_free(a); /* the connection belongs to the attach client now */
+}
+
+const struct route lifecycle_routes[] = {
+    {"POST", "/containers/{id}/start", post_start, 0},
+    {"POST", "/containers/{id}/stop", post_stop, 0},
+    {"POST", "/containers/{id}/restart", post_restart, 0},
+    {"POST", "/containers/{id}/kill", post_kill, 0},
+    {"POST", "/containers/{id}/wait", post_wait, 0},
+    {"POST", "/containers/{id}/pause", post_pause_route, 0},
+    {"POST", "/containers/{id}/unpause", post_unpause_route, 0},
+    {"POST", "/containers/{id}/resize", post_resize, 0},
+    {"POST", "/containers/{id}/attach", post_attach, 0},
+    {"DELETE", "/containers/{id}", delete_container, 0},
+};
+const size_t lifecycle_routes_count = sizeof(lifecycle_routes) / sizeof(lifecycle_routes[0]);
