@@ -22,16 +22,16 @@
 #include "core/xalloc.h"
 #include "net/tls.h"
 
-#define IDLE_TIMEOUT_MS 30000 /* dockerd's IdleConnTimeout */
-#define IDLE_MAX_TOTAL 64
-#define CONN_QUEUE (256 * 1024)  /* request bytes handed to a connection ahead of the socket */
-#define HIGH_WATER (1024 * 1024) /* hreq_write() says "wait" beyond this much queued */
-#define LOW_WATER (256 * 1024)   /* ... and on_drain runs once the queue falls below this */
-#define MAX_ADDRS 8
-#define READ_CHUNK 16384
+#define IDLE_TIMEOUT_MS   30000 /* dockerd's IdleConnTimeout */
+#define IDLE_MAX_TOTAL    64
+#define CONN_QUEUE        (256 * 1024) /* request bytes handed to a connection ahead of the socket */
+#define HIGH_WATER        (1024 * 1024) /* hreq_write() says "wait" beyond this much queued */
+#define LOW_WATER         (256 * 1024)  /* ... and on_drain runs once the queue falls below this */
+#define MAX_ADDRS         8
+#define READ_CHUNK        16384
 #define MAX_RESPONSE_HEAD (1 << 20) /* Go's MaxResponseHeaderBytes */
 
-#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 struct hurl {
     bool tls;
@@ -242,9 +242,9 @@ static int url_parse(const char *s, struct hurl *u, struct berth_err **err)
     _cleanup_free_ char *authority = xstrndup(rest, alen);
     if (strchr(authority, '@') || parse_authority(authority, u) < 0) {
         url_free(u);
-        return berth_user_error(err, EINVAL, alen ? "invalid host in URL: %s"
-                                                  : "http: no Host in request URL%.0s",
-                                authority);
+        return berth_user_error(
+            err, EINVAL, alen ? "invalid host in URL: %s" : "http: no Host in request URL%.0s",
+            authority);
     }
     const char *path = rest + alen;
     size_t plen = strcspn(path, "#");
@@ -687,8 +687,8 @@ static void req_on_head(struct hreq *q, const struct http_msg *m)
 static void req_follow(struct hreq *q)
 {
     if (!q->location)
-        return req_finish(q, req_wrap(q, words(ELOOP, "stopped after %d redirects",
-                                                q->max_redirects)));
+        return req_finish(
+            q, req_wrap(q, words(ELOOP, "stopped after %d redirects", q->max_redirects)));
     struct hurl next;
     struct berth_err *err = NULL;
     if (url_parse(q->location, &next, &err) < 0)
@@ -1251,9 +1251,9 @@ struct hclient *hclient_new(struct reactor *r, struct pool *pool, const struct h
     hc->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 30000;
     hc->io_timeout_ms = o->io_timeout_ms ? o->io_timeout_ms : 60000;
     hc->max_idle = o->max_idle_per_host ? o->max_idle_per_host : 4;
-    hc->tls = tls_cache_new(pool, o->certs_dir,
-                            o->system_ca_file ? o->system_ca_file
-                                              : "/etc/ssl/certs/ca-certificates.crt");
+    hc->tls =
+        tls_cache_new(pool, o->certs_dir,
+                      o->system_ca_file ? o->system_ca_file : "/etc/ssl/certs/ca-certificates.crt");
     return hc;
 }
 
@@ -1354,10 +1354,9 @@ void hreq_end(struct hreq *q)
     if (q->body_dropped)
         return;
     if (q->stream_len >= 0 && q->written != q->stream_len)
-        return req_finish(q, req_wrap(q, words(EINVAL,
-                                               "http: ContentLength=%lld with Body length %lld",
-                                               (long long)q->stream_len,
-                                               (long long)q->written)));
+        return req_finish(
+            q, req_wrap(q, words(EINVAL, "http: ContentLength=%lld with Body length %lld",
+                                 (long long)q->stream_len, (long long)q->written)));
     if (q->stream_len < 0)
         buf_puts(&q->pending, "0\r\n\r\n");
     req_pump(q);

@@ -20,9 +20,9 @@ struct hclient_opts {
     uint64_t connect_timeout_ms; /* TCP connect + TLS handshake (default 30 s) */
     uint64_t io_timeout_ms;      /* no byte moving either way while a request is in flight
                                   * (default 60 s; paused responses do not count) */
-    const char *certs_dir;       /* Docker's layout: DIR/HOST:PORT/{ca.crt,client.cert,client.key} */
-    const char *system_ca_file;  /* default /etc/ssl/certs/ca-certificates.crt */
-    unsigned max_idle_per_host;  /* kept-alive idle connections per scheme+host+port (default 4) */
+    const char *certs_dir;      /* Docker's layout: DIR/HOST:PORT/{ca.crt,client.cert,client.key} */
+    const char *system_ca_file; /* default /etc/ssl/certs/ca-certificates.crt */
+    unsigned max_idle_per_host; /* kept-alive idle connections per scheme+host+port (default 4) */
 };
 
 /* The pool resolves host names (getaddrinfo blocks) and reads certificates. */
@@ -32,14 +32,14 @@ void hclient_free(struct hclient *hc);
 
 struct hreq_spec {
     const char *method;
-    const char *url;         /* http://HOST[:PORT]/path?query or https://... */
-    const char *headers;     /* extra "Name: value\r\n" lines, or NULL */
-    const void *body;        /* a whole body (copied), or NULL */
+    const char *url;     /* http://HOST[:PORT]/path?query or https://... */
+    const char *headers; /* extra "Name: value\r\n" lines, or NULL */
+    const void *body;    /* a whole body (copied), or NULL */
     size_t body_len;
-    bool stream_body;        /* the body is fed with hreq_write()/hreq_end() instead */
-    int64_t stream_len;      /* its Content-Length, or -1 to send it chunked */
-    bool insecure_tls;       /* https without certificate verification */
-    int max_redirects;       /* 0: redirects are returned as responses */
+    bool stream_body;   /* the body is fed with hreq_write()/hreq_end() instead */
+    int64_t stream_len; /* its Content-Length, or -1 to send it chunked */
+    bool insecure_tls;  /* https without certificate verification */
+    int max_redirects;  /* 0: redirects are returned as responses */
     /* The response head (status, headers) once it arrives; the body follows. After a
      * redirect this is the final response's head. */
     void (*on_head)(void *ctx, const struct http_msg *resp);

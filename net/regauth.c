@@ -270,8 +270,8 @@ static void call_release(void *hctx)
     free(c);
 }
 
-static struct hreq *call_start(struct hclient *hc, const struct hreq_spec *spec,
-                               regauth_call_cb cb, void *ctx, void (*release)(void *ctx))
+static struct hreq *call_start(struct hclient *hc, const struct hreq_spec *spec, regauth_call_cb cb,
+                               void *ctx, void (*release)(void *ctx))
 {
     struct call *c = xcalloc(1, sizeof(*c));
     c->cb = cb;
@@ -366,10 +366,9 @@ char *regauth_error_words(const struct regauth_result *r)
         bool invalid = strcmp(c.error, "invalid_token") == 0;
         bool scope = strcmp(c.error, "insufficient_scope") == 0;
         if (invalid || scope) {
-            const char *desc = c.error_description && *c.error_description
-                                   ? c.error_description
-                                   : invalid ? "authentication required"
-                                             : "requested access to the resource is denied";
+            const char *desc = c.error_description && *c.error_description ? c.error_description
+                               : invalid ? "authentication required"
+                                         : "requested access to the resource is denied";
             char *w = xasprintf("%s: %s", invalid ? "unauthorized" : "denied", desc);
             regauth_challenge_free(&c);
             return w;
@@ -503,13 +502,13 @@ struct hreq *regauth_token_fetch(struct hclient *hc, const struct regauth_token_
         !f->post && o->username && *o->username && o->password && *o->password
             ? regauth_basic_header(o->username, o->password)
             : NULL;
-    struct hreq_spec spec = {.method = f->post ? "POST" : "GET",
-                             .url = url,
-                             .headers = f->post ? "Content-Type: application/x-www-form-urlencoded\r\n"
-                                                : basic,
-                             .body = form,
-                             .body_len = form ? strlen(form) : 0,
-                             .insecure_tls = o->insecure_tls,
-                             .max_redirects = 10};
+    struct hreq_spec spec = {
+        .method = f->post ? "POST" : "GET",
+        .url = url,
+        .headers = f->post ? "Content-Type: application/x-www-form-urlencoded\r\n" : basic,
+        .body = form,
+        .body_len = form ? strlen(form) : 0,
+        .insecure_tls = o->insecure_tls,
+        .max_redirects = 10};
     return call_start(hc, &spec, fetch_done, f, fetch_release);
 }

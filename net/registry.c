@@ -755,14 +755,14 @@ static void login_pinged(void *ctx, int res, const struct berth_err *err,
         return login_verdict(l, r->status);
     if (l->ch.scheme == REGAUTH_BASIC) {
         if (!has_basic(&l->auth))
-            return login_finish(l, url_error(EKEYREJECTED, "GET", url,
-                                             "no basic auth credentials"));
+            return login_finish(l,
+                                url_error(EKEYREJECTED, "GET", url, "no basic auth credentials"));
         l->authz = regauth_basic_header(l->auth.username, l->auth.password);
         return login_check(l);
     }
     if (!l->ch.realm)
-        return login_next(l, url_error(EINVAL, "GET", url,
-                                       "no realm specified for token auth challenge"));
+        return login_next(
+            l, url_error(EINVAL, "GET", url, "no realm specified for token auth challenge"));
     struct regauth_token_req o = {.realm = l->ch.realm,
                                   .service = l->ch.service,
                                   .username = l->auth.username,

@@ -20,7 +20,7 @@
 #include "core/xalloc.h"
 
 #define SAN_DNS (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)
-#define SAN_IP (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)
+#define SAN_IP  (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)
 
 /* What the pool parses: trusted CAs and at most one client certificate with its key. */
 struct tls_material {
@@ -122,10 +122,10 @@ static int load_pair(struct load_job *j, char **names, size_t n, const char *nam
     _cleanup_free_ char *cert = xasprintf("%.*s.cert", (int)base, name);
     _cleanup_free_ char *key = xasprintf("%.*s.key", (int)base, name);
     if (has_suffix(name, ".key"))
-        return dir_has(names, n, cert) ? 0
-                                       : berth_user_error(err, EINVAL,
-                                                          "missing client certificate %s for key %s",
-                                                          cert, name);
+        return dir_has(names, n, cert)
+                   ? 0
+                   : berth_user_error(err, EINVAL, "missing client certificate %s for key %s", cert,
+                                      name);
     if (!dir_has(names, n, key))
         return berth_user_error(err, EINVAL,
                                 "missing key %s for client certificate %s. CA certificates must "
@@ -457,19 +457,32 @@ static bool peer_speaks_http(const struct tls_session *s)
 static const char *alert_words(unsigned char alert)
 {
     switch (alert) {
-    case 40: return "handshake failure";
-    case 42: return "bad certificate";
-    case 43: return "unsupported certificate";
-    case 44: return "revoked certificate";
-    case 45: return "expired certificate";
-    case 46: return "unknown certificate";
-    case 47: return "illegal parameter";
-    case 48: return "unknown certificate authority";
-    case 70: return "protocol version not supported";
-    case 80: return "internal error";
-    case 112: return "unrecognized name";
-    case 116: return "certificate required";
-    default: return NULL;
+    case 40:
+        return "handshake failure";
+    case 42:
+        return "bad certificate";
+    case 43:
+        return "unsupported certificate";
+    case 44:
+        return "revoked certificate";
+    case 45:
+        return "expired certificate";
+    case 46:
+        return "unknown certificate";
+    case 47:
+        return "illegal parameter";
+    case 48:
+        return "unknown certificate authority";
+    case 70:
+        return "protocol version not supported";
+    case 80:
+        return "internal error";
+    case 112:
+        return "unrecognized name";
+    case 116:
+        return "certificate required";
+    default:
+        return NULL;
     }
 }
 

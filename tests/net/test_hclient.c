@@ -29,7 +29,7 @@
 #include "core/xalloc.h"
 #include "net/hclient.h"
 
-#define BIG_SIZE (4 << 20)
+#define BIG_SIZE    (4 << 20)
 #define UPLOAD_SIZE (3 << 20)
 
 static const char *const backends[] = {"io_uring", "epoll"};
@@ -51,6 +51,7 @@ struct srv {
 struct sconn {
     struct srv *s;
     int id;
+    bool drop_next; /* close on the next request without answering, as a server timing out */
     mbedtls_net_context net;
     bool tls;
     mbedtls_ssl_context ssl;
@@ -235,19 +236,21 @@ static bool respond(struct sconn *c, const char *head, const char *path, int64_t
         return s_printf(c, "HTTP/1.1 302 Found\r\nLocation: redirect-loop\r\n"
                            "Content-Length: 0\r\n\r\n") == 0;
     if (strcmp(path, "/redirect-other") == 0)
-        return s_printf(c, "HTTP/1.1 307 Temporary Redirect\r\nLocation: "
-                           "http://127.0.0.1:%d/hello\r\nContent-Length: 0\r\n\r\n",
+        return s_printf(c,
+                        "HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+                        "http://127.0.0.1:%d/hello\r\nContent-Length: 0\r\n\r\n",
                         other) == 0;
     if (strcmp(path, "/redirect-auth-other") == 0)
-        return s_printf(c, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/auth\r\n"
-                           "Content-Length: 0\r\n\r\n",
+        return s_printf(c,
+                        "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/auth\r\n"
+                        "Content-Length: 0\r\n\r\n",
                         other) == 0;
     if (strcmp(path, "/redirect-auth") == 0)
         return s_printf(c, "HTTP/1.1 302 Found\r\nLocation: /auth\r\nContent-Length: 0\r\n\r\n") ==
                0;
     if (strcmp(path, "/auth") == 0)
-        return s_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n%s", auth ? "yes" : "no!") ==
-               0;
+        return s_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n%s",
+                        auth ? "yes" : "no!") == 0;
     if (strcmp(path, "/big") == 0)
         return send_big(c), true;
     if (strcmp(path, "/stall") == 0)
@@ -257,6 +260,10 @@ static bool respond(struct sconn *c, const char *head, const char *path, int64_t
         snprintf(body, sizeof(body), "%lld %llu", (long long)count, (unsigned long long)sum);
         return s_printf(c, "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
                         body) == 0;
+    }
+    if (strcmp(path, "/once") == 0) {
+        c->drop_next = true;
+        return s_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nonce") == 0;
     }
     if (strcmp(path, "/head") == 0)
         return s_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 123456789\r\n\r\n") == 0;
@@ -272,7 +279,7 @@ static bool serve_one(struct sconn *c)
         return s_printf(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8"
                            "\r\nConnection: close\r\n\r\n400 Bad Request"),
                false;
-    if (!read_until(c, "\r\n\r\n", head, sizeof(head)) ||
+    if (!read_until(c, "\r\n\r\n", head, sizeof(head)) || c->drop_next ||
         sscanf(head, "%15s %511s", method, path) != 2)
         return false;
     int64_t count = 0;
@@ -311,16 +318,18 @@ static int tls_server_setup(struct sconn *c)
     mbedtls_x509_crt_init(&c->ca);
     mbedtls_pk_init(&c->pk);
     if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->ent, NULL, 0) ||
-        mbedtls_x509_crt_parse_file(&c->crt, s->crt) || mbedtls_x509_crt_parse_file(&c->ca, s->ca) ||
+        mbedtls_x509_crt_parse_file(&c->crt, s->crt) ||
+        mbedtls_x509_crt_parse_file(&c->ca, s->ca) ||
         mbedtls_pk_parse_keyfile(&c->pk, s->key, NULL) ||
         mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT))
         return -1;
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
-    mbedtls_ssl_conf_authmode(&c->conf, s->mtls ? MBEDTLS_SSL_VERIFY_REQUIRED
-                                                : MBEDTLS_SSL_VERIFY_NONE);
-    if (mbedtls_ssl_conf_own_cert(&c->conf, &c->crt, &c->pk) || mbedtls_ssl_setup(&c->ssl, &c->conf))
+    mbedtls_ssl_conf_authmode(&c->conf,
+                              s->mtls ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_NONE);
+    if (mbedtls_ssl_conf_own_cert(&c->conf, &c->crt, &c->pk) ||
+        mbedtls_ssl_setup(&c->ssl, &c->conf))
         return -1;
     mbedtls_ssl_set_bio(&c->ssl, &c->net.fd, bio_send, bio_recv, NULL);
     c->tls = true;
@@ -444,7 +453,7 @@ static int make_certs(const char *d)
 {
     char cmd[2048];
     snprintf(cmd, sizeof(cmd),
-             "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "(cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
              "-days 2 -keyout ca.key -out ca.crt -subj '/CN=hclient test CA' "
              "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign "
              "&& openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
@@ -456,7 +465,7 @@ static int make_certs(const char *d)
              "-keyout client.key -out client.csr -subj /CN=client "
              "&& printf 'extendedKeyUsage=clientAuth\\n' > client.ext "
              "&& openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-             "-days 2 -extfile client.ext -out client.cert",
+             "-days 2 -extfile client.ext -out client.cert) >/dev/null 2>&1",
              d);
     return run(cmd);
 }
@@ -512,7 +521,7 @@ struct res {
     /* behaviours */
     bool pause_at_first, cancel_at_first, verify_pattern;
     size_t bodies_while_paused;
-    bool paused;
+    bool paused, pause_at_head, cancel_at_head;
     struct reactor_timer resume_timer;
     /* uploads */
     size_t upload_total, upload_sent, drains;
@@ -568,6 +577,13 @@ static void env_run(struct env *e, uint64_t ms)
     assert_false(e->timed_out);
 }
 
+static void r_resume(struct reactor_timer *t)
+{
+    struct res *r = (struct res *)((char *)t - offsetof(struct res, resume_timer));
+    r->paused = false;
+    hreq_resume(r->q);
+}
+
 static void r_head(void *ctx, const struct http_msg *m)
 {
     struct res *r = ctx;
@@ -576,13 +592,17 @@ static void r_head(void *ctx, const struct http_msg *m)
     const char *x = http_msg_header(m, "X-Conn");
     free(r->xconn);
     r->xconn = x ? xstrdup(x) : NULL;
-}
-
-static void r_resume(struct reactor_timer *t)
-{
-    struct res *r = (struct res *)((char *)t - offsetof(struct res, resume_timer));
-    r->paused = false;
-    hreq_resume(r->q);
+    if (r->cancel_at_head) {
+        hreq_cancel(r->q);
+        r->done = true;
+        if (--r->e->pending == 0)
+            reactor_timer_start(r->e->r, &r->e->stop_after, 200); /* a callback would show */
+    } else if (r->pause_at_head) {
+        r->paused = true;
+        hreq_pause(r->q);
+        r->resume_timer.fn = r_resume;
+        reactor_timer_start(r->e->r, &r->resume_timer, 50);
+    }
 }
 
 static void r_body(void *ctx, const char *data, size_t n)
@@ -833,8 +853,7 @@ static void up_drain(void *ctx)
 static void upload(struct env *e, int64_t len_header)
 {
     _cleanup_free_ char *u = url(W.plain, "/upload");
-    struct hreq_spec spec = {
-        .stream_body = true, .stream_len = len_header, .on_drain = up_drain};
+    struct hreq_spec spec = {.stream_body = true, .stream_len = len_header, .on_drain = up_drain};
     struct res r;
     start(e, &r, "PUT", u, &spec);
     r.upload_total = UPLOAD_SIZE;
@@ -889,7 +908,8 @@ static void test_refused(void **state)
         start(e, &r, "GET", "ftp://127.0.0.1/x", NULL);
         assert_false(r.done);
         env_run(e, 0);
-        assert_string_equal(r.err, "Get \"ftp://127.0.0.1/x\": unsupported protocol scheme \"ftp\"");
+        assert_string_equal(r.err,
+                            "Get \"ftp://127.0.0.1/x\": unsupported protocol scheme \"ftp\"");
         res_free(&r);
     }
 }
@@ -936,6 +956,78 @@ static void test_cancel(void **state)
         _cleanup_free_ char *hello = url(W.plain, "/hello");
         get_ok(e, hello, 200, "hello"); /* the client is still fine */
     }
+}
+
+/* The server drops a kept-alive connection just as the next request arrives: the request goes
+ * again on a new connection, as Go's transport does for a request that got no byte back. */
+static void test_stale_retry(void **state)
+{
+    (void)state;
+    FOR_EACH_BACKEND(e, NULL)
+    {
+        _cleanup_free_ char *once = url(W.plain, "/once");
+        _cleanup_free_ char *hello = url(W.plain, "/hello");
+        int before = atomic_load(&W.plain->accepted);
+        get_ok(e, once, 200, "once");
+        get_ok(e, hello, 200, "hello");
+        assert_int_equal(atomic_load(&W.plain->accepted), before + 2);
+    }
+}
+
+static void test_head_callbacks(void **state)
+{
+    (void)state;
+    FOR_EACH_BACKEND(e, NULL)
+    {
+        _cleanup_free_ char *chunked = url(W.plain, "/chunked");
+        _cleanup_free_ char *big = url(W.plain, "/big");
+        struct res r;
+        start(e, &r, "GET", chunked, NULL);
+        r.pause_at_head = true; /* paused before any body byte */
+        env_run(e, 0);
+        assert_int_equal(r.res, 0);
+        assert_int_equal(r.bodies_while_paused, 0);
+        assert_string_equal(r.body.data, "abcdefghi");
+        res_free(&r);
+        start(e, &r, "GET", big, NULL);
+        r.cancel_at_head = true; /* as push does when an upload is refused */
+        env_run(e, 0);
+        env_run(e, 200);
+        assert_int_equal(r.body.len, 0);
+        res_free(&r);
+        get_ok(e, chunked, 200, "abcdefghi");
+    }
+}
+
+/* A listener whose accept queue is full: SYNs go unanswered, the dial times out. */
+static void test_connect_timeout(void **state)
+{
+    (void)state;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 0), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    int filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (connect(filler, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS)
+        fail_msg("filler connect: %s", strerror(errno));
+    usleep(50000);
+    struct hclient_opts o = {.connect_timeout_ms = 300};
+    FOR_EACH_BACKEND(e, &o)
+    {
+        _cleanup_free_ char *u = xasprintf("http://127.0.0.1:%d/x", ntohs(a.sin_port));
+        struct res r;
+        start(e, &r, "GET", u, NULL);
+        env_run(e, 0);
+        _cleanup_free_ char *want =
+            xasprintf("Get \"%s\": dial tcp 127.0.0.1:%d: i/o timeout", u, ntohs(a.sin_port));
+        assert_string_equal(r.err, want);
+        assert_int_equal(r.errstatus, ETIMEDOUT);
+        res_free(&r);
+    }
+    close(filler);
+    close(l);
 }
 
 static char *certs_d(const char *name)
@@ -1056,12 +1148,14 @@ static void test_mtls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keepalive),     cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_redirects),     cmocka_unit_test(test_redirect_auth),
-        cmocka_unit_test(test_pause_resume),  cmocka_unit_test(test_upload),
-        cmocka_unit_test(test_refused),       cmocka_unit_test(test_stall_timeout),
-        cmocka_unit_test(test_cancel),        cmocka_unit_test(test_tls),
-        cmocka_unit_test(test_tls_words),     cmocka_unit_test(test_mtls),
+        cmocka_unit_test(test_keepalive),       cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_redirects),       cmocka_unit_test(test_redirect_auth),
+        cmocka_unit_test(test_pause_resume),    cmocka_unit_test(test_upload),
+        cmocka_unit_test(test_refused),         cmocka_unit_test(test_stall_timeout),
+        cmocka_unit_test(test_cancel),          cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_tls_words),       cmocka_unit_test(test_mtls),
+        cmocka_unit_test(test_stale_retry),     cmocka_unit_test(test_head_callbacks),
+        cmocka_unit_test(test_connect_timeout),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

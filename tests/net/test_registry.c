@@ -31,12 +31,14 @@ static void test_insecure(void **state)
         const char *domain;
         bool insecure;
     } cases[] = {
-        {"127.0.0.1:5000", true},    {"127.1.2.3", true},          {"[::1]:5000", true},
-        {"localhost:5000", true},    {"localhost", true},          {"a.localhost:1", true},
-        {"myreg.example:5000", true}, {"myreg.example", false},    {"10.1.200.3:443", true},
-        {"10.2.0.1:443", false},     {"plainreg:80", true},        {"[fd12::1]:5000", true},
-        {"[fe80::1]:5000", false},   {"docker.io", false},         {"192.168.1.1:5000", false},
-        {"", false},
+        {"127.0.0.1:5000", true},     {"127.1.2.3", true},
+        {"[::1]:5000", true},         {"localhost:5000", true},
+        {"localhost", true},          {"a.localhost:1", true},
+        {"myreg.example:5000", true}, {"myreg.example", false},
+        {"10.1.200.3:443", true},     {"10.2.0.1:443", false},
+        {"plainreg:80", true},        {"[fd12::1]:5000", true},
+        {"[fe80::1]:5000", false},    {"docker.io", false},
+        {"192.168.1.1:5000", false},  {"", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         if (registry_is_insecure(&cfg, cases[i].domain) != cases[i].insecure)
@@ -241,8 +243,8 @@ static void reg_down(struct reg *g)
 
 static bool tools_present(void)
 {
-    return system("command -v docker-registry && command -v htpasswd && command -v openssl && "
-                  "command -v curl && test -x /usr/bin/python3") == 0;
+    return system("(command -v docker-registry && command -v htpasswd && command -v openssl && "
+                  "command -v curl && test -x /usr/bin/python3) >/dev/null 2>&1") == 0;
 }
 
 static int group_setup(void **state)
@@ -473,8 +475,8 @@ static void round_trip(struct env *e, struct reg_session *s, const char *repo)
     digest_buf(manifest, strlen(manifest), md);
     _cleanup_free_ char *mpath = xasprintf("/v2/%s/manifests/latest", repo);
     struct resp p;
-    call(e, s, "PUT", mpath, "Content-Type: " MT_MANIFEST "\r\n", manifest, strlen(manifest),
-         false, &p);
+    call(e, s, "PUT", mpath, "Content-Type: " MT_MANIFEST "\r\n", manifest, strlen(manifest), false,
+         &p);
     expect_status(&p, 201, "put manifest");
     assert_string_equal(p.digest, md);
     resp_free(&p);
@@ -519,9 +521,8 @@ static void login(struct env *e, const char *domain, const char *user, const cha
 {
     memset(l, 0, sizeof(*l));
     l->e = e;
-    struct registry_auth a = {.username = (char *)user,
-                              .password = (char *)pass,
-                              .identity_token = (char *)idtok};
+    struct registry_auth a = {
+        .username = (char *)user, .password = (char *)pass, .identity_token = (char *)idtok};
     e->pending++;
     registry_login(e->hc, &e->cfg, domain, &a, l_done, l);
     env_run(e);
@@ -570,8 +571,8 @@ static void test_plain(void **state)
     FOR_EACH_BACKEND(e, NULL)
     {
         _cleanup_free_ char *repo = repo_for(e, "plain");
-        struct reg_session *s = reg_session_new(e->hc, &e->cfg, R_plain.addr, repo, NULL,
-                                                "pull,push");
+        struct reg_session *s =
+            reg_session_new(e->hc, &e->cfg, R_plain.addr, repo, NULL, "pull,push");
         struct resp p;
         call(e, s, "GET", "/v2/", NULL, NULL, 0, false, &p);
         expect_status(&p, 200, "GET /v2/");
@@ -613,8 +614,8 @@ static void test_htpasswd(void **state)
 
         _cleanup_free_ char *repo = repo_for(e, "basic");
         struct registry_auth a = {.username = R_basic.user, .password = R_basic.pass};
-        struct reg_session *s = reg_session_new(e->hc, &e->cfg, R_basic.addr, repo, &a,
-                                                "pull,push");
+        struct reg_session *s =
+            reg_session_new(e->hc, &e->cfg, R_basic.addr, repo, &a, "pull,push");
         round_trip(e, s, repo);
         reg_session_free(s);
         s = reg_session_new(e->hc, &e->cfg, R_basic.addr, repo, NULL, "pull");
@@ -677,8 +678,8 @@ static void test_token_session(void **state)
         _cleanup_free_ char *scope = xasprintf("repository:%s:pull,push", repo);
         int before = count_lines(R_token.token_log, scope);
         struct registry_auth a = {.username = R_token.user, .password = R_token.pass};
-        struct reg_session *s = reg_session_new(e->hc, &e->cfg, R_token.addr, repo, &a,
-                                                "pull,push");
+        struct reg_session *s =
+            reg_session_new(e->hc, &e->cfg, R_token.addr, repo, &a, "pull,push");
         round_trip(e, s, repo);
         /* One token served the whole push and pull: it is cached in the session. */
         assert_int_equal(count_lines(R_token.token_log, scope), before + 1);
@@ -730,10 +731,10 @@ static void test_tls_registry(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_insecure),     cmocka_unit_test(test_auth_decode),
-        cmocka_unit_test(test_challenge),    cmocka_unit_test(test_error_words),
-        cmocka_unit_test(test_refused),      cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_htpasswd),     cmocka_unit_test(test_token_login),
+        cmocka_unit_test(test_insecure),      cmocka_unit_test(test_auth_decode),
+        cmocka_unit_test(test_challenge),     cmocka_unit_test(test_error_words),
+        cmocka_unit_test(test_refused),       cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_htpasswd),      cmocka_unit_test(test_token_login),
         cmocka_unit_test(test_token_session), cmocka_unit_test(test_tls_registry),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
