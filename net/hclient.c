@@ -728,7 +728,10 @@ static void conn_on_message(struct hconn *c, struct hreq *q, bool extra)
         req_follow(q);
         break;
     case RESP_INTERCEPT:
-        q->hooks.again(q->hooks.hctx, q);
+        if (q->hooked && q->hooks.again)
+            q->hooks.again(q->hooks.hctx, q);
+        else
+            req_finish(q, req_wrap(q, words(EIO, "response swallowed without a retry")));
         break;
     default:
         if (q->paused || q->held.len > 0)
