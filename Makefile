@@ -21,7 +21,8 @@ LIB_SRC := $(wildcard core/*.c fs/*.c net/*.c exec/*.c cgroup/*.c) \
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/libberth.a
 
-UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/test_*.c)
+UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/test_*.c \
+                         tests/net/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load

@@ -334,7 +334,10 @@ static void on_accept_done(struct rio *io, const struct rdone *d)
 
 static void on_recv_done(struct rio *io, const struct rdone *d)
 {
-    if (d->res == -ENOBUFS || (d->res > 0 && !d->more)) {
+    /* A recv resumed before its cancel completed was not armed again (it looked armed): the
+     * ECANCELED that ends it is the moment to do so. */
+    if (d->res == -ENOBUFS || (d->res > 0 && !d->more) ||
+        (d->res == -ECANCELED && io->recv_wanted)) {
         if (d->res == -ENOBUFS)
             io->r->stats.enobufs++;
         queue_rearm(io);

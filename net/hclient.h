@@ -18,9 +18,11 @@ struct hreq;
 
 struct hclient_opts {
     uint64_t connect_timeout_ms; /* TCP connect + TLS handshake (default 30 s) */
-    uint64_t io_timeout_ms;      /* no byte moving either way while a request is in flight */
-    const char *certs_dir;       /* Docker's layout: DIR/HOST:PORT/{ca.crt,client.cert,client.key} */
-    const char *system_ca_file;  /* default /etc/ssl/certs/ca-certificates.crt */
+    uint64_t io_timeout_ms;      /* no byte moving either way while a request is in flight
+                                  * (default 60 s; paused responses do not count) */
+    const char *certs_dir;      /* Docker's layout: DIR/HOST:PORT/{ca.crt,client.cert,client.key} */
+    const char *system_ca_file; /* default /etc/ssl/certs/ca-certificates.crt */
+    unsigned max_idle_per_host; /* kept-alive idle connections per scheme+host+port (default 4) */
 };
 
 /* The pool resolves host names (getaddrinfo blocks) and reads certificates. */
@@ -30,14 +32,14 @@ void hclient_free(struct hclient *hc);
 
 struct hreq_spec {
     const char *method;
-    const char *url;         /* http://HOST[:PORT]/path?query or https://... */
-    const char *headers;     /* extra "Name: value\r\n" lines, or NULL */
-    const void *body;        /* a whole body (copied), or NULL */
+    const char *url;     /* http://HOST[:PORT]/path?query or https://... */
+    const char *headers; /* extra "Name: value\r\n" lines, or NULL */
+    const void *body;    /* a whole body (copied), or NULL */
     size_t body_len;
-    bool stream_body;        /* the body is fed with hreq_write()/hreq_end() instead */
-    int64_t stream_len;      /* its Content-Length, or -1 to send it chunked */
-    bool insecure_tls;       /* https without certificate verification */
-    int max_redirects;       /* 0: redirects are returned as responses */
+    bool stream_body;   /* the body is fed with hreq_write()/hreq_end() instead */
+    int64_t stream_len; /* its Content-Length, or -1 to send it chunked */
+    bool insecure_tls;  /* https without certificate verification */
+    int max_redirects;  /* 0: redirects are returned as responses */
     /* The response head (status, headers) once it arrives; the body follows. After a
      * redirect this is the final response's head. */
     void (*on_head)(void *ctx, const struct http_msg *resp);
@@ -51,24 +53,10 @@ struct hreq_spec {
     void *ctx;
 };
 
+/* Start a request. No callback runs from inside this call or any other hclient/hreq call: an
+ * early failure (bad URL) reaches on_done from the reactor loop. */
 struct hreq *hclient_request(struct hclient *hc, const struct hreq_spec *spec);
 
-/* For layers above the client (the registry session): a request created with spec->url NULL
- * is held until hreq_start gives it a URL and extra headers. A hook sees each response head
- * first and may swallow it (say a 401): its body is drained, then on_swallowed decides to
- * hreq_restart (whole bodies only) or hreq_fail. on_end runs once as the request goes away
- * (finished or cancelled), after the caller's on_done. */
-struct hreq_hook {
-    bool (*on_head)(void *ctx, struct hreq *q, const struct http_msg *resp);
-    void (*on_swallowed)(void *ctx, struct hreq *q);
-    void (*on_end)(void *ctx, struct hreq *q);
-    void *ctx;
-};
-void hreq_set_hook(struct hreq *q, const struct hreq_hook *hook);
-void hreq_start(struct hreq *q, const char *url, const char *extra_headers, bool insecure_tls);
-void hreq_restart(struct hreq *q, const char *url, const char *extra_headers);
-/* End the request now with this error (on_done runs on the next turn). */
-void hreq_fail(struct hreq *q, const struct berth_err *err);
 /* Body upload for stream_body requests. Returns false above the high-water mark: wait for
  * on_drain. hreq_end() finishes the body. */
 bool hreq_write(struct hreq *q, const void *data, size_t n);
@@ -78,3 +66,30 @@ void hreq_pause(struct hreq *q);
 void hreq_resume(struct hreq *q);
 /* Abandon the request: no callback runs after this returns. */
 void hreq_cancel(struct hreq *q);
+
+/* ---- for a layer that wraps requests (net/registry: auth, scheme choice) ----
+ * A prepared request is not sent until hreq_send(); writes to a streamed body are queued
+ * until then. The hooks see each final response head first (not those after a redirect to
+ * another location) and may swallow one to send the request again, e.g. with a new token. */
+struct hreq_hooks {
+    /* true: swallow this response; its body is drained, then `again` runs. */
+    bool (*head)(void *hctx, struct hreq *q, const struct http_msg *resp);
+    /* The swallowed response is over: call hreq_send() or hreq_fail(). */
+    void (*again)(void *hctx, struct hreq *q);
+    /* The request is finished (after on_done) or cancelled: release hctx. */
+    void (*release)(void *hctx);
+    void *hctx;
+};
+
+struct hreq *hclient_prepare(struct hclient *hc, const struct hreq_spec *spec,
+                             const struct hreq_hooks *hooks);
+/* Send (again) to url; auth_headers ("Authorization: ...\r\n") are added to spec->headers and,
+ * like an Authorization in spec->headers, never follow a redirect to another host. */
+void hreq_send(struct hreq *q, const char *url, const char *auth_headers);
+/* End the request with this error: on_done gets it (never from inside this call). */
+void hreq_fail(struct hreq *q, const struct berth_err *err);
+/* Whether the request can be sent again: false once streamed body bytes went out. */
+bool hreq_replayable(const struct hreq *q);
+/* The request's method and current URL, for error words ("Get \"URL\": ..."). */
+const char *hreq_method(const struct hreq *q);
+const char *hreq_url(const struct hreq *q);

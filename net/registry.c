@@ -1,59 +1,264 @@
-/* net/registry.c — a registry session: a /v2/ ping learns the scheme (https, or http for an
- * insecure registry) and the auth challenge; requests wait for it, carry the token or basic
- * credentials, and a 401 refreshes the token once. docker login checks credentials the same
- * way. */
+/* net/registry.c — registry sessions on hclient: which endpoint answers (https first, http for
+ * insecure registries), the 401 → token → retry dance, docker login, X-Registry-Auth. */
 #include "net/registry.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#include <mbedtls/base64.h>
+#include <jansson.h>
 
-#include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "net/regauth.h"
 
-/* ---- credentials ---- */
+/* A token is refreshed this long before the server said it expires. */
+#define TOKEN_MARGIN_MS 5000
 
-static char *b64_decode(const char *in, size_t *len)
+struct endpoint {
+    char *base; /* "https://host:port", a mirror's URL without the trailing slash */
+    bool insecure_tls;
+};
+
+struct endpoints {
+    struct endpoint *v;
+    size_t n;
+};
+
+enum sess_state { SESS_NEW, SESS_PINGING, SESS_AUTH, SESS_READY };
+
+struct regreq {
+    struct reg_session *s;
+    struct hreq *q;
+    char *path;
+    unsigned gen; /* the session's auth generation the request went out with */
+    bool retried, waiting;
+    struct regreq *next;
+};
+
+struct reg_session {
+    int refs; /* the owner's, each live request's, each ping or token request's */
+    size_t nreqs;
+    bool owner_gone;
+    struct hclient *hc;
+    const struct registry_config *cfg;
+    char *domain;
+    struct registry_auth auth;
+    char **scopes; /* "repository:NAME:ACTIONS" */
+    size_t nscopes;
+    struct endpoints eps;
+    size_t ep;
+    enum sess_state state;
+    struct regauth_challenge ch;
+    char *authz; /* "Authorization: ...\r\n", or NULL */
+    uint64_t expiry_ms;
+    unsigned gen;
+    bool need_token;
+    struct regreq *wait_head, *wait_tail;
+    struct hreq *ping, *fetch;
+    struct berth_err *ping_err;
+};
+
+static uint64_t now_ms(void)
 {
-    size_t n = strlen(in);
-    _cleanup_free_ char *std = xmalloc(n + 4);
-    for (size_t i = 0; i < n; i++) /* base64url → standard; padding restored below */
-        std[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
-    while (n % 4)
-        std[n++] = '=';
-    std[n] = '\0';
-    size_t out_len = 0;
-    char *out = xmalloc(n + 1);
-    if (mbedtls_base64_decode((unsigned char *)out, n, &out_len, (unsigned char *)std, n) != 0) {
-        free(out);
-        return NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? xstrdup(s) : NULL;
+}
+
+static bool has_basic(const struct registry_auth *a)
+{
+    return a->username && *a->username && a->password && *a->password;
+}
+
+/* `Get "URL": words`, as Go's url.Error prints a failed request. */
+static struct berth_err *url_error(int status, const char *method, const char *url,
+                                   const char *words)
+{
+    _cleanup_free_ char *op = xstrdup(method);
+    for (char *p = op + 1; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    op[0] = (char)toupper((unsigned char)op[0]);
+    struct berth_err *e = NULL;
+    berth_user_error(&e, status, "%s \"%s\": %s", op, url, words);
+    return e;
+}
+
+static struct berth_err *err_copy(const struct berth_err *err)
+{
+    struct berth_err *e = NULL;
+    berth_user_error(&e, err ? err->status : EIO, "%s", err ? err->msg : "request failed");
+    return e;
+}
+
+/* ---- insecure registries ---- */
+
+/* "host:port" → host; "[v6]:port" → v6; a bare v6 address stays whole. */
+static char *domain_host(const char *domain)
+{
+    if (domain[0] == '[') {
+        size_t n = strcspn(domain + 1, "]");
+        return xstrndup(domain + 1, n);
     }
-    out[out_len] = '\0';
-    *len = out_len;
-    return out;
+    const char *colon = strchr(domain, ':');
+    if (colon && strchr(colon + 1, ':'))
+        return xstrdup(domain);
+    return colon ? xstrndup(domain, (size_t)(colon - domain)) : xstrdup(domain);
 }
 
-static char *b64_encode(const char *in)
+/* 4 or 16 address bytes in ip (v4-mapped v6 unmapped), or 0 when s is not an address. */
+static int parse_ip(const char *s, unsigned char ip[16])
 {
-    size_t n = strlen(in), out_len = 0, cap = 4 * (n / 3 + 2) + 1;
-    char *out = xmalloc(cap);
-    mbedtls_base64_encode((unsigned char *)out, cap, &out_len, (const unsigned char *)in, n);
-    out[out_len] = '\0';
-    return out;
+    if (inet_pton(AF_INET, s, ip) == 1)
+        return 4;
+    if (inet_pton(AF_INET6, s, ip) != 1)
+        return 0;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(ip, mapped, 12) == 0) {
+        memmove(ip, ip + 12, 4);
+        return 4;
+    }
+    return 16;
 }
 
-static char *dup_field(const json_t *j, const char *key)
+static bool cidr_contains(const char *cidr, const unsigned char *ip, int len)
 {
-    const char *v = json_get_str(j, key);
-    return v && *v ? xstrdup(v) : NULL;
+    const char *slash = strchr(cidr, '/');
+    if (!slash || !slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1))
+        return false;
+    _cleanup_free_ char *addr = xstrndup(cidr, (size_t)(slash - cidr));
+    unsigned char net[16];
+    int nlen = parse_ip(addr, net), bits = atoi(slash + 1);
+    if (nlen != len || bits > len * 8)
+        return false;
+    for (int i = 0; i < bits; i++) {
+        int mask = 0x80 >> (i % 8);
+        if ((net[i / 8] & mask) != (ip[i / 8] & mask))
+            return false;
+    }
+    return true;
+}
+
+static const char *strip_scheme(const char *s)
+{
+    if (strncasecmp(s, "http://", 7) == 0)
+        return s + 7;
+    if (strncasecmp(s, "https://", 8) == 0)
+        return s + 8;
+    return s;
+}
+
+/* dockerd resolves a name to match it against CIDRs; a lookup would block the reactor, so
+ * names only match as written, except localhost, which is loopback by definition. */
+bool registry_is_insecure(const struct registry_config *cfg, const char *domain)
+{
+    if (!domain || !*domain)
+        return false;
+    for (size_t i = 0; cfg && i < cfg->ninsecure; i++)
+        if (strcasecmp(strip_scheme(cfg->insecure[i]), domain) == 0)
+            return true;
+    _cleanup_free_ char *host = domain_host(domain);
+    size_t hl = strlen(host);
+    if (strcasecmp(host, "localhost") == 0 ||
+        (hl > 10 && strcasecmp(host + hl - 10, ".localhost") == 0))
+        return true;
+    unsigned char ip[16];
+    int len = parse_ip(host, ip);
+    if (len == 0)
+        return false;
+    if (cidr_contains("127.0.0.0/8", ip, len) || cidr_contains("::1/128", ip, len))
+        return true;
+    for (size_t i = 0; cfg && i < cfg->ninsecure; i++)
+        if (cidr_contains(cfg->insecure[i], ip, len))
+            return true;
+    return false;
+}
+
+/* ---- endpoints ---- */
+
+static bool is_docker_hub(const char *domain)
+{
+    return strcmp(domain, "docker.io") == 0 || strcmp(domain, "index.docker.io") == 0 ||
+           strcmp(domain, "registry-1.docker.io") == 0;
+}
+
+static void ep_add(struct endpoints *e, char *base, bool insecure)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        base[--n] = '\0';
+    e->v = xrealloc(e->v, (e->n + 1) * sizeof(*e->v));
+    e->v[e->n++] = (struct endpoint){.base = base, .insecure_tls = insecure};
+}
+
+/* dockerd's order: mirrors (Docker Hub pulls only), then https; http after it for an insecure
+ * registry, whose https is not verified either. */
+static void endpoints_build(struct endpoints *e, const struct registry_config *cfg,
+                            const char *domain, bool mirrors)
+{
+    memset(e, 0, sizeof(*e));
+    if (is_docker_hub(domain)) {
+        for (size_t i = 0; mirrors && cfg && i < cfg->nmirrors; i++) {
+            const char *m = cfg->mirrors[i];
+            char *base = strstr(m, "://") ? xstrdup(m) : xasprintf("https://%s", m);
+            const char *h = strip_scheme(base);
+            _cleanup_free_ char *host = xstrndup(h, strcspn(h, "/"));
+            ep_add(e, base, registry_is_insecure(cfg, host));
+        }
+        ep_add(e, xstrdup("https://registry-1.docker.io"), false);
+        return;
+    }
+    bool insecure = registry_is_insecure(cfg, domain);
+    ep_add(e, xasprintf("https://%s", domain), insecure);
+    if (insecure)
+        ep_add(e, xasprintf("http://%s", domain), false);
+}
+
+static void endpoints_free(struct endpoints *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->v[i].base);
+    free(e->v);
+    memset(e, 0, sizeof(*e));
+}
+
+/* The token server may live elsewhere: it is verified unless its own host is insecure. */
+static bool realm_insecure(const struct registry_config *cfg, const char *realm)
+{
+    if (strncasecmp(realm, "https://", 8) != 0)
+        return false;
+    _cleanup_free_ char *host = xstrndup(realm + 8, strcspn(realm + 8, "/?#"));
+    return registry_is_insecure(cfg, host);
+}
+
+/* ---- X-Registry-Auth ---- */
+
+static void auth_take(struct registry_auth *out, json_t *j)
+{
+    out->username = dup_or_null(json_get_str(j, "username"));
+    out->password = dup_or_null(json_get_str(j, "password"));
+    out->identity_token = dup_or_null(json_get_str(j, "identitytoken"));
+    out->registry_token = dup_or_null(json_get_str(j, "registrytoken"));
+    const char *both = json_get_str(j, "auth"); /* base64 "user:password", as in config.json */
+    size_t n;
+    _cleanup_free_ char *pair = !out->username && both ? regauth_unbase64(both, &n) : NULL;
+    char *colon = pair ? strchr(pair, ':') : NULL;
+    if (colon) {
+        *colon = '\0';
+        out->username = dup_or_null(pair);
+        out->password = dup_or_null(colon + 1);
+    }
 }
 
 int registry_auth_decode(const char *header, struct registry_auth *out, struct berth_err **err)
@@ -61,22 +266,33 @@ int registry_auth_decode(const char *header, struct registry_auth *out, struct b
     memset(out, 0, sizeof(*out));
     if (!header || !*header)
         return 0;
-    size_t len;
-    _cleanup_free_ char *text = b64_decode(header, &len);
+    size_t n;
+    _cleanup_free_ char *text = regauth_unbase64(header, &n);
+    if (!text)
+        return berth_user_error(err, EINVAL,
+                                "invalid X-Registry-Auth header: must be a valid "
+                                "base64url-encoded string");
     json_error_t je;
-    _cleanup_json_ json_t *j = text ? json_loadb(text, len, 0, &je) : NULL;
-    if (!json_is_object(j)) /* dockerd ignores credentials it cannot read */
-        return 0;
-    out->username = dup_field(j, "username");
-    out->password = dup_field(j, "password");
-    out->identity_token = dup_field(j, "identitytoken");
-    out->registry_token = dup_field(j, "registrytoken");
-    (void)err;
+    _cleanup_json_ json_t *j = json_loadb(text, n, JSON_DISABLE_EOF_CHECK, &je);
+    if (!j)
+        return berth_user_error(err, EINVAL, "invalid X-Registry-Auth header: invalid JSON: %s",
+                                je.text);
+    if (strspn(text + je.position, " \t\r\n") != n - je.position)
+        return berth_user_error(err, EINVAL,
+                                "invalid X-Registry-Auth header: multiple JSON documents not "
+                                "allowed");
+    if (!json_is_object(j))
+        return berth_user_error(err, EINVAL,
+                                "invalid X-Registry-Auth header: invalid JSON: json: cannot "
+                                "unmarshal into Go value of type registry.AuthConfig");
+    auth_take(out, j);
     return 0;
 }
 
 void registry_auth_free(struct registry_auth *a)
 {
+    if (!a)
+        return;
     free(a->username);
     free(a->password);
     free(a->identity_token);
@@ -89,416 +305,43 @@ static void auth_copy(struct registry_auth *dst, const struct registry_auth *src
     memset(dst, 0, sizeof(*dst));
     if (!src)
         return;
-    dst->username = src->username ? xstrdup(src->username) : NULL;
-    dst->password = src->password ? xstrdup(src->password) : NULL;
-    dst->identity_token = src->identity_token ? xstrdup(src->identity_token) : NULL;
-    dst->registry_token = src->registry_token ? xstrdup(src->registry_token) : NULL;
+    dst->username = dup_or_null(src->username);
+    dst->password = dup_or_null(src->password);
+    dst->identity_token = dup_or_null(src->identity_token);
+    dst->registry_token = dup_or_null(src->registry_token);
 }
 
-/* ---- insecure registries ---- */
+/* ---- sessions: life cycle ---- */
 
-/* The host part of "host:port", "[v6]:port" or "host". */
-static char *host_of(const char *domain)
+static void session_unref(struct reg_session *s)
 {
-    if (domain[0] == '[') {
-        const char *end = strchr(domain, ']');
-        return end ? xstrndup(domain + 1, (size_t)(end - domain - 1)) : xstrdup(domain);
-    }
-    const char *colon = strchr(domain, ':');
-    return colon && !strchr(colon + 1, ':') ? xstrndup(domain, (size_t)(colon - domain))
-                                            : xstrdup(domain);
-}
-
-static bool in_cidr(const char *host, const char *cidr)
-{
-    const char *slash = strchr(cidr, '/');
-    if (!slash)
-        return false;
-    _cleanup_free_ char *net = xstrndup(cidr, (size_t)(slash - cidr));
-    int bits = atoi(slash + 1);
-    unsigned char a[16], b[16];
-    int af = strchr(net, ':') ? AF_INET6 : AF_INET, len = af == AF_INET ? 4 : 16;
-    if (inet_pton(af, net, b) != 1 || inet_pton(af, host, a) != 1 || bits < 0 || bits > len * 8)
-        return false;
-    for (int i = 0; i < bits; i++)
-        if (((a[i / 8] ^ b[i / 8]) >> (7 - i % 8)) & 1)
-            return false;
-    return true;
-}
-
-bool registry_is_insecure(const struct registry_config *cfg, const char *domain)
-{
-    _cleanup_free_ char *host = host_of(domain);
-    if (strcmp(host, "localhost") == 0 || in_cidr(host, "127.0.0.0/8") ||
-        in_cidr(host, "::1/128"))
-        return true;
-    for (size_t i = 0; cfg && i < cfg->ninsecure; i++) {
-        const char *e = cfg->insecure[i];
-        if (strcmp(e, domain) == 0 || strcmp(e, host) == 0 || in_cidr(host, e))
-            return true;
-    }
-    return false;
-}
-
-/* ---- sessions ---- */
-
-enum sess_state { S_NEW, S_PINGING, S_AUTHENTICATING, S_READY, S_FAILED };
-
-struct challenge {
-    bool bearer, basic;
-    char *realm, *service;
-};
-
-struct regreq {
-    struct reg_session *s; /* NULL once the session is gone */
-    struct hreq *q;
-    char *path;
-    bool waiting, retried, started, no_retry;
-    struct regreq *next; /* the session's list of live requests */
-};
-
-struct reg_session {
-    struct hclient *hc;
-    const struct registry_config *cfg;
-    char *domain;   /* where to connect: docker.io → registry-1.docker.io */
-    char *base;     /* "https://domain" once known */
-    bool insecure, https;
-    struct registry_auth auth;
-    struct buf scopes; /* "repository:x:pull,push\n..." */
-    enum sess_state state;
-    struct challenge ch;
-    char *authz;       /* "Authorization: ...\r\n", or NULL */
-    struct berth_err *failure;
-    struct regreq *reqs;
-    struct hreq *own;  /* the ping or token request in flight */
-    struct buf body;   /* its response */
-    int status;
-    void (*after)(struct reg_session *s); /* what the ping or token request leads to */
-    /* docker login */
-    void (*login_done)(void *ctx, int res, const char *identity_token,
-                       const struct berth_err *err);
-    void *login_ctx;
-    char *identity_token;
-};
-
-static void challenge_free(struct challenge *ch)
-{
-    free(ch->realm);
-    free(ch->service);
-    memset(ch, 0, sizeof(*ch));
-}
-
-/* `Bearer realm="https://auth/token",service="registry",scope="..."` or `Basic realm=".."`. */
-static void challenge_parse(const char *h, struct challenge *ch)
-{
-    challenge_free(ch);
-    if (!h)
+    if (--s->refs > 0)
         return;
-    ch->bearer = strncasecmp(h, "Bearer", 6) == 0;
-    ch->basic = strncasecmp(h, "Basic", 5) == 0;
-    for (const char *p = strchr(h, ' '); p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *eq = strchr(p, '=');
-        if (!eq)
-            break;
-        _cleanup_free_ char *key = xstrndup(p, (size_t)(eq - p));
-        const char *v = eq + 1;
-        size_t n = *v == '"' ? strcspn(++v, "\"") : strcspn(v, ",");
-        char **slot = strcasecmp(key, "realm") == 0     ? &ch->realm
-                      : strcasecmp(key, "service") == 0 ? &ch->service
-                                                        : NULL;
-        if (slot) {
-            free(*slot);
-            *slot = xstrndup(v, n);
-        }
-        p = v + n + (v[n] == '"');
-    }
-}
-
-static char *basic_header(const struct registry_auth *a)
-{
-    if (!a->username || !a->password)
-        return NULL;
-    _cleanup_free_ char *pair = xasprintf("%s:%s", a->username, a->password);
-    _cleanup_free_ char *enc = b64_encode(pair);
-    return xasprintf("Authorization: Basic %s\r\n", enc);
-}
-
-/* ---- the session's own requests: ping and token ---- */
-
-static void release_waiting(struct reg_session *s);
-static void own_request(struct reg_session *s, const char *method, const char *url,
-                        const char *headers, const char *body, void (*after)(struct reg_session *));
-
-static void on_own_head(void *ctx, const struct http_msg *resp)
-{
-    struct reg_session *s = ctx;
-    s->status = resp->status;
-    if (resp->status == 401)
-        challenge_parse(http_msg_header(resp, "WWW-Authenticate"), &s->ch);
-}
-
-static void on_own_body(void *ctx, const char *data, size_t n)
-{
-    struct reg_session *s = ctx;
-    if (s->body.len + n < (1u << 20))
-        buf_append(&s->body, data, n);
-}
-
-static void login_finish(struct reg_session *s, int res, const struct berth_err *err);
-
-/* Every waiting request fails with the same words (for docker login: the login does). */
-static void fail_session(struct reg_session *s, const struct berth_err *err)
-{
-    if (s->login_done)
-        return login_finish(s, err ? berth_err_code(err) : -EIO - 1, err);
-    s->state = S_FAILED;
-    berth_err_free(s->failure);
-    s->failure = xcalloc(1, sizeof(*s->failure));
-    s->failure->status = err ? err->status : EIO;
-    s->failure->msg = xstrdup(err ? err->msg : "registry unreachable");
-    release_waiting(s);
-}
-
-static void on_own_done(void *ctx, int res, const struct berth_err *err)
-{
-    struct reg_session *s = ctx;
-    s->own = NULL;
-    void (*after)(struct reg_session *) = s->after;
-    s->after = NULL;
-    if (res < 0) {
-        /* an insecure registry that will not speak TLS is spoken to in plain HTTP */
-        if (s->https && s->insecure && s->state == S_PINGING) {
-            s->https = false;
-            free(s->base);
-            s->base = xasprintf("http://%s", s->domain);
-            _cleanup_free_ char *url = xasprintf("%s/v2/", s->base);
-            return own_request(s, "GET", url, NULL, NULL, after);
-        }
-        return fail_session(s, err);
-    }
-    after(s);
-}
-
-static void own_request(struct reg_session *s, const char *method, const char *url,
-                        const char *headers, const char *body, void (*after)(struct reg_session *))
-{
-    buf_reset(&s->body);
-    s->status = 0;
-    s->after = after;
-    struct hreq_spec spec = {.method = method,
-                             .url = url,
-                             .headers = headers,
-                             .body = body,
-                             .body_len = body ? strlen(body) : 0,
-                             .insecure_tls = s->insecure,
-                             .max_redirects = 10,
-                             .on_head = on_own_head,
-                             .on_body = on_own_body,
-                             .on_done = on_own_done,
-                             .ctx = s};
-    s->own = hclient_request(s->hc, &spec);
-}
-
-/* GET realm?service=..&scope=.. with basic credentials, or the OAuth refresh-token POST. */
-static void fetch_token(struct reg_session *s, void (*after)(struct reg_session *))
-{
-    struct buf q = {0};
-    buf_printf(&q, "service=%s", s->ch.service ? s->ch.service : "");
-    for (const char *p = s->scopes.data ? s->scopes.data : ""; *p;) {
-        size_t n = strcspn(p, "\n");
-        buf_printf(&q, "&scope=%.*s", (int)n, p);
-        p += n + (p[n] == '\n');
-    }
-    s->state = S_AUTHENTICATING;
-    if (s->auth.identity_token) {
-        _cleanup_free_ char *form = xasprintf("grant_type=refresh_token&refresh_token=%s&"
-                                              "client_id=berth&%s",
-                                              s->auth.identity_token, q.data);
-        own_request(s, "POST", s->ch.realm,
-                    "Content-Type: application/x-www-form-urlencoded\r\n", form, after);
-    } else {
-        _cleanup_free_ char *url = xasprintf("%s%s%s%s%s", s->ch.realm,
-                                             strchr(s->ch.realm, '?') ? "&" : "?", q.data,
-                                             s->auth.username ? "&account=" : "",
-                                             s->auth.username ? s->auth.username : "");
-        _cleanup_free_ char *basic = basic_header(&s->auth);
-        own_request(s, "GET", url, basic, NULL, after);
-    }
-    buf_free(&q);
-}
-
-static void set_authz(struct reg_session *s, char *header)
-{
+    for (size_t i = 0; i < s->nscopes; i++)
+        free(s->scopes[i]);
+    free(s->scopes);
+    endpoints_free(&s->eps);
+    regauth_challenge_free(&s->ch);
+    registry_auth_free(&s->auth);
+    berth_err_free(s->ping_err);
     free(s->authz);
-    s->authz = header;
+    free(s->domain);
+    free(s);
 }
 
-/* The token from the token server's answer, or an error worded as dockerd's. */
-static int take_token(struct reg_session *s, struct berth_err **err)
+/* Nobody is left to use the session: stop its own requests (each holds a reference). */
+static void session_stop_calls(struct reg_session *s)
 {
-    json_error_t je;
-    _cleanup_json_ json_t *j = json_loadb(s->body.data ? s->body.data : "", s->body.len, 0, &je);
-    const char *token = json_get_str(j, "token") ? json_get_str(j, "token")
-                                                  : json_get_str(j, "access_token");
-    if (s->status == 401 || s->status == 403)
-        return berth_user_error(err, EKEYREJECTED, "Get \"%s/v2/\": unauthorized: %s", s->base,
-                                s->auth.username ? "incorrect username or password"
-                                                 : "authentication required");
-    if (s->status != 200 || !token)
-        return berth_user_error(err, EIO, "Get \"%s\": token server answered %d %s",
-                                s->ch.realm, s->status, http_status_text(s->status));
-    set_authz(s, xasprintf("Authorization: Bearer %s\r\n", token));
-    if (json_get_str(j, "refresh_token")) {
-        free(s->identity_token);
-        s->identity_token = xstrdup(json_get_str(j, "refresh_token"));
+    if (s->ping) {
+        hreq_cancel(take_ptr(s->ping));
+        s->state = SESS_NEW;
+        session_unref(s);
     }
-    return 0;
-}
-
-static void after_token(struct reg_session *s)
-{
-    _cleanup_err_ struct berth_err *err = NULL;
-    if (take_token(s, &err) < 0)
-        return fail_session(s, err);
-    s->state = S_READY;
-    release_waiting(s);
-}
-
-/* The /v2/ answer tells whether and how to authenticate. */
-static void after_ping(struct reg_session *s)
-{
-    if (s->status == 401 && s->ch.bearer && s->auth.registry_token)
-        set_authz(s, xasprintf("Authorization: Bearer %s\r\n", s->auth.registry_token));
-    else if (s->status == 401 && s->ch.bearer && s->ch.realm)
-        return fetch_token(s, after_token);
-    else if (s->status == 401 && s->ch.basic)
-        set_authz(s, basic_header(&s->auth));
-    s->state = S_READY;
-    release_waiting(s);
-}
-
-static void ping(struct reg_session *s)
-{
-    s->state = S_PINGING;
-    s->https = true;
-    free(s->base);
-    s->base = xasprintf("https://%s", s->domain);
-    _cleanup_free_ char *url = xasprintf("%s/v2/", s->base);
-    own_request(s, "GET", url, NULL, NULL, after_ping);
-}
-
-/* ---- requests ---- */
-
-static void send_req(struct regreq *rq)
-{
-    struct reg_session *s = rq->s;
-    _cleanup_free_ char *url = xasprintf("%s%s", s->base, rq->path);
-    rq->waiting = false;
-    if (rq->started)
-        hreq_restart(rq->q, url, s->authz);
-    else
-        hreq_start(rq->q, url, s->authz, s->insecure && s->https);
-    rq->started = true;
-}
-
-static void release_waiting(struct reg_session *s)
-{
-    for (struct regreq *rq = s->reqs, *next; rq; rq = next) {
-        next = rq->next; /* a request may end (and leave the list) right away */
-        if (!rq->waiting)
-            continue;
-        if (s->state == S_FAILED) {
-            rq->waiting = false;
-            hreq_fail(rq->q, s->failure);
-        } else {
-            send_req(rq);
-        }
+    if (s->fetch) {
+        hreq_cancel(take_ptr(s->fetch));
+        s->state = SESS_READY;
+        session_unref(s);
     }
-}
-
-/* A 401 is swallowed once, when a fresh token or credentials may fix it. */
-static bool hook_head(void *ctx, struct hreq *q, const struct http_msg *resp)
-{
-    (void)q;
-    struct regreq *rq = ctx;
-    struct reg_session *s = rq->s;
-    if (!s || rq->retried || rq->no_retry || resp->status != 401)
-        return false;
-    challenge_parse(http_msg_header(resp, "WWW-Authenticate"), &s->ch);
-    return (s->ch.bearer && s->ch.realm && !s->auth.registry_token) ||
-           (s->ch.basic && s->auth.username && !s->authz);
-}
-
-static void hook_swallowed(void *ctx, struct hreq *q)
-{
-    (void)q;
-    struct regreq *rq = ctx;
-    struct reg_session *s = rq->s;
-    rq->retried = true;
-    rq->waiting = true;
-    if (!s)
-        return hreq_fail(q, NULL);
-    if (s->state == S_PINGING || s->state == S_AUTHENTICATING)
-        return; /* the refresh under way serves this one too */
-    if (s->ch.bearer)
-        return fetch_token(s, after_token);
-    set_authz(s, basic_header(&s->auth));
-    send_req(rq);
-}
-
-static void hook_end(void *ctx, struct hreq *q)
-{
-    (void)q;
-    struct regreq *rq = ctx;
-    for (struct regreq **p = rq->s ? &rq->s->reqs : NULL; p && *p; p = &(*p)->next)
-        if (*p == rq) {
-            *p = rq->next;
-            break;
-        }
-    free(rq->path);
-    free(rq);
-}
-
-struct hreq *reg_request(struct reg_session *s, const char *path, const struct hreq_spec *spec)
-{
-    struct hreq_spec held = *spec;
-    held.url = NULL;
-    struct regreq *rq = xcalloc(1, sizeof(*rq));
-    *rq = (struct regreq){.s = s, .path = xstrdup(path), .next = s->reqs};
-    s->reqs = rq;
-    rq->q = hclient_request(s->hc, &held);
-    rq->no_retry = spec->stream_body; /* a streamed body cannot be sent twice */
-    hreq_set_hook(rq->q, &(struct hreq_hook){.on_head = hook_head,
-                                              .on_swallowed = hook_swallowed,
-                                              .on_end = hook_end,
-                                              .ctx = rq});
-    if (s->state == S_READY || s->state == S_FAILED) {
-        if (s->state == S_FAILED)
-            hreq_fail(rq->q, s->failure);
-        else
-            send_req(rq);
-    } else {
-        rq->waiting = true;
-        if (s->state == S_NEW)
-            ping(s);
-    }
-    return rq->q;
-}
-
-/* ---- life cycle ---- */
-
-static void add_scope(struct reg_session *s, const char *repo, const char *actions)
-{
-    _cleanup_free_ char *scope = xasprintf("repository:%s:%s", repo, actions);
-    for (const char *p = s->scopes.data ? s->scopes.data : ""; *p;) {
-        size_t n = strcspn(p, "\n");
-        if (n == strlen(scope) && strncmp(p, scope, n) == 0)
-            return;
-        p += n + (p[n] == '\n');
-    }
-    buf_printf(&s->scopes, "%s%s", s->scopes.len ? "\n" : "", scope);
 }
 
 struct reg_session *reg_session_new(struct hclient *hc, const struct registry_config *cfg,
@@ -506,91 +349,454 @@ struct reg_session *reg_session_new(struct hclient *hc, const struct registry_co
                                     const struct registry_auth *auth, const char *scope)
 {
     struct reg_session *s = xcalloc(1, sizeof(*s));
+    s->refs = 1;
     s->hc = hc;
     s->cfg = cfg;
-    s->domain = xstrdup(strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain);
-    s->insecure = registry_is_insecure(cfg, domain);
+    s->domain = xstrdup(domain);
     auth_copy(&s->auth, auth);
-    if (repo && scope)
-        add_scope(s, repo, scope);
+    if (!scope || !*scope)
+        scope = "pull";
+    if (repo && *repo)
+        reg_session_add_scope(s, repo, scope);
+    endpoints_build(&s->eps, cfg, domain, strcmp(scope, "pull") == 0);
     return s;
-}
-
-void reg_session_add_scope(struct reg_session *s, const char *repo, const char *actions)
-{
-    add_scope(s, repo, actions); /* a token already held is widened by the next 401 */
 }
 
 void reg_session_free(struct reg_session *s)
 {
     if (!s)
         return;
-    if (s->own)
-        hreq_cancel(s->own);
-    for (struct regreq *rq = s->reqs; rq; rq = rq->next)
-        rq->s = NULL; /* requests outlive the session; they just stop asking it */
-    challenge_free(&s->ch);
-    registry_auth_free(&s->auth);
-    berth_err_free(s->failure);
-    buf_free(&s->scopes);
-    buf_free(&s->body);
-    free(s->domain);
-    free(s->base);
+    s->owner_gone = true;
+    if (s->nreqs == 0)
+        session_stop_calls(s);
+    session_unref(s);
+}
+
+void reg_session_add_scope(struct reg_session *s, const char *repo, const char *actions)
+{
+    _cleanup_free_ char *scope = xasprintf("repository:%s:%s", repo, actions);
+    for (size_t i = 0; i < s->nscopes; i++)
+        if (strcmp(s->scopes[i], scope) == 0)
+            return;
+    s->scopes = xrealloc(s->scopes, (s->nscopes + 1) * sizeof(*s->scopes));
+    s->scopes[s->nscopes++] = take_ptr(scope);
+    s->need_token = true; /* the next request fetches a token covering it */
+}
+
+/* ---- sessions: the waiting line ---- */
+
+static void wait_push(struct reg_session *s, struct regreq *rr)
+{
+    rr->waiting = true;
+    rr->next = NULL;
+    if (s->wait_tail)
+        s->wait_tail->next = rr;
+    else
+        s->wait_head = rr;
+    s->wait_tail = rr;
+}
+
+static void wait_remove(struct reg_session *s, struct regreq *rr)
+{
+    struct regreq *prev = NULL;
+    for (struct regreq *p = s->wait_head; p; prev = p, p = p->next)
+        if (p == rr) {
+            if (prev)
+                prev->next = rr->next;
+            else
+                s->wait_head = rr->next;
+            if (s->wait_tail == rr)
+                s->wait_tail = prev;
+            break;
+        }
+    rr->waiting = false;
+}
+
+static struct regreq *wait_take_all(struct reg_session *s)
+{
+    struct regreq *list = s->wait_head;
+    s->wait_head = s->wait_tail = NULL;
+    for (struct regreq *p = list; p; p = p->next)
+        p->waiting = false;
+    return list;
+}
+
+static char *request_url(const struct reg_session *s, const char *path)
+{
+    if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0)
+        return xstrdup(path); /* a Location the registry gave in full */
+    return xasprintf("%s%s", s->eps.v[s->ep].base, path);
+}
+
+static void rr_send(struct regreq *rr)
+{
+    struct reg_session *s = rr->s;
+    _cleanup_free_ char *url = request_url(s, rr->path);
+    rr->gen = s->gen;
+    hreq_send(rr->q, url, s->authz);
+}
+
+static void flush_waiting(struct reg_session *s)
+{
+    struct regreq *rr = wait_take_all(s);
+    while (rr) {
+        struct regreq *next = rr->next;
+        rr_send(rr);
+        rr = next;
+    }
+}
+
+/* Every waiting request ends with err; with_url puts each request's own `Get "URL": ` first. */
+static void fail_waiting(struct reg_session *s, const struct berth_err *err, bool with_url)
+{
+    struct regreq *rr = wait_take_all(s);
+    while (rr) {
+        struct regreq *next = rr->next;
+        _cleanup_free_ char *url = request_url(s, rr->path);
+        _cleanup_err_ struct berth_err *e =
+            with_url ? url_error(err->status, hreq_method(rr->q), url, err->msg) : NULL;
+        hreq_fail(rr->q, e ? e : err);
+        rr = next;
+    }
+}
+
+/* ---- sessions: finding the endpoint and authenticating ---- */
+
+static bool token_valid(const struct reg_session *s)
+{
+    if (s->auth.registry_token || s->ch.scheme != REGAUTH_BEARER)
+        return true;
+    return s->authz && !s->need_token && now_ms() < s->expiry_ms;
+}
+
+/* The Authorization that needs no token server; a new generation for what was sent before. */
+static void set_static_authz(struct reg_session *s)
+{
     free(s->authz);
-    free(s->identity_token);
-    free(s);
+    s->authz = NULL;
+    if (s->auth.registry_token)
+        s->authz = xasprintf("Authorization: Bearer %s\r\n", s->auth.registry_token);
+    else if (s->ch.scheme == REGAUTH_BASIC && has_basic(&s->auth))
+        s->authz = regauth_basic_header(s->auth.username, s->auth.password);
+    else if (s->ch.scheme == REGAUTH_BEARER)
+        s->need_token = true;
+    s->gen++;
+}
+
+static void ping_start(struct reg_session *s);
+static void token_start(struct reg_session *s);
+
+static void session_advance(struct reg_session *s)
+{
+    if (s->state == SESS_NEW && s->wait_head)
+        return ping_start(s);
+    if (s->state != SESS_READY || !s->wait_head)
+        return;
+    if (!token_valid(s))
+        return token_start(s);
+    flush_waiting(s);
+}
+
+/* A transport failure moves on to the next endpoint (https → http for an insecure registry,
+ * a mirror → the next); any HTTP answer settles the endpoint and its challenge. */
+static void ping_done(void *ctx, int res, const struct berth_err *err,
+                      const struct regauth_result *r)
+{
+    struct reg_session *s = ctx;
+    s->ping = NULL;
+    if (res < 0) {
+        berth_err_free(s->ping_err);
+        s->ping_err = NULL;
+        berth_user_error(&s->ping_err, err ? err->status : EIO, "%s",
+                         err ? err->msg : "registry unreachable");
+        log_debug("registry %s: %s", s->domain, s->ping_err->msg);
+        s->state = SESS_NEW;
+        if (s->ep + 1 < s->eps.n) {
+            s->ep++;
+            session_advance(s);
+        } else {
+            s->ep = 0; /* the next request starts over */
+            fail_waiting(s, s->ping_err, false);
+        }
+        return session_unref(s);
+    }
+    regauth_challenge_free(&s->ch);
+    if (r->status == 401)
+        regauth_challenge_parse(r->www, &s->ch);
+    log_debug("registry %s: %s answers, auth %s", s->domain, s->eps.v[s->ep].base,
+              s->ch.scheme == REGAUTH_BEARER  ? "bearer"
+              : s->ch.scheme == REGAUTH_BASIC ? "basic"
+                                              : "none");
+    s->state = SESS_READY;
+    set_static_authz(s);
+    session_advance(s);
+    session_unref(s);
+}
+
+static void ping_start(struct reg_session *s)
+{
+    const struct endpoint *ep = &s->eps.v[s->ep];
+    _cleanup_free_ char *url = xasprintf("%s/v2/", ep->base);
+    struct hreq_spec spec = {
+        .method = "GET", .url = url, .insecure_tls = ep->insecure_tls, .max_redirects = 10};
+    s->state = SESS_PINGING;
+    s->refs++;
+    s->ping = regauth_call(s->hc, &spec, ping_done, s);
+}
+
+static void token_done(void *ctx, const struct regauth_token *tok, const struct berth_err *err)
+{
+    struct reg_session *s = ctx;
+    s->fetch = NULL;
+    s->state = SESS_READY;
+    if (!tok) {
+        /* `Get "REQUEST": unauthorized: ...`, and for a token server out of reach
+         * `Get "REQUEST": Get "REALM": dial tcp ...`, as Go's client nests them. */
+        fail_waiting(s, err, true);
+        return session_unref(s);
+    }
+    free(s->authz);
+    s->authz = xasprintf("Authorization: Bearer %s\r\n", tok->token);
+    s->expiry_ms = now_ms() + (uint64_t)tok->expires_in * 1000 - TOKEN_MARGIN_MS;
+    s->need_token = false;
+    s->gen++;
+    flush_waiting(s);
+    session_unref(s);
+}
+
+static void token_start(struct reg_session *s)
+{
+    if (!s->ch.realm) {
+        struct berth_err e = {.status = EINVAL,
+                              .msg = "no realm specified for token auth challenge"};
+        return fail_waiting(s, &e, true);
+    }
+    struct regauth_token_req o = {.realm = s->ch.realm,
+                                  .service = s->ch.service,
+                                  .scopes = s->scopes,
+                                  .nscopes = s->nscopes,
+                                  .username = s->auth.username,
+                                  .password = s->auth.password,
+                                  .refresh_token = s->auth.identity_token,
+                                  .insecure_tls = realm_insecure(s->cfg, s->ch.realm)};
+    s->state = SESS_AUTH;
+    s->refs++;
+    s->fetch = regauth_token_fetch(s->hc, &o, token_done, s);
+}
+
+/* ---- sessions: requests ---- */
+
+/* A 401 is worth one more try when something can change: newer credentials arrived since the
+ * request went out, a token (with this request's scope) can be fetched, or the registry asks
+ * for Basic credentials we have but did not send. */
+static bool rr_head(void *hctx, struct hreq *q, const struct http_msg *resp)
+{
+    struct regreq *rr = hctx;
+    struct reg_session *s = rr->s;
+    if (resp->status != 401 || rr->retried || !hreq_replayable(q) || s->auth.registry_token)
+        return false;
+    struct regauth_challenge ch;
+    if (!regauth_challenge_parse(http_msg_header(resp, "WWW-Authenticate"), &ch))
+        return false;
+    bool newer = rr->gen != s->gen;
+    bool worth = newer || ch.scheme == REGAUTH_BEARER ||
+                 (ch.scheme == REGAUTH_BASIC && !s->authz && has_basic(&s->auth));
+    if (worth && !newer) {
+        regauth_challenge_free(&s->ch);
+        s->ch = ch;
+        set_static_authz(s);
+    } else {
+        regauth_challenge_free(&ch);
+    }
+    rr->retried = worth;
+    return worth;
+}
+
+static void rr_again(void *hctx, struct hreq *q)
+{
+    (void)q;
+    struct regreq *rr = hctx;
+    wait_push(rr->s, rr);
+    session_advance(rr->s);
+}
+
+static void rr_release(void *hctx)
+{
+    struct regreq *rr = hctx;
+    struct reg_session *s = rr->s;
+    if (rr->waiting)
+        wait_remove(s, rr);
+    free(rr->path);
+    free(rr);
+    if (--s->nreqs == 0 && s->owner_gone)
+        session_stop_calls(s);
+    session_unref(s);
+}
+
+struct hreq *reg_request(struct reg_session *s, const char *path, const struct hreq_spec *spec)
+{
+    struct regreq *rr = xcalloc(1, sizeof(*rr));
+    rr->s = s;
+    rr->path = xstrdup(path);
+    s->refs++;
+    s->nreqs++;
+    struct hreq_hooks hooks = {
+        .head = rr_head, .again = rr_again, .release = rr_release, .hctx = rr};
+    struct hreq *q = hclient_prepare(s->hc, spec, &hooks);
+    rr->q = q;
+    wait_push(s, rr);
+    session_advance(s);
+    return q;
 }
 
 /* ---- docker login ---- */
 
-static void login_finish(struct reg_session *s, int res, const struct berth_err *err)
+struct login {
+    struct hclient *hc;
+    const struct registry_config *cfg;
+    struct endpoints eps;
+    size_t ep;
+    struct registry_auth auth;
+    struct regauth_challenge ch;
+    char *authz, *identity;
+    struct berth_err *last_err;
+    void (*done)(void *ctx, int res, const char *identity_token, const struct berth_err *err);
+    void *ctx;
+};
+
+static void login_ping(struct login *l);
+
+static void login_finish(struct login *l, struct berth_err *err)
 {
-    s->login_done(s->login_ctx, res, s->identity_token, err);
-    reg_session_free(s);
+    l->done(l->ctx, err ? berth_err_code(err) : 0, err ? NULL : l->identity, err);
+    berth_err_free(err);
+    berth_err_free(l->last_err);
+    endpoints_free(&l->eps);
+    registry_auth_free(&l->auth);
+    regauth_challenge_free(&l->ch);
+    free(l->authz);
+    free(l->identity);
+    free(l);
 }
 
-static void after_login_check(struct reg_session *s)
+static char *login_url(const struct login *l)
 {
-    if (s->status == 200)
-        return login_finish(s, 0, NULL);
-    _cleanup_err_ struct berth_err *err = NULL;
-    berth_user_error(&err, EKEYREJECTED, "login attempt to %s/v2/ failed with status: %d %s",
-                     s->base, s->status, http_status_text(s->status));
-    login_finish(s, berth_err_code(err), err);
+    return xasprintf("%s/v2/", l->eps.v[l->ep].base);
 }
 
-static void after_login_token(struct reg_session *s)
+/* dockerd tries the next endpoint on any error but a refusal of the credentials. */
+static void login_next(struct login *l, struct berth_err *err)
 {
-    _cleanup_err_ struct berth_err *err = NULL;
-    int r = take_token(s, &err);
-    login_finish(s, r, err);
+    if (err->status == EKEYREJECTED || l->ep + 1 >= l->eps.n)
+        return login_finish(l, err);
+    log_debug("login: %s; trying the next endpoint", err->msg);
+    berth_err_free(l->last_err);
+    l->last_err = err;
+    l->ep++;
+    regauth_challenge_free(&l->ch);
+    free(l->authz);
+    l->authz = NULL;
+    login_ping(l);
 }
 
-/* Without a challenge any credentials do; Basic is checked with a second /v2/; Bearer by
- * asking the token server. */
-static void after_login_ping(struct reg_session *s)
+static void login_verdict(struct login *l, int status)
 {
-    if (s->status != 401)
-        return login_finish(s, 0, NULL);
-    if (s->ch.bearer && s->ch.realm)
-        return fetch_token(s, after_login_token);
-    _cleanup_free_ char *url = xasprintf("%s/v2/", s->base);
-    _cleanup_free_ char *basic = basic_header(&s->auth);
-    own_request(s, "GET", url, basic, NULL, after_login_check);
+    if (status == 200)
+        return login_finish(l, NULL);
+    _cleanup_free_ char *url = login_url(l);
+    struct berth_err *err = NULL;
+    berth_user_error(&err, status == 401 ? EKEYREJECTED : EIO,
+                     "login attempt to %s failed with status: %d %s", url, status,
+                     http_status_text(status));
+    login_next(l, err);
 }
 
+static void login_checked(void *ctx, int res, const struct berth_err *err,
+                          const struct regauth_result *r)
+{
+    struct login *l = ctx;
+    if (res < 0)
+        return login_next(l, err_copy(err));
+    login_verdict(l, r->status);
+}
+
+static void login_check(struct login *l)
+{
+    _cleanup_free_ char *url = login_url(l);
+    struct hreq_spec spec = {.method = "GET",
+                             .url = url,
+                             .headers = l->authz,
+                             .insecure_tls = l->eps.v[l->ep].insecure_tls,
+                             .max_redirects = 10};
+    regauth_call(l->hc, &spec, login_checked, l);
+}
+
+static void login_token(void *ctx, const struct regauth_token *tok, const struct berth_err *err)
+{
+    struct login *l = ctx;
+    if (!tok) {
+        _cleanup_free_ char *url = login_url(l);
+        return login_next(l, url_error(err->status, "GET", url, err->msg));
+    }
+    l->authz = xasprintf("Authorization: Bearer %s\r\n", tok->token);
+    free(l->identity);
+    l->identity = dup_or_null(tok->refresh_token ? tok->refresh_token : l->auth.identity_token);
+    login_check(l);
+}
+
+static void login_pinged(void *ctx, int res, const struct berth_err *err,
+                         const struct regauth_result *r)
+{
+    struct login *l = ctx;
+    _cleanup_free_ char *url = login_url(l);
+    if (res < 0)
+        return login_next(l, err_copy(err)); /* already `Get "URL": ...` */
+    if (r->status != 401 || !regauth_challenge_parse(r->www, &l->ch))
+        return login_verdict(l, r->status);
+    if (l->ch.scheme == REGAUTH_BASIC) {
+        if (!has_basic(&l->auth))
+            return login_finish(l,
+                                url_error(EKEYREJECTED, "GET", url, "no basic auth credentials"));
+        l->authz = regauth_basic_header(l->auth.username, l->auth.password);
+        return login_check(l);
+    }
+    if (!l->ch.realm)
+        return login_next(
+            l, url_error(EINVAL, "GET", url, "no realm specified for token auth challenge"));
+    struct regauth_token_req o = {.realm = l->ch.realm,
+                                  .service = l->ch.service,
+                                  .username = l->auth.username,
+                                  .password = l->auth.password,
+                                  .refresh_token = l->auth.identity_token,
+                                  .offline = true,
+                                  .insecure_tls = realm_insecure(l->cfg, l->ch.realm)};
+    regauth_token_fetch(l->hc, &o, login_token, l);
+}
+
+static void login_ping(struct login *l)
+{
+    _cleanup_free_ char *url = login_url(l);
+    struct hreq_spec spec = {.method = "GET",
+                             .url = url,
+                             .insecure_tls = l->eps.v[l->ep].insecure_tls,
+                             .max_redirects = 10};
+    regauth_call(l->hc, &spec, login_pinged, l);
+}
+
+/* dockerd's loginV2 on each endpoint: ping /v2/ for the challenge, authenticate (a token with
+ * offline access, so the token server may issue an identity token), then GET /v2/ with it. */
 void registry_login(struct hclient *hc, const struct registry_config *cfg, const char *domain,
                     const struct registry_auth *auth,
                     void (*done)(void *ctx, int res, const char *identity_token,
                                  const struct berth_err *err),
                     void *ctx)
 {
-    struct reg_session *s = reg_session_new(hc, cfg, domain, NULL, auth, NULL);
-    s->login_done = done;
-    s->login_ctx = ctx;
-    s->state = S_PINGING;
-    s->https = true;
-    s->base = xasprintf("https://%s", s->domain);
-    _cleanup_free_ char *url = xasprintf("%s/v2/", s->base);
-    own_request(s, "GET", url, NULL, NULL, after_login_ping);
+    struct login *l = xcalloc(1, sizeof(*l));
+    l->hc = hc;
+    l->cfg = cfg;
+    l->done = done;
+    l->ctx = ctx;
+    auth_copy(&l->auth, auth);
+    endpoints_build(&l->eps, cfg, domain, false);
+    login_ping(l);
 }
