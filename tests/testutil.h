@@ -3,6 +3,7 @@
  * bounded by a watchdog. Header-only because each test program is built from one .c file. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/reactor.h"
 #include "core/xalloc.h"
@@ -83,6 +85,24 @@ static inline bool tu_exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
+}
+
+/* Names in dir, sorted and joined by spaces ("" when empty; NULL when unreadable). */
+static inline char *tu_listing(const char *dir)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0)
+        return NULL;
+    struct buf b = {0};
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0)
+            buf_printf(&b, "%s%s", b.len ? " " : "", names[i]->d_name);
+        free(names[i]);
+    }
+    free(names);
+    buf_reserve(&b, 0);
+    return buf_steal(&b, NULL);
 }
 
 /* ---- reactor runs with a watchdog ---- */
