@@ -137,7 +137,8 @@ static inline struct reactor *tu_reactor(const char *backend)
     struct berth_err *err = NULL;
     struct reactor *r = reactor_new(backend, &err);
     if (!r) {
-        fprintf(stderr, "# reactor %s unavailable: %s\n", backend, err ? err->msg : "?");
+        fprintf(stderr, "# reactor %s unavailable: %s\n", backend ? backend : "auto",
+                err ? err->msg : "?");
         berth_err_free(err);
     }
     return r;

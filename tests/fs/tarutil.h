@@ -155,9 +155,13 @@ static inline void tar_close(struct tar *t, struct buf *out)
 
 /* ---- hand-made ustar entries for hostile streams ---- */
 
+/* width - 1 octal digits and a NUL (values that do not fit are the caller's mistake). */
 static inline void raw_octal(char *field, size_t width, unsigned long long v)
 {
-    snprintf(field, width, "%0*llo", (int)width - 1, v);
+    char tmp[32];
+    snprintf(tmp, sizeof(tmp), "%0*llo", (int)width - 1, v);
+    memcpy(field, tmp, width - 1);
+    field[width - 1] = '\0';
 }
 
 /* One ustar header (name up to 100 bytes, linkname up to 100), then data padded to 512. */
