@@ -651,8 +651,7 @@ static void test_cancelled(void **state)
 
 static void test_empty_streams(void **state)
 {
-    NEED_ROOT();
-    struct fixture *f = *state;
+    struct fixture *f = *state; /* no entries, so nothing to chown: no root needed */
     static const char zeros[1024];
     struct buf gz = {0};
     tar_compress(COMPRESSION_GZIP, zeros, sizeof(zeros), &gz);
