@@ -45,8 +45,8 @@ static void run_drain(struct reactor_event *ev)
     bytequeue_release(q); /* the reference the post held */
 }
 
-struct bytequeue *bytequeue_new(struct reactor *r, size_t high_water,
-                                void (*on_drain)(void *arg), void *arg)
+struct bytequeue *bytequeue_new(struct reactor *r, size_t high_water, void (*on_drain)(void *arg),
+                                void *arg)
 {
     struct bytequeue *q = xcalloc(1, sizeof(*q));
     q->r = r;
@@ -62,6 +62,12 @@ struct bytequeue *bytequeue_new(struct reactor *r, size_t high_water,
 
 bool bytequeue_push(struct bytequeue *q, const void *p, size_t n)
 {
+    if (n == 0) { /* an empty chunk would read as 0, which the worker takes for the end */
+        pthread_mutex_lock(&q->lock);
+        bool ok = q->queued < q->high_water;
+        pthread_mutex_unlock(&q->lock);
+        return ok;
+    }
     struct chunk *c = xmalloc(sizeof(*c) + n);
     c->next = NULL;
     c->len = n;

@@ -49,7 +49,12 @@ int64_t time_parse_rfc3339(const char *s)
     } else if (*p != 'Z' && *p != 'z') {
         return -1;
     }
+    /* int64 nanoseconds span 1678-2262: Go's zero time and the like do not fit, and must not
+     * wrap round into some plausible (even positive) time */
     int64_t secs = (int64_t)timegm(&tm) - offset;
+    if (secs > INT64_MAX / 1000000000 || secs < INT64_MIN / 1000000000 ||
+        secs * 1000000000 > INT64_MAX - ns)
+        return -1;
     return secs * 1000000000 + ns;
 }
 

@@ -7,7 +7,8 @@
 #define TIME_ZERO "0001-01-01T00:00:00Z"
 
 /* Nanoseconds since the epoch of an RFC 3339 time (with or without fraction and offset);
- * returns -1 when it does not parse. */
+ * returns -1 when it does not parse or lies outside what int64 nanoseconds hold (1678-2262,
+ * so TIME_ZERO gives -1 too). */
 int64_t time_parse_rfc3339(const char *s);
 /* Format UTC with nanoseconds, trailing zeros trimmed as Go's RFC3339Nano does (heap). */
 char *time_format_rfc3339(int64_t ns);

@@ -1,5 +1,5 @@
 /* fs/atomic.c — write-to-temp, fsync, rename, fsync-dir; plus the small file helpers that
- * state loading needs. The temp name carries the pid so concurrent writers never collide. */
+ * state loading needs. Each write has its own temp name, so concurrent writers never collide. */
 #include "fs/atomic.h"
 
 #include <errno.h>
@@ -40,11 +40,12 @@ static int fsync_dir_of(const char *path)
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                     struct berth_err **err)
 {
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
-    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* a unique temp name: two pool jobs writing the same file must not share (and tear) one */
+    _cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+    _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return berth_error(err, errno, "create `%s`", tmp);
-    int r = write_all(fd, data, len);
+    int r = fchmod(fd, mode) < 0 ? -errno : write_all(fd, data, len);
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (r == 0 && rename(tmp, path) < 0)

@@ -10,3 +10,7 @@
 /* Apply one instruction line to config (the image config's "config" object). EINVAL with
  * dockerd's words for an unknown or malformed instruction. */
 int config_apply_change(json_t *config, const char *line, struct berth_err **err);
+/* Apply a request's changes (NULL-terminated; may be NULL) in order, as one build: a CMD among
+ * them survives a later ENTRYPOINT, which otherwise resets the inherited CMD. Stops at the
+ * first bad line. */
+int config_apply_changes(json_t *config, char *const *lines, struct berth_err **err);

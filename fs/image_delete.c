@@ -124,8 +124,10 @@ static bool has_children(struct image_store *is, const char *id)
     return false;
 }
 
-/* dockerd's conflicts: hard ones (running container, child images) even with force. */
-static int check_conflicts(struct image_store *is, const struct image *img, bool force,
+/* dockerd's conflicts, in its order: the hard ones (child images, a running container) even
+ * with force; then, unless forced, references left (refs: NULL where they do not count) and a
+ * stopped container. */
+static int check_conflicts(struct image_store *is, const struct image *img, char **refs, bool force,
                            struct berth_err **err)
 {
     bool running;
@@ -138,6 +140,11 @@ static int check_conflicts(struct image_store *is, const struct image *img, bool
         return berth_user_error(err, EBUSY, "conflict: unable to delete %.12s (cannot be forced) "
                                             "- image is being used by running container %.12s",
                                 hex, user);
+    if (refs && refs[0] && !force)
+        return berth_user_error(err, EBUSY,
+                                "conflict: unable to delete %.12s (must be forced) - "
+                                "image is referenced in multiple repositories",
+                                hex);
     if (user && !force)
         return berth_user_error(err, EBUSY, "conflict: unable to delete %.12s (must be forced) - "
                                             "image is being used by stopped container %.12s",
@@ -184,13 +191,7 @@ static int delete_helper(struct image_store *is, struct image *img, bool force,
                          bool removed_repo_ref, struct image_change *ch, struct berth_err **err)
 {
     char **refs = image_refs_of(is, img->id);
-    int r = 0;
-    if (refs[0] && !force)
-        r = berth_user_error(err, EBUSY, "conflict: unable to delete %.12s (must be forced) - "
-                                         "image is referenced in multiple repositories",
-                             digest_hex(img->id));
-    if (r == 0)
-        r = check_conflicts(is, img, force, err);
+    int r = check_conflicts(is, img, refs, force, err);
     if (r < 0 && removed_repo_ref) { /* the untag stands; the image stays */
         berth_err_freep(err);
         r = 0;
@@ -222,13 +223,12 @@ static int delete_by_ref(struct image_store *is, struct image *img, const char *
 {
     _cleanup_free_ char *full = normalise(name);
     char **refs = image_refs_of(is, img->id);
-    size_t n = 0;
-    while (refs[n])
-        n++;
+    /* one tag and its digest references count as one: untagging would leave it dangling */
+    bool single = refs[0] && single_reference(refs);
     image_strv_free(refs);
     bool running;
     const char *user = image_user(img->id, &running);
-    if (user && !force && n == 1)
+    if (user && !force && single)
         return berth_user_error(err, EBUSY,
                                 "conflict: unable to remove repository reference \"%s\" (must "
                                 "force) - container %.12s is using its referenced image %.12s",
@@ -254,7 +254,7 @@ int image_delete(struct image_store *is, const char *name, bool force, bool prun
         return delete_by_ref(is, img, name, force, ch, err);
     char **refs = image_refs_of(is, img->id);
     if (refs[0] && single_reference(refs)) {
-        r = check_conflicts(is, img, force, err);
+        r = check_conflicts(is, img, NULL, force, err); /* its own references are going */
         for (size_t i = 0; r == 0 && refs[i]; i++)
             untag(is, ch, refs[i]);
     }

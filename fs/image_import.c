@@ -17,12 +17,7 @@
 int import_check_changes(char **changes, struct berth_err **err)
 {
     _cleanup_json_ json_t *scratch = json_object();
-    for (size_t i = 0; changes && changes[i]; i++) {
-        int r = config_apply_change(scratch, changes[i], err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return config_apply_changes(scratch, changes, err);
 }
 
 static json_t *import_config(const struct import_opts *o, const char *diff_id,
@@ -32,11 +27,10 @@ static json_t *import_config(const struct import_opts *o, const char *diff_id,
     _cleanup_free_ char *comment =
         o->message && *o->message ? xstrdup(o->message) : xasprintf("Imported from %s", o->src);
     json_t *config = json_object();
-    for (size_t i = 0; o->changes && o->changes[i]; i++)
-        if (config_apply_change(config, o->changes[i], err) < 0) {
-            json_decref(config);
-            return NULL;
-        }
+    if (config_apply_changes(config, o->changes, err) < 0) {
+        json_decref(config);
+        return NULL;
+    }
     json_t *c = json_pack("{ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch, "os",
                           o->os, "created", now, "config", config, "rootfs", "type", "layers",
                           "diff_ids", diff_id, "history", "created", now, "comment", comment);

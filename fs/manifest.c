@@ -146,6 +146,11 @@ int platform_parse(const char *s, struct platform *p, struct berth_err **err)
         platform_host(p);
         return 0;
     }
+    size_t slashes = 0;
+    for (const char *c = s; *c; c++)
+        slashes += *c == '/';
+    if (slashes > 2) /* os/arch/variant at most, as containerd's platforms.Parse */
+        return berth_user_error(err, EINVAL, "invalid platform `%s`", s);
     char parts[3][32] = {{0}};
     int n = 0;
     for (const char *c = s; n < 3;) {

@@ -196,7 +196,8 @@ static int parent_dir(struct unpacker *u, const char *path)
 }
 
 /* Make room for a new entry named base: an existing non-directory goes; so does a directory,
- * unless keep_dir (a directory entry over a directory merges). */
+ * unless keep_dir (a directory entry over a directory merges). dfd is the cached parent, which
+ * stays valid: only its child base goes away. */
 static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_dir, bool *is_dir)
 {
     struct stat st;
@@ -407,17 +408,20 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
     return berth_user_error(u->err, EINVAL, "`%s`: unsupported entry type %o", name, type);
 }
 
-/* Directory times are set last, when creating entries inside no longer changes them. */
+/* Directory times are set last, when creating entries inside no longer changes them, and in
+ * tar order, so the later of two entries for one directory wins (as in dockerd). A directory
+ * a later entry replaced (by a file, a symlink, a whiteout) is no longer there to set. */
 static int finish_dirs(struct unpacker *u)
 {
     int r = 0;
-    for (size_t i = u->ndirs; i-- > 0;) {
-        if (r == 0) {
-            _cleanup_close_ int fd = open_in_root(u->root, u->dirs[i].path, O_RDONLY | O_DIRECTORY);
-            if (fd < 0 || futimens(fd, u->dirs[i].ts) < 0)
-                r = berth_error(u->err, fd < 0 ? -fd : errno, "set times of `%s`",
-                                u->dirs[i].path);
-        }
+    for (size_t i = 0; i < u->ndirs; i++) {
+        const char *path = u->dirs[i].path;
+        _cleanup_close_ int fd =
+            r < 0 ? -1 : open_in_root(u->root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (fd >= 0 && futimens(fd, u->dirs[i].ts) < 0)
+            r = berth_error(u->err, errno, "set times of `%s`", path);
+        else if (r == 0 && fd < 0 && fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP)
+            r = berth_error(u->err, -fd, "set times of `%s`", path);
         free(u->dirs[i].path);
     }
     free(u->dirs);
@@ -451,6 +455,7 @@ int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result
     if (r < 0 && s.err) { /* the source's own words beat libarchive's retelling */
         berth_err_freep(err);
         *err = take_ptr(s.err);
+        r = berth_err_code(*err);
     }
     int fr = finish_dirs(&u);
     if (r == 0)
