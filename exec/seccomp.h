@@ -12,13 +12,14 @@
 
 struct seccomp_prog {
     struct sock_fprog fprog; /* filter and len for PR_SET_SECCOMP / seccomp(2) */
+    unsigned int flags;      /* SECCOMP_FILTER_FLAG_* from the profile's "flags", for seccomp(2) */
 };
 
 /* json_profile: NULL for the default, or the text of a Docker seccomp profile. The default's
  * capability-conditional rules use the container's effective caps. EINVAL with words for a
  * malformed profile or an unknown syscall name that the profile does not mark optional. */
-int seccomp_compile(const char *json_profile, const struct caps *caps,
-                    struct seccomp_prog **out, struct berth_err **err);
+int seccomp_compile(const char *json_profile, const struct caps *caps, struct seccomp_prog **out,
+                    struct berth_err **err);
 void seccomp_prog_free(struct seccomp_prog *p);
 /* In the child: install the program (raw syscall; async-signal-safe). 0 or -errno. Needs
  * no_new_privs or CAP_SYS_ADMIN. */
