@@ -109,7 +109,7 @@ bool seccomp_rule_applies(const struct seccomp_rule *r, const struct seccomp_tar
  * prepend_enosys). */
 struct arch_max {
     uint32_t arch;
-    uint32_t max;
+    int64_t max; /* -1: the profile names nothing there */
 };
 
 struct build {
@@ -134,7 +134,7 @@ static int add_arch(struct build *b, uint32_t arch, struct berth_err **err)
     int r = seccomp_arch_add(b->ctx, arch);
     if (r < 0 && r != -EEXIST)
         return berth_error(err, -r, "add architecture %#x to the seccomp filter", arch);
-    b->maxes[b->n_maxes++] = (struct arch_max){.arch = arch};
+    b->maxes[b->n_maxes++] = (struct arch_max){.arch = arch, .max = -1};
     return 0;
 }
 
@@ -150,7 +150,7 @@ static int build_start(struct build *b, const struct seccomp_profile *p,
             return berth_error(err, -r, "add architecture %#x to the seccomp filter", t->arch);
         seccomp_arch_remove(b->ctx, SCMP_ARCH_NATIVE);
     }
-    b->maxes[b->n_maxes++] = (struct arch_max){.arch = t->arch};
+    b->maxes[b->n_maxes++] = (struct arch_max){.arch = t->arch, .max = -1};
     for (size_t i = 0; i < p->n_arches; i++) {
         int r = add_arch(b, p->arches[i], err);
         if (r < 0)
@@ -163,8 +163,8 @@ static void track_max(struct build *b, const char *name)
 {
     for (size_t i = 0; i < b->n_maxes; i++) {
         int nr = seccomp_syscall_resolve_name_arch(b->maxes[i].arch, name);
-        if (nr >= 0 && (uint32_t)nr > b->maxes[i].max)
-            b->maxes[i].max = (uint32_t)nr;
+        if (nr >= 0 && nr > b->maxes[i].max)
+            b->maxes[i].max = nr;
     }
 }
 
@@ -188,6 +188,8 @@ static int add_syscall(struct build *b, const struct seccomp_rule *rule, int nr,
             cmp[n] = (struct scmp_arg_cmp){a->index, a->op, a->value, a->value_two};
         }
         int r = seccomp_rule_add_array(b->ctx, rule->action, nr, (unsigned)n, cmp);
+        if (r < 0 && nr < 0 && (r == -EFAULT || r == -EDOM))
+            return 0; /* a pseudo number: the syscall exists on none of the filter's arches */
         if (r < 0)
             return berth_error(err, -r, "seccomp rule for `%s`", name);
     } while (i < rule->n_args);
@@ -195,12 +197,13 @@ static int add_syscall(struct build *b, const struct seccomp_rule *rule, int nr,
 }
 
 /* Unknown names are skipped as runc does: a profile may name syscalls newer than this
- * libseccomp. A rule whose action is the default adds nothing (libseccomp refuses it). */
-static int add_rule(struct build *b, const struct seccomp_profile *p, uint32_t arch,
+ * libseccomp. A rule whose action is the default adds nothing (libseccomp refuses it).
+ * libseccomp takes numbers as the host's and translates them for each arch of the filter. */
+static int add_rule(struct build *b, const struct seccomp_profile *p,
                     const struct seccomp_rule *rule, struct berth_err **err)
 {
     for (const char *const *name = rule->names; *name; name++) {
-        int nr = seccomp_syscall_resolve_name_arch(arch, *name);
+        int nr = seccomp_syscall_resolve_name(*name);
         if (nr == __NR_SCMP_ERROR) {
             if (!b->n_skipped++)
                 b->first_skipped = *name;
@@ -246,7 +249,7 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **out, size_t *n,
  * shares AUDIT_ARCH_X86_64 and sets X32_SYSCALL_BIT in the syscall number. */
 struct stub_arch {
     uint32_t audit;
-    uint32_t max, max_x32; /* 0: the profile names nothing there */
+    int64_t max, max_x32; /* -1: the profile names nothing there */
 };
 
 static size_t stub_arches(const struct build *b, struct stub_arch *out)
@@ -259,7 +262,7 @@ static size_t stub_arches(const struct build *b, struct stub_arch *out)
         while (j < n && out[j].audit != audit)
             j++;
         if (j == n)
-            out[n++] = (struct stub_arch){.audit = audit};
+            out[n++] = (struct stub_arch){.audit = audit, .max = -1, .max_x32 = -1};
         *(x32 ? &out[j].max_x32 : &out[j].max) = b->maxes[i].max;
     }
     return n;
@@ -274,7 +277,7 @@ static size_t stub_arches(const struct build *b, struct stub_arch *out)
 static size_t emit_arch(struct sock_filter *f, const struct stub_arch *a)
 {
     bool x86 = a->audit == AUDIT_ARCH_X86_64;
-    uint8_t len_a = a->max ? 2 : 0, len_b = x86 && a->max_x32 ? 2 : 0;
+    uint8_t len_a = a->max >= 0 ? 2 : 0, len_b = x86 && a->max_x32 >= 0 ? 2 : 0;
     uint8_t ja = len_a && len_b ? 1 : 0;
     size_t n = 0;
     if (!len_a && !len_b)
@@ -283,15 +286,15 @@ static size_t emit_arch(struct sock_filter *f, const struct stub_arch *a)
     f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->audit, 0, (x86 ? 2 : 1) + len_a + ja + len_b);
     f[n++] = LOAD(nr);
     if (x86) /* x32 numbers go to the x32 check, or straight to the filter if there is none */
-        f[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, len_a + ja, len_b ? 0 : len_a);
+        f[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, len_a + ja, len_a ? 0 : len_b);
     if (len_a) {
-        f[n++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, a->max, 0, 1);
+        f[n++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)a->max, 0, 1);
         f[n++] = STMT(BPF_RET | BPF_K, RET_ENOSYS);
     }
     if (ja)
         f[n++] = STMT(BPF_JMP | BPF_JA, len_b);
     if (len_b) {
-        f[n++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, a->max_x32, 0, 1);
+        f[n++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, (uint32_t)a->max_x32, 0, 1);
         f[n++] = STMT(BPF_RET | BPF_K, RET_ENOSYS);
     }
     return n;
@@ -351,7 +354,7 @@ static int compile_profile(const struct seccomp_profile *p, const struct seccomp
     for (size_t i = 0; i < p->n_rules; i++) {
         if (!seccomp_rule_applies(&p->rules[i], t, bounding))
             continue;
-        r = add_rule(&b, p, t->arch, &p->rules[i], err);
+        r = add_rule(&b, p, &p->rules[i], err);
         if (r < 0)
             return r;
     }
