@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -106,7 +107,7 @@ bool seccomp_rule_applies(const struct seccomp_rule *r, const struct seccomp_tar
 
 /* The highest syscall number the profile names on each of the filter's arches: syscalls above
  * it are newer than the profile and get ENOSYS instead of the default action (see
- * prepend_enosys). */
+ * wants_enosys_stub). */
 struct arch_max {
     uint32_t arch;
     int64_t max; /* -1: the profile names nothing there */
@@ -116,7 +117,7 @@ struct build {
     scmp_filter_ctx ctx;
     struct arch_max maxes[SECCOMP_MAX_ARCHES + 1];
     size_t n_maxes;
-    size_t n_names, n_skipped;
+    size_t n_skipped;
     const char *first_skipped;
 };
 
@@ -209,7 +210,6 @@ static int add_rule(struct build *b, const struct seccomp_profile *p,
                 b->first_skipped = *name;
             continue;
         }
-        b->n_names++;
         track_max(b, *name);
         if (rule->action == p->default_action)
             continue;
@@ -382,12 +382,76 @@ static int compile_for(const char *json_profile, const struct seccomp_target *t,
     return compile_profile(&p, t, caps ? caps->bounding : 0, out, err);
 }
 
+static struct seccomp_prog *prog_dup(const struct seccomp_prog *p)
+{
+    struct seccomp_prog *d = xmalloc(sizeof(*d));
+    size_t size = p->fprog.len * sizeof(*p->fprog.filter);
+    *d = *p;
+    d->fprog.filter = xmalloc(size);
+    memcpy(d->fprog.filter, p->fprog.filter, size);
+    return d;
+}
+
+/* The default profile's program depends only on the capabilities its rules name, and
+ * libseccomp takes ~14 ms to build it (it copies its rule database for every rule added), so
+ * programs are kept per combination of those capabilities. Few combinations occur in
+ * practice; past CACHE_SLOTS the oldest is replaced. */
+enum { CACHE_SLOTS = 8 };
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        uint64_t key;
+        struct seccomp_prog *prog;
+    } slot[CACHE_SLOTS];
+    unsigned next;
+} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t default_cache_key(const struct seccomp_target *t, const struct caps *caps)
+{
+    struct seccomp_profile p;
+    uint64_t named = 0;
+    seccomp_profile_default(t, &p);
+    for (size_t i = 0; i < p.n_rules; i++)
+        named |= p.rules[i].includes.caps | p.rules[i].excludes.caps;
+    return (caps ? caps->bounding : 0) & named;
+}
+
+static struct seccomp_prog *cache_get(uint64_t key)
+{
+    struct seccomp_prog *p = NULL;
+    pthread_mutex_lock(&cache.lock);
+    for (unsigned i = 0; i < CACHE_SLOTS && !p; i++)
+        if (cache.slot[i].prog && cache.slot[i].key == key)
+            p = prog_dup(cache.slot[i].prog);
+    pthread_mutex_unlock(&cache.lock);
+    return p;
+}
+
+static void cache_put(uint64_t key, const struct seccomp_prog *p)
+{
+    pthread_mutex_lock(&cache.lock);
+    unsigned i = cache.next++ % CACHE_SLOTS;
+    seccomp_prog_free(cache.slot[i].prog);
+    cache.slot[i].key = key;
+    cache.slot[i].prog = prog_dup(p);
+    pthread_mutex_unlock(&cache.lock);
+}
+
 int seccomp_compile(const char *json_profile, const struct caps *caps, struct seccomp_prog **out,
                     struct berth_err **err)
 {
     struct seccomp_target t;
     seccomp_target_native(&t);
-    return compile_for(json_profile, &t, caps, out, err);
+    if (json_profile)
+        return compile_for(json_profile, &t, caps, out, err);
+    uint64_t key = default_cache_key(&t, caps);
+    *out = cache_get(key);
+    if (*out)
+        return 0;
+    int r = compile_for(NULL, &t, caps, out, err);
+    if (r == 0)
+        cache_put(key, *out);
+    return r;
 }
 
 void seccomp_prog_free(struct seccomp_prog *p)

@@ -61,10 +61,12 @@ static json_t *field(const json_t *obj, const char *key)
     if (!v) {
         const char *k;
         json_t *e;
-        json_object_foreach((json_t *)obj, k, e) if (strcasecmp(k, key) == 0)
+        json_object_foreach((json_t *)obj, k, e)
         {
-            v = e;
-            break;
+            if (strcasecmp(k, key) == 0) {
+                v = e;
+                break;
+            }
         }
     }
     return json_is_null(v) ? NULL : v;
@@ -336,8 +338,8 @@ static int parse_min_kernel(const json_t *c, unsigned out[2], struct berth_err *
         return r;
     unsigned k, m;
     int used = 0;
-    if (!strchr("0123456789", v[0]) || sscanf(v, "%3u.%3u%n", &k, &m, &used) != 2 || v[used] ||
-        k > 255 || m > 255 || (k == 0 && m == 0))
+    if (strspn(v, "0123456789.") != strlen(v) || sscanf(v, "%3u.%3u%n", &k, &m, &used) != 2 ||
+        v[used] || k > 255 || m > 255 || (k == 0 && m == 0))
         return fail(err, "minKernel: invalid kernel version: \"%s\", expected \"<kernel>.<major>\"",
                     v);
     out[0] = k;

@@ -242,6 +242,54 @@ static void test_default_same_bpf_as_dockers(void **state)
     }
 }
 
+static bool same_prog(const struct seccomp_prog *a, const struct seccomp_prog *b)
+{
+    return a->fprog.len == b->fprog.len && a->flags == b->flags &&
+           memcmp(a->fprog.filter, b->fprog.filter, a->fprog.len * sizeof(*a->fprog.filter)) == 0;
+}
+
+/* seccomp_compile keeps default programs per combination of the capabilities the rules
+ * name: each answer must still be what a fresh compile gives, past the cache's size too. */
+static void test_default_cache(void **state)
+{
+    (void)state;
+    struct seccomp_target t = native();
+    const int caps[] = {-1,
+                        CAP_NET_ADMIN, /* named by no rule: same program as none */
+                        CAP_DAC_READ_SEARCH,
+                        CAP_SYS_ADMIN,
+                        CAP_SYS_BOOT,
+                        CAP_SYS_CHROOT,
+                        CAP_SYS_MODULE,
+                        CAP_SYS_PACCT,
+                        CAP_SYS_PTRACE,
+                        CAP_SYS_RAWIO,
+                        CAP_SYS_TIME,
+                        CAP_SYS_TTY_CONFIG,
+                        CAP_SYS_NICE,
+                        CAP_SYSLOG,
+                        CAP_BPF,
+                        CAP_PERFMON};
+    struct seccomp_prog *none = compile_ok(NULL, &t, docker_default & ~BIT(CAP_SYS_CHROOT));
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+            uint64_t bounding =
+                (docker_default & ~BIT(CAP_SYS_CHROOT)) | (caps[i] >= 0 ? BIT(caps[i]) : 0);
+            struct caps c = {.bounding = bounding};
+            struct seccomp_prog *cached = NULL;
+            _cleanup_err_ struct berth_err *err = NULL;
+            assert_int_equal(seccomp_compile(NULL, &c, &cached, &err), 0);
+            struct seccomp_prog *fresh = compile_ok(NULL, &t, bounding);
+            assert_true(cached != fresh && cached->fprog.filter != fresh->fprog.filter);
+            assert_true(same_prog(cached, fresh));
+            assert_true(same_prog(cached, none) == (i < 2));
+            seccomp_prog_free(cached);
+            seccomp_prog_free(fresh);
+        }
+    }
+    seccomp_prog_free(none);
+}
+
 /* ---- the program's decisions, read with the interpreter ---- */
 
 static void test_default_decisions(void **state)
@@ -489,6 +537,11 @@ static const struct {
     {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
      "\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"0.0\"}}]}",
      "invalid kernel version: \"0.0\""},
+    {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+     "\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"4. 8\"}}]}",
+     "invalid kernel version: \"4. 8\""},
+    {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[null]}",
+     "syscalls[0]: expected an object, not null"},
     {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"name\":\"read\",\"names\":[\"write\"],"
      "\"action\":\"SCMP_ACT_ALLOW\"}]}",
      "syscalls[0]: both 'name' and 'names' are specified in the seccomp profile, use either "
@@ -742,6 +795,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_allow_list_is_dockers),
         cmocka_unit_test(test_default_same_bpf_as_dockers),
+        cmocka_unit_test(test_default_cache),
         cmocka_unit_test(test_default_decisions),
         cmocka_unit_test(test_enosys_stub),
         cmocka_unit_test(test_json_conditions),
