@@ -30,5 +30,7 @@ int seccomp_compile(const char *json_profile, const struct caps *caps, struct se
                     struct berth_err **err);
 void seccomp_prog_free(struct seccomp_prog *p);
 /* In the child: install the program (raw syscall; async-signal-safe; NULL installs nothing).
- * 0 or -errno. Needs no_new_privs or CAP_SYS_ADMIN. */
+ * 0 or -errno. Needs no_new_privs or CAP_SYS_ADMIN: without no_new_privs (Docker's default)
+ * install it before caps_apply() drops CAP_SYS_ADMIN, as runc does; the default profile lets
+ * the setgroups/setresuid/capset/prctl calls and the execve that follow through. */
 int seccomp_install(const struct seccomp_prog *p);

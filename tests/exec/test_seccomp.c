@@ -3,6 +3,7 @@
  * profiles and their error words, and filters installed in forked children on this kernel. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/keyctl.h>
@@ -790,6 +791,39 @@ static void test_installed_custom(void **state)
     assert_int_equal(sig, SIGSYS);
 }
 
+/* Docker does not set no_new_privs by default: the filter then goes in while the child still
+ * has CAP_SYS_ADMIN, and what the start code does afterwards (user switch, capabilities,
+ * execve) has to pass the default filter. */
+static void test_installed_before_caps(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    struct seccomp_prog *prog = NULL;
+    _cleanup_err_ struct berth_err *err = NULL;
+    struct caps caps = {.bounding = docker_default};
+    if (seccomp_compile(NULL, &caps, &prog, &err) < 0)
+        fail_msg("%s", err->msg);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (seccomp_install(prog) < 0)
+            _exit(10);
+        if (caps_keep_across_setuid(true) < 0 || setgroups(0, NULL) < 0 ||
+            setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+            _exit(11);
+        if (caps_apply(&caps) < 0)
+            _exit(12);
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(13);
+    }
+    seccomp_prog_free(prog);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -805,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_installed_default),
         cmocka_unit_test(test_installed_default_sys_admin),
         cmocka_unit_test(test_installed_custom),
+        cmocka_unit_test(test_installed_before_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
