@@ -12,7 +12,7 @@ CFLAGS  := -std=gnu17 -Wall -Wextra -Werror $(OPT) -g -I. -D_GNU_SOURCE $(SAN) -
            -DBERTH_VERSION='"$(VERSION)"' -DBERTH_COMMIT='"$(COMMIT)"' \
            -DBERTH_BUILD_TIME='"$(BUILDTIME)"'
 LDFLAGS := $(SAN)
-LIBS    := -luring -lev -ljansson -lhttp_parser -lnettle -larchive -lisal -lzstd \
+LIBS    := -lcap -lseccomp -luring -lev -ljansson -lhttp_parser -lnettle -larchive -lisal -lzstd \
            -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 
 # Everything but the mains goes into one static library the binaries and tests link.
@@ -22,7 +22,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/libberth.a
 
 UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/test_*.c \
-                         tests/net/test_*.c)
+                         tests/net/test_*.c tests/exec/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load

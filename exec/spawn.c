@@ -178,7 +178,7 @@ static int setup_process(const struct spawn_plan *p, int *stage)
     return 0;
 }
 
-/* Bounding set first (needs root's CAP_SETPCAP), then the user, then the kept capabilities.
+/* Permitted caps kept across the user switch, then caps_apply sets every set (bounding too).
  * Without no_new_privs the filter goes in while CAP_SYS_ADMIN still allows it; with it, last. */
 static int become_user(const struct spawn_plan *p, int *stage)
 {
@@ -189,7 +189,7 @@ static int become_user(const struct spawn_plan *p, int *stage)
             return r;
     }
     *stage = STAGE_CAPS;
-    if ((r = caps_drop_bounding(&p->caps)) < 0 || (r = caps_keep_across_setuid(true)) < 0)
+    if ((r = caps_keep_across_setuid(true)) < 0)
         return r;
     *stage = STAGE_USER;
     if (setgroups(p->ngroups, p->groups) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
