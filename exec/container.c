@@ -33,6 +33,11 @@ const char *ctr_status_name(enum ctr_status s)
     return status_names[s];
 }
 
+char *ctr_log_path(const struct container *c)
+{
+    return xasprintf("%s/%s-json.log", c->dir, c->id);
+}
+
 static int status_parse(const char *s)
 {
     for (size_t i = 0; s && i < sizeof(status_names) / sizeof(status_names[0]); i++)
@@ -116,6 +121,7 @@ void ctr_free(struct container *c)
 {
     if (!c)
         return;
+    log_followers_finish(&c->followers);
     statefile_free(c->sf);
     json_decref(c->config);
     json_decref(c->host_config);
@@ -245,6 +251,11 @@ int ctr_check_name(struct ctr_store *cs, const char *name, struct berth_err **er
                                              "(or rename) that container to be able to reuse "
                                              "that name.", n, other->id);
     return 0;
+}
+
+void ctr_retire(struct container *c, void (*done)(void *ctx), void *ctx)
+{
+    statefile_retire(c->sf, done, ctx);
 }
 
 void ctr_save(struct container *c, void (*done)(void *ctx, int res, const struct berth_err *err),

@@ -12,6 +12,7 @@
 #include "core/digest.h"
 #include "core/err.h"
 #include "core/pool.h"
+#include "exec/logread.h"
 
 enum ctr_status {
     CTR_CREATED,
@@ -57,6 +58,7 @@ struct container {
     struct buf stdin_pending; /* input that arrived before the process (docker run -i) */
     bool stdin_eof;           /* ... and its end */
     bool starting; /* a start job is under way */
+    struct log_followers followers; /* docker logs -f readers */
 };
 
 struct ctr_store;
@@ -95,7 +97,11 @@ void ctr_free(struct container *c);
 /* Persist the container's current state; done (may be NULL) runs once it is on disk. */
 void ctr_save(struct container *c, void (*done)(void *ctx, int res, const struct berth_err *err),
               void *ctx);
+/* It is being removed: done(ctx) once no state write is in flight; no saves after this. */
+void ctr_retire(struct container *c, void (*done)(void *ctx), void *ctx);
 /* Blocking: write it now (create, before anything else knows the container). */
 int ctr_save_now(struct container *c, struct berth_err **err);
 
-const char *ctr_status_name(enum ctr_status s); /* "created", "running", ... */
+const char *ctr_status_name(enum ctr_status s);
+/* ROOT/containers/<id>/<id>-json.log (heap). */
+char *ctr_log_path(const struct container *c); /* "created", "running", ... */

@@ -146,7 +146,7 @@ static void on_written(void *ctx, int res)
     w->inflight = 0;
     if (w->on_written)
         w->on_written(w->written_arg);
-    if (w->max_size > 0 && w->size >= w->max_size && !w->closing) {
+    if (w->max_size > 0 && w->size >= w->max_size) {
         w->rotating = true;
         reactor_io_close(w->io);
         w->io = NULL;
@@ -171,6 +171,19 @@ static void finish_close(struct log_writer *w)
         done(arg);
 }
 
+/* With rotation, a write ends with the record that fills the file: Docker checks the size
+ * before each record, so a file holds records until it reaches max-size. Records end in the
+ * only raw newlines (the escaper encodes the rest). */
+static size_t write_len(const struct log_writer *w)
+{
+    int64_t room = w->max_size - w->size;
+    if (w->max_size <= 0 || (int64_t)w->pending.len <= room)
+        return w->pending.len;
+    size_t from = room > 0 ? (size_t)room - 1 : 0;
+    const char *nl = memchr(w->pending.data + from, '\n', w->pending.len - from);
+    return nl ? (size_t)(nl - w->pending.data) + 1 : w->pending.len;
+}
+
 static void start_write(struct log_writer *w)
 {
     if (w->writing || w->rotating)
@@ -180,8 +193,14 @@ static void start_write(struct log_writer *w)
             finish_close(w);
         return;
     }
-    size_t len;
-    char *data = buf_steal(&w->pending, &len);
+    size_t len = write_len(w);
+    char *data;
+    if (len == w->pending.len) {
+        data = buf_steal(&w->pending, &len);
+    } else {
+        data = memcpy(xmalloc(len), w->pending.data, len);
+        buf_consume(&w->pending, len);
+    }
     w->writing = true;
     w->inflight = len;
     if (reactor_send(w->io, data, len, on_written) < 0) {
@@ -264,19 +283,4 @@ bool log_record_parse(const char *text, size_t len, struct log_record *rec)
     buf_reset(&rec->line);
     buf_append(&rec->line, json_string_value(log), json_string_length(log));
     return true;
-}
-
-char **log_files(const char *path, int max_file)
-{
-    char **out = xcalloc((size_t)(max_file > 1 ? max_file : 1) + 1, sizeof(*out));
-    size_t n = 0;
-    for (int i = max_file - 1; i >= 1; i--) {
-        char *p = xasprintf("%s.%d", path, i);
-        if (access(p, F_OK) == 0)
-            out[n++] = p;
-        else
-            free(p);
-    }
-    out[n] = xstrdup(path);
-    return out;
 }

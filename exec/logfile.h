@@ -43,5 +43,3 @@ struct log_record {
 /* Parse one JSON record line; false when it is not one. */
 bool log_record_parse(const char *text, size_t len, struct log_record *rec);
 
-/* The files holding the log, oldest first (rotated ones then the live one); heap array. */
-char **log_files(const char *path, int max_file);

@@ -24,6 +24,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
+#include "exec/logconfig.h"
 #include "exec/logfile.h"
 #include "exec/plan.h"
 #include "exec/rootfs.h"
@@ -127,7 +128,8 @@ static void output(struct ctr_run *run, enum log_stream s, const char *data, ssi
         run->open_outputs--;
         return maybe_finish(run);
     }
-    log_writer_write(run->log, s, data, (size_t)n);
+    if (run->log)
+        log_writer_write(run->log, s, data, (size_t)n);
     attach_broadcast(run->c, s, data, (size_t)n);
 }
 
@@ -267,10 +269,17 @@ static void cleanup_done(struct pool_job *job)
         remove_after_exit(env, c);
 }
 
+static void wake_followers(void *arg)
+{
+    struct container *c = arg;
+    log_followers_wake(&c->followers);
+}
+
 static void log_closed(void *arg)
 {
     struct ctr_run *run = arg;
     run->log = NULL;
+    log_followers_finish(&run->c->followers); /* everything it printed is in the file */
     struct cleanup *cl = xcalloc(1, sizeof(*cl));
     *cl = (struct cleanup){.job = {.work = cleanup_work, .done = cleanup_done}, .run = run};
     pool_submit(run->env->pool, POOL_LATENCY, &cl->job);
@@ -287,7 +296,10 @@ static void maybe_finish(struct ctr_run *run)
     reactor_io_close(run->tty);
     reactor_io_close(run->in);
     run->out = run->err = run->tty = run->in = NULL;
-    log_writer_close(run->log, log_closed, run);
+    if (run->log)
+        log_writer_close(run->log, log_closed, run);
+    else
+        log_closed(run);
 }
 
 static void on_exit_ready(void *ctx, int revents)
@@ -387,8 +399,9 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
         r = plan_build(c, *merged, plan, store, &j->err);
     if (r == 0)
         r = plan_stdio(c, &j->io, &j->err);
-    _cleanup_free_ char *log = xasprintf("%s/%s-json.log", c->dir, c->id);
-    if (r == 0 && (j->log_fd = log_file_open(log, &j->log_size, &j->err)) < 0)
+    _cleanup_free_ char *log = ctr_log_path(c);
+    if (r == 0 && log_config_enabled(c->host_config) &&
+        (j->log_fd = log_file_open(log, &j->log_size, &j->err)) < 0)
         r = j->log_fd;
     j->t_plan = mono_us();
     plan_limits(c, &limits);
@@ -463,9 +476,15 @@ static void begin_run(struct start_job *j)
     struct container *c = j->c;
     struct ctr_run *run = xcalloc(1, sizeof(*run));
     *run = (struct ctr_run){.c = c, .env = j->env, .pid = j->sr.pid, .cg = take_ptr(j->cg)};
-    _cleanup_free_ char *log = xasprintf("%s/%s-json.log", c->dir, c->id);
-    run->log = log_writer_new(j->env->r, j->env->pool, log, take_fd(&j->log_fd), j->log_size,
-                              j->env->log_max_size, j->env->log_max_file);
+    if (j->log_fd >= 0) {
+        _cleanup_free_ char *log = ctr_log_path(c);
+        int64_t max_size;
+        int max_file;
+        log_config_limits(c->host_config, &max_size, &max_file);
+        run->log = log_writer_new(j->env->r, j->env->pool, log, take_fd(&j->log_fd), j->log_size,
+                                  max_size, max_file);
+        log_writer_on_written(run->log, wake_followers, c);
+    }
     run->pidfd = reactor_io_open(j->env->r, j->sr.pidfd, run);
     run->out = watch(j->env, take_fd(&j->io.out), run, on_stdout);
     run->err = watch(j->env, take_fd(&j->io.err), run, on_stderr);
@@ -673,6 +692,12 @@ static void removal_done(struct pool_job *job)
     free(rm);
 }
 
+static void submit_removal(void *arg)
+{
+    struct removal *rm = arg;
+    pool_submit(rm->env->pool, POOL_BULK, &rm->job);
+}
+
 /* Out of the index at once (its name is free again), files removed in the bulk class. */
 static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn done, void *ctx)
 {
@@ -682,7 +707,7 @@ static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn don
     struct removal *rm = xcalloc(1, sizeof(*rm));
     *rm = (struct removal){.job = {.work = removal_work, .done = removal_done}, .env = env,
                            .c = c, .done = done, .ctx = ctx};
-    pool_submit(env->pool, POOL_BULK, &rm->job);
+    ctr_retire(c, submit_removal, rm); /* no state write races the rm -rf */
 }
 
 struct remove_when_stopped {

@@ -19,8 +19,8 @@ struct exec_env {
     struct image_store *images;
     struct layer_store *layers;
     const char *cgroup_parent; /* daemon default ("berth") */
-    int64_t log_max_size;      /* json-file max-size, bytes (<= 0: none) */
-    int log_max_file;
+    const char *log_driver;    /* daemon.json log-driver and log-opts: defaults for create */
+    const json_t *log_opts;
 };
 
 typedef void (*ctr_done_fn)(void *ctx, int res, const struct berth_err *err);

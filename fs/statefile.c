@@ -24,6 +24,8 @@ struct statefile {
     uint64_t wanted;     /* generation asked for most recently */
     bool writing;
     struct waiter *waiters;
+    void (*retired)(void *ctx);
+    void *retired_ctx;
     struct {
         struct pool_job job;
         uint64_t gen;
@@ -64,6 +66,8 @@ static void write_done(struct pool_job *job)
     berth_err_freep(&sf->w.err);
     if (sf->wanted > sf->w.gen)
         start_write(sf);
+    else if (sf->retired)
+        sf->retired(sf->retired_ctx);
 }
 
 static void start_write(struct statefile *sf)
@@ -102,6 +106,14 @@ int statefile_save_now(struct statefile *sf, struct berth_err **err)
     size_t len;
     _cleanup_free_ char *data = sf->snapshot(sf->arg, &len);
     return fs_write_atomic(sf->path, data, len, 0600, err);
+}
+
+void statefile_retire(struct statefile *sf, void (*done)(void *ctx), void *ctx)
+{
+    if (!sf || !sf->writing)
+        return done(ctx);
+    sf->retired = done;
+    sf->retired_ctx = ctx;
 }
 
 void statefile_free(struct statefile *sf)

@@ -20,4 +20,7 @@ void statefile_save(struct statefile *sf, void (*done)(void *ctx, int res,
                     void *ctx);
 /* Blocking write of the current state (start-up and shutdown only). */
 int statefile_save_now(struct statefile *sf, struct berth_err **err);
+/* The file is about to go (its owner is removed): done(ctx) runs once no write is in flight
+ * or queued, at once when idle; nothing may ask for a save after this. */
+void statefile_retire(struct statefile *sf, void (*done)(void *ctx), void *ctx);
 void statefile_free(struct statefile *sf);

@@ -19,6 +19,7 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "fs/image_delete.h"
+#include "exec/logconfig.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 
@@ -162,7 +163,8 @@ static void build_router(struct daemon *d)
                   {distribution_routes, distribution_routes_count},
                   {archive_routes, archive_routes_count},
                   {container_routes, container_routes_count},
-                  {lifecycle_routes, lifecycle_routes_count}};
+                  {lifecycle_routes, lifecycle_routes_count},
+                  {logs_routes, logs_routes_count}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         n += groups[i].n;
@@ -202,21 +204,8 @@ static const char *image_user(void *arg, const char *image_id, bool *running)
     return stopped ? stopped->id : NULL;
 }
 
-/* log-opts max-size: "10m", "1g", "100k" or bytes. */
-static int64_t parse_size(const char *s)
-{
-    if (!s)
-        return -1;
-    char *end;
-    double v = strtod(s, &end);
-    int64_t mult = *end == 'k' || *end == 'K' ? 1000 : *end == 'm' || *end == 'M' ? 1000000
-                 : *end == 'g' || *end == 'G' ? 1000000000 : 1;
-    return v > 0 ? (int64_t)(v * (double)mult) : -1;
-}
-
 static void start_exec(struct daemon *d)
 {
-    const json_t *opts = json_object_get(d->cfg.file, "log-opts");
     const char *parent = json_get_str(d->cfg.file, "cgroup-parent");
     d->exec = (struct exec_env){.r = d->r,
                                 .pool = d->pool,
@@ -224,10 +213,8 @@ static void start_exec(struct daemon *d)
                                 .images = d->images,
                                 .layers = d->layers,
                                 .cgroup_parent = parent && *parent ? parent : "berth",
-                                .log_max_size = parse_size(json_get_str(opts, "max-size")),
-                                .log_max_file = json_get_str(opts, "max-file")
-                                                    ? atoi(json_get_str(opts, "max-file"))
-                                                    : 1};
+                                .log_driver = json_get_str(d->cfg.file, "log-driver"),
+                                .log_opts = json_object_get(d->cfg.file, "log-opts")};
     image_delete_set_users(image_user, d);
     ctr_run_init();
 }
@@ -335,7 +322,9 @@ static int start_api(struct daemon *d, struct berth_err **err)
 static int daemon_start(struct daemon *d, struct berth_err **err)
 {
     int r;
-    if ((r = prepare_dirs(d, err)) < 0 || (r = lock_pidfile(d, err)) < 0 ||
+    if ((r = log_config_check(json_get_str(d->cfg.file, "log-driver"),
+                              json_object_get(d->cfg.file, "log-opts"), err)) < 0 ||
+        (r = prepare_dirs(d, err)) < 0 || (r = lock_pidfile(d, err)) < 0 ||
         (r = load_engine_id(d, err)) < 0)
         return r;
     raise_limits();

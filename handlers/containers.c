@@ -11,6 +11,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/create.h"
+#include "exec/logconfig.h"
 #include "exec/run.h"
 #include "fs/ref.h"
 #include "handlers/api.h"
@@ -62,6 +63,11 @@ static void post_create(struct api_req *a)
     json_t *warnings = json_array();
     if (json_parse_body(a->msg->body.data, a->msg->body.len, false, &body, &err) < 0 ||
         ctr_build(a->d->cs, a->d->images, body, name, warnings, &c, &err) < 0) {
+        json_decref(warnings);
+        return api_reply_error(a, err);
+    }
+    if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0) {
+        ctr_free(c);
         json_decref(warnings);
         return api_reply_error(a, err);
     }
@@ -139,12 +145,14 @@ static json_t *graph_driver(struct api_req *a, const struct container *c)
 
 static json_t *inspect(struct api_req *a, const struct container *c)
 {
+    _cleanup_free_ char *log_path = log_config_enabled(c->host_config) ? ctr_log_path(c)
+                                                                         : xstrdup("");
     json_t *j = json_pack(
         "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n sO so so sO so}", "Id", c->id,
         "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
         c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", c->dir), "HostnamePath",
         json_sprintf("%s/hostname", c->dir), "HostsPath", json_sprintf("%s/hosts", c->dir),
-        "LogPath", json_sprintf("%s/%s-json.log", c->dir, c->id), "Name", "", "RestartCount",
+        "LogPath", json_string(log_path), "Name", "", "RestartCount",
         c->state.restart_count, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
         "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs", "HostConfig", c->host_config,
         "GraphDriver", graph_driver(a, c), "Mounts", mounts_json(c), "Config", c->config,

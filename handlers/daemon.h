@@ -70,6 +70,8 @@ extern const struct route lifecycle_routes[];
 extern const size_t lifecycle_routes_count;
 extern const struct route archive_routes[];
 extern const size_t archive_routes_count;
+extern const struct route logs_routes[];
+extern const size_t logs_routes_count;
 
 /* POST /images/create?fromSrc= (handlers/archive.c). */
 void image_import(struct api_req *a, const char *src);
