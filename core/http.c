@@ -68,6 +68,10 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     struct http_msg *m = rd->msg;
     if (account_head(rd, n) < 0)
         return -1;
+    /* http_parser without HTTP_PARSER_STRICT takes a space as a token character; Go (dockerd)
+     * refuses such names, and "Content-Length : 5" is a request-smuggling classic. */
+    if (memchr(at, ' ', n))
+        return fail(rd, 400, "malformed header field name");
     if (rd->in_value) /* the previous header's value ended: a new name starts */
         finish_header(rd);
     if (rd->field.len == 0) {
@@ -127,7 +131,9 @@ static int on_headers_complete(http_parser *p)
     } else {
         m->status = (int)p->status_code;
     }
-    if (!rd->on_body && (p->flags & F_CONTENTLENGTH) && p->content_length > rd->limits.max_body)
+    /* A reply to HEAD announces a length but carries no body: nothing to refuse. */
+    if (!rd->on_body && !rd->skip_body && (p->flags & F_CONTENTLENGTH) &&
+        p->content_length > rd->limits.max_body)
         return fail(rd, 413, "request body too large");
     rd->headers_done = true;
     return rd->skip_body ? 1 : 0;
