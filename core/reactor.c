@@ -334,7 +334,10 @@ static void on_accept_done(struct rio *io, const struct rdone *d)
 
 static void on_recv_done(struct rio *io, const struct rdone *d)
 {
-    if (d->res == -ENOBUFS || (d->res > 0 && !d->more)) {
+    /* A pause's cancel can complete after a resume, which found the old recv still armed and
+     * left it alone: arm a new one, or the connection would never read again. */
+    bool resumed = d->res == -ECANCELED && io->recv_wanted;
+    if (d->res == -ENOBUFS || (d->res > 0 && !d->more) || resumed) {
         if (d->res == -ENOBUFS)
             io->r->stats.enobufs++;
         queue_rearm(io);
@@ -464,6 +467,10 @@ static void on_wake(void *ctx, int revents)
 
 /* ---- life cycle ---- */
 
+/* Stands for a name we do not know. It must be static: a compound literal returned from
+ * pick_backend() died with it, and the compiler dropped the check (`--reactor bogus` crashed). */
+static const struct reactor_ops unknown_backend = {.name = NULL};
+
 static const struct reactor_ops *pick_backend(const char *name)
 {
     if (!name || !*name || strcmp(name, "auto") == 0)
@@ -472,7 +479,7 @@ static const struct reactor_ops *pick_backend(const char *name)
         return &reactor_uring_ops;
     if (strcmp(name, "epoll") == 0 || strcmp(name, "ev") == 0 || strcmp(name, "libev") == 0)
         return &reactor_ev_ops;
-    return &(const struct reactor_ops){.name = NULL};
+    return &unknown_backend;
 }
 
 static int init_backend(struct reactor *r, const char *want, struct berth_err **err)
