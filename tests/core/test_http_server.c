@@ -262,19 +262,20 @@ static int parse_responses(const struct client *c, unsigned head_mask, struct ht
     size_t off = 0;
     int n = 0;
     while (n < max) {
-        rd.skip_body = (head_mask >> n) & 1;
+        rd.skip_body = n < 32 && ((head_mask >> n) & 1);
         off += http_reader_feed(&rd, c->in.data + off, c->in.len - off);
         if (!rd.done && c->eofs && !rd.status)
             http_reader_eof(&rd);
         if (!rd.done)
             break;
         struct http_msg *m = http_reader_take(&rd);
+        bool upgraded = m->status == 101;
         if (out)
             out[n] = m;
         else
             http_msg_free(m);
         n++;
-        if (m && m->status == 101)
+        if (upgraded)
             break; /* raw bytes follow */
     }
     assert_int_equal(rd.status, 0);
