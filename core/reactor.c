@@ -176,6 +176,11 @@ struct rio *reactor_io_open(struct reactor *r, int fd, void *ctx)
     io->ctx = ctx;
     io->open = true;
     io->is_sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    /* The epoll backend reads and writes itself once the fd is ready; on a blocking fd (an
+     * adopted or socket-activated one) a large send() would stall the whole loop. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     io->next = NULL;
     return io;
 }
