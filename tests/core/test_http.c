@@ -487,6 +487,28 @@ static void test_upgrade(void **state)
     http_msg_free(m);
 }
 
+/* docker exec start: an upgrade request with a JSON body; the raw stream follows the body. */
+static void test_upgrade_with_body(void **state)
+{
+    struct fixture *f = *state;
+    static const char head[] = "POST /exec/abc/start HTTP/1.1\r\n"
+                               "Content-Type: application/json\r\n"
+                               "Content-Length: 16\r\n"
+                               "Connection: Upgrade\r\n"
+                               "Upgrade: tcp\r\n"
+                               "\r\n"
+                               "{\"Detach\":false}";
+    char wire[512];
+    memcpy(wire, head, strlen(head));
+    memcpy(wire + strlen(head), "\x01\x00\x00\x00", 4); /* a stdcopy frame header */
+    assert_int_equal(http_reader_feed(&f->rd, wire, strlen(head) + 4), strlen(head));
+    assert_true(f->rd.done);
+    f->msg = http_reader_take(&f->rd);
+    assert_true(f->msg->upgrade);
+    assert_int_equal(f->msg->body.len, 16);
+    assert_memory_equal(f->msg->body.data, "{\"Detach\":false}", 16);
+}
+
 static void test_status_text(void **state)
 {
     (void)state;
@@ -592,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_path_decoding),
         cmocka_unit_test(test_keep_alive_rules),
         REQ(test_upgrade),
+        REQ(test_upgrade_with_body),
         cmocka_unit_test(test_status_text),
         RESP(test_response_content_length),
         RESP(test_response_body_to_eof),
