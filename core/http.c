@@ -270,7 +270,8 @@ bool http_url_decode(char *s, bool plus_is_space)
     for (; *s; s++) {
         if (*s == '%') {
             int hi = hexval((unsigned char)s[1]), lo = hi < 0 ? -1 : hexval((unsigned char)s[2]);
-            if (hi < 0 || lo < 0)
+            /* %00 would end the C string early: "/containers/a%00/x" is not "/containers/a" */
+            if (hi < 0 || lo < 0 || hi + lo == 0)
                 return false;
             *out++ = (char)(hi * 16 + lo);
             s += 2;
