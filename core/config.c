@@ -272,7 +272,12 @@ static int load_file(struct config *cfg, bool explicit, const char *flagged,
     if (!json_is_object(cfg->file))
         return berth_user_error(err, EINVAL, "unable to configure the berth daemon with file "
                                              "%s: not a JSON object", cfg->config_file);
-    return apply_file(cfg, cfg->file, flagged, err);
+    /* dockerd names the file in front of every error about it, not only parse errors. */
+    int r = apply_file(cfg, cfg->file, flagged, err);
+    if (r < 0)
+        berth_error_wrap(err, "unable to configure the berth daemon with file %s",
+                         cfg->config_file);
+    return r;
 }
 
 static void apply_defaults(struct config *cfg)

@@ -68,6 +68,10 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     struct http_msg *m = rd->msg;
     if (account_head(rd, n) < 0)
         return -1;
+    /* http_parser without HTTP_PARSER_STRICT takes a space as a token character; Go (dockerd)
+     * refuses such names, and "Content-Length : 5" is a request-smuggling classic. */
+    if (memchr(at, ' ', n))
+        return fail(rd, 400, "malformed header field name");
     if (rd->in_value) /* the previous header's value ended: a new name starts */
         finish_header(rd);
     if (rd->field.len == 0) {
@@ -133,7 +137,9 @@ static int on_headers_complete(http_parser *p)
         http_parser_pause(p, 1); /* the owner dispatches before any body byte is parsed */
         return rd->skip_body ? 1 : 0;
     }
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > rd->limits.max_body)
+    /* A reply to HEAD announces a length but carries no body: nothing to refuse. */
+    if (!rd->skip_body && (p->flags & F_CONTENTLENGTH) &&
+        p->content_length > rd->limits.max_body)
         return fail(rd, 413, "request body too large");
     return rd->skip_body ? 1 : 0;
 }
@@ -280,7 +286,8 @@ bool http_url_decode(char *s, bool plus_is_space)
     for (; *s; s++) {
         if (*s == '%') {
             int hi = hexval((unsigned char)s[1]), lo = hi < 0 ? -1 : hexval((unsigned char)s[2]);
-            if (hi < 0 || lo < 0)
+            /* %00 would end the C string early: "/containers/a%00/x" is not "/containers/a" */
+            if (hi < 0 || lo < 0 || hi + lo == 0)
                 return false;
             *out++ = (char)(hi * 16 + lo);
             s += 2;

@@ -86,6 +86,6 @@ void http_query_free(char **values);
 /* Docker's boolean query rule: absent, "", "0", "no", "false", "none" are false. */
 bool http_query_bool(const struct http_msg *m, const char *key);
 
-/* Decode %XX (and '+' as space when plus_is_space) in place; false if malformed. */
+/* Decode %XX (and '+' as space when plus_is_space) in place; false if malformed or %00. */
 bool http_url_decode(char *s, bool plus_is_space);
 const char *http_status_text(int status);

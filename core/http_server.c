@@ -383,10 +383,24 @@ static void take_input(struct http_conn *c, const char *data, size_t n)
         arm_timer(c);
 }
 
+/* Bytes that came before a hijack wait in c->in for the new owner, and go to it ahead of
+ * anything newer: the zero-delay kick may run only after the next packet or EOF arrived. */
+static void deliver_held(struct http_conn *c)
+{
+    if (c->state != C_HIJACKED || c->in.len == 0)
+        return;
+    struct buf held = c->in;
+    c->in = (struct buf){0};
+    c->data_fn(c->data_arg, held.data, (ssize_t)held.len);
+    buf_free(&held);
+}
+
 static void on_peer_gone(struct http_conn *c, ssize_t n)
 {
     if (c->state == C_HIJACKED && n == 0) {
-        c->data_fn(c->data_arg, NULL, 0); /* half-close: the handler decides */
+        deliver_held(c);
+        if (!c->dead && c->state == C_HIJACKED) /* the owner may have closed on the data */
+            c->data_fn(c->data_arg, NULL, 0);   /* half-close: the handler decides */
         return;
     }
     abandon(c);
@@ -401,6 +415,8 @@ static void on_recv(void *ctx, const char *data, ssize_t n)
     conn_enter(c);
     if (n <= 0)
         on_peer_gone(c, n);
+    else if (c->state == C_HIJACKED && c->in.len > 0)
+        buf_append(&c->in, data, (size_t)n); /* behind held bytes: the kick delivers both */
     else if (c->state == C_HIJACKED)
         c->data_fn(c->data_arg, data, n);
     else
@@ -414,11 +430,8 @@ static void on_timer(struct reactor_timer *t)
 {
     struct http_conn *c = (struct http_conn *)((char *)t - offsetof(struct http_conn, timer));
     conn_enter(c);
-    if (c->state == C_HIJACKED && c->in.len > 0) {
-        struct buf held = c->in;
-        c->in = (struct buf){0};
-        c->data_fn(c->data_arg, held.data, (ssize_t)held.len);
-        buf_free(&held);
+    if (c->state == C_HIJACKED) {
+        deliver_held(c);
     } else if (c->state == C_READING && !c->closing) {
         if (!http_reader_idle(&c->rd) || c->in.len > 0)
             reply_error(c, 408, "request timed out");

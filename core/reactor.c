@@ -176,6 +176,11 @@ struct rio *reactor_io_open(struct reactor *r, int fd, void *ctx)
     io->ctx = ctx;
     io->open = true;
     io->is_sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    /* The epoll backend reads and writes itself once the fd is ready; on a blocking fd (an
+     * adopted or socket-activated one) a large send() would stall the whole loop. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     io->next = NULL;
     return io;
 }
@@ -467,6 +472,10 @@ static void on_wake(void *ctx, int revents)
 
 /* ---- life cycle ---- */
 
+/* Stands for a name we do not know. It must be static: a compound literal returned from
+ * pick_backend() died with it, and the compiler dropped the check (`--reactor bogus` crashed). */
+static const struct reactor_ops unknown_backend = {.name = NULL};
+
 static const struct reactor_ops *pick_backend(const char *name)
 {
     if (!name || !*name || strcmp(name, "auto") == 0)
@@ -475,7 +484,7 @@ static const struct reactor_ops *pick_backend(const char *name)
         return &reactor_uring_ops;
     if (strcmp(name, "epoll") == 0 || strcmp(name, "ev") == 0 || strcmp(name, "libev") == 0)
         return &reactor_ev_ops;
-    return &(const struct reactor_ops){.name = NULL};
+    return &unknown_backend;
 }
 
 static int init_backend(struct reactor *r, const char *want, struct berth_err **err)

@@ -41,8 +41,9 @@ void reactor_stop(struct reactor *r);
 /* Monotonic milliseconds, read once per loop turn. */
 uint64_t reactor_now_ms(const struct reactor *r);
 
-/* Watch fd (the reactor owns it from now on). No callback runs after reactor_io_close(),
- * which also closes the fd; buffers of operations still in flight are reclaimed later. */
+/* Watch fd (the reactor owns it from now on, and sets it O_NONBLOCK). No callback runs after
+ * reactor_io_close(), which also closes the fd; buffers of operations still in flight are
+ * reclaimed later. */
 struct rio *reactor_io_open(struct reactor *r, int fd, void *ctx);
 void reactor_io_close(struct rio *io);
 int reactor_io_fd(const struct rio *io);

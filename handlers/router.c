@@ -100,14 +100,26 @@ bool router_split_version(const char *path, char *version, size_t vlen, const ch
     return true;
 }
 
+/* The next dotted component of a version. Anything but digits and a dot ends the version, so
+ * the loop below always moves on (strtoul stopped at junk such as "1.x" and never returned). */
+static unsigned long next_part(const char **s)
+{
+    unsigned long v = 0;
+    while (isdigit((unsigned char)**s))
+        v = v * 10 + (unsigned long)(*(*s)++ - '0');
+    if (**s == '.')
+        (*s)++;
+    else
+        *s += strlen(*s);
+    return v;
+}
+
 int router_version_cmp(const char *a, const char *b)
 {
     while (*a || *b) {
-        unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
+        unsigned long x = next_part(&a), y = next_part(&b);
         if (x != y)
             return x < y ? -1 : 1;
-        a += *a == '.';
-        b += *b == '.';
     }
     return 0;
 }
@@ -145,16 +157,24 @@ static bool match_one(const struct compiled *c, char *const segs[], size_t n,
     }
     return true;
 fail:
-    while (np > 0)
+    /* NULL them too: the caller frees params whether or not a later route matches. */
+    while (np > 0) {
         free(params[--np]);
+        params[np] = NULL;
+    }
     return false;
 }
 
 const struct route *router_match(const struct router *rt, const char *method, const char *path,
                                  char *params[ROUTER_MAX_PARAMS])
 {
-    char *copy = xstrdup(path), *segs[64];
-    size_t n = split(copy, segs, 64);
+    /* As many slots as the path can have segments: a fixed array silently dropped the tail of
+     * a longer path, so "/images/a/.../a/json/x" could match "/images/{name*}/json". */
+    size_t max = 1;
+    for (const char *p = path; *p; p++)
+        max += *p == '/';
+    char *copy = xstrdup(path), **segs = xmalloc(max * sizeof(*segs));
+    size_t n = split(copy, segs, max);
     const struct route *found = NULL;
     for (size_t i = 0; i < ROUTER_MAX_PARAMS; i++)
         params[i] = NULL;
@@ -162,6 +182,7 @@ const struct route *router_match(const struct router *rt, const char *method, co
         if (strcmp(rt->routes[i].route->method, method) == 0 &&
             match_one(&rt->routes[i], segs, n, params))
             found = rt->routes[i].route;
+    free(segs);
     free(copy);
     return found;
 }
