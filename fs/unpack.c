@@ -205,7 +205,7 @@ static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_di
         *is_dir = true;
         return 0;
     }
-    forget_parent(u); /* the cached parent might be what goes away */
+    /* dfd is the cached parent (u->parent_fd) and stays valid: only entries inside it go */
     if (!S_ISDIR(st.st_mode))
         return unlinkat(dfd, base, 0) < 0 ? berth_error(u->err, errno, "replace `%s`", base) : 0;
     _cleanup_close_ int sub = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -393,8 +393,6 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
     int r = make_room(u, dfd, base, type == AE_IFDIR && !link, &exists);
     if (r < 0)
         return r;
-    if ((dfd = parent_dir(u, dir)) < 0) /* make_room may have dropped the cached fd */
-        return dfd;
     if (link)
         return make_hardlink(u, dfd, base, link, name);
     if (type == AE_IFREG)
