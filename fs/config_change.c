@@ -166,13 +166,40 @@ static void workdir(json_t *config, const char *dir)
                                                                dir));
 }
 
-int config_apply_change(json_t *config, const char *line, struct berth_err **err)
+/* The instruction word of a line (heap), lower-cased as dockerd's parser reports it. */
+static char *instruction(const char *line, const char **rest)
 {
     while (isspace((unsigned char)*line))
         line++;
     size_t n = strcspn(line, " \t");
-    _cleanup_free_ char *word = xstrndup(line, n);
-    const char *rest = line + n;
+    char *word = xstrndup(line, n);
+    for (char *c = word; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (rest)
+        *rest = line + n;
+    return word;
+}
+
+int config_apply_changes(json_t *config, char *const *lines, struct berth_err **err)
+{
+    bool cmd_set = false;
+    for (size_t i = 0; lines && lines[i]; i++) {
+        _cleanup_free_ char *word = instruction(lines[i], NULL);
+        _cleanup_json_ json_t *cmd = cmd_set ? json_incref(json_object_get(config, "Cmd")) : NULL;
+        int r = config_apply_change(config, lines[i], err);
+        if (r < 0)
+            return r;
+        if (cmd && strcmp(word, "entrypoint") == 0)
+            json_object_set(config, "Cmd", cmd);
+        cmd_set |= strcmp(word, "cmd") == 0;
+    }
+    return 0;
+}
+
+int config_apply_change(json_t *config, const char *line, struct berth_err **err)
+{
+    const char *rest;
+    _cleanup_free_ char *word = instruction(line, &rest);
     while (isspace((unsigned char)*rest))
         rest++;
     if (strcasecmp(word, "CMD") == 0) {

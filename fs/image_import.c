@@ -17,12 +17,7 @@
 int import_check_changes(char **changes, struct berth_err **err)
 {
     _cleanup_json_ json_t *scratch = json_object();
-    for (size_t i = 0; changes && changes[i]; i++) {
-        int r = config_apply_change(scratch, changes[i], err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return config_apply_changes(scratch, changes, err);
 }
 
 static json_t *import_config(const struct import_opts *o, const char *diff_id,
@@ -32,14 +27,15 @@ static json_t *import_config(const struct import_opts *o, const char *diff_id,
     _cleanup_free_ char *comment =
         o->message && *o->message ? xstrdup(o->message) : xasprintf("Imported from %s", o->src);
     json_t *config = json_object();
-    for (size_t i = 0; o->changes && o->changes[i]; i++)
-        if (config_apply_change(config, o->changes[i], err) < 0) {
-            json_decref(config);
-            return NULL;
-        }
-    json_t *c = json_pack("{ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch, "os",
-                          o->os, "created", now, "config", config, "rootfs", "type", "layers",
-                          "diff_ids", diff_id, "history", "created", now, "comment", comment);
+    if (config_apply_changes(config, o->changes, err) < 0) {
+        json_decref(config);
+        return NULL;
+    }
+    /* the message is the image's comment too, as dockerd's ImportImage writes it */
+    json_t *c = json_pack("{ss ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch,
+                          "os", o->os, "created", now, "comment", comment, "config", config,
+                          "rootfs", "type", "layers", "diff_ids", diff_id, "history", "created",
+                          now, "comment", comment);
     if (!c)
         berth_user_error(err, EINVAL, "cannot build the image config");
     if (o->variant && *o->variant)
@@ -63,6 +59,8 @@ int import_tarball(struct image_store *is, unpack_read_fn read, void *ctx,
     r = store_put(image_store_blobs(is), text, strlen(text), NULL, id, err);
     if (r == 0)
         r = image_load_config(is, id, text, strlen(text), img, err);
+    if (r == 0 && o->named)
+        json_object_set_new((*img)->meta, "LastTagTime", json_string(json_get_str(config, "created")));
     if (r == 0 && (r = image_write(is, *img, err)) < 0) {
         image_free(*img);
         *img = NULL;

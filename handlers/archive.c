@@ -188,7 +188,7 @@ void image_import(struct api_req *a, const char *src)
     ic->src = xstrdup(src); /* the caller's copy dies with the request handler */
     ic->o = (struct import_opts){.message = ic->message, .src = ic->src, .changes = ic->o.changes,
                                  .os = ic->platform.os, .arch = ic->platform.arch,
-                                 .variant = ic->platform.variant};
+                                 .variant = ic->platform.variant, .named = ic->ref != NULL};
     body_pipe_start(&ic->bp, a);
     ic->job = (struct pool_job){.work = import_work, .done = import_done};
     pool_submit(a->d->pool, POOL_BULK, &ic->job);
