@@ -1,10 +1,12 @@
 /* fs/atomic.c — write-to-temp, fsync, rename, fsync-dir; plus the small file helpers that
- * state loading needs. The temp name carries the pid so concurrent writers never collide. */
+ * state loading needs. The temp name carries the pid and a per-process sequence number, so
+ * concurrent writers never collide, be they processes or pool threads writing one file. */
 #include "fs/atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,7 +42,9 @@ static int fsync_dir_of(const char *path)
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                     struct berth_err **err)
 {
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
+    static atomic_ulong seq;
+    _cleanup_free_ char *tmp =
+        xasprintf("%s.tmp-%d-%lu", path, (int)getpid(), atomic_fetch_add(&seq, 1));
     _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return berth_error(err, errno, "create `%s`", tmp);
