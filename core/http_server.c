@@ -618,11 +618,19 @@ static void on_accept(void *ctx, int fd)
     reactor_timer_start(l->srv->r, &l->retry, 100);
 }
 
-/* A socket file answers a connect() only if a server still listens on it. */
+/* A socket file answers a connect() only if a server still listens on it. A daemon that was
+ * just killed can still answer for a moment: its io_uring drops the files of pending requests
+ * (a multishot accept holds the listener) in a kernel worker after the process is gone. So a
+ * live answer must hold for a second before we believe it (start-up only: blocking is fine). */
 static bool socket_is_live(const struct sockaddr_un *sa)
 {
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    for (int i = 0; i < 50; i++) {
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+            return false;
+        usleep(20 * 1000);
+    }
+    return true;
 }
 
 static int prepare_path(const char *path, const struct sockaddr_un *sa, struct berth_err **err)
