@@ -245,12 +245,18 @@ layer_diff() { grep -l "\"DiffID\":\"$1\"" "$BT_DIR"/root/layers/*/layer.json | 
 
 @test "a client that leaves mid-pull: the pull stops and leaves no partial layer or temp file" {
   start_slowproxy 2000000
-  api_pull "$SLOW/t/big:v1" "$WORK/progress"
-  wait_for_grep '"Downloading"' "$WORK/progress" 20
-  [ "$(tmp_entries)" -gt 0 ] # the unpacks are under way…
-  kill "$CURL_PID"
-  wait "$CURL_PID" 2>/dev/null || true
-  CURL_PID=
+  "$DOCKER_BIN" pull "$SLOW/t/big:v1" >"$WORK/progress" 2>&1 & # not the function: $! is docker
+  local client=$!
+  wait_for_grep 'Pulling fs layer' "$WORK/progress" 20
+  local i
+  for i in $(seq 100); do # the downloads and unpacks are under way…
+    [ "$(berthd_tmpfiles)" -eq 2 ] && [ "$(tmp_entries)" -eq 2 ] && break
+    sleep 0.05
+  done
+  [ "$(tmp_entries)" -eq 2 ]
+  kill "$client"
+  wait "$client" 2>/dev/null || true
+  ! grep -q 'Pull complete' "$WORK/progress"
   # …and are cancelled once berthd sees the client gone.
   assert_nothing_partial
   [ "$(layer_dirs)" -eq 0 ]
