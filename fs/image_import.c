@@ -60,7 +60,7 @@ int import_tarball(struct image_store *is, unpack_read_fn read, void *ctx,
     if (r == 0)
         r = image_load_config(is, id, text, strlen(text), img, err);
     if (r == 0 && o->named)
-        json_object_set_new((*img)->meta, "LastTagTime", json_string(json_get_str(config, "created")));
+        json_object_set((*img)->meta, "LastTagTime", json_object_get(config, "created"));
     if (r == 0 && (r = image_write(is, *img, err)) < 0) {
         image_free(*img);
         *img = NULL;

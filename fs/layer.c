@@ -131,7 +131,7 @@ static void meta_save_done(struct pool_job *job)
     free(ms);
 }
 
-/* One job at a time, so two writes of one layer.json (same temp name) never overlap. */
+/* One job at a time: an older snapshot of a layer.json can never land after a newer one. */
 static void meta_save_start(struct layer_store *ls, struct pool *pool)
 {
     struct meta_save *ms = xcalloc(1, sizeof(*ms));
