@@ -307,6 +307,23 @@ tar_file_bytes() { tar -tvf "$1" | awk '/^-/ { s += $3 } END { print s + 0 }'; }
   run docker history local/nope
   [ "$status" -ne 0 ]
   [[ "$output" == *"No such image: local/nope"* ]]
+  # Empty-layer steps (ENV, CMD) are rows of 0 B; each layer's size goes to the step that made it.
+  jq -n '{created: "2022-05-05T00:00:00Z", config: {Env: ["A=1"]},
+    history: [{created_by: "ADD rootfs", created: "2022-05-01T00:00:00Z"},
+      {created_by: "ENV A=1", empty_layer: true}, {created_by: "RUN make", comment: "built"},
+      {created_by: "CMD [\"sh\"]", empty_layer: true}],
+    layers: [{files: [{path: "a", content: "12345"}]}, {files: [{path: "b", size: 2000, seed: 1}]}]}' |
+    mkimage "$WORK/hist" --spec - >"$WORK/hist.json"
+  layout_tar "$WORK/hist" "$WORK/hist.tar"
+  docker load -q -i "$WORK/hist.tar"
+  local hid
+  hid=$(jq -r '.manifests[0].config' "$WORK/hist.json")
+  run docker history --format '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}|{{.CreatedAt}}' "$hid"
+  [ "${#lines[@]}" -eq 4 ]
+  [ "${lines[0]}" = "${hid:7:12}|CMD [\"sh\"]|0B||2022-05-05T00:00:00Z" ]
+  [ "${lines[1]}" = "<missing>|RUN make|2kB|built|2022-05-05T00:00:00Z" ]
+  [ "${lines[2]}" = "<missing>|ENV A=1|0B||2022-05-05T00:00:00Z" ]
+  [ "${lines[3]}" = "<missing>|ADD rootfs|5B||2022-05-01T00:00:00Z" ]
 }
 
 @test "save, rmi, load: the same ID comes back with its tags and history" {
