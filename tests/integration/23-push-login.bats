@@ -184,7 +184,7 @@ pushed_digest() { sed -n 's/^.*: digest: \(sha256:[0-9a-f]*\) size: [0-9]*$/\1/p
   push_layout "$FIX/a" t/secret:v1
   run docker login -u bob --password-stdin "$REGISTRY" <<<wrong
   [ "$status" -ne 0 ]
-  [[ "$output" == *"unauthorized"* ]]
+  [[ "$output" == *"Error response from daemon: Get \"http://$REGISTRY/v2/\": unauthorized"* ]]
   run docker pull "$REGISTRY/t/secret:v1"
   [ "$status" -ne 0 ]
   [[ "$output" == *"pull access denied for $REGISTRY/t/secret"* ]]
