@@ -32,10 +32,10 @@ static json_t *import_config(const struct import_opts *o, const char *diff_id,
         return NULL;
     }
     /* the message is the image's comment too, as dockerd's ImportImage writes it */
-    json_t *c = json_pack("{ss ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch,
-                          "os", o->os, "created", now, "comment", comment, "config", config,
-                          "rootfs", "type", "layers", "diff_ids", diff_id, "history", "created",
-                          now, "comment", comment);
+    json_t *c =
+        json_pack("{ss ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch, "os", o->os,
+                  "created", now, "comment", comment, "config", config, "rootfs", "type", "layers",
+                  "diff_ids", diff_id, "history", "created", now, "comment", comment);
     if (!c)
         berth_user_error(err, EINVAL, "cannot build the image config");
     if (o->variant && *o->variant)

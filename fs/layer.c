@@ -135,8 +135,8 @@ static void meta_save_done(struct pool_job *job)
 static void meta_save_start(struct layer_store *ls, struct pool *pool)
 {
     struct meta_save *ms = xcalloc(1, sizeof(*ms));
-    *ms = (struct meta_save){.job = {.work = meta_save_work, .done = meta_save_done}, .ls = ls,
-                             .pool = pool};
+    *ms = (struct meta_save){
+        .job = {.work = meta_save_work, .done = meta_save_done}, .ls = ls, .pool = pool};
     ms->paths = xcalloc(ls->unsaved.len + 1, sizeof(*ms->paths));
     ms->texts = xcalloc(ls->unsaved.len + 1, sizeof(*ms->texts));
     const char *chain;
