@@ -61,6 +61,7 @@ struct http_conn {
     void (*data_fn)(void *, const char *, ssize_t);
     void *data_arg;
     bool body_streaming; /* a dispatched request whose body is still arriving */
+    bool discarding;     /* ... and already answered: its rest is read and dropped */
     void (*body_fn)(void *, const char *, ssize_t);
     void *body_arg;
     struct http_conn *prev, *next;
@@ -231,8 +232,13 @@ static void arm_timer(struct http_conn *c)
 
 static void finish_request(struct http_conn *c)
 {
-    if (c->body_streaming) { /* answered before its body ended: the rest cannot be skipped */
+    /* Answered before its body ended (an early error): the rest cannot be skipped, so the
+     * connection closes once the body is over. Closing at once would make the client's writes
+     * fail, often before it has read the answer (docker then shows "broken pipe" instead of the
+     * error); the body is read and dropped meanwhile, as a slow body is timed out as usual. */
+    if (c->body_streaming) {
         c->keep_alive = false;
+        c->discarding = true;
         c->body_fn = NULL;
         c->req = NULL; /* still the reader's message; freed when it completes */
     }
@@ -242,7 +248,7 @@ static void finish_request(struct http_conn *c)
     c->chunked = false;
     c->drain_fn = NULL;
     c->close_fn = NULL;
-    if (!c->keep_alive)
+    if (!c->keep_alive && !c->discarding)
         c->closing = true;
     flush(c);
     arm_timer(c);
@@ -311,6 +317,11 @@ static void message_done(struct http_conn *c)
     c->body_fn = NULL;
     if (fn)
         fn(c->body_arg, NULL, 0);
+    if (c->discarding) { /* the answer went before the body ended: now close */
+        c->discarding = false;
+        c->closing = true;
+        flush(c);
+    }
 }
 
 /* Parse and dispatch requests from p[0..n) while the connection is free to take one;
@@ -433,7 +444,9 @@ static void on_timer(struct reactor_timer *t)
     if (c->state == C_HIJACKED) {
         deliver_held(c);
     } else if (c->state == C_READING && !c->closing) {
-        if (!http_reader_idle(&c->rd) || c->in.len > 0)
+        if (c->discarding) /* the answer is out; no second one for a stalled body */
+            conn_destroy(c);
+        else if (!http_reader_idle(&c->rd) || c->in.len > 0)
             reply_error(c, 408, "request timed out");
         else
             conn_destroy(c);
@@ -618,11 +631,19 @@ static void on_accept(void *ctx, int fd)
     reactor_timer_start(l->srv->r, &l->retry, 100);
 }
 
-/* A socket file answers a connect() only if a server still listens on it. */
+/* A socket file answers a connect() only if a server still listens on it. A daemon that was
+ * just killed can still answer for a moment: its io_uring drops the files of pending requests
+ * (a multishot accept holds the listener) in a kernel worker after the process is gone. So a
+ * live answer must hold for a second before we believe it (start-up only: blocking is fine). */
 static bool socket_is_live(const struct sockaddr_un *sa)
 {
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    for (int i = 0; i < 50; i++) {
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+            return false;
+        usleep(20 * 1000);
+    }
+    return true;
 }
 
 static int prepare_path(const char *path, const struct sockaddr_un *sa, struct berth_err **err)

@@ -260,6 +260,8 @@ static int apply(json_t *config, const char *line, bool *cmd_set, struct berth_e
             json_object_set_new(config, "OnBuild", ob = json_array());
         json_array_append_new(ob, json_string(rest));
     } else {
+        for (char *c = word; *c; c++) /* dockerd's parser reports it lower-cased */
+            *c = (char)tolower((unsigned char)*c);
         return berth_user_error(err, EINVAL, "%s is not a valid change command", word);
     }
     return 0;

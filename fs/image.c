@@ -262,7 +262,9 @@ json_t *image_repo_digests(struct image_store *is, const char *id)
     return familiar_refs(is, id, true);
 }
 
-/* {"Repositories": {"docker.io/library/busybox": {"docker.io/library/busybox:latest": id}}} */
+/* {"Repositories": {"docker.io/library/busybox": {"docker.io/library/busybox:latest": id}},
+ *  "LastTagTime": {id: time}}: the tag times travel with the tags, in the same atomic file,
+ * so a tag and its time never disagree and a deleted image's time goes with it. */
 static char *refs_snapshot(void *arg, size_t *len)
 {
     struct image_store *is = arg;
@@ -276,7 +278,12 @@ static char *refs_snapshot(void *arg, size_t *len)
             json_object_set_new(repos, name, repo = json_object());
         json_object_set_new(repo, key, json_string(v));
     }
-    _cleanup_json_ json_t *doc = json_pack("{sO}", "Repositories", repos);
+    _cleanup_json_ json_t *times = json_object();
+    struct image *img;
+    for (size_t i = 0; (img = image_next(is, &i));)
+        if (json_get_str(img->meta, "LastTagTime"))
+            json_object_set(times, img->id, json_object_get(img->meta, "LastTagTime"));
+    _cleanup_json_ json_t *doc = json_pack("{sO sO}", "Repositories", repos, "LastTagTime", times);
     char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
     *len = strlen(text);
     return text;
@@ -432,6 +439,12 @@ static void load_refs(struct image_store *is, const char *path)
             else
                 log_warn("images: dropping reference %s to a missing image", ref);
         }
+    }
+    json_object_foreach(json_object_get(doc, "LastTagTime"), name, id)
+    {
+        struct image *img = image_get(is, name);
+        if (img && json_is_string(id))
+            json_object_set(img->meta, "LastTagTime", id);
     }
 }
 

@@ -17,7 +17,8 @@
 struct image {
     char id[DIGEST_LEN + 1];
     json_t *config; /* the parsed config blob */
-    json_t *meta;   /* ROOT/images/<hex>.json: Layers, Size, Manifest, Parent, LastTagTime */
+    json_t *meta;   /* ROOT/images/<hex>.json: Layers, Size, Manifest, Parent; LastTagTime
+                     * (kept with the references, in repositories.json) */
     char **layers;  /* chain IDs, base first */
     size_t nlayers;
     uint64_t size;  /* sum of its layers' sizes */

@@ -31,9 +31,11 @@ static json_t *import_config(const struct import_opts *o, const char *diff_id,
         json_decref(config);
         return NULL;
     }
-    json_t *c = json_pack("{ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch, "os",
-                          o->os, "created", now, "config", config, "rootfs", "type", "layers",
-                          "diff_ids", diff_id, "history", "created", now, "comment", comment);
+    /* the message is the image's comment too, as dockerd's ImportImage writes it */
+    json_t *c =
+        json_pack("{ss ss ss ss so s{ss s[s]} s[{ss ss}]}", "architecture", o->arch, "os", o->os,
+                  "created", now, "comment", comment, "config", config, "rootfs", "type", "layers",
+                  "diff_ids", diff_id, "history", "created", now, "comment", comment);
     if (!c)
         berth_user_error(err, EINVAL, "cannot build the image config");
     if (o->variant && *o->variant)
@@ -57,6 +59,8 @@ int import_tarball(struct image_store *is, unpack_read_fn read, void *ctx,
     r = store_put(image_store_blobs(is), text, strlen(text), NULL, id, err);
     if (r == 0)
         r = image_load_config(is, id, text, strlen(text), img, err);
+    if (r == 0 && o->named)
+        json_object_set((*img)->meta, "LastTagTime", json_object_get(config, "created"));
     if (r == 0 && (r = image_write(is, *img, err)) < 0) {
         image_free(*img);
         *img = NULL;

@@ -7,10 +7,11 @@
 #include "fs/unpack.h"
 
 struct import_opts {
-    const char *message; /* history comment; NULL: "Imported from SRC" */
+    const char *message; /* comment (image and history); NULL: "Imported from SRC" */
     const char *src;     /* "-" for the request body */
     char **changes;      /* Dockerfile instructions, NULL-terminated; may be NULL */
     const char *os, *arch, *variant;
+    bool named; /* it gets a name: LastTagTime is set, as dockerd's TagImage does */
 };
 
 /* Check the changes before any byte is read, so bad input fails fast. */

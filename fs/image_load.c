@@ -154,10 +154,11 @@ static void add_name(struct loader *ld, const char *name, const char *id)
         return;
     }
     char *full = ref_full(&r);
+    _cleanup_free_ char *shown = ref_familiar(&r); /* "docker.io/library/x:1" shows as "x:1" */
     ref_free(&r);
     push_ptr((void ***)&ld->res->refs, &ld->res->nrefs, full);
     push_ptr((void ***)&ld->res->refs, &ld->res->nrefs, xstrdup(id));
-    add_message(ld->res, "Loaded image: %s", name);
+    add_message(ld->res, "Loaded image: %s", shown);
 }
 
 static int load_image(struct loader *ld, const char *config_path, const json_t *names,

@@ -24,6 +24,8 @@
 struct layer_store {
     char *dir; /* ROOT/layers */
     struct map index; /* chain id → struct layer */
+    struct map unsaved; /* chain ids whose layer.json layer_save_later must rewrite */
+    bool saving;        /* a rewrite job is in flight */
 };
 
 const char *layer_store_dir(const struct layer_store *ls)
@@ -90,6 +92,72 @@ int layer_save(struct layer_store *ls, const struct layer *l, struct berth_err *
 {
     _cleanup_free_ char *dir = xasprintf("%s/%s", ls->dir, l->link);
     return write_meta(dir, l, err);
+}
+
+/* ---- metadata rewrites, off the reactor ---- */
+
+struct meta_save {
+    struct pool_job job;
+    struct layer_store *ls;
+    struct pool *pool;
+    char **paths, **texts;
+    size_t n;
+};
+
+static void meta_save_work(struct pool_job *job)
+{
+    struct meta_save *ms = (struct meta_save *)job;
+    for (size_t i = 0; i < ms->n; i++) {
+        _cleanup_err_ struct berth_err *err = NULL;
+        if (fs_write_atomic(ms->paths[i], ms->texts[i], strlen(ms->texts[i]), 0600, &err) < 0)
+            log_warn("layers: %s", err->msg); /* also when the layer was deleted meanwhile */
+    }
+}
+
+static void meta_save_start(struct layer_store *ls, struct pool *pool);
+
+static void meta_save_done(struct pool_job *job)
+{
+    struct meta_save *ms = (struct meta_save *)job;
+    for (size_t i = 0; i < ms->n; i++) {
+        free(ms->paths[i]);
+        free(ms->texts[i]);
+    }
+    free(ms->paths);
+    free(ms->texts);
+    ms->ls->saving = false;
+    if (ms->ls->unsaved.len) /* changed while this job ran */
+        meta_save_start(ms->ls, ms->pool);
+    free(ms);
+}
+
+/* One job at a time: an older snapshot of a layer.json can never land after a newer one. */
+static void meta_save_start(struct layer_store *ls, struct pool *pool)
+{
+    struct meta_save *ms = xcalloc(1, sizeof(*ms));
+    *ms = (struct meta_save){
+        .job = {.work = meta_save_work, .done = meta_save_done}, .ls = ls, .pool = pool};
+    ms->paths = xcalloc(ls->unsaved.len + 1, sizeof(*ms->paths));
+    ms->texts = xcalloc(ls->unsaved.len + 1, sizeof(*ms->texts));
+    const char *chain;
+    for (size_t i = 0; map_next(&ls->unsaved, &i, &chain, NULL);) {
+        struct layer *l = layer_get(ls, chain);
+        if (!l)
+            continue; /* deleted since: nothing to write */
+        _cleanup_json_ json_t *j = layer_to_json(l);
+        ms->paths[ms->n] = xasprintf("%s/%s/layer.json", ls->dir, l->link);
+        ms->texts[ms->n++] = json_dumps(j, JSON_COMPACT);
+    }
+    map_free(&ls->unsaved);
+    ls->saving = true;
+    pool_submit(pool, POOL_BULK, &ms->job);
+}
+
+void layer_save_later(struct layer_store *ls, struct pool *pool, const struct layer *l)
+{
+    map_put(&ls->unsaved, l->chain_id, (void *)1);
+    if (!ls->saving)
+        meta_save_start(ls, pool);
 }
 
 /* ---- short links ---- */
@@ -201,7 +269,7 @@ struct layer **layer_unused(struct layer_store *ls)
     return out;
 }
 
-void layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
+bool layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
                     const char *repo)
 {
     size_t i;
@@ -214,15 +282,16 @@ void layer_add_blob(struct layer *l, const char *digest, const char *media_type,
         bool known = false;
         for (size_t k = 0; repo && k < json_array_size(repos); k++)
             known |= strcmp(json_string_value(json_array_get(repos, k)), repo) == 0;
-        if (repo && !known)
+        if (repo && !known && json_is_array(repos))
             json_array_append_new(repos, json_string(repo));
-        return;
+        return repo && !known && json_is_array(repos);
     }
     json_array_append_new(l->blobs, json_pack("{ss ss sI s[]}", "Digest", digest, "MediaType",
                                               media_type, "Size", (json_int_t)size, "Repos"));
     if (repo)
         json_array_append_new(json_object_get(json_array_get(l->blobs, i), "Repos"),
                               json_string(repo));
+    return true;
 }
 
 void layer_each(struct layer_store *ls, void (*fn)(struct layer *l, void *arg), void *arg)
@@ -307,6 +376,7 @@ void layer_store_close(struct layer_store *ls)
     for (size_t i = 0; map_next(&ls->index, &i, NULL, &v);)
         layer_free(v);
     map_free(&ls->index);
+    map_free(&ls->unsaved);
     free(ls->dir);
     free(ls);
 }

@@ -51,8 +51,9 @@ struct layer *layer_register(struct layer_store *ls, struct layer *l);
 struct layer *layer_forget(struct layer_store *ls, const char *chain_id);
 /* Layers nobody references (after images and containers are loaded): for start-up GC. */
 struct layer **layer_unused(struct layer_store *ls);
-/* Record that the tar of this layer is also stored as a blob (for push, save and reuse). */
-void layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
+/* Record that the tar of this layer is also stored as a blob (for push, save and reuse), and
+ * a repository it came from or went to. True when l->blobs changed. */
+bool layer_add_blob(struct layer *l, const char *digest, const char *media_type, uint64_t size,
                     const char *repo);
 /* Calls fn for each layer; do not register or forget while iterating. */
 void layer_each(struct layer_store *ls, void (*fn)(struct layer *l, void *arg), void *arg);
@@ -64,6 +65,9 @@ int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
                  struct berth_err **err);
 /* Rewrite a layer's metadata (after layer_add_blob). */
 int layer_save(struct layer_store *ls, const struct layer *l, struct berth_err **err);
+/* Reactor thread: the same, later, in a bulk pool job. The metadata is serialised now; the
+ * store's rewrites run one job at a time and coalesce. A failure is only logged. */
+void layer_save_later(struct layer_store *ls, struct pool *pool, const struct layer *l);
 /* Deleting: layer_trash moves the directory into layers/tmp and drops its link (fast, latency
  * class); the returned path is then removed with layer_rm_tree (bulk class). */
 int layer_trash(struct layer_store *ls, const struct layer *l, char **trash_path,

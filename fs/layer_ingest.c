@@ -12,6 +12,8 @@
 #include "fs/decompress.h"
 #include "fs/manifest.h"
 
+#define DRAIN_CHUNK (256u << 10)
+
 struct tee {
     unpack_read_fn read;
     void *ctx;
@@ -59,6 +61,28 @@ static int verify(struct tee *t, const struct ingest_opts *o, const struct unpac
     return r;
 }
 
+/* A corrupt blob mostly breaks the decompressor or the tar before its end, and that error
+ * would hide the cause. dockerd verifies a blob before extracting it and says so; here the rest
+ * of the blob is read (to the blob writer, which hashes it) and a wrong digest is what the
+ * caller hears. A source that fails or is cancelled meanwhile leaves the first error. */
+static void blame_digest(struct tee *t, const struct ingest_opts *o, struct berth_err **err)
+{
+    if (!o->digest || !t->w || t->err)
+        return;
+    _cleanup_free_ char *buf = xmalloc(DRAIN_CHUNK);
+    ssize_t n;
+    while ((n = tee_read(t, buf, DRAIN_CHUNK)) > 0)
+        ;
+    char got[DIGEST_LEN + 1];
+    if (n < 0)
+        return;
+    store_writer_digest(t->w, got);
+    if (strcmp(got, o->digest) == 0)
+        return;
+    berth_err_freep(err);
+    berth_user_error(err, EINVAL, "filesystem layer verification failed for digest %s", o->digest);
+}
+
 static struct layer *new_layer(const struct ingest_opts *o, const struct unpack_result *ur,
                                const char *blob, const char *media_type, uint64_t blob_size)
 {
@@ -89,6 +113,8 @@ int layer_ingest(struct store *blobs, struct layer_store *ls, unpack_read_fn rea
     if (r == 0 && (r = unpack_layer(dfd, tee_read, &t, &ur, err)) < 0 && t.err) {
         berth_err_freep(err); /* the blob write failed: that is the story, not "read failed" */
         *err = take_ptr(t.err);
+    } else if (r < 0) {
+        blame_digest(&t, o, err);
     }
     if (r == 0) {
         size = store_writer_size(t.w);

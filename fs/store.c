@@ -136,6 +136,12 @@ uint64_t store_writer_size(const struct blob_writer *w)
     return w->size;
 }
 
+void store_writer_digest(const struct blob_writer *w, char digest[DIGEST_LEN + 1])
+{
+    struct digester copy = w->d; /* finishing a copy leaves the running hash untouched */
+    digester_final(&copy, digest);
+}
+
 void store_writer_abort(struct blob_writer *w)
 {
     if (!w)

@@ -26,6 +26,8 @@ char *store_blob_path(const struct store *s, const char *digest);
 int store_writer_new(struct store *s, struct blob_writer **out, struct berth_err **err);
 int store_writer_write(struct blob_writer *w, const void *p, size_t n, struct berth_err **err);
 uint64_t store_writer_size(const struct blob_writer *w);
+/* The digest of the bytes written so far; the writer goes on as before. */
+void store_writer_digest(const struct blob_writer *w, char digest[DIGEST_LEN + 1]);
 /* Verify against `expected` (NULL: accept whatever was written), fsync, and link the blob in
  * (a blob already present is kept). The digest is written to `digest`. Frees w either way. */
 int store_writer_commit(struct blob_writer *w, const char *expected, char digest[DIGEST_LEN + 1],

@@ -186,9 +186,13 @@ void image_import(struct api_req *a, const char *src)
         return api_reply_error(a, err);
     }
     ic->src = xstrdup(src); /* the caller's copy dies with the request handler */
-    ic->o = (struct import_opts){.message = ic->message, .src = ic->src, .changes = ic->o.changes,
-                                 .os = ic->platform.os, .arch = ic->platform.arch,
-                                 .variant = ic->platform.variant};
+    ic->o = (struct import_opts){.message = ic->message,
+                                 .src = ic->src,
+                                 .changes = ic->o.changes,
+                                 .os = ic->platform.os,
+                                 .arch = ic->platform.arch,
+                                 .variant = ic->platform.variant,
+                                 .named = ic->ref != NULL};
     body_pipe_start(&ic->bp, a);
     ic->job = (struct pool_job){.work = import_work, .done = import_done};
     pool_submit(a->d->pool, POOL_BULK, &ic->job);

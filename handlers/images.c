@@ -36,23 +36,29 @@ static json_t *summary(struct api_req *a, struct image *img, json_t *tags, json_
     return s;
 }
 
-/* reference=PATTERN matches the familiar name:tag or the familiar name, as path.Match does. */
-static bool match_reference(const json_t *f, json_t *tags)
+/* reference=PATTERN keeps the names that match, as the familiar name:tag (or name@digest) or
+ * the familiar name alone, with path.Match's rules; dockerd lists only those names. */
+static json_t *matching_refs(const json_t *f, json_t *refs)
 {
-    size_t i, k;
-    json_t *pat, *tag;
-    json_array_foreach(filters_values(f, "reference"), i, pat)
+    json_t *kept = json_array(), *ref;
+    size_t k;
+    json_array_foreach(refs, k, ref)
     {
-        json_array_foreach(tags, k, tag)
+        const char *t = json_string_value(ref), *at = strchr(t, '@'), *colon = strrchr(t, ':');
+        const char *end = at ? at : (colon && !strchr(colon, '/') ? colon : NULL);
+        _cleanup_free_ char *name = end ? xstrndup(t, (size_t)(end - t)) : xstrdup(t);
+        size_t i;
+        json_t *pat;
+        json_array_foreach(filters_values(f, "reference"), i, pat)
         {
-            const char *t = json_string_value(tag), *colon = strrchr(t, ':');
-            _cleanup_free_ char *name = colon ? xstrndup(t, (size_t)(colon - t)) : xstrdup(t);
             if (fnmatch(json_string_value(pat), t, FNM_PATHNAME) == 0 ||
-                fnmatch(json_string_value(pat), name, FNM_PATHNAME) == 0)
-                return true;
+                fnmatch(json_string_value(pat), name, FNM_PATHNAME) == 0) {
+                json_array_append(kept, ref);
+                break;
+            }
         }
     }
-    return false;
+    return kept;
 }
 
 /* before=/since= take an image reference; its creation time bounds the list. */
@@ -86,6 +92,13 @@ static json_t *list_entry(struct api_req *a, struct image *img, const struct lis
         (o->since >= 0 && img->created <= o->since) ||
         !filters_match_labels(o->f, "label", labels))
         return NULL;
+    if (filters_has(o->f, "reference")) {
+        json_t *t = matching_refs(o->f, tags), *d = matching_refs(o->f, digests);
+        json_decref(tags);
+        json_decref(digests);
+        tags = t;
+        digests = d;
+    }
     if (json_array_size(tags) == 0 && json_array_size(digests) == 0) {
         if (filters_has(o->f, "dangling") && !o->dangling_only)
             return NULL;
@@ -94,8 +107,6 @@ static json_t *list_entry(struct api_req *a, struct image *img, const struct lis
         json_array_append_new(tags, json_string("<none>:<none>"));
         json_array_append_new(digests, json_string("<none>@<none>"));
     } else if (o->dangling_only && json_array_size(tags) > 0) {
-        return NULL;
-    } else if (filters_has(o->f, "reference") && !match_reference(o->f, tags)) {
         return NULL;
     }
     return summary(a, img, tags, digests);

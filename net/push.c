@@ -26,6 +26,7 @@
 
 struct blob {
     char digest[DIGEST_LEN + 1];
+    char chain_id[DIGEST_LEN + 1]; /* its layer's */
     char *media_type;
     int64_t size;
     char *mount_from; /* path of another repository of this registry that has it, or NULL */
@@ -151,8 +152,19 @@ static struct blob *cur(struct push *p)
     return &p->layers[p->cur];
 }
 
+/* The registry has the blob in this repository now: a later push to another repository of
+ * the registry mounts it from here instead of sending it again, as with dockerd. */
+static void remember_repo(struct push *p, const struct blob *b)
+{
+    struct layer_store *ls = image_store_layers(p->env->images);
+    struct layer *l = layer_get(ls, b->chain_id);
+    if (l && layer_add_blob(l, b->digest, b->media_type, (uint64_t)b->size, p->name))
+        layer_save_later(ls, p->env->pool, l);
+}
+
 static void layer_done(struct push *p, const char *status)
 {
+    remember_repo(p, cur(p));
     emit(p, progress_status(cur(p)->id, status));
     p->cur++;
     next_layer(p);
@@ -496,6 +508,7 @@ static int copy_image(struct push *p, struct image *img, char orig[DIGEST_LEN + 
                                     img->layers[i]);
         struct blob *bl = &p->layers[p->nlayers++];
         snprintf(bl->digest, sizeof(bl->digest), "%s", json_get_str(b, "Digest"));
+        memcpy(bl->chain_id, l->chain_id, sizeof(bl->chain_id));
         bl->media_type = xstrdup(json_get_str(b, "MediaType") ? json_get_str(b, "MediaType")
                                                                 : MT_OCI_LAYER);
         bl->size = json_get_int(b, "Size", 0);

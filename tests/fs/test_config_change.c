@@ -108,8 +108,8 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
-    {"FOO bar", "FOO is not a valid change command"},
-    {"RUN make", "RUN is not a valid change command"},
+    {"FOO bar", "foo is not a valid change command"},
+    {"RUN make", "run is not a valid change command"},
     {"from scratch", "from is not a valid change command"},
     {"ENV", "ENV requires at least one argument"},
     {"ENV foo", "ENV must have two arguments"},
@@ -143,7 +143,7 @@ static void test_errors(void **state)
     _cleanup_err_ struct berth_err *err = NULL;
     const char *lines[] = {"USER u", "BOGUS", "USER v", NULL};
     assert_int_equal(config_apply_changes(config, (char *const *)lines, &err), -EINVAL - 1);
-    assert_string_equal(err->msg, "BOGUS is not a valid change command");
+    assert_string_equal(err->msg, "bogus is not a valid change command");
 }
 
 int main(void)

@@ -53,7 +53,8 @@ _registry_make_tls() {
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || return 1
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=127.0.0.1" 2>/dev/null || return 1
-  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost${REGISTRY_TLS_NAME:+,DNS:$REGISTRY_TLS_NAME}" \
+    "basicConstraints=CA:FALSE" \
     "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$d/server.ext"
   openssl x509 -req -in "$d/server.csr" -CA "$d/certs/ca.crt" -CAkey "$d/ca.key" \
     -CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/server.crt" 2>/dev/null || return 1
