@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,11 +542,20 @@ static void on_accept(void *ctx, int fd)
     reactor_timer_start(l->srv->r, &l->retry, 100);
 }
 
-/* A socket file answers a connect() only if a server still listens on it. */
+/* A socket file answers a connect() only if a server still listens on it. A listener killed
+ * a moment ago may still accept for some milliseconds (its io_uring ring, which holds the
+ * socket, is torn down after the process is gone), so a connect() that succeeds is checked
+ * against the listener's pid too: a restart right after a crash must not be refused. */
 static bool socket_is_live(const struct sockaddr_un *sa)
 {
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+        return false;
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+        return true; /* no pid to check (another pid namespace): assume a server */
+    return kill(cred.pid, 0) == 0 || errno == EPERM;
 }
 
 static int prepare_path(const char *path, const struct sockaddr_un *sa, struct berth_err **err)

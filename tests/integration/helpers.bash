@@ -9,14 +9,18 @@ DOCKER_BIN=$(command -v /usr/local/bin/docker || command -v docker)
 HOSTPY=/usr/bin/python3 # Debian's python, not the pyenv one on PATH
 INTEGRATION_DIR=$BERTH_SRC/tests/integration
 
-# bt_prepare: a fresh temp dir for one daemon. Sets BT_DIR, BT_SOCK (and DOCKER_HOST to it)
-# and writes BT_CONFIG (default "{}") as $BT_DIR/daemon.json.
+# bt_prepare: a fresh temp dir for one daemon. Sets BT_DIR, BT_SOCK (and DOCKER_HOST to it),
+# BT_FLAGS (the flags that put berthd's root, exec-root, socket and config in BT_DIR), and
+# writes BT_CONFIG (default "{}") as $BT_DIR/daemon.json. For a daemon with flags that name
+# paths in BT_DIR: bt_prepare; berthd_spawn "${BT_FLAGS[@]}" -p "$BT_DIR/x.pid".
 bt_prepare() {
   BT_DIR=$(mktemp -d /tmp/berth-test.XXXXXX)
   BT_SOCK=$BT_DIR/run/berth.sock
   export DOCKER_HOST=unix://$BT_SOCK
   mkdir -p "$BT_DIR/run"
   printf '%s\n' "${BT_CONFIG:-"{}"}" >"$BT_DIR/daemon.json"
+  BT_FLAGS=(--root "$BT_DIR/root" --exec-root "$BT_DIR/run" -H "unix://$BT_SOCK"
+    --config-file "$BT_DIR/daemon.json")
 }
 
 # berthd_spawn FLAGS...: run berthd in the background with exactly these flags, logging to
@@ -36,8 +40,7 @@ berthd_spawn() {
 start_berthd() {
   bt_prepare
   local level=${BT_LOG_LEVEL-debug}
-  berthd_spawn --root "$BT_DIR/root" --exec-root "$BT_DIR/run" -H "unix://$BT_SOCK" \
-    --config-file "$BT_DIR/daemon.json" ${level:+--log-level "$level"} "$@"
+  berthd_spawn "${BT_FLAGS[@]}" ${level:+--log-level "$level"} "$@"
 }
 
 wait_for_socket() {
@@ -154,7 +157,9 @@ fd_count() {
 }
 
 # fds_back_to N: true once berthd has at most N fds open (polls for up to 5 s).
+# fds_at_most N, fds_at_least N: the same test, once.
 fds_at_most() { [ "$(fd_count)" -le "$1" ]; }
+fds_at_least() { [ "$(fd_count)" -ge "$1" ]; }
 fds_back_to() { wait_until 5 fds_at_most "$1"; }
 
 berthd_log() { cat "$BT_DIR/berthd.log"; }
