@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""clients.py SOCKET [--conns N] [--requests M] [--path P]...: open N keep-alive connections
-at once, then M rounds of one GET on every connection (all sent before any reply is read, so
-the server holds N requests at a time), and check every reply. Paths cycle through the --path
-values. Prints one line "conns=N replies=R status=CODE:COUNT,..." and exits 1 if a reply was
-missing or malformed."""
+"""clients.py SOCKET [--conns N] [--requests M] [--path P]... [--hold SECS]: open N keep-alive
+connections at once, then M rounds of one GET on every connection (all sent before any reply
+is read, so the server holds N requests at a time), and check every reply. Paths cycle
+through the --path values. Prints one line "conns=N replies=R status=CODE:COUNT,..." and
+exits 1 if a reply was missing or malformed. --hold keeps the connections open that long
+after the summary (a peak the caller can observe)."""
 import argparse
 import collections
 import socket
 import sys
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("sock")
@@ -15,6 +17,7 @@ ap.add_argument("--conns", type=int, default=200)
 ap.add_argument("--requests", type=int, default=5)
 ap.add_argument("--path", action="append", default=None)
 ap.add_argument("--timeout", type=float, default=20.0)
+ap.add_argument("--hold", type=float, default=0.0)
 a = ap.parse_args()
 paths = a.path or ["/_ping"]
 
@@ -63,10 +66,11 @@ try:
             replies += 1
 except (OSError, RuntimeError, ValueError, KeyError, IndexError) as e:
     failed = e
+summary = ",".join("%d:%d" % kv for kv in sorted(counts.items()))
+print("conns=%d replies=%d status=%s" % (len(conns), replies, summary), flush=True)
+if failed:
+    print("error: %r" % failed, flush=True)
+time.sleep(a.hold)
 for c in conns:
     c.s.close()
-summary = ",".join("%d:%d" % kv for kv in sorted(counts.items()))
-print("conns=%d replies=%d status=%s" % (len(conns), replies, summary))
-if failed:
-    print("error: %r" % failed)
 sys.exit(1 if failed else 0)

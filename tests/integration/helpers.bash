@@ -140,14 +140,18 @@ header_is() {
 }
 
 # raw_request [rawsock.py options]: send stdin bytes as-is over the socket, print what comes
-# back (see rawsock.py for --split, --close-after, --repeat, --wait and --status).
+# back (see rawsock.py for --split, --close-after, --repeat, --wait, --read-delay, --status).
+# A client started in the background with `&` is a subshell: to be able to kill it, start
+# the script itself instead: "$HOSTPY" "$RAWSOCK" "$BT_SOCK" ... &
+RAWSOCK=$INTEGRATION_DIR/rawsock.py
 raw_request() {
-  "$HOSTPY" "$INTEGRATION_DIR/rawsock.py" "$BT_SOCK" "$@"
+  "$HOSTPY" "$RAWSOCK" "$BT_SOCK" "$@"
 }
 
 # many_clients [clients.py options]: N keep-alive connections at once, M requests each.
+CLIENTS=$INTEGRATION_DIR/clients.py
 many_clients() {
-  "$HOSTPY" "$INTEGRATION_DIR/clients.py" "$BT_SOCK" "$@"
+  "$HOSTPY" "$CLIENTS" "$BT_SOCK" "$@"
 }
 
 # fd_count: open fds of the running berthd.

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""rawsock.py SOCKET [--wait SECS] [--split N] [--close-after N] [--repeat N] [--status]:
-send stdin's bytes over a unix socket as-is and print the reply. For requests curl refuses
-to send: malformed, oversized, split, pipelined, or cut off mid-way (--close-after N sends
-only N bytes, then closes without reading). --repeat runs the exchange N times, each on a
-new connection. --status ends the output with a line "[closed after S.SSs]" when the
-server closed the connection, or "[open after S.SSs]" when --wait ran out first."""
+"""rawsock.py SOCKET [--wait SECS] [--split N] [--close-after N] [--repeat N] [--status]
+[--read-delay SECS]: send stdin's bytes over a unix socket as-is and print the reply. For
+requests curl refuses to send: malformed, oversized, split, pipelined, or cut off mid-way
+(--close-after N sends only N bytes, then closes without reading). --repeat runs the
+exchange N times, each on a new connection. --read-delay waits before reading anything (a
+slow client). --status ends the output with a line "[closed after S.SSs]" when the server
+closed the connection, or "[open after S.SSs]" when --wait ran out first."""
 import argparse
 import socket
 import sys
@@ -17,6 +18,7 @@ ap.add_argument("--close-after", type=int, default=None)
 ap.add_argument("--split", type=int, default=0, help="send in pieces of this many bytes")
 ap.add_argument("--repeat", type=int, default=1)
 ap.add_argument("--status", action="store_true")
+ap.add_argument("--read-delay", type=float, default=0.0)
 a = ap.parse_args()
 data = sys.stdin.buffer.read()
 
@@ -44,6 +46,7 @@ def exchange():
         return
     start = time.monotonic()
     send(s)
+    time.sleep(a.read_delay)
     s.settimeout(a.wait)
     out, closed = b"", False
     try:
