@@ -464,6 +464,10 @@ static void on_wake(void *ctx, int revents)
 
 /* ---- life cycle ---- */
 
+/* pick_backend's answer for a name it does not know; static, as its address outlives the
+ * call (a compound literal there would dangle). */
+static const struct reactor_ops unknown_backend = {.name = NULL};
+
 static const struct reactor_ops *pick_backend(const char *name)
 {
     if (!name || !*name || strcmp(name, "auto") == 0)
@@ -472,7 +476,7 @@ static const struct reactor_ops *pick_backend(const char *name)
         return &reactor_uring_ops;
     if (strcmp(name, "epoll") == 0 || strcmp(name, "ev") == 0 || strcmp(name, "libev") == 0)
         return &reactor_ev_ops;
-    return &(const struct reactor_ops){.name = NULL};
+    return &unknown_backend;
 }
 
 static int init_backend(struct reactor *r, const char *want, struct berth_err **err)
