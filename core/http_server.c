@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -53,6 +54,7 @@ struct http_conn {
     struct http_msg *req;
     enum conn_state state;
     bool keep_alive, head_only, chunked, closing, read_paused, sending, parsing, dead;
+    bool expect_checked; /* the request being read was checked for "Expect: 100-continue" */
     int busy;
     struct reactor_timer timer;
     void (*drain_fn)(void *);
@@ -252,8 +254,25 @@ static void reply_error(struct http_conn *c, int status, const char *msg)
 
 /* ---- input ---- */
 
+/* A client that sent "Expect: 100-continue" holds its body back until told to go on (curl
+ * waits 1 s). Bodies are read whole, so the go-ahead goes out as soon as the head has passed
+ * the limits; a head over them was already answered with an error instead. */
+static void send_continue(struct http_conn *c)
+{
+    const struct http_msg *m = c->rd.msg;
+    if (!c->rd.headers_done || c->expect_checked || !m)
+        return;
+    c->expect_checked = true;
+    const char *expect = http_msg_header(m, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && m->http_minor >= 1) {
+        buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        flush(c);
+    }
+}
+
 static void dispatch(struct http_conn *c, struct http_msg *req)
 {
+    c->expect_checked = false;
     reactor_timer_stop(c->srv->r, &c->timer);
     c->req = req;
     c->state = C_HANDLING;
@@ -276,8 +295,10 @@ static size_t parse(struct http_conn *c, const char *p, size_t n)
             used = n;
             break;
         }
-        if (!c->rd.done)
+        if (!c->rd.done) {
+            send_continue(c);
             break;
+        }
         dispatch(c, http_reader_take(&c->rd));
     }
     c->parsing = false;

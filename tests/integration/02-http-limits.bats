@@ -131,6 +131,24 @@ sys.stdout.buffer.write(b"POST /_ping HTTP/1.1\r\nTransfer-Encoding: chunked\r\n
   [ "${lines[1]}" = $'HTTP/1.1 200 OK\r' ]
 }
 
+@test "Expect: 100-continue gets the go-ahead before the body is sent" {
+  start_berthd
+  run raw_request --status --wait 0.5 < <(printf 'POST /nope HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n')
+  [ "${lines[0]}" = $'HTTP/1.1 100 Continue\r' ]
+  [ "$(count_replies "$output")" -eq 1 ]
+  [[ "$output" == *"[open after "* ]] # and the final answer waits for the body
+  # curl sends Expect for bodies over 1 MB and waits 1 s for the go-ahead if none comes.
+  head -c 2000000 /dev/zero >"$BT_DIR/big"
+  run curl -s -o /dev/null -w '%{http_code} %{time_total}' --unix-socket "$BT_SOCK" \
+    -X POST --data-binary @"$BT_DIR/big" http://berth/v1.50/nope
+  [[ "$output" == "404 "* ]]
+  between 0 0.5 "${output#404 }"
+  # Over the body limit: 413 at once instead of the go-ahead.
+  run raw_request --status --wait 3 < <(printf 'POST /nope HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999999\r\n\r\n')
+  [[ "${lines[0]}" == $'HTTP/1.1 413 Request Entity Too Large\r' ]]
+  [ "$(count_replies "$output")" -eq 1 ]
+}
+
 @test "three pipelined requests in one write are answered in order" {
   start_berthd
   run raw_request < <(printf 'GET /v1.50/version HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
