@@ -103,13 +103,11 @@ pings() { curl -sf --unix-socket "${1:-$BT_SOCK}" http://berth/_ping; }
 
 @test "SIGTERM with clients connected still exits at once and closes them" {
   start_berthd
-  local base
-  base=$(fd_count)
   raw_request --status --wait 10 </dev/null >"$BT_DIR/idle" &
   local idle=$!
   raw_request --status --wait 10 < <(printf 'GET /_ping HTTP/1.1\r\nHo') >"$BT_DIR/half" &
   local half=$!
-  wait_until 5 fds_at_least $((base + 2)) # both connections accepted
+  wait_until 5 conns_at_least 2 # both connections accepted
   berthd_signal TERM
   [ "$BT_EXIT" -eq 0 ]
   wait "$idle" "$half"

@@ -7,19 +7,22 @@ load helpers
 
 setup() {
   start_berthd
-  BASE_FDS=$(fd_count)
+  BASE_FDS=$(fd_baseline)
 }
 teardown() { stop_berthd; }
 
 ping_ok() { [ "$(curl -s -m 5 --unix-socket "$BT_SOCK" http://berth/_ping)" = OK ]; }
 
-@test "the fd count sees an open connection (so the leak checks below can fail)" {
+@test "the fd and connection counts see an open connection (so leak checks can fail)" {
+  [ "$(conn_count)" -eq 0 ]
   "$HOSTPY" "$RAWSOCK" "$BT_SOCK" --wait 10 </dev/null >/dev/null &
   local client=$!
-  wait_until 5 fds_at_least $((BASE_FDS + 1))
+  wait_until 5 conns_at_least 1
+  [ "$(fd_count)" -eq $((BASE_FDS + 1)) ]
   kill "$client"
   wait "$client" || true
   fds_back_to "$BASE_FDS"
+  [ "$(conn_count)" -eq 0 ]
 }
 
 @test "200 concurrent keep-alive clients, 5 requests each: all answered 200" {
@@ -35,7 +38,7 @@ ping_ok() { [ "$(curl -s -m 5 --unix-socket "$BT_SOCK" http://berth/_ping)" = OK
   "$HOSTPY" "$CLIENTS" "$BT_SOCK" --conns 200 --requests 1 --hold 10 >"$BT_DIR/held" &
   local clients=$!
   # At the peak the daemon holds all 200 connections...
-  wait_until 10 fds_at_least $((BASE_FDS + 200))
+  wait_until 10 conns_at_least 200
   wait_until 5 grep -q '^conns=200 replies=200 status=200:200$' "$BT_DIR/held"
   ping_ok
   # ... and lets every one go when the clients leave.

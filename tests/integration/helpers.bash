@@ -53,7 +53,8 @@ wait_for_socket() {
   return 1
 }
 
-# wait_until TIMEOUT_SECS CMD...: run CMD every 25 ms until it succeeds; fails on timeout.
+# wait_until TIMEOUT_SECS CMD...: run CMD every 25 ms until it succeeds; fails on timeout
+# (whole seconds).
 wait_until() {
   local timeout=$1 i
   shift
@@ -160,10 +161,28 @@ fd_count() {
   echo "${#fds[@]}"
 }
 
+# conn_count: client connections berthd holds, i.e. its fds that are connected unix sockets
+# (listening sockets are not). A client that has left still counts until berthd closes it.
+conn_count() {
+  local inodes
+  inodes=$(ls -l /proc/"$BT_PID"/fd 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
+  awk -v list="$inodes" '
+    BEGIN { n = split(list, a, "\n"); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+    NR > 1 && $6 == "03" && ($7 in want) { c++ }
+    END { print c + 0 }' /proc/net/unix
+}
+
+# fd_baseline: berthd's fd count once no client connection is left (the start-up ping's
+# connection may still be open for a moment), for fds_back_to.
+fd_baseline() {
+  wait_until 5 conns_at_most 0 && fd_count
+}
+
 # fds_back_to N: true once berthd has at most N fds open (polls for up to 5 s).
-# fds_at_most N, fds_at_least N: the same test, once.
+# fds_at_most N, conns_at_most N, conns_at_least N: a test, once (for wait_until).
 fds_at_most() { [ "$(fd_count)" -le "$1" ]; }
-fds_at_least() { [ "$(fd_count)" -ge "$1" ]; }
+conns_at_most() { [ "$(conn_count)" -le "$1" ]; }
+conns_at_least() { [ "$(conn_count)" -ge "$1" ]; }
 fds_back_to() { wait_until 5 fds_at_most "$1"; }
 
 berthd_log() { cat "$BT_DIR/berthd.log"; }
