@@ -5,11 +5,14 @@
 #include "core/http_server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -52,6 +55,7 @@ struct http_conn {
     struct http_msg *req;
     enum conn_state state;
     bool keep_alive, head_only, chunked, closing, read_paused, sending, parsing, dead;
+    bool expect_checked; /* the request being read was checked for "Expect: 100-continue" */
     int busy;
     struct reactor_timer timer;
     void (*drain_fn)(void *);
@@ -272,6 +276,22 @@ static void reply_error(struct http_conn *c, int status, const char *msg)
 
 /* ---- input ---- */
 
+/* A client that sent "Expect: 100-continue" holds its body back until told to go on (curl
+ * waits 1 s). Bodies are read whole, so the go-ahead goes out as soon as the head has passed
+ * the limits; a head over them was already answered with an error instead. */
+static void send_continue(struct http_conn *c)
+{
+    const struct http_msg *m = c->rd.msg;
+    if (!c->rd.headers_done || c->expect_checked || !m)
+        return;
+    c->expect_checked = true;
+    const char *expect = http_msg_header(m, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0 && m->http_minor >= 1) {
+        buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+        flush(c);
+    }
+}
+
 static void dispatch(struct http_conn *c, struct http_msg *req)
 {
     reactor_timer_stop(c->srv->r, &c->timer);
@@ -338,13 +358,17 @@ static size_t parse(struct http_conn *c, const char *p, size_t n)
             break;
         }
         if (c->rd.head_paused) { /* a streamed body follows: the handler goes first */
+            send_continue(c);
             c->body_streaming = true;
             dispatch(c, c->rd.msg);
             http_reader_resume(&c->rd);
             continue;
         }
-        if (!c->rd.done)
+        if (!c->rd.done) {
+            send_continue(c);
             break;
+        }
+        c->expect_checked = false; /* the next request is checked afresh */
         message_done(c);
     }
     c->parsing = false;
@@ -631,19 +655,36 @@ static void on_accept(void *ctx, int fd)
     reactor_timer_start(l->srv->r, &l->retry, 100);
 }
 
-/* A socket file answers a connect() only if a server still listens on it. A daemon that was
- * just killed can still answer for a moment: its io_uring drops the files of pending requests
- * (a multishot accept holds the listener) in a kernel worker after the process is gone. So a
- * live answer must hold for a second before we believe it (start-up only: blocking is fine). */
+/* Alive and not a zombie: a killed daemon its parent has not reaped yet serves nothing. */
+static bool process_alive(pid_t pid)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno != ENOENT;
+    ssize_t n = read(fd, stat, sizeof(stat) - 1);
+    if (n <= 0)
+        return true;
+    stat[n] = '\0';
+    const char *paren = strrchr(stat, ')'); /* "pid (comm) S ..." */
+    return !paren || (paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'));
+}
+
+/* A socket file answers a connect() only if a server still listens on it. A listener killed
+ * a moment ago may still accept for some milliseconds (its io_uring ring, which holds the
+ * socket, is torn down after the process is gone), so a connect() that succeeds is checked
+ * against the listener's pid too: a restart right after a crash must not be refused. */
 static bool socket_is_live(const struct sockaddr_un *sa)
 {
-    for (int i = 0; i < 50; i++) {
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
-            return false;
-        usleep(20 * 1000);
-    }
-    return true;
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+        return false;
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+        return true; /* no pid to check (another pid namespace): assume a server */
+    return process_alive(cred.pid);
 }
 
 static int prepare_path(const char *path, const struct sockaddr_un *sa, struct berth_err **err)

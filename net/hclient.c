@@ -1304,6 +1304,12 @@ void hreq_send(struct hreq *q, const char *url, const char *auth_headers)
     req_start(q);
 }
 
+void hreq_set_insecure_tls(struct hreq *q, bool insecure)
+{
+    if (q)
+        q->insecure_tls = insecure;
+}
+
 void hreq_fail(struct hreq *q, const struct berth_err *err)
 {
     if (q && !q->cancelled && q->state != REQ_DONE)

@@ -86,6 +86,9 @@ struct hreq *hclient_prepare(struct hclient *hc, const struct hreq_spec *spec,
 /* Send (again) to url; auth_headers ("Authorization: ...\r\n") are added to spec->headers and,
  * like an Authorization in spec->headers, never follow a redirect to another host. */
 void hreq_send(struct hreq *q, const char *url, const char *auth_headers);
+/* Verify the server's certificate or not (the endpoint's choice, which may differ from the
+ * spec's when a wrapper picks the endpoint); before hreq_send. */
+void hreq_set_insecure_tls(struct hreq *q, bool insecure);
 /* End the request with this error: on_done gets it (never from inside this call). */
 void hreq_fail(struct hreq *q, const struct berth_err *err);
 /* Whether the request can be sent again: false once streamed body bytes went out. */

@@ -433,6 +433,8 @@ static void rr_send(struct regreq *rr)
     struct reg_session *s = rr->s;
     _cleanup_free_ char *url = request_url(s, rr->path);
     rr->gen = s->gen;
+    if (strncasecmp(rr->path, "http", 4) != 0) /* our endpoint: its TLS choice, not the caller's */
+        hreq_set_insecure_tls(rr->q, s->eps.v[s->ep].insecure_tls);
     hreq_send(rr->q, url, s->authz);
 }
 

@@ -1,5 +1,5 @@
 # tests/integration/helpers.bash — shared set-up for the bats suites: a private berthd per
-# test file (own socket, root and exec-root under a temp dir), the real docker CLI, curl.
+# test (own socket, root and exec-root under a temp dir), the real docker CLI, curl.
 
 BERTH_SRC=${BERTH_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -7,20 +7,40 @@ BERTHD=$BERTH_SRC/$BUILD/berthd
 BERTH=$BERTH_SRC/$BUILD/berth
 DOCKER_BIN=$(command -v /usr/local/bin/docker || command -v docker)
 HOSTPY=/usr/bin/python3 # Debian's python, not the pyenv one on PATH
+INTEGRATION_DIR=$BERTH_SRC/tests/integration
 
-# start_berthd [extra berthd flags...]: sets BT_DIR, BT_SOCK, BT_PID, DOCKER_HOST.
-# BT_CONFIG, if set, is written as the daemon.json berthd reads.
-start_berthd() {
+# bt_prepare: a fresh temp dir for one daemon. Sets BT_DIR, BT_SOCK (and DOCKER_HOST to it),
+# BT_FLAGS (the flags that put berthd's root, exec-root, socket and config in BT_DIR), and
+# writes BT_CONFIG (default "{}") as $BT_DIR/daemon.json. For a daemon with flags that name
+# paths in BT_DIR: bt_prepare; berthd_spawn "${BT_FLAGS[@]}" -p "$BT_DIR/x.pid".
+bt_prepare() {
   BT_DIR=$(mktemp -d /tmp/berth-test.XXXXXX)
   BT_SOCK=$BT_DIR/run/berth.sock
   export DOCKER_HOST=unix://$BT_SOCK
   mkdir -p "$BT_DIR/run"
   printf '%s\n' "${BT_CONFIG:-"{}"}" >"$BT_DIR/daemon.json"
-  "$BERTHD" --root "$BT_DIR/root" --exec-root "$BT_DIR/run" -H "unix://$BT_SOCK" \
-    --config-file "$BT_DIR/daemon.json" --log-level debug "$@" \
-    </dev/null >"$BT_DIR/berthd.log" 2>&1 &
+  BT_FLAGS=(--root "$BT_DIR/root" --exec-root "$BT_DIR/run" -H "unix://$BT_SOCK"
+    --config-file "$BT_DIR/daemon.json")
+}
+
+# berthd_spawn FLAGS...: run berthd in the background with exactly these flags, logging to
+# $BT_DIR/berthd.log, and wait until it answers on $BT_SOCK. Sets BT_PID and BT_ARGS (for
+# restart_berthd). Fails, printing the log, if berthd exits or never answers.
+berthd_spawn() {
+  BT_ARGS=("$@")
+  export DOCKER_HOST=unix://$BT_SOCK
+  # 3>&-: bats waits for fd 3 to close, so a daemon must not hold it.
+  "$BERTHD" "$@" </dev/null >>"$BT_DIR/berthd.log" 2>&1 3>&- &
   BT_PID=$!
   wait_for_socket "$BT_SOCK" || { cat "$BT_DIR/berthd.log" >&2; return 1; }
+}
+
+# start_berthd [extra berthd flags...]: bt_prepare, then berthd on the private dirs.
+# BT_LOG_LEVEL (default debug; empty: no flag) picks the --log-level flag.
+start_berthd() {
+  bt_prepare
+  local level=${BT_LOG_LEVEL-debug}
+  berthd_spawn "${BT_FLAGS[@]}" ${level:+--log-level "$level"} "$@"
 }
 
 wait_for_socket() {
@@ -33,32 +53,136 @@ wait_for_socket() {
   return 1
 }
 
-# stop_berthd: SIGTERM, wait, then clean the temp dir. Fails if berthd does not exit.
-stop_berthd() {
-  [ -n "${BT_PID:-}" ] || return 0
-  kill -TERM "$BT_PID" 2>/dev/null || true
+# wait_until TIMEOUT_SECS CMD...: run CMD every 25 ms until it succeeds; fails on timeout
+# (whole seconds).
+wait_until() {
+  local timeout=$1 i
+  shift
+  for i in $(seq "$((timeout * 40))"); do
+    "$@" && return 0
+    sleep 0.025
+  done
+  "$@"
+}
+
+# berthd_signal SIG: send SIG to berthd and wait (5 s at most) for it to exit; sets
+# BT_EXIT to its exit status and clears BT_PID. Fails if it is still running.
+berthd_signal() {
+  kill -"$1" "$BT_PID" || return 1
   local i
   for i in $(seq 200); do kill -0 "$BT_PID" 2>/dev/null || break; sleep 0.025; done
   if kill -0 "$BT_PID" 2>/dev/null; then
-    kill -KILL "$BT_PID"; wait "$BT_PID" 2>/dev/null || true
-    echo "berthd did not stop on SIGTERM" >&2; return 1
+    echo "berthd did not stop on SIG$1" >&2
+    return 1
   fi
-  wait "$BT_PID" 2>/dev/null || true
+  BT_EXIT=0
+  wait "$BT_PID" || BT_EXIT=$?
   BT_PID=
-  [ -n "${BT_DIR:-}" ] && rm -rf "$BT_DIR"
+}
+
+# stop_berthd [--keep]: SIGTERM, wait, then remove the temp dir (kept with --keep, for a
+# restart). Fails if berthd does not exit on SIGTERM. After a failed test, the end of the
+# daemon's log goes to stderr, which bats shows with the failure.
+stop_berthd() {
+  local rc=0
+  if [ "${1:-}" != --keep ] && [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "${BT_DIR:-}/berthd.log" ]; then
+    echo "# last lines of berthd.log:" >&2
+    tail -n 20 "$BT_DIR/berthd.log" >&2
+  fi
+  if [ -n "${BT_PID:-}" ] && ! berthd_signal TERM; then
+    kill -KILL "$BT_PID" 2>/dev/null
+    wait "$BT_PID" 2>/dev/null
+    BT_PID=
+    rc=1
+  fi
+  if [ "${1:-}" != --keep ] && [ -n "${BT_DIR:-}" ]; then
+    rm -rf "$BT_DIR"
+    BT_DIR=
+  fi
+  return $rc
+}
+
+# restart_berthd: stop berthd, keeping its dirs, and start it again with the same flags.
+restart_berthd() {
+  stop_berthd --keep && berthd_spawn "${BT_ARGS[@]}"
 }
 
 docker() { "$DOCKER_BIN" "$@"; }
 
 # api METHOD PATH [curl args...]: prints the body, then a last line "HTTP <status>".
 api() {
-  local method=$1 path=$2; shift 2
+  local method=$1 path=$2
+  shift 2
   curl -s --unix-socket "$BT_SOCK" -X "$method" -w '\nHTTP %{http_code}\n' "$@" "http://berth$path"
 }
 
-# raw_request: send stdin bytes as-is over the socket, print what comes back.
-raw_request() {
-  "$HOSTPY" "$BERTH_SRC/tests/integration/rawsock.py" "$BT_SOCK" "$@"
+# api_save METHOD PATH [curl args...]: prints the status code; the body is kept in
+# $BT_DIR/api.body and the headers in $BT_DIR/api.headers for body_is and header_is.
+api_save() {
+  local method=$1 path=$2
+  shift 2
+  curl -s --unix-socket "$BT_SOCK" -X "$method" -D "$BT_DIR/api.headers" -o "$BT_DIR/api.body" \
+    -w '%{http_code}' "$@" "http://berth$path"
 }
+
+# body_is TEXT: the last api_save body is exactly TEXT and a newline.
+body_is() {
+  printf '%s\n' "$1" | cmp -s - "$BT_DIR/api.body" && return 0
+  echo "expected body: $1"
+  echo "actual body:   $(cat -A "$BT_DIR/api.body")"
+  return 1
+}
+
+# header_is NAME VALUE: the last api_save reply has this header (name case-insensitive).
+header_is() {
+  local got
+  got=$(tr -d '\r' <"$BT_DIR/api.headers" | sed -n "s/^$1: //Ip")
+  [ "$got" = "$2" ] || { echo "header $1: expected '$2', got '$got'"; return 1; }
+}
+
+# raw_request [rawsock.py options]: send stdin bytes as-is over the socket, print what comes
+# back (see rawsock.py for --split, --close-after, --repeat, --wait, --read-delay, --status).
+# A client started in the background with `&` is a subshell: to be able to kill it, start
+# the script itself instead: "$HOSTPY" "$RAWSOCK" "$BT_SOCK" ... &
+RAWSOCK=$INTEGRATION_DIR/rawsock.py
+raw_request() {
+  "$HOSTPY" "$RAWSOCK" "$BT_SOCK" "$@"
+}
+
+# many_clients [clients.py options]: N keep-alive connections at once, M requests each.
+CLIENTS=$INTEGRATION_DIR/clients.py
+many_clients() {
+  "$HOSTPY" "$CLIENTS" "$BT_SOCK" "$@"
+}
+
+# fd_count: open fds of the running berthd.
+fd_count() {
+  local fds=(/proc/"$BT_PID"/fd/*)
+  echo "${#fds[@]}"
+}
+
+# conn_count: client connections berthd holds, i.e. its fds that are connected unix sockets
+# (listening sockets are not). A client that has left still counts until berthd closes it.
+conn_count() {
+  local inodes
+  inodes=$(ls -l /proc/"$BT_PID"/fd 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
+  awk -v list="$inodes" '
+    BEGIN { n = split(list, a, "\n"); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+    NR > 1 && $6 == "03" && ($7 in want) { c++ }
+    END { print c + 0 }' /proc/net/unix
+}
+
+# fd_baseline: berthd's fd count once no client connection is left (the start-up ping's
+# connection may still be open for a moment), for fds_back_to.
+fd_baseline() {
+  wait_until 5 conns_at_most 0 && fd_count
+}
+
+# fds_back_to N: true once berthd has at most N fds open (polls for up to 5 s).
+# fds_at_most N, conns_at_most N, conns_at_least N: a test, once (for wait_until).
+fds_at_most() { [ "$(fd_count)" -le "$1" ]; }
+conns_at_most() { [ "$(conn_count)" -le "$1" ]; }
+conns_at_least() { [ "$(conn_count)" -ge "$1" ]; }
+fds_back_to() { wait_until 5 fds_at_most "$1"; }
 
 berthd_log() { cat "$BT_DIR/berthd.log"; }
