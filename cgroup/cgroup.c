@@ -21,13 +21,13 @@
 static const char *root_dir = "/sys/fs/cgroup";
 
 /* v1 controllers berth uses; a missing one is skipped (hosts differ). */
-static const char *const v1_controllers[] = {"cpu",     "cpuacct", "cpuset", "memory",
-                                             "pids",    "freezer", "devices", "blkio", NULL};
+static const char *const v1_controllers[] = {"cpu",     "cpuacct", "cpuset", "memory", "pids",
+                                             "freezer", "devices", "blkio",  NULL};
 
 struct cgroup {
     int version;
-    char *rel;      /* "berth/<id>" relative to each hierarchy */
-    int dirfd;      /* v2 only */
+    char *rel; /* "berth/<id>" relative to each hierarchy */
+    int dirfd; /* v2 only */
 };
 
 void cgroup_set_root(const char *root)
@@ -97,8 +97,7 @@ char *cgroup_path(const struct cgroup *cg, const char *controller)
     return dir_of(cg, controller);
 }
 
-static int write_file(const char *dir, const char *file, const char *value,
-                      struct berth_err **err)
+static int write_file(const char *dir, const char *file, const char *value, struct berth_err **err)
 {
     _cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
     _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -221,10 +220,10 @@ static int v1_cpu(const struct cgroup *cg, const struct cgroup_limits *l, struct
 /* Docker's device allow-list: the nodes berth creates in /dev, ptys, tun; mknod of any. */
 static int v1_devices(const char *dir, bool privileged, struct berth_err **err)
 {
-    static const char *const allow[] = {"c *:* m",      "b *:* m",      "c 1:3 rwm",
-                                        "c 1:5 rwm",    "c 1:7 rwm",    "c 1:8 rwm",
-                                        "c 1:9 rwm",    "c 5:0 rwm",    "c 5:1 rwm",
-                                        "c 5:2 rwm",    "c 136:* rwm",  "c 10:200 rwm", NULL};
+    static const char *const allow[] = {"c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:5 rwm",
+                                        "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",   "c 5:0 rwm",
+                                        "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+                                        NULL};
     if (privileged)
         return 0; /* a new devices cgroup starts by allowing everything */
     int r = write_file(dir, "devices.deny", "a", err);
@@ -233,8 +232,7 @@ static int v1_devices(const char *dir, bool privileged, struct berth_err **err)
     return r;
 }
 
-static int v1_limits(const struct cgroup *cg, const struct cgroup_limits *l,
-                     struct berth_err **err)
+static int v1_limits(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *mem = dir_of(cg, "memory");
     _cleanup_free_ char *pids = dir_of(cg, "pids");
@@ -257,8 +255,7 @@ static int v1_limits(const struct cgroup *cg, const struct cgroup_limits *l,
 }
 
 /* v2 names and units: cpu.weight from shares (as runc converts), cpu.max "quota period". */
-static int v2_limits(const struct cgroup *cg, const struct cgroup_limits *l,
-                     struct berth_err **err)
+static int v2_limits(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *dir = dir_of(cg, NULL);
     int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;

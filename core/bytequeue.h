@@ -14,8 +14,8 @@ struct bytequeue;
 
 /* on_drain runs on the reactor thread once the worker has drained the queue below the
  * low-water mark after a push returned false. */
-struct bytequeue *bytequeue_new(struct reactor *r, size_t high_water,
-                                void (*on_drain)(void *arg), void *arg);
+struct bytequeue *bytequeue_new(struct reactor *r, size_t high_water, void (*on_drain)(void *arg),
+                                void *arg);
 /* Reactor side: copy bytes in; false means "above high water: pause the source". */
 bool bytequeue_push(struct bytequeue *q, const void *p, size_t n);
 /* Reactor side: the source ended (res 0) or failed / was cancelled (res < 0, e.g. -ECANCELED);

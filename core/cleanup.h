@@ -40,12 +40,12 @@ static inline void closedirp(DIR **d)
         closedir(*d);
 }
 
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_free_     _cleanup_(freep)
+#define _cleanup_close_    _cleanup_(closep)
+#define _cleanup_fclose_   _cleanup_(fclosep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
-#define _cleanup_json_ _cleanup_(json_decrefp) /* jansson provides json_decrefp */
-#define _cleanup_err_ _cleanup_(berth_err_freep)
+#define _cleanup_json_     _cleanup_(json_decrefp) /* jansson provides json_decrefp */
+#define _cleanup_err_      _cleanup_(berth_err_freep)
 
 static inline int take_fd(int *fd)
 {

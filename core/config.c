@@ -16,24 +16,90 @@
 #define DEFAULT_CONFIG_FILE "/etc/berth/daemon.json"
 
 /* dockerd's daemon.json keys (plus berth's own), so a config written for dockerd loads. */
-static const char *const known_keys[] = {
-    "hosts", "data-root", "graph", "exec-root", "pidfile", "debug", "log-level", "reactor",
-    "http-request-timeout", "http-idle-timeout", "certs-dir", "insecure-registries", "registry-mirrors",
-    "max-concurrent-downloads", "max-concurrent-uploads", "max-download-attempts",
-    "storage-driver", "storage-opts", "log-driver", "log-opts", "default-ulimits", "dns",
-    "dns-opts", "dns-search", "bridge", "bip", "iptables", "ip6tables", "ip-forward",
-    "ip-masq", "ipv6", "fixed-cidr", "fixed-cidr-v6", "default-address-pools", "mtu",
-    "userland-proxy", "userland-proxy-path", "icc", "ip", "labels", "live-restore",
-    "exec-opts", "cgroup-parent", "default-cgroupns-mode", "default-runtime", "runtimes",
-    "seccomp-profile", "selinux-enabled", "userns-remap", "no-new-privileges", "init",
-    "init-path", "shutdown-timeout", "default-shm-size", "default-ipc-mode", "experimental",
-    "features", "builder", "containerd", "containerd-namespace", "tls", "tlsverify",
-    "tlscacert", "tlscert", "tlskey", "group", "oom-score-adjust", "raw-logs",
-    "allow-nondistributable-artifacts", "authorization-plugins", "cluster-store",
-    "cluster-advertise", "metrics-addr", "node-generic-resources", "swarm-default-advertise-addr",
-    "default-gateway", "default-gateway-v6", "log-format", "proxies",
-    "cdi-spec-dirs", "containerd-plugins-namespace", "default-network-opts", "firewall-backend",
-    NULL};
+static const char *const known_keys[] = {"hosts",
+                                         "data-root",
+                                         "graph",
+                                         "exec-root",
+                                         "pidfile",
+                                         "debug",
+                                         "log-level",
+                                         "reactor",
+                                         "http-request-timeout",
+                                         "http-idle-timeout",
+                                         "certs-dir",
+                                         "insecure-registries",
+                                         "registry-mirrors",
+                                         "max-concurrent-downloads",
+                                         "max-concurrent-uploads",
+                                         "max-download-attempts",
+                                         "storage-driver",
+                                         "storage-opts",
+                                         "log-driver",
+                                         "log-opts",
+                                         "default-ulimits",
+                                         "dns",
+                                         "dns-opts",
+                                         "dns-search",
+                                         "bridge",
+                                         "bip",
+                                         "iptables",
+                                         "ip6tables",
+                                         "ip-forward",
+                                         "ip-masq",
+                                         "ipv6",
+                                         "fixed-cidr",
+                                         "fixed-cidr-v6",
+                                         "default-address-pools",
+                                         "mtu",
+                                         "userland-proxy",
+                                         "userland-proxy-path",
+                                         "icc",
+                                         "ip",
+                                         "labels",
+                                         "live-restore",
+                                         "exec-opts",
+                                         "cgroup-parent",
+                                         "default-cgroupns-mode",
+                                         "default-runtime",
+                                         "runtimes",
+                                         "seccomp-profile",
+                                         "selinux-enabled",
+                                         "userns-remap",
+                                         "no-new-privileges",
+                                         "init",
+                                         "init-path",
+                                         "shutdown-timeout",
+                                         "default-shm-size",
+                                         "default-ipc-mode",
+                                         "experimental",
+                                         "features",
+                                         "builder",
+                                         "containerd",
+                                         "containerd-namespace",
+                                         "tls",
+                                         "tlsverify",
+                                         "tlscacert",
+                                         "tlscert",
+                                         "tlskey",
+                                         "group",
+                                         "oom-score-adjust",
+                                         "raw-logs",
+                                         "allow-nondistributable-artifacts",
+                                         "authorization-plugins",
+                                         "cluster-store",
+                                         "cluster-advertise",
+                                         "metrics-addr",
+                                         "node-generic-resources",
+                                         "swarm-default-advertise-addr",
+                                         "default-gateway",
+                                         "default-gateway-v6",
+                                         "log-format",
+                                         "proxies",
+                                         "cdi-spec-dirs",
+                                         "containerd-plugins-namespace",
+                                         "default-network-opts",
+                                         "firewall-backend",
+                                         NULL};
 
 static bool is_known(const char *key)
 {
@@ -82,8 +148,7 @@ static int parse_host(struct config *cfg, const char *h, struct berth_err **err)
         return berth_user_error(err, EINVAL,
                                 "invalid host `%s`: only unix:// sockets are supported", h);
     if (path[0] != '/')
-        return berth_user_error(err, EINVAL, "invalid host `%s`: socket path must be absolute",
-                                h);
+        return berth_user_error(err, EINVAL, "invalid host `%s`: socket path must be absolute", h);
     cfg->hosts = xrealloc(cfg->hosts, (cfg->nhosts + 1) * sizeof(*cfg->hosts));
     cfg->hosts[cfg->nhosts++] = xstrdup(path);
     return 0;
@@ -122,8 +187,10 @@ static int set_seconds(struct config *cfg, const struct setting *s, double secs,
                        struct berth_err **err)
 {
     if (!(secs > 0 && secs < 4e6))
-        return berth_user_error(err, EINVAL, "invalid value for %s: must be a positive number "
-                                             "of seconds", s->key);
+        return berth_user_error(err, EINVAL,
+                                "invalid value for %s: must be a positive number "
+                                "of seconds",
+                                s->key);
     *(unsigned *)((char *)cfg + s->off) = (unsigned)(secs * 1000);
     return 0;
 }
@@ -231,8 +298,7 @@ static int parse_flags(struct config *cfg, int argc, char **argv, struct buf *fl
 }
 
 /* Apply daemon.json, with dockerd's errors for unknown keys and keys also given as flags. */
-static int apply_file(struct config *cfg, json_t *file, const char *flagged,
-                      struct berth_err **err)
+static int apply_file(struct config *cfg, json_t *file, const char *flagged, struct berth_err **err)
 {
     struct buf unknown = {0}, both = {0};
     const char *key;
@@ -263,8 +329,7 @@ static int apply_file(struct config *cfg, json_t *file, const char *flagged,
     return r;
 }
 
-static int load_file(struct config *cfg, bool explicit, const char *flagged,
-                     struct berth_err **err)
+static int load_file(struct config *cfg, bool explicit, const char *flagged, struct berth_err **err)
 {
     json_error_t je;
     if (access(cfg->config_file, F_OK) < 0 && errno == ENOENT && !explicit)
@@ -275,8 +340,10 @@ static int load_file(struct config *cfg, bool explicit, const char *flagged,
                                 "unable to configure the berth daemon with file %s: %s",
                                 cfg->config_file, je.text);
     if (!json_is_object(cfg->file))
-        return berth_user_error(err, EINVAL, "unable to configure the berth daemon with file "
-                                             "%s: not a JSON object", cfg->config_file);
+        return berth_user_error(err, EINVAL,
+                                "unable to configure the berth daemon with file "
+                                "%s: not a JSON object",
+                                cfg->config_file);
     /* dockerd names the file in front of every error about it, not only parse errors. */
     int r = apply_file(cfg, cfg->file, flagged, err);
     if (r < 0)
@@ -325,8 +392,7 @@ int config_load(struct config *cfg, int argc, char **argv, struct berth_err **er
         return r;
     apply_defaults(cfg);
     if (log_level_parse(cfg->log_level) < 0)
-        return berth_user_error(err, EINVAL, "unable to parse logging level: %s",
-                                cfg->log_level);
+        return berth_user_error(err, EINVAL, "unable to parse logging level: %s", cfg->log_level);
     return 0;
 }
 

@@ -7,7 +7,7 @@
 
 #include <nettle/sha2.h>
 
-#define DIGEST_LEN 71 /* "sha256:" + 64 hex */
+#define DIGEST_LEN     71 /* "sha256:" + 64 hex */
 #define DIGEST_HEX_LEN 64
 
 struct digester {

@@ -138,8 +138,7 @@ static int on_headers_complete(http_parser *p)
         return rd->skip_body ? 1 : 0;
     }
     /* A reply to HEAD announces a length but carries no body: nothing to refuse. */
-    if (!rd->skip_body && (p->flags & F_CONTENTLENGTH) &&
-        p->content_length > rd->limits.max_body)
+    if (!rd->skip_body && (p->flags & F_CONTENTLENGTH) && p->content_length > rd->limits.max_body)
         return fail(rd, 413, "request body too large");
     return rd->skip_body ? 1 : 0;
 }
@@ -310,8 +309,8 @@ static void query_each(const struct http_msg *m, const char *key,
         const char *eq = memchr(p, '=', len);
         size_t nlen = eq ? (size_t)(eq - p) : len;
         char *name = xstrndup(p, nlen);
-        bool match = http_url_decode(name, true) && strlen(name) == klen &&
-                     memcmp(name, key, klen) == 0;
+        bool match =
+            http_url_decode(name, true) && strlen(name) == klen && memcmp(name, key, klen) == 0;
         free(name);
         if (match) {
             char *value = eq ? xstrndup(eq + 1, len - nlen - 1) : xstrdup("");
@@ -382,8 +381,8 @@ bool http_query_bool(const struct http_msg *m, const char *key)
     size_t n = strlen(s);
     while (n && isspace((unsigned char)s[n - 1]))
         s[--n] = '\0';
-    bool r = !(n == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0 ||
-               strcmp(s, "false") == 0 || strcmp(s, "none") == 0);
+    bool r = !(n == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0 || strcmp(s, "false") == 0 ||
+               strcmp(s, "none") == 0);
     free(v);
     return r;
 }
@@ -391,35 +390,65 @@ bool http_query_bool(const struct http_msg *m, const char *key)
 const char *http_status_text(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Requested Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Request Entity Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Requested Range Not Satisfiable";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
     }
 }

@@ -22,9 +22,9 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define HIGH_WATER (256 * 1024) /* queued output above which producers are told to wait */
-#define LOW_WATER (64 * 1024)   /* ... and below which they are told to go on */
-#define IN_MAX (1024 * 1024)    /* pipelined input kept while a reply is owed */
+#define HIGH_WATER (256 * 1024)  /* queued output above which producers are told to wait */
+#define LOW_WATER  (64 * 1024)   /* ... and below which they are told to go on */
+#define IN_MAX     (1024 * 1024) /* pipelined input kept while a reply is owed */
 
 enum conn_state { C_READING, C_HANDLING, C_STREAMING, C_HIJACKED };
 
@@ -695,8 +695,8 @@ static int prepare_path(const char *path, const struct sockaddr_un *sa, struct b
     if (!S_ISSOCK(st.st_mode))
         return berth_user_error(err, EEXIST, "`%s` exists and is not a socket", path);
     if (socket_is_live(sa))
-        return berth_user_error(err, EADDRINUSE,
-                                "another daemon is already listening on `%s`", path);
+        return berth_user_error(err, EADDRINUSE, "another daemon is already listening on `%s`",
+                                path);
     if (unlink(path) < 0)
         return berth_error(err, errno, "remove stale socket `%s`", path);
     return 0;

@@ -28,7 +28,7 @@ int log_level_parse(const char *name)
     static const struct {
         const char *name;
         enum log_level level;
-    } names[] = {{"debug", LOG_DEBUG}, {"info", LOG_INFO},   {"warn", LOG_WARN},
+    } names[] = {{"debug", LOG_DEBUG},  {"info", LOG_INFO},   {"warn", LOG_WARN},
                  {"warning", LOG_WARN}, {"error", LOG_ERROR}, {"fatal", LOG_ERROR}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i].name) == 0)
@@ -71,8 +71,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     size_t pos = strftime(line, sizeof(line), "time=\"%Y-%m-%dT%H:%M:%S", &tm);
-    pos += (size_t)snprintf(line + pos, sizeof(line) - pos, ".%09ldZ\" level=%s msg=\"",
-                            ts.tv_nsec, level_names[level]);
+    pos += (size_t)snprintf(line + pos, sizeof(line) - pos, ".%09ldZ\" level=%s msg=\"", ts.tv_nsec,
+                            level_names[level]);
     pos = append_escaped(line, pos, sizeof(line) - 2, msg);
     line[pos++] = '"';
     line[pos++] = '\n';

@@ -13,8 +13,8 @@ struct map_entry {
 
 struct map {
     struct map_entry *slots;
-    size_t cap; /* power of two, or 0 */
-    size_t len; /* live entries */
+    size_t cap;  /* power of two, or 0 */
+    size_t len;  /* live entries */
     size_t used; /* live + tombstones */
 };
 

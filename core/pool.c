@@ -62,8 +62,7 @@ static void run_done(struct reactor_event *ev)
 static struct pool_job *next_job(struct pool *p, enum pool_class cls)
 {
     for (;;) {
-        struct pool_job *job =
-            cls == POOL_LATENCY ? dequeue(&p->latency) : dequeue(&p->bulk);
+        struct pool_job *job = cls == POOL_LATENCY ? dequeue(&p->latency) : dequeue(&p->bulk);
         if (!job && cls == POOL_BULK)
             job = dequeue(&p->latency); /* an idle bulk worker helps with latency work */
         if (job || p->stopping)

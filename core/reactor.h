@@ -13,10 +13,10 @@
 struct reactor;
 struct rio; /* one file descriptor watched by the reactor */
 
-typedef void (*reactor_accept_cb)(void *ctx, int fd);                   /* fd < 0: -errno */
+typedef void (*reactor_accept_cb)(void *ctx, int fd);                    /* fd < 0: -errno */
 typedef void (*reactor_recv_cb)(void *ctx, const char *data, ssize_t n); /* 0 EOF, < 0 -errno */
-typedef void (*reactor_sent_cb)(void *ctx, int res);                    /* 0 or -errno */
-typedef void (*reactor_poll_cb)(void *ctx, int revents);                /* POLL* or -errno */
+typedef void (*reactor_sent_cb)(void *ctx, int res);                     /* 0 or -errno */
+typedef void (*reactor_poll_cb)(void *ctx, int revents);                 /* POLL* or -errno */
 
 /* Embedded by the caller; the reactor never allocates or frees it. */
 struct reactor_timer {

@@ -11,7 +11,7 @@
 #include "core/reactor_backend.h"
 #include "core/xalloc.h"
 
-#define BUF_SIZE 16384
+#define BUF_SIZE         16384
 #define ACCEPTS_PER_WAKE 64
 
 struct evbe;

@@ -12,9 +12,9 @@
 
 #define SQ_ENTRIES 512
 #define CQ_ENTRIES 4096
-#define BUF_GROUP 0
-#define BUF_COUNT 128 /* power of two */
-#define BUF_SIZE 16384
+#define BUF_GROUP  0
+#define BUF_COUNT  128 /* power of two */
+#define BUF_SIZE   16384
 
 struct uring {
     struct io_uring ring;

@@ -44,8 +44,14 @@ int attach_parse_keys(const char *spec, unsigned char *out, size_t *n, struct be
             v = (unsigned char)k[0];
         else if (strncmp(k, "ctrl-", 5) == 0 && strlen(k) == 6) {
             char ch = (char)tolower((unsigned char)k[5]);
-            v = ch >= 'a' && ch <= 'z' ? ch - 'a' + 1 : ch == '@' ? 0 : ch == '[' ? 27
-                : ch == '\\' ? 28 : ch == ']' ? 29 : ch == '^' ? 30 : ch == '_' ? 31 : -1;
+            v = ch >= 'a' && ch <= 'z' ? ch - 'a' + 1
+                : ch == '@'            ? 0
+                : ch == '['            ? 27
+                : ch == '\\'           ? 28
+                : ch == ']'            ? 29
+                : ch == '^'            ? 30
+                : ch == '_'            ? 31
+                                       : -1;
         }
         if (v < 0 || *n == 16)
             return berth_user_error(err, EINVAL, "Invalid detach keys (%s) provided", spec);
@@ -133,8 +139,14 @@ static bool send_frame(struct attach_client *a, enum log_stream s, const char *d
 {
     if (a->tty)
         return http_raw_write(a->conn, data, n);
-    unsigned char head[8] = {(unsigned char)s, 0, 0, 0, (unsigned char)(n >> 24),
-                             (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
+    unsigned char head[8] = {(unsigned char)s,
+                             0,
+                             0,
+                             0,
+                             (unsigned char)(n >> 24),
+                             (unsigned char)(n >> 16),
+                             (unsigned char)(n >> 8),
+                             (unsigned char)n};
     http_raw_write(a->conn, head, sizeof(head));
     return http_raw_write(a->conn, data, n);
 }
@@ -163,7 +175,11 @@ int attach_add(struct container *c, struct http_conn *conn, const struct attach_
                struct berth_err **err)
 {
     struct attach_client *a = xcalloc(1, sizeof(*a));
-    *a = (struct attach_client){.c = c, .conn = conn, .in = o->in, .out = o->out, .err = o->err,
+    *a = (struct attach_client){.c = c,
+                                .conn = conn,
+                                .in = o->in,
+                                .out = o->out,
+                                .err = o->err,
                                 .tty = json_get_bool(c->config, "Tty", false)};
     int r = attach_parse_keys(o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q",
                               a->keys, &a->nkeys, err);

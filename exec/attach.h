@@ -14,7 +14,7 @@
 
 struct attach_opts {
     bool in, out, err;
-    bool upgrade; /* the request asked for it: answer 101, else 200 (old clients) */
+    bool upgrade;            /* the request asked for it: answer 101, else 200 (old clients) */
     const char *detach_keys; /* "ctrl-p,ctrl-q" form, NULL for the default */
 };
 

@@ -25,8 +25,8 @@ struct ctr_store {
     struct map by_id, by_name;
 };
 
-static const char *const status_names[] = {"created", "running", "paused", "restarting",
-                                           "removing", "exited", "dead"};
+static const char *const status_names[] = {"created",  "running", "paused", "restarting",
+                                           "removing", "exited",  "dead"};
 
 const char *ctr_status_name(enum ctr_status s)
 {
@@ -66,10 +66,9 @@ static json_t *ctr_json(const struct container *c)
 {
     json_t *j = json_pack("{ss ss ss ss ss sO sO ss sO so si}", "ID", c->id, "Name", c->name,
                           "Created", c->created, "Image", c->image_id, "ImageChain",
-                          c->image_chain ? c->image_chain : "", "Config", c->config,
-                          "HostConfig", c->host_config, "Path", c->path, "Args", c->args,
-                          "State", state_json(&c->state), "RestartCount",
-                          c->state.restart_count);
+                          c->image_chain ? c->image_chain : "", "Config", c->config, "HostConfig",
+                          c->host_config, "Path", c->path, "Args", c->args, "State",
+                          state_json(&c->state), "RestartCount", c->state.restart_count);
     if (c->trace)
         json_object_set(j, "StartTrace", c->trace);
     return j;
@@ -212,8 +211,7 @@ int ctr_lookup(struct ctr_store *cs, const char *name, struct container **out,
             *out = it;
     }
     if (!c && matches > 1)
-        return berth_user_error(err, EINVAL, "multiple IDs found with provided prefix: %s",
-                                name);
+        return berth_user_error(err, EINVAL, "multiple IDs found with provided prefix: %s", name);
     if (!c && matches == 0)
         return berth_user_error(err, ENOENT, "No such container: %s", name);
     if (c)
@@ -242,14 +240,18 @@ int ctr_check_name(struct ctr_store *cs, const char *name, struct berth_err **er
     for (const char *p = n + 1; ok && *p; p++)
         ok = isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-';
     if (!ok)
-        return berth_user_error(err, EINVAL, "Invalid container name (%s), only "
-                                             "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", n);
+        return berth_user_error(err, EINVAL,
+                                "Invalid container name (%s), only "
+                                "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                                n);
     struct container *other = ctr_by_name(cs, n);
     if (other)
-        return berth_user_error(err, EEXIST, "Conflict. The container name \"/%s\" is already "
-                                             "in use by container \"%s\". You have to remove "
-                                             "(or rename) that container to be able to reuse "
-                                             "that name.", n, other->id);
+        return berth_user_error(err, EEXIST,
+                                "Conflict. The container name \"/%s\" is already "
+                                "in use by container \"%s\". You have to remove "
+                                "(or rename) that container to be able to reuse "
+                                "that name.",
+                                n, other->id);
     return 0;
 }
 
@@ -274,21 +276,21 @@ int ctr_save_now(struct container *c, struct berth_err **err)
 /* adjective_surname, as dockerd names containers; surnames of people who shaped computing
  * and science. */
 static const char *const adjectives[] = {
-    "agile",   "bold",     "brave",   "bright",  "busy",    "calm",     "clever",  "cool",
-    "crisp",   "curious",  "daring",  "eager",   "elegant", "epic",     "fervent", "focused",
-    "gentle",  "happy",    "hardy",   "humble",  "jolly",   "keen",     "kind",    "lucid",
-    "merry",   "modest",   "nifty",   "noble",   "patient", "peaceful", "quick",   "quiet",
-    "relaxed", "serene",   "sharp",   "sleepy",  "smart",   "steady",   "stoic",   "sunny",
-    "swift",   "tender",   "tidy",    "upbeat",  "vibrant", "vigilant", "wise",    "witty",
+    "agile",   "bold",    "brave",  "bright", "busy",    "calm",     "clever",  "cool",
+    "crisp",   "curious", "daring", "eager",  "elegant", "epic",     "fervent", "focused",
+    "gentle",  "happy",   "hardy",  "humble", "jolly",   "keen",     "kind",    "lucid",
+    "merry",   "modest",  "nifty",  "noble",  "patient", "peaceful", "quick",   "quiet",
+    "relaxed", "serene",  "sharp",  "sleepy", "smart",   "steady",   "stoic",   "sunny",
+    "swift",   "tender",  "tidy",   "upbeat", "vibrant", "vigilant", "wise",    "witty",
     "zealous", "zen"};
 static const char *const surnames[] = {
-    "babbage",  "backus",    "bell",     "berners",  "boole",    "cerf",     "curie",
-    "dijkstra", "engelbart", "euler",    "faraday",  "fermat",   "feynman",  "gauss",
-    "goldberg", "hamilton",  "hopper",   "jackson",  "johnson",  "kahn",     "kernighan",
-    "knuth",    "kowalevski", "lamarr",  "lamport",  "liskov",   "lovelace", "maxwell",
-    "mccarthy", "meitner",   "minsky",   "noether",  "nygaard",  "pascal",   "perlman",
-    "pike",     "ritchie",   "sammet",   "shannon",  "shaw",     "sinoussi", "stallman",
-    "tesla",    "thompson",  "torvalds", "turing",   "vaughan",  "wilkes",   "wirth",
+    "babbage",  "backus",     "bell",     "berners", "boole",   "cerf",     "curie",
+    "dijkstra", "engelbart",  "euler",    "faraday", "fermat",  "feynman",  "gauss",
+    "goldberg", "hamilton",   "hopper",   "jackson", "johnson", "kahn",     "kernighan",
+    "knuth",    "kowalevski", "lamarr",   "lamport", "liskov",  "lovelace", "maxwell",
+    "mccarthy", "meitner",    "minsky",   "noether", "nygaard", "pascal",   "perlman",
+    "pike",     "ritchie",    "sammet",   "shannon", "shaw",    "sinoussi", "stallman",
+    "tesla",    "thompson",   "torvalds", "turing",  "vaughan", "wilkes",   "wirth",
     "wozniak"};
 
 char *ctr_generate_name(struct ctr_store *cs)
@@ -300,8 +302,8 @@ char *ctr_generate_name(struct ctr_store *cs)
         if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
             r[0] = (unsigned)rand(), r[1] = (unsigned)rand();
         char *name = attempt < 10 ? xasprintf("%s_%s", adjectives[r[0] % na], surnames[r[1] % ns])
-                                  : xasprintf("%s_%s%u", adjectives[r[0] % na],
-                                              surnames[r[1] % ns], r[0] % 100);
+                                  : xasprintf("%s_%s%u", adjectives[r[0] % na], surnames[r[1] % ns],
+                                              r[0] % 100);
         if (!ctr_by_name(cs, name))
             return name;
         free(name);

@@ -43,21 +43,21 @@ struct container {
     char *name; /* without Docker's leading '/' */
     char *created;
     char image_id[DIGEST_LEN + 1];
-    char *image_chain; /* chain ID of the image's top layer ("" for no layers) */
+    char *image_chain;   /* chain ID of the image's top layer ("" for no layers) */
     json_t *config;      /* Config, image defaults merged */
     json_t *host_config; /* HostConfig */
     char *path;          /* the command: entrypoint + cmd */
     json_t *args;
     struct ctr_state state;
-    char *dir; /* ROOT/containers/<id> */
+    char *dir;     /* ROOT/containers/<id> */
     json_t *trace; /* the last start's phase timings, in microseconds */
     struct statefile *sf;
     struct ctr_run *run;
     struct ctr_waiter *waiters;
     struct attach_client *attached;
-    struct buf stdin_pending; /* input that arrived before the process (docker run -i) */
-    bool stdin_eof;           /* ... and its end */
-    bool starting; /* a start job is under way */
+    struct buf stdin_pending;       /* input that arrived before the process (docker run -i) */
+    bool stdin_eof;                 /* ... and its end */
+    bool starting;                  /* a start job is under way */
     struct log_followers followers; /* docker logs -f readers */
 };
 

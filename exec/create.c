@@ -77,11 +77,12 @@ static void inherit_string(json_t *config, const json_t *image, const char *key)
 /* The image's defaults where the request left a field empty. */
 static void merge_image(json_t *config, const json_t *image)
 {
-    json_object_set_new(config, "Env", merge_env(json_object_get(image, "Env"),
-                                                 json_object_get(config, "Env")));
+    json_object_set_new(config, "Env",
+                        merge_env(json_object_get(image, "Env"), json_object_get(config, "Env")));
     /* dockerd: without an entrypoint of its own, the container takes the image's Cmd (when
      * it has none) and the image's Entrypoint (unless it reset it to an empty list) */
-    json_t *ep = json_object_get(config, "Entrypoint"), *img_ep = json_object_get(image, "Entrypoint");
+    json_t *ep = json_object_get(config, "Entrypoint"),
+           *img_ep = json_object_get(image, "Entrypoint");
     json_t *img_cmd = json_object_get(image, "Cmd");
     if (empty_list(ep)) {
         if (empty_list(json_object_get(config, "Cmd")))
@@ -109,20 +110,26 @@ static int check_host_config(const json_t *hc, json_t *warnings, struct berth_er
     if (mem > 0 && mem < 6 * 1024 * 1024)
         return berth_user_error(err, EINVAL, "Minimum memory limit allowed is 6MB");
     if (swap > 0 && mem > 0 && swap < mem)
-        return berth_user_error(err, EINVAL, "Minimum memoryswap limit should be larger than "
-                                             "memory limit, see usage");
+        return berth_user_error(err, EINVAL,
+                                "Minimum memoryswap limit should be larger than "
+                                "memory limit, see usage");
     if (swap > 0 && mem == 0)
-        return berth_user_error(err, EINVAL, "You should always set the Memory limit when using "
-                                             "Memoryswap limit, see usage");
+        return berth_user_error(err, EINVAL,
+                                "You should always set the Memory limit when using "
+                                "Memoryswap limit, see usage");
     if (nano && (json_get_int(hc, "CpuPeriod", 0) || json_get_int(hc, "CpuQuota", 0)))
-        return berth_user_error(err, EINVAL, "Conflicting options: Nano CPUs and CPU Period "
-                                             "cannot both be set");
+        return berth_user_error(err, EINVAL,
+                                "Conflicting options: Nano CPUs and CPU Period "
+                                "cannot both be set");
     if (nano < 0 || nano > ncpu * 1000000000LL)
-        return berth_user_error(err, EINVAL, "Range of CPUs is from 0.01 to %ld.00, as there "
-                                             "are only %ld CPUs available", ncpu, ncpu);
+        return berth_user_error(err, EINVAL,
+                                "Range of CPUs is from 0.01 to %ld.00, as there "
+                                "are only %ld CPUs available",
+                                ncpu, ncpu);
     if (json_get_bool(hc, "AutoRemove", false) && restart && *restart && strcmp(restart, "no"))
-        return berth_user_error(err, EINVAL, "can't create 'AutoRemove' container with restart "
-                                             "policy");
+        return berth_user_error(err, EINVAL,
+                                "can't create 'AutoRemove' container with restart "
+                                "policy");
     const char *net = json_get_str(hc, "NetworkMode");
     if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default") &&
         strcmp(net, "bridge"))

@@ -7,8 +7,8 @@
 
 #include "core/json.h"
 
-static const char *const json_file_opts[] = {"max-size", "max-file", "compress", "labels",
-                                             "labels-regex", "env", "env-regex", "tag", NULL};
+static const char *const json_file_opts[] = {
+    "max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag", NULL};
 
 static bool known_opt(const char *key)
 {
@@ -29,10 +29,26 @@ int64_t log_parse_size(const char *s)
         return -1;
     int64_t mult = 1;
     switch (*end) {
-    case 'k': case 'K': mult = 1000; end++; break;
-    case 'm': case 'M': mult = 1000 * 1000; end++; break;
-    case 'g': case 'G': mult = 1000 * 1000 * 1000; end++; break;
-    case 't': case 'T': mult = 1000LL * 1000 * 1000 * 1000; end++; break;
+    case 'k':
+    case 'K':
+        mult = 1000;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1000 * 1000;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1000 * 1000 * 1000;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mult = 1000LL * 1000 * 1000 * 1000;
+        end++;
+        break;
     }
     if (*end == 'b' || *end == 'B')
         end++;
@@ -54,7 +70,8 @@ int log_config_check(const char *driver, const json_t *opts, struct berth_err **
                                 driver);
     const char *key;
     json_t *v;
-    json_object_foreach ((json_t *)opts, key, v) {
+    json_object_foreach((json_t *)opts, key, v)
+    {
         if (!known_opt(key))
             return berth_user_error(err, EINVAL, "unknown log opt '%s' for json-file log driver",
                                     key);
@@ -96,9 +113,8 @@ int log_config_settle(json_t *hc, const char *default_driver, const json_t *defa
         type = json_get_str(lc, "Type");
         const char *key;
         json_t *v;
-        json_object_foreach ((json_t *)default_opts, key, v)
-            if (!json_object_get(cfg, key))
-                json_object_set(cfg, key, v);
+        json_object_foreach((json_t *)default_opts, key, v) if (!json_object_get(cfg, key))
+            json_object_set(cfg, key, v);
     }
     return log_config_check(type, cfg, err);
 }

@@ -51,8 +51,11 @@ int log_file_open(const char *path, int64_t *size, struct berth_err **err)
 /* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
-    size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
-                                 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    size_t len = p[0] < 0x80             ? 1
+                 : (p[0] & 0xe0) == 0xc0 ? 2
+                 : (p[0] & 0xf0) == 0xe0 ? 3
+                 : (p[0] & 0xf8) == 0xf0 ? 4
+                                         : 0;
     if (!len || len > n || (len == 2 && p[0] < 0xc2))
         return 0;
     for (size_t i = 1; i < len; i++)
@@ -108,8 +111,8 @@ static void start_write(struct log_writer *w);
 
 static void rotate_work(struct pool_job *job)
 {
-    struct log_writer *w = (struct log_writer *)((char *)job - offsetof(struct log_writer,
-                                                                        rotate_job));
+    struct log_writer *w =
+        (struct log_writer *)((char *)job - offsetof(struct log_writer, rotate_job));
     for (int i = w->max_file - 1; i >= 1; i--) {
         _cleanup_free_ char *from = i == 1 ? xstrdup(w->path) : xasprintf("%s.%d", w->path, i - 1);
         _cleanup_free_ char *to = xasprintf("%s.%d", w->path, i);
@@ -123,8 +126,8 @@ static void rotate_work(struct pool_job *job)
 
 static void rotate_done(struct pool_job *job)
 {
-    struct log_writer *w = (struct log_writer *)((char *)job - offsetof(struct log_writer,
-                                                                        rotate_job));
+    struct log_writer *w =
+        (struct log_writer *)((char *)job - offsetof(struct log_writer, rotate_job));
     w->rotating = false;
     if (w->new_fd < 0) {
         log_error("logs: rotate `%s`: %s", w->path, strerror(w->rotate_errno));
@@ -213,8 +216,12 @@ struct log_writer *log_writer_new(struct reactor *r, struct pool *pool, const ch
                                   int64_t size, int64_t max_size, int max_file)
 {
     struct log_writer *w = xcalloc(1, sizeof(*w));
-    *w = (struct log_writer){.r = r, .pool = pool, .path = xstrdup(path), .size = size,
-                             .max_size = max_size, .max_file = max_file < 1 ? 1 : max_file};
+    *w = (struct log_writer){.r = r,
+                             .pool = pool,
+                             .path = xstrdup(path),
+                             .size = size,
+                             .max_size = max_size,
+                             .max_file = max_file < 1 ? 1 : max_file};
     w->io = reactor_io_open(r, fd, w);
     return w;
 }

@@ -42,4 +42,3 @@ struct log_record {
 
 /* Parse one JSON record line; false when it is not one. */
 bool log_record_parse(const char *text, size_t len, struct log_record *rec);
-

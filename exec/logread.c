@@ -144,8 +144,13 @@ static void format(struct log_reader *lr, const struct log_record *r)
     buf_append(&payload, r->line.data, r->line.len);
     if (!lr->o.tty) { /* Docker's stream frame: [stream, 0, 0, 0, size (big-endian)] */
         size_t n = payload.len;
-        unsigned char head[8] = {(unsigned char)r->stream, 0, 0, 0, (unsigned char)(n >> 24),
-                                 (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+        unsigned char head[8] = {(unsigned char)r->stream,
+                                 0,
+                                 0,
+                                 0,
+                                 (unsigned char)(n >> 24),
+                                 (unsigned char)(n >> 16),
+                                 (unsigned char)(n >> 8),
                                  (unsigned char)n};
         buf_append(&lr->out, head, sizeof(head));
     }
@@ -333,8 +338,8 @@ static void read_done(struct pool_job *job)
 }
 
 struct log_reader *log_reader_start(struct pool *pool, const char *path, int max_file,
-                                    const struct log_reader_opts *o,
-                                    const struct log_reader_cb *cb, struct log_followers *f)
+                                    const struct log_reader_opts *o, const struct log_reader_cb *cb,
+                                    struct log_followers *f)
 {
     struct log_reader *lr = xcalloc(1, sizeof(*lr));
     lr->pool = pool;

@@ -39,8 +39,8 @@ void log_followers_finish(struct log_followers *f);
 /* Read path (rotated into max_file files) with o; a follower (o->follow) joins f, which must
  * outlive it or finish it first. */
 struct log_reader *log_reader_start(struct pool *pool, const char *path, int max_file,
-                                    const struct log_reader_opts *o,
-                                    const struct log_reader_cb *cb, struct log_followers *f);
+                                    const struct log_reader_opts *o, const struct log_reader_cb *cb,
+                                    struct log_followers *f);
 /* After emit returned false. */
 void log_reader_resume(struct log_reader *lr);
 /* The client left: no callback after this. */

@@ -40,7 +40,8 @@ static void *keep(struct plan_store *s, void *p)
     return p;
 }
 
-static char *keepf(struct plan_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *keepf(struct plan_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static char *keepf(struct plan_store *s, const char *fmt, ...)
 {
     va_list ap;
@@ -86,8 +87,12 @@ static void fs_mount(struct plan_store *s, const char *src, const char *tgt, con
                      unsigned long flags, const char *data, bool mkdir_target)
 {
     struct spawn_mount *m = add_mount(s);
-    *m = (struct spawn_mount){.kind = SPAWN_MOUNT_FS, .source = src, .target = tgt,
-                              .fstype = type, .flags = flags, .data = data,
+    *m = (struct spawn_mount){.kind = SPAWN_MOUNT_FS,
+                              .source = src,
+                              .target = tgt,
+                              .fstype = type,
+                              .flags = flags,
+                              .data = data,
                               .mkdir_target = mkdir_target};
 }
 
@@ -97,11 +102,11 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
     static const struct {
         const char *name;
         int major, minor;
-    } nodes[] = {{"null", 1, 3}, {"zero", 1, 5},    {"full", 1, 7},
+    } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
                  {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
     static const char *const links[][2] = {
-        {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},       {"/proc/kcore", "core"}};
+        {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},         {"/proc/kcore", "core"}};
     fs_mount(s, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", false);
     fs_mount(s, "devpts", keepf(s, "%s/pts", dev), "devpts", MS_NOSUID | MS_NOEXEC,
              "newinstance,ptmxmode=0666,mode=0620,gid=5", true);
@@ -118,7 +123,8 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
     }
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         struct spawn_mount *m = add_mount(s);
-        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_SYMLINK, .source = links[i][0],
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_SYMLINK,
+                                  .source = links[i][0],
                                   .target = keepf(s, "%s/%s", dev, links[i][1])};
     }
 }
@@ -139,21 +145,25 @@ static int system_mounts(struct plan_store *s, const struct container *c, const 
     return 0;
 }
 
-static int bind(struct plan_store *s, const char *rootfs, const char *src, const char *dst,
-                bool ro, struct berth_err **err)
+static int bind(struct plan_store *s, const char *rootfs, const char *src, const char *dst, bool ro,
+                struct berth_err **err)
 {
     struct stat st;
     if (stat(src, &st) < 0 && errno == ENOENT && mkdir(src, 0755) < 0) /* dockerd makes it */
         return berth_error(err, errno, "create mount source `%s`", src);
     if (stat(src, &st) < 0)
-        return berth_error(err, errno, "invalid mount config for type \"bind\": bind source path "
-                                       "`%s`", src);
+        return berth_error(err, errno,
+                           "invalid mount config for type \"bind\": bind source path "
+                           "`%s`",
+                           src);
     const char *tgt = target(s, rootfs, dst, S_ISDIR(st.st_mode), err);
     if (!tgt)
         return berth_err_code(*err);
     struct spawn_mount *m = add_mount(s);
-    *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND, .source = keepf(s, "%s", src),
-                              .target = tgt, .flags = ro ? MS_RDONLY : 0};
+    *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND,
+                              .source = keepf(s, "%s", src),
+                              .target = tgt,
+                              .flags = ro ? MS_RDONLY : 0};
     return 0;
 }
 
@@ -212,7 +222,8 @@ static int tmpfs_mounts(struct plan_store *s, const struct container *c, const c
         unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
         struct buf data = {0};
         _cleanup_free_ char *opts = xstrdup(json_string_value(v) ? json_string_value(v) : "");
-        for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        for (char *save = NULL, *o = strtok_r(opts, ",", &save); o;
+             o = strtok_r(NULL, ",", &save)) {
             if (strcmp(o, "ro") == 0)
                 flags |= MS_RDONLY;
             else if (strcmp(o, "exec") == 0)
@@ -251,13 +262,21 @@ static int etc_files(struct plan_store *s, const struct container *c, const char
     return 0;
 }
 
-static const char *const masked_paths[] = {
-    "/proc/asound",     "/proc/acpi",         "/proc/interrupts", "/proc/kcore",
-    "/proc/keys",       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-    "/proc/sched_debug", "/proc/scsi",        "/sys/firmware",    "/sys/devices/virtual/powercap",
-    NULL};
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                              "/proc/sysrq-trigger", NULL};
+static const char *const masked_paths[] = {"/proc/asound",
+                                           "/proc/acpi",
+                                           "/proc/interrupts",
+                                           "/proc/kcore",
+                                           "/proc/keys",
+                                           "/proc/latency_stats",
+                                           "/proc/timer_list",
+                                           "/proc/timer_stats",
+                                           "/proc/sched_debug",
+                                           "/proc/scsi",
+                                           "/sys/firmware",
+                                           "/sys/devices/virtual/powercap",
+                                           NULL};
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
 
 static bool env_has(const json_t *env, const char *key)
 {
@@ -281,8 +300,8 @@ static char **environment(struct plan_store *s, const struct container *c, const
     if (!env_has(env, "PATH"))
         out[n++] = keepf(s, "PATH=%s", DEFAULT_PATH);
     out[n++] = keepf(s, "HOSTNAME=%s", json_get_str(c->config, "Hostname"));
-    json_array_foreach(env, i, e) if (json_string_value(e))
-        out[n++] = keepf(s, "%s", json_string_value(e));
+    json_array_foreach(env, i, e) if (json_string_value(e)) out[n++] =
+        keepf(s, "%s", json_string_value(e));
     if (json_get_bool(c->config, "Tty", false) && !env_has(env, "TERM"))
         out[n++] = keepf(s, "TERM=xterm");
     if (!env_has(env, "HOME"))
@@ -322,11 +341,14 @@ static int rlimit_of(const char *name)
     static const struct {
         const char *name;
         int res;
-    } map[] = {{"core", RLIMIT_CORE},     {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},
-               {"fsize", RLIMIT_FSIZE},   {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK},
-               {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},   {"nofile", RLIMIT_NOFILE},
-               {"nproc", RLIMIT_NPROC},   {"rss", RLIMIT_RSS},         {"rtprio", RLIMIT_RTPRIO},
-               {"rttime", RLIMIT_RTTIME}, {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK}};
+    } map[] = {{"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+               {"data", RLIMIT_DATA},         {"fsize", RLIMIT_FSIZE},
+               {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
+               {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+               {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
+               {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
+               {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+               {"stack", RLIMIT_STACK}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(map[i].name, name) == 0)
             return map[i].res;
@@ -345,10 +367,10 @@ static int rlimits(struct plan_store *s, const struct container *c, struct spawn
         int res = name ? rlimit_of(name) : -1;
         if (res < 0)
             return berth_user_error(err, EINVAL, "invalid ulimit type: %s", name ? name : "");
-        out[p->nrlimits++] = (struct spawn_rlimit){
-            .resource = res,
-            .limit = {.rlim_cur = (rlim_t)json_get_int(u, "Soft", 0),
-                      .rlim_max = (rlim_t)json_get_int(u, "Hard", 0)}};
+        out[p->nrlimits++] =
+            (struct spawn_rlimit){.resource = res,
+                                  .limit = {.rlim_cur = (rlim_t)json_get_int(u, "Soft", 0),
+                                            .rlim_max = (rlim_t)json_get_int(u, "Hard", 0)}};
     }
     p->rlimits = out;
     return 0;
@@ -421,8 +443,11 @@ int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_er
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
     if (in[1] >= 0)
         fcntl(in[1], F_SETFL, O_NONBLOCK);
-    *io = (struct plan_stdio){.child = {in[0], out[1], errp[1]}, .out = out[0], .err = errp[0],
-                              .in = in[1], .master = -1};
+    *io = (struct plan_stdio){.child = {in[0], out[1], errp[1]},
+                              .out = out[0],
+                              .err = errp[0],
+                              .in = in[1],
+                              .master = -1};
     return 0;
 }
 
@@ -450,21 +475,20 @@ void plan_stdio_close(struct plan_stdio *io)
 void plan_limits(const struct container *c, struct cgroup_limits *l)
 {
     const json_t *h = c->host_config;
-    *l = (struct cgroup_limits){
-        .memory = json_get_int(h, "Memory", 0),
-        .memory_swap = json_get_int(h, "MemorySwap", 0),
-        .memory_reservation = json_get_int(h, "MemoryReservation", 0),
-        .memory_swappiness = json_get_int(h, "MemorySwappiness", -1),
-        .oom_kill_disable = json_get_bool(h, "OomKillDisable", false),
-        .cpu_shares = json_get_int(h, "CpuShares", 0),
-        .cpu_period = json_get_int(h, "CpuPeriod", 0),
-        .cpu_quota = json_get_int(h, "CpuQuota", 0),
-        .nano_cpus = json_get_int(h, "NanoCpus", 0),
-        .cpuset_cpus = json_get_str(h, "CpusetCpus"),
-        .cpuset_mems = json_get_str(h, "CpusetMems"),
-        .pids_limit = json_get_int(h, "PidsLimit", 0),
-        .blkio_weight = json_get_int(h, "BlkioWeight", 0),
-        .privileged = json_get_bool(h, "Privileged", false)};
+    *l = (struct cgroup_limits){.memory = json_get_int(h, "Memory", 0),
+                                .memory_swap = json_get_int(h, "MemorySwap", 0),
+                                .memory_reservation = json_get_int(h, "MemoryReservation", 0),
+                                .memory_swappiness = json_get_int(h, "MemorySwappiness", -1),
+                                .oom_kill_disable = json_get_bool(h, "OomKillDisable", false),
+                                .cpu_shares = json_get_int(h, "CpuShares", 0),
+                                .cpu_period = json_get_int(h, "CpuPeriod", 0),
+                                .cpu_quota = json_get_int(h, "CpuQuota", 0),
+                                .nano_cpus = json_get_int(h, "NanoCpus", 0),
+                                .cpuset_cpus = json_get_str(h, "CpusetCpus"),
+                                .cpuset_mems = json_get_str(h, "CpusetMems"),
+                                .pids_limit = json_get_int(h, "PidsLimit", 0),
+                                .blkio_weight = json_get_int(h, "BlkioWeight", 0),
+                                .privileged = json_get_bool(h, "Privileged", false)};
 }
 
 int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *p,

@@ -197,8 +197,10 @@ static int resolve_group(const char *groups, const char *g, gid_t *out, struct b
     _cleanup_free_ char *line = find_entry(groups, g);
     _cleanup_free_ char *gid = line ? field(line, 2) : NULL;
     if (!gid || !all_digits(gid))
-        return berth_user_error(err, ENOENT, "unable to find group %s: no matching entries in "
-                                             "group file", g);
+        return berth_user_error(err, ENOENT,
+                                "unable to find group %s: no matching entries in "
+                                "group file",
+                                g);
     *out = (gid_t)strtoul(gid, NULL, 10);
     return 0;
 }
@@ -217,8 +219,10 @@ int rootfs_user(const char *root, const char *user, char *const *group_add, stru
     _cleanup_free_ char *name = line ? field(line, 0) : NULL;
     _cleanup_free_ char *uid = line ? field(line, 2) : NULL, *gid = line ? field(line, 3) : NULL;
     if (!line && !all_digits(spec))
-        return berth_user_error(err, ENOENT, "unable to find user %s: no matching entries in "
-                                             "passwd file", spec);
+        return berth_user_error(err, ENOENT,
+                                "unable to find user %s: no matching entries in "
+                                "passwd file",
+                                spec);
     out->uid = (uid_t)strtoul(line ? uid : spec, NULL, 10);
     out->gid = line && gid && all_digits(gid) ? (gid_t)strtoul(gid, NULL, 10) : 0;
     out->home = line ? field(line, 5) : NULL;

@@ -306,8 +306,9 @@ static void on_exit_ready(void *ctx, int revents)
 {
     struct ctr_run *run = ctx;
     siginfo_t info = {0};
-    if (revents < 0 || waitid((idtype_t)P_PIDFD, (id_t)reactor_io_fd(run->pidfd), &info,
-                              WEXITED | WNOHANG) < 0 || info.si_pid == 0) {
+    if (revents < 0 ||
+        waitid((idtype_t)P_PIDFD, (id_t)reactor_io_fd(run->pidfd), &info, WEXITED | WNOHANG) < 0 ||
+        info.si_pid == 0) {
         if (revents >= 0 && errno != ECHILD) { /* not quite gone yet */
             reactor_poll(run->pidfd, POLLIN, on_exit_ready);
             return;
@@ -457,8 +458,7 @@ static json_t *trace(const struct start_job *j)
                      (json_int_t)(j->t_end - j->t_submit));
 }
 
-static struct rio *watch(struct exec_env *env, int fd, struct ctr_run *run,
-                         reactor_recv_cb cb)
+static struct rio *watch(struct exec_env *env, int fd, struct ctr_run *run, reactor_recv_cb cb)
 {
     if (fd < 0)
         return NULL;
@@ -542,16 +542,22 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
     if (c->run || c->state.status == CTR_RUNNING)
         return berth_user_error(err, EALREADY, "container %s is already running", c->id);
     if (c->state.status == CTR_REMOVING)
-        return berth_user_error(err, EBUSY, "container %s is marked for removal and cannot be "
-                                            "started", c->id);
+        return berth_user_error(err, EBUSY,
+                                "container %s is marked for removal and cannot be "
+                                "started",
+                                c->id);
     if (c->starting)
         return berth_user_error(err, EBUSY, "container %s is already starting", c->id);
     struct start_job *j = xcalloc(1, sizeof(*j));
-    *j = (struct start_job){.job = {.work = start_work, .done = start_done}, .env = env, .c = c,
-                            .cgroup_parent = (char *)env->cgroup_parent, .done = done, .ctx = ctx,
+    *j = (struct start_job){.job = {.work = start_work, .done = start_done},
+                            .env = env,
+                            .c = c,
+                            .cgroup_parent = (char *)env->cgroup_parent,
+                            .done = done,
+                            .ctx = ctx,
                             .log_fd = -1};
-    j->lowerdir = c->image_chain && *c->image_chain ? layer_lowerdir(env->layers, c->image_chain)
-                                                    : NULL;
+    j->lowerdir =
+        c->image_chain && *c->image_chain ? layer_lowerdir(env->layers, c->image_chain) : NULL;
     if (c->image_chain && *c->image_chain && !layer_get(env->layers, c->image_chain)) {
         free(j->lowerdir);
         free(j);
@@ -571,14 +577,14 @@ static int parse_signal(const char *s)
     static const struct {
         const char *name;
         int sig;
-    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-                 {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
-                 {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-                 {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-                 {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-                 {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+    } names[] = {{"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+                 {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+                 {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+                 {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+                 {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+                 {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
                  {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-                 {"PWR", SIGPWR},   {"SYS", SIGSYS}};
+                 {"PWR", SIGPWR},       {"SYS", SIGSYS}};
     if (!s || !*s)
         return -1;
     if (strspn(s, "0123456789") == strlen(s)) {
@@ -594,8 +600,7 @@ static int parse_signal(const char *s)
 
 static int send_signal(struct ctr_run *run, int sig)
 {
-    return syscall(SYS_pidfd_send_signal, reactor_io_fd(run->pidfd), sig, NULL, 0) < 0 ? -errno
-                                                                                        : 0;
+    return syscall(SYS_pidfd_send_signal, reactor_io_fd(run->pidfd), sig, NULL, 0) < 0 ? -errno : 0;
 }
 
 int ctr_kill(struct container *c, const char *signal, struct berth_err **err)
@@ -604,8 +609,10 @@ int ctr_kill(struct container *c, const char *signal, struct berth_err **err)
     if (sig < 0)
         return berth_user_error(err, EINVAL, "Invalid signal: %s", signal);
     if (!c->run || c->run->exited)
-        return berth_user_error(err, EBUSY, "cannot kill container: %s: container %s is not "
-                                            "running", c->name, c->id);
+        return berth_user_error(err, EBUSY,
+                                "cannot kill container: %s: container %s is not "
+                                "running",
+                                c->name, c->id);
     int r = send_signal(c->run, sig);
     return r < 0 && r != -ESRCH ? berth_error(err, -r, "kill container %s", c->id) : 0;
 }
@@ -617,8 +624,7 @@ static void on_kill_timer(struct reactor_timer *t)
     send_signal(run, SIGKILL);
 }
 
-void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done,
-              void *ctx)
+void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done, void *ctx)
 {
     struct ctr_run *run = c->run;
     if (!run) {
@@ -705,8 +711,11 @@ static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn don
     attach_end_all(c);
     ctr_remove(env->cs, c);
     struct removal *rm = xcalloc(1, sizeof(*rm));
-    *rm = (struct removal){.job = {.work = removal_work, .done = removal_done}, .env = env,
-                           .c = c, .done = done, .ctx = ctx};
+    *rm = (struct removal){.job = {.work = removal_work, .done = removal_done},
+                           .env = env,
+                           .c = c,
+                           .done = done,
+                           .ctx = ctx};
     ctr_retire(c, submit_removal, rm); /* no state write races the rm -rf */
 }
 
@@ -734,9 +743,11 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
     if (c->starting)
         return berth_user_error(err, EBUSY, "container %s is starting: try again", c->id);
     if (c->run && !force)
-        return berth_user_error(err, EBUSY, "cannot remove container \"/%s\": container is "
-                                            "running: stop the container before removing or "
-                                            "force remove", c->name);
+        return berth_user_error(err, EBUSY,
+                                "cannot remove container \"/%s\": container is "
+                                "running: stop the container before removing or "
+                                "force remove",
+                                c->name);
     if (!c->run) {
         do_remove(env, c, done, ctx);
         return 0;

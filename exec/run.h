@@ -32,8 +32,7 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
               struct berth_err **err);
 /* Stop: its StopSignal (SIGTERM), then SIGKILL after timeout seconds (< 0: its StopTimeout, or
  * 10). done runs once it has exited; at once when it does not run. */
-void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done,
-              void *ctx);
+void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done, void *ctx);
 /* EINVAL for an unknown signal; EBUSY "Container ID is not running" when it does not run. */
 int ctr_kill(struct container *c, const char *signal, struct berth_err **err);
 int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct berth_err **err);

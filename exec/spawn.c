@@ -138,8 +138,7 @@ static int setup_fs(const struct spawn_plan *p, int *stage)
     *stage = STAGE_MASK;
     if ((r = mask_paths(p)) < 0)
         return r;
-    if (p->readonly_rootfs &&
-        mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+    if (p->readonly_rootfs && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
         return -errno;
     return 0;
 }
@@ -272,8 +271,8 @@ static int64_t now_us(void)
 
 static const char *stage_name(int stage)
 {
-    static const char *const names[] = {"",        "sync",     "stdio",    "mounts",  "pivot_root",
-                                        "masking", "hostname", "rlimits",  "user",    "capabilities",
+    static const char *const names[] = {"",        "sync",     "stdio",   "mounts", "pivot_root",
+                                        "masking", "hostname", "rlimits", "user",   "capabilities",
                                         "seccomp", "cwd",      "exec"};
     return stage > 0 && stage <= STAGE_EXEC ? names[stage] : "setup";
 }
@@ -286,21 +285,27 @@ static int child_error(const struct spawn_plan *p, const struct child_report *re
     if (rep->stage == STAGE_EXEC && (rep->err == ENOENT || rep->err == ENOTDIR)) {
         *exit_code = 127;
         if (strchr(file, '/'))
-            return berth_user_error(err, EINVAL, "failed to create task for container: exec: "
-                                                 "\"%s\": stat %s: no such file or directory",
+            return berth_user_error(err, EINVAL,
+                                    "failed to create task for container: exec: "
+                                    "\"%s\": stat %s: no such file or directory",
                                     file, file);
-        return berth_user_error(err, EINVAL, "failed to create task for container: exec: \"%s\": "
-                                             "executable file not found in $PATH", file);
+        return berth_user_error(err, EINVAL,
+                                "failed to create task for container: exec: \"%s\": "
+                                "executable file not found in $PATH",
+                                file);
     }
     if (rep->stage == STAGE_EXEC && rep->err == EACCES) {
         *exit_code = 126;
-        return berth_user_error(err, EINVAL, "failed to create task for container: exec: \"%s\": "
-                                             "permission denied", file);
+        return berth_user_error(err, EINVAL,
+                                "failed to create task for container: exec: \"%s\": "
+                                "permission denied",
+                                file);
     }
     *exit_code = 125;
     if (rep->stage == STAGE_CWD)
-        return berth_user_error(err, EINVAL, "failed to create task for container: chdir to cwd "
-                                             "(\"%s\") set in config.json failed: %s",
+        return berth_user_error(err, EINVAL,
+                                "failed to create task for container: chdir to cwd "
+                                "(\"%s\") set in config.json failed: %s",
                                 p->cwd, strerror(rep->err));
     return berth_user_error(err, EINVAL, "failed to create task for container: %s: %s",
                             stage_name(rep->stage), strerror(rep->err));
@@ -309,11 +314,11 @@ static int child_error(const struct spawn_plan *p, const struct child_report *re
 static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *pidfd)
 {
     int cgfd = cg ? cgroup_dir_fd(cg) : -1;
-    struct clone_args args = {
-        .flags = CLONE_PIDFD | (uint64_t)p->clone_flags | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
-        .pidfd = (uint64_t)(uintptr_t)pidfd,
-        .exit_signal = SIGCHLD,
-        .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0};
+    struct clone_args args = {.flags = CLONE_PIDFD | (uint64_t)p->clone_flags |
+                                       (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+                              .pidfd = (uint64_t)(uintptr_t)pidfd,
+                              .exit_signal = SIGCHLD,
+                              .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0};
     return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
@@ -356,7 +361,8 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
     waitpid(pid, NULL, 0);
     close(pidfd);
     if (n != (ssize_t)sizeof(report))
-        return berth_user_error(err, EIO, "failed to create task for container: the process "
-                                          "died during set-up");
+        return berth_user_error(err, EIO,
+                                "failed to create task for container: the process "
+                                "died during set-up");
     return child_error(p, &report, exit_code, err);
 }

@@ -26,8 +26,10 @@ int compression_from_media_type(const char *mt)
     static const struct {
         const char *suffix;
         enum compression c;
-    } types[] = {{".tar+gzip", COMPRESSION_GZIP}, {".tar+zstd", COMPRESSION_ZSTD},
-                 {".tar", COMPRESSION_NONE},      {".tar.gzip", COMPRESSION_GZIP}};
+    } types[] = {{".tar+gzip", COMPRESSION_GZIP},
+                 {".tar+zstd", COMPRESSION_ZSTD},
+                 {".tar", COMPRESSION_NONE},
+                 {".tar.gzip", COMPRESSION_GZIP}};
     if (!mt || (strncmp(mt, "application/vnd.oci.image.layer.", 32) != 0 &&
                 strncmp(mt, "application/vnd.docker.image.rootfs.", 36) != 0))
         return -1;
@@ -215,9 +217,8 @@ static int compress_zstd(struct compressor *z, const void *in, size_t in_len, si
     return finish && r == 0 && ib.pos == in_len ? 1 : 0;
 }
 
-int compressor_run(struct compressor *z, const void *in, size_t in_len, size_t *in_used,
-                   void *out, size_t out_cap, size_t *out_len, bool finish,
-                   struct berth_err **err)
+int compressor_run(struct compressor *z, const void *in, size_t in_len, size_t *in_used, void *out,
+                   size_t out_cap, size_t *out_len, bool finish, struct berth_err **err)
 {
     if (z->c == COMPRESSION_GZIP)
         return deflate_gzip(z, in, in_len, in_used, out, out_cap, out_len, finish, err);

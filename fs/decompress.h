@@ -34,6 +34,5 @@ struct compressor *compressor_new(enum compression c);
 void compressor_free(struct compressor *z);
 /* Like decompressor_run; finish = true flushes the end of the stream, and the call returns 1
  * once everything is out. */
-int compressor_run(struct compressor *z, const void *in, size_t in_len, size_t *in_used,
-                   void *out, size_t out_cap, size_t *out_len, bool finish,
-                   struct berth_err **err);
+int compressor_run(struct compressor *z, const void *in, size_t in_len, size_t *in_used, void *out,
+                   size_t out_cap, size_t *out_len, bool finish, struct berth_err **err);

@@ -74,8 +74,8 @@ static int chain_layers(struct image *img, const json_t *diff_ids, struct berth_
     return 0;
 }
 
-int image_load_config(struct image_store *is, const char *id, const char *config_json,
-                      size_t len, struct image **out, struct berth_err **err)
+int image_load_config(struct image_store *is, const char *id, const char *config_json, size_t len,
+                      struct image **out, struct berth_err **err)
 {
     (void)is;
     json_error_t je;
@@ -192,8 +192,7 @@ static char *ref_repo_name(const char *ref)
     if (at)
         return xstrndup(ref, (size_t)(at - ref));
     const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
-    return colon && (!slash || colon > slash) ? xstrndup(ref, (size_t)(colon - ref))
-                                              : xstrdup(ref);
+    return colon && (!slash || colon > slash) ? xstrndup(ref, (size_t)(colon - ref)) : xstrdup(ref);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -358,8 +357,7 @@ static struct image *find_by_ref(struct image_store *is, const char *name)
     return id ? image_get(is, id) : NULL;
 }
 
-int image_find(struct image_store *is, const char *name, struct image **out,
-               struct berth_err **err)
+int image_find(struct image_store *is, const char *name, struct image **out, struct berth_err **err)
 {
     struct image *img = NULL;
     if (strncmp(name, "sha256:", 7) == 0 && is_hex(name + 7))

@@ -21,7 +21,7 @@ struct image {
                      * (kept with the references, in repositories.json) */
     char **layers;  /* chain IDs, base first */
     size_t nlayers;
-    uint64_t size;  /* sum of its layers' sizes */
+    uint64_t size;   /* sum of its layers' sizes */
     int64_t created; /* seconds since the epoch, from config.created */
     int users;       /* containers using it (reactor thread) */
 };
@@ -47,8 +47,8 @@ struct image *image_next(struct image_store *is, size_t *i);
 /* Build an image from its config blob (already in the content store). The layers must be
  * in the layer store. Blocking part: image_write (metadata file) in a pool job; then
  * image_register on the reactor. */
-int image_load_config(struct image_store *is, const char *id, const char *config_json,
-                      size_t len, struct image **out, struct berth_err **err);
+int image_load_config(struct image_store *is, const char *id, const char *config_json, size_t len,
+                      struct image **out, struct berth_err **err);
 int image_write(struct image_store *is, struct image *img, struct berth_err **err);
 /* Reactor thread: index it (taking ownership; an image already known wins and img is freed)
  * and reference its layers. */

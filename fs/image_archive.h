@@ -55,6 +55,6 @@ struct load_result {
 
 /* Pool: read a tarball from `read` and bring its images in. `known` holds the chain IDs
  * present when the load started (a snapshot: the layer index belongs to the reactor). */
-int load_tarball(struct image_store *is, const struct map *known, unpack_read_fn read,
-                 void *ctx, struct load_result *res, struct berth_err **err);
+int load_tarball(struct image_store *is, const struct map *known, unpack_read_fn read, void *ctx,
+                 struct load_result *res, struct berth_err **err);
 void load_result_free(struct load_result *res);

@@ -134,11 +134,14 @@ static int check_conflicts(struct image_store *is, const struct image *img, char
     const char *user = image_user(img->id, &running);
     const char *hex = digest_hex(img->id);
     if (has_children(is, img->id))
-        return berth_user_error(err, EBUSY, "conflict: unable to delete %.12s (cannot be forced) "
-                                            "- image has dependent child images", hex);
+        return berth_user_error(err, EBUSY,
+                                "conflict: unable to delete %.12s (cannot be forced) "
+                                "- image has dependent child images",
+                                hex);
     if (user && running)
-        return berth_user_error(err, EBUSY, "conflict: unable to delete %.12s (cannot be forced) "
-                                            "- image is being used by running container %.12s",
+        return berth_user_error(err, EBUSY,
+                                "conflict: unable to delete %.12s (cannot be forced) "
+                                "- image is being used by running container %.12s",
                                 hex, user);
     if (refs && refs[0] && !force)
         return berth_user_error(err, EBUSY,
@@ -146,8 +149,9 @@ static int check_conflicts(struct image_store *is, const struct image *img, char
                                 "image is referenced in multiple repositories",
                                 hex);
     if (user && !force)
-        return berth_user_error(err, EBUSY, "conflict: unable to delete %.12s (must be forced) - "
-                                            "image is being used by stopped container %.12s",
+        return berth_user_error(err, EBUSY,
+                                "conflict: unable to delete %.12s (must be forced) - "
+                                "image is being used by stopped container %.12s",
                                 hex, user);
     return 0;
 }
@@ -157,9 +161,8 @@ static void collect_blobs(struct image_change *ch, const struct image *img)
     push_str(&ch->blobs, &ch->nblobs, img->id);
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(img->meta, "Manifests"), i, m)
-        if (json_get_str(m, "Digest"))
-            push_str(&ch->blobs, &ch->nblobs, json_get_str(m, "Digest"));
+    json_array_foreach(json_object_get(img->meta, "Manifests"), i, m) if (json_get_str(m, "Digest"))
+        push_str(&ch->blobs, &ch->nblobs, json_get_str(m, "Digest"));
 }
 
 /* Remove the image from the index, and its layers nobody else uses (top layer first). */
@@ -349,9 +352,9 @@ static void filter_blobs(struct image_store *is, struct image_change *ch)
         map_put(&used, img->id, (void *)1);
         size_t k;
         json_t *m;
-        json_array_foreach(json_object_get(img->meta, "Manifests"), k, m)
-            if (json_get_str(m, "Digest"))
-                map_put(&used, json_get_str(m, "Digest"), (void *)1);
+        json_array_foreach(json_object_get(img->meta, "Manifests"), k,
+                           m) if (json_get_str(m, "Digest"))
+            map_put(&used, json_get_str(m, "Digest"), (void *)1);
     }
     size_t kept = 0;
     for (size_t i = 0; i < ch->nblobs; i++) {
@@ -369,10 +372,11 @@ static void layer_blobs_in_use(struct layer *l, void *arg)
     struct image_change *ch = arg;
     size_t k;
     json_t *b;
-    json_array_foreach(l->blobs, k, b)
-        for (size_t i = 0; i < ch->nblobs; i++)
-            if (ch->blobs[i][0] && strcmp(ch->blobs[i], json_get_str(b, "Digest")) == 0)
-                ch->blobs[i][0] = '\0'; /* still used: blanked, skipped when applying */
+    json_array_foreach(l->blobs, k,
+                       b) for (size_t i = 0; i < ch->nblobs;
+                               i++) if (ch->blobs[i][0] &&
+                                        strcmp(ch->blobs[i], json_get_str(b, "Digest")) == 0)
+        ch->blobs[i][0] = '\0'; /* still used: blanked, skipped when applying */
 }
 
 static void apply_work(struct pool_job *job)

@@ -13,14 +13,14 @@
 
 /* What a series of deletions did, and what is left to remove from disk. */
 struct image_change {
-    json_t *records;     /* [{"Untagged": "busybox:latest"}, {"Deleted": "sha256:..."}] */
-    char **deleted_ids;  /* images whose metadata file goes */
+    json_t *records;    /* [{"Untagged": "busybox:latest"}, {"Deleted": "sha256:..."}] */
+    char **deleted_ids; /* images whose metadata file goes */
     size_t ndeleted;
     struct layer **layers; /* layers no longer used: trashed, then removed */
     size_t nlayers;
-    char **blobs;        /* blobs that may now be unused (checked again when applied) */
+    char **blobs; /* blobs that may now be unused (checked again when applied) */
     size_t nblobs;
-    uint64_t reclaimed;  /* bytes of the deleted layers */
+    uint64_t reclaimed; /* bytes of the deleted layers */
     bool refs_changed;
 };
 

@@ -128,8 +128,10 @@ static int load_layers(struct loader *ld, const json_t *diff_ids, const struct l
 {
     char parent[DIGEST_LEN + 1] = "", chain[DIGEST_LEN + 1];
     if (json_array_size(diff_ids) != n)
-        return berth_user_error(err, EINVAL, "invalid archive: the image config lists %zu diff "
-                                             "IDs for %zu layers", json_array_size(diff_ids), n);
+        return berth_user_error(err, EINVAL,
+                                "invalid archive: the image config lists %zu diff "
+                                "IDs for %zu layers",
+                                json_array_size(diff_ids), n);
     for (size_t i = 0; i < n; i++) {
         const char *diff = json_string_value(json_array_get(diff_ids, i));
         if (!digest_valid(diff))
@@ -300,15 +302,15 @@ static int load_oci_layout(struct loader *ld, struct berth_err **err)
         }
         snprintf(d.digest, sizeof(d.digest), "%s", dg);
         d.media_type = (char *)(json_get_str(e, "mediaType") ? json_get_str(e, "mediaType") : "");
-        const char *name = json_get_str(json_object_get(e, "annotations"),
-                                        "io.containerd.image.name");
+        const char *name =
+            json_get_str(json_object_get(e, "annotations"), "io.containerd.image.name");
         r = load_oci_entry(ld, &d, name, err);
     }
     return r;
 }
 
-int load_tarball(struct image_store *is, const struct map *known, unpack_read_fn read,
-                 void *ctx, struct load_result *res, struct berth_err **err)
+int load_tarball(struct image_store *is, const struct map *known, unpack_read_fn read, void *ctx,
+                 struct load_result *res, struct berth_err **err)
 {
     struct layer_store *ls = image_store_layers(is);
     struct loader ld = {.is = is, .known = known, .res = res, .dfd = -1};
@@ -322,8 +324,9 @@ int load_tarball(struct image_store *is, const struct map *known, unpack_read_fn
     else if (r == 0 && exists_in(ld.dfd, "index.json"))
         r = load_oci_layout(&ld, err);
     else if (r == 0)
-        r = berth_user_error(err, EINVAL, "invalid archive: it has neither manifest.json nor "
-                                          "index.json");
+        r = berth_user_error(err, EINVAL,
+                             "invalid archive: it has neither manifest.json nor "
+                             "index.json");
     if (ld.dfd >= 0)
         close(ld.dfd);
     map_free(&ld.made);

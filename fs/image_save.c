@@ -219,8 +219,10 @@ static int tar_layer(struct tarw *t, const struct save_layer *l, struct berth_er
     if (r == 0)
         r = copy_decompressed(t, fd, &total, err);
     if (r == 0 && total != l->tar_size)
-        r = berth_user_error(err, EIO, "save: layer %s: its stored tarball has %llu bytes, "
-                                       "expected %llu", l->diff_id, (unsigned long long)total,
+        r = berth_user_error(err, EIO,
+                             "save: layer %s: its stored tarball has %llu bytes, "
+                             "expected %llu",
+                             l->diff_id, (unsigned long long)total,
                              (unsigned long long)l->tar_size);
     return r;
 }
@@ -248,15 +250,15 @@ static void describe(struct docs *d, const struct save_image *si, const char *ma
 {
     json_t *tags = json_array(), *layers = json_array();
     for (size_t i = 0; i < si->nlayers; i++)
-        json_array_append_new(layers, json_sprintf("blobs/sha256/%s",
-                                                   digest_hex(si->layers[i].diff_id)));
+        json_array_append_new(layers,
+                              json_sprintf("blobs/sha256/%s", digest_hex(si->layers[i].diff_id)));
     size_t nrefs = 0;
     while (si->refs && si->refs[nrefs])
         nrefs++;
     for (size_t i = 0; i < (nrefs ? nrefs : 1); i++) { /* an untagged image: one bare entry */
         const char *full = nrefs ? si->refs[i] : NULL;
-        json_t *entry = json_pack("{ss ss sI}", "mediaType", MT_OCI_MANIFEST, "digest",
-                                  man_digest, "size", (json_int_t)man_len);
+        json_t *entry = json_pack("{ss ss sI}", "mediaType", MT_OCI_MANIFEST, "digest", man_digest,
+                                  "size", (json_int_t)man_len);
         char *tag = NULL, *name = full ? familiar(full, &tag) : NULL;
         if (name && tag) {
             json_object_set_new(entry, "annotations",
@@ -272,10 +274,9 @@ static void describe(struct docs *d, const struct save_image *si, const char *ma
         free(name);
         free(tag);
     }
-    json_array_append_new(d->docker,
-                          json_pack("{so so so}", "Config",
-                                    json_sprintf("blobs/sha256/%s", digest_hex(si->id)),
-                                    "RepoTags", tags, "Layers", layers));
+    json_array_append_new(d->docker, json_pack("{so so so}", "Config",
+                                               json_sprintf("blobs/sha256/%s", digest_hex(si->id)),
+                                               "RepoTags", tags, "Layers", layers));
 }
 
 static int write_image(struct tarw *t, struct docs *d, const struct save_image *si,
@@ -293,10 +294,9 @@ static int write_image(struct tarw *t, struct docs *d, const struct save_image *
                                                 si->layers[i].diff_id, "size",
                                                 (json_int_t)si->layers[i].tar_size));
     }
-    _cleanup_json_ json_t *man = json_pack("{si ss s{ss ss sI} so}", "schemaVersion", 2,
-                                           "mediaType", MT_OCI_MANIFEST, "config", "mediaType",
-                                           MT_OCI_CONFIG, "digest", si->id, "size",
-                                           (json_int_t)len, "layers", layers);
+    _cleanup_json_ json_t *man = json_pack(
+        "{si ss s{ss ss sI} so}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
+        "mediaType", MT_OCI_CONFIG, "digest", si->id, "size", (json_int_t)len, "layers", layers);
     _cleanup_free_ char *text = json_dumps(man, JSON_COMPACT);
     char digest[DIGEST_LEN + 1];
     digest_buf(text, strlen(text), digest);

@@ -22,8 +22,8 @@
 #include "fs/atomic.h"
 
 struct layer_store {
-    char *dir; /* ROOT/layers */
-    struct map index; /* chain id → struct layer */
+    char *dir;          /* ROOT/layers */
+    struct map index;   /* chain id → struct layer */
     struct map unsaved; /* chain ids whose layer.json layer_save_later must rewrite */
     bool saving;        /* a rewrite job is in flight */
 };
@@ -65,8 +65,8 @@ static struct layer *layer_from_json(const json_t *j)
 {
     const char *chain = json_get_str(j, "ChainID"), *diff = json_get_str(j, "DiffID");
     const char *parent = json_get_str(j, "Parent"), *link = json_get_str(j, "Link");
-    if (!digest_valid(chain) || !digest_valid(diff) || !link ||
-        strlen(link) != LAYER_LINK_LEN || (parent && *parent && !digest_valid(parent)))
+    if (!digest_valid(chain) || !digest_valid(diff) || !link || strlen(link) != LAYER_LINK_LEN ||
+        (parent && *parent && !digest_valid(parent)))
         return NULL;
     struct layer *l = xcalloc(1, sizeof(*l));
     snprintf(l->chain_id, sizeof(l->chain_id), "%s", chain);

@@ -19,12 +19,12 @@
 struct layer {
     char chain_id[DIGEST_LEN + 1];
     char diff_id[DIGEST_LEN + 1];
-    char parent[DIGEST_LEN + 1]; /* chain ID of the layer below; "" for a base layer */
+    char parent[DIGEST_LEN + 1];   /* chain ID of the layer below; "" for a base layer */
     char link[LAYER_LINK_LEN + 1]; /* its directory and link name */
-    uint64_t size;     /* bytes of its regular files */
-    uint64_t tar_size; /* bytes of its uncompressed tar (the diff), for save */
-    json_t *blobs;   /* [{"Digest","MediaType","Size","Repos":[...]}]: where its tar is kept */
-    int refs;        /* images and containers using it (reactor thread only) */
+    uint64_t size;                 /* bytes of its regular files */
+    uint64_t tar_size;             /* bytes of its uncompressed tar (the diff), for save */
+    json_t *blobs; /* [{"Digest","MediaType","Size","Repos":[...]}]: where its tar is kept */
+    int refs;      /* images and containers using it (reactor thread only) */
 };
 
 struct layer_store;

@@ -56,8 +56,10 @@ static int verify(struct tee *t, const struct ingest_opts *o, const struct unpac
                                 o->digest);
     }
     if (r == 0 && o->diff_id && strcmp(ur->diff_id, o->diff_id) != 0)
-        r = berth_user_error(err, EINVAL, "layer %s: content does not match its diff ID %s "
-                                          "(got %s)", blob, o->diff_id, ur->diff_id);
+        r = berth_user_error(err, EINVAL,
+                             "layer %s: content does not match its diff ID %s "
+                             "(got %s)",
+                             blob, o->diff_id, ur->diff_id);
     return r;
 }
 

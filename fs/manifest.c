@@ -28,13 +28,14 @@ static int parse_descriptor(const json_t *j, struct descriptor *d, struct berth_
     d->size = json_get_int(j, "size", -1);
     json_t *p = json_object_get(j, "platform");
     d->platform = json_is_object(p) ? json_incref(p) : NULL;
-    return d->size < 0 ? berth_user_error(err, EINVAL, "invalid manifest: descriptor %s has no "
-                                                       "size", dg)
+    return d->size < 0 ? berth_user_error(err, EINVAL,
+                                          "invalid manifest: descriptor %s has no "
+                                          "size",
+                                          dg)
                        : 0;
 }
 
-static int parse_list(const json_t *arr, struct descriptor **out, size_t *n,
-                      struct berth_err **err)
+static int parse_list(const json_t *arr, struct descriptor **out, size_t *n, struct berth_err **err)
 {
     size_t i;
     json_t *j;

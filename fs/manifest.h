@@ -10,18 +10,18 @@
 #include "core/digest.h"
 #include "core/err.h"
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
+#define MT_OCI_INDEX             "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST          "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG            "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER_GZIP        "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_OCI_LAYER_ZSTD        "application/vnd.oci.image.layer.v1.tar+zstd"
+#define MT_OCI_LAYER             "application/vnd.oci.image.layer.v1.tar"
+#define MT_DOCKER_LIST           "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST       "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_SCHEMA1        "application/vnd.docker.distribution.manifest.v1+json"
 #define MT_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
-#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define MT_DOCKER_CONFIG         "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_LAYER_GZIP     "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 enum manifest_kind { MANIFEST_IMAGE, MANIFEST_INDEX };
 
@@ -35,10 +35,10 @@ struct descriptor {
 struct manifest {
     enum manifest_kind kind;
     char *media_type;
-    struct descriptor config;      /* images */
-    struct descriptor *layers;     /* images */
+    struct descriptor config;  /* images */
+    struct descriptor *layers; /* images */
     size_t nlayers;
-    struct descriptor *manifests;  /* indexes */
+    struct descriptor *manifests; /* indexes */
     size_t nmanifests;
 };
 

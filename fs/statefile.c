@@ -21,7 +21,7 @@ struct statefile {
     char *path;
     char *(*snapshot)(void *arg, size_t *len);
     void *arg;
-    uint64_t wanted;     /* generation asked for most recently */
+    uint64_t wanted; /* generation asked for most recently */
     bool writing;
     struct waiter *waiters;
     void (*retired)(void *ctx);

@@ -15,9 +15,8 @@ struct statefile *statefile_new(struct pool *pool, const char *path,
                                 char *(*snapshot)(void *arg, size_t *len), void *arg);
 /* Ask for the current state to reach the disk; done(ctx, res, err) runs on the reactor once
  * it has (res 0) or the write failed. done may be NULL. */
-void statefile_save(struct statefile *sf, void (*done)(void *ctx, int res,
-                                                        const struct berth_err *err),
-                    void *ctx);
+void statefile_save(struct statefile *sf,
+                    void (*done)(void *ctx, int res, const struct berth_err *err), void *ctx);
 /* Blocking write of the current state (start-up and shutdown only). */
 int statefile_save_now(struct statefile *sf, struct berth_err **err);
 /* The file is about to go (its owner is removed): done(ctx) runs once no write is in flight

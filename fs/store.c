@@ -169,8 +169,7 @@ int store_writer_commit(struct blob_writer *w, const char *expected, char digest
     int r = 0;
     digester_final(&w->d, digest);
     if (expected && strcmp(expected, digest) != 0)
-        r = berth_user_error(err, EINVAL, "digest mismatch: expected %s, got %s", expected,
-                             digest);
+        r = berth_user_error(err, EINVAL, "digest mismatch: expected %s, got %s", expected, digest);
     else if (fsync(w->fd) < 0)
         r = berth_error(err, errno, "sync blob");
     else if (!store_has(w->s, digest))
@@ -196,8 +195,7 @@ int store_put(struct store *s, const void *data, size_t len, const char *expecte
     return store_writer_commit(w, expected, digest, err);
 }
 
-int store_get(struct store *s, const char *digest, char **data, size_t *len,
-              struct berth_err **err)
+int store_get(struct store *s, const char *digest, char **data, size_t *len, struct berth_err **err)
 {
     if (!digest_valid(digest) || !store_has(s, digest))
         return berth_user_error(err, ENOENT, "blob %s not found", digest);

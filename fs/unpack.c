@@ -22,7 +22,7 @@
 #include "core/xalloc.h"
 #include "fs/decompress.h"
 
-#define IN_SIZE (256u << 10)
+#define IN_SIZE  (256u << 10)
 #define OUT_SIZE (1u << 20)
 
 /* ---- the byte source libarchive reads from ---- */
@@ -222,7 +222,7 @@ static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_di
             return r;
     }
     return unlinkat(dfd, base, AT_REMOVEDIR) < 0 ? berth_error(u->err, errno, "replace `%s`", base)
-                                                  : 0;
+                                                 : 0;
 }
 
 /* Owner first, then mode (chown clears setuid), then xattrs (chown clears
@@ -244,13 +244,12 @@ static int set_meta_fd(struct unpacker *u, int fd, struct archive_entry *e, cons
 
 static void entry_times(struct archive_entry *e, struct timespec ts[2])
 {
-    ts[0] = (struct timespec){.tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e)
-                                                                      : archive_entry_mtime(e),
-                              .tv_nsec = archive_entry_atime_is_set(e)
-                                             ? archive_entry_atime_nsec(e)
-                                             : archive_entry_mtime_nsec(e)};
-    ts[1] = (struct timespec){.tv_sec = archive_entry_mtime(e),
-                              .tv_nsec = archive_entry_mtime_nsec(e)};
+    ts[0] = (struct timespec){
+        .tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e),
+        .tv_nsec = archive_entry_atime_is_set(e) ? archive_entry_atime_nsec(e)
+                                                 : archive_entry_mtime_nsec(e)};
+    ts[1] =
+        (struct timespec){.tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e)};
 }
 
 /* Regular file data, sparse holes kept: blocks come with their offsets. */
@@ -342,12 +341,16 @@ static int make_hardlink(struct unpacker *u, int dfd, const char *base, const ch
     _cleanup_free_ char *clean = clean_name(target);
     _cleanup_close_ int tfd = open_in_root(u->root, clean, O_PATH | O_NOFOLLOW);
     if (tfd < 0)
-        return berth_user_error(u->err, EINVAL, "invalid hardlink `%s` → `%s`: target is not in "
-                                                "the layer", name, target);
+        return berth_user_error(u->err, EINVAL,
+                                "invalid hardlink `%s` → `%s`: target is not in "
+                                "the layer",
+                                name, target);
     struct stat st;
     if (fstat(tfd, &st) == 0 && S_ISDIR(st.st_mode))
-        return berth_user_error(u->err, EINVAL, "invalid hardlink `%s` → `%s`: target is a "
-                                                "directory", name, target);
+        return berth_user_error(u->err, EINVAL,
+                                "invalid hardlink `%s` → `%s`: target is a "
+                                "directory",
+                                name, target);
     if (linkat(tfd, "", dfd, base, AT_EMPTY_PATH) < 0)
         return berth_error(u->err, errno, "link `%s`", name);
     return 0;
@@ -378,8 +381,8 @@ static int whiteout(struct unpacker *u, int dfd, const char *dir, const char *ba
 
 static int apply_entry(struct unpacker *u, struct archive_entry *e)
 {
-    _cleanup_free_ char *name = clean_name(archive_entry_pathname(e) ? archive_entry_pathname(e)
-                                                                     : "");
+    _cleanup_free_ char *name =
+        clean_name(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
     if (!*name)
         return 0; /* the layer's root itself */
     char *slash = strrchr(name, '/');
@@ -435,8 +438,7 @@ static int read_entries(struct unpacker *u)
     while (r == 0 && (ar = archive_read_next_header(u->a, &e)) == ARCHIVE_OK)
         r = apply_entry(u, e);
     if (r == 0 && ar != ARCHIVE_EOF)
-        r = berth_user_error(u->err, EINVAL, "invalid layer tar: %s",
-                             archive_error_string(u->a));
+        r = berth_user_error(u->err, EINVAL, "invalid layer tar: %s", archive_error_string(u->a));
     return r;
 }
 
@@ -450,8 +452,7 @@ int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result
     archive_read_support_format_empty(u.a);
     int r = archive_read_open(u.a, &s, NULL, archive_source, NULL) == ARCHIVE_OK
                 ? read_entries(&u)
-                : berth_user_error(err, EINVAL, "invalid layer tar: %s",
-                                   archive_error_string(u.a));
+                : berth_user_error(err, EINVAL, "invalid layer tar: %s", archive_error_string(u.a));
     if (r < 0 && s.err) { /* the source's own words beat libarchive's retelling */
         berth_err_freep(err);
         *err = take_ptr(s.err);

@@ -99,8 +99,7 @@ void api_task_run(struct api_req *a, enum pool_class cls, void (*work)(struct ap
     pool_submit(a->d->pool, cls, &t->job);
 }
 
-void api_reply_raw(struct api_req *a, int status, const char *ctype, const void *body,
-                   size_t len)
+void api_reply_raw(struct api_req *a, int status, const char *ctype, const void *body, size_t len)
 {
     if (!a->c) { /* the client left while we worked */
         api_req_free(a);
@@ -193,8 +192,9 @@ static bool check_version(struct api_req *a)
         return false;
     }
     if (router_version_cmp(a->version, API_VERSION) > 0) {
-        api_reply_errorf(a, 400, "client version %s is too new. Maximum supported API version "
-                                 "is %s",
+        api_reply_errorf(a, 400,
+                         "client version %s is too new. Maximum supported API version "
+                         "is %s",
                          a->version, API_VERSION);
         return false;
     }
@@ -202,7 +202,7 @@ static bool check_version(struct api_req *a)
 }
 
 static const struct route *route_of(struct daemon *d, const struct http_msg *msg, char *version,
-                                   size_t vlen, bool *versioned, char *params[])
+                                    size_t vlen, bool *versioned, char *params[])
 {
     const char *rest;
     *versioned = router_split_version(msg->path, version, vlen, &rest);
@@ -219,8 +219,7 @@ bool api_streams_body(void *daemon, const struct http_msg *msg)
     return r && (r->flags & ROUTE_STREAM_BODY);
 }
 
-void api_body_sink(struct api_req *a, void (*fn)(void *arg, const char *data, ssize_t n),
-                   void *arg)
+void api_body_sink(struct api_req *a, void (*fn)(void *arg, const char *data, ssize_t n), void *arg)
 {
     if (a->c)
         http_conn_body(a->c, fn, arg);

@@ -53,8 +53,7 @@ void api_req_free(struct api_req *a);
 
 /* Replies (each frees `a`). api_reply_json takes ownership of body. */
 void api_reply_json(struct api_req *a, int status, json_t *body);
-void api_reply_raw(struct api_req *a, int status, const char *ctype, const void *body,
-                   size_t len);
+void api_reply_raw(struct api_req *a, int status, const char *ctype, const void *body, size_t len);
 void api_reply_status(struct api_req *a, int status); /* no body: 204, 304 ... */
 void api_reply_error(struct api_req *a, const struct berth_err *err);
 void api_reply_errorf(struct api_req *a, int status, const char *fmt, ...)

@@ -87,7 +87,7 @@ struct import_call {
     struct body_pipe bp;
     struct pool_job job;
     struct import_opts o;
-    char *ref;      /* full reference to tag, or NULL */
+    char *ref; /* full reference to tag, or NULL */
     char *message, *src;
     struct platform platform;
     struct layer *layer;
@@ -108,9 +108,10 @@ static void import_free(struct import_call *ic)
 
 static void import_work(struct pool_job *job)
 {
-    struct import_call *ic = (struct import_call *)((char *)job - offsetof(struct import_call, job));
-    ic->res = import_tarball(ic->bp.a->d->images, body_read, &ic->bp, &ic->o, &ic->layer,
-                             &ic->img, &ic->err);
+    struct import_call *ic =
+        (struct import_call *)((char *)job - offsetof(struct import_call, job));
+    ic->res = import_tarball(ic->bp.a->d->images, body_read, &ic->bp, &ic->o, &ic->layer, &ic->img,
+                             &ic->err);
     bytequeue_release(ic->bp.q);
 }
 
@@ -137,7 +138,8 @@ static void import_tagged(void *ctx, int res, const struct berth_err *err)
 
 static void import_done(struct pool_job *job)
 {
-    struct import_call *ic = (struct import_call *)((char *)job - offsetof(struct import_call, job));
+    struct import_call *ic =
+        (struct import_call *)((char *)job - offsetof(struct import_call, job));
     struct daemon *d = ic->bp.a->d;
     body_pipe_stop(&ic->bp);
     if (ic->res < 0) {
@@ -175,8 +177,9 @@ void image_import(struct api_req *a, const char *src)
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *platform = http_query_get(a->msg, "platform");
     if (strcmp(src, "-") != 0)
-        return api_reply_errorf(a, 501, "importing from a URL is not supported by berth; "
-                                        "pipe the file in with `docker import - NAME`");
+        return api_reply_errorf(a, 501,
+                                "importing from a URL is not supported by berth; "
+                                "pipe the file in with `docker import - NAME`");
     struct import_call *ic = xcalloc(1, sizeof(*ic));
     ic->o.changes = http_query_all(a->msg, "changes");
     ic->message = http_query_get(a->msg, "message");
@@ -225,8 +228,7 @@ static void note_known(struct layer *l, void *arg)
 static void load_work(struct pool_job *job)
 {
     struct load_call *lc = (struct load_call *)((char *)job - offsetof(struct load_call, job));
-    lc->rc = load_tarball(lc->bp.a->d->images, &lc->known, body_read, &lc->bp, &lc->res,
-                          &lc->err);
+    lc->rc = load_tarball(lc->bp.a->d->images, &lc->known, body_read, &lc->bp, &lc->res, &lc->err);
     bytequeue_release(lc->bp.q);
 }
 

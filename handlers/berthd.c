@@ -244,7 +244,8 @@ static char **string_list(const json_t *file, const char *key, size_t *n)
     size_t i;
     char **out = xcalloc(json_array_size(list) + 1, sizeof(*out));
     *n = 0;
-    json_array_foreach(list, i, v) if (json_is_string(v)) out[(*n)++] = xstrdup(json_string_value(v));
+    json_array_foreach(list, i, v) if (json_is_string(v)) out[(*n)++] =
+        xstrdup(json_string_value(v));
     return out;
 }
 

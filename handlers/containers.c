@@ -46,7 +46,8 @@ static void create_done(struct pool_job *job)
         if (!strcmp(json_get_str(cc->c->host_config, "NetworkMode") ?: "bridge", "bridge") ||
             !strcmp(json_get_str(cc->c->host_config, "NetworkMode") ?: "", "default"))
             log_warn("container %.12s: bridge networking is not available yet; it runs with "
-                     "network none", cc->c->id);
+                     "network none",
+                     cc->c->id);
         api_reply_json(cc->a, 201, json_pack("{ss sO}", "Id", cc->c->id, "Warnings", cc->warnings));
     }
     json_decref(cc->warnings);
@@ -73,8 +74,8 @@ static void post_create(struct api_req *a)
     }
     ctr_add(a->d->cs, c, a->d->pool); /* the name is taken from now on */
     struct create_call *cc = xcalloc(1, sizeof(*cc));
-    *cc = (struct create_call){.job = {.work = create_work, .done = create_done}, .a = a, .c = c,
-                               .warnings = warnings};
+    *cc = (struct create_call){
+        .job = {.work = create_work, .done = create_done}, .a = a, .c = c, .warnings = warnings};
     api_async(a);
     pool_submit(a->d->pool, POOL_LATENCY, &cc->job);
 }
@@ -106,10 +107,10 @@ static json_t *mounts_json(const struct container *c)
         *dst++ = '\0';
         if (mode)
             *mode++ = '\0';
-        json_array_append_new(out, json_pack("{ss ss ss ss sb ss}", "Type", "bind", "Source",
-                                             spec, "Destination", dst, "Mode", mode ? mode : "",
-                                             "RW", !(mode && strstr(mode, "ro")), "Propagation",
-                                             "rprivate"));
+        json_array_append_new(out,
+                              json_pack("{ss ss ss ss sb ss}", "Type", "bind", "Source", spec,
+                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
+                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
     }
     return out;
 }
@@ -134,8 +135,8 @@ static json_t *graph_driver(struct api_req *a, const struct container *c)
     struct buf abs = {0};
     for (char *save = NULL, *l = strtok_r(lower, ":", &save); l; l = strtok_r(NULL, ":", &save))
         buf_printf(&abs, "%s%s/%s", abs.len ? ":" : "", layer_store_dir(a->d->layers), l);
-    json_t *data = json_pack("{ss ss ss ss}", "LowerDir", abs.data ? abs.data : "", "MergedDir",
-                             "", "UpperDir", "", "WorkDir", "");
+    json_t *data = json_pack("{ss ss ss ss}", "LowerDir", abs.data ? abs.data : "", "MergedDir", "",
+                             "UpperDir", "", "WorkDir", "");
     json_object_set_new(data, "MergedDir", json_sprintf("%s/merged", c->dir));
     json_object_set_new(data, "UpperDir", json_sprintf("%s/upper", c->dir));
     json_object_set_new(data, "WorkDir", json_sprintf("%s/work", c->dir));
@@ -145,18 +146,18 @@ static json_t *graph_driver(struct api_req *a, const struct container *c)
 
 static json_t *inspect(struct api_req *a, const struct container *c)
 {
-    _cleanup_free_ char *log_path = log_config_enabled(c->host_config) ? ctr_log_path(c)
-                                                                         : xstrdup("");
+    _cleanup_free_ char *log_path =
+        log_config_enabled(c->host_config) ? ctr_log_path(c) : xstrdup("");
     json_t *j = json_pack(
         "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n sO so so sO so}", "Id", c->id,
         "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
         c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", c->dir), "HostnamePath",
         json_sprintf("%s/hostname", c->dir), "HostsPath", json_sprintf("%s/hosts", c->dir),
-        "LogPath", json_string(log_path), "Name", "", "RestartCount",
-        c->state.restart_count, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
-        "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs", "HostConfig", c->host_config,
-        "GraphDriver", graph_driver(a, c), "Mounts", mounts_json(c), "Config", c->config,
-        "NetworkSettings", network_json(c));
+        "LogPath", json_string(log_path), "Name", "", "RestartCount", c->state.restart_count,
+        "Driver", "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "",
+        "AppArmorProfile", "", "ExecIDs", "HostConfig", c->host_config, "GraphDriver",
+        graph_driver(a, c), "Mounts", mounts_json(c), "Config", c->config, "NetworkSettings",
+        network_json(c));
     json_object_set_new(j, "Name", json_sprintf("/%s", c->name));
     if (c->trace) /* berth's own: how long each phase of the last start took */
         json_object_set(j, "StartTrace", c->trace);
@@ -248,15 +249,13 @@ static json_t *summary(const struct container *c)
     json_t *labels = json_object_get(c->config, "Labels");
     const char *net = json_get_str(c->host_config, "NetworkMode");
     int64_t created = time_parse_rfc3339(c->created);
-    json_t *s = json_pack("{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{s{}} s[]}", "Id", c->id,
-                          "Names", json_sprintf("/%s", c->name), "Image",
-                          json_get_str(c->config, "Image") ?: "", "ImageID", c->image_id,
-                          "Command", cmd, "Created", (json_int_t)(created / 1000000000), "Ports",
-                          "Labels", json_is_object(labels) ? json_incref(labels) : json_object(),
-                          "State",
-                          ctr_status_name(c->state.status), "Status", status, "HostConfig",
-                          "NetworkMode", net ? net : "default", "NetworkSettings", "Networks",
-                          "Mounts");
+    json_t *s = json_pack(
+        "{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{s{}} s[]}", "Id", c->id, "Names",
+        json_sprintf("/%s", c->name), "Image", json_get_str(c->config, "Image") ?: "", "ImageID",
+        c->image_id, "Command", cmd, "Created", (json_int_t)(created / 1000000000), "Ports",
+        "Labels", json_is_object(labels) ? json_incref(labels) : json_object(), "State",
+        ctr_status_name(c->state.status), "Status", status, "HostConfig", "NetworkMode",
+        net ? net : "default", "NetworkSettings", "Networks", "Mounts");
     return s;
 }
 
@@ -350,8 +349,8 @@ static int by_created_desc(const json_t *x, const json_t *y)
 
 static void get_containers(struct api_req *a)
 {
-    static const char *const allowed[] = {"id",       "name",   "label",  "status", "exited",
-                                          "ancestor", "before", "since",  "network", "volume",
+    static const char *const allowed[] = {"id",       "name",    "label",  "status",  "exited",
+                                          "ancestor", "before",  "since",  "network", "volume",
                                           "health",   "publish", "expose", "is-task", NULL};
     _cleanup_err_ struct berth_err *err = NULL;
     struct ps_opts o = {.all = http_query_bool(a->msg, "all")};
@@ -397,8 +396,9 @@ static void post_rename(struct api_req *a)
         return api_reply_errorf(a, 400, "Neither old nor new names may be empty");
     const char *n = name[0] == '/' ? name + 1 : name;
     if (strcmp(n, c->name) == 0)
-        return api_reply_errorf(a, 409, "Renaming a container with the same name as its current "
-                                        "name");
+        return api_reply_errorf(a, 409,
+                                "Renaming a container with the same name as its current "
+                                "name");
     if (ctr_check_name(a->d->cs, n, &err) < 0)
         return api_reply_error(a, err);
     ctr_rename(a->d->cs, c, n);
@@ -418,9 +418,10 @@ static void pruned_one(void *ctx, int res, const struct berth_err *err)
     (void)res, (void)err;
     if (--p->pending > 0)
         return;
-    api_reply_json(p->a, 200, json_pack("{so sI}", "ContainersDeleted",
-                                        json_array_size(p->deleted) ? p->deleted : json_null(),
-                                        "SpaceReclaimed", (json_int_t)0));
+    api_reply_json(p->a, 200,
+                   json_pack("{so sI}", "ContainersDeleted",
+                             json_array_size(p->deleted) ? p->deleted : json_null(),
+                             "SpaceReclaimed", (json_int_t)0));
     if (!json_array_size(p->deleted))
         json_decref(p->deleted);
     free(p);

@@ -183,13 +183,12 @@ static void post_auth(struct api_req *a)
         return api_reply_error(a, err);
     struct login_call *lc = xcalloc(1, sizeof(*lc));
     lc->a = a;
-    lc->auth.username = json_get_str(body, "username") ? xstrdup(json_get_str(body, "username"))
-                                                       : NULL;
-    lc->auth.password = json_get_str(body, "password") ? xstrdup(json_get_str(body, "password"))
-                                                       : NULL;
-    lc->auth.identity_token = json_get_str(body, "identitytoken")
-                                  ? xstrdup(json_get_str(body, "identitytoken"))
-                                  : NULL;
+    lc->auth.username =
+        json_get_str(body, "username") ? xstrdup(json_get_str(body, "username")) : NULL;
+    lc->auth.password =
+        json_get_str(body, "password") ? xstrdup(json_get_str(body, "password")) : NULL;
+    lc->auth.identity_token =
+        json_get_str(body, "identitytoken") ? xstrdup(json_get_str(body, "identitytoken")) : NULL;
     _cleanup_free_ char *domain = login_domain(json_get_str(body, "serveraddress"));
     api_async(a);
     registry_login(a->d->hc, &a->d->regcfg, domain, &lc->auth, logged_in, lc);

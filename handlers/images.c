@@ -25,12 +25,12 @@ static json_t *image_labels(const struct image *img)
 
 static json_t *summary(struct api_req *a, struct image *img, json_t *tags, json_t *digests)
 {
-    json_t *s = json_pack("{ss ss sO sO sI sI sI so si}", "Id", img->id, "ParentId",
-                          json_get_str(img->meta, "Parent") ? json_get_str(img->meta, "Parent")
-                                                            : "",
-                          "RepoTags", tags, "RepoDigests", digests, "Created",
-                          (json_int_t)img->created, "Size", (json_int_t)img->size, "SharedSize",
-                          (json_int_t)-1, "Labels", image_labels(img), "Containers", -1);
+    json_t *s =
+        json_pack("{ss ss sO sO sI sI sI so si}", "Id", img->id, "ParentId",
+                  json_get_str(img->meta, "Parent") ? json_get_str(img->meta, "Parent") : "",
+                  "RepoTags", tags, "RepoDigests", digests, "Created", (json_int_t)img->created,
+                  "Size", (json_int_t)img->size, "SharedSize", (json_int_t)-1, "Labels",
+                  image_labels(img), "Containers", -1);
     if (api_version_before(a, "1.44"))
         json_object_set_new(s, "VirtualSize", json_integer((json_int_t)img->size));
     return s;
@@ -89,8 +89,7 @@ static json_t *list_entry(struct api_req *a, struct image *img, const struct lis
     _cleanup_json_ json_t *digests = image_repo_digests(a->d->images, img->id);
     _cleanup_json_ json_t *labels = image_labels(img);
     if ((o->before >= 0 && img->created >= o->before) ||
-        (o->since >= 0 && img->created <= o->since) ||
-        !filters_match_labels(o->f, "label", labels))
+        (o->since >= 0 && img->created <= o->since) || !filters_match_labels(o->f, "label", labels))
         return NULL;
     if (filters_has(o->f, "reference")) {
         json_t *t = matching_refs(o->f, tags), *d = matching_refs(o->f, digests);
@@ -122,8 +121,8 @@ static int by_created_desc(const json_t *x, const json_t *y)
 
 static void get_images(struct api_req *a)
 {
-    static const char *const allowed[] = {"dangling", "label", "before", "since", "reference",
-                                          NULL};
+    static const char *const allowed[] = {"dangling", "label",     "before",
+                                          "since",    "reference", NULL};
     _cleanup_err_ struct berth_err *err = NULL;
     struct list_opts o = {.all = http_query_bool(a->msg, "all")};
     if (filters_from_query(a->msg, allowed, &o.f, &err) < 0)
@@ -158,8 +157,8 @@ static json_t *graph_driver(struct api_req *a, const struct image *img)
             buf_printf(&lower, "%s%s/%s/diff", lower.len ? ":" : "", layer_store_dir(ls), l->link);
     }
     struct layer *top = img->nlayers ? layer_get(ls, img->layers[img->nlayers - 1]) : NULL;
-    _cleanup_free_ char *upper = top ? xasprintf("%s/%s/diff", layer_store_dir(ls), top->link)
-                                     : xstrdup("");
+    _cleanup_free_ char *upper =
+        top ? xasprintf("%s/%s/diff", layer_store_dir(ls), top->link) : xstrdup("");
     json_t *data = json_pack("{ss}", "UpperDir", upper);
     if (lower.len)
         json_object_set_new(data, "LowerDir", json_string(lower.data));
@@ -170,10 +169,10 @@ static json_t *graph_driver(struct api_req *a, const struct image *img)
 static json_t *inspect(struct api_req *a, struct image *img)
 {
     json_t *c = img->config;
-    _cleanup_free_ char *created = time_format_rfc3339(
-        time_parse_rfc3339(json_get_str(c, "created")) > 0
-            ? time_parse_rfc3339(json_get_str(c, "created"))
-            : 0);
+    _cleanup_free_ char *created =
+        time_format_rfc3339(time_parse_rfc3339(json_get_str(c, "created")) > 0
+                                ? time_parse_rfc3339(json_get_str(c, "created"))
+                                : 0);
     json_t *config = json_object_get(c, "config");
     json_t *diff_ids = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
     const char *last_tag = json_get_str(img->meta, "LastTagTime");
@@ -189,7 +188,8 @@ static json_t *inspect(struct api_req *a, struct image *img)
         json_get_str(c, "architecture") ? json_get_str(c, "architecture") : "", "Os",
         json_get_str(c, "os") ? json_get_str(c, "os") : "", "Size", (json_int_t)img->size,
         "GraphDriver", graph_driver(a, img), "RootFS", "Type", "layers", "Layers",
-        diff_ids ? json_incref(diff_ids) : json_array(), "Metadata", "LastTagTime", last_tag ? last_tag : TIME_ZERO);
+        diff_ids ? json_incref(diff_ids) : json_array(), "Metadata", "LastTagTime",
+        last_tag ? last_tag : TIME_ZERO);
     if (json_get_str(c, "variant"))
         json_object_set_new(j, "Variant", json_string(json_get_str(c, "variant")));
     if (api_version_before(a, "1.44"))
@@ -329,8 +329,8 @@ static void pruned(void *ctx, int res, json_t *records, const struct berth_err *
     else
         api_reply_json(op->a, 200,
                        json_pack("{sO sI}", "ImagesDeleted",
-                                 json_array_size(records) ? records : json_null(),
-                                 "SpaceReclaimed", (json_int_t)op->reclaimed));
+                                 json_array_size(records) ? records : json_null(), "SpaceReclaimed",
+                                 (json_int_t)op->reclaimed));
     free(op);
 }
 

@@ -169,8 +169,8 @@ static void wait_over(void *ctx, int code, const char *error)
     if (w->a->c)
         http_conn_on_close(w->a->c, NULL, NULL);
     _cleanup_json_ json_t *body =
-        json_pack("{si so}", "StatusCode", code,
-                  "Error", error ? json_pack("{ss}", "Message", error) : json_null());
+        json_pack("{si so}", "StatusCode", code, "Error",
+                  error ? json_pack("{ss}", "Message", error) : json_null());
     api_stream_json(w->a, body);
     api_stream_end(w->a);
     free(w);

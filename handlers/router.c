@@ -13,9 +13,9 @@
 #define MAX_SEGS 16
 
 struct seg {
-    char *text;   /* literal text, or the parameter name */
-    bool param;   /* {name} */
-    bool greedy;  /* {name*} */
+    char *text;  /* literal text, or the parameter name */
+    bool param;  /* {name} */
+    bool greedy; /* {name*} */
 };
 
 struct compiled {

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 #define ROUTER_MAX_PARAMS 4
-#define API_VERSION "1.50"
-#define API_MIN_VERSION "1.24"
+#define API_VERSION       "1.50"
+#define API_MIN_VERSION   "1.24"
 
 struct api_req;
 typedef void (*api_handler_fn)(struct api_req *a);

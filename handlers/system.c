@@ -28,14 +28,14 @@ static void get_ping(struct api_req *a)
 static void get_version(struct api_req *a)
 {
     const struct daemon *d = a->d;
-    json_t *engine = json_pack(
-        "{ss ss s{ss ss ss ss ss ss ss ss ss}}", "Name", "Engine", "Version", BERTH_VERSION,
-        "Details", "ApiVersion", API_VERSION, "Arch", d->host.arch, "BuildTime", BERTH_BUILD_TIME,
-        "Experimental", "false", "GitCommit", BERTH_COMMIT, "GoVersion", "", "KernelVersion",
-        d->host.kernel, "MinAPIVersion", API_MIN_VERSION, "Os", "linux");
-    json_t *berth = json_pack("{ss ss s{ss ss}}", "Name", "berth", "Version", BERTH_VERSION,
-                              "Details", "GitCommit", BERTH_COMMIT, "Reactor",
-                              reactor_backend_name(d->r));
+    json_t *engine = json_pack("{ss ss s{ss ss ss ss ss ss ss ss ss}}", "Name", "Engine", "Version",
+                               BERTH_VERSION, "Details", "ApiVersion", API_VERSION, "Arch",
+                               d->host.arch, "BuildTime", BERTH_BUILD_TIME, "Experimental", "false",
+                               "GitCommit", BERTH_COMMIT, "GoVersion", "", "KernelVersion",
+                               d->host.kernel, "MinAPIVersion", API_MIN_VERSION, "Os", "linux");
+    json_t *berth =
+        json_pack("{ss ss s{ss ss}}", "Name", "berth", "Version", BERTH_VERSION, "Details",
+                  "GitCommit", BERTH_COMMIT, "Reactor", reactor_backend_name(d->r));
     api_reply_json(a, 200,
                    json_pack("{s{ss} s[oo] ss ss ss ss ss ss ss ss ss}", "Platform", "Name",
                              "berth", "Components", engine, berth, "Version", BERTH_VERSION,
@@ -79,8 +79,8 @@ static json_t *info_resources(const struct daemon *d)
     return json_pack("{sb sb sb sb sb sb sb sb sb sb}", "MemoryLimit", f->memory, "SwapLimit",
                      f->swap, "KernelMemoryTCP", f->kmem_tcp, "CpuCfsPeriod", f->cpu_cfs,
                      "CpuCfsQuota", f->cpu_cfs, "CPUShares", f->cpu_shares, "CPUSet", f->cpuset,
-                     "PidsLimit", f->pids, "OomKillDisable", f->oom_kill_disable,
-                     "IPv4Forwarding", true);
+                     "PidsLimit", f->pids, "OomKillDisable", f->oom_kill_disable, "IPv4Forwarding",
+                     true);
 }
 
 static json_t *info_registry(void)
@@ -96,26 +96,28 @@ static json_t *info_engine(const struct daemon *d)
     return json_pack(
         "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[s] s[sss] s:n s[s]} sb si si ss ss "
         "ss ss si}",
-        "ID", d->id, "Containers", (int)ctr_count(d->cs, -1), "ContainersRunning", (int)ctr_count(d->cs, CTR_RUNNING), "ContainersPaused", (int)ctr_count(d->cs, CTR_PAUSED),
-        "ContainersStopped", (int)(ctr_count(d->cs, CTR_EXITED) + ctr_count(d->cs, CTR_CREATED)), "Images", (int)image_count(d->images), "Driver", "overlay2", "DriverStatus",
+        "ID", d->id, "Containers", (int)ctr_count(d->cs, -1), "ContainersRunning",
+        (int)ctr_count(d->cs, CTR_RUNNING), "ContainersPaused", (int)ctr_count(d->cs, CTR_PAUSED),
+        "ContainersStopped", (int)(ctr_count(d->cs, CTR_EXITED) + ctr_count(d->cs, CTR_CREATED)),
+        "Images", (int)image_count(d->images), "Driver", "overlay2", "DriverStatus",
         "Backing Filesystem", "extfs", "Supports d_type", "true", "Using metacopy", "false",
         "Native Overlay Diff", "true", "userxattr", "false", "DockerRootDir", d->cfg.root,
         "Plugins", "Volume", "local", "Network", "bridge", "host", "null", "Authorization", "Log",
-        "json-file", "Debug", log_get_level() >= LOG_DEBUG, "NFd",
-        count_entries("/proc/self/fd"), "NGoroutines", count_entries("/proc/self/task"),
-        "SystemTime", now, "LoggingDriver", "json-file", "CgroupDriver", "cgroupfs",
-        "CgroupVersion", d->cgroup.version == 2 ? "2" : "1", "NEventsListener", 0);
+        "json-file", "Debug", log_get_level() >= LOG_DEBUG, "NFd", count_entries("/proc/self/fd"),
+        "NGoroutines", count_entries("/proc/self/task"), "SystemTime", now, "LoggingDriver",
+        "json-file", "CgroupDriver", "cgroupfs", "CgroupVersion",
+        d->cgroup.version == 2 ? "2" : "1", "NEventsListener", 0);
 }
 
 static json_t *info_host(const struct daemon *d)
 {
     return json_pack("{ss ss ss ss ss si sI ss ss ss ss s[] sb ss}", "KernelVersion",
                      d->host.kernel, "OperatingSystem", d->host.os_name, "OSVersion",
-                     d->host.os_version, "OSType", "linux", "Architecture", d->host.machine,
-                     "NCPU", (int)d->host.ncpu, "MemTotal", (json_int_t)d->host.mem_total,
+                     d->host.os_version, "OSType", "linux", "Architecture", d->host.machine, "NCPU",
+                     (int)d->host.ncpu, "MemTotal", (json_int_t)d->host.mem_total,
                      "IndexServerAddress", "https://index.docker.io/v1/", "HttpProxy", "",
-                     "HttpsProxy", "", "NoProxy", "", "Labels", "ExperimentalBuild", 0,
-                     "Name", d->host.hostname);
+                     "HttpsProxy", "", "NoProxy", "", "Labels", "ExperimentalBuild", 0, "Name",
+                     d->host.hostname);
 }
 
 static json_t *info_runtime(const struct daemon *d)
@@ -127,10 +129,10 @@ static json_t *info_runtime(const struct daemon *d)
         "{ss s{s{ss}} ss s{ss ss ss sb ss s:n} sb ss ss s{ss} s{ss} s{ss} so s[] s[] s[] s:n}",
         "ServerVersion", BERTH_VERSION, "Runtimes", "berth", "path", "berthd", "DefaultRuntime",
         "berth", "Swarm", "NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive",
-        "ControlAvailable", 0, "Error", "", "RemoteManagers", "LiveRestoreEnabled", 0,
-        "Isolation", "", "InitBinary", "", "ContainerdCommit", "ID", "", "RuncCommit", "ID", "",
-        "InitCommit", "ID", "", "SecurityOptions", security, "DefaultAddressPools",
-        "CDISpecDirs", "Warnings", "GenericResources");
+        "ControlAvailable", 0, "Error", "", "RemoteManagers", "LiveRestoreEnabled", 0, "Isolation",
+        "", "InitBinary", "", "ContainerdCommit", "ID", "", "RuncCommit", "ID", "", "InitCommit",
+        "ID", "", "SecurityOptions", security, "DefaultAddressPools", "CDISpecDirs", "Warnings",
+        "GenericResources");
 }
 
 static void merge(json_t *into, json_t *part)

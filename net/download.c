@@ -16,7 +16,7 @@
 #include "fs/layer_ingest.h"
 
 #define QUEUE_HIGH_WATER (8u << 20) /* bytes received ahead of the unpacker */
-#define TICK_MS 100                 /* progress reports at most this often */
+#define TICK_MS          100        /* progress reports at most this often */
 
 struct download {
     struct dl_env *env;
@@ -121,9 +121,9 @@ static void on_head(void *ctx, const struct http_msg *resp)
     d->bad_status = true;
     d->net_err = xcalloc(1, sizeof(*d->net_err));
     d->net_err->status = resp->status == 404 ? ENOENT : EIO;
-    d->net_err->msg = xasprintf("error pulling layer %s: %s", d->digest,
-                                resp->status == 404 ? "unknown blob"
-                                                    : http_status_text(resp->status));
+    d->net_err->msg =
+        xasprintf("error pulling layer %s: %s", d->digest,
+                  resp->status == 404 ? "unknown blob" : http_status_text(resp->status));
 }
 
 static void on_body(void *ctx, const char *data, size_t n)
@@ -271,16 +271,18 @@ static void start(struct download *d)
 
 struct download *download_join(struct dl_env *env, struct reg_ref *sess, const char *repo,
                                const char *source, const struct descriptor *layer,
-                               const char *diff_id, const char *parent_chain,
-                               struct dl_sub *sub)
+                               const char *diff_id, const char *parent_chain, struct dl_sub *sub)
 {
     char chain[DIGEST_LEN + 1];
     layer_chain_id(parent_chain, diff_id, chain);
     struct download *d = map_get(&env->active, chain);
     if (!d) {
         d = xcalloc(1, sizeof(*d));
-        *d = (struct download){.env = env, .sess = reg_ref_get(sess), .size = layer->size,
-                               .media_type = xstrdup(layer->media_type), .repo = xstrdup(repo),
+        *d = (struct download){.env = env,
+                               .sess = reg_ref_get(sess),
+                               .size = layer->size,
+                               .media_type = xstrdup(layer->media_type),
+                               .repo = xstrdup(repo),
                                .source = xstrdup(source)};
         memcpy(d->chain_id, chain, sizeof(chain));
         snprintf(d->parent, sizeof(d->parent), "%s", parent_chain ? parent_chain : "");

@@ -29,17 +29,17 @@ struct dl_env {
     struct image_store *images;
     unsigned max_concurrent; /* max-concurrent-downloads (3) */
     unsigned running;
-    struct map active;           /* chain id → struct download */
-    struct download *wait_head;  /* FIFO of downloads waiting for a slot */
+    struct map active;          /* chain id → struct download */
+    struct download *wait_head; /* FIFO of downloads waiting for a slot */
     struct download *wait_tail;
 };
 
 enum dl_event {
-    DL_WAITING,     /* queued behind other downloads */
-    DL_PROGRESS,    /* bytes moved: see download_progress */
-    DL_DOWNLOADED,  /* all bytes received; verifying and extracting continue */
-    DL_DONE,        /* the layer is committed: download_layer */
-    DL_FAILED,      /* see download_error */
+    DL_WAITING,    /* queued behind other downloads */
+    DL_PROGRESS,   /* bytes moved: see download_progress */
+    DL_DOWNLOADED, /* all bytes received; verifying and extracting continue */
+    DL_DONE,       /* the layer is committed: download_layer */
+    DL_FAILED,     /* see download_error */
 };
 
 struct download;
@@ -56,8 +56,7 @@ struct dl_sub {
  * pushing. The subscriber's events run on the reactor. */
 struct download *download_join(struct dl_env *env, struct reg_ref *sess, const char *repo,
                                const char *source, const struct descriptor *layer,
-                               const char *diff_id, const char *parent_chain,
-                               struct dl_sub *sub);
+                               const char *diff_id, const char *parent_chain, struct dl_sub *sub);
 bool download_waiting(const struct download *d);
 /* Leave; the last subscriber to leave cancels the download. */
 void download_leave(struct download *d, struct dl_sub *sub);

@@ -344,8 +344,8 @@ static void join_layers(struct pull *p)
         } else {
             emit(p, progress_status(w->id, "Pulling fs layer"));
             _cleanup_free_ char *source = ref_name(&p->ref);
-            w->d = download_join(p->env->dl, p->sess, p->ref.path, source, &p->man.layers[i],
-                                 diff, parent, &w->sub);
+            w->d = download_join(p->env->dl, p->sess, p->ref.path, source, &p->man.layers[i], diff,
+                                 parent, &w->sub);
             p->pending++;
         }
         memcpy(parent, chain, sizeof(parent));
@@ -366,8 +366,8 @@ static int put_doc(struct pull *p, const struct blob_doc *doc, struct berth_err 
     char got[DIGEST_LEN + 1];
     if (!doc->body.len)
         return 0;
-    return store_put(image_store_blobs(p->env->images), doc->body.data, doc->body.len,
-                     doc->digest, got, err);
+    return store_put(image_store_blobs(p->env->images), doc->body.data, doc->body.len, doc->digest,
+                     got, err);
 }
 
 static json_t *manifests_meta(struct pull *p)
@@ -393,8 +393,8 @@ static void save_work(struct pool_job *job)
     if (p->res == 0)
         p->res = put_doc(p, &p->config, &p->err);
     if (p->res == 0 && !p->image_existed)
-        p->res = image_load_config(is, p->config.digest, p->config.body.data,
-                                   p->config.body.len, &p->img, &p->err);
+        p->res = image_load_config(is, p->config.digest, p->config.body.data, p->config.body.len,
+                                   &p->img, &p->err);
     if (p->res == 0 && !p->image_existed) {
         json_object_set_new(p->img->meta, "Manifests", manifests_meta(p));
         p->res = image_write(is, p->img, &p->err);
@@ -413,10 +413,9 @@ static void tagged(void *ctx, int res, const struct berth_err *err)
     emit(p, progress_status(NULL, digest));
     if (p->tags)
         return next_tag(p);
-    _cleanup_free_ char *status = xasprintf("Status: %s for %s",
-                                            p->image_existed ? "Image is up to date"
-                                                             : "Downloaded newer image",
-                                            p->shown_ref);
+    _cleanup_free_ char *status = xasprintf(
+        "Status: %s for %s", p->image_existed ? "Image is up to date" : "Downloaded newer image",
+        p->shown_ref);
     emit(p, progress_status(NULL, status));
     finish(p, 0, NULL);
 }
@@ -511,12 +510,13 @@ struct pull *pull_start(struct pull_env *env, const struct image_ref *ref,
         return NULL;
     struct pull *p = xcalloc(1, sizeof(*p));
     *p = (struct pull){.env = env, .emit = emitfn, .done = done, .ctx = ctx, .platform = platform};
-    p->ref = (struct image_ref){.domain = xstrdup(ref->domain), .path = xstrdup(ref->path),
+    p->ref = (struct image_ref){.domain = xstrdup(ref->domain),
+                                .path = xstrdup(ref->path),
                                 .tag = ref->tag ? xstrdup(ref->tag) : NULL,
                                 .digest = ref->digest ? xstrdup(ref->digest) : NULL};
     p->familiar_name = ref_familiar_name(&p->ref);
-    p->sess = reg_ref_new(reg_session_new(env->hc, env->rc, p->ref.domain, p->ref.path,
-                                          opts->auth, "pull"));
+    p->sess = reg_ref_new(
+        reg_session_new(env->hc, env->rc, p->ref.domain, p->ref.path, opts->auth, "pull"));
     p->kick.fn = begin;
     reactor_timer_start(env->dl->r, &p->kick, 0);
     return p;

@@ -216,8 +216,7 @@ static void upload_drain(void *ctx)
 static int blob_produce(void *arg, int fd, struct berth_err **err)
 {
     struct push *p = arg;
-    _cleanup_free_ char *path = store_blob_path(image_store_blobs(p->env->images),
-                                                cur(p)->digest);
+    _cleanup_free_ char *path = store_blob_path(image_store_blobs(p->env->images), cur(p)->digest);
     _cleanup_close_ int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return berth_error(err, errno, "open blob %s", cur(p)->digest);
@@ -302,17 +301,14 @@ static void upload_started(void *ctx, int res, const struct berth_err *err,
 static void start_upload(struct push *p, bool mount)
 {
     struct blob *b = cur(p);
-    _cleanup_free_ char *path =
-        mount ? xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", p->ref.path, b->digest,
-                          b->mount_from)
-              : xasprintf("/v2/%s/blobs/uploads/", p->ref.path);
+    _cleanup_free_ char *path = mount ? xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s",
+                                                  p->ref.path, b->digest, b->mount_from)
+                                      : xasprintf("/v2/%s/blobs/uploads/", p->ref.path);
     emit(p, progress_bytes(b->id, "Pushing", 0, b->size));
-    p->call = regcall_start(p->sess->s, "POST", path, NULL, "", 0, MAX_RESPONSE, upload_started,
-                            p);
+    p->call = regcall_start(p->sess->s, "POST", path, NULL, "", 0, MAX_RESPONSE, upload_started, p);
 }
 
-static void checked_layer(void *ctx, int res, const struct berth_err *err,
-                          struct regcall_result *r)
+static void checked_layer(void *ctx, int res, const struct berth_err *err, struct regcall_result *r)
 {
     struct push *p = ctx;
     p->call = NULL;
@@ -328,16 +324,15 @@ static void next_layer(struct push *p)
     if (p->cur == p->nlayers)
         return push_config(p);
     _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", p->ref.path, cur(p)->digest);
-    p->call = regcall_start(p->sess->s, "HEAD", path, NULL, NULL, 0, MAX_RESPONSE, checked_layer,
-                            p);
+    p->call =
+        regcall_start(p->sess->s, "HEAD", path, NULL, NULL, 0, MAX_RESPONSE, checked_layer, p);
 }
 
 /* ---- config and manifest ---- */
 
 static void next_tag(struct push *p);
 
-static void manifest_put(void *ctx, int res, const struct berth_err *err,
-                         struct regcall_result *r)
+static void manifest_put(void *ctx, int res, const struct berth_err *err, struct regcall_result *r)
 {
     struct push *p = ctx;
     p->call = NULL;
@@ -348,8 +343,8 @@ static void manifest_put(void *ctx, int res, const struct berth_err *err,
     _cleanup_free_ char *line =
         xasprintf("%s: digest: %s size: %zu", p->tag, digest, p->manifest.len);
     emit(p, progress_status(NULL, line));
-    emit(p, json_pack("{s{} s{ss ss sI}}", "progressDetail", "aux", "Tag", p->tag, "Digest",
-                      digest, "Size", (json_int_t)p->manifest.len));
+    emit(p, json_pack("{s{} s{ss ss sI}}", "progressDetail", "aux", "Tag", p->tag, "Digest", digest,
+                      "Size", (json_int_t)p->manifest.len));
     _cleanup_free_ char *by_digest = xasprintf("%s@%s", p->name, digest);
     image_ref_set(p->env->images, by_digest, p->id); /* as dockerd records the repo digest */
     next_tag(p);
@@ -383,9 +378,8 @@ static void config_upload_started(void *ctx, int res, const struct berth_err *er
     _cleanup_free_ char *base = location_path(r->location);
     _cleanup_free_ char *path =
         xasprintf("%s%sdigest=%s", base, strchr(base, '?') ? "&" : "?", p->id);
-    p->call = regcall_start(p->sess->s, "PUT", path,
-                            "Content-Type: application/octet-stream\r\n", p->config.data,
-                            p->config.len, MAX_RESPONSE, config_put, p);
+    p->call = regcall_start(p->sess->s, "PUT", path, "Content-Type: application/octet-stream\r\n",
+                            p->config.data, p->config.len, MAX_RESPONSE, config_put, p);
 }
 
 static void config_checked(void *ctx, int res, const struct berth_err *err,
@@ -405,8 +399,8 @@ static void config_checked(void *ctx, int res, const struct berth_err *err,
 static void push_config(struct push *p)
 {
     _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", p->ref.path, p->id);
-    p->call = regcall_start(p->sess->s, "HEAD", path, NULL, NULL, 0, MAX_RESPONSE, config_checked,
-                            p);
+    p->call =
+        regcall_start(p->sess->s, "HEAD", path, NULL, NULL, 0, MAX_RESPONSE, config_checked, p);
 }
 
 /* ---- preparing an image ---- */
@@ -425,8 +419,8 @@ static bool manifest_matches(const struct push *p, const char *body, size_t len,
     struct manifest m;
     if (manifest_parse(body, len, mt, &m, NULL) < 0)
         return false;
-    bool same = m.kind == MANIFEST_IMAGE && strcmp(m.config.digest, p->id) == 0 &&
-                m.nlayers == p->nlayers;
+    bool same =
+        m.kind == MANIFEST_IMAGE && strcmp(m.config.digest, p->id) == 0 && m.nlayers == p->nlayers;
     for (size_t i = 0; same && i < m.nlayers; i++)
         same = strcmp(m.layers[i].digest, p->layers[i].digest) == 0;
     manifest_free(&m);
@@ -437,14 +431,13 @@ static void build_manifest(struct push *p)
 {
     json_t *layers = json_array();
     for (size_t i = 0; i < p->nlayers; i++)
-        json_array_append_new(layers, json_pack("{ss ss sI}", "mediaType",
-                                                p->layers[i].media_type, "digest",
-                                                p->layers[i].digest, "size",
+        json_array_append_new(layers, json_pack("{ss ss sI}", "mediaType", p->layers[i].media_type,
+                                                "digest", p->layers[i].digest, "size",
                                                 (json_int_t)p->layers[i].size));
-    _cleanup_json_ json_t *m = json_pack("{si ss s{ss ss sI} so}", "schemaVersion", 2,
-                                         "mediaType", MT_OCI_MANIFEST, "config", "mediaType",
-                                         MT_OCI_CONFIG, "digest", p->id, "size",
-                                         (json_int_t)p->config.len, "layers", layers);
+    _cleanup_json_ json_t *m =
+        json_pack("{si ss s{ss ss sI} so}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
+                  "config", "mediaType", MT_OCI_CONFIG, "digest", p->id, "size",
+                  (json_int_t)p->config.len, "layers", layers);
     char *text = json_dumps(m, JSON_COMPACT);
     buf_reset(&p->manifest);
     buf_puts(&p->manifest, text);
@@ -509,8 +502,8 @@ static int copy_image(struct push *p, struct image *img, char orig[DIGEST_LEN + 
         struct blob *bl = &p->layers[p->nlayers++];
         snprintf(bl->digest, sizeof(bl->digest), "%s", json_get_str(b, "Digest"));
         memcpy(bl->chain_id, l->chain_id, sizeof(bl->chain_id));
-        bl->media_type = xstrdup(json_get_str(b, "MediaType") ? json_get_str(b, "MediaType")
-                                                                : MT_OCI_LAYER);
+        bl->media_type =
+            xstrdup(json_get_str(b, "MediaType") ? json_get_str(b, "MediaType") : MT_OCI_LAYER);
         bl->size = json_get_int(b, "Size", 0);
         progress_short_id(bl->digest, bl->id);
         size_t k;
@@ -603,12 +596,17 @@ struct push *push_start(struct push_env *env, const struct image_ref *ref,
         return NULL;
     }
     struct push *p = xcalloc(1, sizeof(*p));
-    *p = (struct push){.env = env, .ref = copy, .name = name, .emit = emitfn, .done = done,
-                       .ctx = ctx, .tags = tags};
+    *p = (struct push){.env = env,
+                       .ref = copy,
+                       .name = name,
+                       .emit = emitfn,
+                       .done = done,
+                       .ctx = ctx,
+                       .tags = tags};
     while (p->tags[p->ntags])
         p->ntags++;
-    p->sess = reg_ref_new(reg_session_new(env->hc, env->rc, copy.domain, copy.path, auth,
-                                          "pull,push"));
+    p->sess =
+        reg_ref_new(reg_session_new(env->hc, env->rc, copy.domain, copy.path, auth, "pull,push"));
     p->kick.fn = begin;
     reactor_timer_start(env->r, &p->kick, 0);
     return p;

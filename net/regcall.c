@@ -57,8 +57,8 @@ static void on_done(void *ctx, int res, const struct berth_err *err)
     struct regcall *c = ctx;
     struct berth_err *big = NULL;
     if (res == 0 && c->too_big)
-        res = berth_user_error(&big, EINVAL, "registry response larger than %zu bytes",
-                               c->max_body);
+        res =
+            berth_user_error(&big, EINVAL, "registry response larger than %zu bytes", c->max_body);
     c->done(c->ctx, res, big ? big : err, &c->r);
     berth_err_free(big);
     result_free(&c->r);
@@ -66,8 +66,8 @@ static void on_done(void *ctx, int res, const struct berth_err *err)
 }
 
 struct regcall *regcall_start(struct reg_session *s, const char *method, const char *path,
-                              const char *headers, const void *body, size_t len,
-                              size_t max_body, regcall_fn done, void *ctx)
+                              const char *headers, const void *body, size_t len, size_t max_body,
+                              regcall_fn done, void *ctx)
 {
     struct regcall *c = xcalloc(1, sizeof(*c));
     c->max_body = max_body;

@@ -19,8 +19,8 @@ typedef void (*regcall_fn)(void *ctx, int res, const struct berth_err *err,
 
 struct regcall;
 struct regcall *regcall_start(struct reg_session *s, const char *method, const char *path,
-                              const char *headers, const void *body, size_t len,
-                              size_t max_body, regcall_fn done, void *ctx);
+                              const char *headers, const void *body, size_t len, size_t max_body,
+                              regcall_fn done, void *ctx);
 void regcall_cancel(struct regcall *c);
 /* "manifest unknown: manifest unknown" from a registry's {"errors":[{"code","message"}]},
  * else "404 Not Found". Heap string. */

@@ -23,7 +23,7 @@ void registry_auth_free(struct registry_auth *a);
 struct registry_config {
     char **insecure; /* "host:port" or CIDR entries from daemon.json insecure-registries */
     size_t ninsecure;
-    char **mirrors;  /* registry-mirrors (docker.io only) */
+    char **mirrors; /* registry-mirrors (docker.io only) */
     size_t nmirrors;
 };
 

@@ -123,8 +123,8 @@ static int cmd_info(const char *host)
            json_get_str(i, "CgroupVersion"), json_get_str(i, "KernelVersion"),
            json_get_str(i, "OperatingSystem"), json_get_str(i, "Architecture"),
            (long long)json_get_int(i, "NCPU", 0),
-           (double)json_get_int(i, "MemTotal", 0) / (1024.0 * 1024 * 1024),
-           json_get_str(i, "Name"), json_get_str(i, "ID"), json_get_str(i, "DockerRootDir"));
+           (double)json_get_int(i, "MemTotal", 0) / (1024.0 * 1024 * 1024), json_get_str(i, "Name"),
+           json_get_str(i, "ID"), json_get_str(i, "DockerRootDir"));
     return 0;
 }
 

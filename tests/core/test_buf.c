@@ -155,9 +155,12 @@ static void test_steal_and_reset(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty_is_a_string), cmocka_unit_test(test_append_printf),
-        cmocka_unit_test(test_append_and_grow),   cmocka_unit_test(test_binary),
-        cmocka_unit_test(test_printf),            cmocka_unit_test(test_consume),
+        cmocka_unit_test(test_empty_is_a_string),
+        cmocka_unit_test(test_append_printf),
+        cmocka_unit_test(test_append_and_grow),
+        cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_consume),
         cmocka_unit_test(test_steal_and_reset),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
