@@ -98,6 +98,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, body, record):
         data = json.dumps(body).encode()
+        # recorded before answering: a client that counts log lines once answered sees it
+        self.server.record(dict(record, status=status))
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -105,7 +107,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("WWW-Authenticate", 'Basic realm="berth-test-token"')
         self.end_headers()
         self.wfile.write(data)
-        self.server.record(dict(record, status=status))
 
     def issue(self, account, scopes, method, refresh=False):
         a = self.server.args
