@@ -1,0 +1,31 @@
+#!/usr/bin/env bats
+# docker run against berthd, the basics every container suite stands on: output, exit codes,
+# removal with --rm, and the cgroup parent these tests own.
+
+load helpers
+load containers
+
+setup_file() { ctr_setup_file; }
+setup() { ctr_setup; }
+teardown() { ctr_teardown; }
+
+@test "run --rm prints the container's output and leaves no container" {
+  run docker run --rm busybox echo hello from berth
+  [ "$status" -eq 0 ]
+  [ "$output" = "hello from berth" ]
+  [ -z "$(docker ps -aq)" ]
+}
+
+@test "run's exit status is the container's" {
+  run docker run --rm busybox sh -c 'exit 3'
+  [ "$status" -eq 3 ]
+}
+
+@test "a container's cgroup sits under the test's parent while it runs and goes with it" {
+  docker run -d --name sleeper busybox sleep 60
+  run cg_read sleeper pids cgroup.procs
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(ctr_pid sleeper)" ]
+  docker rm -f sleeper
+  [ -z "$(ctr_cgroup_dirs)" ]
+}

@@ -1,0 +1,74 @@
+# tests/integration/containers.bash — what the container suites share, on top of helpers.bash:
+# a private berthd whose containers' cgroups sit under a parent this test owns, and the local
+# busybox image (tools/mkbusybox, from Debian's busybox-static) imported as busybox:latest.
+#
+#   ctr_setup_file / ctr_setup / ctr_teardown   the bats hooks (setup_file, setup, teardown)
+#   ctr_cgroup_dirs                 the cgroup directories under the test's parent, all controllers
+#   cg_read CTR CONTROLLER FILE     a container's cgroup file (v1 controller dir or the v2 tree)
+#   ctr_pid CTR                     the container's init pid on the host
+#   count_mounts / count_zombies    berthd's overlay mounts / berthd's unreaped children
+
+CG_ROOT=${CG_ROOT:-/sys/fs/cgroup}
+
+# ctr_setup_file: the busybox rootfs tarball, built once per file.
+ctr_setup_file() {
+  BUSYBOX_TAR=$BATS_FILE_TMPDIR/busybox.tar
+  [ -s "$BUSYBOX_TAR" ] || "$BERTH_SRC/tools/mkbusybox" >"$BUSYBOX_TAR"
+  export BUSYBOX_TAR
+}
+
+# ctr_setup [berthd flags...]: a berthd with cgroup-parent /berth-test-RANDOM (plus whatever
+# BT_CONFIG_EXTRA adds to daemon.json, e.g. '"log-opts":{"max-size":"1m"}') and busybox.
+ctr_setup() {
+  CG_PARENT=berth-test-$$-$RANDOM
+  BT_CONFIG="{\"cgroup-parent\":\"/$CG_PARENT\"${BT_CONFIG_EXTRA:+,$BT_CONFIG_EXTRA}}"
+  start_berthd "$@"
+  docker import --change 'CMD ["sh"]' "$BUSYBOX_TAR" busybox:latest >/dev/null
+}
+
+# ctr_teardown: remove every container, stop berthd, then the cgroup parent in each hierarchy.
+ctr_teardown() {
+  if [ -n "${BT_PID:-}" ] && kill -0 "$BT_PID" 2>/dev/null; then
+    local ids
+    ids=$(docker ps -aq 2>/dev/null) || true
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+  fi
+  stop_berthd
+  [ -n "${CG_PARENT:-}" ] || return 0
+  local d
+  for d in $(find "$CG_ROOT" -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null); do
+    find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+  CG_PARENT=
+}
+
+ctr_cgroup_dirs() {
+  local d
+  for d in $(find "$CG_ROOT" -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null); do
+    find "$d" -mindepth 1 -type d
+  done
+}
+
+# cg_read CTR CONTROLLER FILE: on v1 CG_ROOT/CONTROLLER/PARENT/ID/FILE, on v2 the unified dir.
+cg_read() {
+  local id
+  id=$(docker inspect --format '{{.Id}}' "$1") || return 1
+  if [ -d "$CG_ROOT/$2/$CG_PARENT/$id" ]; then
+    cat "$CG_ROOT/$2/$CG_PARENT/$id/$3"
+  else
+    cat "$CG_ROOT/$CG_PARENT/$id/$3"
+  fi
+}
+
+ctr_pid() { docker inspect --format '{{.State.Pid}}' "$1"; }
+
+count_mounts() { grep -c " $BT_DIR/" /proc/self/mountinfo || true; }
+
+count_zombies() {
+  local n=0 p st
+  for p in $(cat "/proc/$BT_PID/task/"*/children 2>/dev/null); do
+    st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
+    [ "$st" = Z ] && n=$((n + 1))
+  done
+  echo $n
+}
