@@ -370,23 +370,29 @@ int cgroup_dir_fd(const struct cgroup *cg)
     return cg->version == 2 ? cg->dirfd : -1;
 }
 
-int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct berth_err **err)
+bool cgroup_unified(void)
 {
-    char v[32];
-    snprintf(v, sizeof(v), "%d", (int)pid);
+    return is_v2();
+}
+
+int cgroup_join_fds(const struct cgroup *cg, int fds[CGROUP_JOIN_MAX], struct berth_err **err)
+{
+    int n = 0;
     for (const char *const *c = v1_controllers; cg->version == 1 && *c; c++) {
         _cleanup_free_ char *dir = dir_of(cg, *c);
-        if (!exists(dir))
-            continue;
-        int r = write_file(dir, "cgroup.procs", v, err);
-        if (r < 0)
-            return r;
+        _cleanup_free_ char *path = xasprintf("%s/tasks", dir);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && !exists(dir))
+            continue; /* a controller this host lacks */
+        if (fd < 0) {
+            int e = errno;
+            while (n > 0)
+                close(fds[--n]);
+            return berth_error(err, e, "open `%s`", path);
+        }
+        fds[n++] = fd;
     }
-    if (cg->version == 2) { /* clone3 without CLONE_INTO_CGROUP support */
-        _cleanup_free_ char *dir = dir_of(cg, NULL);
-        return write_file(dir, "cgroup.procs", v, err);
-    }
-    return 0;
+    return n;
 }
 
 /* "oom_kill N" in memory.oom_control (v1, kernel 4.13+) or memory.events (v2). */

@@ -491,6 +491,15 @@ void plan_limits(const struct container *c, struct cgroup_limits *l)
                                 .privileged = json_get_bool(h, "Privileged", false)};
 }
 
+/* dockerd's default: a private cgroup namespace on cgroup v2 hosts, the host's on v1. */
+static bool cgroupns_private(json_t *host_config)
+{
+    const char *mode = json_get_str(host_config, "CgroupnsMode");
+    if (mode && *mode)
+        return strcmp(mode, "private") == 0;
+    return cgroup_unified();
+}
+
 int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *p,
                struct plan_store **store, struct berth_err **err)
 {
@@ -500,8 +509,9 @@ int plan_build(const struct container *c, const char *rootfs, struct spawn_plan 
     const char *path;
     memset(p, 0, sizeof(*p));
     p->rootfs = rootfs;
-    p->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+    p->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                      (net && strcmp(net, "host") == 0 ? 0 : CLONE_NEWNET);
+    p->cgroupns = cgroupns_private(c->host_config);
     int r = rootfs_user(rootfs, json_get_str(c->config, "User"), NULL, &s->user, err);
     if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
         r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);

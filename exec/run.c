@@ -377,7 +377,7 @@ static int write_etc(const struct container *c, struct berth_err **err)
     int r = 0;
     for (size_t k = 0; k < 3 && r == 0; k++) {
         _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, names[k]);
-        r = fs_write_atomic(path, texts[k], strlen(texts[k]), 0644, err);
+        r = fs_write_replace(path, texts[k], strlen(texts[k]), 0644, err); /* rebuilt each start */
     }
     buf_free(&hosts);
     buf_free(&resolv);
@@ -449,12 +449,11 @@ static void start_work(struct pool_job *job)
 /* The start trace: where the time went, kept with the container and in the debug log. */
 static json_t *trace(const struct start_job *j)
 {
-    return json_pack("{sI sI sI sI sI sI sI sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit),
+    return json_pack("{sI sI sI sI sI sI sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit),
                      "RootfsUs", (json_int_t)(j->t_mount - j->t_begin), "PlanUs",
                      (json_int_t)(j->t_plan - j->t_mount), "CgroupUs",
                      (json_int_t)(j->t_cgroup - j->t_plan), "CloneUs", (json_int_t)j->sr.clone_us,
-                     "PlaceUs", (json_int_t)(j->sr.placed_us - j->sr.clone_us), "ExecUs",
-                     (json_int_t)(j->sr.exec_us - j->sr.placed_us), "TotalUs",
+                     "ExecUs", (json_int_t)(j->sr.exec_us - j->sr.clone_us), "TotalUs",
                      (json_int_t)(j->t_end - j->t_submit));
 }
 

@@ -29,3 +29,20 @@ teardown() { ctr_teardown; }
   docker rm -f sleeper
   [ -z "$(ctr_cgroup_dirs)" ]
 }
+
+@test "the first command already runs in the container's cgroup (host cgroup namespace on v1)" {
+  [ -f "$CG_ROOT/cgroup.controllers" ] && skip "cgroup v2 host: the default namespace is private"
+  run docker run --name first busybox cat /proc/self/cgroup
+  [ "$status" -eq 0 ]
+  local id
+  id=$(docker inspect --format '{{.Id}}' first)
+  [[ "$output" == *":memory:/$CG_PARENT/$id"* ]]
+  [[ "$output" == *":pids:/$CG_PARENT/$id"* ]]
+}
+
+@test "--cgroupns private roots the container's cgroup view at its own cgroup" {
+  run docker run --rm --cgroupns private busybox cat /proc/self/cgroup
+  [ "$status" -eq 0 ]
+  [[ "$output" == *":memory:/"$'\n'* || "$output" == *"::/"* ]]
+  [[ "$output" != *"$CG_PARENT"* ]]
+}
