@@ -326,14 +326,33 @@ static const char **split_path(struct plan_store *s, const char *path)
     return out;
 }
 
-static char **arguments(struct plan_store *s, const struct container *c)
+#define INIT_TARGET "/sbin/docker-init" /* where dockerd puts it too */
+
+/* The command, behind `docker-init --` when the container runs under an init. */
+static char **arguments(struct plan_store *s, const struct container *c, bool init)
 {
-    size_t n = json_array_size(c->args), i;
+    size_t n = json_array_size(c->args), i, k = 0;
     json_t *a;
-    char **argv = keep(s, xcalloc(n + 2, sizeof(char *)));
-    argv[0] = keepf(s, "%s", c->path);
-    json_array_foreach(c->args, i, a) argv[i + 1] = keepf(s, "%s", json_string_value(a) ?: "");
+    char **argv = keep(s, xcalloc(n + 4, sizeof(char *)));
+    if (init) {
+        argv[k++] = INIT_TARGET;
+        argv[k++] = "--";
+    }
+    argv[k++] = keepf(s, "%s", c->path);
+    json_array_foreach(c->args, i, a) argv[k++] = keepf(s, "%s", json_string_value(a) ?: "");
     return argv;
+}
+
+const char *plan_init_binary(const char *configured)
+{
+    static const char *const known[] = {"/usr/libexec/docker/docker-init", "/usr/bin/docker-init",
+                                        "/usr/sbin/docker-init", "/usr/bin/tini-static", NULL};
+    if (configured && *configured)
+        return access(configured, X_OK) == 0 ? configured : NULL;
+    for (const char *const *k = known; *k; k++)
+        if (access(*k, X_OK) == 0)
+            return *k;
+    return NULL;
 }
 
 static int rlimit_of(const char *name)
@@ -500,8 +519,8 @@ static bool cgroupns_private(json_t *host_config)
     return cgroup_unified();
 }
 
-int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *p,
-               struct plan_store **store, struct berth_err **err)
+int plan_build(const struct container *c, const char *rootfs, const char *init,
+               struct spawn_plan *p, struct plan_store **store, struct berth_err **err)
 {
     struct plan_store *s = *store = xcalloc(1, sizeof(*s));
     const char *net = json_get_str(c->host_config, "NetworkMode");
@@ -523,6 +542,8 @@ int plan_build(const struct container *c, const char *rootfs, struct spawn_plan 
         r = binds(s, c, rootfs, err);
     if (r == 0)
         r = tmpfs_mounts(s, c, rootfs, err);
+    if (r == 0 && init)
+        r = bind(s, rootfs, init, INIT_TARGET, true, err);
     p->uid = s->user.uid;
     p->gid = s->user.gid;
     p->groups = s->user.groups;
@@ -542,7 +563,7 @@ int plan_build(const struct container *c, const char *rootfs, struct spawn_plan 
     p->hostname = json_get_str(c->config, "Hostname");
     p->oom_score_adj = (int)json_get_int(c->host_config, "OomScoreAdj", 0);
     p->cwd = workdir && *workdir ? workdir : "/";
-    p->argv = arguments(s, c);
+    p->argv = arguments(s, c, init != NULL);
     p->envp = environment(s, c, &path);
     p->path = split_path(s, path);
     p->tty = json_get_bool(c->config, "Tty", false);

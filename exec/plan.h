@@ -17,9 +17,13 @@ struct plan_stdio {
     int master;   /* the pty master with a tty, else -1 */
 };
 
-/* rootfs: the mounted merged dir. PLAN is filled and points into *store. */
-int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *plan,
-               struct plan_store **store, struct berth_err **err);
+/* rootfs: the mounted merged dir; init: the host's init binary to run the command under
+ * (--init), or NULL. PLAN is filled and points into *store. */
+int plan_build(const struct container *c, const char *rootfs, const char *init,
+               struct spawn_plan *plan, struct plan_store **store, struct berth_err **err);
+/* The static init binary for --init: init-path from daemon.json, else docker-init where
+ * dockerd keeps it, else Debian's tini-static. NULL when there is none. */
+const char *plan_init_binary(const char *configured);
 void plan_store_free(struct plan_store *s);
 
 /* Pipes or a pty for the container's stdio, per Config.Tty and Config.OpenStdin. */

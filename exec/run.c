@@ -384,6 +384,13 @@ static int write_etc(const struct container *c, struct berth_err **err)
     return r;
 }
 
+/* HostConfig.Init, or the daemon's "init" when the client left it unset (null). */
+static bool wants_init(const struct container *c, const struct exec_env *env)
+{
+    json_t *v = json_object_get(c->host_config, "Init");
+    return json_is_boolean(v) ? json_is_true(v) : env->init;
+}
+
 /* Everything that can fail before the process exists, in order; undone on failure. */
 static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_store **store,
                    char **merged)
@@ -396,8 +403,14 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     if (r == 0)
         r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
     j->t_mount = mono_us();
+    const char *init = NULL;
+    if (r == 0 && wants_init(c, j->env) && !(init = plan_init_binary(j->env->init_path)))
+        r = berth_user_error(&j->err, ENOENT,
+                             "failed to create task for container: exec: \"docker-init\": "
+                             "executable file not found in $PATH (install Debian's tini or set "
+                             "init-path in daemon.json)");
     if (r == 0)
-        r = plan_build(c, *merged, plan, store, &j->err);
+        r = plan_build(c, *merged, init, plan, store, &j->err);
     if (r == 0)
         r = plan_stdio(c, &j->io, &j->err);
     _cleanup_free_ char *log = ctr_log_path(c);
@@ -482,6 +495,8 @@ static void begin_run(struct start_job *j)
         log_config_limits(c->host_config, &max_size, &max_file);
         run->log = log_writer_new(j->env->r, j->env->pool, log, take_fd(&j->log_fd), j->log_size,
                                   max_size, max_file);
+        _cleanup_free_ char *attrs = log_config_attrs(c);
+        log_writer_set_attrs(run->log, attrs);
         log_writer_on_written(run->log, wake_followers, c);
     }
     run->pidfd = reactor_io_open(j->env->r, j->sr.pidfd, run);

@@ -21,6 +21,8 @@ struct exec_env {
     const char *cgroup_parent; /* daemon default ("berth") */
     const char *log_driver;    /* daemon.json log-driver and log-opts: defaults for create */
     const json_t *log_opts;
+    bool init;             /* daemon.json "init": containers run under an init by default */
+    const char *init_path; /* daemon.json "init-path" */
 };
 
 typedef void (*ctr_done_fn)(void *ctx, int res, const struct berth_err *err);

@@ -13,7 +13,9 @@
 #include "exec/create.h"
 #include "exec/logconfig.h"
 #include "exec/run.h"
+#include "fs/image.h"
 #include "fs/ref.h"
+#include "fs/treesize.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/filters.h"
@@ -164,13 +166,72 @@ static json_t *inspect(struct api_req *a, const struct container *c)
     return j;
 }
 
+/* ---- sizes (?size=1 on list and inspect) ---- */
+
+/* SizeRw (the writable layer's bytes) and SizeRootFs (with the image's) for each reply object,
+ * walked on a bulk pool thread: the objects stay with the reactor, the walk sees only paths. */
+struct sizes {
+    json_t *reply, **objs; /* objs point into reply */
+    char **uppers;
+    int64_t *image, *rw;
+    size_t n;
+};
+
+static void sizes_work(struct api_task *t)
+{
+    struct sizes *z = t->data;
+    for (size_t i = 0; i < z->n; i++)
+        z->rw[i] = fs_tree_size(z->uppers[i]);
+}
+
+static void sizes_done(struct api_task *t)
+{
+    struct sizes *z = t->data;
+    for (size_t i = 0; i < z->n; i++) {
+        json_object_set_new(z->objs[i], "SizeRw", json_integer(z->rw[i]));
+        json_object_set_new(z->objs[i], "SizeRootFs", json_integer(z->rw[i] + z->image[i]));
+        free(z->uppers[i]);
+    }
+    api_reply_json(t->a, 200, z->reply);
+    free(z->objs);
+    free(z->uppers);
+    free(z->image);
+    free(z->rw);
+    free(z);
+}
+
+static struct sizes *sizes_new(json_t *reply, size_t n)
+{
+    struct sizes *z = xcalloc(1, sizeof(*z));
+    z->reply = reply;
+    z->objs = xcalloc(n + 1, sizeof(*z->objs));
+    z->uppers = xcalloc(n + 1, sizeof(*z->uppers));
+    z->image = xcalloc(n + 1, sizeof(*z->image));
+    z->rw = xcalloc(n + 1, sizeof(*z->rw));
+    return z;
+}
+
+static void sizes_add(struct api_req *a, struct sizes *z, json_t *obj, const struct container *c)
+{
+    struct image *img = image_get(a->d->images, c->image_id);
+    z->objs[z->n] = obj;
+    z->uppers[z->n] = xasprintf("%s/upper", c->dir);
+    z->image[z->n] = img ? (int64_t)img->size : 0;
+    z->n++;
+}
+
 static void get_container(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct container *c;
     if (ctr_lookup(a->d->cs, a->params[0], &c, &err) < 0)
         return api_reply_error(a, err);
-    api_reply_json(a, 200, inspect(a, c));
+    json_t *j = inspect(a, c);
+    if (!http_query_bool(a->msg, "size"))
+        return api_reply_json(a, 200, j);
+    struct sizes *z = sizes_new(j, 1);
+    sizes_add(a, z, j, c);
+    api_task_run(a, POOL_BULK, sizes_work, sizes_done, z);
 }
 
 /* ---- list ---- */
@@ -371,7 +432,17 @@ static void get_containers(struct api_req *a)
     json_sorted(list, by_created_desc);
     while (limit > 0 && json_array_size(list) > (size_t)limit)
         json_array_remove(list, json_array_size(list) - 1);
-    api_reply_json(a, 200, list);
+    if (!http_query_bool(a->msg, "size") || !json_array_size(list))
+        return api_reply_json(a, 200, list);
+    struct sizes *z = sizes_new(list, json_array_size(list));
+    size_t i;
+    json_t *s;
+    json_array_foreach(list, i, s)
+    {
+        if (ctr_lookup(a->d->cs, json_get_str(s, "Id"), &c, NULL) == 0)
+            sizes_add(a, z, s, c);
+    }
+    api_task_run(a, POOL_BULK, sizes_work, sizes_done, z);
 }
 
 /* ---- rename and prune ---- */
