@@ -370,6 +370,11 @@ int cgroup_dir_fd(const struct cgroup *cg)
     return cg->version == 2 ? cg->dirfd : -1;
 }
 
+const char *const *cgroup_controllers(const struct cgroup *cg)
+{
+    return cg->version == 1 ? v1_controllers : NULL;
+}
+
 bool cgroup_unified(void)
 {
     return is_v2();

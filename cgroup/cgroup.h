@@ -44,6 +44,9 @@ int cgroup_create(const char *parent, const char *name, const struct cgroup_limi
 struct cgroup *cgroup_open(const char *parent, const char *name);
 /* v2: a directory fd for clone3's CLONE_INTO_CGROUP; -1 on v1. */
 int cgroup_dir_fd(const struct cgroup *cg);
+/* v1: the controllers berth places containers in, NULL-terminated (the ones this host lacks
+ * included: check cgroup_path exists); NULL on v2. */
+const char *const *cgroup_controllers(const struct cgroup *cg);
 /* Is the host's hierarchy unified (cgroup v2)? */
 bool cgroup_unified(void);
 /* v1: the `tasks` file of each controller, opened (O_CLOEXEC) for a new process to write "0"

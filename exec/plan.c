@@ -129,8 +129,45 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
     }
 }
 
+/* /sys/fs/cgroup as runc shows it: on v1 a tmpfs with each controller's directory of this
+ * container bound in; on v2 the cgroup2 tree rooted at the container's cgroup (a private
+ * namespace) or its directory bound (the host's). Read-only unless privileged. */
+static void cgroup_mounts(struct plan_store *s, const char *sys, const struct cgroup *cg,
+                          bool cgroupns, bool privileged)
+{
+    const char *dir = keepf(s, "%s/fs/cgroup", sys); /* in the container's sysfs: no symlinks */
+    unsigned long ro = privileged ? 0 : MS_RDONLY, flags = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+    const char *const *ctrls = cgroup_controllers(cg);
+    if (!ctrls && cgroupns) {
+        fs_mount(s, "cgroup", dir, "cgroup2", flags | ro, NULL, false);
+        return;
+    }
+    if (!ctrls) {
+        struct spawn_mount *m = add_mount(s);
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND,
+                                  .source = keep(s, cgroup_path(cg, NULL)),
+                                  .target = dir,
+                                  .flags = ro};
+        return;
+    }
+    fs_mount(s, "tmpfs", dir, "tmpfs", flags, "mode=755", false);
+    for (; *ctrls; ctrls++) {
+        char *src = keep(s, cgroup_path(cg, *ctrls));
+        if (access(src, F_OK) < 0)
+            continue;
+        struct spawn_mount *m = add_mount(s);
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND,
+                                  .source = src,
+                                  .target = keepf(s, "%s/%s", dir, *ctrls),
+                                  .flags = ro,
+                                  .mkdir_target = true};
+    }
+    if (ro) /* the mount points are made: now nobody adds any */
+        fs_mount(s, "tmpfs", dir, "tmpfs", MS_REMOUNT | flags | ro, "mode=755", false);
+}
+
 static int system_mounts(struct plan_store *s, const struct container *c, const char *rootfs,
-                         struct berth_err **err)
+                         const struct cgroup *cg, bool cgroupns, struct berth_err **err)
 {
     bool privileged = json_get_bool(c->host_config, "Privileged", false);
     const char *proc = target(s, rootfs, "/proc", true, err);
@@ -142,6 +179,8 @@ static int system_mounts(struct plan_store *s, const struct container *c, const 
     dev_mounts(s, dev, json_get_int(c->host_config, "ShmSize", 0));
     fs_mount(s, "sysfs", sys, "sysfs",
              MS_NOSUID | MS_NOEXEC | MS_NODEV | (privileged ? 0 : MS_RDONLY), NULL, false);
+    if (cg)
+        cgroup_mounts(s, sys, cg, cgroupns, privileged);
     return 0;
 }
 
@@ -520,7 +559,8 @@ static bool cgroupns_private(json_t *host_config)
 }
 
 int plan_build(const struct container *c, const char *rootfs, const char *init,
-               struct spawn_plan *p, struct plan_store **store, struct berth_err **err)
+               const struct cgroup *cg, struct spawn_plan *p, struct plan_store **store,
+               struct berth_err **err)
 {
     struct plan_store *s = *store = xcalloc(1, sizeof(*s));
     const char *net = json_get_str(c->host_config, "NetworkMode");
@@ -535,7 +575,7 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
     if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
         r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
     if (r == 0)
-        r = system_mounts(s, c, rootfs, err);
+        r = system_mounts(s, c, rootfs, cg, p->cgroupns, err);
     if (r == 0)
         r = etc_files(s, c, rootfs, err);
     if (r == 0)

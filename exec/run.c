@@ -336,7 +336,7 @@ struct start_job {
     struct cgroup *cg;
     int log_fd;
     int64_t log_size;
-    int64_t t_submit, t_begin, t_mount, t_plan, t_cgroup, t_end;
+    int64_t t_submit, t_begin, t_mount, t_cgroup, t_plan, t_end;
 };
 
 static char *read_host_file(const char *path)
@@ -403,6 +403,11 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     if (r == 0)
         r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
     j->t_mount = mono_us();
+    plan_limits(c, &limits);
+    if (r == 0)
+        r = cgroup_create(parent && *parent ? parent : j->cgroup_parent, c->id, &limits, &j->cg,
+                          &j->err);
+    j->t_cgroup = mono_us();
     const char *init = NULL;
     if (r == 0 && wants_init(c, j->env) && !(init = plan_init_binary(j->env->init_path)))
         r = berth_user_error(&j->err, ENOENT,
@@ -410,7 +415,7 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
                              "executable file not found in $PATH (install Debian's tini or set "
                              "init-path in daemon.json)");
     if (r == 0)
-        r = plan_build(c, *merged, init, plan, store, &j->err);
+        r = plan_build(c, *merged, init, j->cg, plan, store, &j->err);
     if (r == 0)
         r = plan_stdio(c, &j->io, &j->err);
     _cleanup_free_ char *log = ctr_log_path(c);
@@ -418,11 +423,6 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
         (j->log_fd = log_file_open(log, &j->log_size, &j->err)) < 0)
         r = j->log_fd;
     j->t_plan = mono_us();
-    plan_limits(c, &limits);
-    if (r == 0)
-        r = cgroup_create(parent && *parent ? parent : j->cgroup_parent, c->id, &limits, &j->cg,
-                          &j->err);
-    j->t_cgroup = mono_us();
     return r;
 }
 
@@ -463,9 +463,9 @@ static void start_work(struct pool_job *job)
 static json_t *trace(const struct start_job *j)
 {
     return json_pack("{sI sI sI sI sI sI sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit),
-                     "RootfsUs", (json_int_t)(j->t_mount - j->t_begin), "PlanUs",
-                     (json_int_t)(j->t_plan - j->t_mount), "CgroupUs",
-                     (json_int_t)(j->t_cgroup - j->t_plan), "CloneUs", (json_int_t)j->sr.clone_us,
+                     "RootfsUs", (json_int_t)(j->t_mount - j->t_begin), "CgroupUs",
+                     (json_int_t)(j->t_cgroup - j->t_mount), "PlanUs",
+                     (json_int_t)(j->t_plan - j->t_cgroup), "CloneUs", (json_int_t)j->sr.clone_us,
                      "ExecUs", (json_int_t)(j->sr.exec_us - j->sr.clone_us), "TotalUs",
                      (json_int_t)(j->t_end - j->t_submit));
 }

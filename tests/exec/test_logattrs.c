@@ -23,9 +23,9 @@ static struct container *fake(const char *log_opts)
     strcpy(c.id, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     strcpy(c.image_id, "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210");
     c.name = "web1";
-    c.config = json_pack("{s{ss ss ss} s[sss] ss}", "Labels", "app", "web", "tier", "front",
-                         "other", "x", "Env", "FOO=a b", "PATH=/bin", "BAR_1=z", "Image",
-                         "busybox:latest");
+    c.config =
+        json_pack("{s{ss ss ss} s[sss] ss}", "Labels", "app", "web", "tier", "front", "other", "x",
+                  "Env", "FOO=a b", "PATH=/bin", "BAR_1=z", "Image", "busybox:latest");
     c.host_config = json_pack("{s{ss so}}", "LogConfig", "Type", "json-file", "Config",
                               json_loads(log_opts, 0, NULL));
     return &c;
@@ -75,7 +75,8 @@ static void test_record_details(void **state)
     assert_true(log_record_parse(line, strlen(line), &rec));
     assert_int_equal(rec.stream, LOG_STDERR);
     assert_string_equal(rec.details.data, "a+b=x%2Fy%3D%C3%A9,z=1");
-    const char *plain = "{\"log\":\"hi\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}";
+    const char *plain =
+        "{\"log\":\"hi\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}";
     assert_true(log_record_parse(plain, strlen(plain), &rec));
     assert_string_equal(rec.details.data, "");
     buf_free(&rec.line);

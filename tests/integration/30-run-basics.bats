@@ -46,3 +46,16 @@ teardown() { ctr_teardown; }
   [[ "$output" == *":memory:/"$'\n'* || "$output" == *"::/"* ]]
   [[ "$output" != *"$CG_PARENT"* ]]
 }
+
+@test "/sys/fs/cgroup shows the container's own cgroup, read-only (rw when privileged)" {
+  run docker run --rm -m 100m --pids-limit 42 busybox sh -c \
+    'if [ -f /sys/fs/cgroup/cgroup.controllers ]; then cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max;
+     else cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; fi;
+     mkdir /sys/fs/cgroup/sub 2>&1 || true'
+  [ "${lines[0]}" = 104857600 ]
+  [ "${lines[1]}" = 42 ]
+  [[ "${lines[2]}" == *"Read-only file system"* ]]
+  run docker run --rm --privileged busybox sh -c \
+    'd=/sys/fs/cgroup/pids; [ -d $d ] || d=/sys/fs/cgroup; mkdir $d/sub && rmdir $d/sub && echo rw'
+  [ "$output" = rw ]
+}
