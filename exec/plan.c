@@ -549,6 +549,18 @@ void plan_limits(const struct container *c, struct cgroup_limits *l)
                                 .privileged = json_get_bool(h, "Privileged", false)};
 }
 
+/* HostConfig.GroupAdd (--group-add) as a NULL-terminated list. */
+static char *const *group_add(struct plan_store *s, const struct container *c)
+{
+    json_t *list = json_object_get(c->host_config, "GroupAdd"), *g;
+    size_t n = json_array_size(list), i;
+    char **out = keep(s, xcalloc(n + 1, sizeof(char *)));
+    size_t k = 0;
+    json_array_foreach(list, i, g) if (json_is_string(g)) out[k++] =
+        keepf(s, "%s", json_string_value(g));
+    return out;
+}
+
 /* dockerd's default: a private cgroup namespace on cgroup v2 hosts, the host's on v1. */
 static bool cgroupns_private(json_t *host_config)
 {
@@ -571,7 +583,7 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
     p->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                      (net && strcmp(net, "host") == 0 ? 0 : CLONE_NEWNET);
     p->cgroupns = cgroupns_private(c->host_config);
-    int r = rootfs_user(rootfs, json_get_str(c->config, "User"), NULL, &s->user, err);
+    int r = rootfs_user(rootfs, json_get_str(c->config, "User"), group_add(s, c), &s->user, err);
     if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
         r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
     if (r == 0)

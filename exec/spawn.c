@@ -191,8 +191,11 @@ static int become_user(const struct spawn_plan *p, int *stage)
     if ((r = caps_keep_across_setuid(true)) < 0)
         return r;
     *stage = STAGE_USER;
-    if (setgroups(p->ngroups, p->groups) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
-        setresuid(p->uid, p->uid, p->uid) < 0)
+    /* Raw syscalls: glibc's wrappers would broadcast the change to every thread it believes
+     * this process has (berthd's, copied by clone), taking a lock some thread may have held. */
+    if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0 ||
+        syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0 ||
+        syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
         return -errno;
     *stage = STAGE_CAPS;
     if ((r = caps_apply(&p->caps)) < 0 || (r = caps_keep_across_setuid(false)) < 0)

@@ -97,3 +97,12 @@ teardown() { ctr_teardown; }
   run bash -c 'echo again | docker start -ai si'
   [ "$output" = "got again" ]
 }
+
+@test "--group-add adds groups by number and by the image's group names; an unknown name is 125" {
+  run docker run --rm -u 1000:1000 --group-add 44 --group-add daemon busybox id -G
+  [ "$status" -eq 0 ]
+  [[ " $output " == *" 44 "* && " $output " == *" 1 "* && "$output" == 1000* ]]
+  run docker run --rm --group-add nosuchgroup busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"unable to find group nosuchgroup"* ]]
+}
