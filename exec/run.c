@@ -255,6 +255,7 @@ static void cleanup_done(struct pool_job *job)
     c->state.oom_killed = cl->oom;
     set_time(&c->state.finished_at);
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
+    ctr_save(c, NULL, NULL); /* before the stoppers: one of them may be rm -f, retiring it */
     for (struct stop_waiter *s = run->stoppers, *next; s; s = next) {
         next = s->next;
         s->done(s->ctx, 0, NULL);
@@ -263,10 +264,9 @@ static void cleanup_done(struct pool_job *job)
     free(cl);
     run_free(run);
     attach_end_all(c);
-    ctr_save(c, NULL, NULL);
     wake_waiters(c, false);
-    if (json_get_bool(c->host_config, "AutoRemove", false))
-        remove_after_exit(env, c);
+    if (json_get_bool(c->host_config, "AutoRemove", false) && c->state.status != CTR_REMOVING)
+        remove_after_exit(env, c); /* unless rm -f, a stopper above, removes it already */
 }
 
 static void wake_followers(void *arg)

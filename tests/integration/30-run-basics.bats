@@ -59,3 +59,15 @@ teardown() { ctr_teardown; }
     'd=/sys/fs/cgroup/pids; [ -d $d ] || d=/sys/fs/cgroup; mkdir $d/sub && rmdir $d/sub && echo rw'
   [ "$output" = rw ]
 }
+
+@test "rm -f of many running containers at once (--rm ones too) leaves berthd serving and nothing behind" {
+  local i
+  for i in $(seq 12); do docker run -d busybox sleep 600 >/dev/null; done
+  for i in $(seq 6); do docker run -d --rm busybox sleep 600 >/dev/null; done
+  run docker rm -f $(docker ps -q)
+  [ "$status" -eq 0 ]
+  kill -0 "$BT_PID"
+  wait_until 10 test -z "$(docker ps -aq)"
+  [ "$(count_mounts)" -eq 0 ]
+  [ -z "$(ctr_cgroup_dirs)" ]
+}
