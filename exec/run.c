@@ -255,7 +255,9 @@ static void cleanup_done(struct pool_job *job)
     c->state.oom_killed = cl->oom;
     set_time(&c->state.finished_at);
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
-    ctr_save(c, NULL, NULL); /* before the stoppers: one of them may be rm -f, retiring it */
+    bool auto_remove = json_get_bool(c->host_config, "AutoRemove", false);
+    if (!auto_remove) /* a --rm container's last state is its removal: no fsyncs for it */
+        ctr_save(c, NULL, NULL); /* before the stoppers: one may be rm -f, retiring it */
     for (struct stop_waiter *s = run->stoppers, *next; s; s = next) {
         next = s->next;
         s->done(s->ctx, 0, NULL);
@@ -265,7 +267,7 @@ static void cleanup_done(struct pool_job *job)
     run_free(run);
     attach_end_all(c);
     wake_waiters(c, false);
-    if (json_get_bool(c->host_config, "AutoRemove", false) && c->state.status != CTR_REMOVING)
+    if (auto_remove && c->state.status != CTR_REMOVING)
         remove_after_exit(env, c); /* unless rm -f, a stopper above, removes it already */
 }
 
@@ -775,6 +777,37 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
 static void remove_after_exit(struct exec_env *env, struct container *c)
 {
     do_remove(env, c, NULL, NULL);
+}
+
+static void release_orphan(struct exec_env *env, struct container *c)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    const char *parent = json_get_str(c->host_config, "CgroupParent");
+    struct cgroup *cg = cgroup_open(parent && *parent ? parent : env->cgroup_parent, c->id);
+    cgroup_kill_all(cg); /* a child that escaped PDEATHSIG (it re-parented) goes too */
+    if (cgroup_destroy(cg, &err) < 0)
+        log_warn("start-up: container %.12s: %s", c->id, err->msg);
+    berth_err_freep(&err);
+    if (rootfs_unmount(c->dir, &err) < 0)
+        log_warn("start-up: container %.12s: %s", c->id, err->msg);
+    c->orphaned = false;
+}
+
+void ctr_recover(struct exec_env *env)
+{
+    struct container *c, **doomed = xcalloc(ctr_count(env->cs, -1) + 1, sizeof(*doomed));
+    size_t n = 0;
+    for (size_t i = 0; (c = ctr_next(env->cs, &i));) {
+        if (c->orphaned)
+            release_orphan(env, c);
+        if (json_get_bool(c->host_config, "AutoRemove", false))
+            doomed[n++] = c;
+    }
+    for (size_t i = 0; i < n; i++) {
+        log_info("start-up: removing --rm container %.12s", doomed[i]->id);
+        ctr_remove_async(env, doomed[i], true, NULL, NULL, NULL);
+    }
+    free(doomed);
 }
 
 struct stop_all {

@@ -54,5 +54,8 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err);
 /* Wire attach input to running containers (once, at start-up). */
 void ctr_run_init(void);
+/* Blocking, at start-up: what the last daemon left behind. Containers that ran when it died
+ * lose their overlay mount and cgroup; --rm containers are removed, as dockerd does. */
+void ctr_recover(struct exec_env *env);
 /* Stop every running container (shutdown), calling done once all have exited. */
 void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), void *arg);

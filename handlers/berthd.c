@@ -219,6 +219,7 @@ static void start_exec(struct daemon *d)
                                 .init_path = json_get_str(d->cfg.file, "init-path")};
     image_delete_set_users(image_user, d);
     ctr_run_init();
+    ctr_recover(&d->exec);
 }
 
 /* Layers no image (or container) uses are left by a crash between unregistering an image

@@ -71,3 +71,19 @@ teardown() { ctr_teardown; }
   [ "$(count_mounts)" -eq 0 ]
   [ -z "$(ctr_cgroup_dirs)" ]
 }
+
+@test "after berthd is killed: restarted, it unmounts and un-cgroups what ran, removes --rm ones" {
+  docker run -d --name kept busybox sleep 600 >/dev/null
+  docker run -d --name gone --rm busybox sleep 600 >/dev/null
+  [ "$(count_mounts)" -eq 2 ]
+  kill -KILL "$BT_PID"
+  wait "$BT_PID" 2>/dev/null || true
+  berthd_spawn "${BT_ARGS[@]}"
+  wait_until 10 test -z "$(docker ps -aq --filter name=gone)"
+  [ "$(docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' kept)" = "exited 255" ]
+  [ "$(count_mounts)" -eq 0 ]
+  [ -z "$(ctr_cgroup_dirs)" ]
+  docker start kept
+  [ "$(docker inspect --format '{{.State.Running}}' kept)" = true ]
+  [ "$(count_mounts)" -eq 1 ]
+}
