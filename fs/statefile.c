@@ -23,6 +23,7 @@ struct statefile {
     void *arg;
     uint64_t wanted; /* generation asked for most recently */
     bool writing;
+    bool retiring; /* its owner is going: no more writes */
     struct waiter *waiters;
     void (*retired)(void *ctx);
     void *retired_ctx;
@@ -94,6 +95,11 @@ struct statefile *statefile_new(struct pool *pool, const char *path,
 void statefile_save(struct statefile *sf,
                     void (*done)(void *ctx, int res, const struct berth_err *err), void *ctx)
 {
+    if (sf->retiring) { /* the file is being removed: a write now would race the rm -rf */
+        if (done)
+            done(ctx, 0, NULL);
+        return;
+    }
     struct waiter *wt = xmalloc(sizeof(*wt));
     *wt = (struct waiter){.gen = ++sf->wanted, .done = done, .ctx = ctx, .next = sf->waiters};
     sf->waiters = wt;
@@ -110,6 +116,8 @@ int statefile_save_now(struct statefile *sf, struct berth_err **err)
 
 void statefile_retire(struct statefile *sf, void (*done)(void *ctx), void *ctx)
 {
+    if (sf)
+        sf->retiring = true;
     if (!sf || !sf->writing)
         return done(ctx);
     sf->retired = done;

@@ -106,3 +106,16 @@ berth() { "$BERTH" -H "unix://$BT_SOCK" "$@"; }
   [ "$status" -eq 1 ]
   [[ "$output" == "Error response from daemon: No such container: nosuch" ]]
 }
+
+@test "docker rm -f of many running containers at once: berthd survives, nothing is left" {
+  # rm -f of a running container saved its state after the removal had begun: the write raced
+  # the rm -rf ("Directory not empty") and outlived the container (use after free, abort).
+  local i
+  for i in $(seq 8); do berth run -d busybox sleep 60 >/dev/null; done
+  run docker rm -f $(docker ps -aq)
+  [ "$status" -eq 0 ]
+  kill -0 "$BT_PID"
+  [ -z "$(docker ps -aq)" ]
+  [ -z "$(ls "$BT_DIR/root/containers")" ]
+  [ "$(count_mounts)" -eq 0 ]
+}
