@@ -147,6 +147,12 @@ bench_cleanup() {
   trap - EXIT INT TERM
   [ -n "${BENCH_DIR:-}" ] || exit $rc
   say "cleaning up $BENCH_DIR"
+  if [ "$rc" -ne 0 ]; then # the daemons' last words, before their logs go with the dir
+    local log
+    for log in "$BENCH_DIR"/berth/berthd.log "$BENCH_DIR"/docker/dockerd.log; do
+      [ -s "$log" ] && { say "--- end of $log"; grep -v 'msg="Calling' "$log" | tail -15 >&2; }
+    done
+  fi
   if [ -n "${BERTHD_PID:-}" ] && kill -0 "$BERTHD_PID" 2>/dev/null; then
     b_docker rm -f $(b_docker ps -aq 2>/dev/null) >/dev/null 2>&1
   fi
