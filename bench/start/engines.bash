@@ -10,7 +10,9 @@
 #   stats FILE                  "median p90 min max n" of the numbers in FILE (one per line)
 #
 # Every daemon is ours: its PID is recorded when we start it, and only those PIDs (and the
-# children dockerd starts, containerd) are signalled.
+# children dockerd starts, containerd) are signalled. Daemons run in their own session
+# (setsid, which keeps the PID here) so a Ctrl-C reaches the bench, not them: the bench then
+# removes their containers through them before it stops them.
 
 BENCH_SRC=${BENCH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -57,7 +59,7 @@ berth_up() {
   mkdir -p "$d"
   BENCH_CG+=("$BENCH_TAG-berth")
   printf '{"cgroup-parent": "/%s"}\n' "$BENCH_TAG-berth" >"$d/daemon.json"
-  "$BERTHD" --root "$d/root" --exec-root "$d" -H "unix://$d/berth.sock" -p "$d/berthd.pid" \
+  setsid "$BERTHD" --root "$d/root" --exec-root "$d" -H "unix://$d/berth.sock" -p "$d/berthd.pid" \
     --config-file "$d/daemon.json" --log-level "${BERTH_LOG_LEVEL:-debug}" \
     </dev/null >"$d/berthd.log" 2>&1 &
   BERTHD_PID=$!
@@ -76,7 +78,7 @@ dockerd_up() {
     '.["data-root"] = "\($d)/root" | .hosts = ["unix://\($d)/docker.sock"]
      | .pidfile = "\($d)/docker.pid" | .["exec-root"] = "\($d)/exec" | .["cgroup-parent"] = $cg' \
     "$PEERS/daemon.json" >"$d/daemon.json"
-  dockerd --config-file "$d/daemon.json" </dev/null >"$d/dockerd.log" 2>&1 &
+  setsid dockerd --config-file "$d/daemon.json" </dev/null >"$d/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   BENCH_PIDS+=("$DOCKERD_PID")
   wait_sock "$d/docker.sock" "$DOCKERD_PID" 60 || { say "dockerd did not start:"; tail "$d/dockerd.log" >&2; return 1; }
