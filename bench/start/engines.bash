@@ -1,7 +1,7 @@
 # bench/start/engines.bash — the engines bench/start and bench/density compare, each on fresh
 # private roots under one temp dir, cgroups under parents the bench owns, all torn down by PID.
 #
-#   bench_init NAME             BENCH_DIR (fresh), the busybox tarball, the EXIT/INT/TERM trap
+#   bench_init NAME             BENCH_DIR (fresh), the busybox tarball, the EXIT/INT/TERM/HUP/PIPE traps
 #   berth_up / dockerd_up / podman_up
 #                               start an engine; status 2 (SKIP_WHY says why) when it is
 #                               not installed, status 1 when it fails to come up
@@ -34,6 +34,8 @@ bench_init() {
   trap bench_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  trap 'exit 141' PIPE # `bench/start/run | head` must not leave the daemons behind
   BUSYBOX_TAR=$BENCH_DIR/busybox.tar
   "$BENCH_SRC/tools/mkbusybox" >"$BUSYBOX_TAR"
 }
@@ -146,7 +148,7 @@ stop_pid() {
 
 bench_cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP PIPE
   [ -n "${BENCH_DIR:-}" ] || exit $rc
   say "cleaning up $BENCH_DIR"
   if [ "$rc" -ne 0 ]; then # the daemons' last words, before their logs go with the dir
