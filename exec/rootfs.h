@@ -14,6 +14,12 @@ int rootfs_mount(const char *dir, const char *layers_dir, const char *lowerdir,
                  struct berth_err **err);
 int rootfs_unmount(const char *dir, struct berth_err **err);
 
+/* An image's init layer, LAYERS/<top>/init: the mount points every container of it needs
+ * (/etc/hosts, /etc/hostname, /etc/resolv.conf, /proc, /sys, /dev), made once and shared as
+ * the top lowerdir, so no container creates them in its own upper dir (each file created on
+ * this ext4 costs ~0.8 ms when it is busy). As dockerd's "-init" layer, but per image. */
+int rootfs_init_layer(const char *layers_dir, const char *top_link, struct berth_err **err);
+
 /* Resolve PATH inside ROOT the way the container will see it (symlinks cannot leave ROOT),
  * creating what is missing (a directory, or an empty file when !is_dir), and return the real
  * host path to mount on. */

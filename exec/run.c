@@ -328,7 +328,7 @@ struct start_job {
     struct pool_job job;
     struct exec_env *env;
     struct container *c;
-    char *lowerdir, *cgroup_parent;
+    char *lowerdir, *top_link, *cgroup_parent;
     ctr_done_fn done;
     void *ctx;
     int res, exit_code;
@@ -402,6 +402,8 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     const char *parent = json_get_str(c->host_config, "CgroupParent");
     *merged = xasprintf("%s/merged", c->dir);
     int r = write_etc(c, &j->err);
+    if (r == 0 && j->top_link)
+        r = rootfs_init_layer(layer_store_dir(j->env->layers), j->top_link, &j->err);
     if (r == 0)
         r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
     j->t_mount = mono_us();
@@ -544,6 +546,7 @@ static void start_done(struct pool_job *job)
     j->done(j->ctx, j->res, j->err);
     berth_err_free(j->err);
     free(j->lowerdir);
+    free(j->top_link);
     free(j);
     if (!failed)
         return;
@@ -572,12 +575,16 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
                             .done = done,
                             .ctx = ctx,
                             .log_fd = -1};
-    j->lowerdir =
-        c->image_chain && *c->image_chain ? layer_lowerdir(env->layers, c->image_chain) : NULL;
-    if (c->image_chain && *c->image_chain && !layer_get(env->layers, c->image_chain)) {
-        free(j->lowerdir);
+    struct layer *top =
+        c->image_chain && *c->image_chain ? layer_get(env->layers, c->image_chain) : NULL;
+    if (c->image_chain && *c->image_chain && !top) {
         free(j);
         return berth_user_error(err, ENOENT, "the image layers of container %s are gone", c->id);
+    }
+    if (top) { /* the image's init layer on top of its layers */
+        _cleanup_free_ char *layers = layer_lowerdir(env->layers, c->image_chain);
+        j->top_link = xstrdup(top->link);
+        j->lowerdir = xasprintf("%s/init:%s", top->link, layers);
     }
     c->starting = true; /* blocks a concurrent start or removal until the job is done */
     j->t_submit = mono_us();

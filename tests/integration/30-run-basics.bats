@@ -87,3 +87,16 @@ teardown() { ctr_teardown; }
   [ "$(docker inspect --format '{{.State.Running}}' kept)" = true ]
   [ "$(count_mounts)" -eq 1 ]
 }
+
+@test "the image's init layer holds the mount points: a container's upper dir holds only what it wrote" {
+  docker run --name quiet busybox true
+  docker run --name writer busybox sh -c 'echo x > /tmp/mine'
+  local q w
+  q=$(docker inspect --format '{{.GraphDriver.Data.UpperDir}}' quiet)
+  w=$(docker inspect --format '{{.GraphDriver.Data.UpperDir}}' writer)
+  [ -z "$(find "$q" -mindepth 1)" ]
+  [ "$(cd "$w" && find . -mindepth 1 | sort | tr '\n' ' ')" = "./tmp ./tmp/mine " ]
+  run docker run --rm busybox sh -c 'ls -l /etc/hosts /etc/hostname /etc/resolv.conf | wc -l; cat /etc/hostname'
+  [ "${lines[0]}" = 3 ]
+  [ -n "${lines[1]}" ]
+}
