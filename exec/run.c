@@ -555,6 +555,7 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
                             .cgroup_parent = (char *)env->cgroup_parent,
                             .done = done,
                             .ctx = ctx,
+                            .io = PLAN_STDIO_NONE, /* undo() may run before plan_stdio */
                             .log_fd = -1};
     j->lowerdir =
         c->image_chain && *c->image_chain ? layer_lowerdir(env->layers, c->image_chain) : NULL;
