@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/caps.h"
+#include "exec/plan.h"
 #include "fs/atomic.h"
 
 /* KEY=VALUE lists: later entries replace earlier ones with the same KEY. */
@@ -130,6 +133,17 @@ static int check_host_config(const json_t *hc, json_t *warnings, struct berth_er
         return berth_user_error(err, EINVAL,
                                 "can't create 'AutoRemove' container with restart "
                                 "policy");
+    struct security_opts so;
+    struct caps caps;
+    int r = plan_security_opts(json_object_get(hc, "SecurityOpt"), &so, err);
+    if (r == 0) /* dockerd refuses unknown capabilities at create, not at start */
+        r = caps_compute(false, json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"), true,
+                         &caps, err);
+    if (r == 0)
+        r = cgroup_check_cpuset(json_get_str(hc, "CpusetCpus"), json_get_str(hc, "CpusetMems"),
+                                err);
+    if (r < 0)
+        return r;
     const char *net = json_get_str(hc, "NetworkMode");
     if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default") &&
         strcmp(net, "bridge"))
