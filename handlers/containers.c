@@ -232,13 +232,18 @@ static char *status_text(const struct container *c)
     }
 }
 
+/* Path and Args as dockerd's list shows them: an argument with a space in single quotes. */
 static char *command_text(const struct container *c)
 {
     struct buf b = {0};
     buf_puts(&b, c->path);
     size_t i;
     json_t *v;
-    json_array_foreach(c->args, i, v) buf_printf(&b, " %s", json_string_value(v) ?: "");
+    json_array_foreach(c->args, i, v)
+    {
+        const char *arg = json_string_value(v) ?: "";
+        buf_printf(&b, strchr(arg, ' ') ? " '%s'" : " %s", arg);
+    }
     buf_reserve(&b, 0);
     return buf_steal(&b, NULL);
 }
@@ -340,11 +345,16 @@ static int bound(struct api_req *a, const json_t *f, const char *key, int64_t *o
     return r;
 }
 
-static int by_created_desc(const json_t *x, const json_t *y)
+struct by_created {
+    int64_t ns;
+    struct container *c;
+};
+
+/* Newest first, to the nanosecond as dockerd sorts (Created in the reply is whole seconds). */
+static int by_created_desc(const void *x, const void *y)
 {
-    json_int_t a = json_integer_value(json_object_get(x, "Created"));
-    json_int_t b = json_integer_value(json_object_get(y, "Created"));
-    return a < b ? 1 : a > b ? -1 : strcmp(json_get_str(x, "Id"), json_get_str(y, "Id"));
+    const struct by_created *a = x, *b = y;
+    return a->ns < b->ns ? 1 : a->ns > b->ns ? -1 : strcmp(a->c->id, b->c->id);
 }
 
 static void get_containers(struct api_req *a)
@@ -363,14 +373,32 @@ static void get_containers(struct api_req *a)
         o.all = true; /* -n / -l look at every container */
     if (bound(a, f, "before", &o.before, &err) < 0 || bound(a, f, "since", &o.since, &err) < 0)
         return api_reply_error(a, err);
-    json_t *list = json_array();
+    size_t k;
+    json_t *v;
+    json_array_foreach(filters_values(f, "status"), k, v)
+    {
+        const char *st = json_string_value(v);
+        bool known = false;
+        for (int s = 0; s <= CTR_DEAD && !known; s++)
+            known = strcmp(st, ctr_status_name((enum ctr_status)s)) == 0;
+        if (!known)
+            return api_reply_errorf(a, 400, "invalid filter 'status=%s'", st);
+    }
+    _cleanup_free_ struct by_created *found = NULL;
+    size_t n = 0, cap = 0;
     struct container *c;
-    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));)
-        if (c->state.status != CTR_REMOVING && keep(a, c, &o))
-            json_array_append_new(list, summary(c));
-    json_sorted(list, by_created_desc);
-    while (limit > 0 && json_array_size(list) > (size_t)limit)
-        json_array_remove(list, json_array_size(list) - 1);
+    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));) {
+        if (c->state.status == CTR_REMOVING || !keep(a, c, &o))
+            continue;
+        if (n == cap)
+            found = xrealloc(found, (cap = cap ? cap * 2 : 16) * sizeof(*found));
+        found[n++] = (struct by_created){time_parse_rfc3339(c->created), c};
+    }
+    if (n)
+        qsort(found, n, sizeof(*found), by_created_desc);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && (limit <= 0 || i < (size_t)limit); i++)
+        json_array_append_new(list, summary(found[i].c));
     api_reply_json(a, 200, list);
 }
 
@@ -399,8 +427,10 @@ static void post_rename(struct api_req *a)
         return api_reply_errorf(a, 409,
                                 "Renaming a container with the same name as its current "
                                 "name");
-    if (ctr_check_name(a->d->cs, n, &err) < 0)
+    if (ctr_check_name(a->d->cs, n, &err) < 0) {
+        berth_error_wrap(&err, "Error when allocating new name"); /* dockerd's rename words */
         return api_reply_error(a, err);
+    }
     ctr_rename(a->d->cs, c, n);
     api_async(a);
     ctr_save(c, renamed, a);
