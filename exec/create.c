@@ -196,8 +196,13 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     json_object_del(c->config, "NetworkingConfig");
     c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
     merge_image(c->config, json_object_get(img->config, "config"));
+    const char *net = json_get_str(c->host_config, "NetworkMode");
+    char host[256] = "";
+    if (net && strcmp(net, "host") == 0 && gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
     if (!json_get_str(c->config, "Hostname") || !*json_get_str(c->config, "Hostname"))
-        json_object_set_new(c->config, "Hostname", json_sprintf("%.12s", c->id));
+        json_object_set_new(c->config, "Hostname", /* --network host: the host's, as dockerd */
+                            *host ? json_string(host) : json_sprintf("%.12s", c->id));
     if ((r = command_of(c->config, &c->path, &c->args, err)) < 0) {
         ctr_free(c);
         return r;

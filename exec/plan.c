@@ -249,15 +249,17 @@ static int tmpfs_mounts(struct plan_store *s, const struct container *c, const c
     return 0;
 }
 
-/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory. */
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory; read-only
+ * with --read-only. */
 static int etc_files(struct plan_store *s, const struct container *c, const char *rootfs,
                      struct berth_err **err)
 {
     static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
+    bool ro = json_get_bool(c->host_config, "ReadonlyRootfs", false); /* as dockerd */
     for (size_t i = 0; i < 3; i++) {
         _cleanup_free_ char *dst = xasprintf("/etc/%s", files[i]);
         _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, files[i]);
-        int r = bind(s, rootfs, src, dst, false, err);
+        int r = bind(s, rootfs, src, dst, ro, err);
         if (r < 0)
             return r;
     }
