@@ -87,12 +87,16 @@ static void merge_image(json_t *config, const json_t *image)
     json_t *ep = json_object_get(config, "Entrypoint"),
            *img_ep = json_object_get(image, "Entrypoint");
     json_t *img_cmd = json_object_get(image, "Cmd");
+    const char *ep0 = json_string_value(json_array_get(ep, 0));
+    bool reset = json_array_size(ep) == 1 && ep0 && !*ep0; /* --entrypoint "" */
     if (empty_list(ep)) {
         if (empty_list(json_object_get(config, "Cmd")))
             json_object_set(config, "Cmd", img_cmd ? img_cmd : json_null());
         if ((!ep || json_is_null(ep)) && img_ep)
             json_object_set(config, "Entrypoint", img_ep);
     }
+    if (reset) /* neither the image's entrypoint nor its Cmd: the request's Cmd alone */
+        json_object_set_new(config, "Entrypoint", json_null());
     inherit_string(config, image, "WorkingDir");
     inherit_string(config, image, "User");
     inherit_string(config, image, "StopSignal");
@@ -162,7 +166,7 @@ static int command_of(const json_t *config, char **path, json_t **args, struct b
     const char *first = json_string_value(json_array_get(all, 0));
     if (!first || !*first) {
         json_decref(all);
-        return berth_user_error(err, EINVAL, "no command specified");
+        return berth_user_error(err, EINVAL, "No command specified"); /* dockerd's case */
     }
     *path = xstrdup(first);
     json_array_remove(all, 0);
