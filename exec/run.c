@@ -255,17 +255,21 @@ static void cleanup_done(struct pool_job *job)
     c->state.oom_killed = cl->oom;
     set_time(&c->state.finished_at);
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
-    for (struct stop_waiter *s = run->stoppers, *next; s; s = next) {
-        next = s->next;
-        s->done(s->ctx, 0, NULL);
-        free(s);
-    }
+    struct stop_waiter *stoppers = run->stoppers;
     free(cl);
     run_free(run);
     attach_end_all(c);
     ctr_save(c, NULL, NULL);
     wake_waiters(c, false);
-    if (json_get_bool(c->host_config, "AutoRemove", false))
+    /* Stoppers last: one may remove the container (rm -f), whose rm -rf must come after the
+     * state write above (ctr_retire waits for it), or start it again (restart). */
+    for (struct stop_waiter *s = stoppers, *next; s; s = next) {
+        next = s->next;
+        s->done(s->ctx, 0, NULL);
+        free(s);
+    }
+    if (json_get_bool(c->host_config, "AutoRemove", false) && c->state.status != CTR_REMOVING &&
+        !c->starting && !c->run)
         remove_after_exit(env, c);
 }
 

@@ -26,6 +26,7 @@ struct statefile {
     struct waiter *waiters;
     void (*retired)(void *ctx);
     void *retired_ctx;
+    bool gone; /* retired and told so: its directory may be going, nothing more is written */
     struct {
         struct pool_job job;
         uint64_t gen;
@@ -66,8 +67,10 @@ static void write_done(struct pool_job *job)
     berth_err_freep(&sf->w.err);
     if (sf->wanted > sf->w.gen)
         start_write(sf);
-    else if (sf->retired)
+    else if (sf->retired) {
+        sf->gone = true;
         sf->retired(sf->retired_ctx);
+    }
 }
 
 static void start_write(struct statefile *sf)
@@ -94,6 +97,11 @@ struct statefile *statefile_new(struct pool *pool, const char *path,
 void statefile_save(struct statefile *sf,
                     void (*done)(void *ctx, int res, const struct berth_err *err), void *ctx)
 {
+    if (sf->gone) { /* a late save of a removed container: writing would race its rm -rf */
+        if (done)
+            done(ctx, 0, NULL);
+        return;
+    }
     struct waiter *wt = xmalloc(sizeof(*wt));
     *wt = (struct waiter){.gen = ++sf->wanted, .done = done, .ctx = ctx, .next = sf->waiters};
     sf->waiters = wt;
@@ -110,6 +118,8 @@ int statefile_save_now(struct statefile *sf, struct berth_err **err)
 
 void statefile_retire(struct statefile *sf, void (*done)(void *ctx), void *ctx)
 {
+    if (sf && !sf->writing)
+        sf->gone = true;
     if (!sf || !sf->writing)
         return done(ctx);
     sf->retired = done;
