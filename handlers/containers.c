@@ -1,6 +1,7 @@
 /* handlers/containers.c — the container API group's create, inspect, list, rename and prune
  * endpoints, in the shapes the docker CLI reads. Lifecycle endpoints are in lifecycle.c. */
 #include <errno.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,9 +287,18 @@ static bool match_id(const char *v, void *arg)
     return strncmp(((struct container *)arg)->id, v, strlen(v)) == 0;
 }
 
+/* dockerd's name filter: a regular expression, matched against "/name" and "name" (a value
+ * that does not compile matches nothing). */
 static bool match_name(const char *v, void *arg)
 {
-    return strstr(((struct container *)arg)->name, v[0] == '/' ? v + 1 : v) != NULL;
+    const char *name = ((struct container *)arg)->name;
+    _cleanup_free_ char *slashed = xasprintf("/%s", name);
+    regex_t re;
+    if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    bool hit = regexec(&re, slashed, 0, NULL, 0) == 0 || regexec(&re, name, 0, NULL, 0) == 0;
+    regfree(&re);
+    return hit;
 }
 
 static bool match_status(const char *v, void *arg)
