@@ -65,3 +65,7 @@ int cgroup_destroy(struct cgroup *cg, struct berth_err **err);
 void cgroup_free(struct cgroup *cg);
 /* Where a controller's file lives, for tests and `docker inspect`: "memory", "pids"... */
 char *cgroup_path(const struct cgroup *cg, const char *controller);
+/* dockerd's create-time checks of --cpuset-cpus and --cpuset-mems against what the cgroup
+ * root offers: EINVAL "Invalid value abc for cpuset cpus: invalid format: abc" or "Requested
+ * CPUs are not available - requested 0-3, available: 0-1" (memory nodes likewise). */
+int cgroup_check_cpuset(const char *cpus, const char *mems, struct berth_err **err);

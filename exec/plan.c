@@ -122,6 +122,8 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
                                   .rdev = makedev(nodes[i].major, nodes[i].minor)};
     }
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        if (strcmp(links[i][1], "core") == 0 && access(links[i][0], F_OK) < 0)
+            continue; /* as runc: /dev/core only where the kernel has /proc/kcore */
         struct spawn_mount *m = add_mount(s);
         *m = (struct spawn_mount){.kind = SPAWN_MOUNT_SYMLINK,
                                   .source = links[i][0],
@@ -286,15 +288,17 @@ static int tmpfs_mounts(struct plan_store *s, const struct container *c, const c
     return 0;
 }
 
-/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory. */
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory; read-only
+ * with --read-only. */
 static int etc_files(struct plan_store *s, const struct container *c, const char *rootfs,
                      struct berth_err **err)
 {
     static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
+    bool ro = json_get_bool(c->host_config, "ReadonlyRootfs", false); /* as dockerd */
     for (size_t i = 0; i < 3; i++) {
         _cleanup_free_ char *dst = xasprintf("/etc/%s", files[i]);
         _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, files[i]);
-        int r = bind(s, rootfs, src, dst, false, err);
+        int r = bind(s, rootfs, src, dst, ro, err);
         if (r < 0)
             return r;
     }
@@ -434,31 +438,62 @@ static int rlimits(struct plan_store *s, const struct container *c, struct spawn
     return 0;
 }
 
-/* --security-opt: seccomp=unconfined|<profile JSON>, no-new-privileges[=true|false]; apparmor
- * and label options are accepted and have no effect here (no such LSM is used). */
+/* Go's strconv.ParseBool. */
+static int parse_bool(const char *v)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < 6; i++)
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0)
+            return strcmp(v, yes[i]) == 0;
+    return -1;
+}
+
+int plan_security_opts(const json_t *opts, struct security_opts *out, struct berth_err **err)
+{
+    *out = (struct security_opts){0};
+    size_t i;
+    json_t *o;
+    json_array_foreach(opts, i, o)
+    {
+        const char *opt = json_string_value(o) ? json_string_value(o) : "";
+        if (strcmp(opt, "no-new-privileges") == 0 || strcmp(opt, "disable") == 0) {
+            out->no_new_privs |= opt[0] == 'n';
+            continue;
+        }
+        size_t k = strcspn(opt, strchr(opt, '=') ? "=" : ":");
+        const char *v = opt + k + 1;
+        int b = 0;
+        if (!opt[k])
+            return berth_user_error(err, EINVAL, "invalid --security-opt 1: \"%s\"", opt);
+        if (k == 7 && strncmp(opt, "seccomp", k) == 0) {
+            out->unconfined = strcmp(v, "unconfined") == 0;
+            out->profile = out->unconfined ? NULL : v;
+        } else if (k == 17 && strncmp(opt, "no-new-privileges", k) == 0 &&
+                   (b = parse_bool(v)) >= 0) {
+            out->no_new_privs = b;
+        } else if (!(k == 8 && strncmp(opt, "apparmor", k) == 0) &&
+                   !(k == 5 && strncmp(opt, "label", k) == 0)) {
+            return berth_user_error(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
+        }
+    }
+    return 0;
+}
+
+/* Capabilities and seccomp (apparmor and label options have no effect: no such LSM here). */
 static int security(struct plan_store *s, const struct container *c, struct spawn_plan *p,
                     struct berth_err **err)
 {
     bool privileged = json_get_bool(c->host_config, "Privileged", false);
-    const char *profile = NULL;
-    bool unconfined = privileged;
-    size_t i;
-    json_t *o;
-    json_array_foreach(json_object_get(c->host_config, "SecurityOpt"), i, o)
-    {
-        const char *opt = json_string_value(o) ? json_string_value(o) : "";
-        size_t k = strcspn(opt, "=:");
-        const char *v = opt[k] ? opt + k + 1 : "";
-        if (strncmp(opt, "seccomp", k) == 0 && k == 7)
-            unconfined = strcmp(v, "unconfined") == 0, profile = unconfined ? NULL : v;
-        else if (strncmp(opt, "no-new-privileges", k) == 0 && k == 17)
-            p->no_new_privs = !*v || strcmp(v, "true") == 0;
-        else if (!(k == 8 && strncmp(opt, "apparmor", k) == 0) &&
-                 !(k == 5 && strncmp(opt, "label", k) == 0))
-            return berth_user_error(err, EINVAL, "Invalid --security-opt: \"%s\"", opt);
-    }
-    int r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
-                         json_object_get(c->host_config, "CapDrop"), p->uid == 0, &p->caps, err);
+    struct security_opts so;
+    int r = plan_security_opts(json_object_get(c->host_config, "SecurityOpt"), &so, err);
+    if (r < 0)
+        return r;
+    p->no_new_privs = so.no_new_privs;
+    bool unconfined = privileged || so.unconfined;
+    const char *profile = so.profile;
+    r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
+                     json_object_get(c->host_config, "CapDrop"), p->uid == 0, &p->caps, err);
     if (r == 0 && !unconfined)
         r = seccomp_compile(profile, &p->caps, &s->seccomp, err);
     p->seccomp = s->seccomp;
@@ -485,27 +520,26 @@ static int open_pty(struct plan_stdio *io, const json_t *size, struct berth_err 
 
 int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err)
 {
-    *io = (struct plan_stdio){.child = {-1, -1, -1}, .out = -1, .err = -1, .in = -1, .master = -1};
+    *io = PLAN_STDIO_NONE;
     if (json_get_bool(c->config, "Tty", false))
         return open_pty(io, json_object_get(c->host_config, "ConsoleSize"), err);
-    int out[2], errp[2], in[2] = {-1, -1};
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+    int out[2], errp[2], in[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
         return berth_error(err, errno, "pipe");
+    io->out = out[0], io->child[1] = out[1];
+    if (pipe2(errp, O_CLOEXEC) < 0)
+        return berth_error(err, errno, "pipe");
+    io->err = errp[0], io->child[2] = errp[1];
     if (json_get_bool(c->config, "OpenStdin", false)) {
         if (pipe2(in, O_CLOEXEC) < 0)
             return berth_error(err, errno, "pipe");
-    } else if ((in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-        return berth_error(err, errno, "open /dev/null");
+        io->child[0] = in[0], io->in = in[1];
+        fcntl(io->in, F_SETFL, O_NONBLOCK);
+    } else if ((io->child[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        return berth_error(err, errno, "open /dev/null"); /* O_RDWR: as runc's stdin */
     }
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    if (in[1] >= 0)
-        fcntl(in[1], F_SETFL, O_NONBLOCK);
-    *io = (struct plan_stdio){.child = {in[0], out[1], errp[1]},
-                              .out = out[0],
-                              .err = errp[0],
-                              .in = in[1],
-                              .master = -1};
+    fcntl(io->out, F_SETFL, O_NONBLOCK);
+    fcntl(io->err, F_SETFL, O_NONBLOCK);
     return 0;
 }
 

@@ -269,6 +269,8 @@ int rootfs_user(const char *root, const char *user, char *const *group_add, stru
         out->home = xstrdup("/");
     }
     int r = colon && *colon ? resolve_group(groups, colon, &out->gid, err) : 0;
+    if (r == 0) /* the primary group first, as dockerd since CVE-2022-36109 */
+        add_group(out, out->gid);
     if (r == 0 && !(colon && *colon))
         member_groups(out, groups, name);
     for (size_t i = 0; r == 0 && group_add && group_add[i]; i++) {

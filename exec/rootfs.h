@@ -34,9 +34,9 @@ struct user_spec {
     char *home;
 };
 
-/* Docker's -u forms: "", "name", "uid", "name:group", "uid:gid"; extra groups from
- * /etc/group membership plus group_add (names or numbers). ENOENT with dockerd's words:
- * "unable to find user NAME: no matching entries in passwd file". */
+/* Docker's -u forms: "", "name", "uid", "name:group", "uid:gid"; the groups are the primary
+ * one, /etc/group membership (without an explicit group) and group_add (names or numbers). ENOENT
+ * with dockerd's words: "unable to find user NAME: no matching entries in passwd file". */
 int rootfs_user(const char *root, const char *user, char *const *group_add, struct user_spec *out,
                 struct berth_err **err);
 void user_spec_free(struct user_spec *u);

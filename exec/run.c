@@ -257,18 +257,21 @@ static void cleanup_done(struct pool_job *job)
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
     bool auto_remove = json_get_bool(c->host_config, "AutoRemove", false);
     if (!auto_remove) /* a --rm container's last state is its removal: no fsyncs for it */
-        ctr_save(c, NULL, NULL); /* before the stoppers: one may be rm -f, retiring it */
-    for (struct stop_waiter *s = run->stoppers, *next; s; s = next) {
-        next = s->next;
-        s->done(s->ctx, 0, NULL);
-        free(s);
-    }
+        ctr_save(c, NULL, NULL);
+    struct stop_waiter *stoppers = run->stoppers;
     free(cl);
     run_free(run);
     attach_end_all(c);
     wake_waiters(c, false);
-    if (auto_remove && c->state.status != CTR_REMOVING)
-        remove_after_exit(env, c); /* unless rm -f, a stopper above, removes it already */
+    /* Stoppers last: one may remove the container (rm -f), whose rm -rf must come after the
+     * state write above (ctr_retire waits for it), or start it again (restart). */
+    for (struct stop_waiter *s = stoppers, *next; s; s = next) {
+        next = s->next;
+        s->done(s->ctx, 0, NULL);
+        free(s);
+    }
+    if (auto_remove && c->state.status != CTR_REMOVING && !c->starting && !c->run)
+        remove_after_exit(env, c);
 }
 
 static void wake_followers(void *arg)
@@ -574,6 +577,7 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
                             .cgroup_parent = (char *)env->cgroup_parent,
                             .done = done,
                             .ctx = ctx,
+                            .io = PLAN_STDIO_NONE, /* undo() may run before plan_stdio */
                             .log_fd = -1};
     struct layer *top =
         c->image_chain && *c->image_chain ? layer_get(env->layers, c->image_chain) : NULL;
