@@ -28,8 +28,9 @@
 #define IN_SIZE    (256u << 10)
 #define SLOT_SIZE  (256u << 10) /* a decompressed chunk: hashed and parsed while in cache */
 #define RING_SLOTS 8
-/* Files this big start their writeback when complete; smaller ones wait for layer_commit's
- * syncfs (a sync_file_range per small file costs more CPU than it saves). */
+/* Files this big start their writeback as soon as they are written; for smaller ones a
+ * sync_file_range each costs more (submission stalls on the queue) than it saves, and
+ * layer_commit's syncfs writes them in one go. */
 #define WRITEBACK_MIN (64u << 10)
 
 /* ---- the byte source libarchive reads from ----
@@ -61,8 +62,9 @@ struct source {
     size_t slot_len[RING_SLOTS];
     unsigned head, tail;
     bool held, done, stop, ended;
-    bool source_failed; /* the unpacker saw the producer's error (not its own) */
-    int result;         /* once done: 0 at the end, -1 with err set */
+    bool producer_waits, unpacker_waits; /* wake the other side only when it sleeps */
+    bool source_failed;                  /* the unpacker saw the producer's error (not its own) */
+    int result;                          /* once done: 0 at the end, -1 with err set */
 };
 
 /* Fill the input buffer; the first fill gathers enough bytes to recognise the compression. */
@@ -113,8 +115,11 @@ static void *produce(void *arg)
     struct source *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (s->head - s->tail == RING_SLOTS && !s->stop)
+        while (s->head - s->tail == RING_SLOTS && !s->stop) {
+            s->producer_waits = true;
             pthread_cond_wait(&s->cond, &s->lock);
+        }
+        s->producer_waits = false;
         bool stop = s->stop;
         unsigned slot = s->head % RING_SLOTS; /* not in [tail, head): ours to fill */
         pthread_mutex_unlock(&s->lock);
@@ -127,7 +132,8 @@ static void *produce(void *arg)
             s->done = true;
             s->result = n < 0 ? -1 : 0;
         }
-        pthread_cond_broadcast(&s->cond);
+        if (s->unpacker_waits)
+            pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->lock);
         if (n <= 0)
             return NULL;
@@ -142,10 +148,14 @@ static ssize_t take_chunk(struct source *s, const void **buf)
     if (s->held) {
         s->held = false;
         s->tail++;
-        pthread_cond_broadcast(&s->cond);
+        if (s->producer_waits && s->head - s->tail <= RING_SLOTS / 2) /* room for a few */
+            pthread_cond_broadcast(&s->cond);
     }
-    while (s->head == s->tail && !s->done)
+    while (s->head == s->tail && !s->done) {
+        s->unpacker_waits = true;
         pthread_cond_wait(&s->cond, &s->lock);
+    }
+    s->unpacker_waits = false;
     ssize_t n;
     if (s->head != s->tail) {
         *buf = s->slot[s->tail % RING_SLOTS];
@@ -366,8 +376,9 @@ static void entry_times(struct archive_entry *e, struct timespec ts[2])
         (struct timespec){.tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e)};
 }
 
-/* Regular file data, sparse holes kept: blocks come with their offsets. */
-static int write_data(struct unpacker *u, int fd, const char *name)
+/* Regular file data, sparse holes kept: blocks come with their offsets. *end is where the data
+ * written ends. A big file's writeback starts as soon as it is written (see fs_writeback). */
+static int write_data(struct unpacker *u, int fd, const char *name, int64_t *end)
 {
     const void *buf;
     size_t len;
@@ -382,6 +393,8 @@ static int write_data(struct unpacker *u, int fd, const char *name)
             fs_writeback_note(&wb, fd, off + (off_t)done, (size_t)n);
             done += (size_t)n;
         }
+        if (off + (int64_t)len > *end)
+            *end = off + (int64_t)len;
     }
     if (r != ARCHIVE_EOF)
         return berth_user_error(u->err, EINVAL, "read `%s` from the layer: %s", name,
@@ -397,9 +410,9 @@ static int make_file(struct unpacker *u, int dfd, const char *base, struct archi
         openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return berth_error(u->err, errno, "create `%s`", name);
-    int r = write_data(u, fd, name);
-    int64_t size = archive_entry_size(e);
-    if (r == 0 && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
+    int64_t size = archive_entry_size(e), end = 0;
+    int r = write_data(u, fd, name, &end);
+    if (r == 0 && end != size && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
         r = berth_error(u->err, errno, "size `%s`", name);
     if (r == 0)
         r = set_meta_fd(u, fd, e, name);
