@@ -370,23 +370,34 @@ int cgroup_dir_fd(const struct cgroup *cg)
     return cg->version == 2 ? cg->dirfd : -1;
 }
 
-int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct berth_err **err)
+const char *const *cgroup_controllers(const struct cgroup *cg)
 {
-    char v[32];
-    snprintf(v, sizeof(v), "%d", (int)pid);
+    return cg->version == 1 ? v1_controllers : NULL;
+}
+
+bool cgroup_unified(void)
+{
+    return is_v2();
+}
+
+int cgroup_join_fds(const struct cgroup *cg, int fds[CGROUP_JOIN_MAX], struct berth_err **err)
+{
+    int n = 0;
     for (const char *const *c = v1_controllers; cg->version == 1 && *c; c++) {
         _cleanup_free_ char *dir = dir_of(cg, *c);
-        if (!exists(dir))
-            continue;
-        int r = write_file(dir, "cgroup.procs", v, err);
-        if (r < 0)
-            return r;
+        _cleanup_free_ char *path = xasprintf("%s/tasks", dir);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && !exists(dir))
+            continue; /* a controller this host lacks */
+        if (fd < 0) {
+            int e = errno;
+            while (n > 0)
+                close(fds[--n]);
+            return berth_error(err, e, "open `%s`", path);
+        }
+        fds[n++] = fd;
     }
-    if (cg->version == 2) { /* clone3 without CLONE_INTO_CGROUP support */
-        _cleanup_free_ char *dir = dir_of(cg, NULL);
-        return write_file(dir, "cgroup.procs", v, err);
-    }
-    return 0;
+    return n;
 }
 
 /* "oom_kill N" in memory.oom_control (v1, kernel 4.13+) or memory.events (v2). */
@@ -461,4 +472,68 @@ void cgroup_free(struct cgroup *cg)
         close(cg->dirfd);
     free(cg->rel);
     free(cg);
+}
+
+/* ---- --cpuset-cpus / --cpuset-mems checks at create ---- */
+
+#define CPUSET_MAX 4096
+
+/* Go's parsers.ParseUintList: "0-2,5"; false for anything else. Sets bits below CPUSET_MAX,
+ * and *over when an id is at or past it (no host has such a CPU or node). */
+static bool parse_list(const char *s, uint64_t *bits, bool *over)
+{
+    memset(bits, 0, CPUSET_MAX / 8);
+    *over = false;
+    for (const char *p = s;;) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            return false;
+        unsigned long lo = strtoul(p, &end, 10), hi = lo;
+        if (*end == '-') {
+            if (end[1] < '0' || end[1] > '9')
+                return false;
+            hi = strtoul(end + 1, &end, 10);
+        }
+        if (hi < lo || (*end && *end != ','))
+            return false;
+        *over |= hi >= CPUSET_MAX;
+        for (unsigned long i = lo; i <= hi && i < CPUSET_MAX; i++)
+            bits[i / 64] |= 1ull << (i % 64);
+        if (!*end)
+            return true;
+        p = end + 1;
+    }
+}
+
+static int check_set(const char *want, const char *file, const char *what, const char *word,
+                     struct berth_err **err)
+{
+    if (!want || !*want)
+        return 0;
+    uint64_t req[CPUSET_MAX / 64], avail[CPUSET_MAX / 64];
+    bool over, unused;
+    if (!parse_list(want, req, &over))
+        return berth_user_error(err, EINVAL, "Invalid value %s for cpuset %s: invalid format: %s",
+                                want, word, want);
+    char have[1024] = "";
+    _cleanup_free_ char *dir = is_v2() ? xstrdup(root_dir) : xasprintf("%s/cpuset", root_dir);
+    if (read_file(dir, file, have, sizeof(have)) < 0 || !parse_list(have, avail, &unused))
+        return 0; /* no cpuset controller to check against: the write at start will tell */
+    for (size_t i = 0; i < CPUSET_MAX / 64; i++)
+        over |= (req[i] & ~avail[i]) != 0;
+    if (over)
+        return berth_user_error(err, EINVAL,
+                                "Requested %s are not available - requested %s, available: %s",
+                                what, want, have);
+    return 0;
+}
+
+/* Small pseudo-files of the cgroup root: quick enough for the create call itself. */
+int cgroup_check_cpuset(const char *cpus, const char *mems, struct berth_err **err)
+{
+    bool v2 = is_v2();
+    int r = check_set(cpus, v2 ? "cpuset.cpus.effective" : "cpuset.cpus", "CPUs", "cpus", err);
+    return r < 0 ? r
+                 : check_set(mems, v2 ? "cpuset.mems.effective" : "cpuset.mems", "memory nodes",
+                             "mems", err);
 }

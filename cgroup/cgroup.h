@@ -44,8 +44,17 @@ int cgroup_create(const char *parent, const char *name, const struct cgroup_limi
 struct cgroup *cgroup_open(const char *parent, const char *name);
 /* v2: a directory fd for clone3's CLONE_INTO_CGROUP; -1 on v1. */
 int cgroup_dir_fd(const struct cgroup *cg);
-/* v1: write pid into each controller (the parent does it before releasing the child). */
-int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct berth_err **err);
+/* v1: the controllers berth places containers in, NULL-terminated (the ones this host lacks
+ * included: check cgroup_path exists); NULL on v2. */
+const char *const *cgroup_controllers(const struct cgroup *cg);
+/* Is the host's hierarchy unified (cgroup v2)? */
+bool cgroup_unified(void);
+/* v1: the `tasks` file of each controller, opened (O_CLOEXEC) for a new process to write "0"
+ * into before it runs anything: a task that moves itself skips the kernel's global threadgroup
+ * lock that a pid written to cgroup.procs takes (an RCU grace period per controller, 1-15 ms
+ * all told here). v2 places with CLONE_INTO_CGROUP and opens none. Returns the count. */
+#define CGROUP_JOIN_MAX 8
+int cgroup_join_fds(const struct cgroup *cg, int fds[CGROUP_JOIN_MAX], struct berth_err **err);
 /* Was a process of this cgroup killed by the OOM killer? */
 bool cgroup_oom_killed(const struct cgroup *cg);
 int cgroup_freeze(const struct cgroup *cg, bool frozen, struct berth_err **err);
@@ -56,3 +65,7 @@ int cgroup_destroy(struct cgroup *cg, struct berth_err **err);
 void cgroup_free(struct cgroup *cg);
 /* Where a controller's file lives, for tests and `docker inspect`: "memory", "pids"... */
 char *cgroup_path(const struct cgroup *cg, const char *controller);
+/* dockerd's create-time checks of --cpuset-cpus and --cpuset-mems against what the cgroup
+ * root offers: EINVAL "Invalid value abc for cpuset cpus: invalid format: abc" or "Requested
+ * CPUs are not available - requested 0-3, available: 0-1" (memory nodes likewise). */
+int cgroup_check_cpuset(const char *cpus, const char *mems, struct berth_err **err);

@@ -52,17 +52,25 @@ static int send_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* Feed buffered and then freshly read bytes until one response is complete. */
-static int read_response(struct http_client *hc, struct http_msg **resp, struct berth_err **err)
+/* Feed buffered and then freshly read bytes until the head (head_only) or the whole response
+ * is in. */
+int http_client_read(struct http_client *hc, bool head_only, int *status, struct http_msg **resp,
+                     struct berth_err **err)
 {
     char chunk[65536];
     for (;;) {
-        size_t used = http_reader_feed(&hc->rd, hc->in.data, hc->in.len);
-        buf_consume(&hc->in, used);
+        if (hc->in.len) /* http_parser takes 0 bytes as the end of the stream */
+            buf_consume(&hc->in, http_reader_feed(&hc->rd, hc->in.data, hc->in.len));
         if (hc->rd.status)
             return berth_error(err, EPROTO, "bad response: %s", hc->rd.error);
+        if (head_only && hc->rd.headers_done) {
+            *status = hc->rd.msg->status;
+            return 0;
+        }
         if (hc->rd.done) {
             *resp = http_reader_take(&hc->rd);
+            if (status)
+                *status = (*resp)->status;
             return 0;
         }
         ssize_t n = read(hc->fd, chunk, sizeof(chunk));
@@ -80,9 +88,8 @@ static int read_response(struct http_client *hc, struct http_msg **resp, struct 
     }
 }
 
-int http_client_request(struct http_client *hc, const char *method, const char *target,
-                        const char *headers, const void *body, size_t len, struct http_msg **resp,
-                        struct berth_err **err)
+int http_client_send(struct http_client *hc, const char *method, const char *target,
+                     const char *headers, const void *body, size_t len, struct berth_err **err)
 {
     struct buf req = {0};
     buf_printf(&req, "%s %s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli\r\n", method, target);
@@ -100,7 +107,15 @@ int http_client_request(struct http_client *hc, const char *method, const char *
     http_reader_free(&hc->rd);
     http_reader_init(&hc->rd, HTTP_RESPONSE, &client_limits);
     hc->rd.skip_body = strcmp(method, "HEAD") == 0;
-    return read_response(hc, resp, err);
+    return 0;
+}
+
+int http_client_request(struct http_client *hc, const char *method, const char *target,
+                        const char *headers, const void *body, size_t len, struct http_msg **resp,
+                        struct berth_err **err)
+{
+    int r = http_client_send(hc, method, target, headers, body, len, err);
+    return r < 0 ? r : http_client_read(hc, false, NULL, resp, err);
 }
 
 void http_client_close(struct http_client *hc)

@@ -327,6 +327,7 @@ static void load_one(struct ctr_store *cs, const char *id, struct pool *pool)
         c->state.status == CTR_RESTARTING || c->state.status == CTR_REMOVING) {
         c->state.status = CTR_EXITED; /* its processes ended with the daemon that ran them */
         c->state.pid = 0;
+        c->orphaned = true;
         if (!c->state.exit_code)
             c->state.exit_code = 255;
         free(c->state.finished_at);

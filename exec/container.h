@@ -58,6 +58,7 @@ struct container {
     struct buf stdin_pending;       /* input that arrived before the process (docker run -i) */
     bool stdin_eof;                 /* ... and its end */
     bool starting;                  /* a start job is under way */
+    bool orphaned;                  /* it ran when the last daemon died: mounts, cgroup left */
     struct log_followers followers; /* docker logs -f readers */
 };
 

@@ -9,10 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/caps.h"
+#include "exec/plan.h"
 #include "fs/atomic.h"
 
 /* KEY=VALUE lists: later entries replace earlier ones with the same KEY. */
@@ -84,12 +87,16 @@ static void merge_image(json_t *config, const json_t *image)
     json_t *ep = json_object_get(config, "Entrypoint"),
            *img_ep = json_object_get(image, "Entrypoint");
     json_t *img_cmd = json_object_get(image, "Cmd");
+    const char *ep0 = json_string_value(json_array_get(ep, 0));
+    bool reset = json_array_size(ep) == 1 && ep0 && !*ep0; /* --entrypoint "" */
     if (empty_list(ep)) {
         if (empty_list(json_object_get(config, "Cmd")))
             json_object_set(config, "Cmd", img_cmd ? img_cmd : json_null());
         if ((!ep || json_is_null(ep)) && img_ep)
             json_object_set(config, "Entrypoint", img_ep);
     }
+    if (reset) /* neither the image's entrypoint nor its Cmd: the request's Cmd alone */
+        json_object_set_new(config, "Entrypoint", json_null());
     inherit_string(config, image, "WorkingDir");
     inherit_string(config, image, "User");
     inherit_string(config, image, "StopSignal");
@@ -130,6 +137,17 @@ static int check_host_config(const json_t *hc, json_t *warnings, struct berth_er
         return berth_user_error(err, EINVAL,
                                 "can't create 'AutoRemove' container with restart "
                                 "policy");
+    struct security_opts so;
+    struct caps caps;
+    int r = plan_security_opts(json_object_get(hc, "SecurityOpt"), &so, err);
+    if (r == 0) /* dockerd refuses unknown capabilities at create, not at start */
+        r = caps_compute(false, json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"), true,
+                         &caps, err);
+    if (r == 0)
+        r = cgroup_check_cpuset(json_get_str(hc, "CpusetCpus"), json_get_str(hc, "CpusetMems"),
+                                err);
+    if (r < 0)
+        return r;
     const char *net = json_get_str(hc, "NetworkMode");
     if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default") &&
         strcmp(net, "bridge"))
@@ -148,7 +166,7 @@ static int command_of(const json_t *config, char **path, json_t **args, struct b
     const char *first = json_string_value(json_array_get(all, 0));
     if (!first || !*first) {
         json_decref(all);
-        return berth_user_error(err, EINVAL, "no command specified");
+        return berth_user_error(err, EINVAL, "No command specified"); /* dockerd's case */
     }
     *path = xstrdup(first);
     json_array_remove(all, 0);
@@ -182,8 +200,13 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     json_object_del(c->config, "NetworkingConfig");
     c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
     merge_image(c->config, json_object_get(img->config, "config"));
+    const char *net = json_get_str(c->host_config, "NetworkMode");
+    char host[256] = "";
+    if (net && strcmp(net, "host") == 0 && gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
     if (!json_get_str(c->config, "Hostname") || !*json_get_str(c->config, "Hostname"))
-        json_object_set_new(c->config, "Hostname", json_sprintf("%.12s", c->id));
+        json_object_set_new(c->config, "Hostname", /* --network host: the host's, as dockerd */
+                            *host ? json_string(host) : json_sprintf("%.12s", c->id));
     if ((r = command_of(c->config, &c->path, &c->args, err)) < 0) {
         ctr_free(c);
         return r;

@@ -23,5 +23,10 @@ int log_config_check(const char *driver, const json_t *opts, struct berth_err **
 bool log_config_enabled(const json_t *hc);
 /* Rotation limits from a settled LogConfig: max_size <= 0 means never rotate. */
 void log_config_limits(const json_t *hc, int64_t *max_size, int *max_file);
+/* The extra attributes json-file writes with each record ("attrs"): the container labels and
+ * env variables the labels/labels-regex/env/env-regex options name, and the "tag" option with
+ * its {{.Name}}-style fields. A compact JSON object text, or NULL when there are none. */
+struct container;
+char *log_config_attrs(const struct container *c);
 /* "10m", "1g", "100k" or bytes (decimal units, as Docker's FromHumanSize); -1 when invalid. */
 int64_t log_parse_size(const char *s);

@@ -22,7 +22,7 @@
 struct log_writer {
     struct reactor *r;
     struct pool *pool;
-    char *path;
+    char *path, *attrs;
     int64_t max_size, size;
     int max_file;
     struct rio *io;
@@ -103,8 +103,10 @@ static void add_record(struct log_writer *w, enum log_stream s, const char *line
     _cleanup_free_ char *now = time_format_rfc3339(time_now_ns());
     buf_puts(&w->pending, "{\"log\":\"");
     escape(&w->pending, line, n);
-    buf_printf(&w->pending, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
-               s == LOG_STDERR ? "stderr" : "stdout", now);
+    buf_printf(&w->pending, "\",\"stream\":\"%s\",", s == LOG_STDERR ? "stderr" : "stdout");
+    if (w->attrs)
+        buf_printf(&w->pending, "\"attrs\":%s,", w->attrs);
+    buf_printf(&w->pending, "\"time\":\"%s\"}\n", now);
 }
 
 static void start_write(struct log_writer *w);
@@ -169,6 +171,7 @@ static void finish_close(struct log_writer *w)
     for (int i = 0; i < 3; i++)
         buf_free(&w->partial[i]);
     free(w->path);
+    free(w->attrs);
     free(w);
     if (done)
         done(arg);
@@ -226,6 +229,12 @@ struct log_writer *log_writer_new(struct reactor *r, struct pool *pool, const ch
     return w;
 }
 
+void log_writer_set_attrs(struct log_writer *w, const char *attrs)
+{
+    free(w->attrs);
+    w->attrs = attrs ? xstrdup(attrs) : NULL;
+}
+
 void log_writer_write(struct log_writer *w, enum log_stream s, const char *data, size_t n)
 {
     struct buf *part = &w->partial[s];
@@ -277,6 +286,49 @@ void log_writer_close(struct log_writer *w, void (*done)(void *arg), void *arg)
 
 /* ---- reading ---- */
 
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Go's url.QueryEscape: unreserved bytes stay, a space becomes '+', the rest %XX. */
+static void query_escape(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~')
+            buf_append(b, s, 1);
+        else if (ch == ' ')
+            buf_puts(b, "+");
+        else
+            buf_printf(b, "%%%02X", ch);
+    }
+}
+
+/* The attrs as dockerd's --details prints them: key=value pairs joined by commas, by key. */
+static void details(struct buf *b, json_t *attrs)
+{
+    buf_reset(b);
+    buf_reserve(b, 1);
+    b->data[0] = '\0';
+    if (!json_is_object(attrs))
+        return;
+    size_t n = json_object_size(attrs), k = 0;
+    const char *key, **keys = xcalloc(n + 1, sizeof(*keys));
+    json_t *v;
+    json_object_foreach(attrs, key, v) keys[k++] = key;
+    qsort(keys, k, sizeof(*keys), compare_strings);
+    for (size_t i = 0; i < k; i++) {
+        if (i)
+            buf_puts(b, ",");
+        query_escape(b, keys[i]);
+        buf_puts(b, "=");
+        query_escape(b, json_get_str(attrs, keys[i]) ?: "");
+    }
+    free(keys);
+}
+
 bool log_record_parse(const char *text, size_t len, struct log_record *rec)
 {
     json_error_t je;
@@ -289,5 +341,6 @@ bool log_record_parse(const char *text, size_t len, struct log_record *rec)
     rec->time_ns = time_parse_rfc3339(json_get_str(j, "time"));
     buf_reset(&rec->line);
     buf_append(&rec->line, json_string_value(log), json_string_length(log));
+    details(&rec->details, json_object_get(j, "attrs"));
     return true;
 }

@@ -23,6 +23,8 @@ int log_file_open(const char *path, int64_t *size, struct berth_err **err);
  * one included. */
 struct log_writer *log_writer_new(struct reactor *r, struct pool *pool, const char *path, int fd,
                                   int64_t size, int64_t max_size, int max_file);
+/* Extra attributes (a JSON object text, copied; NULL: none) written with each record. */
+void log_writer_set_attrs(struct log_writer *w, const char *attrs);
 /* Bytes the container wrote on a stream; complete lines become records at once, a partial
  * line waits for its end (or 16 KiB, as Docker splits long lines). */
 void log_writer_write(struct log_writer *w, enum log_stream s, const char *data, size_t n);
@@ -37,7 +39,8 @@ void log_writer_close(struct log_writer *w, void (*done)(void *arg), void *arg);
 struct log_record {
     enum log_stream stream;
     int64_t time_ns;
-    struct buf line; /* with its trailing newline */
+    struct buf line;    /* with its trailing newline */
+    struct buf details; /* its attrs as `docker logs --details` shows them: k=v,k2=v2 */
 };
 
 /* Parse one JSON record line; false when it is not one. */

@@ -141,6 +141,8 @@ static void format(struct log_reader *lr, const struct log_record *r)
     struct buf payload = {0};
     if (lr->o.timestamps)
         timestamp(&payload, r->time_ns);
+    if (lr->o.details) /* dockerd prints the separating space even when there are none */
+        buf_printf(&payload, "%s ", r->details.data ? r->details.data : "");
     buf_append(&payload, r->line.data, r->line.len);
     if (!lr->o.tty) { /* Docker's stream frame: [stream, 0, 0, 0, size (big-endian)] */
         size_t n = payload.len;
@@ -295,6 +297,7 @@ static void reader_free(struct log_reader *lr)
     buf_free(&lr->partial);
     buf_free(&lr->out);
     buf_free(&lr->rec.line);
+    buf_free(&lr->rec.details);
     free(lr);
 }
 

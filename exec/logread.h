@@ -12,7 +12,7 @@
 #include "core/reactor.h"
 
 struct log_reader_opts {
-    bool out, err, follow, timestamps, tty;
+    bool out, err, follow, timestamps, details, tty;
     int64_t tail;               /* < 0: everything */
     int64_t since_ns, until_ns; /* 0: no bound */
 };

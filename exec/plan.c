@@ -122,6 +122,8 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
                                   .rdev = makedev(nodes[i].major, nodes[i].minor)};
     }
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        if (strcmp(links[i][1], "core") == 0 && access(links[i][0], F_OK) < 0)
+            continue; /* as runc: /dev/core only where the kernel has /proc/kcore */
         struct spawn_mount *m = add_mount(s);
         *m = (struct spawn_mount){.kind = SPAWN_MOUNT_SYMLINK,
                                   .source = links[i][0],
@@ -129,8 +131,45 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
     }
 }
 
+/* /sys/fs/cgroup as runc shows it: on v1 a tmpfs with each controller's directory of this
+ * container bound in; on v2 the cgroup2 tree rooted at the container's cgroup (a private
+ * namespace) or its directory bound (the host's). Read-only unless privileged. */
+static void cgroup_mounts(struct plan_store *s, const char *sys, const struct cgroup *cg,
+                          bool cgroupns, bool privileged)
+{
+    const char *dir = keepf(s, "%s/fs/cgroup", sys); /* in the container's sysfs: no symlinks */
+    unsigned long ro = privileged ? 0 : MS_RDONLY, flags = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+    const char *const *ctrls = cgroup_controllers(cg);
+    if (!ctrls && cgroupns) {
+        fs_mount(s, "cgroup", dir, "cgroup2", flags | ro, NULL, false);
+        return;
+    }
+    if (!ctrls) {
+        struct spawn_mount *m = add_mount(s);
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND,
+                                  .source = keep(s, cgroup_path(cg, NULL)),
+                                  .target = dir,
+                                  .flags = ro};
+        return;
+    }
+    fs_mount(s, "tmpfs", dir, "tmpfs", flags, "mode=755", false);
+    for (; *ctrls; ctrls++) {
+        char *src = keep(s, cgroup_path(cg, *ctrls));
+        if (access(src, F_OK) < 0)
+            continue;
+        struct spawn_mount *m = add_mount(s);
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND,
+                                  .source = src,
+                                  .target = keepf(s, "%s/%s", dir, *ctrls),
+                                  .flags = ro,
+                                  .mkdir_target = true};
+    }
+    if (ro) /* the mount points are made: now nobody adds any */
+        fs_mount(s, "tmpfs", dir, "tmpfs", MS_REMOUNT | flags | ro, "mode=755", false);
+}
+
 static int system_mounts(struct plan_store *s, const struct container *c, const char *rootfs,
-                         struct berth_err **err)
+                         const struct cgroup *cg, bool cgroupns, struct berth_err **err)
 {
     bool privileged = json_get_bool(c->host_config, "Privileged", false);
     const char *proc = target(s, rootfs, "/proc", true, err);
@@ -142,6 +181,8 @@ static int system_mounts(struct plan_store *s, const struct container *c, const 
     dev_mounts(s, dev, json_get_int(c->host_config, "ShmSize", 0));
     fs_mount(s, "sysfs", sys, "sysfs",
              MS_NOSUID | MS_NOEXEC | MS_NODEV | (privileged ? 0 : MS_RDONLY), NULL, false);
+    if (cg)
+        cgroup_mounts(s, sys, cg, cgroupns, privileged);
     return 0;
 }
 
@@ -247,15 +288,17 @@ static int tmpfs_mounts(struct plan_store *s, const struct container *c, const c
     return 0;
 }
 
-/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory. */
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory; read-only
+ * with --read-only. */
 static int etc_files(struct plan_store *s, const struct container *c, const char *rootfs,
                      struct berth_err **err)
 {
     static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
+    bool ro = json_get_bool(c->host_config, "ReadonlyRootfs", false); /* as dockerd */
     for (size_t i = 0; i < 3; i++) {
         _cleanup_free_ char *dst = xasprintf("/etc/%s", files[i]);
         _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, files[i]);
-        int r = bind(s, rootfs, src, dst, false, err);
+        int r = bind(s, rootfs, src, dst, ro, err);
         if (r < 0)
             return r;
     }
@@ -326,14 +369,33 @@ static const char **split_path(struct plan_store *s, const char *path)
     return out;
 }
 
-static char **arguments(struct plan_store *s, const struct container *c)
+#define INIT_TARGET "/sbin/docker-init" /* where dockerd puts it too */
+
+/* The command, behind `docker-init --` when the container runs under an init. */
+static char **arguments(struct plan_store *s, const struct container *c, bool init)
 {
-    size_t n = json_array_size(c->args), i;
+    size_t n = json_array_size(c->args), i, k = 0;
     json_t *a;
-    char **argv = keep(s, xcalloc(n + 2, sizeof(char *)));
-    argv[0] = keepf(s, "%s", c->path);
-    json_array_foreach(c->args, i, a) argv[i + 1] = keepf(s, "%s", json_string_value(a) ?: "");
+    char **argv = keep(s, xcalloc(n + 4, sizeof(char *)));
+    if (init) {
+        argv[k++] = INIT_TARGET;
+        argv[k++] = "--";
+    }
+    argv[k++] = keepf(s, "%s", c->path);
+    json_array_foreach(c->args, i, a) argv[k++] = keepf(s, "%s", json_string_value(a) ?: "");
     return argv;
+}
+
+const char *plan_init_binary(const char *configured)
+{
+    static const char *const known[] = {"/usr/libexec/docker/docker-init", "/usr/bin/docker-init",
+                                        "/usr/sbin/docker-init", "/usr/bin/tini-static", NULL};
+    if (configured && *configured)
+        return access(configured, X_OK) == 0 ? configured : NULL;
+    for (const char *const *k = known; *k; k++)
+        if (access(*k, X_OK) == 0)
+            return *k;
+    return NULL;
 }
 
 static int rlimit_of(const char *name)
@@ -376,31 +438,62 @@ static int rlimits(struct plan_store *s, const struct container *c, struct spawn
     return 0;
 }
 
-/* --security-opt: seccomp=unconfined|<profile JSON>, no-new-privileges[=true|false]; apparmor
- * and label options are accepted and have no effect here (no such LSM is used). */
+/* Go's strconv.ParseBool. */
+static int parse_bool(const char *v)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < 6; i++)
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0)
+            return strcmp(v, yes[i]) == 0;
+    return -1;
+}
+
+int plan_security_opts(const json_t *opts, struct security_opts *out, struct berth_err **err)
+{
+    *out = (struct security_opts){0};
+    size_t i;
+    json_t *o;
+    json_array_foreach(opts, i, o)
+    {
+        const char *opt = json_string_value(o) ? json_string_value(o) : "";
+        if (strcmp(opt, "no-new-privileges") == 0 || strcmp(opt, "disable") == 0) {
+            out->no_new_privs |= opt[0] == 'n';
+            continue;
+        }
+        size_t k = strcspn(opt, strchr(opt, '=') ? "=" : ":");
+        const char *v = opt + k + 1;
+        int b = 0;
+        if (!opt[k])
+            return berth_user_error(err, EINVAL, "invalid --security-opt 1: \"%s\"", opt);
+        if (k == 7 && strncmp(opt, "seccomp", k) == 0) {
+            out->unconfined = strcmp(v, "unconfined") == 0;
+            out->profile = out->unconfined ? NULL : v;
+        } else if (k == 17 && strncmp(opt, "no-new-privileges", k) == 0 &&
+                   (b = parse_bool(v)) >= 0) {
+            out->no_new_privs = b;
+        } else if (!(k == 8 && strncmp(opt, "apparmor", k) == 0) &&
+                   !(k == 5 && strncmp(opt, "label", k) == 0)) {
+            return berth_user_error(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
+        }
+    }
+    return 0;
+}
+
+/* Capabilities and seccomp (apparmor and label options have no effect: no such LSM here). */
 static int security(struct plan_store *s, const struct container *c, struct spawn_plan *p,
                     struct berth_err **err)
 {
     bool privileged = json_get_bool(c->host_config, "Privileged", false);
-    const char *profile = NULL;
-    bool unconfined = privileged;
-    size_t i;
-    json_t *o;
-    json_array_foreach(json_object_get(c->host_config, "SecurityOpt"), i, o)
-    {
-        const char *opt = json_string_value(o) ? json_string_value(o) : "";
-        size_t k = strcspn(opt, "=:");
-        const char *v = opt[k] ? opt + k + 1 : "";
-        if (strncmp(opt, "seccomp", k) == 0 && k == 7)
-            unconfined = strcmp(v, "unconfined") == 0, profile = unconfined ? NULL : v;
-        else if (strncmp(opt, "no-new-privileges", k) == 0 && k == 17)
-            p->no_new_privs = !*v || strcmp(v, "true") == 0;
-        else if (!(k == 8 && strncmp(opt, "apparmor", k) == 0) &&
-                 !(k == 5 && strncmp(opt, "label", k) == 0))
-            return berth_user_error(err, EINVAL, "Invalid --security-opt: \"%s\"", opt);
-    }
-    int r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
-                         json_object_get(c->host_config, "CapDrop"), p->uid == 0, &p->caps, err);
+    struct security_opts so;
+    int r = plan_security_opts(json_object_get(c->host_config, "SecurityOpt"), &so, err);
+    if (r < 0)
+        return r;
+    p->no_new_privs = so.no_new_privs;
+    bool unconfined = privileged || so.unconfined;
+    const char *profile = so.profile;
+    r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
+                     json_object_get(c->host_config, "CapDrop"), p->uid == 0, &p->caps, err);
     if (r == 0 && !unconfined)
         r = seccomp_compile(profile, &p->caps, &s->seccomp, err);
     p->seccomp = s->seccomp;
@@ -427,27 +520,26 @@ static int open_pty(struct plan_stdio *io, const json_t *size, struct berth_err 
 
 int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err)
 {
-    *io = (struct plan_stdio){.child = {-1, -1, -1}, .out = -1, .err = -1, .in = -1, .master = -1};
+    *io = PLAN_STDIO_NONE;
     if (json_get_bool(c->config, "Tty", false))
         return open_pty(io, json_object_get(c->host_config, "ConsoleSize"), err);
-    int out[2], errp[2], in[2] = {-1, -1};
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+    int out[2], errp[2], in[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
         return berth_error(err, errno, "pipe");
+    io->out = out[0], io->child[1] = out[1];
+    if (pipe2(errp, O_CLOEXEC) < 0)
+        return berth_error(err, errno, "pipe");
+    io->err = errp[0], io->child[2] = errp[1];
     if (json_get_bool(c->config, "OpenStdin", false)) {
         if (pipe2(in, O_CLOEXEC) < 0)
             return berth_error(err, errno, "pipe");
-    } else if ((in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-        return berth_error(err, errno, "open /dev/null");
+        io->child[0] = in[0], io->in = in[1];
+        fcntl(io->in, F_SETFL, O_NONBLOCK);
+    } else if ((io->child[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+        return berth_error(err, errno, "open /dev/null"); /* O_RDWR: as runc's stdin */
     }
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    if (in[1] >= 0)
-        fcntl(in[1], F_SETFL, O_NONBLOCK);
-    *io = (struct plan_stdio){.child = {in[0], out[1], errp[1]},
-                              .out = out[0],
-                              .err = errp[0],
-                              .in = in[1],
-                              .master = -1};
+    fcntl(io->out, F_SETFL, O_NONBLOCK);
+    fcntl(io->err, F_SETFL, O_NONBLOCK);
     return 0;
 }
 
@@ -491,8 +583,30 @@ void plan_limits(const struct container *c, struct cgroup_limits *l)
                                 .privileged = json_get_bool(h, "Privileged", false)};
 }
 
-int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *p,
-               struct plan_store **store, struct berth_err **err)
+/* HostConfig.GroupAdd (--group-add) as a NULL-terminated list. */
+static char *const *group_add(struct plan_store *s, const struct container *c)
+{
+    json_t *list = json_object_get(c->host_config, "GroupAdd"), *g;
+    size_t n = json_array_size(list), i;
+    char **out = keep(s, xcalloc(n + 1, sizeof(char *)));
+    size_t k = 0;
+    json_array_foreach(list, i, g) if (json_is_string(g)) out[k++] =
+        keepf(s, "%s", json_string_value(g));
+    return out;
+}
+
+/* dockerd's default: a private cgroup namespace on cgroup v2 hosts, the host's on v1. */
+static bool cgroupns_private(json_t *host_config)
+{
+    const char *mode = json_get_str(host_config, "CgroupnsMode");
+    if (mode && *mode)
+        return strcmp(mode, "private") == 0;
+    return cgroup_unified();
+}
+
+int plan_build(const struct container *c, const char *rootfs, const char *init,
+               const struct cgroup *cg, struct spawn_plan *p, struct plan_store **store,
+               struct berth_err **err)
 {
     struct plan_store *s = *store = xcalloc(1, sizeof(*s));
     const char *net = json_get_str(c->host_config, "NetworkMode");
@@ -500,19 +614,22 @@ int plan_build(const struct container *c, const char *rootfs, struct spawn_plan 
     const char *path;
     memset(p, 0, sizeof(*p));
     p->rootfs = rootfs;
-    p->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
+    p->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                      (net && strcmp(net, "host") == 0 ? 0 : CLONE_NEWNET);
-    int r = rootfs_user(rootfs, json_get_str(c->config, "User"), NULL, &s->user, err);
+    p->cgroupns = cgroupns_private(c->host_config);
+    int r = rootfs_user(rootfs, json_get_str(c->config, "User"), group_add(s, c), &s->user, err);
     if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
         r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
     if (r == 0)
-        r = system_mounts(s, c, rootfs, err);
+        r = system_mounts(s, c, rootfs, cg, p->cgroupns, err);
     if (r == 0)
         r = etc_files(s, c, rootfs, err);
     if (r == 0)
         r = binds(s, c, rootfs, err);
     if (r == 0)
         r = tmpfs_mounts(s, c, rootfs, err);
+    if (r == 0 && init)
+        r = bind(s, rootfs, init, INIT_TARGET, true, err);
     p->uid = s->user.uid;
     p->gid = s->user.gid;
     p->groups = s->user.groups;
@@ -532,7 +649,7 @@ int plan_build(const struct container *c, const char *rootfs, struct spawn_plan 
     p->hostname = json_get_str(c->config, "Hostname");
     p->oom_score_adj = (int)json_get_int(c->host_config, "OomScoreAdj", 0);
     p->cwd = workdir && *workdir ? workdir : "/";
-    p->argv = arguments(s, c);
+    p->argv = arguments(s, c, init != NULL);
     p->envp = environment(s, c, &path);
     p->path = split_path(s, path);
     p->tty = json_get_bool(c->config, "Tty", false);

@@ -16,16 +16,36 @@ struct plan_stdio {
     int in;       /* our write end for stdin (-1 without OpenStdin) */
     int master;   /* the pty master with a tty, else -1 */
 };
+/* No fd at all: what a plan_stdio holds before plan_stdio fills it (plan_stdio_close is safe). */
+#define PLAN_STDIO_NONE                                                                            \
+    ((struct plan_stdio){.child = {-1, -1, -1}, .out = -1, .err = -1, .in = -1, .master = -1})
 
-/* rootfs: the mounted merged dir. PLAN is filled and points into *store. */
-int plan_build(const struct container *c, const char *rootfs, struct spawn_plan *plan,
-               struct plan_store **store, struct berth_err **err);
+/* rootfs: the mounted merged dir; init: the host's init binary to run the command under
+ * (--init), or NULL; cg: the container's cgroup, shown at /sys/fs/cgroup (NULL: nothing
+ * there). PLAN is filled and points into *store. */
+int plan_build(const struct container *c, const char *rootfs, const char *init,
+               const struct cgroup *cg, struct spawn_plan *plan, struct plan_store **store,
+               struct berth_err **err);
+/* The static init binary for --init: init-path from daemon.json, else docker-init where
+ * dockerd keeps it, else Debian's tini-static. NULL when there is none. */
+const char *plan_init_binary(const char *configured);
 void plan_store_free(struct plan_store *s);
 
-/* Pipes or a pty for the container's stdio, per Config.Tty and Config.OpenStdin. */
+/* Pipes or a pty for the container's stdio, per Config.Tty and Config.OpenStdin. On failure
+ * what was opened stays in *io for plan_stdio_close. */
 int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err);
 void plan_stdio_close_child(struct plan_stdio *io);
 void plan_stdio_close(struct plan_stdio *io);
 
 /* The cgroup limits of HostConfig. */
 void plan_limits(const struct container *c, struct cgroup_limits *l);
+
+/* --security-opt as dockerd's parseSecurityOpt reads it: no-new-privileges[=BOOL],
+ * seccomp=unconfined|PROFILE-JSON, apparmor=..., label=..., "disable". EINVAL with its words:
+ * "invalid --security-opt 1: \"x\"" (no separator), "... 2: \"k=v\"" (unknown key, bad bool).
+ * profile points into opts. */
+struct security_opts {
+    bool no_new_privs, unconfined;
+    const char *profile;
+};
+int plan_security_opts(const json_t *opts, struct security_opts *out, struct berth_err **err);

@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/xalloc.h"
+#include "fs/layer.h"
 
 /* The worker thread gets its own cwd the first time, so chdir() here cannot disturb the
  * engine's other threads. */
@@ -51,6 +52,43 @@ int rootfs_mount(const char *dir, const char *layers_dir, const char *lowerdir,
     if (chdir("/") < 0 && r == 0)
         r = berth_error(err, errno, "chdir /");
     return r;
+}
+
+static int fill_init_layer(const char *dir)
+{
+    static const char *const dirs[] = {"etc", "proc", "sys", "dev", NULL};
+    static const char *const files[] = {"etc/hosts", "etc/hostname", "etc/resolv.conf", NULL};
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    for (const char *const *d = dirs; *d; d++)
+        if (mkdirat(dfd, *d, 0755) < 0)
+            return -errno;
+    for (const char *const *f = files; *f; f++) {
+        int fd = openat(dfd, *f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return -errno;
+        close(fd);
+    }
+    return 0;
+}
+
+int rootfs_init_layer(const char *layers_dir, const char *top_link, struct berth_err **err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/%s/init", layers_dir, top_link);
+    if (access(dir, F_OK) == 0)
+        return 0;
+    /* built aside, then renamed: a concurrent start of the same image may race us */
+    _cleanup_free_ char *tmp = xasprintf("%s/%s/init.tmp-XXXXXX", layers_dir, top_link);
+    if (!mkdtemp(tmp))
+        return berth_error(err, errno, "create `%s`", tmp);
+    chmod(tmp, 0755);
+    int r = fill_init_layer(tmp);
+    if (r == 0 && rename(tmp, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+        r = -errno;
+    if (access(tmp, F_OK) == 0)
+        layer_rm_tree(tmp, NULL); /* ours lost the race, or failed */
+    return r < 0 ? berth_error(err, -r, "create the init layer `%s`", dir) : 0;
 }
 
 int rootfs_unmount(const char *dir, struct berth_err **err)
@@ -231,6 +269,8 @@ int rootfs_user(const char *root, const char *user, char *const *group_add, stru
         out->home = xstrdup("/");
     }
     int r = colon && *colon ? resolve_group(groups, colon, &out->gid, err) : 0;
+    if (r == 0) /* the primary group first, as dockerd since CVE-2022-36109 */
+        add_group(out, out->gid);
     if (r == 0 && !(colon && *colon))
         member_groups(out, groups, name);
     for (size_t i = 0; r == 0 && group_add && group_add[i]; i++) {

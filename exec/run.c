@@ -255,17 +255,22 @@ static void cleanup_done(struct pool_job *job)
     c->state.oom_killed = cl->oom;
     set_time(&c->state.finished_at);
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
-    for (struct stop_waiter *s = run->stoppers, *next; s; s = next) {
+    bool auto_remove = json_get_bool(c->host_config, "AutoRemove", false);
+    if (!auto_remove) /* a --rm container's last state is its removal: no fsyncs for it */
+        ctr_save(c, NULL, NULL);
+    struct stop_waiter *stoppers = run->stoppers;
+    free(cl);
+    run_free(run);
+    attach_end_all(c);
+    wake_waiters(c, false);
+    /* Stoppers last: one may remove the container (rm -f), whose rm -rf must come after the
+     * state write above (ctr_retire waits for it), or start it again (restart). */
+    for (struct stop_waiter *s = stoppers, *next; s; s = next) {
         next = s->next;
         s->done(s->ctx, 0, NULL);
         free(s);
     }
-    free(cl);
-    run_free(run);
-    attach_end_all(c);
-    ctr_save(c, NULL, NULL);
-    wake_waiters(c, false);
-    if (json_get_bool(c->host_config, "AutoRemove", false))
+    if (auto_remove && c->state.status != CTR_REMOVING && !c->starting && !c->run)
         remove_after_exit(env, c);
 }
 
@@ -326,7 +331,7 @@ struct start_job {
     struct pool_job job;
     struct exec_env *env;
     struct container *c;
-    char *lowerdir, *cgroup_parent;
+    char *lowerdir, *top_link, *cgroup_parent;
     ctr_done_fn done;
     void *ctx;
     int res, exit_code;
@@ -336,7 +341,7 @@ struct start_job {
     struct cgroup *cg;
     int log_fd;
     int64_t log_size;
-    int64_t t_submit, t_begin, t_mount, t_plan, t_cgroup, t_end;
+    int64_t t_submit, t_begin, t_mount, t_cgroup, t_plan, t_end;
 };
 
 static char *read_host_file(const char *path)
@@ -377,11 +382,18 @@ static int write_etc(const struct container *c, struct berth_err **err)
     int r = 0;
     for (size_t k = 0; k < 3 && r == 0; k++) {
         _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, names[k]);
-        r = fs_write_atomic(path, texts[k], strlen(texts[k]), 0644, err);
+        r = fs_write_replace(path, texts[k], strlen(texts[k]), 0644, err); /* rebuilt each start */
     }
     buf_free(&hosts);
     buf_free(&resolv);
     return r;
+}
+
+/* HostConfig.Init, or the daemon's "init" when the client left it unset (null). */
+static bool wants_init(const struct container *c, const struct exec_env *env)
+{
+    json_t *v = json_object_get(c->host_config, "Init");
+    return json_is_boolean(v) ? json_is_true(v) : env->init;
 }
 
 /* Everything that can fail before the process exists, in order; undone on failure. */
@@ -393,11 +405,24 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     const char *parent = json_get_str(c->host_config, "CgroupParent");
     *merged = xasprintf("%s/merged", c->dir);
     int r = write_etc(c, &j->err);
+    if (r == 0 && j->top_link)
+        r = rootfs_init_layer(layer_store_dir(j->env->layers), j->top_link, &j->err);
     if (r == 0)
         r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
     j->t_mount = mono_us();
+    plan_limits(c, &limits);
     if (r == 0)
-        r = plan_build(c, *merged, plan, store, &j->err);
+        r = cgroup_create(parent && *parent ? parent : j->cgroup_parent, c->id, &limits, &j->cg,
+                          &j->err);
+    j->t_cgroup = mono_us();
+    const char *init = NULL;
+    if (r == 0 && wants_init(c, j->env) && !(init = plan_init_binary(j->env->init_path)))
+        r = berth_user_error(&j->err, ENOENT,
+                             "failed to create task for container: exec: \"docker-init\": "
+                             "executable file not found in $PATH (install Debian's tini or set "
+                             "init-path in daemon.json)");
+    if (r == 0)
+        r = plan_build(c, *merged, init, j->cg, plan, store, &j->err);
     if (r == 0)
         r = plan_stdio(c, &j->io, &j->err);
     _cleanup_free_ char *log = ctr_log_path(c);
@@ -405,11 +430,6 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
         (j->log_fd = log_file_open(log, &j->log_size, &j->err)) < 0)
         r = j->log_fd;
     j->t_plan = mono_us();
-    plan_limits(c, &limits);
-    if (r == 0)
-        r = cgroup_create(parent && *parent ? parent : j->cgroup_parent, c->id, &limits, &j->cg,
-                          &j->err);
-    j->t_cgroup = mono_us();
     return r;
 }
 
@@ -449,12 +469,11 @@ static void start_work(struct pool_job *job)
 /* The start trace: where the time went, kept with the container and in the debug log. */
 static json_t *trace(const struct start_job *j)
 {
-    return json_pack("{sI sI sI sI sI sI sI sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit),
-                     "RootfsUs", (json_int_t)(j->t_mount - j->t_begin), "PlanUs",
-                     (json_int_t)(j->t_plan - j->t_mount), "CgroupUs",
-                     (json_int_t)(j->t_cgroup - j->t_plan), "CloneUs", (json_int_t)j->sr.clone_us,
-                     "PlaceUs", (json_int_t)(j->sr.placed_us - j->sr.clone_us), "ExecUs",
-                     (json_int_t)(j->sr.exec_us - j->sr.placed_us), "TotalUs",
+    return json_pack("{sI sI sI sI sI sI sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit),
+                     "RootfsUs", (json_int_t)(j->t_mount - j->t_begin), "CgroupUs",
+                     (json_int_t)(j->t_cgroup - j->t_mount), "PlanUs",
+                     (json_int_t)(j->t_plan - j->t_cgroup), "CloneUs", (json_int_t)j->sr.clone_us,
+                     "ExecUs", (json_int_t)(j->sr.exec_us - j->sr.clone_us), "TotalUs",
                      (json_int_t)(j->t_end - j->t_submit));
 }
 
@@ -483,6 +502,8 @@ static void begin_run(struct start_job *j)
         log_config_limits(c->host_config, &max_size, &max_file);
         run->log = log_writer_new(j->env->r, j->env->pool, log, take_fd(&j->log_fd), j->log_size,
                                   max_size, max_file);
+        _cleanup_free_ char *attrs = log_config_attrs(c);
+        log_writer_set_attrs(run->log, attrs);
         log_writer_on_written(run->log, wake_followers, c);
     }
     run->pidfd = reactor_io_open(j->env->r, j->sr.pidfd, run);
@@ -528,6 +549,7 @@ static void start_done(struct pool_job *job)
     j->done(j->ctx, j->res, j->err);
     berth_err_free(j->err);
     free(j->lowerdir);
+    free(j->top_link);
     free(j);
     if (!failed)
         return;
@@ -555,13 +577,18 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
                             .cgroup_parent = (char *)env->cgroup_parent,
                             .done = done,
                             .ctx = ctx,
+                            .io = PLAN_STDIO_NONE, /* undo() may run before plan_stdio */
                             .log_fd = -1};
-    j->lowerdir =
-        c->image_chain && *c->image_chain ? layer_lowerdir(env->layers, c->image_chain) : NULL;
-    if (c->image_chain && *c->image_chain && !layer_get(env->layers, c->image_chain)) {
-        free(j->lowerdir);
+    struct layer *top =
+        c->image_chain && *c->image_chain ? layer_get(env->layers, c->image_chain) : NULL;
+    if (c->image_chain && *c->image_chain && !top) {
         free(j);
         return berth_user_error(err, ENOENT, "the image layers of container %s are gone", c->id);
+    }
+    if (top) { /* the image's init layer on top of its layers */
+        _cleanup_free_ char *layers = layer_lowerdir(env->layers, c->image_chain);
+        j->top_link = xstrdup(top->link);
+        j->lowerdir = xasprintf("%s/init:%s", top->link, layers);
     }
     c->starting = true; /* blocks a concurrent start or removal until the job is done */
     j->t_submit = mono_us();
@@ -761,6 +788,37 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
 static void remove_after_exit(struct exec_env *env, struct container *c)
 {
     do_remove(env, c, NULL, NULL);
+}
+
+static void release_orphan(struct exec_env *env, struct container *c)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    const char *parent = json_get_str(c->host_config, "CgroupParent");
+    struct cgroup *cg = cgroup_open(parent && *parent ? parent : env->cgroup_parent, c->id);
+    cgroup_kill_all(cg); /* a child that escaped PDEATHSIG (it re-parented) goes too */
+    if (cgroup_destroy(cg, &err) < 0)
+        log_warn("start-up: container %.12s: %s", c->id, err->msg);
+    berth_err_freep(&err);
+    if (rootfs_unmount(c->dir, &err) < 0)
+        log_warn("start-up: container %.12s: %s", c->id, err->msg);
+    c->orphaned = false;
+}
+
+void ctr_recover(struct exec_env *env)
+{
+    struct container *c, **doomed = xcalloc(ctr_count(env->cs, -1) + 1, sizeof(*doomed));
+    size_t n = 0;
+    for (size_t i = 0; (c = ctr_next(env->cs, &i));) {
+        if (c->orphaned)
+            release_orphan(env, c);
+        if (json_get_bool(c->host_config, "AutoRemove", false))
+            doomed[n++] = c;
+    }
+    for (size_t i = 0; i < n; i++) {
+        log_info("start-up: removing --rm container %.12s", doomed[i]->id);
+        ctr_remove_async(env, doomed[i], true, NULL, NULL, NULL);
+    }
+    free(doomed);
 }
 
 struct stop_all {

@@ -21,6 +21,8 @@ struct exec_env {
     const char *cgroup_parent; /* daemon default ("berth") */
     const char *log_driver;    /* daemon.json log-driver and log-opts: defaults for create */
     const json_t *log_opts;
+    bool init;             /* daemon.json "init": containers run under an init by default */
+    const char *init_path; /* daemon.json "init-path" */
 };
 
 typedef void (*ctr_done_fn)(void *ctx, int res, const struct berth_err *err);
@@ -52,5 +54,8 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err);
 /* Wire attach input to running containers (once, at start-up). */
 void ctr_run_init(void);
+/* Blocking, at start-up: what the last daemon left behind. Containers that ran when it died
+ * lose their overlay mount and cgroup; --rm containers are removed, as dockerd does. */
+void ctr_recover(struct exec_env *env);
 /* Stop every running container (shutdown), calling done once all have exited. */
 void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), void *arg);

@@ -191,8 +191,11 @@ static int become_user(const struct spawn_plan *p, int *stage)
     if ((r = caps_keep_across_setuid(true)) < 0)
         return r;
     *stage = STAGE_USER;
-    if (setgroups(p->ngroups, p->groups) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
-        setresuid(p->uid, p->uid, p->uid) < 0)
+    /* Raw syscalls: glibc's wrappers would broadcast the change to every thread it believes
+     * this process has (berthd's, copied by clone), taking a lock some thread may have held. */
+    if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0 ||
+        syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0 ||
+        syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
         return -errno;
     *stage = STAGE_CAPS;
     if ((r = caps_apply(&p->caps)) < 0 || (r = caps_keep_across_setuid(false)) < 0)
@@ -235,15 +238,25 @@ static int exec_command(const struct spawn_plan *p)
     return result;
 }
 
-static int child_main(const struct spawn_plan *p, int sync_fd, int report_fd)
+/* Into the cgroup first, so nothing of the container runs outside its limits; then a cgroup
+ * namespace rooted there, so the container sees its own cgroup as "/". */
+static int join_cgroup(const struct spawn_plan *p, const int *fds, int nfds)
 {
-    char go;
-    int stage = STAGE_SYNC, r;
-    if (read(sync_fd, &go, 1) != 1) /* the parent gave up: cgroup placement failed */
-        _exit(125);
-    close(sync_fd);
+    for (int i = 0; i < nfds; i++)
+        if (write(fds[i], "0", 1) != 1)
+            return -errno;
+    if (p->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+        return -errno;
+    return 0;
+}
+
+static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, int report_fd)
+{
+    int stage = STAGE_CGROUP, r;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* no shim: the container goes with its engine */
     prctl(PR_SET_DUMPABLE, 0);        /* no /proc/PID/exe window until exec */
+    if ((r = join_cgroup(p, cg_fds, ncg)) < 0)
+        goto fail;
     reset_signals();
     stage = STAGE_STDIO;
     if ((r = setup_stdio(p)) < 0 || (r = setup_fs(p, &stage)) < 0 ||
@@ -271,7 +284,7 @@ static int64_t now_us(void)
 
 static const char *stage_name(int stage)
 {
-    static const char *const names[] = {"",        "sync",     "stdio",   "mounts", "pivot_root",
+    static const char *const names[] = {"",        "cgroup",   "stdio",   "mounts", "pivot_root",
                                         "masking", "hostname", "rlimits", "user",   "capabilities",
                                         "seccomp", "cwd",      "exec"};
     return stage > 0 && stage <= STAGE_EXEC ? names[stage] : "setup";
@@ -322,37 +335,39 @@ static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *
     return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
+static void close_all(int *fds, int n)
+{
+    while (n > 0)
+        close(fds[--n]);
+}
+
 int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_result *out,
           int *exit_code, struct berth_err **err)
 {
-    int sync[2], rep[2], pidfd = -1;
+    int rep[2], pidfd = -1, cg_fds[CGROUP_JOIN_MAX];
     *exit_code = 125;
-    if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0)
+    int ncg = cg ? cgroup_join_fds(cg, cg_fds, err) : 0;
+    if (ncg < 0)
+        return ncg;
+    if (pipe2(rep, O_CLOEXEC) < 0) {
+        close_all(cg_fds, ncg);
         return berth_error(err, errno, "pipe");
+    }
     int64_t t0 = now_us();
     pid_t pid = do_clone(p, cg, &pidfd);
     if (pid == 0) {
-        close(sync[1]);
         close(rep[0]);
-        child_main(p, sync[0], rep[1]);
+        child_main(p, cg_fds, ncg, rep[1]);
     }
     int e = errno;
-    close(sync[0]);
+    close_all(cg_fds, ncg);
     close(rep[1]);
-    _cleanup_close_ int rep_fd = rep[0], go_fd = sync[1];
+    _cleanup_close_ int rep_fd = rep[0];
     if (pid < 0)
         return berth_error(err, e, "clone3");
     out->pid = pid;
     out->pidfd = pidfd;
     out->clone_us = now_us() - t0;
-    int r = cg && cgroup_dir_fd(cg) < 0 ? cgroup_add_pid(cg, pid, err) : 0;
-    out->placed_us = now_us() - t0;
-    if (r < 0 || write(go_fd, "g", 1) != 1) { /* the child exits when the pipe closes */
-        close(take_fd(&go_fd));
-        waitpid(pid, NULL, 0);
-        close(pidfd);
-        return r < 0 ? r : berth_error(err, errno, "start the container process");
-    }
     struct child_report report;
     ssize_t n = read(rep_fd, &report, sizeof(report));
     out->exec_us = now_us() - t0;

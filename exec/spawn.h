@@ -39,7 +39,8 @@ struct spawn_rlimit {
 
 struct spawn_plan {
     const char *rootfs; /* the mounted root (overlay merged dir) */
-    int clone_flags;    /* CLONE_NEW* */
+    int clone_flags;    /* CLONE_NEW*, but for the cgroup namespace: */
+    bool cgroupns;      /* a private one, made once the child is in its cgroup */
     const struct spawn_mount *mounts;
     size_t nmounts;
     const char *const *masked;   /* paths in the new root, NULL-terminated */
@@ -66,7 +67,7 @@ struct spawn_plan {
 
 /* Where the child stopped when it failed (for the words and the exit code). */
 enum spawn_stage {
-    STAGE_SYNC = 1,
+    STAGE_CGROUP = 1,
     STAGE_STDIO,
     STAGE_MOUNT,
     STAGE_PIVOT,
@@ -83,7 +84,7 @@ enum spawn_stage {
 struct spawn_result {
     pid_t pid;
     int pidfd;
-    int64_t clone_us, placed_us, exec_us; /* phase timings, microseconds */
+    int64_t clone_us, exec_us; /* from clone3's call to its return, and to exec */
 };
 
 /* Blocking (latency pool job). On a failure inside the child, EINVAL/ENOENT/EACCES with

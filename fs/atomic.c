@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,8 +63,8 @@ static int fsync_dir_of(const char *path)
     return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                    struct berth_err **err)
+static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                   struct berth_err **err)
 {
     /* a unique temp name: two pool jobs writing the same file must not share (and tear) one */
     _cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
@@ -71,7 +72,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     if (fd < 0)
         return berth_error(err, errno, "create `%s`", tmp);
     int r = fchmod(fd, mode) < 0 ? -errno : write_all(fd, data, len);
-    if (r == 0 && fsync(fd) < 0)
+    if (r == 0 && durable && fsync(fd) < 0)
         r = -errno;
     if (r == 0 && rename(tmp, path) < 0)
         r = -errno;
@@ -79,8 +80,20 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
         unlink(tmp);
         return berth_error(err, -r, "write `%s`", path);
     }
-    r = fsync_dir_of(path);
+    r = durable ? fsync_dir_of(path) : 0;
     return r < 0 ? berth_error(err, -r, "sync directory of `%s`", path) : 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                    struct berth_err **err)
+{
+    return replace(path, data, len, mode, true, err);
+}
+
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+                     struct berth_err **err)
+{
+    return replace(path, data, len, mode, false, err);
 }
 
 int fs_read_file(const char *path, char **out, size_t *len, struct berth_err **err)

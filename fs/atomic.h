@@ -10,6 +10,10 @@
 /* Replace `path` with data[0..len). Blocking (fsync): call it from a pool job or at start-up. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                     struct berth_err **err);
+/* The same without the fsyncs: a crash may lose the change but never tears the file. For
+ * files rebuilt whenever they are needed (a container's /etc/hosts at each start). */
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode,
+                     struct berth_err **err);
 /* Bulk writes that a later fsync or syncfs makes durable: after every FS_WRITEBACK_STEP bytes
  * written, start (not wait for) their writeback, so the disk works while the CPU unpacks and
  * the final sync only waits for the tail. Without it, nothing reaches the disk before the sync

@@ -22,7 +22,7 @@ struct statefile {
     char *(*snapshot)(void *arg, size_t *len);
     void *arg;
     uint64_t wanted; /* generation asked for most recently */
-    bool writing;
+    bool writing, retiring;
     struct waiter *waiters;
     void (*retired)(void *ctx);
     void *retired_ctx;
@@ -94,6 +94,11 @@ struct statefile *statefile_new(struct pool *pool, const char *path,
 void statefile_save(struct statefile *sf,
                     void (*done)(void *ctx, int res, const struct berth_err *err), void *ctx)
 {
+    if (sf->retiring) { /* its file is about to go: nothing more is written */
+        if (done)
+            done(ctx, 0, NULL);
+        return;
+    }
     struct waiter *wt = xmalloc(sizeof(*wt));
     *wt = (struct waiter){.gen = ++sf->wanted, .done = done, .ctx = ctx, .next = sf->waiters};
     sf->waiters = wt;
@@ -110,6 +115,8 @@ int statefile_save_now(struct statefile *sf, struct berth_err **err)
 
 void statefile_retire(struct statefile *sf, void (*done)(void *ctx), void *ctx)
 {
+    if (sf)
+        sf->retiring = true;
     if (!sf || !sf->writing)
         return done(ctx);
     sf->retired = done;

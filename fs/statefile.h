@@ -20,6 +20,6 @@ void statefile_save(struct statefile *sf,
 /* Blocking write of the current state (start-up and shutdown only). */
 int statefile_save_now(struct statefile *sf, struct berth_err **err);
 /* The file is about to go (its owner is removed): done(ctx) runs once no write is in flight
- * or queued, at once when idle; nothing may ask for a save after this. */
+ * or queued, at once when idle. Saves asked after this write nothing (their done runs at once). */
 void statefile_retire(struct statefile *sf, void (*done)(void *ctx), void *ctx);
 void statefile_free(struct statefile *sf);

@@ -214,9 +214,12 @@ static void start_exec(struct daemon *d)
                                 .layers = d->layers,
                                 .cgroup_parent = parent && *parent ? parent : "berth",
                                 .log_driver = json_get_str(d->cfg.file, "log-driver"),
-                                .log_opts = json_object_get(d->cfg.file, "log-opts")};
+                                .log_opts = json_object_get(d->cfg.file, "log-opts"),
+                                .init = json_get_bool(d->cfg.file, "init", false),
+                                .init_path = json_get_str(d->cfg.file, "init-path")};
     image_delete_set_users(image_user, d);
     ctr_run_init();
+    ctr_recover(&d->exec);
 }
 
 /* Layers no image (or container) uses are left by a crash between unregistering an image

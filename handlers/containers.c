@@ -1,6 +1,7 @@
 /* handlers/containers.c — the container API group's create, inspect, list, rename and prune
  * endpoints, in the shapes the docker CLI reads. Lifecycle endpoints are in lifecycle.c. */
 #include <errno.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 #include "exec/create.h"
 #include "exec/logconfig.h"
 #include "exec/run.h"
+#include "fs/image.h"
 #include "fs/ref.h"
+#include "fs/treesize.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/filters.h"
@@ -164,13 +167,72 @@ static json_t *inspect(struct api_req *a, const struct container *c)
     return j;
 }
 
+/* ---- sizes (?size=1 on list and inspect) ---- */
+
+/* SizeRw (the writable layer's bytes) and SizeRootFs (with the image's) for each reply object,
+ * walked on a bulk pool thread: the objects stay with the reactor, the walk sees only paths. */
+struct sizes {
+    json_t *reply, **objs; /* objs point into reply */
+    char **uppers;
+    int64_t *image, *rw;
+    size_t n;
+};
+
+static void sizes_work(struct api_task *t)
+{
+    struct sizes *z = t->data;
+    for (size_t i = 0; i < z->n; i++)
+        z->rw[i] = fs_tree_size(z->uppers[i]);
+}
+
+static void sizes_done(struct api_task *t)
+{
+    struct sizes *z = t->data;
+    for (size_t i = 0; i < z->n; i++) {
+        json_object_set_new(z->objs[i], "SizeRw", json_integer(z->rw[i]));
+        json_object_set_new(z->objs[i], "SizeRootFs", json_integer(z->rw[i] + z->image[i]));
+        free(z->uppers[i]);
+    }
+    api_reply_json(t->a, 200, z->reply);
+    free(z->objs);
+    free(z->uppers);
+    free(z->image);
+    free(z->rw);
+    free(z);
+}
+
+static struct sizes *sizes_new(json_t *reply, size_t n)
+{
+    struct sizes *z = xcalloc(1, sizeof(*z));
+    z->reply = reply;
+    z->objs = xcalloc(n + 1, sizeof(*z->objs));
+    z->uppers = xcalloc(n + 1, sizeof(*z->uppers));
+    z->image = xcalloc(n + 1, sizeof(*z->image));
+    z->rw = xcalloc(n + 1, sizeof(*z->rw));
+    return z;
+}
+
+static void sizes_add(struct api_req *a, struct sizes *z, json_t *obj, const struct container *c)
+{
+    struct image *img = image_get(a->d->images, c->image_id);
+    z->objs[z->n] = obj;
+    z->uppers[z->n] = xasprintf("%s/upper", c->dir);
+    z->image[z->n] = img ? (int64_t)img->size : 0;
+    z->n++;
+}
+
 static void get_container(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct container *c;
     if (ctr_lookup(a->d->cs, a->params[0], &c, &err) < 0)
         return api_reply_error(a, err);
-    api_reply_json(a, 200, inspect(a, c));
+    json_t *j = inspect(a, c);
+    if (!http_query_bool(a->msg, "size"))
+        return api_reply_json(a, 200, j);
+    struct sizes *z = sizes_new(j, 1);
+    sizes_add(a, z, j, c);
+    api_task_run(a, POOL_BULK, sizes_work, sizes_done, z);
 }
 
 /* ---- list ---- */
@@ -232,13 +294,18 @@ static char *status_text(const struct container *c)
     }
 }
 
+/* Path and Args as dockerd's list shows them: an argument with a space in single quotes. */
 static char *command_text(const struct container *c)
 {
     struct buf b = {0};
     buf_puts(&b, c->path);
     size_t i;
     json_t *v;
-    json_array_foreach(c->args, i, v) buf_printf(&b, " %s", json_string_value(v) ?: "");
+    json_array_foreach(c->args, i, v)
+    {
+        const char *arg = json_string_value(v) ?: "";
+        buf_printf(&b, strchr(arg, ' ') ? " '%s'" : " %s", arg);
+    }
     buf_reserve(&b, 0);
     return buf_steal(&b, NULL);
 }
@@ -281,9 +348,18 @@ static bool match_id(const char *v, void *arg)
     return strncmp(((struct container *)arg)->id, v, strlen(v)) == 0;
 }
 
+/* dockerd's name filter: a regular expression, matched against "/name" and "name" (a value
+ * that does not compile matches nothing). */
 static bool match_name(const char *v, void *arg)
 {
-    return strstr(((struct container *)arg)->name, v[0] == '/' ? v + 1 : v) != NULL;
+    const char *name = ((struct container *)arg)->name;
+    _cleanup_free_ char *slashed = xasprintf("/%s", name);
+    regex_t re;
+    if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    bool hit = regexec(&re, slashed, 0, NULL, 0) == 0 || regexec(&re, name, 0, NULL, 0) == 0;
+    regfree(&re);
+    return hit;
 }
 
 static bool match_status(const char *v, void *arg)
@@ -340,11 +416,16 @@ static int bound(struct api_req *a, const json_t *f, const char *key, int64_t *o
     return r;
 }
 
-static int by_created_desc(const json_t *x, const json_t *y)
+struct by_created {
+    int64_t ns;
+    struct container *c;
+};
+
+/* Newest first, to the nanosecond as dockerd sorts (Created in the reply is whole seconds). */
+static int by_created_desc(const void *x, const void *y)
 {
-    json_int_t a = json_integer_value(json_object_get(x, "Created"));
-    json_int_t b = json_integer_value(json_object_get(y, "Created"));
-    return a < b ? 1 : a > b ? -1 : strcmp(json_get_str(x, "Id"), json_get_str(y, "Id"));
+    const struct by_created *a = x, *b = y;
+    return a->ns < b->ns ? 1 : a->ns > b->ns ? -1 : strcmp(a->c->id, b->c->id);
 }
 
 static void get_containers(struct api_req *a)
@@ -363,15 +444,43 @@ static void get_containers(struct api_req *a)
         o.all = true; /* -n / -l look at every container */
     if (bound(a, f, "before", &o.before, &err) < 0 || bound(a, f, "since", &o.since, &err) < 0)
         return api_reply_error(a, err);
-    json_t *list = json_array();
+    size_t k;
+    json_t *v;
+    json_array_foreach(filters_values(f, "status"), k, v)
+    {
+        const char *st = json_string_value(v);
+        bool known = false;
+        for (int s = 0; s <= CTR_DEAD && !known; s++)
+            known = strcmp(st, ctr_status_name((enum ctr_status)s)) == 0;
+        if (!known)
+            return api_reply_errorf(a, 400, "invalid filter 'status=%s'", st);
+    }
+    _cleanup_free_ struct by_created *found = NULL;
+    size_t n = 0, cap = 0;
     struct container *c;
-    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));)
-        if (c->state.status != CTR_REMOVING && keep(a, c, &o))
-            json_array_append_new(list, summary(c));
-    json_sorted(list, by_created_desc);
-    while (limit > 0 && json_array_size(list) > (size_t)limit)
-        json_array_remove(list, json_array_size(list) - 1);
-    api_reply_json(a, 200, list);
+    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));) {
+        if (c->state.status == CTR_REMOVING || !keep(a, c, &o))
+            continue;
+        if (n == cap)
+            found = xrealloc(found, (cap = cap ? cap * 2 : 16) * sizeof(*found));
+        found[n++] = (struct by_created){time_parse_rfc3339(c->created), c};
+    }
+    if (n)
+        qsort(found, n, sizeof(*found), by_created_desc);
+    if (limit > 0 && n > (size_t)limit)
+        n = (size_t)limit;
+    json_t *list = json_array();
+    bool sizes = http_query_bool(a->msg, "size") && n > 0;
+    struct sizes *z = sizes ? sizes_new(list, n) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = summary(found[i].c);
+        json_array_append_new(list, s);
+        if (z)
+            sizes_add(a, z, s, found[i].c);
+    }
+    if (!z)
+        return api_reply_json(a, 200, list);
+    api_task_run(a, POOL_BULK, sizes_work, sizes_done, z);
 }
 
 /* ---- rename and prune ---- */
@@ -399,8 +508,10 @@ static void post_rename(struct api_req *a)
         return api_reply_errorf(a, 409,
                                 "Renaming a container with the same name as its current "
                                 "name");
-    if (ctr_check_name(a->d->cs, n, &err) < 0)
+    if (ctr_check_name(a->d->cs, n, &err) < 0) {
+        berth_error_wrap(&err, "Error when allocating new name"); /* dockerd's rename words */
         return api_reply_error(a, err);
+    }
     ctr_rename(a->d->cs, c, n);
     api_async(a);
     ctr_save(c, renamed, a);

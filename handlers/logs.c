@@ -94,6 +94,7 @@ static void get_logs(struct api_req *a)
         .err = http_query_bool(a->msg, "stderr"),
         .follow = http_query_bool(a->msg, "follow"),
         .timestamps = http_query_bool(a->msg, "timestamps"),
+        .details = http_query_bool(a->msg, "details"),
         .tty = json_is_true(json_object_get(c->config, "Tty")),
         .tail = tail && *tail && strcmp(tail, "all") != 0 ? strtoll(tail, NULL, 10) : -1,
         .since_ns = parse_timestamp(since),
