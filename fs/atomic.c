@@ -15,6 +15,31 @@
 #include "core/cleanup.h"
 #include "core/xalloc.h"
 
+/* sync_file_range(WRITE) only queues I/O: a failure shows up in the later fsync/syncfs. */
+static void writeback_send(struct fs_writeback *wb, int fd)
+{
+    if (wb->end > wb->start)
+        (void)sync_file_range(fd, wb->start, wb->end - wb->start, SYNC_FILE_RANGE_WRITE);
+    wb->start = wb->end;
+}
+
+void fs_writeback_note(struct fs_writeback *wb, int fd, off_t off, size_t len)
+{
+    if (off < wb->start || off > wb->end) { /* not contiguous (a sparse file): send what was */
+        writeback_send(wb, fd);
+        wb->start = off;
+    }
+    wb->end = off + (off_t)len;
+    if (wb->end - wb->start >= (off_t)FS_WRITEBACK_STEP)
+        writeback_send(wb, fd);
+}
+
+void fs_writeback_flush(struct fs_writeback *wb, int fd, size_t min_bytes)
+{
+    if (wb->end - wb->start >= (off_t)min_bytes)
+        writeback_send(wb, fd);
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {

@@ -30,6 +30,7 @@ struct blob_writer {
     int fd;
     struct digester d;
     uint64_t size;
+    struct fs_writeback wb;
 };
 
 static void index_set(struct store *s, const char *digest, bool present)
@@ -125,6 +126,7 @@ int store_writer_write(struct blob_writer *w, const void *p, size_t n, struct be
             continue;
         if (k < 0)
             return berth_error(err, errno, "write blob");
+        fs_writeback_note(&w->wb, w->fd, (off_t)(w->size - n), (size_t)k);
         c += k;
         n -= (size_t)k;
     }

@@ -1,7 +1,8 @@
-/* fs/unpack.c — layer unpacking: libarchive reads tar headers from our own source (which pulls
- * bytes, decompresses them with igzip/zstd and hashes them for the diff ID), and every entry is
- * written relative to a parent directory resolved with openat2(RESOLVE_IN_ROOT), acting only on
- * a single final name that is never followed. Nothing can land outside the layer directory. */
+/* fs/unpack.c — layer unpacking: libarchive reads tar headers from our own source (a thread that
+ * pulls bytes, decompresses them with igzip/zstd and hashes them for the diff ID), and every
+ * entry is written relative to a parent directory resolved with openat2(RESOLVE_IN_ROOT), acting
+ * only on a single final name that is never followed. Nothing can land outside the layer
+ * directory. */
 #include "fs/unpack.h"
 
 #include <archive.h>
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,23 +22,49 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/xalloc.h"
+#include "fs/atomic.h"
 #include "fs/decompress.h"
 
-#define IN_SIZE  (256u << 10)
-#define OUT_SIZE (1u << 20)
+#define IN_SIZE    (256u << 10)
+#define SLOT_SIZE  (256u << 10) /* a decompressed chunk: hashed and parsed while in cache */
+#define RING_SLOTS 8
+/* Files this big start their writeback as soon as they are written; for smaller ones a
+ * sync_file_range each costs more (submission stalls on the queue) than it saves, and
+ * layer_commit's syncfs writes them in one go. */
+#define WRITEBACK_MIN (64u << 10)
 
-/* ---- the byte source libarchive reads from ---- */
+/* ---- the byte source libarchive reads from ----
+ *
+ * Reading, decompressing and hashing (the blob digest in the caller's read function, the diff
+ * ID here) take about as much CPU as creating the files, so they run on a thread of their own,
+ * one per unpack, which hands decompressed chunks to libarchive through a ring of RING_SLOTS
+ * buffers. Not a pool job: the pool's bulk workers may all be unpackers waiting for their
+ * producers. The producer stops at the end of the stream, at an error, or when the unpacker
+ * quits; the unpacker joins it before returning, so the caller's read function is never
+ * called once unpack_layer has returned. */
 
 struct source {
     unpack_read_fn read;
     void *ctx;
     struct decompressor *dz;
-    unsigned char *in, *out;
+    unsigned char *in;
     size_t in_off, in_len;
-    bool in_eof, ended;
+    bool in_eof;
     struct digester diff;
     uint64_t tar_size;
     struct berth_err *err;
+    /* the ring, under lock: slots [tail, head) are full; the unpacker holds slot tail while
+     * libarchive reads it (held) */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned char *slot[RING_SLOTS];
+    size_t slot_len[RING_SLOTS];
+    unsigned head, tail;
+    bool held, done, stop, ended;
+    bool producer_waits, unpacker_waits; /* wake the other side only when it sleeps */
+    bool source_failed;                  /* the unpacker saw the producer's error (not its own) */
+    int result;                          /* once done: 0 at the end, -1 with err set */
 };
 
 /* Fill the input buffer; the first fill gathers enough bytes to recognise the compression. */
@@ -56,49 +84,145 @@ static int fill(struct source *s)
     return 0;
 }
 
-/* The next decompressed bytes (hashed on the way), 0 at the end, or -1 with s->err set. */
-static ssize_t next_bytes(struct source *s, const void **buf)
+/* The next decompressed bytes into out (hashed on the way), 0 at the end, or -1 with s->err
+ * set. Producer thread only. */
+static ssize_t next_bytes(struct source *s, unsigned char *out, size_t cap)
 {
     for (;;) {
         if (s->in_off == s->in_len && !s->in_eof && fill(s) < 0)
             return -1;
         size_t used, made;
-        int r = decompressor_run(s->dz, s->in + s->in_off, s->in_len - s->in_off, &used, s->out,
-                                 OUT_SIZE, &made, &s->err);
+        int r = decompressor_run(s->dz, s->in + s->in_off, s->in_len - s->in_off, &used, out, cap,
+                                 &made, &s->err);
         if (r < 0)
             return -1;
         s->in_off += used;
         if (made) {
-            digester_update(&s->diff, s->out, made);
+            digester_update(&s->diff, out, made);
             s->tar_size += made;
-            *buf = s->out;
             return (ssize_t)made;
         }
         if (s->in_eof && s->in_off == s->in_len) {
             if (!decompressor_finished(s->dz))
                 return berth_user_error(&s->err, EINVAL, "layer data is truncated"), -1;
-            s->ended = true;
             return 0;
         }
     }
 }
 
-static la_ssize_t archive_source(struct archive *a, void *ctx, const void **buf)
+static void *produce(void *arg)
 {
-    struct source *s = ctx;
-    ssize_t n = s->ended ? 0 : next_bytes(s, buf);
-    if (n < 0)
-        archive_set_error(a, s->err ? s->err->status : EIO, "%s",
-                          s->err ? s->err->msg : "read failed");
+    struct source *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (s->head - s->tail == RING_SLOTS && !s->stop) {
+            s->producer_waits = true;
+            pthread_cond_wait(&s->cond, &s->lock);
+        }
+        s->producer_waits = false;
+        bool stop = s->stop;
+        unsigned slot = s->head % RING_SLOTS; /* not in [tail, head): ours to fill */
+        pthread_mutex_unlock(&s->lock);
+        ssize_t n = stop ? 0 : next_bytes(s, s->slot[slot], SLOT_SIZE);
+        pthread_mutex_lock(&s->lock);
+        if (n > 0) {
+            s->slot_len[slot] = (size_t)n;
+            s->head++;
+        } else {
+            s->done = true;
+            s->result = n < 0 ? -1 : 0;
+        }
+        if (s->unpacker_waits)
+            pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        if (n <= 0)
+            return NULL;
+    }
+}
+
+/* Unpacker side: give back the chunk libarchive had, then wait for the next one. Returns its
+ * length, 0 at the end, or -1 (the producer's error is in s->err once it is joined). */
+static ssize_t take_chunk(struct source *s, const void **buf)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->held) {
+        s->held = false;
+        s->tail++;
+        if (s->producer_waits && s->head - s->tail <= RING_SLOTS / 2) /* room for a few */
+            pthread_cond_broadcast(&s->cond);
+    }
+    while (s->head == s->tail && !s->done) {
+        s->unpacker_waits = true;
+        pthread_cond_wait(&s->cond, &s->lock);
+    }
+    s->unpacker_waits = false;
+    ssize_t n;
+    if (s->head != s->tail) {
+        *buf = s->slot[s->tail % RING_SLOTS];
+        n = (ssize_t)s->slot_len[s->tail % RING_SLOTS];
+        s->held = true;
+    } else {
+        n = s->result;
+        s->ended = n == 0;
+        s->source_failed = n < 0;
+    }
+    pthread_mutex_unlock(&s->lock);
     return n;
 }
 
-/* The tar ended: hash what follows it too (padding), as the diff ID covers every byte. */
+static int source_start(struct source *s, unpack_read_fn read, void *ctx, struct berth_err **err)
+{
+    *s = (struct source){.read = read, .ctx = ctx, .in = xmalloc(IN_SIZE)};
+    for (int i = 0; i < RING_SLOTS; i++)
+        s->slot[i] = xmalloc(SLOT_SIZE);
+    digester_init(&s->diff);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    int r = pthread_create(&s->thread, NULL, produce, s);
+    if (r != 0) {
+        s->done = true; /* nothing to join */
+        return berth_error(err, r, "start the layer reader thread");
+    }
+    return 0;
+}
+
+/* Stop the producer (if still running) and wait for it; its error, if any, is in s->err. */
+static void source_stop(struct source *s, bool started)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    if (started)
+        pthread_join(s->thread, NULL);
+}
+
+static void source_free(struct source *s)
+{
+    decompressor_free(s->dz);
+    berth_err_free(s->err);
+    free(s->in);
+    for (int i = 0; i < RING_SLOTS; i++)
+        free(s->slot[i]);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+}
+
+static la_ssize_t archive_source(struct archive *a, void *ctx, const void **buf)
+{
+    struct source *s = ctx;
+    ssize_t n = s->ended ? 0 : take_chunk(s, buf);
+    if (n < 0) /* the message is read once the producer is joined (unpack_layer) */
+        archive_set_error(a, EIO, "read failed");
+    return n;
+}
+
+/* The tar ended: take what follows it too (padding), as the diff ID covers every byte. */
 static int drain(struct source *s)
 {
     const void *buf;
     ssize_t n;
-    while (!s->ended && (n = next_bytes(s, &buf)) > 0)
+    while (!s->ended && (n = take_chunk(s, &buf)) > 0)
         ;
     return s->ended ? 0 : -1;
 }
@@ -252,24 +376,30 @@ static void entry_times(struct archive_entry *e, struct timespec ts[2])
         (struct timespec){.tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e)};
 }
 
-/* Regular file data, sparse holes kept: blocks come with their offsets. */
-static int write_data(struct unpacker *u, int fd, const char *name)
+/* Regular file data, sparse holes kept: blocks come with their offsets. *end is where the data
+ * written ends. A big file's writeback starts as soon as it is written (see fs_writeback). */
+static int write_data(struct unpacker *u, int fd, const char *name, int64_t *end)
 {
     const void *buf;
     size_t len;
     la_int64_t off;
     int r;
+    struct fs_writeback wb = {0};
     while ((r = archive_read_data_block(u->a, &buf, &len, &off)) == ARCHIVE_OK) {
         for (size_t done = 0; done < len;) {
             ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
             if (n < 0)
                 return berth_error(u->err, errno, "write `%s`", name);
+            fs_writeback_note(&wb, fd, off + (off_t)done, (size_t)n);
             done += (size_t)n;
         }
+        if (off + (int64_t)len > *end)
+            *end = off + (int64_t)len;
     }
     if (r != ARCHIVE_EOF)
         return berth_user_error(u->err, EINVAL, "read `%s` from the layer: %s", name,
                                 archive_error_string(u->a));
+    fs_writeback_flush(&wb, fd, WRITEBACK_MIN);
     return 0;
 }
 
@@ -280,9 +410,9 @@ static int make_file(struct unpacker *u, int dfd, const char *base, struct archi
         openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return berth_error(u->err, errno, "create `%s`", name);
-    int r = write_data(u, fd, name);
-    int64_t size = archive_entry_size(e);
-    if (r == 0 && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
+    int64_t size = archive_entry_size(e), end = 0;
+    int r = write_data(u, fd, name, &end);
+    if (r == 0 && end != size && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
         r = berth_error(u->err, errno, "size `%s`", name);
     if (r == 0)
         r = set_meta_fd(u, fd, e, name);
@@ -445,23 +575,24 @@ static int read_entries(struct unpacker *u)
 int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
                  struct berth_err **err)
 {
-    struct source s = {.read = read, .ctx = ctx, .in = xmalloc(IN_SIZE), .out = xmalloc(OUT_SIZE)};
+    struct source s;
     struct unpacker u = {.root = dirfd, .parent_fd = -1, .a = archive_read_new(), .err = err};
-    digester_init(&s.diff);
+    int r = source_start(&s, read, ctx, err);
+    bool started = r == 0;
     archive_read_support_format_tar(u.a);
     archive_read_support_format_empty(u.a);
-    int r = archive_read_open(u.a, &s, NULL, archive_source, NULL) == ARCHIVE_OK
+    if (r == 0)
+        r = archive_read_open(u.a, &s, NULL, archive_source, NULL) == ARCHIVE_OK
                 ? read_entries(&u)
                 : berth_user_error(err, EINVAL, "invalid layer tar: %s", archive_error_string(u.a));
-    if (r < 0 && s.err) { /* the source's own words beat libarchive's retelling */
-        berth_err_freep(err);
-        *err = take_ptr(s.err);
-        r = berth_err_code(*err);
-    }
     int fr = finish_dirs(&u);
     if (r == 0)
         r = fr;
-    if (r == 0 && drain(&s) < 0) {
+    if (r == 0 && drain(&s) < 0)
+        r = -EIO;
+    source_stop(&s, started);
+    if (r < 0 && s.source_failed && s.err) { /* the source's own words beat libarchive's */
+        berth_err_freep(err);
         *err = take_ptr(s.err);
         r = berth_err_code(*err);
     }
@@ -472,9 +603,6 @@ int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result
     }
     forget_parent(&u);
     archive_read_free(u.a);
-    decompressor_free(s.dz);
-    berth_err_free(s.err);
-    free(s.in);
-    free(s.out);
+    source_free(&s);
     return r;
 }

@@ -856,6 +856,29 @@ static void test_hostile(void **state)
     }
 }
 
+/* The unpacker refuses the first entry while the reader thread goes on and finds the source
+ * failing (cancelled after two 4 KiB reads), most likely before the refusal: the refusal is
+ * what the caller hears, as when one thread did both. */
+static void test_refusal_beats_later_source_error(void **state)
+{
+    NEED_ROOT();
+    struct fixture *f = *state;
+    struct buf tar = {0};
+    h_hardlink_passwd(&tar, f->outside);
+    static char filler[1 << 20];
+    memset(filler, 'x', sizeof(filler));
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "filler%d", i);
+        raw_entry(&tar, name, '0', NULL, filler, sizeof(filler), 0644);
+    }
+    raw_end(&tar);
+    expect_failure(f, tar.data, tar.len, 8192, EINVAL, "invalid hardlink",
+                   "refused, then cancelled");
+    check_outside(f);
+    buf_free(&tar);
+}
+
 /* The details some hostile cases leave behind inside the layer. */
 static void test_hostile_results(void **state)
 {
@@ -960,6 +983,7 @@ int main(void)
         T(test_empty_streams),
         T(test_hostile),
         T(test_hostile_results),
+        T(test_refusal_beats_later_source_error),
         T(test_many_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
