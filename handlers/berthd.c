@@ -143,13 +143,27 @@ static int watch_signals(struct daemon *d, struct berth_err **err)
                                                            : 0;
 }
 
+static unsigned max_downloads(const struct daemon *d)
+{
+    int64_t max = json_get_int(d->cfg.file, "max-concurrent-downloads", 3);
+    return max > 0 ? (unsigned)max : 3;
+}
+
+/* Each layer a pull fetches at once is unpacked by a bulk worker for as long as it streams:
+ * fewer workers than downloads leave a download waiting and a core idle while one syncs. */
+static int bulk_workers(const struct daemon *d)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return (int)(ncpu > (long)max_downloads(d) ? ncpu : (long)max_downloads(d));
+}
+
 static int start_reactor(struct daemon *d, struct berth_err **err)
 {
     d->r = reactor_new(d->cfg.reactor, err);
     if (!d->r)
         return berth_error_wrap(err, "start reactor");
     log_info("reactor: using %s", reactor_backend_name(d->r));
-    d->pool = pool_new(d->r, 0, 0);
+    d->pool = pool_new(d->r, 0, bulk_workers(d));
     return 0;
 }
 
@@ -263,11 +277,8 @@ static void start_registry_client(struct daemon *d)
                              .certs_dir = d->cfg.certs_dir,
                              .system_ca_file = "/etc/ssl/certs/ca-certificates.crt"};
     d->hc = hclient_new(d->r, d->pool, &o);
-    int64_t max = json_get_int(f, "max-concurrent-downloads", 3);
-    d->dl = (struct dl_env){.r = d->r,
-                            .pool = d->pool,
-                            .images = d->images,
-                            .max_concurrent = max > 0 ? (unsigned)max : 3};
+    d->dl = (struct dl_env){
+        .r = d->r, .pool = d->pool, .images = d->images, .max_concurrent = max_downloads(d)};
     d->pull_env = (struct pull_env){
         .hc = d->hc, .rc = &d->regcfg, .images = d->images, .pool = d->pool, .dl = &d->dl};
     d->push_env = (struct push_env){
