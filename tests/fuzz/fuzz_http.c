@@ -30,43 +30,43 @@ static void route_fn(struct api_req *a)
 /* A table shaped like berthd's full one: literals, {id}, and greedy {name*} for image names
  * that carry slashes, including a greedy segment followed by literals. */
 static const struct route routes[] = {
-    {"GET", "/_ping", route_fn},
-    {"HEAD", "/_ping", route_fn},
-    {"GET", "/version", route_fn},
-    {"GET", "/info", route_fn},
-    {"GET", "/events", route_fn},
-    {"GET", "/containers/json", route_fn},
-    {"POST", "/containers/create", route_fn},
-    {"GET", "/containers/{id}/json", route_fn},
-    {"GET", "/containers/{id}/logs", route_fn},
-    {"POST", "/containers/{id}/start", route_fn},
-    {"POST", "/containers/{id}/stop", route_fn},
-    {"POST", "/containers/{id}/attach", route_fn},
-    {"POST", "/containers/{id}/exec", route_fn},
-    {"POST", "/containers/{id}/wait", route_fn},
-    {"DELETE", "/containers/{id}", route_fn},
-    {"GET", "/containers/{id}/archive", route_fn},
-    {"PUT", "/containers/{id}/archive", route_fn},
-    {"POST", "/exec/{id}/start", route_fn},
-    {"POST", "/exec/{id}/resize", route_fn},
-    {"GET", "/exec/{id}/json", route_fn},
-    {"GET", "/images/json", route_fn},
-    {"POST", "/images/create", route_fn},
-    {"POST", "/images/load", route_fn},
-    {"GET", "/images/{name*}/json", route_fn},
-    {"GET", "/images/{name*}/history", route_fn},
-    {"POST", "/images/{name*}/push", route_fn},
-    {"POST", "/images/{name*}/tag", route_fn},
-    {"DELETE", "/images/{name*}", route_fn},
-    {"GET", "/distribution/{name*}/json", route_fn},
-    {"GET", "/networks", route_fn},
-    {"GET", "/networks/{id}", route_fn},
-    {"POST", "/networks/{id}/connect", route_fn},
-    {"GET", "/volumes", route_fn},
-    {"GET", "/volumes/{name}", route_fn},
-    {"DELETE", "/volumes/{name}", route_fn},
-    {"POST", "/build", route_fn},
-    {"POST", "/session", route_fn},
+    {"GET", "/_ping", route_fn, 0},
+    {"HEAD", "/_ping", route_fn, 0},
+    {"GET", "/version", route_fn, 0},
+    {"GET", "/info", route_fn, 0},
+    {"GET", "/events", route_fn, 0},
+    {"GET", "/containers/json", route_fn, 0},
+    {"POST", "/containers/create", route_fn, 0},
+    {"GET", "/containers/{id}/json", route_fn, 0},
+    {"GET", "/containers/{id}/logs", route_fn, 0},
+    {"POST", "/containers/{id}/start", route_fn, 0},
+    {"POST", "/containers/{id}/stop", route_fn, 0},
+    {"POST", "/containers/{id}/attach", route_fn, 0},
+    {"POST", "/containers/{id}/exec", route_fn, 0},
+    {"POST", "/containers/{id}/wait", route_fn, 0},
+    {"DELETE", "/containers/{id}", route_fn, 0},
+    {"GET", "/containers/{id}/archive", route_fn, 0},
+    {"PUT", "/containers/{id}/archive", route_fn, 0},
+    {"POST", "/exec/{id}/start", route_fn, 0},
+    {"POST", "/exec/{id}/resize", route_fn, 0},
+    {"GET", "/exec/{id}/json", route_fn, 0},
+    {"GET", "/images/json", route_fn, 0},
+    {"POST", "/images/create", route_fn, 0},
+    {"POST", "/images/load", route_fn, 0},
+    {"GET", "/images/{name*}/json", route_fn, 0},
+    {"GET", "/images/{name*}/history", route_fn, 0},
+    {"POST", "/images/{name*}/push", route_fn, 0},
+    {"POST", "/images/{name*}/tag", route_fn, 0},
+    {"DELETE", "/images/{name*}", route_fn, 0},
+    {"GET", "/distribution/{name*}/json", route_fn, 0},
+    {"GET", "/networks", route_fn, 0},
+    {"GET", "/networks/{id}", route_fn, 0},
+    {"POST", "/networks/{id}/connect", route_fn, 0},
+    {"GET", "/volumes", route_fn, 0},
+    {"GET", "/volumes/{name}", route_fn, 0},
+    {"DELETE", "/volumes/{name}", route_fn, 0},
+    {"POST", "/build", route_fn, 0},
+    {"POST", "/session", route_fn, 0},
 };
 
 static struct router *router;
@@ -87,6 +87,14 @@ static uint64_t seed_of(const uint8_t *data, size_t size)
     for (size_t i = 0; i < size; i++)
         h = (h ^ data[i]) * 0x100000001b3ULL;
     return h;
+}
+
+/* As http_server's stream_body: every message's body goes to on_body, after a pause at the
+ * end of its head (http_reader_resume continues). */
+static int stream_all(void *ctx, struct http_msg *m)
+{
+    (void)ctx, (void)m;
+    return 1;
 }
 
 static int sink_body(void *ctx, const char *p, size_t n)
@@ -129,6 +137,10 @@ static void query_request(const struct http_msg *m, struct buf *out)
     _cleanup_free_ char *key = xstrndup(m->query, eq ? (size_t)(eq - m->query) : 16);
     _cleanup_free_ char *v = http_query_get(m, key);
     buf_printf(out, "q1=%s b=%d\n", v ? v : "(none)", http_query_bool(m, key));
+    char **all = http_query_all(m, key);
+    for (size_t i = 0; all[i]; i++)
+        buf_printf(out, "qa=%s\n", all[i]);
+    http_query_free(all);
     _cleanup_free_ char *q = xstrdup(m->query);
     buf_printf(out, "qdec=%d\n", http_url_decode(q, true));
 }
@@ -176,6 +188,7 @@ static void parse(const struct parse_opts *o, const uint8_t *data, size_t size, 
     http_reader_init(&rd, o->type, &o->limits);
     rd.skip_body = o->skip_body;
     if (o->sink) {
+        rd.on_head = stream_all;
         rd.on_body = sink_body;
         rd.ctx = &sunk;
     }
@@ -197,6 +210,10 @@ static void parse(const struct parse_opts *o, const uint8_t *data, size_t size, 
         while (used < want && !rd.status && d->nmsgs < MAX_MSGS) {
             size_t n = http_reader_feed(&rd, chunk + used, want - used);
             used += n;
+            if (rd.head_paused) {
+                http_reader_resume(&rd);
+                continue;
+            }
             struct http_msg *m = http_reader_take(&rd);
             if (m) {
                 d->nmsgs++;
