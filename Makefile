@@ -25,7 +25,7 @@ UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/tes
                          tests/net/test_*.c tests/exec/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load
+BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor
 
 .PHONY: all deps run stop test unit integration asan fuzz bench format format-check clean
 
@@ -48,6 +48,10 @@ $(BUILD)/berth: $(BUILD)/obj/tools/berth.o $(LIB)
 $(BUILD)/bench/api-load: $(BUILD)/obj/bench/api/load.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/api-floor: $(BUILD)/obj/bench/api/floor.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -36,23 +36,39 @@ void buf_puts(struct buf *b, const char *s)
     buf_append(b, s, strlen(s));
 }
 
-/* Format straight into the spare room; only output larger than it is formatted twice. */
+/* Format straight into the spare room; only output larger than it is formatted twice. A format
+ * with no conversion, or a lone "%s" (most header values), skips vsnprintf. */
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+    if (!strchr(fmt, '%')) {
+        buf_puts(b, fmt);
+        return;
+    }
+    if (strcmp(fmt, "%s") == 0) {
+        const char *s = va_arg(ap, const char *);
+        buf_puts(b, s ? s : "(null)"); /* as glibc's printf */
+        return;
+    }
+    va_list again;
+    va_copy(again, ap);
+    buf_reserve(b, 128);
+    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    if (n >= 0 && (size_t)n >= b->cap - b->len) {
+        buf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+    }
+    va_end(again);
+    if (n > 0)
+        b->len += (size_t)n;
+    b->data[b->len] = '\0'; /* on an encoding error, drop whatever vsnprintf left */
+}
+
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
-    buf_reserve(b, 128);
     va_start(ap, fmt);
-    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= b->cap - b->len) {
-        buf_reserve(b, (size_t)n);
-        va_start(ap, fmt);
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    b->len += (size_t)n;
 }
 
 void buf_consume(struct buf *b, size_t n)

@@ -2,6 +2,7 @@
  * Zero-initialised is empty; data is always NUL-terminated past len for convenience. */
 #pragma once
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct buf {
@@ -14,6 +15,7 @@ void buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Drop the first n bytes. */
 void buf_consume(struct buf *b, size_t n);
 /* Hand the bytes to the caller (who frees them) and leave the buffer empty. */

@@ -68,6 +68,8 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     struct http_msg *m = rd->msg;
     if (account_head(rd, n) < 0)
         return -1;
+    if (rd->headers_done) /* a chunked body's trailer: see on_header_value */
+        return 0;
     /* http_parser without HTTP_PARSER_STRICT takes a space as a token character; Go (dockerd)
      * refuses such names, and "Content-Length : 5" is a request-smuggling classic. */
     if (memchr(at, ' ', n))
@@ -87,9 +89,18 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 static int on_header_value(http_parser *p, const char *at, size_t n)
 {
     struct http_reader *rd = reader_of(p);
-    struct http_header *h = &rd->msg->headers[rd->msg->nheaders - 1];
     if (account_head(rd, n) < 0)
         return -1;
+    /* Trailer fields (after a chunked body) are counted against the head limit and dropped, as
+     * dockerd's handlers never see them: kept, they would arrive after the head was finished
+     * and reach handlers without a name. */
+    if (rd->headers_done)
+        return 0;
+    /* http_parser lets a NUL through as a value's first byte; our values are C strings, so it
+     * would cut them short (at a place that depends on how the bytes were split). */
+    if (memchr(at, '\0', n))
+        return fail(rd, 400, "invalid character in header value");
+    struct http_header *h = &rd->msg->headers[rd->msg->nheaders - 1];
     rd->in_value = true;
     size_t old = h->value ? strlen(h->value) : 0;
     h->value = xrealloc(h->value, old + n + 1);

@@ -208,19 +208,46 @@ static void on_sent(void *ctx, int res)
     conn_leave(c);
 }
 
+/* Decimal without printf: a head is written for every reply, and printf was most of its cost. */
+static void put_uint(struct buf *b, size_t n)
+{
+    char digits[24], *p = digits + sizeof(digits);
+    do {
+        *--p = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    buf_append(b, p, (size_t)(digits + sizeof(digits) - p));
+}
+
+static void put_header(struct buf *b, const char *name, const char *value)
+{
+    buf_puts(b, name);
+    buf_puts(b, ": ");
+    buf_puts(b, value);
+    buf_puts(b, "\r\n");
+}
+
 static void write_head(struct http_conn *c, int status, const char *ctype, ssize_t len)
 {
-    buf_printf(&c->out, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+    struct buf *o = &c->out;
+    buf_puts(o, "HTTP/1.1 ");
+    put_uint(o, (size_t)status);
+    buf_puts(o, " ");
+    buf_puts(o, http_status_text(status));
+    buf_puts(o, "\r\n");
     if (ctype)
-        buf_printf(&c->out, "Content-Type: %s\r\n", ctype);
-    if (len >= 0)
-        buf_printf(&c->out, "Content-Length: %zd\r\n", len);
+        put_header(o, "Content-Type", ctype);
+    if (len >= 0) {
+        buf_puts(o, "Content-Length: ");
+        put_uint(o, (size_t)len);
+        buf_puts(o, "\r\n");
+    }
     if (c->chunked)
-        buf_puts(&c->out, "Transfer-Encoding: chunked\r\n");
+        buf_puts(o, "Transfer-Encoding: chunked\r\n");
     if (!c->keep_alive)
-        buf_puts(&c->out, "Connection: close\r\n");
-    buf_append(&c->out, c->extra_headers.data, c->extra_headers.len);
-    buf_puts(&c->out, "\r\n");
+        buf_puts(o, "Connection: close\r\n");
+    buf_append(o, c->extra_headers.data, c->extra_headers.len);
+    buf_puts(o, "\r\n");
     buf_reset(&c->extra_headers);
 }
 
@@ -483,10 +510,12 @@ static void on_timer(struct reactor_timer *t)
 void http_conn_header(struct http_conn *c, const char *name, const char *fmt, ...)
 {
     va_list ap;
+    buf_puts(&c->extra_headers, name);
+    buf_puts(&c->extra_headers, ": ");
     va_start(ap, fmt);
-    _cleanup_free_ char *value = xvasprintf(fmt, ap);
+    buf_vprintf(&c->extra_headers, fmt, ap);
     va_end(ap);
-    buf_printf(&c->extra_headers, "%s: %s\r\n", name, value);
+    buf_puts(&c->extra_headers, "\r\n");
 }
 
 void http_reply(struct http_conn *c, int status, const char *content_type, const void *body,

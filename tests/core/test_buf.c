@@ -113,6 +113,31 @@ static void test_printf(void **state)
     buf_free(&b);
 }
 
+/* The shortcuts for a format with no conversion and for a lone "%s" print what printf would. */
+static void vprintf_to(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vprintf_to(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+static void test_printf_shortcuts(void **state)
+{
+    (void)state;
+    struct buf b = {0};
+    buf_printf(&b, "no-cache");
+    buf_printf(&b, "%s", ",x");
+    buf_printf(&b, "%s%s", ",", "y");
+    buf_printf(&b, "%%s");
+    vprintf_to(&b, "%s", ",z");
+    vprintf_to(&b, "[%d]", 7);
+    assert_string_equal(b.data, "no-cache,x,y%s,z[7]");
+    assert_int_equal(b.len, strlen("no-cache,x,y%s,z[7]"));
+    buf_free(&b);
+}
+
 static void test_consume(void **state)
 {
     (void)state;
@@ -160,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_printf_shortcuts),
         cmocka_unit_test(test_consume),
         cmocka_unit_test(test_steal_and_reset),
     };

@@ -230,6 +230,46 @@ static void test_body_chunked_split(void **state)
     assert_string_equal(f->msg->body.data, "hello world");
 }
 
+/* Found by tests/fuzz: trailer fields (after the last chunk) arrived once the head was done, so
+ * the last one was kept with no name and http_msg_header crashed on it. They are dropped, as
+ * dockerd's handlers never see them, and the next pipelined request is unaffected. */
+static void test_body_chunked_trailers_dropped(void **state)
+{
+    struct fixture *f = *state;
+    static const char req[] = "POST /images/load HTTP/1.1\r\nHost: docker\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+                              "X-One: 1\r\nX-Two: 2\r\n\r\n";
+    static const char next[] = "GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n";
+    feed_take(f, req);
+    assert_int_equal(f->msg->nheaders, 2);
+    for (size_t i = 0; i < f->msg->nheaders; i++)
+        assert_non_null(f->msg->headers[i].name);
+    assert_null(http_msg_header(f->msg, "X-Two"));
+    assert_null(http_msg_header(f->msg, "Content-Type"));
+    assert_string_equal(f->msg->body.data, "hello");
+    feed_take(f, next);
+    assert_string_equal(f->msg->path, "/_ping");
+    assert_int_equal(f->msg->nheaders, 1);
+}
+
+/* Found by tests/fuzz: http_parser lets a NUL through as a value's first byte, which cut the
+ * C-string value short at a place that depended on how the bytes were split. 400 either way. */
+static void test_nul_in_header_value(void **state)
+{
+    (void)state;
+    static const char req[] = "GET / HTTP/1.1\r\nHost: \0docker\r\n\r\n";
+    size_t n = sizeof(req) - 1;
+    for (size_t step = 1; step <= n; step += n - 1) { /* byte by byte, then whole */
+        struct http_reader rd;
+        http_reader_init(&rd, HTTP_REQUEST, &limits);
+        for (size_t i = 0; i < n && !rd.status; i += step)
+            http_reader_feed(&rd, req + i, n - i < step ? n - i : step);
+        assert_false(rd.done);
+        assert_int_equal(rd.status, 400);
+        http_reader_free(&rd);
+    }
+}
+
 /* With a body sink the body streams through it and max_body does not apply. */
 static int sink(void *ctx, const char *p, size_t n)
 {
@@ -629,6 +669,8 @@ int main(void)
         REQ(test_pipelined_three_with_bodies),
         REQ(test_body_content_length),
         REQ(test_body_chunked_split),
+        REQ(test_body_chunked_trailers_dropped),
+        cmocka_unit_test(test_nul_in_header_value),
         REQ(test_body_sink),
         REQ(test_header_too_large),
         REQ(test_target_too_large),
