@@ -369,6 +369,7 @@ static void daemon_stop(struct daemon *d)
     store_close(d->blobs);
     reactor_free(d->r);
     router_free(d->router);
+    free(d->version_body);
     free(d->routes);
     if (d->pidfile_fd >= 0) {
         unlink(d->cfg.pidfile); /* still ours: we hold its lock */
