@@ -1,6 +1,6 @@
 /* exec/attach.c — the attach fan-out. Each client is a hijacked connection with its own output
- * queue (the HTTP server's); input runs through a small detach-key matcher before it reaches
- * the container, or the container's pending buffer when it has not started yet. */
+ * queue (the HTTP server's); a tty's input runs through a small detach-key matcher before it
+ * reaches the container, or the container's pending buffer when it has not started yet. */
 #include "exec/attach.h"
 
 #include <ctype.h>
@@ -124,6 +124,8 @@ static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
 static void on_data(void *arg, const char *data, ssize_t n)
 {
     struct attach_client *a = arg;
+    if (n > 0 && a->in && !a->tty) /* as dockerd: detach keys are a terminal's */
+        return to_stdin(a, (const unsigned char *)data, (size_t)n);
     if (n > 0 && a->in)
         return on_input(a, (const unsigned char *)data, (size_t)n);
     if (n == 0 && a->in && json_get_bool(a->c->config, "StdinOnce", false)) {

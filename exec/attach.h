@@ -1,7 +1,7 @@
 /* exec/attach.h — clients attached to a container over hijacked connections: output fanned
  * out to each (with Docker's 8-byte stream frames when there is no tty), input passed to the
- * container (with the detach keys, ctrl-p ctrl-q by default, taken out). A slow client gets
- * its own queue and never slows the container; one far behind is cut off. */
+ * container (with a tty, the detach keys, ctrl-p ctrl-q by default, taken out). A slow client
+ * gets its own queue and never slows the container; one far behind is cut off. */
 #pragma once
 
 #include <stdbool.h>
