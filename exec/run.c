@@ -255,17 +255,19 @@ static void cleanup_done(struct pool_job *job)
     c->state.oom_killed = cl->oom;
     set_time(&c->state.finished_at);
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
-    for (struct stop_waiter *s = run->stoppers, *next; s; s = next) {
+    struct stop_waiter *stoppers = run->stoppers;
+    free(cl);
+    run_free(run);
+    attach_end_all(c);
+    ctr_save(c, NULL, NULL); /* before a stopper (rm -f) retires the state file */
+    wake_waiters(c, false);
+    for (struct stop_waiter *s = stoppers, *next; s; s = next) {
         next = s->next;
         s->done(s->ctx, 0, NULL);
         free(s);
     }
-    free(cl);
-    run_free(run);
-    attach_end_all(c);
-    ctr_save(c, NULL, NULL);
-    wake_waiters(c, false);
-    if (json_get_bool(c->host_config, "AutoRemove", false))
+    /* --rm, unless rm -f (a stopper above) already removes it */
+    if (json_get_bool(c->host_config, "AutoRemove", false) && c->state.status != CTR_REMOVING)
         remove_after_exit(env, c);
 }
 

@@ -10,18 +10,6 @@ setup_file() { ctr_setup_file; }
 setup() { ctr_setup; }
 teardown() { ctr_teardown; }
 
-# raw_attach CTR QUERY [rawsock.py options]: the attach request, upgraded as the docker CLI asks,
-# followed by stdin's bytes (the client's input), over one raw connection.
-raw_attach() {
-  local ctr=$1 query=$2
-  shift 2
-  {
-    printf 'POST /containers/%s/attach?%s HTTP/1.1\r\nHost: berth\r\n' "$ctr" "$query"
-    printf 'Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n'
-    cat
-  } | raw_request "$@"
-}
-
 # attach_bytes CTR QUERY INPUT_FILE [rawsock.py options]: raw_attach's reply, as `od -c` shows
 # it on one line (runs of spaces squeezed).
 attach_bytes() {
@@ -30,14 +18,8 @@ attach_bytes() {
   raw_attach "$ctr" "$query" "$@" <"$input" | od -An -c | tr -s ' \n' ' '
 }
 
-# log_has CTR PATTERN: the container's log has a line matching PATTERN.
-log_has() { docker logs "$1" 2>/dev/null | grep -q "$2"; }
-
 # log_lines_above CTR N: the container's log has more than N lines.
 log_lines_above() { [ "$(docker logs "$1" 2>/dev/null | wc -l)" -gt "$2" ]; }
-
-# running CTR: true while the container runs.
-running() { [ "$(docker inspect --format '{{.State.Running}}' "$1")" = true ]; }
 
 # last_tick FILE: the highest N of the "tick N" lines in FILE.
 last_tick() { sed -n 's/^tick \([0-9]*\)$/\1/p' "$1" | sort -n | tail -n 1; }
@@ -151,4 +133,22 @@ ticker='i=0; while :; do echo tick $i; echo tock $i >&2; i=$((i+1)); sleep 0.05;
   docker run -d --name both busybox sh -c 'sleep 0.3; echo to-err >&2; sleep 0.5'
   run attach_bytes both 'stream=1&stdout=1&stderr=1' /dev/null --wait 3
   [[ "$output" == *'002 \0 \0 \0 \0 \0 \0 \a t o - e r r \n'* ]]
+}
+
+# exited PID: the process has ended (a zombie until its parent waits for it counts).
+exited() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]; }
+
+@test "rm -f of an attached container ends the attach; with --rm too (removed once, berthd lives)" {
+  for rm in "" --rm; do
+    docker run -d $rm --name victim busybox sh -c "$ticker"
+    "$DOCKER_BIN" attach victim >"$BT_DIR/a.out" 2>&1 3>&- &
+    pid=$!
+    wait_until 5 grep -q '^tick ' "$BT_DIR/a.out"
+    docker rm -f victim
+    wait_until 5 exited "$pid"
+    wait "$pid" || true
+    [ -z "$(docker ps -aq)" ]
+    [ -z "$(ls "$BT_DIR/root/containers")" ]
+  done
+  docker run --rm busybox true
 }
