@@ -199,8 +199,10 @@ void ctr_run_init(void)
 
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err)
 {
-    if (!c->run || !c->run->tty)
+    if (!c->run)
         return berth_user_error(err, EBUSY, "Container %s is not running", c->id);
+    if (!c->run->tty) /* as dockerd: nothing to resize, and no error */
+        return 0;
     struct winsize ws = {.ws_row = (unsigned short)height, .ws_col = (unsigned short)width};
     if (ioctl(reactor_io_fd(c->run->tty), TIOCSWINSZ, &ws) < 0)
         return berth_error(err, errno, "resize the tty");
