@@ -128,12 +128,16 @@ static void on_data(void *arg, const char *data, ssize_t n)
         return to_stdin(a, (const unsigned char *)data, (size_t)n);
     if (n > 0 && a->in)
         return on_input(a, (const unsigned char *)data, (size_t)n);
-    if (n == 0 && a->in && json_get_bool(a->c->config, "StdinOnce", false)) {
-        if (a->c->run && stdin_close) /* the client's stdin ended, so does the container's */
-            stdin_close(a->c);
-        else
-            a->c->stdin_eof = true;
+    if (n != 0 || !a->in)
+        return; /* a client without input half-closes at once and still reads */
+    if (a->tty || !json_get_bool(a->c->config, "StdinOnce", false)) {
+        log_debug("attach: input of a client of %.12s ended; so does its attach", a->c->id);
+        return end_client(a); /* as dockerd; and a killed client is not kept */
     }
+    if (a->c->run && stdin_close) /* the client's stdin ended, so does the container's */
+        stdin_close(a->c);
+    else
+        a->c->stdin_eof = true;
 }
 
 /* Docker's stream framing: [stream, 0, 0, 0, size (big-endian 32)] then the bytes. */
