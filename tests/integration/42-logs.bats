@@ -68,7 +68,16 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
   [ "$(docker logs big 2>/dev/null | wc -c)" -eq "$size" ]
   [ "$(docker logs big 2>&1 >/dev/null | wc -c)" -eq 0 ]
   [ "$(wc -l <"$(log_path big)")" -eq "$(grep -c '' "$BT_DIR/want")" ]
-  rm "$BT_DIR/want"
+  # With rotation, the end of it: all that the kept files hold, byte for byte.
+  docker rm big
+  docker run --name big --log-opt max-size=10m --log-opt max-file=3 busybox sh -c "$gen_script" \
+    100000000 >/dev/null
+  docker logs big >"$BT_DIR/got" 2>/dev/null
+  n=$(stat -c %s "$BT_DIR/got")
+  [ "$n" -gt 11000000 ] && [ "$n" -lt 18000000 ]
+  tail -c "$n" "$BT_DIR/want" | cmp - "$BT_DIR/got"
+  [ "$(ls "$(log_path big)"* | wc -l)" -eq 3 ]
+  rm "$BT_DIR/want" "$BT_DIR/got"
 }
 
 @test "max-size/max-file rotation: files fill to max-size at record boundaries, logs reads them in order" {
@@ -122,6 +131,15 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
   timeout -s KILL 20 "$DOCKER_BIN" logs -f --tail 0 chat >"$BT_DIR/o" 2>"$BT_DIR/e"
   [ "$(cat "$BT_DIR/o")" = new ]
   [ "$(cat "$BT_DIR/e")" = new-err ]
+}
+
+@test "logs -f follows across rotations without losing or repeating a byte" {
+  want=$(gen 5000000 | md5sum)
+  docker run -d --name rot --log-opt max-size=1m --log-opt max-file=10 busybox sh -c \
+    "sleep 1; $gen_script" 5000000
+  got=$(timeout -s KILL 60 "$DOCKER_BIN" logs -f rot | md5sum)
+  [ "$got" = "$want" ]
+  [ -e "$(log_path rot).5" ] # it did rotate, several times
 }
 
 @test "logs --tail, --since/--until (inclusive, as dockerd), and -t's timestamps" {
