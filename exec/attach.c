@@ -76,11 +76,15 @@ static void client_gone(void *arg)
     free(a);
 }
 
-static void end_client(struct attach_client *a)
+/* Its output flushed first, unless it is too far behind to ever catch up (abort). */
+static void end_client(struct attach_client *a, bool abort)
 {
     unlink_client(a);
     http_conn_on_close(a->conn, NULL, NULL);
-    http_conn_close(a->conn);
+    if (abort)
+        http_conn_abort(a->conn);
+    else
+        http_conn_close(a->conn);
     free(a);
 }
 
@@ -114,7 +118,7 @@ static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
             to_stdin(a, (const unsigned char *)out.data, out.len);
             buf_free(&out);
             log_debug("attach: client detached from %.12s", a->c->id);
-            return end_client(a);
+            return end_client(a, false);
         }
     }
     to_stdin(a, (const unsigned char *)out.data, out.len);
@@ -132,7 +136,7 @@ static void on_data(void *arg, const char *data, ssize_t n)
         return; /* a client without input half-closes at once and still reads */
     if (a->tty || !json_get_bool(a->c->config, "StdinOnce", false)) {
         log_debug("attach: input of a client of %.12s ended; so does its attach", a->c->id);
-        return end_client(a); /* as dockerd; and a killed client is not kept */
+        return end_client(a, false); /* as dockerd; and a killed client is not kept */
     }
     if (a->c->run && stdin_close) /* the client's stdin ended, so does the container's */
         stdin_close(a->c);
@@ -166,7 +170,7 @@ void attach_broadcast(struct container *c, enum log_stream s, const char *data, 
         send_frame(a, s, data, n);
         if (http_conn_pending(a->conn) > CUT_OFF) {
             log_warn("attach: a client of %.12s reads too slowly; detaching it", c->id);
-            end_client(a);
+            end_client(a, true); /* and its backlog goes: it is not kept for a stalled client */
         }
     }
 }
@@ -174,7 +178,7 @@ void attach_broadcast(struct container *c, enum log_stream s, const char *data, 
 void attach_end_all(struct container *c)
 {
     while (c->attached)
-        end_client(c->attached);
+        end_client(c->attached, false);
 }
 
 int attach_add(struct container *c, struct http_conn *conn, const struct attach_opts *o,

@@ -64,6 +64,13 @@ ticker='i=0; while :; do echo tick $i; echo tock $i >&2; i=$((i+1)); sleep 0.05;
   [ "$output" = 6000004 ]
 }
 
+@test "run -i: a container that exits before reading all its stdin still gives its output and status" {
+  run timeout -s KILL 20 bash -c 'yes |
+    "$0" run -i --rm busybox sh -c "head -c 10 >/dev/null; echo read10; exit 7"' "$DOCKER_BIN"
+  [ "$status" -eq 7 ]
+  [ "$output" = read10 ] # not "connection reset by peer": berthd drops the rest, then closes
+}
+
 @test "attach to a running -d container: live output on the right streams, again after a reattach" {
   docker run -d --name ticker busybox sh -c "$ticker"
   wait_until 5 log_has ticker '^tick 3$'
