@@ -13,25 +13,36 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define CUT_OFF (16u << 20) /* queued output beyond which a client is dropped */
+#define CUT_OFF    (16u << 20) /* queued output beyond which a client is dropped */
+#define STDIN_HIGH (1u << 20)  /* input waiting for the container beyond which clients wait */
 
 struct attach_client {
     struct container *c;
     struct http_conn *conn;
     bool in, out, err, tty;
+    bool paused; /* its input waits for the container to take what is pending */
     unsigned char keys[16];
     size_t nkeys, matched;
     struct attach_client *next;
 };
 
-static void (*stdin_write)(struct container *c, const char *data, size_t n);
+static size_t (*stdin_write)(struct container *c, const char *data, size_t n);
 static void (*stdin_close)(struct container *c);
 
-void attach_set_stdin(void (*write)(struct container *c, const char *data, size_t n),
+void attach_set_stdin(size_t (*write)(struct container *c, const char *data, size_t n),
                       void (*close)(struct container *c))
 {
     stdin_write = write;
     stdin_close = close;
+}
+
+void attach_stdin_drained(struct container *c)
+{
+    for (struct attach_client *a = c->attached; a; a = a->next)
+        if (a->paused) {
+            a->paused = false;
+            http_conn_resume_read(a->conn);
+        }
 }
 
 int attach_parse_keys(const char *spec, unsigned char *out, size_t *n, struct berth_err **err)
@@ -92,10 +103,17 @@ static void to_stdin(struct attach_client *a, const unsigned char *p, size_t n)
 {
     if (!n)
         return;
-    if (a->c->run && stdin_write)
-        stdin_write(a->c, (const char *)p, n);
-    else
+    size_t waiting;
+    if (a->c->run && stdin_write) {
+        waiting = stdin_write(a->c, (const char *)p, n);
+    } else {
         buf_append(&a->c->stdin_pending, p, n); /* docker run -i: input may beat the start */
+        waiting = a->c->stdin_pending.len;
+    }
+    if (waiting > STDIN_HIGH && !a->paused) {
+        a->paused = true;
+        http_conn_pause_read(a->conn);
+    }
 }
 
 /* Input, minus the detach sequence; the whole sequence detaches this client only. Bytes

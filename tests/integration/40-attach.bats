@@ -159,3 +159,15 @@ exited() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]; 
   done
   docker run --rm busybox true
 }
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
+
+@test "stdin a container does not read waits in the client, not in berthd's memory" {
+  docker run -di --name sink busybox sleep 60
+  before=$(rss_kb)
+  head -c 200000000 /dev/zero | timeout -s KILL 5 "$DOCKER_BIN" attach sink >/dev/null 2>&1 || true
+  after=$(rss_kb)
+  echo "# berthd RSS ${before} kB, after 200 MB offered: ${after} kB" >&3
+  [ "$after" -lt $((before + 50000)) ]
+  running sink
+}
