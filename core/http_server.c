@@ -25,6 +25,7 @@
 #define HIGH_WATER (256 * 1024)  /* queued output above which producers are told to wait */
 #define LOW_WATER  (64 * 1024)   /* ... and below which they are told to go on */
 #define IN_MAX     (1024 * 1024) /* pipelined input kept while a reply is owed */
+#define LINGER_MS  5000          /* a hijacked client's last input is awaited this long */
 
 enum conn_state { C_READING, C_HANDLING, C_STREAMING, C_HIJACKED };
 
@@ -66,6 +67,9 @@ struct http_conn {
     void *data_arg;
     bool body_streaming; /* a dispatched request whose body is still arriving */
     bool discarding;     /* ... and already answered: its rest is read and dropped */
+    bool linger;         /* closed by the owner of a hijack: end with a lingering close */
+    bool lingering;      /* ... our side shut down, the client's last input being dropped */
+    bool peer_eof;       /* a hijacked client half-closed */
     void (*body_fn)(void *, const char *, ssize_t);
     void *body_arg;
     struct http_conn *prev, *next;
@@ -167,13 +171,30 @@ size_t http_conn_pending(const struct http_conn *c)
 
 static void on_sent(void *ctx, int res);
 
+/* A hijacked connection ends with our side shut down while the client's last input is read
+ * and dropped: closed with input unread, the connection would be reset, and the client lose
+ * what it had not read yet (the docker CLI says "connection reset by peer" instead of giving
+ * the container's exit status). The client's close, or LINGER_MS, ends it. */
+static bool start_linger(struct http_conn *c)
+{
+    if (!c->linger)
+        return false;
+    c->linger = false;
+    if (c->peer_eof || shutdown(reactor_io_fd(c->io), SHUT_WR) < 0)
+        return false;
+    c->lingering = true;
+    reactor_timer_start(c->srv->r, &c->timer, LINGER_MS);
+    http_conn_resume_read(c);
+    return true;
+}
+
 /* Hand queued output to the reactor (one send in flight), or finish a closing connection. */
 static void flush(struct http_conn *c)
 {
     if (c->sending || c->dead)
         return;
     if (c->out.len == 0) {
-        if (c->closing)
+        if (c->closing && !c->lingering && !start_linger(c))
             conn_destroy(c);
         return;
     }
@@ -460,6 +481,7 @@ static void deliver_held(struct http_conn *c)
 static void on_peer_gone(struct http_conn *c, ssize_t n)
 {
     if (c->state == C_HIJACKED && n == 0) {
+        c->peer_eof = true;
         deliver_held(c);
         if (!c->dead && c->state == C_HIJACKED) /* the owner may have closed on the data */
             c->data_fn(c->data_arg, NULL, 0);   /* half-close: the handler decides */
@@ -492,7 +514,9 @@ static void on_timer(struct reactor_timer *t)
 {
     struct http_conn *c = (struct http_conn *)((char *)t - offsetof(struct http_conn, timer));
     conn_enter(c);
-    if (c->state == C_HIJACKED) {
+    if (c->lingering) {
+        conn_destroy(c); /* the client never closed */
+    } else if (c->state == C_HIJACKED) {
         deliver_held(c);
     } else if (c->state == C_READING && !c->closing) {
         if (c->discarding) /* the answer is out; no second one for a stalled body */
@@ -648,17 +672,35 @@ void http_conn_on_close(struct http_conn *c, void (*fn)(void *arg), void *arg)
     c->close_arg = arg;
 }
 
+/* The owner ends the exchange: no callback for it after this. */
+static void disown(struct http_conn *c)
+{
+    c->linger = c->state == C_HIJACKED;
+    c->state = C_READING;
+    c->close_fn = NULL;
+    c->drain_fn = NULL;
+    c->data_fn = NULL;
+    c->closing = true;
+}
+
 void http_conn_close(struct http_conn *c)
 {
     if (c->dead)
         return;
     conn_enter(c);
-    c->state = C_READING; /* the owner ends the exchange: no close callback for it */
-    c->close_fn = NULL;
-    c->drain_fn = NULL;
-    c->data_fn = NULL;
-    c->closing = true;
+    disown(c);
     flush(c);
+    conn_leave(c);
+}
+
+void http_conn_abort(struct http_conn *c)
+{
+    if (c->dead)
+        return;
+    conn_enter(c);
+    disown(c);
+    buf_reset(&c->out);
+    conn_destroy(c);
     conn_leave(c);
 }
 

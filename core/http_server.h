@@ -70,6 +70,9 @@ void http_conn_on_drain(struct http_conn *c, void (*fn)(void *arg), void *arg);
 /* fn runs if the connection goes away while a reply is owed or streaming (the client left,
  * or shutdown); the handler must not touch the connection after it. */
 void http_conn_on_close(struct http_conn *c, void (*fn)(void *arg), void *arg);
-/* Close once queued output is flushed. */
+/* Close once queued output is flushed (a hijacked one with a lingering close: the client's
+ * last input is read and dropped, so that it is not reset before it has read everything). */
 void http_conn_close(struct http_conn *c);
+/* Close now, dropping queued output (a client too far behind to catch up). */
+void http_conn_abort(struct http_conn *c);
 size_t http_conn_pending(const struct http_conn *c);

@@ -1,6 +1,6 @@
 /* exec/attach.c — the attach fan-out. Each client is a hijacked connection with its own output
- * queue (the HTTP server's); input runs through a small detach-key matcher before it reaches
- * the container, or the container's pending buffer when it has not started yet. */
+ * queue (the HTTP server's); a tty's input runs through a small detach-key matcher before it
+ * reaches the container, or the container's pending buffer when it has not started yet. */
 #include "exec/attach.h"
 
 #include <ctype.h>
@@ -13,25 +13,36 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define CUT_OFF (16u << 20) /* queued output beyond which a client is dropped */
+#define CUT_OFF    (16u << 20) /* queued output beyond which a client is dropped */
+#define STDIN_HIGH (1u << 20)  /* input waiting for the container beyond which clients wait */
 
 struct attach_client {
     struct container *c;
     struct http_conn *conn;
     bool in, out, err, tty;
+    bool paused; /* its input waits for the container to take what is pending */
     unsigned char keys[16];
     size_t nkeys, matched;
     struct attach_client *next;
 };
 
-static void (*stdin_write)(struct container *c, const char *data, size_t n);
+static size_t (*stdin_write)(struct container *c, const char *data, size_t n);
 static void (*stdin_close)(struct container *c);
 
-void attach_set_stdin(void (*write)(struct container *c, const char *data, size_t n),
+void attach_set_stdin(size_t (*write)(struct container *c, const char *data, size_t n),
                       void (*close)(struct container *c))
 {
     stdin_write = write;
     stdin_close = close;
+}
+
+void attach_stdin_drained(struct container *c)
+{
+    for (struct attach_client *a = c->attached; a; a = a->next)
+        if (a->paused) {
+            a->paused = false;
+            http_conn_resume_read(a->conn);
+        }
 }
 
 int attach_parse_keys(const char *spec, unsigned char *out, size_t *n, struct berth_err **err)
@@ -76,11 +87,15 @@ static void client_gone(void *arg)
     free(a);
 }
 
-static void end_client(struct attach_client *a)
+/* Its output flushed first, unless it is too far behind to ever catch up (abort). */
+static void end_client(struct attach_client *a, bool abort)
 {
     unlink_client(a);
     http_conn_on_close(a->conn, NULL, NULL);
-    http_conn_close(a->conn);
+    if (abort)
+        http_conn_abort(a->conn);
+    else
+        http_conn_close(a->conn);
     free(a);
 }
 
@@ -88,10 +103,17 @@ static void to_stdin(struct attach_client *a, const unsigned char *p, size_t n)
 {
     if (!n)
         return;
-    if (a->c->run && stdin_write)
-        stdin_write(a->c, (const char *)p, n);
-    else
+    size_t waiting;
+    if (a->c->run && stdin_write) {
+        waiting = stdin_write(a->c, (const char *)p, n);
+    } else {
         buf_append(&a->c->stdin_pending, p, n); /* docker run -i: input may beat the start */
+        waiting = a->c->stdin_pending.len;
+    }
+    if (waiting > STDIN_HIGH && !a->paused) {
+        a->paused = true;
+        http_conn_pause_read(a->conn);
+    }
 }
 
 /* Input, minus the detach sequence; the whole sequence detaches this client only. Bytes
@@ -114,7 +136,7 @@ static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
             to_stdin(a, (const unsigned char *)out.data, out.len);
             buf_free(&out);
             log_debug("attach: client detached from %.12s", a->c->id);
-            return end_client(a);
+            return end_client(a, false);
         }
     }
     to_stdin(a, (const unsigned char *)out.data, out.len);
@@ -124,14 +146,20 @@ static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
 static void on_data(void *arg, const char *data, ssize_t n)
 {
     struct attach_client *a = arg;
+    if (n > 0 && a->in && !a->tty) /* as dockerd: detach keys are a terminal's */
+        return to_stdin(a, (const unsigned char *)data, (size_t)n);
     if (n > 0 && a->in)
         return on_input(a, (const unsigned char *)data, (size_t)n);
-    if (n == 0 && a->in && json_get_bool(a->c->config, "StdinOnce", false)) {
-        if (a->c->run && stdin_close) /* the client's stdin ended, so does the container's */
-            stdin_close(a->c);
-        else
-            a->c->stdin_eof = true;
+    if (n != 0 || !a->in)
+        return; /* a client without input half-closes at once and still reads */
+    if (a->tty || !json_get_bool(a->c->config, "StdinOnce", false)) {
+        log_debug("attach: input of a client of %.12s ended; so does its attach", a->c->id);
+        return end_client(a, false); /* as dockerd; and a killed client is not kept */
     }
+    if (a->c->run && stdin_close) /* the client's stdin ended, so does the container's */
+        stdin_close(a->c);
+    else
+        a->c->stdin_eof = true;
 }
 
 /* Docker's stream framing: [stream, 0, 0, 0, size (big-endian 32)] then the bytes. */
@@ -160,7 +188,7 @@ void attach_broadcast(struct container *c, enum log_stream s, const char *data, 
         send_frame(a, s, data, n);
         if (http_conn_pending(a->conn) > CUT_OFF) {
             log_warn("attach: a client of %.12s reads too slowly; detaching it", c->id);
-            end_client(a);
+            end_client(a, true); /* and its backlog goes: it is not kept for a stalled client */
         }
     }
 }
@@ -168,7 +196,7 @@ void attach_broadcast(struct container *c, enum log_stream s, const char *data, 
 void attach_end_all(struct container *c)
 {
     while (c->attached)
-        end_client(c->attached);
+        end_client(c->attached, false);
 }
 
 int attach_add(struct container *c, struct http_conn *conn, const struct attach_opts *o,

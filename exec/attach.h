@@ -1,7 +1,7 @@
 /* exec/attach.h — clients attached to a container over hijacked connections: output fanned
  * out to each (with Docker's 8-byte stream frames when there is no tty), input passed to the
- * container (with the detach keys, ctrl-p ctrl-q by default, taken out). A slow client gets
- * its own queue and never slows the container; one far behind is cut off. */
+ * container (with a tty, the detach keys, ctrl-p ctrl-q by default, taken out). A slow client
+ * gets its own queue and never slows the container; one far behind is cut off. */
 #pragma once
 
 #include <stdbool.h>
@@ -30,6 +30,10 @@ void attach_broadcast(struct container *c, enum log_stream s, const char *data, 
 /* The container's output ended: close every client once its queue is flushed. */
 void attach_end_all(struct container *c);
 
-/* Where attach input goes: set by exec/run.c while the container runs. */
-void attach_set_stdin(void (*write)(struct container *c, const char *data, size_t n),
+/* Where attach input goes: set by exec/run.c while the container runs. write returns the
+ * bytes still waiting for the container: past a limit, clients are not read from until
+ * attach_stdin_drained (as dockerd's pipe blocks them; berthd does not buffer without end). */
+void attach_set_stdin(size_t (*write)(struct container *c, const char *data, size_t n),
                       void (*close)(struct container *c));
+/* The container took (or dropped) its pending input: read the clients again. */
+void attach_stdin_drained(struct container *c);

@@ -48,6 +48,7 @@ struct ctr_run {
     struct rio *in;              /* the stdin pipe's write end */
     struct log_writer *log;
     struct buf stdin_q;
+    size_t stdin_inflight;
     bool stdin_sending, stdin_closing;
     int open_outputs;
     bool exited, finishing;
@@ -149,11 +150,12 @@ static void on_stdin_sent(void *ctx, int res)
 {
     struct ctr_run *run = ctx;
     run->stdin_sending = false;
-    if (res < 0) { /* the container closed its stdin: drop what it will never read */
+    run->stdin_inflight = 0;
+    if (res < 0) /* the container closed its stdin: drop what it will never read */
         buf_reset(&run->stdin_q);
-        return;
-    }
-    flush_stdin(run);
+    else
+        flush_stdin(run);
+    attach_stdin_drained(run->c); /* clients held back may send more */
 }
 
 static struct rio *stdin_rio(struct ctr_run *run)
@@ -170,18 +172,20 @@ static void flush_stdin(struct ctr_run *run)
         size_t len;
         char *data = buf_steal(&run->stdin_q, &len);
         run->stdin_sending = reactor_send(io, data, len, on_stdin_sent) == 0;
+        run->stdin_inflight = run->stdin_sending ? len : 0;
     } else if (run->stdin_closing && run->in) { /* all sent: now the container sees EOF */
         reactor_io_close(run->in);
         run->in = NULL;
     }
 }
 
-static void stdin_write(struct container *c, const char *data, size_t n)
+static size_t stdin_write(struct container *c, const char *data, size_t n)
 {
     if (!c->run)
-        return;
+        return 0;
     buf_append(&c->run->stdin_q, data, n);
     flush_stdin(c->run);
+    return c->run->stdin_q.len + c->run->stdin_inflight;
 }
 
 static void stdin_close(struct container *c)
@@ -199,8 +203,10 @@ void ctr_run_init(void)
 
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err)
 {
-    if (!c->run || !c->run->tty)
+    if (!c->run)
         return berth_user_error(err, EBUSY, "Container %s is not running", c->id);
+    if (!c->run->tty) /* as dockerd: nothing to resize, and no error */
+        return 0;
     struct winsize ws = {.ws_row = (unsigned short)height, .ws_col = (unsigned short)width};
     if (ioctl(reactor_io_fd(c->run->tty), TIOCSWINSZ, &ws) < 0)
         return berth_error(err, errno, "resize the tty");

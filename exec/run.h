@@ -50,7 +50,7 @@ void ctr_wait_cancel(struct container *c, void *ctx);
  * gone. */
 int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_done_fn done,
                      void *ctx, struct berth_err **err);
-/* Resize the tty of a running container. */
+/* Resize the tty of a running container (nothing to do without a tty, as dockerd). */
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err);
 /* Wire attach input to running containers (once, at start-up). */
 void ctr_run_init(void);

@@ -1,7 +1,9 @@
 /* handlers/lifecycle.c — the container API group's lifecycle endpoints: start, stop, restart,
  * kill, wait, remove, pause, resize and attach. Each finds the container and hands the work to
  * exec/run.c; replies wait for the outcome. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,13 +138,33 @@ static void delete_container(struct api_req *a)
         api_reply_error(a, err);
 }
 
+/* h and w as Go's strconv.Atoi takes them: dockerd answers 400 with its words otherwise. */
+static bool query_atoi(struct api_req *a, const char *key, int *out)
+{
+    _cleanup_free_ char *v = http_query_get(a->msg, key);
+    const char *s = v ? v : "";
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (!*s || *end || errno || n < INT32_MIN || n > INT32_MAX || isspace((unsigned char)*s)) {
+        api_reply_errorf(a, 400, "strconv.Atoi: parsing \"%s\": %s", s,
+                         *s && !*end && errno ? "value out of range" : "invalid syntax");
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
 static void post_resize(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
+    int h, w;
+    if (!query_atoi(a, "h", &h) || !query_atoi(a, "w", &w))
+        return;
     struct container *c = find(a);
     if (!c)
         return;
-    if (ctr_resize(c, query_int(a, "h", 0), query_int(a, "w", 0), &err) < 0)
+    if (ctr_resize(c, h, w, &err) < 0)
         return api_reply_error(a, err);
     api_reply_status(a, 200);
 }

@@ -7,6 +7,9 @@
 #   cg_read CTR CONTROLLER FILE     a container's cgroup file (v1 controller dir or the v2 tree)
 #   ctr_pid CTR                     the container's init pid on the host
 #   count_mounts / count_zombies    berthd's overlay mounts / berthd's unreaped children
+#   running CTR / log_has CTR RE    the container runs / its log (both streams) has a line RE
+#   raw_attach CTR QUERY [opts]     an upgraded attach request, then stdin's bytes, raw
+#   pty_run [ptyexpect opts] -- CMD CMD on a pseudo-terminal, driven by steps on stdin
 
 CG_ROOT=${CG_ROOT:-/sys/fs/cgroup}
 
@@ -71,4 +74,27 @@ count_zombies() {
     [ "$st" = Z ] && n=$((n + 1))
   done
   echo $n
+}
+
+running() { [ "$(docker inspect --format '{{.State.Running}}' "$1")" = true ]; }
+
+log_has() { docker logs "$1" 2>&1 | grep -q "$2"; }
+
+# raw_attach CTR QUERY [rawsock.py options]: the attach request upgraded as the docker CLI asks,
+# then stdin's bytes (the client's input), over one raw connection; prints what comes back.
+raw_attach() {
+  local ctr=$1 query=$2
+  shift 2
+  {
+    printf 'POST /containers/%s/attach?%s HTTP/1.1\r\nHost: berth\r\n' "$ctr" "$query"
+    printf 'Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n'
+    cat
+  } | raw_request "$@"
+}
+
+# pty_run [ptyexpect.py options] -- CMD...: CMD on a new pseudo-terminal (its controlling tty),
+# driven by the expect/send/resize steps read from stdin; see ptyexpect.py.
+PTYEXPECT=$INTEGRATION_DIR/ptyexpect.py
+pty_run() {
+  "$HOSTPY" "$PTYEXPECT" "$@"
 }
