@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,19 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 
+/* Group commit of syncfs: layers finishing together share one flush. A ticket is covered only
+ * by a syncfs that started after it was taken. Pool threads, hence the lock. */
+struct sync_group {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t taken, done;
+    bool running;
+    int err; /* of the last flush */
+};
+
 struct layer_store {
-    char *dir;          /* ROOT/layers */
+    char *dir; /* ROOT/layers */
+    struct sync_group sync;
     struct map index;   /* chain id → struct layer */
     struct map unsaved; /* chain ids whose layer.json layer_save_later must rewrite */
     bool saving;        /* a rewrite job is in flight */
@@ -351,6 +363,8 @@ int layer_store_open(const char *root, struct layer_store **out, struct berth_er
 {
     struct layer_store *ls = xcalloc(1, sizeof(*ls));
     ls->dir = xasprintf("%s/layers", root);
+    pthread_mutex_init(&ls->sync.mu, NULL);
+    pthread_cond_init(&ls->sync.cv, NULL);
     _cleanup_free_ char *links = xasprintf("%s/l", ls->dir);
     _cleanup_free_ char *tmp = xasprintf("%s/tmp", ls->dir);
     int r = fs_mkdir_p(links, 0700, err);
@@ -377,6 +391,8 @@ void layer_store_close(struct layer_store *ls)
         layer_free(v);
     map_free(&ls->index);
     map_free(&ls->unsaved);
+    pthread_mutex_destroy(&ls->sync.mu);
+    pthread_cond_destroy(&ls->sync.cv);
     free(ls->dir);
     free(ls);
 }
@@ -399,16 +415,43 @@ int layer_tmp_new(struct layer_store *ls, char **tmp_dir, int *diff_fd, struct b
     return 0;
 }
 
+static int group_syncfs(struct sync_group *g, int fd)
+{
+    pthread_mutex_lock(&g->mu);
+    uint64_t mine = ++g->taken;
+    int r = 0;
+    while (g->done < mine) {
+        if (g->running) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        g->running = true;
+        uint64_t upto = g->taken;
+        pthread_mutex_unlock(&g->mu);
+        int e = syncfs(fd) < 0 ? errno : 0;
+        pthread_mutex_lock(&g->mu);
+        g->running = false;
+        g->done = upto;
+        g->err = e;
+        pthread_cond_broadcast(&g->cv);
+    }
+    r = g->err;
+    pthread_mutex_unlock(&g->mu);
+    return r ? -r : 0;
+}
+
 /* The layer's files must be on disk before it becomes visible: syncfs flushes them in one go
- * (cheaper than an fsync per file), then metadata, rename and link make it appear. */
+ * (cheaper than an fsync per file; layers committing together share it), then metadata,
+ * rename and link make it appear. */
 int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
                  struct berth_err **err)
 {
     _cleanup_close_ int fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || syncfs(fd) < 0)
-        return berth_error(err, errno, "sync layer %s", l->chain_id);
+    int r = fd < 0 ? -errno : group_syncfs(&ls->sync, fd);
+    if (r < 0)
+        return berth_error(err, -r, "sync layer %s", l->chain_id);
     random_link(l->link);
-    int r = write_meta(tmp_dir, l, err);
+    r = write_meta(tmp_dir, l, err);
     if (r < 0)
         return r;
     _cleanup_free_ char *dst = xasprintf("%s/%s", ls->dir, l->link);
