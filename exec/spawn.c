@@ -98,6 +98,9 @@ static int pivot(const char *rootfs)
     return 0;
 }
 
+/* Docker's read-only paths are also nosuid, nodev and noexec (as runc remounts them). */
+#define RO_PATH_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
 /* Masked files get /dev/null over them, masked directories an empty read-only tmpfs; a path
  * this kernel does not have is skipped. */
 static int mask_paths(const struct spawn_plan *p)
@@ -115,7 +118,8 @@ static int mask_paths(const struct spawn_plan *p)
         if (access(*m, F_OK) < 0)
             continue;
         if (mount(*m, *m, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-            mount(NULL, *m, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, NULL) < 0)
+            mount(NULL, *m, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | RO_PATH_FLAGS, NULL) <
+                0)
             return -errno;
     }
     return 0;

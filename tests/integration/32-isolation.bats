@@ -65,8 +65,8 @@ teardown() { ctr_teardown; }
   done
   [[ "$output" == *sys-ro* ]]
   [[ "$output" == *sysrq-ro* ]]
-  [[ "$output" == *"/proc/sys ro"* ]]
-  [[ "$output" == *"/proc/bus ro"* ]]
+  [[ "$output" == *"/proc/sys ro,nosuid,nodev,noexec"* ]]
+  [[ "$output" == *"/proc/bus ro,nosuid,nodev,noexec"* ]]
   # the host's files are not empty, so the test can fail
   [ ! -e /proc/timer_list ] || [ "$(head -c 1 /proc/timer_list | wc -c)" -eq 1 ]
 }
