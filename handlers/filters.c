@@ -49,9 +49,10 @@ int filters_from_query(const struct http_msg *msg, const char *const allowed[], 
         bool ok = false;
         for (size_t i = 0; allowed && allowed[i] && !ok; i++)
             ok = strcmp(allowed[i], key) == 0;
-        if (!ok) {
+        if (!ok) { /* the words first: key lives in f */
+            int r = berth_user_error(err, EINVAL, "invalid filter '%s'", key);
             json_decref(f);
-            return berth_user_error(err, EINVAL, "invalid filter '%s'", key);
+            return r;
         }
     }
     *out = f;
