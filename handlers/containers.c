@@ -529,12 +529,14 @@ static void pruned_one(void *ctx, int res, const struct berth_err *err)
     (void)res, (void)err;
     if (--p->pending > 0)
         return;
-    api_reply_json(p->a, 200,
-                   json_pack("{so sI}", "ContainersDeleted",
-                             json_array_size(p->deleted) ? p->deleted : json_null(),
-                             "SpaceReclaimed", (json_int_t)0));
-    if (!json_array_size(p->deleted))
-        json_decref(p->deleted);
+    json_t *deleted = p->deleted; /* dockerd says null for none */
+    if (!json_array_size(deleted)) {
+        json_decref(deleted);
+        deleted = json_null();
+    }
+    api_reply_json(
+        p->a, 200,
+        json_pack("{so sI}", "ContainersDeleted", deleted, "SpaceReclaimed", (json_int_t)0));
     free(p);
 }
 
