@@ -71,13 +71,15 @@ stop:
 
 unit: $(UNIT_BINS)
 
+ASAN_FLAGS := BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
+
 test: deps
 	@$(MAKE) --no-print-directory all unit format-check-quiet
-	@BUILD=$(BUILD) tests/run
+	@$(MAKE) --no-print-directory $(ASAN_FLAGS) all unit
+	@BUILD=$(BUILD) ASAN_BUILD=build-asan tests/run
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all unit
+	@$(MAKE) --no-print-directory $(ASAN_FLAGS) all unit
 	@BUILD=build-asan tests/run --unit-only
 
 fuzz:
