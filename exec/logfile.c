@@ -239,15 +239,16 @@ void log_writer_write(struct log_writer *w, enum log_stream s, const char *data,
 {
     struct buf *part = &w->partial[s];
     while (n > 0) {
-        const char *nl = memchr(data, '\n', n);
-        size_t take = nl ? (size_t)(nl - data) + 1 : n;
-        if (part->len + take >= MAX_LINE && !nl)
-            take = MAX_LINE - part->len < n ? MAX_LINE - part->len : n;
-        if (part->len == 0 && nl) {
+        /* a record ends at a newline, or once it holds MAX_LINE bytes (Docker's split) */
+        size_t room = MAX_LINE - part->len, span = n < room ? n : room;
+        const char *nl = memchr(data, '\n', span);
+        size_t take = nl ? (size_t)(nl - data) + 1 : span;
+        bool ends = nl || part->len + take == MAX_LINE;
+        if (part->len == 0 && ends) {
             add_record(w, s, data, take); /* the common case: a whole line, no copy */
         } else {
             buf_append(part, data, take);
-            if (nl || part->len >= MAX_LINE) {
+            if (ends) {
                 add_record(w, s, part->data, part->len);
                 buf_reset(part);
             }
