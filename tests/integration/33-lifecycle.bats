@@ -5,6 +5,8 @@
 load helpers
 load containers
 
+bats_require_minimum_version 1.5.0
+
 setup_file() { ctr_setup_file; }
 setup() { ctr_setup; }
 teardown() { ctr_teardown; }
@@ -31,8 +33,7 @@ wait_api() {
   run docker run --rm busybox /etc/passwd
   [ "$status" -eq 126 ]
   [[ "$output" == *'exec: "/etc/passwd": permission denied'* ]]
-  run docker run --rm busybox nope
-  [ "$status" -eq 127 ]
+  run -127 docker run --rm busybox nope
   [[ "$output" == *'exec: "nope": executable file not found in $PATH'* ]]
   [ -z "$(docker ps -aq)" ] # --rm removed even the ones that never started
   docker run -d --name kk busybox sleep 60
