@@ -118,16 +118,25 @@ static json_t *mounts_json(const struct container *c)
     return out;
 }
 
-static json_t *network_json(const struct container *c)
+/* Until bridge networking exists, every container runs with none unless it asked for host. */
+static const char *network_name(const struct container *c)
 {
     const char *mode = json_get_str(c->host_config, "NetworkMode");
-    const char *name = mode && !strcmp(mode, "host") ? "host" : "none";
-    json_t *ep = json_pack("{s:n s:n s:n ss ss ss ss si ss ss si ss s:n}", "IPAMConfig", "Links",
-                           "Aliases", "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress",
-                           "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
-                           "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
-    return json_pack("{ss ss ss s{} sb s{so}}", "Bridge", "", "SandboxID", "", "SandboxKey",
-                     c->run ? "" : "", "Ports", "HairpinMode", 0, "Networks", name, ep);
+    return mode && !strcmp(mode, "host") ? "host" : "none";
+}
+
+static json_t *endpoint_json(void)
+{
+    return json_pack("{s:n s:n s:n ss ss ss ss si ss ss si ss s:n}", "IPAMConfig", "Links",
+                     "Aliases", "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress", "",
+                     "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                     "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
+}
+
+static json_t *network_json(const struct container *c)
+{
+    return json_pack("{ss ss ss s{} sb s{so}}", "Bridge", "", "SandboxID", "", "SandboxKey", "",
+                     "Ports", "HairpinMode", 0, "Networks", network_name(c), endpoint_json());
 }
 
 static json_t *graph_driver(struct api_req *a, const struct container *c)
@@ -316,13 +325,14 @@ static json_t *summary(const struct container *c)
     json_t *labels = json_object_get(c->config, "Labels");
     const char *net = json_get_str(c->host_config, "NetworkMode");
     int64_t created = time_parse_rfc3339(c->created);
-    json_t *s = json_pack(
-        "{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{s{}} s[]}", "Id", c->id, "Names",
-        json_sprintf("/%s", c->name), "Image", json_get_str(c->config, "Image") ?: "", "ImageID",
-        c->image_id, "Command", cmd, "Created", (json_int_t)(created / 1000000000), "Ports",
-        "Labels", json_is_object(labels) ? json_incref(labels) : json_object(), "State",
-        ctr_status_name(c->state.status), "Status", status, "HostConfig", "NetworkMode",
-        net ? net : "default", "NetworkSettings", "Networks", "Mounts");
+    json_t *s = json_pack("{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{s{so}} so}", "Id", c->id,
+                          "Names", json_sprintf("/%s", c->name), "Image",
+                          json_get_str(c->config, "Image") ?: "", "ImageID", c->image_id, "Command",
+                          cmd, "Created", (json_int_t)(created / 1000000000), "Ports", "Labels",
+                          json_is_object(labels) ? json_incref(labels) : json_object(), "State",
+                          ctr_status_name(c->state.status), "Status", status, "HostConfig",
+                          "NetworkMode", net ? net : "default", "NetworkSettings", "Networks",
+                          network_name(c), endpoint_json(), "Mounts", mounts_json(c));
     return s;
 }
 

@@ -59,3 +59,12 @@ names() { docker ps "$@" --format '{{.Names}}' | tr '\n' ' ' | sed 's/ $//'; }
   [[ "${lines[3]}" == 'run1|"sleep 60"|busybox|running|Up '* ]]
   [ "$(docker ps --format '{{.Label "tier"}}')" = web ]
 }
+
+@test "ps --format shows each container's network and bind mounts" {
+  mkdir -p "$BT_DIR/vol"
+  docker run -d --name netnone -v "$BT_DIR/vol:/data" busybox sleep 60 >/dev/null
+  docker run -d --name nethost --network host busybox sleep 60 >/dev/null
+  run docker ps --no-trunc --format '{{.Names}} {{.Networks}} {{.Mounts}}'
+  [[ "$output" == *"netnone none $BT_DIR/vol"* ]]
+  [[ "$output" == *"nethost host "* ]]
+}
