@@ -2,7 +2,8 @@
 # a private berthd whose containers' cgroups sit under a parent this test owns, and the local
 # busybox image (tools/mkbusybox, from Debian's busybox-static) imported as busybox:latest.
 #
-#   ctr_setup_file / ctr_setup / ctr_teardown   the bats hooks (setup_file, setup, teardown)
+#   ctr_setup_file / ctr_setup / ctr_teardown   the bats hooks (setup_file, setup, teardown);
+#                                   ctr_teardown also removes the parents in CG_EXTRA_PARENTS
 #   ctr_cgroup_dirs                 the cgroup directories under the test's parent, all controllers
 #   cg_read CTR CONTROLLER FILE     a container's cgroup file (v1 controller dir or the v2 tree)
 #   ctr_pid CTR                     the container's init pid on the host
@@ -37,12 +38,17 @@ ctr_teardown() {
     [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
   fi
   stop_berthd
-  [ -n "${CG_PARENT:-}" ] || return 0
+  local p
+  for p in ${CG_PARENT:-} ${CG_EXTRA_PARENTS:-}; do cg_remove_parent "$p"; done
+  CG_PARENT= CG_EXTRA_PARENTS=
+}
+
+# cg_remove_parent NAME: NAME's directories (with everything below) in every hierarchy.
+cg_remove_parent() {
   local d
-  for d in $(find "$CG_ROOT" -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null); do
+  for d in $(find "$CG_ROOT" -maxdepth 3 -type d -name "$1" 2>/dev/null); do
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
-  CG_PARENT=
 }
 
 ctr_cgroup_dirs() {
