@@ -2,6 +2,7 @@
  * consume moves the tail down, which is cheap for the small leftovers it sees. */
 #include "core/buf.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,19 @@ void buf_append(struct buf *b, const void *p, size_t n)
 void buf_puts(struct buf *b, const char *s)
 {
     buf_append(b, s, strlen(s));
+}
+
+void buf_put_query_escaped(struct buf *b, const char *s)
+{
+    buf_reserve(b, 0); /* an empty input still leaves a string */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            buf_append(b, p, 1);
+        else if (*p == ' ')
+            buf_puts(b, "+");
+        else
+            buf_printf(b, "%%%02X", *p);
+    }
 }
 
 /* Format straight into the spare room; only output larger than it is formatted twice. A format

@@ -292,21 +292,6 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Go's url.QueryEscape: unreserved bytes stay, a space becomes '+', the rest %XX. */
-static void query_escape(struct buf *b, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.' || ch == '~')
-            buf_append(b, s, 1);
-        else if (ch == ' ')
-            buf_puts(b, "+");
-        else
-            buf_printf(b, "%%%02X", ch);
-    }
-}
-
 /* The attrs as dockerd's --details prints them: key=value pairs joined by commas, by key. */
 static void details(struct buf *b, json_t *attrs)
 {
@@ -323,9 +308,9 @@ static void details(struct buf *b, json_t *attrs)
     for (size_t i = 0; i < k; i++) {
         if (i)
             buf_puts(b, ",");
-        query_escape(b, keys[i]);
+        buf_put_query_escaped(b, keys[i]);
         buf_puts(b, "=");
-        query_escape(b, json_get_str(attrs, keys[i]) ?: "");
+        buf_put_query_escaped(b, json_get_str(attrs, keys[i]) ?: "");
     }
     free(keys);
 }

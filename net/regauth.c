@@ -200,15 +200,7 @@ char *regauth_basic_header(const char *user, const char *password)
 char *regauth_query_escape(const char *s)
 {
     struct buf b = {0};
-    buf_append(&b, "", 0); /* an empty input still gives a string */
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            buf_append(&b, p, 1);
-        else if (*p == ' ')
-            buf_puts(&b, "+");
-        else
-            buf_printf(&b, "%%%02X", *p);
-    }
+    buf_put_query_escaped(&b, s);
     return buf_steal(&b, NULL);
 }
 
