@@ -229,21 +229,27 @@ static void run_free(struct ctr_run *run)
     free(run);
 }
 
+/* What a container that ran holds on the host: its cgroup (every process left in it killed
+ * first: nothing of it may outlive it) and its overlay mount. Blocking. */
+static void release_host(const struct container *c, struct cgroup *cg)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (cg) {
+        cgroup_kill_all(cg);
+        if (cgroup_destroy(cg, &err) < 0)
+            log_warn("container %.12s: %s", c->id, err->msg);
+    }
+    berth_err_freep(&err);
+    if (rootfs_unmount(c->dir, &err) < 0)
+        log_warn("container %.12s: %s", c->id, err->msg);
+}
+
 static void cleanup_work(struct pool_job *job)
 {
     struct cleanup *cl = (struct cleanup *)job;
     struct ctr_run *run = cl->run;
-    _cleanup_err_ struct berth_err *err = NULL;
-    if (run->cg) {
-        cl->oom = cgroup_oom_killed(run->cg);
-        cgroup_kill_all(run->cg); /* nothing of it may outlive it */
-        if (cgroup_destroy(run->cg, &err) < 0)
-            log_warn("container %.12s: %s", run->c->id, err->msg);
-        run->cg = NULL;
-    }
-    berth_err_freep(&err);
-    if (rootfs_unmount(run->c->dir, &err) < 0)
-        log_warn("container %.12s: %s", run->c->id, err->msg);
+    cl->oom = run->cg && cgroup_oom_killed(run->cg);
+    release_host(run->c, take_ptr(run->cg));
 }
 
 static void remove_after_exit(struct exec_env *env, struct container *c);
@@ -337,7 +343,7 @@ struct start_job {
     struct pool_job job;
     struct exec_env *env;
     struct container *c;
-    char *lowerdir, *top_link, *cgroup_parent;
+    char *lowerdir, *top_link;
     ctr_done_fn done;
     void *ctx;
     int res, exit_code;
@@ -402,13 +408,19 @@ static bool wants_init(const struct container *c, const struct exec_env *env)
     return json_is_boolean(v) ? json_is_true(v) : env->init;
 }
 
+/* CgroupParent, or the daemon's. */
+static const char *cgroup_parent_of(const struct container *c, const struct exec_env *env)
+{
+    const char *parent = json_get_str(c->host_config, "CgroupParent");
+    return parent && *parent ? parent : env->cgroup_parent;
+}
+
 /* Everything that can fail before the process exists, in order; undone on failure. */
 static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_store **store,
                    char **merged)
 {
     struct container *c = j->c;
     struct cgroup_limits limits;
-    const char *parent = json_get_str(c->host_config, "CgroupParent");
     *merged = xasprintf("%s/merged", c->dir);
     int r = write_etc(c, &j->err);
     if (r == 0 && j->top_link)
@@ -418,8 +430,7 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     j->t_mount = mono_us();
     plan_limits(c, &limits);
     if (r == 0)
-        r = cgroup_create(parent && *parent ? parent : j->cgroup_parent, c->id, &limits, &j->cg,
-                          &j->err);
+        r = cgroup_create(cgroup_parent_of(c, j->env), c->id, &limits, &j->cg, &j->err);
     j->t_cgroup = mono_us();
     const char *init = NULL;
     if (r == 0 && wants_init(c, j->env) && !(init = plan_init_binary(j->env->init_path)))
@@ -580,7 +591,6 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
     *j = (struct start_job){.job = {.work = start_work, .done = start_done},
                             .env = env,
                             .c = c,
-                            .cgroup_parent = (char *)env->cgroup_parent,
                             .done = done,
                             .ctx = ctx,
                             .io = PLAN_STDIO_NONE, /* undo() may run before plan_stdio */
@@ -796,27 +806,14 @@ static void remove_after_exit(struct exec_env *env, struct container *c)
     do_remove(env, c, NULL, NULL);
 }
 
-static void release_orphan(struct exec_env *env, struct container *c)
-{
-    _cleanup_err_ struct berth_err *err = NULL;
-    const char *parent = json_get_str(c->host_config, "CgroupParent");
-    struct cgroup *cg = cgroup_open(parent && *parent ? parent : env->cgroup_parent, c->id);
-    cgroup_kill_all(cg); /* a child that escaped PDEATHSIG (it re-parented) goes too */
-    if (cgroup_destroy(cg, &err) < 0)
-        log_warn("start-up: container %.12s: %s", c->id, err->msg);
-    berth_err_freep(&err);
-    if (rootfs_unmount(c->dir, &err) < 0)
-        log_warn("start-up: container %.12s: %s", c->id, err->msg);
-    c->orphaned = false;
-}
-
 void ctr_recover(struct exec_env *env)
 {
     struct container *c, **doomed = xcalloc(ctr_count(env->cs, -1) + 1, sizeof(*doomed));
     size_t n = 0;
     for (size_t i = 0; (c = ctr_next(env->cs, &i));) {
-        if (c->orphaned)
-            release_orphan(env, c);
+        if (c->orphaned) /* a child that escaped PDEATHSIG (it re-parented) goes too */
+            release_host(c, cgroup_open(cgroup_parent_of(c, env), c->id));
+        c->orphaned = false;
         if (json_get_bool(c->host_config, "AutoRemove", false))
             doomed[n++] = c;
     }

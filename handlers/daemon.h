@@ -35,7 +35,6 @@
 struct daemon {
     struct config cfg;
     char *version_body; /* GET /version's reply: it never changes while the daemon runs */
-    size_t version_len;
     struct reactor *r;
     struct pool *pool;
     struct http_server *http;

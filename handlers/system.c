@@ -47,9 +47,9 @@ static void get_version(struct api_req *a)
 {
     if (!a->d->version_body) {
         _cleanup_json_ json_t *v = version_json(a->d);
-        a->d->version_body = json_dump_line(v, &a->d->version_len);
+        a->d->version_body = json_dump_line(v, NULL);
     }
-    api_reply_raw(a, 200, "application/json", a->d->version_body, a->d->version_len);
+    api_reply_raw(a, 200, "application/json", a->d->version_body, strlen(a->d->version_body));
 }
 
 /* Entries of a /proc/self directory (fds, tasks): cheap procfs reads. */
