@@ -181,52 +181,48 @@ static json_t *inspect(struct api_req *a, const struct container *c)
 /* SizeRw (the writable layer's bytes) and SizeRootFs (with the image's) for each reply object,
  * walked on a bulk pool thread: the objects stay with the reactor, the walk sees only paths. */
 struct sizes {
-    json_t *reply, **objs; /* objs point into reply */
-    char **uppers;
-    int64_t *image, *rw;
+    json_t *reply;
     size_t n;
+    struct {
+        json_t *obj; /* in reply */
+        char *upper;
+        int64_t image, rw;
+    } items[];
 };
 
 static void sizes_work(struct api_task *t)
 {
     struct sizes *z = t->data;
     for (size_t i = 0; i < z->n; i++)
-        z->rw[i] = fs_tree_size(z->uppers[i]);
+        z->items[i].rw = fs_tree_size(z->items[i].upper);
 }
 
 static void sizes_done(struct api_task *t)
 {
     struct sizes *z = t->data;
     for (size_t i = 0; i < z->n; i++) {
-        json_object_set_new(z->objs[i], "SizeRw", json_integer(z->rw[i]));
-        json_object_set_new(z->objs[i], "SizeRootFs", json_integer(z->rw[i] + z->image[i]));
-        free(z->uppers[i]);
+        json_object_set_new(z->items[i].obj, "SizeRw", json_integer(z->items[i].rw));
+        json_object_set_new(z->items[i].obj, "SizeRootFs",
+                            json_integer(z->items[i].rw + z->items[i].image));
+        free(z->items[i].upper);
     }
     api_reply_json(t->a, 200, z->reply);
-    free(z->objs);
-    free(z->uppers);
-    free(z->image);
-    free(z->rw);
     free(z);
 }
 
 static struct sizes *sizes_new(json_t *reply, size_t n)
 {
-    struct sizes *z = xcalloc(1, sizeof(*z));
+    struct sizes *z = xcalloc(1, sizeof(*z) + n * sizeof(z->items[0]));
     z->reply = reply;
-    z->objs = xcalloc(n + 1, sizeof(*z->objs));
-    z->uppers = xcalloc(n + 1, sizeof(*z->uppers));
-    z->image = xcalloc(n + 1, sizeof(*z->image));
-    z->rw = xcalloc(n + 1, sizeof(*z->rw));
     return z;
 }
 
 static void sizes_add(struct api_req *a, struct sizes *z, json_t *obj, const struct container *c)
 {
     struct image *img = image_get(a->d->images, c->image_id);
-    z->objs[z->n] = obj;
-    z->uppers[z->n] = xasprintf("%s/upper", c->dir);
-    z->image[z->n] = img ? (int64_t)img->size : 0;
+    z->items[z->n].obj = obj;
+    z->items[z->n].upper = xasprintf("%s/upper", c->dir);
+    z->items[z->n].image = img ? (int64_t)img->size : 0;
     z->n++;
 }
 
