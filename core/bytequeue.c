@@ -23,6 +23,7 @@ struct bytequeue {
     pthread_cond_t cond;
     struct chunk *head, *tail;
     size_t queued, high_water;
+    size_t want; /* bytes the sleeping worker waits for; 0 when it is not waiting */
     bool closed, paused;
     int close_res;
     _Atomic uint64_t consumed;
@@ -83,7 +84,8 @@ bool bytequeue_push(struct bytequeue *q, const void *p, size_t n)
     bool ok = q->queued < q->high_water;
     if (!ok)
         q->paused = true;
-    pthread_cond_signal(&q->cond);
+    if (q->want && q->queued >= q->want)
+        pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
     return ok;
 }
@@ -110,30 +112,39 @@ static void maybe_post_drain(struct bytequeue *q)
     reactor_post(q->r, &q->drain_ev);
 }
 
+/* A worker woken for every network read would copy and hash in slivers and sleep as often:
+ * it waits until a worthwhile batch is queued (a quarter of the high-water mark, so a paused
+ * source always refills it) and then takes all it can. */
 ssize_t bytequeue_read(struct bytequeue *q, void *buf, size_t cap)
 {
+    size_t want = q->high_water / 4 < cap ? q->high_water / 4 : cap;
+    if (want == 0)
+        want = 1;
     pthread_mutex_lock(&q->lock);
-    while (!q->head && !q->closed)
+    while (q->queued < want && !q->closed) {
+        q->want = want;
         pthread_cond_wait(&q->cond, &q->lock);
-    ssize_t n;
+    }
+    q->want = 0;
+    ssize_t n = 0;
     if (q->closed && q->close_res < 0) {
         n = q->close_res; /* errors cut the stream short: the queued bytes no longer matter */
-    } else if (!q->head) {
-        n = 0;
     } else {
-        struct chunk *c = q->head;
-        size_t take = c->len - c->off < cap ? c->len - c->off : cap;
-        memcpy(buf, c->data + c->off, take);
-        c->off += take;
-        q->queued -= take;
-        if (c->off == c->len) {
-            q->head = c->next;
-            if (!q->head)
-                q->tail = NULL;
-            free(c);
+        while (q->head && (size_t)n < cap) {
+            struct chunk *c = q->head;
+            size_t take = c->len - c->off < cap - (size_t)n ? c->len - c->off : cap - (size_t)n;
+            memcpy((char *)buf + n, c->data + c->off, take);
+            c->off += take;
+            n += (ssize_t)take;
+            if (c->off == c->len) {
+                q->head = c->next;
+                if (!q->head)
+                    q->tail = NULL;
+                free(c);
+            }
         }
-        n = (ssize_t)take;
-        atomic_fetch_add(&q->consumed, take);
+        q->queued -= (size_t)n;
+        atomic_fetch_add(&q->consumed, (uint64_t)n);
         maybe_post_drain(q);
     }
     pthread_mutex_unlock(&q->lock);

@@ -21,7 +21,8 @@ bool bytequeue_push(struct bytequeue *q, const void *p, size_t n);
 /* Reactor side: the source ended (res 0) or failed / was cancelled (res < 0, e.g. -ECANCELED);
  * the worker sees EOF after the queued bytes, or the error at once. */
 void bytequeue_close(struct bytequeue *q, int res);
-/* Worker side: blocking read; bytes, 0 at the end, or the negative close code. */
+/* Worker side: blocking read of as many queued bytes as fit, once a batch is queued (or the
+ * source ended); bytes, 0 at the end, or the negative close code. */
 ssize_t bytequeue_read(struct bytequeue *q, void *buf, size_t cap);
 /* Bytes the worker has taken so far (any thread). */
 uint64_t bytequeue_consumed(struct bytequeue *q);

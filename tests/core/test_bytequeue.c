@@ -201,7 +201,7 @@ static void test_eof_after_bytes(void **state)
     bytequeue_close(q, -EIO); /* the first close decides */
     bytequeue_release(q);
     char buf[8];
-    const char *want[] = {"hel", "lo", "wor", "ld"};
+    const char *want[] = {"hel", "low", "orl", "d"}; /* a read spans chunks */
     for (size_t i = 0; i < 4; i++) {
         ssize_t n = bytequeue_read(q, buf, 3);
         assert_int_equal(n, strlen(want[i]));
@@ -212,6 +212,26 @@ static void test_eof_after_bytes(void **state)
     assert_int_equal(bytequeue_consumed(q), 10);
     bytequeue_release(q);
     assert_int_equal(drains, 0);
+}
+
+/* One read takes every queued chunk that fits, so the worker copies, hashes and writes in
+ * batches rather than one network read at a time. */
+static void test_read_gathers_chunks(void **state)
+{
+    struct fixture *f = *state;
+    NEED_REACTOR(f);
+    int drains = 0;
+    struct bytequeue *q = bytequeue_new(f->r, HIGH, never_drain, &drains);
+    assert_true(bytequeue_push(q, "ab", 2));
+    assert_true(bytequeue_push(q, "cd", 2));
+    assert_true(bytequeue_push(q, "ef", 2));
+    bytequeue_close(q, 0);
+    char buf[64];
+    assert_int_equal(bytequeue_read(q, buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "abcdef", 6);
+    assert_int_equal(bytequeue_read(q, buf, sizeof(buf)), 0);
+    bytequeue_release(q);
+    bytequeue_release(q);
 }
 
 /* An error cuts the stream at once: queued bytes are not delivered first. */
@@ -336,9 +356,9 @@ static void test_no_drain_after_close(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        BOTH(test_backpressure),         BOTH(test_eof_after_bytes),
-        BOTH(test_error_is_immediate),   BOTH(test_close_wakes_reader),
-        BOTH(test_no_drain_after_close),
+        BOTH(test_backpressure),        BOTH(test_eof_after_bytes),
+        BOTH(test_read_gathers_chunks), BOTH(test_error_is_immediate),
+        BOTH(test_close_wakes_reader),  BOTH(test_no_drain_after_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
