@@ -273,9 +273,10 @@ struct unpacker {
     struct berth_err **err;
 };
 
-static int open_in_root(int root, const char *path, int flags)
+static int open_in_root(int root, const char *path, int flags, mode_t mode)
 {
     struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC,
+                           .mode = mode,
                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof(how));
     return fd < 0 ? -errno : fd;
@@ -297,7 +298,7 @@ static int parent_dir(struct unpacker *u, const char *path)
         return u->parent_fd;
     forget_parent(u);
     u->parent_stale = false;
-    int fd = open_in_root(u->root, path, O_PATH | O_DIRECTORY);
+    int fd = open_in_root(u->root, path, O_PATH | O_DIRECTORY, 0);
     if (fd == -ENOENT) { /* tar streams may omit directory entries */
         _cleanup_free_ char *copy = xstrdup(path);
         char *slash = strrchr(copy, '/');
@@ -310,7 +311,7 @@ static int parent_dir(struct unpacker *u, const char *path)
         if (mkdirat(up, base, 0755) < 0 && errno != EEXIST)
             return berth_error(u->err, errno, "mkdir `%s`", path);
         forget_parent(u);
-        fd = open_in_root(u->root, path, O_PATH | O_DIRECTORY);
+        fd = open_in_root(u->root, path, O_PATH | O_DIRECTORY, 0);
     }
     if (fd < 0)
         return berth_error(u->err, -fd, "open directory `%s` in the layer", path);
@@ -350,11 +351,20 @@ static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_di
 }
 
 /* Owner first, then mode (chown clears setuid), then xattrs (chown clears
- * security.capability), then times. fd is a regular open of the file or directory. */
+ * security.capability), then times. fd is a regular open of the file or directory. What we
+ * created mostly has the entry's owner and mode already: a stat is cheaper than changing an
+ * inode twice, and a setgid parent, an ACL or the umask can still make either differ. */
 static int set_meta_fd(struct unpacker *u, int fd, struct archive_entry *e, const char *name)
 {
-    if (fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0 ||
-        fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+    uid_t uid = (uid_t)archive_entry_uid(e);
+    gid_t gid = (gid_t)archive_entry_gid(e);
+    mode_t perm = archive_entry_perm(e) & 07777;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return berth_error(u->err, errno, "stat `%s`", name);
+    bool chown_it = st.st_uid != uid || st.st_gid != gid;
+    if ((chown_it && fchown(fd, uid, gid) < 0) ||
+        ((chown_it || (st.st_mode & 07777) != perm) && fchmod(fd, perm) < 0))
         return berth_error(u->err, errno, "set owner and mode of `%s`", name);
     const char *xname;
     const void *value;
@@ -403,13 +413,9 @@ static int write_data(struct unpacker *u, int fd, const char *name, int64_t *end
     return 0;
 }
 
-static int make_file(struct unpacker *u, int dfd, const char *base, struct archive_entry *e,
-                     const char *name)
+/* The data, size, owner, mode and times of a regular file just created as fd. */
+static int fill_file(struct unpacker *u, int fd, struct archive_entry *e, const char *name)
 {
-    _cleanup_close_ int fd =
-        openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return berth_error(u->err, errno, "create `%s`", name);
     int64_t size = archive_entry_size(e), end = 0;
     int r = write_data(u, fd, name, &end);
     if (r == 0 && end != size && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
@@ -422,6 +428,31 @@ static int make_file(struct unpacker *u, int dfd, const char *base, struct archi
         r = berth_error(u->err, errno, "set times of `%s`", name);
     u->disk_size += (uint64_t)size;
     return r;
+}
+
+static int make_file(struct unpacker *u, int dfd, const char *base, struct archive_entry *e,
+                     const char *name)
+{
+    _cleanup_close_ int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                    archive_entry_perm(e) & 0777);
+    if (fd < 0)
+        return berth_error(u->err, errno, "create `%s`", name);
+    return fill_file(u, fd, e, name);
+}
+
+/* Most entries of a layer are new files in a directory that exists: one openat2 of the whole
+ * name (inside the layer, O_EXCL: the final name is never followed) creates them. Returns 1
+ * when it did, 0 when it could not (a missing parent, a name already taken...: the general
+ * path deals with those and words their errors), or the error of filling it. */
+static int make_new_file(struct unpacker *u, struct archive_entry *e, const char *name)
+{
+    _cleanup_close_ int fd = open_in_root(u->root, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                                          archive_entry_perm(e) & 0777);
+    if (fd < 0)
+        return 0;
+    u->entries++;
+    int r = fill_file(u, fd, e, name);
+    return r < 0 ? r : 1;
 }
 
 static int make_dir(struct unpacker *u, int dfd, const char *base, struct archive_entry *e,
@@ -469,7 +500,7 @@ static int make_hardlink(struct unpacker *u, int dfd, const char *base, const ch
                          const char *name)
 {
     _cleanup_free_ char *clean = clean_name(target);
-    _cleanup_close_ int tfd = open_in_root(u->root, clean, O_PATH | O_NOFOLLOW);
+    _cleanup_close_ int tfd = open_in_root(u->root, clean, O_PATH | O_NOFOLLOW, 0);
     if (tfd < 0)
         return berth_user_error(u->err, EINVAL,
                                 "invalid hardlink `%s` → `%s`: target is not in "
@@ -491,7 +522,7 @@ static int make_hardlink(struct unpacker *u, int dfd, const char *base, const ch
 static int whiteout(struct unpacker *u, int dfd, const char *dir, const char *base)
 {
     if (strcmp(base, ".wh..wh..opq") == 0) {
-        _cleanup_close_ int fd = open_in_root(u->root, dir, O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int fd = open_in_root(u->root, dir, O_RDONLY | O_DIRECTORY, 0);
         if (fd < 0 || fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
             return berth_error(u->err, fd < 0 ? -fd : errno, "mark `%s` opaque", dir);
         return 0;
@@ -516,16 +547,22 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
     if (!*name)
         return 0; /* the layer's root itself */
     char *slash = strrchr(name, '/');
-    _cleanup_free_ char *dir = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("");
     const char *base = slash ? slash + 1 : name;
+    mode_t type = archive_entry_filetype(e);
+    const char *link = archive_entry_hardlink(e);
+    bool is_whiteout = strncmp(base, ".wh.", 4) == 0;
+    if (type == AE_IFREG && !link && !is_whiteout) {
+        int made = make_new_file(u, e, name);
+        if (made != 0)
+            return made < 0 ? made : 0;
+    }
+    _cleanup_free_ char *dir = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("");
     int dfd = parent_dir(u, dir);
     if (dfd < 0)
         return dfd;
     u->entries++;
-    if (strncmp(base, ".wh.", 4) == 0)
+    if (is_whiteout)
         return whiteout(u, dfd, dir, base);
-    mode_t type = archive_entry_filetype(e);
-    const char *link = archive_entry_hardlink(e);
     bool exists;
     int r = make_room(u, dfd, base, type == AE_IFDIR && !link, &exists);
     if (r < 0)
@@ -550,7 +587,7 @@ static int finish_dirs(struct unpacker *u)
     for (size_t i = 0; i < u->ndirs; i++) {
         const char *path = u->dirs[i].path;
         _cleanup_close_ int fd =
-            r < 0 ? -1 : open_in_root(u->root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            r < 0 ? -1 : open_in_root(u->root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
         if (fd >= 0 && futimens(fd, u->dirs[i].ts) < 0)
             r = berth_error(u->err, errno, "set times of `%s`", path);
         else if (r == 0 && fd < 0 && fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP)

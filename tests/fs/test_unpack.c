@@ -347,6 +347,35 @@ static void test_tree(void **state)
     buf_free(&tar);
 }
 
+/* A new file takes its group from a setgid parent and its mode through the umask: the
+ * unpacker must not trust what it created to match the entry. */
+static void test_owner_mode_not_inherited(void **state)
+{
+    NEED_ROOT();
+    struct fixture *f = *state;
+    struct tar t;
+    tar_open(&t);
+    struct archive_entry *e = tar_entry("shared", AE_IFDIR, 02775);
+    archive_entry_set_gid(e, 50);
+    tar_add(&t, e, NULL, 0);
+    tar_file(&t, "shared/root-file", "r", 0666); /* uid 0, gid 0 */
+    e = tar_entry("shared/sub", AE_IFDIR, 0755);
+    tar_add(&t, e, NULL, 0);
+    struct buf tar;
+    tar_close(&t, &tar);
+    mode_t old = umask(022);
+    struct unpack_result res;
+    unpack_ok(f, &tar, &res);
+    umask(old);
+    struct stat st = lstat_in(f, "shared/root-file");
+    assert_int_equal(st.st_gid, 0);
+    assert_int_equal(st.st_mode & 07777, 0666);
+    st = lstat_in(f, "shared/sub");
+    assert_int_equal(st.st_gid, 0);
+    assert_int_equal(st.st_mode & 07777, 0755); /* no setgid inherited from its parent */
+    buf_free(&tar);
+}
+
 static void test_long_names(void **state)
 {
     NEED_ROOT();
@@ -972,6 +1001,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_tree),
+        T(test_owner_mode_not_inherited),
         T(test_long_names),
         T(test_sparse),
         T(test_replace_and_merge),
