@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -22,19 +23,38 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 
-/* Group commit of syncfs: layers finishing together share one flush. A ticket is covered only
- * by a syncfs that started after it was taken. Pool threads, hence the lock. */
-struct sync_group {
+/* Layers reach the disk in the background, off the pull's path. layer.json records the boot
+ * during which the files were written ("Boot"); a flusher thread syncs the file system and
+ * then leaves SYNCED_MARK in the layer's directory. At start-up, a layer without the mark from
+ * this boot means only berthd died: the page cache still holds every file, so it is kept and
+ * flushed. One from another boot means the machine went down before its files were known to
+ * be on disk: it goes, its images are no longer listed, and pulling again fetches it. Layers
+ * without "Boot" were synced before they were committed. */
+#define SYNCED_MARK "synced"
+/* A flush waits for unpacking to pause this long (a pull's layers commit within a fraction of
+ * a second of each other, and a syncfs would stall them), but never delays a layer longer than
+ * FLUSH_MAX_DELAY_MS, nor anyone waiting in layer_store_flush. */
+#define FLUSH_QUIET_MS     1000
+#define FLUSH_MAX_DELAY_MS 10000
+
+struct flusher {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t taken, done;
-    bool running;
-    int err; /* of the last flush */
+    pthread_t thread;
+    bool started, stop;
+    int waiters;               /* in layer_store_flush: flush now */
+    uint64_t last_activity_ms; /* an unpack started or a layer was committed */
+    uint64_t first_pending_ms; /* when the oldest of dirs was queued */
+    char **dirs;               /* committed layer directories not yet marked synced */
+    size_t ndirs;
+    struct map pending;       /* their links, and those of the batch being flushed */
+    uint64_t queued, flushed; /* tickets: a layer_store_flush waits until flushed >= queued */
 };
 
 struct layer_store {
     char *dir; /* ROOT/layers */
-    struct sync_group sync;
+    char boot_id[40];
+    struct flusher fl;
     struct map index;   /* chain id → struct layer */
     struct map unsaved; /* chain ids whose layer.json layer_save_later must rewrite */
     bool saving;        /* a rewrite job is in flight */
@@ -68,9 +88,12 @@ void layer_free(struct layer *l)
 static json_t *layer_to_json(const struct layer *l)
 {
     json_t *blobs = l->blobs ? json_incref(l->blobs) : json_array();
-    return json_pack("{ss ss ss ss sI sI so}", "ChainID", l->chain_id, "DiffID", l->diff_id,
-                     "Parent", l->parent, "Link", l->link, "Size", (json_int_t)l->size, "TarSize",
-                     (json_int_t)l->tar_size, "Blobs", blobs);
+    json_t *j = json_pack("{ss ss ss ss sI sI so}", "ChainID", l->chain_id, "DiffID", l->diff_id,
+                          "Parent", l->parent, "Link", l->link, "Size", (json_int_t)l->size,
+                          "TarSize", (json_int_t)l->tar_size, "Blobs", blobs);
+    if (l->boot_id[0])
+        json_object_set_new(j, "Boot", json_string(l->boot_id));
+    return j;
 }
 
 static struct layer *layer_from_json(const json_t *j)
@@ -87,6 +110,7 @@ static struct layer *layer_from_json(const json_t *j)
     snprintf(l->link, sizeof(l->link), "%s", link);
     l->size = (uint64_t)json_get_int(j, "Size", 0);
     l->tar_size = (uint64_t)json_get_int(j, "TarSize", 0);
+    snprintf(l->boot_id, sizeof(l->boot_id), "%s", json_get_str(j, "Boot") ?: "");
     json_t *blobs = json_object_get(j, "Blobs");
     l->blobs = json_is_array(blobs) ? json_incref(blobs) : json_array();
     return l;
@@ -325,6 +349,153 @@ char *layer_lowerdir(struct layer_store *ls, const char *chain_id)
     return buf_steal(&b, NULL);
 }
 
+/* ---- durability (see SYNCED_MARK) ---- */
+
+/* One batch: the files, then their marks, each made durable by a syncfs. */
+static void flush_batch(struct layer_store *ls, char **dirs, size_t n)
+{
+    _cleanup_close_ int fd = open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) < 0) {
+        log_warn("layers: sync `%s`: %s; not marked synced", ls->dir, strerror(errno));
+        return; /* the layers are whole until the machine goes down; the next start retries */
+    }
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *mark = xasprintf("%s/%s", dirs[i], SYNCED_MARK);
+        _cleanup_close_ int m = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (m < 0 && errno != ENOENT) /* ENOENT: deleted meanwhile */
+            log_warn("layers: create `%s`: %s", mark, strerror(errno));
+    }
+    if (syncfs(fd) < 0)
+        log_warn("layers: sync `%s`: %s", ls->dir, strerror(errno));
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* With the lock held: wait until the queued layers should be flushed. */
+static void flusher_wait_for_quiet(struct flusher *f)
+{
+    for (;;) {
+        uint64_t quiet = f->last_activity_ms + FLUSH_QUIET_MS;
+        uint64_t latest = f->first_pending_ms + FLUSH_MAX_DELAY_MS;
+        uint64_t due = quiet < latest ? quiet : latest, now = now_ms();
+        if (f->stop || f->waiters || now >= due)
+            return;
+        struct timespec ts = {.tv_sec = (time_t)(due / 1000),
+                              .tv_nsec = (long)(due % 1000) * 1000000};
+        pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+    }
+}
+
+static void *flusher_run(void *arg)
+{
+    struct layer_store *ls = arg;
+    struct flusher *f = &ls->fl;
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        while (!f->ndirs && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (!f->ndirs)
+            break;
+        flusher_wait_for_quiet(f);
+        char **dirs = f->dirs;
+        size_t n = f->ndirs;
+        uint64_t upto = f->queued;
+        f->dirs = NULL;
+        f->ndirs = 0;
+        pthread_mutex_unlock(&f->mu);
+        flush_batch(ls, dirs, n);
+        pthread_mutex_lock(&f->mu);
+        for (size_t i = 0; i < n; i++) {
+            map_del(&f->pending, strrchr(dirs[i], '/') + 1);
+            free(dirs[i]);
+        }
+        free(dirs);
+        f->flushed = upto;
+        pthread_cond_broadcast(&f->cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+/* Any thread: queue a committed layer's directory (taken) for the flusher. */
+static void flusher_add(struct layer_store *ls, char *dir)
+{
+    struct flusher *f = &ls->fl;
+    pthread_mutex_lock(&f->mu);
+    f->last_activity_ms = now_ms();
+    if (!f->ndirs)
+        f->first_pending_ms = f->last_activity_ms;
+    map_put(&f->pending, strrchr(dir, '/') + 1, (void *)1);
+    f->dirs = xrealloc(f->dirs, (f->ndirs + 1) * sizeof(*f->dirs));
+    f->dirs[f->ndirs++] = dir;
+    f->queued++;
+    if (!f->started) {
+        int e = pthread_create(&f->thread, NULL, flusher_run, ls);
+        if (e != 0)
+            log_warn("layers: start the flusher: %s",
+                     strerror(e)); /* unmarked: the next start retries */
+        f->started = e == 0;
+    }
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void layer_store_flush(struct layer_store *ls)
+{
+    struct flusher *f = &ls->fl;
+    pthread_mutex_lock(&f->mu);
+    uint64_t want = f->queued;
+    f->waiters++;
+    pthread_cond_broadcast(&f->cv); /* the flusher may be waiting for quiet */
+    while (f->started && f->flushed < want)
+        pthread_cond_wait(&f->cv, &f->mu);
+    f->waiters--;
+    pthread_mutex_unlock(&f->mu);
+}
+
+bool layer_chain_unsynced(struct layer_store *ls, const char *chain_id)
+{
+    bool found = false;
+    pthread_mutex_lock(&ls->fl.mu);
+    for (struct layer *l = layer_get(ls, chain_id); l && !found; l = layer_get(ls, l->parent))
+        found = map_get(&ls->fl.pending, l->link) != NULL;
+    pthread_mutex_unlock(&ls->fl.mu);
+    return found;
+}
+
+static void flusher_stop(struct layer_store *ls)
+{
+    struct flusher *f = &ls->fl;
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_cond_broadcast(&f->cv);
+    bool started = f->started;
+    pthread_mutex_unlock(&f->mu);
+    if (started)
+        pthread_join(f->thread, NULL); /* it flushes what is queued first */
+    for (size_t i = 0; i < f->ndirs; i++)
+        free(f->dirs[i]);
+    free(f->dirs);
+    map_free(&f->pending);
+}
+
+/* A layer whose files may not be on disk: *same_boot when they were written during this boot
+ * (so the page cache still has them). */
+static bool unsynced(const struct layer_store *ls, const struct layer *l, const char *dir,
+                     bool *same_boot)
+{
+    _cleanup_free_ char *mark = xasprintf("%s/%s", dir, SYNCED_MARK);
+    if (!l->boot_id[0] || access(mark, F_OK) == 0)
+        return false;
+    *same_boot = ls->boot_id[0] && strcmp(l->boot_id, ls->boot_id) == 0;
+    return true;
+}
+
 /* ---- load ---- */
 
 /* A directory without valid metadata, or a second copy of a chain (two pulls committed it
@@ -337,8 +508,13 @@ static void load_one(struct layer_store *ls, const char *name)
     json_error_t je;
     _cleanup_json_ json_t *j = json_load_file(path, 0, &je);
     struct layer *l = j ? layer_from_json(j) : NULL;
-    if (!l || strcmp(l->link, name) != 0 || layer_register(ls, l) != l) {
-        log_warn("layers: removing `%s`: %s", dir, l ? "duplicate" : "no valid layer.json");
+    bool same_boot = false, pending = l && unsynced(ls, l, dir, &same_boot);
+    bool lost = pending && !same_boot;
+    if (!l || strcmp(l->link, name) != 0 || lost || layer_register(ls, l) != l) {
+        log_warn("layers: removing `%s`: %s", dir,
+                 !l     ? "no valid layer.json"
+                 : lost ? "its files were not yet on disk when the machine went down"
+                        : "duplicate");
         layer_free(l);
         if (layer_rm_tree(dir, &err) < 0)
             log_warn("layers: %s", err->msg);
@@ -346,6 +522,19 @@ static void load_one(struct layer_store *ls, const char *name)
     }
     if (make_link(ls, l, &err) < 0) /* a crash between rename and symlink */
         log_warn("layers: %s", err->msg);
+    if (pending) /* berthd died before its flush: the page cache still has the files */
+        flusher_add(ls, take_ptr(dir));
+}
+
+/* The kernel's ID of this boot ("" if unreadable: unsynced layers then count as another boot's). */
+static void read_boot_id(char *out, size_t cap)
+{
+    _cleanup_free_ char *text = NULL;
+    _cleanup_err_ struct berth_err *err = NULL;
+    size_t len;
+    out[0] = '\0';
+    if (fs_read_file("/proc/sys/kernel/random/boot_id", &text, &len, &err) == 0)
+        snprintf(out, cap, "%.*s", (int)strcspn(text, "\n"), text);
 }
 
 static int load_all(struct layer_store *ls, struct berth_err **err)
@@ -363,8 +552,13 @@ int layer_store_open(const char *root, struct layer_store **out, struct berth_er
 {
     struct layer_store *ls = xcalloc(1, sizeof(*ls));
     ls->dir = xasprintf("%s/layers", root);
-    pthread_mutex_init(&ls->sync.mu, NULL);
-    pthread_cond_init(&ls->sync.cv, NULL);
+    pthread_mutex_init(&ls->fl.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the flusher's timed waits */
+    pthread_cond_init(&ls->fl.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    read_boot_id(ls->boot_id, sizeof(ls->boot_id));
     _cleanup_free_ char *links = xasprintf("%s/l", ls->dir);
     _cleanup_free_ char *tmp = xasprintf("%s/tmp", ls->dir);
     int r = fs_mkdir_p(links, 0700, err);
@@ -386,13 +580,14 @@ void layer_store_close(struct layer_store *ls)
 {
     if (!ls)
         return;
+    flusher_stop(ls);
     void *v;
     for (size_t i = 0; map_next(&ls->index, &i, NULL, &v);)
         layer_free(v);
     map_free(&ls->index);
     map_free(&ls->unsaved);
-    pthread_mutex_destroy(&ls->sync.mu);
-    pthread_cond_destroy(&ls->sync.cv);
+    pthread_mutex_destroy(&ls->fl.mu);
+    pthread_cond_destroy(&ls->fl.cv);
     free(ls->dir);
     free(ls);
 }
@@ -401,6 +596,9 @@ void layer_store_close(struct layer_store *ls)
 
 int layer_tmp_new(struct layer_store *ls, char **tmp_dir, int *diff_fd, struct berth_err **err)
 {
+    pthread_mutex_lock(&ls->fl.mu);
+    ls->fl.last_activity_ms = now_ms(); /* a flush now would stall this unpack */
+    pthread_mutex_unlock(&ls->fl.mu);
     _cleanup_free_ char *dir = xasprintf("%s/tmp/unpack-XXXXXX", ls->dir);
     if (!mkdtemp(dir))
         return berth_error(err, errno, "create a directory in `%s/tmp`", ls->dir);
@@ -415,43 +613,14 @@ int layer_tmp_new(struct layer_store *ls, char **tmp_dir, int *diff_fd, struct b
     return 0;
 }
 
-static int group_syncfs(struct sync_group *g, int fd)
-{
-    pthread_mutex_lock(&g->mu);
-    uint64_t mine = ++g->taken;
-    int r = 0;
-    while (g->done < mine) {
-        if (g->running) {
-            pthread_cond_wait(&g->cv, &g->mu);
-            continue;
-        }
-        g->running = true;
-        uint64_t upto = g->taken;
-        pthread_mutex_unlock(&g->mu);
-        int e = syncfs(fd) < 0 ? errno : 0;
-        pthread_mutex_lock(&g->mu);
-        g->running = false;
-        g->done = upto;
-        g->err = e;
-        pthread_cond_broadcast(&g->cv);
-    }
-    r = g->err;
-    pthread_mutex_unlock(&g->mu);
-    return r ? -r : 0;
-}
-
-/* The layer's files must be on disk before it becomes visible: syncfs flushes them in one go
- * (cheaper than an fsync per file; layers committing together share it), then metadata,
- * rename and link make it appear. */
+/* The layer's files reach the disk later (see SYNCED_MARK); its metadata is durable before the
+ * rename and the link make it appear. */
 int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
                  struct berth_err **err)
 {
-    _cleanup_close_ int fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = fd < 0 ? -errno : group_syncfs(&ls->sync, fd);
-    if (r < 0)
-        return berth_error(err, -r, "sync layer %s", l->chain_id);
     random_link(l->link);
-    r = write_meta(tmp_dir, l, err);
+    snprintf(l->boot_id, sizeof(l->boot_id), "%s", ls->boot_id);
+    int r = write_meta(tmp_dir, l, err);
     if (r < 0)
         return r;
     _cleanup_free_ char *dst = xasprintf("%s/%s", ls->dir, l->link);
@@ -460,7 +629,9 @@ int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
     _cleanup_close_ int dfd = open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0)
         fsync(dfd);
-    return make_link(ls, l, err);
+    r = make_link(ls, l, err);
+    flusher_add(ls, take_ptr(dst));
+    return r;
 }
 
 int layer_trash(struct layer_store *ls, const struct layer *l, char **trash_path,

@@ -23,8 +23,9 @@ struct layer {
     char link[LAYER_LINK_LEN + 1]; /* its directory and link name */
     uint64_t size;                 /* bytes of its regular files */
     uint64_t tar_size;             /* bytes of its uncompressed tar (the diff), for save */
-    json_t *blobs; /* [{"Digest","MediaType","Size","Repos":[...]}]: where its tar is kept */
-    int refs;      /* images and containers using it (reactor thread only) */
+    json_t *blobs;    /* [{"Digest","MediaType","Size","Repos":[...]}]: where its tar is kept */
+    char boot_id[40]; /* the boot its files were written in ("" for layers synced at commit) */
+    int refs;         /* images and containers using it (reactor thread only) */
 };
 
 struct layer_store;
@@ -32,7 +33,13 @@ struct layer_store;
 /* Load ROOT/layers (blocking, at start-up), removing unpacks and deletions a crash left
  * unfinished, and duplicate copies of a chain. */
 int layer_store_open(const char *root, struct layer_store **out, struct berth_err **err);
+/* Flushes the layers still waiting for the disk, then closes. */
 void layer_store_close(struct layer_store *ls);
+/* Any pool thread: wait until every layer committed so far is on disk (marked synced).
+ * Containers are created only on such layers. */
+void layer_store_flush(struct layer_store *ls);
+/* Reactor thread: true when a layer of this chain is not yet known to be on disk. */
+bool layer_chain_unsynced(struct layer_store *ls, const char *chain_id);
 const char *layer_store_dir(const struct layer_store *ls);
 
 /* ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */

@@ -28,9 +28,10 @@
 #define IN_SIZE    (256u << 10)
 #define SLOT_SIZE  (256u << 10) /* a decompressed chunk: hashed and parsed while in cache */
 #define RING_SLOTS 8
-/* Files this big start their writeback as soon as they are written; for smaller ones a
- * sync_file_range each costs more (submission stalls on the queue) than it saves, and
- * layer_commit's syncfs writes them in one go. */
+/* Files this big start their writeback as soon as they are written, which halves what the
+ * layer store's background flush has left to do; for smaller ones a sync_file_range each
+ * costs more (submission stalls on the queue) than it saves, and that flush's syncfs writes
+ * them in one go. */
 #define WRITEBACK_MIN (64u << 10)
 
 /* ---- the byte source libarchive reads from ----

@@ -28,6 +28,7 @@ struct create_call {
     struct api_req *a;
     struct container *c;
     json_t *warnings;
+    bool flush_layers; /* the image was pulled so recently that it may not be on disk yet */
     int res;
     struct berth_err *err;
 };
@@ -35,6 +36,8 @@ struct create_call {
 static void create_work(struct pool_job *job)
 {
     struct create_call *cc = (struct create_call *)job;
+    if (cc->flush_layers) /* a container outlives a power cut only on layers that are on disk */
+        layer_store_flush(cc->a->d->layers);
     cc->res = ctr_prepare_dir(cc->c, &cc->err);
 }
 
@@ -77,8 +80,11 @@ static void post_create(struct api_req *a)
     }
     ctr_add(a->d->cs, c, a->d->pool); /* the name is taken from now on */
     struct create_call *cc = xcalloc(1, sizeof(*cc));
-    *cc = (struct create_call){
-        .job = {.work = create_work, .done = create_done}, .a = a, .c = c, .warnings = warnings};
+    *cc = (struct create_call){.job = {.work = create_work, .done = create_done},
+                               .a = a,
+                               .c = c,
+                               .warnings = warnings,
+                               .flush_layers = layer_chain_unsynced(a->d->layers, c->image_chain)};
     api_async(a);
     pool_submit(a->d->pool, POOL_LATENCY, &cc->job);
 }

@@ -457,6 +457,107 @@ static void test_discard(void **state)
     assert_string_equal(tmp_ls, "");
 }
 
+/* ---- durability: files flushed in the background, kept or dropped at start-up ---- */
+
+static char *this_boot(void)
+{
+    char *text = NULL;
+    size_t len;
+    _cleanup_err_ struct berth_err *err = NULL;
+    assert_int_equal(fs_read_file("/proc/sys/kernel/random/boot_id", &text, &len, &err), 0);
+    text[strcspn(text, "\n")] = '\0';
+    return text;
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* layer.json of l rewritten with "Boot" set to boot (NULL: removed), and its synced mark gone:
+ * as a crash before the flush would have left it. */
+static void unflush(struct fixture *f, const struct layer *l, const char *boot)
+{
+    _cleanup_free_ char *meta = layer_path(f, l, "/layer.json");
+    _cleanup_free_ char *mark = layer_path(f, l, "/synced");
+    _cleanup_err_ struct berth_err *err = NULL;
+    json_error_t je;
+    _cleanup_json_ json_t *j = json_load_file(meta, 0, &je);
+    assert_non_null(j);
+    if (boot)
+        json_object_set_new(j, "Boot", json_string(boot));
+    else
+        json_object_del(j, "Boot");
+    _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(fs_write_atomic(meta, text, strlen(text), 0600, &err), 0);
+    unlink(mark);
+}
+
+static void test_flushed_in_background(void **state)
+{
+    struct fixture *f = *state;
+    _cleanup_free_ char *boot = this_boot();
+    struct layer *l = make_layer(f, "", DA, "a", "a");
+    struct layer *top = make_layer(f, DA, DB, "b", "b");
+    assert_string_equal(l->boot_id, boot);
+    _cleanup_free_ char *meta = layer_path(f, top, "/layer.json");
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    _cleanup_err_ struct berth_err *err = NULL;
+    assert_int_equal(fs_read_file(meta, &text, &len, &err), 0);
+    _cleanup_free_ char *want = xasprintf("\"Boot\":\"%s\"", boot);
+    assert_non_null(strstr(text, want));
+    layer_store_flush(f->ls); /* does not wait for the quiet period */
+    _cleanup_free_ char *mark = layer_path(f, l, "/synced");
+    _cleanup_free_ char *top_mark = layer_path(f, top, "/synced");
+    assert_true(exists(mark));
+    assert_true(exists(top_mark));
+    assert_false(layer_chain_unsynced(f->ls, top->chain_id));
+    /* a layer whose parent alone is unflushed counts as unsynced */
+    unflush(f, l, boot);
+    reopen(f);
+    assert_true(layer_chain_unsynced(f->ls, CAB));
+    layer_store_flush(f->ls);
+    assert_false(layer_chain_unsynced(f->ls, CAB));
+    assert_true(exists(mark));
+}
+
+/* berthd died before its flush, the machine did not: the files are whole in the page cache. */
+static void test_same_boot_kept(void **state)
+{
+    struct fixture *f = *state;
+    _cleanup_free_ char *boot = this_boot();
+    struct layer *l = make_layer(f, "", DA, "a", "kept");
+    layer_store_flush(f->ls);
+    unflush(f, l, boot);
+    _cleanup_free_ char *link = xstrdup(l->link);
+    reopen(f);
+    struct layer *again = layer_get(f->ls, DA);
+    assert_non_null(again);
+    assert_string_equal(again->link, link);
+    layer_store_flush(f->ls);
+    _cleanup_free_ char *mark = layer_path(f, again, "/synced");
+    assert_true(exists(mark));
+}
+
+/* The machine went down before the files were known to be on disk: the layer goes. Layers
+ * from before background flushing (no "Boot") were synced at commit and stay. */
+static void test_other_boot_dropped(void **state)
+{
+    struct fixture *f = *state;
+    struct layer *lost = make_layer(f, "", DA, "a", "lost");
+    struct layer *old = make_layer(f, "", DC, "c", "old");
+    layer_store_flush(f->ls);
+    unflush(f, lost, "00000000-0000-0000-0000-000000000000");
+    unflush(f, old, NULL);
+    _cleanup_free_ char *lost_dir = layer_path(f, lost, "");
+    reopen(f);
+    assert_null(layer_get(f->ls, DA));
+    assert_false(exists(lost_dir));
+    assert_non_null(layer_get(f->ls, DC));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -469,6 +570,9 @@ int main(void)
         T(test_index),
         T(test_trash_and_remove),
         T(test_discard),
+        T(test_flushed_in_background),
+        T(test_same_boot_kept),
+        T(test_other_boot_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,14 +60,19 @@ berthd_tmpfiles() {
 
 # restart_berthd [--kill] [berthd flags…]: same root, exec-root and socket as start_berthd made.
 restart_berthd() {
-  if [ "${1:-}" = --kill ]; then
-    shift
-    kill -KILL "$BT_PID"
-    wait "$BT_PID" 2>/dev/null || true
-  else
-    kill -TERM "$BT_PID"
-    wait "$BT_PID" 2>/dev/null || true
-  fi
+  halt_berthd "${1:-}"
+  [ "${1:-}" != --kill ] || shift
+  respawn_berthd "$@"
+}
+
+# halt_berthd [--kill]: stop berthd (SIGTERM, or SIGKILL), keeping its root for respawn_berthd.
+halt_berthd() {
+  kill "-$([ "${1:-}" = --kill ] && echo KILL || echo TERM)" "$BT_PID"
+  wait "$BT_PID" 2>/dev/null || true
+}
+
+# respawn_berthd [berthd flags…]: start berthd again on the root halt_berthd left.
+respawn_berthd() {
   "$BERTHD" --root "$BT_DIR/root" --exec-root "$BT_DIR/run" -H "unix://$BT_SOCK" \
     --config-file "$BT_DIR/daemon.json" --log-level debug "$@" \
     </dev/null >>"$BT_DIR/berthd.log" 2>&1 &
