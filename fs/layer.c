@@ -436,9 +436,8 @@ static void flusher_add(struct layer_store *ls, char *dir)
     f->queued++;
     if (!f->started) {
         int e = pthread_create(&f->thread, NULL, flusher_run, ls);
-        if (e != 0)
-            log_warn("layers: start the flusher: %s",
-                     strerror(e)); /* unmarked: the next start retries */
+        if (e != 0) /* the layers stay unmarked: the next start flushes them */
+            log_warn("layers: start the flusher: %s", strerror(e));
         f->started = e == 0;
     }
     pthread_cond_signal(&f->cv);
