@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/reactor_backend.h"
 #include "core/xalloc.h"
@@ -59,13 +60,6 @@ struct reactor {
     } stats;
     struct rdone batch[BATCH];
 };
-
-static uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint32_t bit(enum rop op)
 {
@@ -127,7 +121,7 @@ void reactor_timer_start(struct reactor *r, struct reactor_timer *t, uint64_t af
         r->heap_cap = r->heap_cap ? r->heap_cap * 2 : 64;
         r->heap = xrealloc(r->heap, r->heap_cap * sizeof(*r->heap));
     }
-    t->_due_ms = monotonic_ms() + after_ms;
+    t->_due_ms = mono_ms() + after_ms;
     r->heap[++r->heap_len] = t;
     t->_heap_pos = r->heap_len;
     heap_up(r, r->heap_len);
@@ -150,7 +144,7 @@ static int next_timeout(const struct reactor *r)
         return 0;
     if (r->heap_len == 0)
         return -1;
-    uint64_t due = r->heap[1]->_due_ms, now = monotonic_ms();
+    uint64_t due = r->heap[1]->_due_ms, now = mono_ms();
     return due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
 }
 
@@ -411,7 +405,7 @@ int reactor_run(struct reactor *r)
         int n = r->ops->wait(r->impl, next_timeout(r), r->batch, BATCH);
         if (n < 0 && n != -EINTR && n != -ETIME && n != -EAGAIN)
             return n;
-        r->now_ms = monotonic_ms();
+        r->now_ms = mono_ms();
         for (int i = 0; i < n; i++) {
             dispatch(r, &r->batch[i]);
             if (r->batch[i].data)
@@ -520,7 +514,7 @@ struct reactor *reactor_new(const char *backend, struct berth_err **err)
         free(r);
         return NULL;
     }
-    r->now_ms = monotonic_ms();
+    r->now_ms = mono_ms();
     r->wake = reactor_io_open(r, efd, r);
     reactor_poll(r->wake, POLLIN, on_wake);
     log_debug("reactor: using %s", r->ops->name);

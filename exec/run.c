@@ -19,6 +19,7 @@
 
 #include "cgroup/cgroup.h"
 #include "core/cleanup.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -63,13 +64,6 @@ struct ctr_waiter {
     void *ctx;
     struct ctr_waiter *next;
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void set_time(char **field)
 {

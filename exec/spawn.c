@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/clock.h"
 #include "core/xalloc.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -279,13 +280,6 @@ fail:
 
 /* ---- the parent ---- */
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static const char *stage_name(int stage)
 {
     static const char *const names[] = {"",        "cgroup",   "stdio",   "mounts", "pivot_root",
@@ -357,7 +351,7 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
         close_all(cg_fds, ncg);
         return berth_error(err, errno, "pipe");
     }
-    int64_t t0 = now_us();
+    int64_t t0 = mono_us();
     pid_t pid = do_clone(p, cg, &pidfd);
     if (pid == 0) {
         close(rep[0]);
@@ -371,10 +365,10 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
         return berth_error(err, e, "clone3");
     out->pid = pid;
     out->pidfd = pidfd;
-    out->clone_us = now_us() - t0;
+    out->clone_us = mono_us() - t0;
     struct child_report report;
     ssize_t n = read(rep_fd, &report, sizeof(report));
-    out->exec_us = now_us() - t0;
+    out->exec_us = mono_us() - t0;
     if (n == 0)
         return 0; /* the close-on-exec pipe closed: the command runs */
     waitpid(pid, NULL, 0);

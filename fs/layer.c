@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/map.h"
@@ -369,20 +370,13 @@ static void flush_batch(struct layer_store *ls, char **dirs, size_t n)
         log_warn("layers: sync `%s`: %s", ls->dir, strerror(errno));
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* With the lock held: wait until the queued layers should be flushed. */
 static void flusher_wait_for_quiet(struct flusher *f)
 {
     for (;;) {
         uint64_t quiet = f->last_activity_ms + FLUSH_QUIET_MS;
         uint64_t latest = f->first_pending_ms + FLUSH_MAX_DELAY_MS;
-        uint64_t due = quiet < latest ? quiet : latest, now = now_ms();
+        uint64_t due = quiet < latest ? quiet : latest, now = mono_ms();
         if (f->stop || f->waiters || now >= due)
             return;
         struct timespec ts = {.tv_sec = (time_t)(due / 1000),
@@ -427,7 +421,7 @@ static void flusher_add(struct layer_store *ls, char *dir)
 {
     struct flusher *f = &ls->fl;
     pthread_mutex_lock(&f->mu);
-    f->last_activity_ms = now_ms();
+    f->last_activity_ms = mono_ms();
     if (!f->ndirs)
         f->first_pending_ms = f->last_activity_ms;
     map_put(&f->pending, strrchr(dir, '/') + 1, (void *)1);
@@ -596,7 +590,7 @@ void layer_store_close(struct layer_store *ls)
 int layer_tmp_new(struct layer_store *ls, char **tmp_dir, int *diff_fd, struct berth_err **err)
 {
     pthread_mutex_lock(&ls->fl.mu);
-    ls->fl.last_activity_ms = now_ms(); /* a flush now would stall this unpack */
+    ls->fl.last_activity_ms = mono_ms(); /* a flush now would stall this unpack */
     pthread_mutex_unlock(&ls->fl.mu);
     _cleanup_free_ char *dir = xasprintf("%s/tmp/unpack-XXXXXX", ls->dir);
     if (!mkdtemp(dir))

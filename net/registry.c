@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "core/cleanup.h"
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -64,13 +65,6 @@ struct reg_session {
     struct hreq *ping, *fetch;
     struct berth_err *ping_err;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -468,7 +462,7 @@ static bool token_valid(const struct reg_session *s)
 {
     if (s->auth.registry_token || s->ch.scheme != REGAUTH_BEARER)
         return true;
-    return s->authz && !s->need_token && now_ms() < s->expiry_ms;
+    return s->authz && !s->need_token && mono_ms() < s->expiry_ms;
 }
 
 /* The Authorization that needs no token server; a new generation for what was sent before. */
@@ -559,7 +553,7 @@ static void token_done(void *ctx, const struct regauth_token *tok, const struct 
     }
     free(s->authz);
     s->authz = xasprintf("Authorization: Bearer %s\r\n", tok->token);
-    s->expiry_ms = now_ms() + (uint64_t)tok->expires_in * 1000 - TOKEN_MARGIN_MS;
+    s->expiry_ms = mono_ms() + (uint64_t)tok->expires_in * 1000 - TOKEN_MARGIN_MS;
     s->need_token = false;
     s->gen++;
     flush_waiting(s);
