@@ -38,6 +38,10 @@
 #define FLUSH_QUIET_MS     1000
 #define FLUSH_MAX_DELAY_MS 10000
 
+/* The value of a link in flusher.pending. */
+#define FLUSH_QUEUED  ((void *)1)
+#define FLUSH_RUNNING ((void *)2)
+
 struct flusher {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -45,11 +49,10 @@ struct flusher {
     bool started, stop;
     int waiters;               /* in layer_store_flush: flush now */
     uint64_t last_activity_ms; /* an unpack started or a layer was committed */
-    uint64_t first_pending_ms; /* when the oldest of dirs was queued */
-    char **dirs;               /* committed layer directories not yet marked synced */
-    size_t ndirs;
-    struct map pending;       /* their links, and those of the batch being flushed */
-    uint64_t queued, flushed; /* tickets: a layer_store_flush waits until flushed >= queued */
+    uint64_t first_pending_ms; /* when the oldest queued layer was queued */
+    struct map pending;        /* link of each committed layer not yet marked synced → state */
+    size_t nqueued;            /* of them FLUSH_QUEUED, not yet in the batch being flushed */
+    uint64_t queued, flushed;  /* tickets: a layer_store_flush waits until flushed >= queued */
 };
 
 struct layer_store {
@@ -353,7 +356,7 @@ char *layer_lowerdir(struct layer_store *ls, const char *chain_id)
 /* ---- durability (see SYNCED_MARK) ---- */
 
 /* One batch: the files, then their marks, each made durable by a syncfs. */
-static void flush_batch(struct layer_store *ls, char **dirs, size_t n)
+static void flush_batch(struct layer_store *ls, char **links, size_t n)
 {
     _cleanup_close_ int fd = open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || syncfs(fd) < 0) {
@@ -361,13 +364,29 @@ static void flush_batch(struct layer_store *ls, char **dirs, size_t n)
         return; /* the layers are whole until the machine goes down; the next start retries */
     }
     for (size_t i = 0; i < n; i++) {
-        _cleanup_free_ char *mark = xasprintf("%s/%s", dirs[i], SYNCED_MARK);
+        _cleanup_free_ char *mark = xasprintf("%s/%s/%s", ls->dir, links[i], SYNCED_MARK);
         _cleanup_close_ int m = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         if (m < 0 && errno != ENOENT) /* ENOENT: deleted meanwhile */
             log_warn("layers: create `%s`: %s", mark, strerror(errno));
     }
     if (syncfs(fd) < 0)
         log_warn("layers: sync `%s`: %s", ls->dir, strerror(errno));
+}
+
+/* With the lock held: the queued links, now marked as the running batch. */
+static char **flusher_take_batch(struct flusher *f, size_t *n)
+{
+    char **links = xcalloc(f->nqueued, sizeof(*links));
+    const char *link;
+    void *state;
+    *n = 0;
+    for (size_t i = 0; map_next(&f->pending, &i, &link, &state);)
+        if (state == FLUSH_QUEUED)
+            links[(*n)++] = xstrdup(link);
+    for (size_t i = 0; i < *n; i++)
+        map_put(&f->pending, links[i], FLUSH_RUNNING);
+    f->nqueued = 0;
+    return links;
 }
 
 /* With the lock held: wait until the queued layers should be flushed. */
@@ -391,24 +410,22 @@ static void *flusher_run(void *arg)
     struct flusher *f = &ls->fl;
     pthread_mutex_lock(&f->mu);
     for (;;) {
-        while (!f->ndirs && !f->stop)
+        while (!f->nqueued && !f->stop)
             pthread_cond_wait(&f->cv, &f->mu);
-        if (!f->ndirs)
+        if (!f->nqueued)
             break;
         flusher_wait_for_quiet(f);
-        char **dirs = f->dirs;
-        size_t n = f->ndirs;
+        size_t n;
+        char **links = flusher_take_batch(f, &n);
         uint64_t upto = f->queued;
-        f->dirs = NULL;
-        f->ndirs = 0;
         pthread_mutex_unlock(&f->mu);
-        flush_batch(ls, dirs, n);
+        flush_batch(ls, links, n);
         pthread_mutex_lock(&f->mu);
         for (size_t i = 0; i < n; i++) {
-            map_del(&f->pending, strrchr(dirs[i], '/') + 1);
-            free(dirs[i]);
+            map_del(&f->pending, links[i]);
+            free(links[i]);
         }
-        free(dirs);
+        free(links);
         f->flushed = upto;
         pthread_cond_broadcast(&f->cv);
     }
@@ -416,17 +433,16 @@ static void *flusher_run(void *arg)
     return NULL;
 }
 
-/* Any thread: queue a committed layer's directory (taken) for the flusher. */
-static void flusher_add(struct layer_store *ls, char *dir)
+/* Any thread: queue a committed layer (by its link) for the flusher. */
+static void flusher_add(struct layer_store *ls, const char *link)
 {
     struct flusher *f = &ls->fl;
     pthread_mutex_lock(&f->mu);
     f->last_activity_ms = mono_ms();
-    if (!f->ndirs)
+    if (!f->nqueued)
         f->first_pending_ms = f->last_activity_ms;
-    map_put(&f->pending, strrchr(dir, '/') + 1, (void *)1);
-    f->dirs = xrealloc(f->dirs, (f->ndirs + 1) * sizeof(*f->dirs));
-    f->dirs[f->ndirs++] = dir;
+    map_put(&f->pending, link, FLUSH_QUEUED);
+    f->nqueued++;
     f->queued++;
     if (!f->started) {
         int e = pthread_create(&f->thread, NULL, flusher_run, ls);
@@ -471,9 +487,6 @@ static void flusher_stop(struct layer_store *ls)
     pthread_mutex_unlock(&f->mu);
     if (started)
         pthread_join(f->thread, NULL); /* it flushes what is queued first */
-    for (size_t i = 0; i < f->ndirs; i++)
-        free(f->dirs[i]);
-    free(f->dirs);
     map_free(&f->pending);
 }
 
@@ -516,7 +529,7 @@ static void load_one(struct layer_store *ls, const char *name)
     if (make_link(ls, l, &err) < 0) /* a crash between rename and symlink */
         log_warn("layers: %s", err->msg);
     if (pending) /* berthd died before its flush: the page cache still has the files */
-        flusher_add(ls, take_ptr(dir));
+        flusher_add(ls, l->link);
 }
 
 /* The kernel's ID of this boot ("" if unreadable: unsynced layers then count as another boot's). */
@@ -623,7 +636,7 @@ int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
     if (dfd >= 0)
         fsync(dfd);
     r = make_link(ls, l, err);
-    flusher_add(ls, take_ptr(dst));
+    flusher_add(ls, l->link);
     return r;
 }
 
