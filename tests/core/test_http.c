@@ -398,6 +398,19 @@ static void test_malformed_request_line(void **state)
     assert_non_null(f->rd.error);
 }
 
+/* Each request, fed whole to a fresh reader, is refused with 400. */
+static void expect_400_each(const char *const *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct http_reader rd;
+        http_reader_init(&rd, HTTP_REQUEST, &limits);
+        http_reader_feed(&rd, reqs[i], strlen(reqs[i]));
+        assert_false(rd.done);
+        assert_int_equal(rd.status, 400);
+        http_reader_free(&rd);
+    }
+}
+
 /* Go's net/http (dockerd) answers 400 to a header name that is not a token; http_parser
  * built without HTTP_PARSER_STRICT lets a space through, so berth checks that itself. */
 static void test_bad_header_token(void **state)
@@ -409,14 +422,7 @@ static void test_bad_header_token(void **state)
         "GET / HTTP/1.1\r\nBad@Header: x\r\n\r\n",
         "GET / HTTP/1.1\r\nBad\x01Header: x\r\n\r\n",
     };
-    for (size_t i = 0; i < sizeof(reqs) / sizeof(*reqs); i++) {
-        struct http_reader rd;
-        http_reader_init(&rd, HTTP_REQUEST, &limits);
-        http_reader_feed(&rd, reqs[i], strlen(reqs[i]));
-        assert_false(rd.done);
-        assert_int_equal(rd.status, 400);
-        http_reader_free(&rd);
-    }
+    expect_400_each(reqs, sizeof(reqs) / sizeof(*reqs));
 }
 
 static void test_bad_target(void **state)
@@ -427,14 +433,7 @@ static void test_bad_target(void **state)
     static const char *const reqs[] = {"GET /a%zzb HTTP/1.1\r\n\r\n",
                                        "DELETE /containers/web%00/x HTTP/1.1\r\n\r\n",
                                        "GET * HTTP/1.1\r\n\r\n"};
-    for (size_t i = 0; i < sizeof(reqs) / sizeof(*reqs); i++) {
-        struct http_reader rd;
-        http_reader_init(&rd, HTTP_REQUEST, &limits);
-        http_reader_feed(&rd, reqs[i], strlen(reqs[i]));
-        assert_false(rd.done);
-        assert_int_equal(rd.status, 400);
-        http_reader_free(&rd);
-    }
+    expect_400_each(reqs, sizeof(reqs) / sizeof(*reqs));
 }
 
 /* ---- helpers ---- */

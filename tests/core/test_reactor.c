@@ -487,14 +487,21 @@ static bool rec_has(void *ctx)
            memcmp(w->rec->data.data, w->want, w->rec->data.len) == 0;
 }
 
+/* A socket pair whose sv[0] receives into c; the test writes to sv[1]. */
+static struct rio *open_receiving(struct reactor *r, int sv[2], struct rec *c)
+{
+    make_pair(sv);
+    struct rio *io = reactor_io_open(r, sv[0], c);
+    assert_int_equal(reactor_recv(io, rec_recv), 0);
+    return io;
+}
+
 static void test_eof(void **state)
 {
     struct reactor *r = fx_reactor(state);
     int sv[2];
-    make_pair(sv);
     struct rec c = {0};
-    struct rio *io = reactor_io_open(r, sv[0], &c);
-    assert_int_equal(reactor_recv(io, rec_recv), 0);
+    struct rio *io = open_receiving(r, sv, &c);
     assert_int_equal(write(sv[1], "bye", 3), 3);
     close(sv[1]);
     assert_true(run_until(r, rec_has_eof, &c, 2000));
@@ -654,10 +661,8 @@ static void test_recv_pause_resume(void **state)
 {
     struct reactor *r = fx_reactor(state);
     int sv[2];
-    make_pair(sv);
     struct rec c = {0};
-    struct rio *io = reactor_io_open(r, sv[0], &c);
-    assert_int_equal(reactor_recv(io, rec_recv), 0);
+    struct rio *io = open_receiving(r, sv, &c);
     assert_int_equal(write(sv[1], "one", 3), 3);
     assert_true(run_until(r, rec_has, &(struct rec_want){&c, "one"}, 2000));
 
@@ -680,10 +685,8 @@ static void test_recv_pause_resume_same_turn(void **state)
 {
     struct reactor *r = fx_reactor(state);
     int sv[2];
-    make_pair(sv);
     struct rec c = {0};
-    struct rio *io = reactor_io_open(r, sv[0], &c);
-    assert_int_equal(reactor_recv(io, rec_recv), 0);
+    struct rio *io = open_receiving(r, sv, &c);
     run_for(r, 5); /* the recv is in the kernel */
     reactor_recv_pause(io);
     assert_int_equal(reactor_recv(io, rec_recv), 0);
@@ -905,10 +908,8 @@ static void test_timer_zero_rearm_no_starve(void **state)
 {
     struct reactor *r = fx_reactor(state);
     int sv[2];
-    make_pair(sv);
     struct rec c = {0};
-    struct rio *io = reactor_io_open(r, sv[0], &c);
-    assert_int_equal(reactor_recv(io, rec_recv), 0);
+    struct rio *io = open_receiving(r, sv, &c);
     struct spinner s = {.t.fn = spin_fire, .r = r};
     reactor_timer_start(r, &s.t, 0);
     int order[1], n = 0;
