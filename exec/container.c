@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 struct ctr_store {
     char *dir; /* ROOT/containers */
     struct map by_id, by_name;
+    struct map stale; /* directories without a valid record, for ctr_store_take_stale */
 };
 
 static const char *const status_names[] = {"created",  "running", "paused", "restarting",
@@ -312,22 +314,28 @@ char *ctr_generate_name(struct ctr_store *cs)
 
 /* ---- start-up ---- */
 
+/* A directory whose container.json is missing or unreadable (a create a crash interrupted)
+ * is no container: it goes to the stale set. */
 static void load_one(struct ctr_store *cs, const char *id, struct pool *pool)
 {
-    _cleanup_free_ char *path = xasprintf("%s/%s/container.json", cs->dir, id);
+    _cleanup_free_ char *dir = xasprintf("%s/%s", cs->dir, id);
+    _cleanup_free_ char *path = xasprintf("%s/container.json", dir);
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        fs_sweep_temps(dfd); /* a state write a crash interrupted */
     json_error_t je;
     _cleanup_json_ json_t *j = json_load_file(path, 0, &je);
     struct container *c = j ? ctr_from_json(j) : NULL;
     if (!c || strcmp(c->id, id) != 0) {
-        log_warn("containers: skipping `%s`: %s", path, j ? "bad content" : je.text);
+        log_warn("containers: removing `%s`: %s", dir, j ? "bad container.json" : je.text);
         ctr_free(c);
+        map_put(&cs->stale, dir, (void *)1);
         return;
     }
     if (c->state.status == CTR_RUNNING || c->state.status == CTR_PAUSED ||
         c->state.status == CTR_RESTARTING || c->state.status == CTR_REMOVING) {
         c->state.status = CTR_EXITED; /* its processes ended with the daemon that ran them */
         c->state.pid = 0;
-        c->orphaned = true;
         if (!c->state.exit_code)
             c->state.exit_code = 255;
         free(c->state.finished_at);
@@ -356,6 +364,14 @@ int ctr_store_open(const char *root, struct pool *pool, struct ctr_store **out,
     return 0;
 }
 
+void ctr_store_take_stale(struct ctr_store *cs, struct map *into)
+{
+    const char *dir;
+    for (size_t i = 0; map_next(&cs->stale, &i, &dir, NULL);)
+        map_put(into, dir, (void *)1);
+    map_free(&cs->stale);
+}
+
 void ctr_store_close(struct ctr_store *cs)
 {
     if (!cs)
@@ -365,6 +381,7 @@ void ctr_store_close(struct ctr_store *cs)
         ctr_free(v);
     map_free(&cs->by_id);
     map_free(&cs->by_name);
+    map_free(&cs->stale);
     free(cs->dir);
     free(cs);
 }

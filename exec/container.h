@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/digest.h"
 #include "core/err.h"
+#include "core/map.h"
 #include "core/pool.h"
 #include "exec/logread.h"
 
@@ -58,16 +59,19 @@ struct container {
     struct buf stdin_pending;       /* input that arrived before the process (docker run -i) */
     bool stdin_eof;                 /* ... and its end */
     bool starting;                  /* a start job is under way */
-    bool orphaned;                  /* it ran when the last daemon died: mounts, cgroup left */
     struct log_followers followers; /* docker logs -f readers */
 };
 
 struct ctr_store;
 
 /* Blocking, at start-up: loads every container; one that was running when berthd stopped is
- * recorded as exited (its processes went with the daemon). */
+ * recorded as exited (its processes went with the daemon). Temp files of interrupted state
+ * writes are removed; a directory without a valid record is set aside for
+ * ctr_store_take_stale. */
 int ctr_store_open(const char *root, struct pool *pool, struct ctr_store **out,
                    struct berth_err **err);
+/* The directories without a record, added to the set `into`; the store forgets them. */
+void ctr_store_take_stale(struct ctr_store *cs, struct map *into);
 void ctr_store_close(struct ctr_store *cs);
 const char *ctr_store_dir(const struct ctr_store *cs);
 

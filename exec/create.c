@@ -11,6 +11,7 @@
 
 #include "cgroup/cgroup.h"
 #include "core/cleanup.h"
+#include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
@@ -227,5 +228,6 @@ int ctr_prepare_dir(struct container *c, struct berth_err **err)
         if (mkdir(path, 0755) < 0 && errno != EEXIST)
             r = berth_error(err, errno, "create `%s`", path);
     }
+    crashpoint("create-dirs");
     return r < 0 ? r : ctr_save_now(c, err);
 }

@@ -20,6 +20,7 @@
 #include "cgroup/cgroup.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
+#include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -421,10 +422,12 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
         r = rootfs_init_layer(layer_store_dir(j->env->layers), j->top_link, &j->err);
     if (r == 0)
         r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
+    crashpoint("start-mounted");
     j->t_mount = mono_us();
     plan_limits(c, &limits);
     if (r == 0)
         r = cgroup_create(cgroup_parent_of(c, j->env), c->id, &limits, &j->cg, &j->err);
+    crashpoint("start-cgroup");
     j->t_cgroup = mono_us();
     const char *init = NULL;
     if (r == 0 && wants_init(c, j->env) && !(init = plan_init_binary(j->env->init_path)))
@@ -470,6 +473,7 @@ static void start_work(struct pool_job *job)
         memcpy(plan.stdio, j->io.child, sizeof(plan.stdio));
         j->res = spawn(&plan, j->cg, &j->sr, &j->exit_code, &j->err);
         plan_stdio_close_child(&j->io); /* the child has its copies */
+        crashpoint("start-spawned");    /* it runs; its state is not saved yet */
     }
     j->t_end = mono_us();
     plan_store_free(store);
@@ -800,22 +804,90 @@ static void remove_after_exit(struct exec_env *env, struct container *c)
     do_remove(env, c, NULL, NULL);
 }
 
-void ctr_recover(struct exec_env *env)
+/* What one container may have left on the host, copied so the pool job never reads the
+ * container itself (the reactor may change or free it meanwhile). */
+struct recover_item {
+    char id[65];
+    char *dir, *cgroup_parent;
+};
+
+struct ctr_recovery {
+    struct recover_item *items;
+    size_t n;
+    char **stale_dirs; /* directories without a record: unmounted, then removed by the caller */
+    size_t nstale;
+};
+
+/* --rm containers go at once, as dockerd removes them at start-up: out of the index now,
+ * their files in a bulk job (which unmounts first); their cgroups are in the plan. */
+static void remove_auto_removed(struct exec_env *env)
 {
     struct container *c, **doomed = xcalloc(ctr_count(env->cs, -1) + 1, sizeof(*doomed));
     size_t n = 0;
-    for (size_t i = 0; (c = ctr_next(env->cs, &i));) {
-        if (c->orphaned) /* a child that escaped PDEATHSIG (it re-parented) goes too */
-            release_host(c, cgroup_open(cgroup_parent_of(c, env), c->id));
-        c->orphaned = false;
+    for (size_t i = 0; (c = ctr_next(env->cs, &i));)
         if (json_get_bool(c->host_config, "AutoRemove", false))
             doomed[n++] = c;
-    }
     for (size_t i = 0; i < n; i++) {
         log_info("start-up: removing --rm container %.12s", doomed[i]->id);
         ctr_remove_async(env, doomed[i], true, NULL, NULL, NULL);
     }
     free(doomed);
+}
+
+struct ctr_recovery *ctr_recover_plan(struct exec_env *env)
+{
+    struct ctr_recovery *rc = xcalloc(1, sizeof(*rc));
+    struct container *c;
+    rc->items = xcalloc(ctr_count(env->cs, -1) + 1, sizeof(*rc->items));
+    for (size_t i = 0; (c = ctr_next(env->cs, &i));) {
+        struct recover_item *it = &rc->items[rc->n++];
+        memcpy(it->id, c->id, sizeof(it->id));
+        it->dir = xstrdup(c->dir);
+        it->cgroup_parent = xstrdup(cgroup_parent_of(c, env));
+    }
+    struct map stale = {0};
+    ctr_store_take_stale(env->cs, &stale);
+    rc->stale_dirs = xcalloc(stale.len + 1, sizeof(*rc->stale_dirs));
+    const char *dir;
+    for (size_t i = 0; map_next(&stale, &i, &dir, NULL);)
+        rc->stale_dirs[rc->nstale++] = xstrdup(dir);
+    map_free(&stale);
+    remove_auto_removed(env);
+    return rc;
+}
+
+/* Every container, whatever its record says: a crash during a start leaves one "created"
+ * with its cgroup made and its rootfs mounted, and a child that outlived the daemon (it
+ * re-parented before PDEATHSIG could reach it) is killed with its cgroup. Where nothing is
+ * left this costs a few failing syscalls. */
+void ctr_recover_host(struct ctr_recovery *rc)
+{
+    crashpoint("recovery-host");
+    for (size_t i = 0; i < rc->n; i++) {
+        struct container probe = {.dir = rc->items[i].dir};
+        memcpy(probe.id, rc->items[i].id, sizeof(probe.id));
+        release_host(&probe, cgroup_open(rc->items[i].cgroup_parent, rc->items[i].id));
+    }
+    for (size_t i = 0; i < rc->nstale; i++) {
+        _cleanup_err_ struct berth_err *err = NULL;
+        if (rootfs_unmount(rc->stale_dirs[i], &err) < 0)
+            log_warn("start-up: %s", err->msg);
+    }
+}
+
+void ctr_recover_finish(struct ctr_recovery *rc, struct map *trash)
+{
+    for (size_t i = 0; i < rc->nstale; i++) {
+        map_put(trash, rc->stale_dirs[i], (void *)1);
+        free(rc->stale_dirs[i]);
+    }
+    for (size_t i = 0; i < rc->n; i++) {
+        free(rc->items[i].dir);
+        free(rc->items[i].cgroup_parent);
+    }
+    free(rc->stale_dirs);
+    free(rc->items);
+    free(rc);
 }
 
 struct stop_all {

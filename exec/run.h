@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "core/err.h"
+#include "core/map.h"
 #include "core/pool.h"
 #include "core/reactor.h"
 #include "exec/container.h"
@@ -54,8 +55,16 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err);
 /* Wire attach input to running containers (once, at start-up). */
 void ctr_run_init(void);
-/* Blocking, at start-up: what the last daemon left behind. Containers that ran when it died
- * lose their overlay mount and cgroup; --rm containers are removed, as dockerd does. */
-void ctr_recover(struct exec_env *env);
+/* Start-up recovery of what the last daemon left on the host, in three steps so the API can
+ * serve meanwhile: ctr_recover_plan (reactor) copies what the pool job needs and removes
+ * --rm containers, as dockerd does; ctr_recover_host (blocking, pool) kills what is left in
+ * every container's cgroup, removes the cgroups and unmounts the rootfs, whatever each record
+ * says, and unmounts directories no record owns; ctr_recover_finish (reactor) adds those
+ * directories to the set `trash` (for removal) and frees rc. No container may be started
+ * or removed between plan and finish. */
+struct ctr_recovery;
+struct ctr_recovery *ctr_recover_plan(struct exec_env *env);
+void ctr_recover_host(struct ctr_recovery *rc);
+void ctr_recover_finish(struct ctr_recovery *rc, struct map *trash);
 /* Stop every running container (shutdown), calling done once all have exited. */
 void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), void *arg);

@@ -2,6 +2,7 @@
  * state loading needs. Each write has its own temp name, so concurrent writers never collide. */
 #include "fs/atomic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -13,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/crashpoint.h"
 #include "core/xalloc.h"
 
 /* sync_file_range(WRITE) only queues I/O: a failure shows up in the later fsync/syncfs. */
@@ -67,13 +69,17 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
                    struct berth_err **err)
 {
     /* a unique temp name: two pool jobs writing the same file must not share (and tear) one */
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+    _cleanup_free_ char *tmp = xasprintf("%s" FS_TEMP_INFIX "XXXXXX", path);
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return berth_error(err, errno, "create `%s`", tmp);
     int r = fchmod(fd, mode) < 0 ? -errno : write_all(fd, data, len);
     if (r == 0 && durable && fsync(fd) < 0)
         r = -errno;
+    if (r == 0 && crashpoint_armed()) { /* "write:container.json": the temp is whole, unnamed */
+        _cleanup_free_ char *copy = xstrdup(path), *point = xasprintf("write:%s", basename(copy));
+        crashpoint(point);
+    }
     if (r == 0 && rename(tmp, path) < 0)
         r = -errno;
     if (r < 0) {
@@ -137,4 +143,29 @@ int fs_mkdir_p(const char *path, mode_t mode, struct berth_err **err)
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return berth_error(err, ENOTDIR, "`%s`", path);
     return 0;
+}
+
+/* NAME.tmp-XXXXXX, as replace() makes them. */
+static bool is_temp_name(const char *name)
+{
+    const char *infix = strstr(name, FS_TEMP_INFIX);
+    return infix && infix != name && strlen(infix + strlen(FS_TEMP_INFIX)) == 6 &&
+           !strstr(infix + 1, FS_TEMP_INFIX);
+}
+
+int fs_sweep_temps(int dirfd)
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    int n = 0;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    for (struct dirent *e; (e = readdir(d));)
+        if ((e->d_type == DT_REG || e->d_type == DT_UNKNOWN) && is_temp_name(e->d_name) &&
+            unlinkat(dirfd, e->d_name, 0) == 0)
+            n++;
+    return n;
 }

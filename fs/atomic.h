@@ -7,6 +7,12 @@
 
 #include "core/err.h"
 
+/* The temp files of a write in progress are PATH.tmp-XXXXXX; a crash leaves them behind. */
+#define FS_TEMP_INFIX ".tmp-"
+/* At start-up, before anything writes again: remove the temp files a crash left in the
+ * directory (not below it). Returns how many. */
+int fs_sweep_temps(int dirfd);
+
 /* Replace `path` with data[0..len). Blocking (fsync): call it from a pool job or at start-up. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                     struct berth_err **err);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,31 @@ void image_refs_save(struct image_store *is,
     statefile_save(is->refs_file, done, ctx);
 }
 
+static void note_layer_blobs(struct layer *l, void *arg)
+{
+    size_t k;
+    json_t *b;
+    json_array_foreach(l->blobs, k, b) if (json_get_str(b, "Digest"))
+        map_put(arg, json_get_str(b, "Digest"), (void *)1);
+}
+
+void image_blobs_in_use(struct image_store *is, struct map *used)
+{
+    struct image *img;
+    for (size_t i = 0; (img = image_next(is, &i));) {
+        map_put(used, img->id, (void *)1);
+        size_t k;
+        json_t *m;
+        json_array_foreach(json_object_get(img->meta, "Manifests"), k,
+                           m) if (json_get_str(m, "Digest"))
+            map_put(used, json_get_str(m, "Digest"), (void *)1);
+    }
+    layer_each(is->layers, note_layer_blobs, used);
+    const char *pinned;
+    for (size_t i = 0; map_next(&is->pins, &i, &pinned, NULL);)
+        map_put(used, pinned, (void *)1);
+}
+
 /* ---- pins ---- */
 
 void image_pin_blob(struct image_store *is, const char *digest)
@@ -456,6 +482,12 @@ int image_store_open(const char *root, struct store *blobs, struct layer_store *
     _cleanup_free_ char *refs = xasprintf("%s/repositories.json", root);
     is->refs_file = statefile_new(pool, refs, refs_snapshot, is);
     int r = fs_mkdir_p(is->dir, 0700, err);
+    _cleanup_close_ int dfd = r == 0 ? open(is->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) /* image records and repositories.json a crash left half-written */
+        fs_sweep_temps(dfd);
+    if (rootfd >= 0)
+        fs_sweep_temps(rootfd);
     if (r == 0)
         r = load_images(is, err);
     if (r < 0) {

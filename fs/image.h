@@ -10,6 +10,7 @@
 
 #include "core/digest.h"
 #include "core/err.h"
+#include "core/map.h"
 #include "core/pool.h"
 #include "fs/layer.h"
 #include "fs/store.h"
@@ -81,5 +82,8 @@ void image_refs_save(struct image_store *is,
 void image_pin_blob(struct image_store *is, const char *digest);
 void image_unpin_blob(struct image_store *is, const char *digest);
 bool image_blob_pinned(struct image_store *is, const char *digest);
+/* Reactor thread: add to the set `used` every blob an image or layer references (configs,
+ * manifests, layer tars) and every pinned one: what garbage collection keeps. */
+void image_blobs_in_use(struct image_store *is, struct map *used);
 /* Blocking: remove ROOT/images/<hex>.json. */
 int image_delete_meta(struct image_store *is, const char *id, struct berth_err **err);

@@ -347,36 +347,16 @@ struct apply {
 static void filter_blobs(struct image_store *is, struct image_change *ch)
 {
     struct map used = {0};
-    struct image *img;
-    for (size_t i = 0; (img = image_next(is, &i));) {
-        map_put(&used, img->id, (void *)1);
-        size_t k;
-        json_t *m;
-        json_array_foreach(json_object_get(img->meta, "Manifests"), k,
-                           m) if (json_get_str(m, "Digest"))
-            map_put(&used, json_get_str(m, "Digest"), (void *)1);
-    }
+    image_blobs_in_use(is, &used);
     size_t kept = 0;
     for (size_t i = 0; i < ch->nblobs; i++) {
-        if (map_has(&used, ch->blobs[i]) || image_blob_pinned(is, ch->blobs[i]))
+        if (map_has(&used, ch->blobs[i]))
             free(ch->blobs[i]);
         else
             ch->blobs[kept++] = ch->blobs[i];
     }
     ch->nblobs = kept;
     map_free(&used);
-}
-
-static void layer_blobs_in_use(struct layer *l, void *arg)
-{
-    struct image_change *ch = arg;
-    size_t k;
-    json_t *b;
-    json_array_foreach(l->blobs, k,
-                       b) for (size_t i = 0; i < ch->nblobs;
-                               i++) if (ch->blobs[i][0] &&
-                                        strcmp(ch->blobs[i], json_get_str(b, "Digest")) == 0)
-        ch->blobs[i][0] = '\0'; /* still used: blanked, skipped when applying */
 }
 
 static void apply_work(struct pool_job *job)
@@ -390,8 +370,7 @@ static void apply_work(struct pool_job *job)
     for (size_t i = 0; i < ch->nlayers && ap->res == 0; i++)
         ap->res = layer_trash(ls, ch->layers[i], &ap->trash[ap->ntrash++], &ap->err);
     for (size_t i = 0; i < ch->nblobs && ap->res == 0; i++)
-        if (ch->blobs[i][0])
-            ap->res = store_remove(image_store_blobs(ap->is), ch->blobs[i], &ap->err);
+        ap->res = store_remove(image_store_blobs(ap->is), ch->blobs[i], &ap->err);
 }
 
 static void rm_work(struct pool_job *job)
@@ -446,7 +425,6 @@ void image_change_apply(struct image_store *is, struct pool *pool, struct image_
     if (!ap->ch.records)
         ap->ch.records = json_array();
     filter_blobs(is, &ap->ch);
-    layer_each(image_store_layers(is), layer_blobs_in_use, &ap->ch);
     if (ap->ch.refs_changed)
         image_refs_save(is, after_refs, ap);
     else

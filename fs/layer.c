@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
+#include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/map.h"
@@ -62,6 +63,7 @@ struct layer_store {
     struct map index;   /* chain id → struct layer */
     struct map unsaved; /* chain ids whose layer.json layer_save_later must rewrite */
     bool saving;        /* a rewrite job is in flight */
+    struct map stale;   /* paths a crash left (in tmp/) for layer_store_take_stale */
 };
 
 const char *layer_store_dir(const struct layer_store *ls)
@@ -504,13 +506,31 @@ static bool unsynced(const struct layer_store *ls, const struct layer *l, const 
 
 /* ---- load ---- */
 
+/* Move ROOT/layers/NAME into tmp/ and drop its link: fast, so start-up need not wait for a
+ * tree to be deleted. The path it now has is returned (heap). */
+static char *trash_dir(struct layer_store *ls, const char *name, struct berth_err **err)
+{
+    _cleanup_free_ char *link = xasprintf("%s/l/%s", ls->dir, name);
+    _cleanup_free_ char *src = xasprintf("%s/%s", ls->dir, name);
+    _cleanup_free_ char *dst = xasprintf("%s/tmp/delete-%s", ls->dir, name);
+    unlink(link);
+    if (rename(src, dst) < 0 && errno != ENOENT) {
+        berth_error(err, errno, "remove `%s`", src);
+        return NULL;
+    }
+    return take_ptr(dst);
+}
+
 /* A directory without valid metadata, or a second copy of a chain (two pulls committed it
- * and a crash came before one was removed), is removed. */
+ * and a crash came before one was removed), goes to the stale set. */
 static void load_one(struct layer_store *ls, const char *name)
 {
     _cleanup_free_ char *dir = xasprintf("%s/%s", ls->dir, name);
     _cleanup_free_ char *path = xasprintf("%s/layer.json", dir);
     _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        fs_sweep_temps(dfd); /* a layer.json rewrite a crash interrupted */
     json_error_t je;
     _cleanup_json_ json_t *j = json_load_file(path, 0, &je);
     struct layer *l = j ? layer_from_json(j) : NULL;
@@ -522,7 +542,10 @@ static void load_one(struct layer_store *ls, const char *name)
                  : lost ? "its files were not yet on disk when the machine went down"
                         : "duplicate");
         layer_free(l);
-        if (layer_rm_tree(dir, &err) < 0)
+        _cleanup_free_ char *trash = trash_dir(ls, name, &err);
+        if (trash)
+            map_put(&ls->stale, trash, (void *)1);
+        else
             log_warn("layers: %s", err->msg);
         return;
     }
@@ -530,6 +553,28 @@ static void load_one(struct layer_store *ls, const char *name)
         log_warn("layers: %s", err->msg);
     if (pending) /* berthd died before its flush: the page cache still has the files */
         flusher_add(ls, l->link);
+}
+
+/* Everything in tmp/ at start-up is what a crash interrupted: unpacks and deletions. */
+static int note_stale_tmp(struct layer_store *ls, const char *tmp, struct berth_err **err)
+{
+    _cleanup_closedir_ DIR *d = opendir(tmp);
+    if (!d)
+        return berth_error(err, errno, "read `%s`", tmp);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            _cleanup_free_ char *path = xasprintf("%s/%s", tmp, e->d_name);
+            map_put(&ls->stale, path, (void *)1);
+        }
+    return 0;
+}
+
+void layer_store_take_stale(struct layer_store *ls, struct map *into)
+{
+    const char *path;
+    for (size_t i = 0; map_next(&ls->stale, &i, &path, NULL);)
+        map_put(into, path, (void *)1);
+    map_free(&ls->stale);
 }
 
 /* The kernel's ID of this boot ("" if unreadable: unsynced layers then count as another boot's). */
@@ -569,9 +614,9 @@ int layer_store_open(const char *root, struct layer_store **out, struct berth_er
     _cleanup_free_ char *tmp = xasprintf("%s/tmp", ls->dir);
     int r = fs_mkdir_p(links, 0700, err);
     if (r == 0)
-        r = layer_rm_tree(tmp, err); /* unpacks and deletions a crash interrupted */
-    if (r == 0)
         r = fs_mkdir_p(tmp, 0700, err);
+    if (r == 0)
+        r = note_stale_tmp(ls, tmp, err);
     if (r == 0)
         r = load_all(ls, err);
     if (r < 0) {
@@ -592,6 +637,7 @@ void layer_store_close(struct layer_store *ls)
         layer_free(v);
     map_free(&ls->index);
     map_free(&ls->unsaved);
+    map_free(&ls->stale);
     pthread_mutex_destroy(&ls->fl.mu);
     pthread_cond_destroy(&ls->fl.cv);
     free(ls->dir);
@@ -637,20 +683,15 @@ int layer_commit(struct layer_store *ls, const char *tmp_dir, struct layer *l,
         fsync(dfd);
     r = make_link(ls, l, err);
     flusher_add(ls, l->link);
+    crashpoint("layer-committed");
     return r;
 }
 
 int layer_trash(struct layer_store *ls, const struct layer *l, char **trash_path,
                 struct berth_err **err)
 {
-    _cleanup_free_ char *link = xasprintf("%s/l/%s", ls->dir, l->link);
-    _cleanup_free_ char *src = xasprintf("%s/%s", ls->dir, l->link);
-    _cleanup_free_ char *dst = xasprintf("%s/tmp/delete-%s", ls->dir, l->link);
-    unlink(link);
-    if (rename(src, dst) < 0 && errno != ENOENT)
-        return berth_error(err, errno, "remove layer %s", l->chain_id);
-    *trash_path = take_ptr(dst);
-    return 0;
+    *trash_path = trash_dir(ls, l->link, err);
+    return *trash_path ? 0 : berth_error_wrap(err, "remove layer %s", l->chain_id);
 }
 
 struct discard {

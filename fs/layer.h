@@ -12,6 +12,7 @@
 
 #include "core/digest.h"
 #include "core/err.h"
+#include "core/map.h"
 #include "core/pool.h"
 
 #define LAYER_LINK_LEN 26
@@ -30,9 +31,13 @@ struct layer {
 
 struct layer_store;
 
-/* Load ROOT/layers (blocking, at start-up), removing unpacks and deletions a crash left
- * unfinished, and duplicate copies of a chain. */
+/* Load ROOT/layers (blocking, at start-up). What a crash left (unfinished unpacks and
+ * deletions, duplicate copies of a chain, layers lost with the machine) is moved into tmp/,
+ * which is quick, for layer_store_take_stale. */
 int layer_store_open(const char *root, struct layer_store **out, struct berth_err **err);
+/* The paths found stale at open, added to `into` (a set) for removal with layer_rm_tree once
+ * the engine serves; the store forgets them. */
+void layer_store_take_stale(struct layer_store *ls, struct map *into);
 /* Flushes the layers still waiting for the disk, then closes. */
 void layer_store_close(struct layer_store *ls);
 /* Any pool thread: wait until every layer committed so far is on disk (marked synced).

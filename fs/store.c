@@ -19,8 +19,10 @@
 #include "fs/atomic.h"
 
 struct store {
-    char *dir; /* ROOT/blobs/sha256 */
+    char *dir;   /* ROOT/blobs/sha256 */
+    char *trash; /* ROOT/blobs/trash: blobs collected at start-up, removed once it serves */
     int dirfd;
+    struct map stale; /* paths in trash, for store_take_stale */
     pthread_mutex_t lock;
     struct map present; /* digest → (void *)1 */
 };
@@ -67,13 +69,32 @@ static int index_dir(struct store *s, struct berth_err **err)
     return 0;
 }
 
+/* A collection a crash interrupted left blobs in the trash: still to remove. */
+static int note_stale_trash(struct store *s, struct berth_err **err)
+{
+    _cleanup_closedir_ DIR *d = opendir(s->trash);
+    if (!d)
+        return berth_error(err, errno, "read `%s`", s->trash);
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') {
+            _cleanup_free_ char *path = xasprintf("%s/%s", s->trash, e->d_name);
+            map_put(&s->stale, path, (void *)1);
+        }
+    return 0;
+}
+
 int store_open(const char *root, struct store **out, struct berth_err **err)
 {
     struct store *s = xcalloc(1, sizeof(*s));
     s->dir = xasprintf("%s/blobs/sha256", root);
+    s->trash = xasprintf("%s/blobs/trash", root);
     s->dirfd = -1;
     pthread_mutex_init(&s->lock, NULL);
     int r = fs_mkdir_p(s->dir, 0700, err);
+    if (r == 0)
+        r = fs_mkdir_p(s->trash, 0700, err);
+    if (r == 0)
+        r = note_stale_trash(s, err);
     if (r == 0 && (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         r = berth_error(err, errno, "open `%s`", s->dir);
     if (r == 0)
@@ -93,8 +114,10 @@ void store_close(struct store *s)
     if (s->dirfd >= 0)
         close(s->dirfd);
     map_free(&s->present);
+    map_free(&s->stale);
     pthread_mutex_destroy(&s->lock);
     free(s->dir);
+    free(s->trash);
     free(s);
 }
 
@@ -222,4 +245,43 @@ int store_remove(struct store *s, const char *digest, struct berth_err **err)
     if (unlinkat(s->dirfd, digest_hex(digest), 0) < 0 && errno != ENOENT)
         return berth_error(err, errno, "remove blob %s", digest);
     return fsync(s->dirfd) < 0 ? berth_error(err, errno, "sync `%s`", s->dir) : 0;
+}
+
+int store_trash_unkept(struct store *s, const struct map *keep, uint64_t *bytes,
+                       struct berth_err **err)
+{
+    const char *digest;
+    int n = 0;
+    *bytes = 0;
+    char **doomed = xcalloc(s->present.len + 1, sizeof(*doomed));
+    for (size_t i = 0; map_next(&s->present, &i, &digest, NULL);)
+        if (!map_has(keep, digest))
+            doomed[n++] = xstrdup(digest);
+    int r = 0;
+    for (int i = 0; i < n; i++) {
+        _cleanup_free_ char *dst = xasprintf("%s/%s", s->trash, digest_hex(doomed[i]));
+        struct stat st;
+        if (r == 0 && fstatat(s->dirfd, digest_hex(doomed[i]), &st, 0) == 0)
+            *bytes += (uint64_t)st.st_size;
+        if (r == 0 && renameat(s->dirfd, digest_hex(doomed[i]), AT_FDCWD, dst) < 0 &&
+            errno != ENOENT)
+            r = berth_error(err, errno, "move blob %s to `%s`", doomed[i], s->trash);
+        if (r == 0) {
+            map_del(&s->present, doomed[i]);
+            map_put(&s->stale, dst, (void *)1);
+        }
+        free(doomed[i]);
+    }
+    free(doomed);
+    if (r == 0 && n > 0 && fsync(s->dirfd) < 0)
+        r = berth_error(err, errno, "sync `%s`", s->dir);
+    return r < 0 ? r : n;
+}
+
+void store_take_stale(struct store *s, struct map *into)
+{
+    const char *path;
+    for (size_t i = 0; map_next(&s->stale, &i, &path, NULL);)
+        map_put(into, path, (void *)1);
+    map_free(&s->stale);
 }

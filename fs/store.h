@@ -9,6 +9,7 @@
 
 #include "core/digest.h"
 #include "core/err.h"
+#include "core/map.h"
 
 struct store;
 struct blob_writer;
@@ -40,5 +41,13 @@ int store_put(struct store *s, const void *data, size_t len, const char *expecte
 int store_get(struct store *s, const char *digest, char **data, size_t *len,
               struct berth_err **err);
 int store_size(struct store *s, const char *digest, uint64_t *size, struct berth_err **err);
+/* Start-up only, before anything else uses the store: blobs not in the set `keep` (left by
+ * a pull or load a crash interrupted) leave the index and move to ROOT/blobs/trash, a rename
+ * each. Returns how many (and their bytes), or a negative error. */
+int store_trash_unkept(struct store *s, const struct map *keep, uint64_t *bytes,
+                       struct berth_err **err);
+/* Paths in the trash (collected now or by an interrupted earlier start), added to the set
+ * `into` for removal once the engine serves; the store forgets them. */
+void store_take_stale(struct store *s, struct map *into);
 /* Blocking unlink + fsync of the directory. */
 int store_remove(struct store *s, const char *digest, struct berth_err **err);

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "handlers/daemon.h"
+#include "handlers/recovery.h"
 
 void api_common_headers(struct http_conn *c)
 {
@@ -243,7 +244,7 @@ void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg)
     }
     if (!versioned)
         snprintf(a->version, sizeof(a->version), "%s", API_VERSION);
-    if (!check_version(a))
+    if (!check_version(a) || recovery_park(a, route))
         return;
     route->fn(a);
 }

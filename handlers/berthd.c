@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -22,6 +23,7 @@
 #include "exec/logconfig.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/recovery.h"
 
 static int prepare_dirs(struct daemon *d, struct berth_err **err)
 {
@@ -233,25 +235,6 @@ static void start_exec(struct daemon *d)
                                 .init_path = json_get_str(d->cfg.file, "init-path")};
     image_delete_set_users(image_user, d);
     ctr_run_init();
-    ctr_recover(&d->exec);
-}
-
-/* Layers no image (or container) uses are left by a crash between unregistering an image
- * and trashing its layers: move them aside now, remove them in the background. */
-static void collect_unused_layers(struct daemon *d)
-{
-    struct layer **unused = layer_unused(d->layers);
-    for (size_t i = 0; unused[i]; i++) {
-        _cleanup_err_ struct berth_err *err = NULL;
-        _cleanup_free_ char *trash = NULL;
-        struct layer *l = layer_forget(d->layers, unused[i]->chain_id);
-        if (layer_trash(d->layers, l, &trash, &err) < 0 || layer_rm_tree(trash, &err) < 0)
-            log_warn("start-up: %s", err->msg);
-        else
-            log_info("start-up: removed unused layer %s", l->chain_id);
-        layer_free(l);
-    }
-    free(unused);
 }
 
 /* daemon.json's list of strings under key, as a heap array. */
@@ -309,7 +292,6 @@ static int open_stores(struct daemon *d, struct berth_err **err)
     if (r < 0)
         return berth_error_wrap(err, "open the store in `%s`", d->cfg.root);
     hold_container_layers(d);
-    collect_unused_layers(d);
     log_info("store: %zu images", image_count(d->images));
     return 0;
 }
@@ -350,9 +332,11 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
         return r;
     start_registry_client(d);
     start_exec(d);
+    recovery_prepare(d);
     build_router(d);
     if ((r = start_api(d, err)) < 0)
         return r;
+    recovery_start(d); /* what a crash left is reconciled while the API serves */
     log_info("berthd %s started (root %s, exec-root %s, cgroup v%d)", BERTH_VERSION, d->cfg.root,
              d->cfg.exec_root, d->cgroup.version);
     return 0;
@@ -363,6 +347,7 @@ static void daemon_stop(struct daemon *d)
     http_server_free(d->http); /* also removes the sockets */
     stop_registry_client(d);
     pool_free(d->pool);
+    recovery_free(d);
     ctr_store_close(d->cs);
     image_store_close(d->images);
     layer_store_close(d->layers);
@@ -398,6 +383,7 @@ int main(int argc, char **argv)
         return 0;
     }
     log_set_level((enum log_level)log_level_parse(d.cfg.log_level));
+    crashpoint_init();
     int r = daemon_start(&d, &err);
     if (r == 0)
         r = reactor_run(d.r);

@@ -582,7 +582,7 @@ static void post_prune(struct api_req *a)
 const struct route container_routes[] = {
     {"POST", "/containers/create", post_create, 0},
     {"GET", "/containers/json", get_containers, 0},
-    {"POST", "/containers/prune", post_prune, 0},
+    {"POST", "/containers/prune", post_prune, ROUTE_AFTER_RECOVERY},
     {"GET", "/containers/{id}/json", get_container, 0},
     {"POST", "/containers/{id}/rename", post_rename, 0},
 };

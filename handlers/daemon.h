@@ -55,7 +55,8 @@ struct daemon {
     struct push_env push_env;
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
-    bool stopping; /* a stop signal came: containers are being stopped */
+    struct recovery *recovery; /* start-up recovery still under way (handlers/recovery.c) */
+    bool stopping;             /* a stop signal came: containers are being stopped */
 };
 
 /* The routes of each API group, gathered by berthd.c. */

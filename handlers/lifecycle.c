@@ -241,15 +241,15 @@ static void post_attach(struct api_req *a)
 }
 
 const struct route lifecycle_routes[] = {
-    {"POST", "/containers/{id}/start", post_start, 0},
+    {"POST", "/containers/{id}/start", post_start, ROUTE_AFTER_RECOVERY},
     {"POST", "/containers/{id}/stop", post_stop, 0},
-    {"POST", "/containers/{id}/restart", post_restart, 0},
+    {"POST", "/containers/{id}/restart", post_restart, ROUTE_AFTER_RECOVERY},
     {"POST", "/containers/{id}/kill", post_kill, 0},
     {"POST", "/containers/{id}/wait", post_wait, 0},
     {"POST", "/containers/{id}/pause", post_pause_route, 0},
     {"POST", "/containers/{id}/unpause", post_unpause_route, 0},
     {"POST", "/containers/{id}/resize", post_resize, 0},
     {"POST", "/containers/{id}/attach", post_attach, 0},
-    {"DELETE", "/containers/{id}", delete_container, 0},
+    {"DELETE", "/containers/{id}", delete_container, ROUTE_AFTER_RECOVERY},
 };
 const size_t lifecycle_routes_count = sizeof(lifecycle_routes) / sizeof(lifecycle_routes[0]);

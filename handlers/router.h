@@ -13,7 +13,9 @@ struct api_req;
 typedef void (*api_handler_fn)(struct api_req *a);
 
 enum {
-    ROUTE_STREAM_BODY = 1, /* the handler reads the request body as it arrives */
+    ROUTE_STREAM_BODY = 1,    /* the handler reads the request body as it arrives */
+    ROUTE_AFTER_RECOVERY = 2, /* it changes what start-up recovery is still reconciling
+                               * (a container's cgroup, mount or directory): it waits */
 };
 
 struct route {

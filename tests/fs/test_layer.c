@@ -252,8 +252,23 @@ static void test_open_cleans_up(void **state)
     /* a crash between the rename and the link */
     _cleanup_free_ char *short_link = xasprintf("%s/l/%s", f->layers, link);
     unlink(short_link);
+    /* a crash in the middle of a layer.json rewrite */
+    _cleanup_free_ char *half = xasprintf("%s/%s/layer.json.tmp-AbC123", f->layers, link);
+    tu_write(half, "{", 1);
 
     reopen(f);
+    /* the broken copies and tmp's content are set aside (in tmp), removed by the caller */
+    struct map stale = {0};
+    layer_store_take_stale(f->ls, &stale);
+    _cleanup_free_ char *tmp_prefix = xasprintf("%s/tmp/", f->layers);
+    const char *path;
+    assert_true(stale.len >= 5); /* NOMETA, BADJSON, WRONGLINK, a DA copy, unpack-x, stray */
+    for (size_t i = 0; map_next(&stale, &i, &path, NULL);) {
+        assert_memory_equal(path, tmp_prefix, strlen(tmp_prefix));
+        assert_int_equal(layer_rm_tree(path, &err), 0);
+    }
+    map_free(&stale);
+    assert_false(tu_exists(half));
     /* one of the two copies of DA survives (either may), with its link */
     struct layer *got = layer_get(f->ls, DA);
     assert_non_null(got);

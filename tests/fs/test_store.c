@@ -3,6 +3,7 @@
  * the index survives a reopen, and removal; plus fs/atomic.c, which every state file uses. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -320,6 +321,56 @@ static void test_atomic_helpers(void **state)
     assert_int_equal(fs_read_file(missing, &data, &len, &err), -ENOENT - 1);
 }
 
+/* What a crash leaves of an atomic write (NAME.tmp-XXXXXX) goes; nothing else does. */
+static void test_sweep_temps(void **state)
+{
+    struct fixture *f = *state;
+    const char *names[] = {"container.json.tmp-Ab12Cd",
+                           "repositories.json.tmp-zzzzzz",
+                           "keep.json",
+                           "keep.tmp-long-name",
+                           ".tmp-abcdef",
+                           "x.tmp-abc"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", f->root, names[i]);
+        tu_write(p, "x", 1);
+    }
+    _cleanup_close_ int dfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_int_equal(fs_sweep_temps(dfd), 2);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", f->root, names[i]);
+        assert_int_equal(tu_exists(p), i >= 2);
+    }
+}
+
+/* Start-up collection: blobs outside the kept set move to the trash and leave the index. */
+static void test_trash_unkept(void **state)
+{
+    struct fixture *f = *state;
+    _cleanup_err_ struct berth_err *err = NULL;
+    char keep[DIGEST_LEN + 1], drop[DIGEST_LEN + 1];
+    assert_int_equal(store_put(f->s, "keep", 4, NULL, keep, &err), 0);
+    assert_int_equal(store_put(f->s, "dropped", 7, NULL, drop, &err), 0);
+    struct map kept = {0}, stale = {0};
+    map_put(&kept, keep, (void *)1);
+    uint64_t bytes = 0;
+    assert_int_equal(store_trash_unkept(f->s, &kept, &bytes, &err), 1);
+    assert_int_equal(bytes, 7);
+    assert_true(store_has(f->s, keep));
+    assert_false(store_has(f->s, drop));
+    _cleanup_free_ char *gone = store_blob_path(f->s, drop);
+    assert_false(tu_exists(gone));
+    store_take_stale(f->s, &stale);
+    assert_int_equal(stale.len, 1);
+    const char *path;
+    size_t i = 0;
+    assert_true(map_next(&stale, &i, &path, NULL));
+    assert_non_null(strstr(path, "/blobs/trash/"));
+    assert_true(tu_exists(path));
+    map_free(&stale);
+    map_free(&kept);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -332,6 +383,8 @@ int main(void)
         T(test_reopen_and_remove),
         T(test_atomic_concurrent),
         T(test_atomic_helpers),
+        T(test_sweep_temps),
+        T(test_trash_unkept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

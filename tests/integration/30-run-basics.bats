@@ -81,8 +81,8 @@ teardown() { ctr_teardown; }
   berthd_spawn "${BT_ARGS[@]}"
   wait_until 10 test -z "$(docker ps -aq --filter name=gone)"
   [ "$(docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' kept)" = "exited 255" ]
-  [ "$(count_mounts)" -eq 0 ]
-  [ -z "$(ctr_cgroup_dirs)" ]
+  wait_until 10 test "$(count_mounts)" -eq 0 # reconciled on the pool once the API serves
+  wait_until 10 test -z "$(ctr_cgroup_dirs)"
   docker start kept
   [ "$(docker inspect --format '{{.State.Running}}' kept)" = true ]
   [ "$(count_mounts)" -eq 1 ]
