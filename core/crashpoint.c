@@ -17,13 +17,17 @@ static char *crash_name, *stall_name; /* NULL: not armed */
 static atomic_long crash_left;        /* reached this many more times before dying */
 static long stall_ms;
 
-/* "NAME:NUMBER" → the name (heap) and the number, or dflt without one. */
+/* "NAME:NUMBER" → the name (heap) and the number, or dflt without one (a name may hold a
+ * colon itself: "write:container.json"). */
 static char *parse(const char *spec, long dflt, long *n)
 {
     char *name = xstrdup(spec), *colon = strrchr(name, ':');
-    *n = colon ? strtol(colon + 1, NULL, 10) : dflt;
-    if (colon)
+    if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+        *n = strtol(colon + 1, NULL, 10);
         *colon = '\0';
+    } else {
+        *n = dflt;
+    }
     return name;
 }
 
@@ -47,9 +51,9 @@ void crashpoint(const char *name)
 {
     if (stall_name && strcmp(stall_name, name) == 0) {
         log_warn("stall point `%s` reached: sleeping %ld ms", name, stall_ms);
-        nanosleep(&(struct timespec){.tv_sec = stall_ms / 1000,
-                                     .tv_nsec = (stall_ms % 1000) * 1000000},
-                  NULL);
+        nanosleep(
+            &(struct timespec){.tv_sec = stall_ms / 1000, .tv_nsec = (stall_ms % 1000) * 1000000},
+            NULL);
     }
     if (!crash_name || strcmp(crash_name, name) != 0 || atomic_fetch_sub(&crash_left, 1) != 1)
         return;
