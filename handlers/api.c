@@ -131,6 +131,15 @@ bool api_stream_json(struct api_req *a, const json_t *msg)
     return api_stream_write(a, line, len);
 }
 
+bool api_stream_progress(struct api_req *a, const json_t *msg)
+{
+    size_t len;
+    _cleanup_free_ char *line = json_dump_line(msg, &len);
+    line = xrealloc(line, len + 2);
+    memcpy(line + len - 1, "\r\n", 3); /* the dump's "\n" becomes "\r\n" */
+    return api_stream_write(a, line, len + 1);
+}
+
 void api_stream_end(struct api_req *a)
 {
     if (a->c)

@@ -64,6 +64,9 @@ void api_reply_errorf(struct api_req *a, int status, const char *fmt, ...)
 void api_stream_begin(struct api_req *a, int status, const char *ctype);
 bool api_stream_write(struct api_req *a, const void *data, size_t len);
 bool api_stream_json(struct api_req *a, const json_t *msg); /* one JSON line */
+/* One jsonmessage of a progress stream (pull, push), ended with "\r\n" as dockerd's
+ * streamformatter ends them. */
+bool api_stream_progress(struct api_req *a, const json_t *msg);
 void api_stream_end(struct api_req *a);
 
 /* The HTTP status for an error's errno-style cause (see docs/errors.md). */

@@ -38,7 +38,7 @@ static void on_emit(void *ctx, json_t *msg)
         xc->streaming = true;
         api_stream_begin(xc->a, 200, "application/json");
     }
-    api_stream_json(xc->a, msg);
+    api_stream_progress(xc->a, msg);
 }
 
 /* Before the first message an error is a plain HTTP error, as dockerd answers; after it, an
@@ -53,7 +53,7 @@ static void on_done(void *ctx, int res, const struct berth_err *err)
     } else {
         if (res < 0) {
             _cleanup_json_ json_t *msg = progress_error(err->msg);
-            api_stream_json(xc->a, msg);
+            api_stream_progress(xc->a, msg);
         }
         api_stream_end(xc->a);
     }

@@ -6,9 +6,15 @@
 
 #include <jansson.h>
 
-/* {"status": status, "id": id} (id omitted when NULL); a new reference. */
+/* dockerd's two kinds of status line, told apart by progressDetail (ids omitted when NULL or
+ * empty; new references). A message ("Pulling from x", "Digest: …", "Status: …"):
+ * {"status", "id"}. */
 json_t *progress_status(const char *id, const char *status);
-/* {"status", "progressDetail": {"current", "total"}, "progress": "[==>  ] 1MB/2MB", "id"} */
+/* A layer's step ("Already exists", "Pulling fs layer", "Pushed", …):
+ * {"status", "progressDetail": {}, "id"}. */
+json_t *progress_update(const char *id, const char *action);
+/* {"status", "progressDetail": {"current", "total"}, "progress": "[==>  ] 1MB/2MB", "id"};
+ * zero counts are left out, and the text too when both are. */
 json_t *progress_bytes(const char *id, const char *status, int64_t current, int64_t total);
 /* {"errorDetail": {"message": msg}, "error": msg} */
 json_t *progress_error(const char *msg);

@@ -30,6 +30,7 @@ struct layer_wait {
     struct download *d;
     char id[13];
     bool downloaded;
+    bool quiet; /* an earlier layer of the image has the same blob: dockerd shows it once */
 };
 
 struct blob_doc { /* a manifest or config kept for the content store */
@@ -215,6 +216,16 @@ static void keep_doc(struct pull *p, struct blob_doc *doc, const char *digest, c
     p->body = (struct buf){0};
 }
 
+/* dockerd's first message, once the manifest is in: "<tag>: Pulling from <path>", the
+ * repository path without the registry ("library/alpine"); a pull by digest is keyed by the
+ * whole reference ("docker.io/library/alpine@sha256:…"). */
+static void pulling_from(struct pull *p)
+{
+    _cleanup_free_ char *full = p->ref.digest ? ref_full(&p->ref) : NULL;
+    _cleanup_free_ char *from = xasprintf("Pulling from %s", p->ref.path);
+    emit(p, progress_status(full ? full : p->ref.tag, from));
+}
+
 static void fetch_manifest(struct pull *p, const char *reference)
 {
     _cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", p->ref.path, reference);
@@ -236,8 +247,10 @@ static void got_manifest(struct pull *p)
     struct manifest m;
     if (manifest_parse(p->body.data, p->body.len, p->content_type, &m, &err) < 0)
         return fail(p, err);
-    if (!nested)
+    if (!nested) {
         memcpy(p->top_digest, digest, sizeof(digest));
+        pulling_from(p);
+    }
     if (m.kind == MANIFEST_INDEX) {
         const struct descriptor *d;
         if (nested || manifest_pick(&m, &p->platform, &d, &err) < 0) {
@@ -284,8 +297,6 @@ static void got_config(struct pull *p)
 
 static void fetch_config(struct pull *p)
 {
-    _cleanup_free_ char *from = xasprintf("Pulling from %s", p->familiar_name);
-    emit(p, progress_status(p->ref.tag ? p->ref.tag : p->ref.digest, from));
     if (image_get(p->env->images, p->man.config.digest)) /* nothing to download */
         return save_image(p);
     _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", p->ref.path, p->man.config.digest);
@@ -298,16 +309,20 @@ static void on_layer_event(void *ctx, struct download *d, enum dl_event ev)
     struct pull *p = w->p;
     uint64_t rec, ext, total;
     download_progress(d, &rec, &ext, &total);
-    if (ev == DL_PROGRESS) {
+    if (w->quiet && (ev == DL_PROGRESS || ev == DL_DOWNLOADED)) {
+        if (ev == DL_DOWNLOADED)
+            w->downloaded = true;
+    } else if (ev == DL_PROGRESS) {
         emit(p, progress_bytes(w->id, w->downloaded ? "Extracting" : "Downloading",
                                (int64_t)(w->downloaded ? ext : rec), (int64_t)total));
     } else if (ev == DL_DOWNLOADED) {
         w->downloaded = true;
-        emit(p, progress_status(w->id, "Verifying Checksum"));
-        emit(p, progress_status(w->id, "Download complete"));
+        emit(p, progress_update(w->id, "Verifying Checksum"));
+        emit(p, progress_update(w->id, "Download complete"));
     } else if (ev == DL_DONE) {
         w->d = NULL;
-        emit(p, progress_status(w->id, "Pull complete"));
+        if (!w->quiet)
+            emit(p, progress_update(w->id, "Pull complete"));
         if (--p->pending == 0)
             save_image(p);
     } else if (ev == DL_FAILED) {
@@ -319,7 +334,18 @@ static void on_layer_event(void *ctx, struct download *d, enum dl_event ev)
     }
 }
 
-/* Layers already present show "Already exists"; the others join (or start) a download. */
+/* True if a layer below `i`, from `from` up, is the same blob: dockerd downloads a blob once
+ * per image and reports it under the first of its layers only. */
+static bool same_blob_below(const struct pull *p, size_t from, size_t i)
+{
+    for (size_t j = from; j < i; j++)
+        if (strcmp(p->man.layers[j].digest, p->man.layers[i].digest) == 0)
+            return true;
+    return false;
+}
+
+/* The bottom layers already present show "Already exists" (as dockerd, up to the first one
+ * missing); the others join (or start) a download. */
 static void join_layers(struct pull *p)
 {
     json_error_t je;
@@ -331,6 +357,7 @@ static void join_layers(struct pull *p)
     p->layers = xcalloc(p->man.nlayers + 1, sizeof(*p->layers));
     p->nlayers = p->man.nlayers;
     char parent[DIGEST_LEN + 1] = "", chain[DIGEST_LEN + 1];
+    size_t first_missing = p->nlayers;
     for (size_t i = 0; i < p->nlayers; i++) {
         struct layer_wait *w = &p->layers[i];
         const char *diff = json_string_value(json_array_get(diff_ids, i));
@@ -339,10 +366,14 @@ static void join_layers(struct pull *p)
         *w = (struct layer_wait){.p = p, .sub = {.on_event = on_layer_event, .ctx = w}};
         progress_short_id(p->man.layers[i].digest, w->id);
         layer_chain_id(parent, diff, chain);
-        if (layer_get(image_store_layers(p->env->images), chain)) {
-            emit(p, progress_status(w->id, "Already exists"));
+        if (first_missing == p->nlayers && layer_get(image_store_layers(p->env->images), chain)) {
+            emit(p, progress_update(w->id, "Already exists"));
         } else {
-            emit(p, progress_status(w->id, "Pulling fs layer"));
+            if (first_missing == p->nlayers)
+                first_missing = i;
+            w->quiet = same_blob_below(p, first_missing, i);
+            if (!w->quiet)
+                emit(p, progress_update(w->id, "Pulling fs layer"));
             _cleanup_free_ char *source = ref_name(&p->ref);
             w->d = download_join(p->env->dl, p->sess, p->ref.path, source, &p->man.layers[i], diff,
                                  parent, &w->sub);
@@ -351,8 +382,8 @@ static void join_layers(struct pull *p)
         memcpy(parent, chain, sizeof(parent));
     }
     for (size_t i = 0; i < p->nlayers; i++)
-        if (p->layers[i].d && download_waiting(p->layers[i].d))
-            emit(p, progress_status(p->layers[i].id, "Waiting"));
+        if (p->layers[i].d && !p->layers[i].quiet && download_waiting(p->layers[i].d))
+            emit(p, progress_update(p->layers[i].id, "Waiting"));
     if (p->pending == 0)
         save_image(p);
 }
@@ -420,8 +451,9 @@ static void tagged(void *ctx, int res, const struct berth_err *err)
     finish(p, 0, NULL);
 }
 
-/* Register the image (if new) and point the tag and the repo digest at it. An image that
- * existed and whose tag already pointed at it is "up to date". */
+/* Register the image (if new) and point the tag and the repo digest at it. As dockerd, the
+ * image is "up to date" when the reference pulled already named it: the tag, or for a pull by
+ * digest the digest reference (a digest given with a tag wins: the tag is not stored). */
 static void save_done(struct pool_job *job)
 {
     struct pull *p = (struct pull *)((char *)job - offsetof(struct pull, job));
@@ -432,13 +464,13 @@ static void save_done(struct pool_job *job)
         image_register(is, take_ptr(p->img));
     _cleanup_free_ char *name = ref_name(&p->ref);
     _cleanup_free_ char *by_digest = xasprintf("%s@%s", name, p->top_digest);
+    _cleanup_free_ char *tag_ref =
+        p->ref.tag && !p->ref.digest ? xasprintf("%s:%s", name, p->ref.tag) : NULL;
     const char *id = p->man.config.digest;
-    if (p->ref.tag) {
-        _cleanup_free_ char *tag_ref = xasprintf("%s:%s", name, p->ref.tag);
-        const char *before = image_ref_target(is, tag_ref);
-        p->image_existed &= before && strcmp(before, id) == 0;
+    const char *before = image_ref_target(is, tag_ref ? tag_ref : by_digest);
+    p->image_existed &= before && strcmp(before, id) == 0;
+    if (tag_ref)
         image_ref_set(is, tag_ref, id);
-    }
     image_ref_set(is, by_digest, id);
     p->any_new |= !p->image_existed;
     image_refs_save(is, tagged, p);
@@ -457,7 +489,7 @@ static void start_image(struct pull *p)
 {
     free(p->shown_ref);
     p->shown_ref = ref_familiar(&p->ref);
-    fetch_manifest(p, p->ref.tag ? p->ref.tag : p->ref.digest);
+    fetch_manifest(p, p->ref.digest ? p->ref.digest : p->ref.tag);
 }
 
 static void next_tag(struct pull *p)

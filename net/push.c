@@ -165,7 +165,7 @@ static void remember_repo(struct push *p, const struct blob *b)
 static void layer_done(struct push *p, const char *status)
 {
     remember_repo(p, cur(p));
-    emit(p, progress_status(cur(p)->id, status));
+    emit(p, progress_update(cur(p)->id, status));
     p->cur++;
     next_layer(p);
 }
@@ -481,9 +481,9 @@ static void prep_done(struct pool_job *job)
         return;
     }
     for (size_t i = p->nlayers; i-- > 0;)
-        emit(p, progress_status(p->layers[i].id, "Preparing"));
+        emit(p, progress_update(p->layers[i].id, "Preparing"));
     for (size_t i = p->nlayers; i-- > 1;)
-        emit(p, progress_status(p->layers[i].id, "Waiting"));
+        emit(p, progress_update(p->layers[i].id, "Waiting"));
     next_layer(p);
 }
 
