@@ -182,7 +182,7 @@ static int check_config(const json_t *config, struct berth_err **err)
     if (!host || !*host)
         return 0;
     _cleanup_free_ char *q = go_quote(host);
-    if (strlen(host) > MAX_HOSTNAME) /* moby's words since v29; the kernel refuses it at start */
+    if (strlen(host) > MAX_HOSTNAME) /* moby master's words; the kernel refuses it at start */
         return berth_user_error(err, EINVAL, "hostname %s is too long (maximum %d bytes)", q,
                                 MAX_HOSTNAME);
     if (has_space_or_control(host, strlen(host))) /* berth's: it would add lines to /etc files */
