@@ -23,8 +23,8 @@
 #include "exec/caps.h"
 #include "exec/plan.h"
 
-#define MIN_MEMORY (6 * 1024 * 1024) /* dockerd's linuxMinMemory */
-#define MAX_HOSTNAME 64              /* HOST_NAME_MAX */
+#define MIN_MEMORY   (6 * 1024 * 1024) /* dockerd's linuxMinMemory */
+#define MAX_HOSTNAME 64                /* HOST_NAME_MAX */
 
 const char *const verify_runtimes[] = {VERIFY_DEFAULT_RUNTIME, "io.containerd.runc.v2", "berth",
                                        NULL};
@@ -79,15 +79,15 @@ int verify_signal(const char *s)
     static const struct {
         const char *name;
         int sig;
-    } names[] = {{"ABRT", SIGABRT}, {"ALRM", SIGALRM},     {"BUS", SIGBUS},   {"CHLD", SIGCHLD},
-                 {"CLD", SIGCHLD},  {"CONT", SIGCONT},     {"FPE", SIGFPE},   {"HUP", SIGHUP},
-                 {"ILL", SIGILL},   {"INT", SIGINT},       {"IO", SIGIO},     {"IOT", SIGIOT},
-                 {"KILL", SIGKILL}, {"PIPE", SIGPIPE},     {"POLL", SIGPOLL}, {"PROF", SIGPROF},
-                 {"PWR", SIGPWR},   {"QUIT", SIGQUIT},     {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
-                 {"STOP", SIGSTOP}, {"SYS", SIGSYS},       {"TERM", SIGTERM}, {"TRAP", SIGTRAP},
-                 {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},
-                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2},     {"VTALRM", SIGVTALRM},
-                 {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ}};
+    } names[] = {{"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
+                 {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
+                 {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
+                 {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
+                 {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
+                 {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
+                 {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
+                 {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}};
     enum { RTMIN = 34, RTMAX = 64 }; /* moby's constants: glibc keeps 32 and 33 for itself */
     if (!s || !*s)
         return -1;
@@ -240,10 +240,10 @@ static bool valid_mode(const char *mode)
     int counts[5] = {0}; /* rw/ro, z/Z, propagation, nocopy, consistency */
     for (const char *o = mode; *mode;) {
         size_t n = strcspn(o, ",");
-        int kind = (n == 2 && (!strncmp(o, "rw", 2) || !strncmp(o, "ro", 2)))  ? 0
-                   : (n == 1 && (*o == 'z' || *o == 'Z'))                      ? 1
-                   : is_propagation(o, n)                                      ? 2
-                   : (n == 6 && !strncmp(o, "nocopy", 6))                      ? 3
+        int kind = (n == 2 && (!strncmp(o, "rw", 2) || !strncmp(o, "ro", 2))) ? 0
+                   : (n == 1 && (*o == 'z' || *o == 'Z'))                     ? 1
+                   : is_propagation(o, n)                                     ? 2
+                   : (n == 6 && !strncmp(o, "nocopy", 6))                     ? 3
                    : (n == 10 && !strncmp(o, "consistent", 10)) ||
                            (n == 6 && !strncmp(o, "cached", 6)) ||
                            (n == 9 && !strncmp(o, "delegated", 9))
@@ -414,8 +414,9 @@ static int check_host(const json_t *hc, struct berth_err **err)
 {
     const char *restart = json_get_str(json_object_get(hc, "RestartPolicy"), "Name");
     if (json_get_bool(hc, "AutoRemove", false) && restart && *restart && strcmp(restart, "no"))
-        return berth_user_error(err, EINVAL, "can't create 'AutoRemove' container with restart "
-                                             "policy");
+        return berth_user_error(err, EINVAL,
+                                "can't create 'AutoRemove' container with restart "
+                                "policy");
     int r = check_mounts(hc, err);
     size_t i;
     json_t *v;
@@ -440,11 +441,13 @@ static int check_memory(const json_t *hc, json_t *warnings, struct berth_err **e
     if (mem != 0 && mem < MIN_MEMORY)
         return berth_user_error(err, EINVAL, "Minimum memory limit allowed is 6MB");
     if (mem > 0 && swap > 0 && swap < mem)
-        return berth_user_error(err, EINVAL, "Minimum memoryswap limit should be larger than "
-                                             "memory limit, see usage");
+        return berth_user_error(err, EINVAL,
+                                "Minimum memoryswap limit should be larger than "
+                                "memory limit, see usage");
     if (mem == 0 && swap > 0)
-        return berth_user_error(err, EINVAL, "You should always set the Memory limit when using "
-                                             "Memoryswap limit, see usage");
+        return berth_user_error(err, EINVAL,
+                                "You should always set the Memory limit when using "
+                                "Memoryswap limit, see usage");
     if (swappiness != -1 && (swappiness < 0 || swappiness > 100))
         return berth_user_error(err, EINVAL,
                                 "Invalid value: %lld, valid memory swappiness range is 0-100",
@@ -457,8 +460,9 @@ static int check_memory(const json_t *hc, json_t *warnings, struct berth_err **e
     if (reservation > 0 && reservation < MIN_MEMORY)
         return berth_user_error(err, EINVAL, "Minimum memory reservation allowed is 6MB");
     if (mem > 0 && reservation > 0 && mem < reservation)
-        return berth_user_error(err, EINVAL, "Minimum memory limit can not be less than memory "
-                                             "reservation limit, see usage");
+        return berth_user_error(err, EINVAL,
+                                "Minimum memory limit can not be less than memory "
+                                "reservation limit, see usage");
     return 0;
 }
 
@@ -468,23 +472,26 @@ static int check_cpu(const json_t *hc, struct berth_err **err)
     int64_t period = json_get_int(hc, "CpuPeriod", 0), quota = json_get_int(hc, "CpuQuota", 0);
     int64_t blkio = json_get_int(hc, "BlkioWeight", 0);
     if (nano > 0 && period > 0)
-        return berth_user_error(err, EINVAL, "Conflicting options: Nano CPUs and CPU Period "
-                                             "cannot both be set");
+        return berth_user_error(err, EINVAL,
+                                "Conflicting options: Nano CPUs and CPU Period "
+                                "cannot both be set");
     if (nano > 0 && quota > 0)
-        return berth_user_error(err, EINVAL, "Conflicting options: Nano CPUs and CPU Quota "
-                                             "cannot both be set");
+        return berth_user_error(err, EINVAL,
+                                "Conflicting options: Nano CPUs and CPU Quota "
+                                "cannot both be set");
     if (nano < 0 || nano > ncpu * 1000000000LL)
         return berth_user_error(err, EINVAL,
                                 "range of CPUs is from 0.01 to %lld.00, as there are only %lld "
                                 "CPUs available",
                                 (long long)ncpu, (long long)ncpu);
     if (period != 0 && (period < 1000 || period > 1000000))
-        return berth_user_error(err, EINVAL, "CPU cfs period can not be less than 1ms (i.e. 1000) "
-                                             "or larger than 1s (i.e. 1000000)");
+        return berth_user_error(err, EINVAL,
+                                "CPU cfs period can not be less than 1ms (i.e. 1000) "
+                                "or larger than 1s (i.e. 1000000)");
     if (quota > 0 && quota < 1000)
         return berth_user_error(err, EINVAL, "CPU cfs quota can not be less than 1ms (i.e. 1000)");
-    int r = cgroup_check_cpuset(json_get_str(hc, "CpusetCpus"), json_get_str(hc, "CpusetMems"),
-                                err);
+    int r =
+        cgroup_check_cpuset(json_get_str(hc, "CpusetCpus"), json_get_str(hc, "CpusetMems"), err);
     if (r < 0)
         return r;
     if (blkio > 0 && (blkio < 10 || blkio > 1000))
@@ -544,8 +551,7 @@ static int check_network(const json_t *hc, struct berth_err **err)
     return 0;
 }
 
-int verify_create(const json_t *config, const json_t *hc, json_t *warnings,
-                  struct berth_err **err)
+int verify_create(const json_t *config, const json_t *hc, json_t *warnings, struct berth_err **err)
 {
     int64_t shares = json_get_int(hc, "CpuShares", 0);
     if (shares < 0) /* moby refuses it as it decodes the request */

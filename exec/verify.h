@@ -12,8 +12,7 @@
  * be NULL). EINVAL with dockerd's words for what dockerd refuses, and "... is not supported
  * yet" for fields berth does not honour yet; ENOENT "network X not found" for an unknown
  * network. warnings gets dockerd's warning strings. Reactor thread, no I/O but sysconf. */
-int verify_create(const json_t *config, const json_t *hc, json_t *warnings,
-                  struct berth_err **err);
+int verify_create(const json_t *config, const json_t *hc, json_t *warnings, struct berth_err **err);
 /* The host half of dockerd's check of HostConfig.Mounts: a bind's source must exist unless its
  * BindOptions.CreateMountpoint is set. Blocking (stat). */
 int verify_mount_sources(const json_t *hc, struct berth_err **err);

@@ -66,8 +66,9 @@ static void test_signals(void **state)
     assert_int_equal(verify_signal("RTMIN+15"), 49);
     assert_int_equal(verify_signal("RTMAX-14"), 50);
     assert_int_equal(verify_signal("rtmax"), 64);
-    const char *bad[] = {"SIGPWN", "", "0", "65", "99999", "RTMIN+16", "RTMIN+0", "RTMIN-1",
-                         "RTMAX+1", "RTMAX-15", "RTMIN+1x", "RTMINX", "SIG", "-1", NULL};
+    const char *bad[] = {"SIGPWN",   "",        "0",       "65",      "99999",
+                         "RTMIN+16", "RTMIN+0", "RTMIN-1", "RTMAX+1", "RTMAX-15",
+                         "RTMIN+1x", "RTMINX",  "SIG",     "-1",      NULL};
     for (const char **b = bad; *b; b++)
         if (verify_signal(*b) != -1)
             fail_msg("%s is a signal", *b);
@@ -86,7 +87,8 @@ static void test_rlimits(void **state)
 static void test_go_quote(void **state)
 {
     (void)state;
-    _cleanup_free_ char *a = go_quote("a\nb\t\"c\"\\\x01\x7f" "é");
+    _cleanup_free_ char *a = go_quote("a\nb\t\"c\"\\\x01\x7f"
+                                      "é");
     assert_string_equal(a, "\"a\\nb\\t\\\"c\\\"\\\\\\x01\\x7fé\"");
     _cleanup_free_ char *e = go_quote("");
     assert_string_equal(e, "\"\"");
@@ -108,8 +110,7 @@ static void test_is_root(void **state)
 static void test_modes(void **state)
 {
     (void)state;
-    const char *good[] = {"", "ro", "rw", "ro,z", "Z,rshared", "nocopy", "rw,cached,private",
-                          NULL};
+    const char *good[] = {"", "ro", "rw", "ro,z", "Z,rshared", "nocopy", "rw,cached,private", NULL};
     const char *bad[] = {"bogus", "ro,rw", "z,Z", "ro,", ",ro", "shared,slave", "default", NULL};
     for (const char **m = good; *m; m++)
         if (!valid_mode(*m))
@@ -180,12 +181,12 @@ static void test_mount_sources(void **state)
 {
     (void)state;
     _cleanup_free_ char *dir = tu_tmpdir("verify");
-    _cleanup_free_ char *hc_text = xasprintf(
-        "{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"%s\",\"Target\":\"/a\"},"
-        "{\"Type\":\"bind\",\"Source\":\"%s/made\",\"Target\":\"/b\","
-        "\"BindOptions\":{\"CreateMountpoint\":true}},"
-        "{\"Type\":\"bind\",\"Source\":\"%s/missing\",\"Target\":\"/c\"}]}",
-        dir, dir, dir);
+    _cleanup_free_ char *hc_text =
+        xasprintf("{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"%s\",\"Target\":\"/a\"},"
+                  "{\"Type\":\"bind\",\"Source\":\"%s/made\",\"Target\":\"/b\","
+                  "\"BindOptions\":{\"CreateMountpoint\":true}},"
+                  "{\"Type\":\"bind\",\"Source\":\"%s/missing\",\"Target\":\"/c\"}]}",
+                  dir, dir, dir);
     json_t *hc = json_loads(hc_text, 0, NULL);
     _cleanup_err_ struct berth_err *err = NULL;
     assert_true(verify_mount_sources(hc, &err) < 0);
@@ -239,7 +240,8 @@ static void test_config(void **state)
     memset(long_name, 'h', 65);
     long_name[65] = '\0';
     _cleanup_free_ char *config = xasprintf("{\"Hostname\":\"%s\"}", long_name);
-    _cleanup_free_ char *msg = xasprintf("hostname \"%s\" is too long (maximum 64 bytes)", long_name);
+    _cleanup_free_ char *msg =
+        xasprintf("hostname \"%s\" is too long (maximum 64 bytes)", long_name);
     refused(config, "{}", msg);
     long_name[64] = '\0';
     _cleanup_free_ char *ok = xasprintf("{\"Hostname\":\"%s\"}", long_name);
@@ -257,7 +259,8 @@ static void test_resources(void **state)
             "Invalid value: 500, valid memory swappiness range is 0-100");
     refused(NULL, "{\"MemorySwappiness\":-2}",
             "Invalid value: -2, valid memory swappiness range is 0-100");
-    refused(NULL, "{\"CpuShares\":-1}", "invalid CPU shares (-1): value must be a positive integer");
+    refused(NULL, "{\"CpuShares\":-1}",
+            "invalid CPU shares (-1): value must be a positive integer");
     refused(NULL, "{\"OomScoreAdj\":5000}",
             "Invalid value 5000, range for oom score adj is [-1000, 1000]");
     refused(NULL, "{\"OomScoreAdj\":-1001}",
@@ -272,8 +275,9 @@ static void test_resources(void **state)
             "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
     refused(NULL, "{\"CpuQuota\":10}", "CPU cfs quota can not be less than 1ms (i.e. 1000)");
     refused(NULL, "{\"BlkioWeight\":5}", "Range of blkio weight is from 10 to 1000");
-    refused(NULL, "{\"Tmpfs\":{\"run\":\"\"}}", "invalid mount path: 'run' mount path must be "
-                                                "absolute");
+    refused(NULL, "{\"Tmpfs\":{\"run\":\"\"}}",
+            "invalid mount path: 'run' mount path must be "
+            "absolute");
     refused(NULL, "{\"Tmpfs\":{\"/\":\"\"}}", "invalid specification: destination can't be '/'");
     refused(NULL, "{\"CgroupnsMode\":\"bogus\"}", "invalid cgroup namespace mode: bogus");
 }
@@ -312,12 +316,18 @@ static void test_runtime_and_unsupported(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signals),     cmocka_unit_test(test_rlimits),
-        cmocka_unit_test(test_go_quote),    cmocka_unit_test(test_is_root),
-        cmocka_unit_test(test_modes),       cmocka_unit_test(test_binds),
-        cmocka_unit_test(test_mounts),      cmocka_unit_test(test_mount_sources),
-        cmocka_unit_test(test_extra_hosts), cmocka_unit_test(test_config),
-        cmocka_unit_test(test_resources),   cmocka_unit_test(test_ulimits),
+        cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_rlimits),
+        cmocka_unit_test(test_go_quote),
+        cmocka_unit_test(test_is_root),
+        cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_binds),
+        cmocka_unit_test(test_mounts),
+        cmocka_unit_test(test_mount_sources),
+        cmocka_unit_test(test_extra_hosts),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_resources),
+        cmocka_unit_test(test_ulimits),
         cmocka_unit_test(test_runtime_and_unsupported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
