@@ -1,6 +1,6 @@
-/* exec/create.c — dockerd's create rules: Env entries override the image's by key, a given
- * Entrypoint drops the image's Cmd, the hostname is the short ID, and limits are checked as
- * dockerd checks them. */
+/* exec/create.c — dockerd's create rules: the request checked (exec/verify.c), Env entries
+ * override the image's by key, a given Entrypoint drops the image's Cmd, the hostname is the
+ * short ID, the runtime is dockerd's default name. */
 #include "exec/create.h"
 
 #include <errno.h>
@@ -9,14 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cgroup/cgroup.h"
 #include "core/cleanup.h"
 #include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
-#include "exec/caps.h"
-#include "exec/plan.h"
+#include "exec/verify.h"
 #include "fs/atomic.h"
 
 /* KEY=VALUE lists: later entries replace earlier ones with the same KEY. */
@@ -108,55 +106,6 @@ static void merge_image(json_t *config, const json_t *image)
         json_object_set(config, "Healthcheck", json_object_get(image, "Healthcheck"));
 }
 
-/* ---- dockerd's checks on HostConfig ---- */
-
-static int check_host_config(const json_t *hc, json_t *warnings, struct berth_err **err)
-{
-    int64_t mem = json_get_int(hc, "Memory", 0), swap = json_get_int(hc, "MemorySwap", 0);
-    int64_t nano = json_get_int(hc, "NanoCpus", 0), ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *restart = json_get_str(json_object_get(hc, "RestartPolicy"), "Name");
-    if (mem > 0 && mem < 6 * 1024 * 1024)
-        return berth_user_error(err, EINVAL, "Minimum memory limit allowed is 6MB");
-    if (swap > 0 && mem > 0 && swap < mem)
-        return berth_user_error(err, EINVAL,
-                                "Minimum memoryswap limit should be larger than "
-                                "memory limit, see usage");
-    if (swap > 0 && mem == 0)
-        return berth_user_error(err, EINVAL,
-                                "You should always set the Memory limit when using "
-                                "Memoryswap limit, see usage");
-    if (nano && (json_get_int(hc, "CpuPeriod", 0) || json_get_int(hc, "CpuQuota", 0)))
-        return berth_user_error(err, EINVAL,
-                                "Conflicting options: Nano CPUs and CPU Period "
-                                "cannot both be set");
-    if (nano < 0 || nano > ncpu * 1000000000LL)
-        return berth_user_error(err, EINVAL,
-                                "Range of CPUs is from 0.01 to %ld.00, as there "
-                                "are only %ld CPUs available",
-                                ncpu, ncpu);
-    if (json_get_bool(hc, "AutoRemove", false) && restart && *restart && strcmp(restart, "no"))
-        return berth_user_error(err, EINVAL,
-                                "can't create 'AutoRemove' container with restart "
-                                "policy");
-    struct security_opts so;
-    struct caps caps;
-    int r = plan_security_opts(json_object_get(hc, "SecurityOpt"), &so, err);
-    if (r == 0) /* dockerd refuses unknown capabilities at create, not at start */
-        r = caps_compute(false, json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"), true,
-                         &caps, err);
-    if (r == 0)
-        r = cgroup_check_cpuset(json_get_str(hc, "CpusetCpus"), json_get_str(hc, "CpusetMems"),
-                                err);
-    if (r < 0)
-        return r;
-    const char *net = json_get_str(hc, "NetworkMode");
-    if (net && strcmp(net, "none") && strcmp(net, "host") && strcmp(net, "default") &&
-        strcmp(net, "bridge"))
-        return berth_user_error(err, ENOENT, "network %s not found", net);
-    (void)warnings;
-    return 0;
-}
-
 /* Entrypoint + Cmd: the first word is the Path, the rest the Args. */
 static int command_of(const json_t *config, char **path, json_t **args, struct berth_err **err)
 {
@@ -179,15 +128,16 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
               json_t *warnings, struct container **out, struct berth_err **err)
 {
     const char *image = json_get_str(body, "Image");
+    json_t *hc = json_object_get(body, "HostConfig");
     struct image *img;
     if (!image || !*image)
         return berth_user_error(err, EINVAL, "no image specified");
-    int r = image_find(is, image, &img, err);
+    /* dockerd checks the request before it looks for the image */
+    int r = verify_create(body, hc, warnings, err);
+    if (r == 0)
+        r = image_find(is, image, &img, err);
     if (r == 0 && name && *name)
         r = ctr_check_name(cs, name, err);
-    json_t *hc = json_object_get(body, "HostConfig");
-    if (r == 0)
-        r = check_host_config(hc, warnings, err);
     if (r < 0)
         return r;
     struct container *c = xcalloc(1, sizeof(*c));
@@ -200,6 +150,8 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     json_object_del(c->config, "HostConfig");
     json_object_del(c->config, "NetworkingConfig");
     c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
+    if (!json_get_str(c->host_config, "Runtime") || !*json_get_str(c->host_config, "Runtime"))
+        json_object_set_new(c->host_config, "Runtime", json_string(VERIFY_DEFAULT_RUNTIME));
     merge_image(c->config, json_object_get(img->config, "config"));
     const char *net = json_get_str(c->host_config, "NetworkMode");
     char host[256] = "";
@@ -219,8 +171,10 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
 
 int ctr_prepare_dir(struct container *c, struct berth_err **err)
 {
-    int r = 0;
     static const char *const subdirs[] = {"upper", "work", "merged", NULL};
+    int r = verify_mount_sources(c->host_config, err); /* dockerd's create-time stat */
+    if (r < 0)
+        return r;
     if (mkdir(c->dir, 0710) < 0 && errno != EEXIST)
         return berth_error(err, errno, "create `%s`", c->dir);
     for (const char *const *d = subdirs; r == 0 && *d; d++) {

@@ -13,5 +13,6 @@
  * warning strings. On success *out is a container not yet in the store. */
 int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, const char *name,
               json_t *warnings, struct container **out, struct berth_err **err);
-/* Blocking (pool): make its directory (rw layer dirs, config files) and write container.json. */
+/* Blocking (pool): check that its HostConfig.Mounts bind sources exist (dockerd's create-time
+ * check, EINVAL), make its directory (rw layer dirs, config files) and write container.json. */
 int ctr_prepare_dir(struct container *c, struct berth_err **err);

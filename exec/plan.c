@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exec/rootfs.h"
+#include "exec/verify.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -186,12 +187,26 @@ static int system_mounts(struct plan_store *s, const struct container *c, const 
     return 0;
 }
 
+/* A bind of a host path. A missing source is made (a directory) when create is set, as dockerd
+ * does for -v; a relative one is refused whatever the container's config says (create refuses
+ * it, but a container.json from an older berthd may hold one: it would be made relative to
+ * berthd's cwd). */
 static int bind(struct plan_store *s, const char *rootfs, const char *src, const char *dst, bool ro,
-                struct berth_err **err)
+                bool create, struct berth_err **err)
 {
     struct stat st;
-    if (stat(src, &st) < 0 && errno == ENOENT && mkdir(src, 0755) < 0) /* dockerd makes it */
+    if (src[0] != '/')
+        return berth_user_error(err, EINVAL,
+                                "invalid mount config for type \"bind\": invalid mount path: "
+                                "'%s' mount path must be absolute",
+                                src);
+    if (stat(src, &st) < 0 && errno == ENOENT && create && mkdir(src, 0755) < 0)
         return berth_error(err, errno, "create mount source `%s`", src);
+    if (stat(src, &st) < 0 && errno == ENOENT)
+        return berth_user_error(err, EINVAL,
+                                "invalid mount config for type \"bind\": bind source path does "
+                                "not exist: %s",
+                                src);
     if (stat(src, &st) < 0)
         return berth_error(err, errno,
                            "invalid mount config for type \"bind\": bind source path "
@@ -235,7 +250,7 @@ static int binds(struct plan_store *s, const struct container *c, const char *ro
         *dst++ = '\0';
         if (opts)
             *opts++ = '\0';
-        int r = bind(s, rootfs, spec, dst, opts && has_opt(opts, "ro"), err);
+        int r = bind(s, rootfs, spec, dst, opts && has_opt(opts, "ro"), true, err);
         if (r < 0)
             return r;
     }
@@ -245,7 +260,8 @@ static int binds(struct plan_store *s, const struct container *c, const char *ro
         const char *dst = json_get_str(b, "Target");
         if (!type || strcmp(type, "bind") != 0 || !src || !dst)
             continue; /* volumes and tmpfs mounts are handled elsewhere */
-        int r = bind(s, rootfs, src, dst, json_get_bool(b, "ReadOnly", false), err);
+        bool create = json_get_bool(json_object_get(b, "BindOptions"), "CreateMountpoint", false);
+        int r = bind(s, rootfs, src, dst, json_get_bool(b, "ReadOnly", false), create, err);
         if (r < 0)
             return r;
     }
@@ -298,7 +314,7 @@ static int etc_files(struct plan_store *s, const struct container *c, const char
     for (size_t i = 0; i < 3; i++) {
         _cleanup_free_ char *dst = xasprintf("/etc/%s", files[i]);
         _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, files[i]);
-        int r = bind(s, rootfs, src, dst, ro, err);
+        int r = bind(s, rootfs, src, dst, ro, false, err);
         if (r < 0)
             return r;
     }
@@ -398,25 +414,6 @@ const char *plan_init_binary(const char *configured)
     return NULL;
 }
 
-static int rlimit_of(const char *name)
-{
-    static const struct {
-        const char *name;
-        int res;
-    } map[] = {{"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
-               {"data", RLIMIT_DATA},         {"fsize", RLIMIT_FSIZE},
-               {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
-               {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
-               {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
-               {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
-               {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
-               {"stack", RLIMIT_STACK}};
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(map[i].name, name) == 0)
-            return map[i].res;
-    return -1;
-}
-
 static int rlimits(struct plan_store *s, const struct container *c, struct spawn_plan *p,
                    struct berth_err **err)
 {
@@ -426,7 +423,7 @@ static int rlimits(struct plan_store *s, const struct container *c, struct spawn
     json_array_foreach(list, i, u)
     {
         const char *name = json_get_str(u, "Name");
-        int res = name ? rlimit_of(name) : -1;
+        int res = verify_rlimit(name);
         if (res < 0)
             return berth_user_error(err, EINVAL, "invalid ulimit type: %s", name ? name : "");
         out[p->nrlimits++] =
@@ -629,7 +626,7 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
     if (r == 0)
         r = tmpfs_mounts(s, c, rootfs, err);
     if (r == 0 && init)
-        r = bind(s, rootfs, init, INIT_TARGET, true, err);
+        r = bind(s, rootfs, init, INIT_TARGET, true, false, err);
     p->uid = s->user.uid;
     p->gid = s->user.gid;
     p->groups = s->user.groups;

@@ -31,6 +31,7 @@
 #include "exec/plan.h"
 #include "exec/rootfs.h"
 #include "exec/spawn.h"
+#include "exec/verify.h"
 #include "fs/atomic.h"
 #include "fs/layer.h"
 
@@ -373,10 +374,12 @@ static int write_etc(const struct container *c, struct berth_err **err)
                             "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
     size_t i;
     json_t *v;
+    int r = 0;
     json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, v)
     {
-        const char *e = json_string_value(v), *colon = e ? strchr(e, ':') : NULL;
-        if (colon)
+        const char *e = json_string_value(v) ?: "", *colon = strchr(e, ':');
+        /* create refuses a bad entry; one in a container.json of an older berthd fails here */
+        if (r == 0 && (r = verify_extra_host(e, err)) == 0)
             buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - e), e);
     }
     json_t *dns = json_object_get(c->host_config, "Dns");
@@ -386,7 +389,6 @@ static int write_etc(const struct container *c, struct berth_err **err)
     _cleanup_free_ char *hostname = xasprintf("%s\n", json_get_str(c->config, "Hostname"));
     const char *names[] = {"hosts", "hostname", "resolv.conf"};
     const char *texts[] = {hosts.data ? hosts.data : "", hostname, resolv.data ? resolv.data : ""};
-    int r = 0;
     for (size_t k = 0; k < 3 && r == 0; k++) {
         _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, names[k]);
         r = fs_write_replace(path, texts[k], strlen(texts[k]), 0644, err); /* rebuilt each start */
@@ -612,33 +614,6 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
 
 /* ---- signals, stop, pause ---- */
 
-/* "SIGTERM", "term", "15": Docker's ParseSignal. */
-static int parse_signal(const char *s)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } names[] = {{"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-                 {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
-                 {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
-                 {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
-                 {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
-                 {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
-                 {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-                 {"PWR", SIGPWR},       {"SYS", SIGSYS}};
-    if (!s || !*s)
-        return -1;
-    if (strspn(s, "0123456789") == strlen(s)) {
-        int n = atoi(s);
-        return n > 0 && n < _NSIG ? n : -1;
-    }
-    const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcasecmp(name, names[i].name) == 0)
-            return names[i].sig;
-    return -1;
-}
-
 static int send_signal(struct ctr_run *run, int sig)
 {
     return syscall(SYS_pidfd_send_signal, reactor_io_fd(run->pidfd), sig, NULL, 0) < 0 ? -errno : 0;
@@ -646,9 +621,9 @@ static int send_signal(struct ctr_run *run, int sig)
 
 int ctr_kill(struct container *c, const char *signal, struct berth_err **err)
 {
-    int sig = signal && *signal ? parse_signal(signal) : SIGKILL;
+    int sig = signal && *signal ? verify_signal(signal) : SIGKILL;
     if (sig < 0)
-        return berth_user_error(err, EINVAL, "Invalid signal: %s", signal);
+        return berth_user_error(err, EINVAL, "invalid signal: %s", signal); /* moby's words */
     if (!c->run || c->run->exited)
         return berth_user_error(err, EBUSY,
                                 "cannot kill container: %s: container %s is not "
@@ -680,7 +655,7 @@ void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_f
     }
     if (timeout < 0)
         timeout = (int)json_get_int(c->config, "StopTimeout", 10);
-    int sig = parse_signal(json_get_str(c->config, "StopSignal"));
+    int sig = verify_signal(json_get_str(c->config, "StopSignal"));
     if (c->state.status == CTR_PAUSED) /* a frozen process cannot act on a signal */
         ctr_pause(env, c, false, NULL);
     send_signal(run, timeout == 0 ? SIGKILL : (sig > 0 ? sig : SIGTERM));

@@ -131,18 +131,28 @@ static const char *network_name(const struct container *c)
     return mode && !strcmp(mode, "host") ? "host" : "none";
 }
 
+/* One network's endpoint as dockerd's EndpointSettings: empty operational data, as for none
+ * and host (no address, no MAC). */
 static json_t *endpoint_json(void)
 {
-    return json_pack("{s:n s:n s:n ss ss ss ss si ss ss si ss s:n}", "IPAMConfig", "Links",
-                     "Aliases", "NetworkID", "", "EndpointID", "", "Gateway", "", "IPAddress", "",
-                     "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
-                     "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts");
+    return json_pack("{s:n s:n s:n ss s:n si ss ss ss ss si ss ss si s:n}", "IPAMConfig", "Links",
+                     "Aliases", "MacAddress", "", "DriverOpts", "GwPriority", 0, "NetworkID", "",
+                     "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
+                     "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                     "DNSNames");
 }
 
+/* dockerd's NetworkSettings: the base, the default network's fields (empty for none and host:
+ * no address, MacAddress ""), and the endpoint per network. */
 static json_t *network_json(const struct container *c)
 {
-    return json_pack("{ss ss ss s{} sb s{so}}", "Bridge", "", "SandboxID", "", "SandboxKey", "",
-                     "Ports", "HairpinMode", 0, "Networks", network_name(c), endpoint_json());
+    return json_pack("{ss ss ss s{} sb ss si s:n s:n ss ss ss si ss si ss ss s{so}}", "Bridge", "",
+                     "SandboxID", "", "SandboxKey", "", "Ports", "HairpinMode", 0,
+                     "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0,
+                     "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "", "Gateway",
+                     "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "",
+                     "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks",
+                     network_name(c), endpoint_json());
 }
 
 static json_t *graph_driver(struct api_req *a, const struct container *c)

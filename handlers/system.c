@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "exec/verify.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 
@@ -132,10 +133,13 @@ static json_t *info_runtime(const struct daemon *d)
     json_t *security = json_pack("[s]", "name=seccomp,profile=builtin");
     if (d->cgroup.version == 2)
         json_array_append_new(security, json_string("name=cgroupns"));
+    json_t *runtimes = json_object();
+    for (const char *const *r = verify_runtimes; *r; r++) /* every name is berthd itself */
+        json_object_set_new(runtimes, *r, json_pack("{ss}", "path", "berthd"));
     return json_pack(
-        "{ss s{s{ss}} ss s{ss ss ss sb ss s:n} sb ss ss s{ss} s{ss} s{ss} so s[] s[] s[] s:n}",
-        "ServerVersion", BERTH_VERSION, "Runtimes", "berth", "path", "berthd", "DefaultRuntime",
-        "berth", "Swarm", "NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive",
+        "{ss so ss s{ss ss ss sb ss s:n} sb ss ss s{ss} s{ss} s{ss} so s[] s[] s[] s:n}",
+        "ServerVersion", BERTH_VERSION, "Runtimes", runtimes, "DefaultRuntime",
+        VERIFY_DEFAULT_RUNTIME, "Swarm", "NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive",
         "ControlAvailable", 0, "Error", "", "RemoteManagers", "LiveRestoreEnabled", 0, "Isolation",
         "", "InitBinary", "", "ContainerdCommit", "ID", "", "RuncCommit", "ID", "", "InitCommit",
         "ID", "", "SecurityOptions", security, "DefaultAddressPools", "CDISpecDirs", "Warnings",
