@@ -126,6 +126,7 @@ static void abandon(struct http_conn *c)
     c->close_fn = NULL;
     c->drain_fn = NULL;
     c->data_fn = NULL;
+    c->body_fn = NULL;
     c->closing = true;
     if (fn)
         fn(c->close_arg);
@@ -272,11 +273,24 @@ static void write_head(struct http_conn *c, int status, const char *ctype, ssize
     buf_reset(&c->extra_headers);
 }
 
+/* While reading: the request timeout mid-request, the idle timeout between requests. While a
+ * handler works on a request whose body is still arriving: the request timeout too, since a
+ * client that stops sending would hold the job reading it forever; but not while we hold the
+ * body back (read paused: the job is slower than the client). */
 static void arm_timer(struct http_conn *c)
 {
-    if (c->state != C_READING || c->closing)
+    if (c->closing)
         return;
     const struct http_server_opts *o = &c->srv->o;
+    if (c->body_streaming && (c->state == C_HANDLING || c->state == C_STREAMING)) {
+        if (c->read_paused)
+            reactor_timer_stop(c->srv->r, &c->timer);
+        else
+            reactor_timer_start(c->srv->r, &c->timer, o->request_timeout_ms);
+        return;
+    }
+    if (c->state != C_READING)
+        return;
     bool mid_request = !http_reader_idle(&c->rd) || c->in.len > 0;
     reactor_timer_start(c->srv->r, &c->timer,
                         mid_request ? o->request_timeout_ms : o->idle_timeout_ms);
@@ -292,7 +306,8 @@ static void finish_request(struct http_conn *c)
         c->keep_alive = false;
         c->discarding = true;
         c->body_fn = NULL;
-        c->req = NULL; /* still the reader's message; freed when it completes */
+        c->req = NULL;            /* still the reader's message; freed when it completes */
+        http_conn_resume_read(c); /* whoever held the body back no longer reads it */
     }
     http_msg_free(c->req);
     c->req = NULL;
@@ -320,6 +335,20 @@ static void reply_error(struct http_conn *c, int status, const char *msg)
     c->closing = true;
     reactor_timer_stop(c->srv->r, &c->timer);
     flush(c);
+}
+
+/* A request that cannot go on (malformed or stalled) after its handler was dispatched, which
+ * can happen only to a streamed body: a handler still owing the reply is told the client is
+ * gone (its close callback stops the job reading the body), and the server answers in its
+ * place; a reply already begun or already sent can only be cut short. */
+static void fail_request(struct http_conn *c, int status, const char *msg)
+{
+    if (c->state == C_STREAMING || c->discarding) {
+        conn_destroy(c);
+        return;
+    }
+    abandon(c);
+    reply_error(c, status, msg);
 }
 
 /* ---- input ---- */
@@ -379,6 +408,8 @@ static void message_done(struct http_conn *c)
         return;
     }
     c->body_streaming = false;
+    if (c->state != C_READING) /* the body's timeout is over; the handler owns the rest */
+        reactor_timer_stop(c->srv->r, &c->timer);
     if (m != c->req) /* the reply came before the body ended and let go of it */
         http_msg_free(m);
     void (*fn)(void *, const char *, ssize_t) = c->body_fn;
@@ -401,7 +432,7 @@ static size_t parse(struct http_conn *c, const char *p, size_t n)
     while (used < n && can_parse(c) && http_conn_pending(c) < HIGH_WATER) {
         used += http_reader_feed(&c->rd, p + used, n - used);
         if (c->rd.status) {
-            reply_error(c, c->rd.status, c->rd.error);
+            fail_request(c, c->rd.status, c->rd.error);
             used = n;
             break;
         }
@@ -518,10 +549,12 @@ static void on_timer(struct reactor_timer *t)
         conn_destroy(c); /* the client never closed */
     } else if (c->state == C_HIJACKED) {
         deliver_held(c);
-    } else if (c->state == C_READING && !c->closing) {
-        if (c->discarding) /* the answer is out; no second one for a stalled body */
-            conn_destroy(c);
-        else if (!http_reader_idle(&c->rd) || c->in.len > 0)
+    } else if (c->closing) {
+        /* flushing a last answer: the send completes or fails on its own */
+    } else if (c->body_streaming) { /* stalled mid-body, answered or not */
+        fail_request(c, 408, "request timed out");
+    } else if (c->state == C_READING) {
+        if (!http_reader_idle(&c->rd) || c->in.len > 0)
             reply_error(c, 408, "request timed out");
         else
             conn_destroy(c);
@@ -642,6 +675,7 @@ void http_conn_pause_read(struct http_conn *c)
     if (!c->read_paused && !c->dead) {
         c->read_paused = true;
         reactor_recv_pause(c->io);
+        arm_timer(c); /* a body held back is not a stalled client */
     }
 }
 
@@ -650,6 +684,7 @@ void http_conn_resume_read(struct http_conn *c)
     if (c->read_paused && !c->dead) {
         c->read_paused = false;
         reactor_recv(c->io, on_recv);
+        arm_timer(c);
     }
 }
 

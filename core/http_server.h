@@ -62,7 +62,11 @@ void http_conn_pause_read(struct http_conn *c);
 void http_conn_resume_read(struct http_conn *c);
 
 /* The sink for a streamed request body: fn gets the bytes as they arrive, then n == 0 at the
- * end. Use http_conn_pause_read/resume_read for back-pressure. Set it in the handler. */
+ * end. Use http_conn_pause_read/resume_read for back-pressure. Set it in the handler; set it
+ * to NULL when done with the body (the rest is then read and dropped), and it is gone once
+ * the reply is complete. A body that stops arriving for the request timeout (reading not
+ * paused), or turns out malformed, while the reply is owed is answered by the server (408,
+ * 400) after the close callback has told the handler the client is gone. */
 void http_conn_body(struct http_conn *c, void (*fn)(void *arg, const char *data, ssize_t n),
                     void *arg);
 /* fn runs once when queued output falls below the low-water mark. */

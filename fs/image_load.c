@@ -1,12 +1,14 @@
-/* fs/image_load.c — `docker load`: the tarball is unpacked (safely, like a layer) into a
- * temporary directory; then Docker's manifest.json, or else the OCI index.json, says which
- * configs and layer tarballs make which images. Every file is opened inside that directory
- * with RESOLVE_IN_ROOT, so a hostile archive cannot point outside it. */
+/* fs/image_load.c — `docker load`: the tarball is unpacked (safely, and with no device or
+ * fifo a reader could hang on) into a temporary directory; then Docker's manifest.json, or
+ * else the OCI index.json, says which configs and layer tarballs make which images. Every file
+ * is opened inside that directory with RESOLVE_IN_ROOT, so a hostile archive cannot point
+ * outside it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,14 +32,22 @@ struct loader {
     struct load_result *res;
 };
 
+/* Only regular files are read. The unpacker makes nothing else but directories and links, and
+ * O_NONBLOCK keeps even a fifo that got there some other way from blocking the open. */
 static int open_in(int dfd, const char *path, struct berth_err **err)
 {
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC,
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-    return fd < 0 ? berth_user_error(err, errno == ENOENT ? EINVAL : errno,
-                                     "invalid archive: cannot open `%s`: %s", path, strerror(errno))
-                  : fd;
+    if (fd < 0)
+        return berth_user_error(err, errno == ENOENT ? EINVAL : errno,
+                                "invalid archive: cannot open `%s`: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return berth_user_error(err, EINVAL, "invalid archive: `%s` is not a regular file", path);
+    }
+    return fd;
 }
 
 static int read_in(int dfd, const char *path, struct buf *out, struct berth_err **err)
@@ -147,14 +157,44 @@ static int load_layers(struct loader *ld, const json_t *diff_ids, const struct l
     return 0;
 }
 
-/* Record a name the image was saved with; Docker prints each as it loads. */
-static void add_name(struct loader *ld, const char *name, const char *id)
+/* A name the image was saved with, taken as dockerd takes it: a valid reference with a tag. */
+static int parse_name(const json_t *name, struct image_ref *r, struct berth_err **err)
+{
+    const char *s = json_string_value(name);
+    if (!s)
+        return berth_user_error(err, EINVAL, "invalid archive: an image name is not a string");
+    int rc = ref_parse(s, REF_NO_DEFAULT_TAG, r, err);
+    if (rc == 0 && !r->tag) {
+        ref_free(r);
+        rc = berth_user_error(err, EINVAL, "invalid tag \"%s\"", s);
+    }
+    return rc;
+}
+
+/* Every name is checked before the image is loaded: a bad one refuses it whole. */
+static int check_names(const json_t *names, struct berth_err **err)
+{
+    if (names && !json_is_null(names) && !json_is_array(names))
+        return berth_user_error(err, EINVAL, "invalid archive: RepoTags is not a list");
+    size_t i;
+    json_t *name;
+    json_array_foreach(names, i, name)
+    {
+        struct image_ref r;
+        int rc = parse_name(name, &r, err);
+        if (rc < 0)
+            return rc;
+        ref_free(&r);
+    }
+    return 0;
+}
+
+/* Record a name (checked by check_names); Docker prints each as it loads. */
+static void add_name(struct loader *ld, const json_t *name, const char *id)
 {
     struct image_ref r;
-    if (ref_parse(name, 0, &r, NULL) < 0) {
-        log_warn("load: ignoring invalid image name `%s`", name);
+    if (parse_name(name, &r, NULL) < 0)
         return;
-    }
     char *full = ref_full(&r);
     _cleanup_free_ char *shown = ref_familiar(&r); /* "docker.io/library/x:1" shows as "x:1" */
     ref_free(&r);
@@ -170,7 +210,9 @@ static int load_image(struct loader *ld, const char *config_path, const json_t *
     char id[DIGEST_LEN + 1];
     struct image *img = NULL;
     json_error_t je;
-    int r = read_in(ld->dfd, config_path, &cfg, err);
+    int r = check_names(names, err);
+    if (r == 0)
+        r = read_in(ld->dfd, config_path, &cfg, err);
     if (r == 0)
         r = store_put(image_store_blobs(ld->is), cfg.data, cfg.len, NULL, id, err);
     _cleanup_json_ json_t *config = r == 0 ? json_loadb(cfg.data, cfg.len, 0, &je) : NULL;
@@ -190,8 +232,7 @@ static int load_image(struct loader *ld, const char *config_path, const json_t *
     push_ptr((void ***)&ld->res->images, &ld->res->nimages, img);
     size_t i;
     json_t *name;
-    json_array_foreach(names, i, name) if (json_is_string(name))
-        add_name(ld, json_string_value(name), id);
+    json_array_foreach(names, i, name) add_name(ld, name, id);
     if (json_array_size(names) == 0)
         add_message(ld->res, "Loaded image ID: %s", id);
     return 0;
@@ -317,7 +358,7 @@ int load_tarball(struct image_store *is, const struct map *known, unpack_read_fn
     _cleanup_free_ char *tmp = NULL;
     struct unpack_result ur;
     int r = layer_tmp_new(ls, &tmp, &ld.dfd, err); /* a scratch dir, removed below */
-    if (r == 0 && (r = unpack_layer(ld.dfd, read, ctx, &ur, err)) < 0)
+    if (r == 0 && (r = unpack_archive(ld.dfd, read, ctx, &ur, err)) < 0)
         berth_error_wrap(err, "invalid archive");
     if (r == 0 && exists_in(ld.dfd, "manifest.json"))
         r = load_docker_archive(&ld, err);

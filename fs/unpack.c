@@ -264,6 +264,7 @@ struct dir_time {
 
 struct unpacker {
     int root;
+    bool plain; /* an archive of files (unpack_archive), not a layer */
     struct archive *a;
     char *parent_path; /* cached parent directory */
     int parent_fd;
@@ -541,6 +542,32 @@ static int whiteout(struct unpacker *u, int dfd, const char *dir, const char *ba
     return r;
 }
 
+static const char *type_name(mode_t type)
+{
+    switch (type) {
+    case AE_IFCHR:
+        return "a character device";
+    case AE_IFBLK:
+        return "a block device";
+    case AE_IFIFO:
+        return "a fifo";
+    case AE_IFSOCK:
+        return "a socket";
+    default:
+        return "of an unsupported type";
+    }
+}
+
+/* A plain archive is read back after unpacking: a device would be read forever (or do what
+ * opening it does), a fifo would block its reader, so neither is ever made. */
+static int refuse_entry(struct unpacker *u, const char *name, mode_t type)
+{
+    return berth_user_error(u->err, EINVAL,
+                            "`%s` is %s: an image archive may hold only files, directories "
+                            "and links",
+                            name, type_name(type));
+}
+
 static int apply_entry(struct unpacker *u, struct archive_entry *e)
 {
     _cleanup_free_ char *name =
@@ -551,7 +578,9 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
     const char *base = slash ? slash + 1 : name;
     mode_t type = archive_entry_filetype(e);
     const char *link = archive_entry_hardlink(e);
-    bool is_whiteout = strncmp(base, ".wh.", 4) == 0;
+    if (u->plain && !link && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+        return refuse_entry(u, name, type);
+    bool is_whiteout = !u->plain && strncmp(base, ".wh.", 4) == 0;
     if (type == AE_IFREG && !link && !is_whiteout) {
         int made = make_new_file(u, e, name);
         if (made != 0)
@@ -599,6 +628,14 @@ static int finish_dirs(struct unpacker *u)
     return r;
 }
 
+/* libarchive's words for a stream that is not a (complete) tar; an archive's caller says
+ * what it was meant to be. */
+static int bad_tar(struct unpacker *u)
+{
+    return berth_user_error(u->err, EINVAL, "%s%s",
+                            u->plain ? "" : "invalid layer tar: ", archive_error_string(u->a));
+}
+
 static int read_entries(struct unpacker *u)
 {
     struct archive_entry *e;
@@ -606,23 +643,23 @@ static int read_entries(struct unpacker *u)
     while (r == 0 && (ar = archive_read_next_header(u->a, &e)) == ARCHIVE_OK)
         r = apply_entry(u, e);
     if (r == 0 && ar != ARCHIVE_EOF)
-        r = berth_user_error(u->err, EINVAL, "invalid layer tar: %s", archive_error_string(u->a));
+        r = bad_tar(u);
     return r;
 }
 
-int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
-                 struct berth_err **err)
+static int unpack(int dirfd, bool plain, unpack_read_fn read, void *ctx, struct unpack_result *res,
+                  struct berth_err **err)
 {
     struct source s;
-    struct unpacker u = {.root = dirfd, .parent_fd = -1, .a = archive_read_new(), .err = err};
+    struct unpacker u = {
+        .root = dirfd, .plain = plain, .parent_fd = -1, .a = archive_read_new(), .err = err};
     int r = source_start(&s, read, ctx, err);
     bool started = r == 0;
     archive_read_support_format_tar(u.a);
     archive_read_support_format_empty(u.a);
     if (r == 0)
-        r = archive_read_open(u.a, &s, NULL, archive_source, NULL) == ARCHIVE_OK
-                ? read_entries(&u)
-                : berth_user_error(err, EINVAL, "invalid layer tar: %s", archive_error_string(u.a));
+        r = archive_read_open(u.a, &s, NULL, archive_source, NULL) == ARCHIVE_OK ? read_entries(&u)
+                                                                                 : bad_tar(&u);
     int fr = finish_dirs(&u);
     if (r == 0)
         r = fr;
@@ -643,4 +680,16 @@ int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result
     archive_read_free(u.a);
     source_free(&s);
     return r;
+}
+
+int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
+                 struct berth_err **err)
+{
+    return unpack(dirfd, false, read, ctx, res, err);
+}
+
+int unpack_archive(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
+                   struct berth_err **err)
+{
+    return unpack(dirfd, true, read, ctx, res, err);
 }

@@ -1,5 +1,6 @@
 /* fs/unpack.h — unpacks a layer tar stream (gzip, zstd or plain, detected from its first
- * bytes) into a directory, safely: no entry can create, change or follow anything outside it. */
+ * bytes) into a directory, safely: no entry can create, change or follow anything outside it.
+ * The same for an archive of plain files that is read back afterwards (docker load's). */
 #pragma once
 
 #include <stdint.h>
@@ -27,3 +28,8 @@ struct unpack_result {
  * On failure the directory may hold a partial tree, which the caller removes. */
 int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
                  struct berth_err **err);
+/* The same for a tarball whose files are read back afterwards (docker load's outer archive):
+ * only regular files, directories, symlinks and hardlinks; a device, fifo or socket entry is
+ * refused (EINVAL, the entry named), and ".wh." names are ordinary names. */
+int unpack_archive(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
+                   struct berth_err **err);

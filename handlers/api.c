@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytequeue.h"
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -229,10 +230,68 @@ bool api_streams_body(void *daemon, const struct http_msg *msg)
     return r && (r->flags & ROUTE_STREAM_BODY);
 }
 
-void api_body_sink(struct api_req *a, void (*fn)(void *arg, const char *data, ssize_t n), void *arg)
+/* ---- streamed request bodies ---- */
+
+#define BODY_HIGH_WATER (8u << 20)
+
+static void body_drained(void *arg)
 {
-    if (a->c)
-        http_conn_body(a->c, fn, arg);
+    struct api_body *b = arg;
+    if (b->a->c)
+        http_conn_resume_read(b->a->c);
+}
+
+static void body_data(void *arg, const char *data, ssize_t n)
+{
+    struct api_body *b = arg;
+    if (n <= 0) {
+        bytequeue_close(b->q, 0);
+        return;
+    }
+    if (!bytequeue_push(b->q, data, (size_t)n) && b->a->c)
+        http_conn_pause_read(b->a->c);
+}
+
+static void body_client_gone(void *arg)
+{
+    struct api_body *b = arg;
+    on_client_gone(b->a);
+    bytequeue_close(b->q, -ECANCELED); /* the job stops reading and cleans up */
+}
+
+void api_body_open(struct api_body *b, struct api_req *a)
+{
+    b->a = a;
+    b->q = bytequeue_new(a->d->r, BODY_HIGH_WATER, body_drained, b);
+    if (!a->c) {
+        bytequeue_close(b->q, -ECANCELED);
+        return;
+    }
+    http_conn_body(a->c, body_data, b);
+    http_conn_on_close(a->c, body_client_gone, b);
+}
+
+ssize_t api_body_read(void *body, void *buf, size_t cap)
+{
+    struct api_body *b = body;
+    return bytequeue_read(b->q, buf, cap);
+}
+
+/* The queue had two owners, this side and the job; the job has returned, so both let go here,
+ * and no drain callback runs after the close. */
+void api_body_close(struct api_body *b)
+{
+    if (!b->q)
+        return;
+    bytequeue_close(b->q, -ECANCELED);
+    bytequeue_release(b->q);
+    bytequeue_release(b->q);
+    b->q = NULL;
+    if (b->a->c) {
+        http_conn_body(b->a->c, NULL, NULL);
+        http_conn_resume_read(b->a->c); /* the rest of the body, if any, is dropped */
+        api_async(b->a);
+    }
 }
 
 void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg)

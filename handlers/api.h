@@ -46,9 +46,24 @@ void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg);
 /* The http_server's stream_body question: does the request's route read its body as it
  * arrives (ROUTE_STREAM_BODY)? */
 bool api_streams_body(void *daemon, const struct http_msg *msg);
-/* For ROUTE_STREAM_BODY handlers: where the body goes (n == 0 at its end). */
-void api_body_sink(struct api_req *a, void (*fn)(void *arg, const char *data, ssize_t n),
-                   void *arg);
+/* A ROUTE_STREAM_BODY request's body read by a pool job as it arrives (docker load and import;
+ * build contexts later), through a bounded byte queue. One life cycle for all of them:
+ *   api_body_open(&b, a)          in the handler, before the job is submitted;
+ *   api_body_read(&b, buf, cap)   in the job (an unpack_read_fn): blocks for bytes; 0 at the
+ *                                 end; -ECANCELED once the client has left;
+ *   api_body_close(&b)            first thing in the job's done callback, before any reply.
+ * The sink and the queue go away together at close: what the client still sends is read and
+ * dropped until the reply, and a client that leaves afterwards makes a->c NULL as api_async
+ * does. A client that stalls mid-body is answered 408 by the server (its request timeout),
+ * which counts as leaving. */
+struct bytequeue;
+struct api_body {
+    struct api_req *a;
+    struct bytequeue *q;
+};
+void api_body_open(struct api_body *b, struct api_req *a);
+ssize_t api_body_read(void *body, void *buf, size_t cap);
+void api_body_close(struct api_body *b);
 void api_req_free(struct api_req *a);
 
 /* Replies (each frees `a`). api_reply_json takes ownership of body. */

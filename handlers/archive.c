@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bytequeue.h"
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -20,71 +19,12 @@
 #include "fs/ref.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
-
-#define BODY_HIGH_WATER (8u << 20)
-
-/* A request body flowing to a pool job. */
-struct body_pipe {
-    struct api_req *a;
-    struct bytequeue *q;
-    bool gone; /* the client left: the job's result is dropped */
-};
-
-static void body_drained(void *arg)
-{
-    struct body_pipe *bp = arg;
-    if (!bp->gone && bp->a->c)
-        http_conn_resume_read(bp->a->c);
-}
-
-static void body_data(void *arg, const char *data, ssize_t n)
-{
-    struct body_pipe *bp = arg;
-    if (n <= 0) {
-        bytequeue_close(bp->q, 0);
-        return;
-    }
-    if (!bytequeue_push(bp->q, data, (size_t)n) && bp->a->c)
-        http_conn_pause_read(bp->a->c);
-}
-
-static void body_client_gone(void *arg)
-{
-    struct body_pipe *bp = arg;
-    bp->gone = true;
-    bp->a->c = NULL;
-    bp->a->msg = NULL;
-    bytequeue_close(bp->q, -ECANCELED); /* the job stops reading and cleans up */
-}
-
-static void body_pipe_start(struct body_pipe *bp, struct api_req *a)
-{
-    bp->a = a;
-    bp->q = bytequeue_new(a->d->r, BODY_HIGH_WATER, body_drained, bp);
-    api_body_sink(a, body_data, bp);
-    http_conn_on_close(a->c, body_client_gone, bp);
-}
-
-/* Reactor side is done with the queue (the job has its own reference). */
-static void body_pipe_stop(struct body_pipe *bp)
-{
-    bytequeue_close(bp->q, -ECANCELED);
-    bytequeue_release(bp->q);
-    bp->q = NULL;
-    if (bp->a->c)
-        http_conn_on_close(bp->a->c, NULL, NULL);
-}
-
-static ssize_t body_read(void *ctx, void *buf, size_t cap)
-{
-    struct body_pipe *bp = ctx;
-    return bytequeue_read(bp->q, buf, cap);
-}
+#include "net/progress.h"
 
 /* ---- import ---- */
 
 struct import_call {
-    struct body_pipe bp;
+    struct api_body body;
     struct pool_job job;
     struct import_opts o;
     char *ref; /* full reference to tag, or NULL */
@@ -110,14 +50,13 @@ static void import_work(struct pool_job *job)
 {
     struct import_call *ic =
         (struct import_call *)((char *)job - offsetof(struct import_call, job));
-    ic->res = import_tarball(ic->bp.a->d->images, body_read, &ic->bp, &ic->o, &ic->layer, &ic->img,
-                             &ic->err);
-    bytequeue_release(ic->bp.q);
+    ic->res = import_tarball(ic->body.a->d->images, api_body_read, &ic->body, &ic->o, &ic->layer,
+                             &ic->img, &ic->err);
 }
 
 static void import_replied(struct import_call *ic)
 {
-    struct api_req *a = ic->bp.a;
+    struct api_req *a = ic->body.a;
     _cleanup_json_ json_t *msg = json_pack("{ss}", "status", ic->img->id);
     api_stream_begin(a, 200, "application/json");
     api_stream_json(a, msg);
@@ -129,7 +68,7 @@ static void import_tagged(void *ctx, int res, const struct berth_err *err)
 {
     struct import_call *ic = ctx;
     if (res < 0) {
-        api_reply_error(ic->bp.a, err);
+        api_reply_error(ic->body.a, err);
         import_free(ic);
         return;
     }
@@ -140,12 +79,12 @@ static void import_done(struct pool_job *job)
 {
     struct import_call *ic =
         (struct import_call *)((char *)job - offsetof(struct import_call, job));
-    struct daemon *d = ic->bp.a->d;
-    body_pipe_stop(&ic->bp);
+    struct daemon *d = ic->body.a->d;
+    api_body_close(&ic->body);
     if (ic->res < 0) {
         if (ic->layer)
             layer_discard(d->layers, d->pool, ic->layer);
-        api_reply_error(ic->bp.a, ic->err);
+        api_reply_error(ic->body.a, ic->err);
         import_free(ic);
         return;
     }
@@ -196,7 +135,7 @@ void image_import(struct api_req *a, const char *src)
                                  .arch = ic->platform.arch,
                                  .variant = ic->platform.variant,
                                  .named = ic->ref != NULL};
-    body_pipe_start(&ic->bp, a);
+    api_body_open(&ic->body, a);
     ic->job = (struct pool_job){.work = import_work, .done = import_done};
     pool_submit(a->d->pool, POOL_BULK, &ic->job);
 }
@@ -204,7 +143,7 @@ void image_import(struct api_req *a, const char *src)
 /* ---- load ---- */
 
 struct load_call {
-    struct body_pipe bp;
+    struct api_body body;
     struct pool_job job;
     struct map known; /* chain IDs present at the start */
     struct load_result res;
@@ -228,24 +167,27 @@ static void note_known(struct layer *l, void *arg)
 static void load_work(struct pool_job *job)
 {
     struct load_call *lc = (struct load_call *)((char *)job - offsetof(struct load_call, job));
-    lc->rc = load_tarball(lc->bp.a->d->images, &lc->known, body_read, &lc->bp, &lc->res, &lc->err);
-    bytequeue_release(lc->bp.q);
+    lc->rc = load_tarball(lc->body.a->d->images, &lc->known, api_body_read, &lc->body, &lc->res,
+                          &lc->err);
 }
 
+/* Like dockerd: 200 and the messages, and an error, even one before any image loaded, as the
+ * stream's last message; the CLI prints it and fails, docker-py raises ImageLoadError. */
 static void load_replied(void *ctx, int res, const struct berth_err *err)
 {
     struct load_call *lc = ctx;
-    struct api_req *a = lc->bp.a;
-    if (lc->rc < 0 || res < 0) {
-        api_reply_error(a, lc->rc < 0 ? lc->err : err);
-        return load_free(lc);
-    }
+    struct api_req *a = lc->body.a;
     api_stream_begin(a, 200, "application/json");
     size_t i;
     json_t *m;
     json_array_foreach(lc->res.messages, i, m)
     {
         _cleanup_json_ json_t *line = json_pack("{s:s+}", "stream", json_string_value(m), "\n");
+        api_stream_json(a, line);
+    }
+    const struct berth_err *failed = lc->rc < 0 ? lc->err : res < 0 ? err : NULL;
+    if (failed) {
+        _cleanup_json_ json_t *line = progress_error(failed->msg ? failed->msg : "load failed");
         api_stream_json(a, line);
     }
     api_stream_end(a);
@@ -257,8 +199,8 @@ static void load_replied(void *ctx, int res, const struct berth_err *err)
 static void load_done(struct pool_job *job)
 {
     struct load_call *lc = (struct load_call *)((char *)job - offsetof(struct load_call, job));
-    struct daemon *d = lc->bp.a->d;
-    body_pipe_stop(&lc->bp);
+    struct daemon *d = lc->body.a->d;
+    api_body_close(&lc->body);
     for (size_t i = 0; i < lc->res.nlayers; i++) {
         struct layer *l = lc->res.layers[i];
         if (layer_register(d->layers, l) != l)
@@ -278,7 +220,7 @@ static void post_load(struct api_req *a)
 {
     struct load_call *lc = xcalloc(1, sizeof(*lc));
     layer_each(a->d->layers, note_known, &lc->known);
-    body_pipe_start(&lc->bp, a);
+    api_body_open(&lc->body, a);
     lc->job = (struct pool_job){.work = load_work, .done = load_done};
     pool_submit(a->d->pool, POOL_BULK, &lc->job);
 }

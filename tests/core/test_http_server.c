@@ -44,6 +44,10 @@ struct hs {
     struct http_conn *hj;
     int hj_eofs;
     struct buf hj_got;
+    /* a streamed request body (/upload) */
+    struct http_conn *up;
+    int up_bytes;
+    bool up_pause, up_ended;
 };
 
 static void on_owed_close(void *arg)
@@ -53,6 +57,30 @@ static void on_owed_close(void *arg)
     h->held = NULL;
     h->stream = NULL; /* the connection must not be touched any more */
     h->hj = NULL;
+    h->up = NULL;
+}
+
+/* The /upload sink: counts the bytes, holds them back if told to, answers at the end. */
+static void up_data(void *arg, const char *data, ssize_t n)
+{
+    struct hs *h = arg;
+    (void)data;
+    assert_non_null(h->up); /* never called once the handler was told the client is gone */
+    if (n > 0) {
+        h->up_bytes += (int)n;
+        if (h->up_pause)
+            http_conn_pause_read(h->up);
+        return;
+    }
+    h->up_ended = true;
+    http_reply(h->up, 200, "text/plain", "got it", 6);
+    h->up = NULL;
+}
+
+static bool stream_body(void *app, const struct http_msg *req)
+{
+    (void)app;
+    return strcmp(req->path, "/upload") == 0;
 }
 
 static uint8_t pattern(size_t i)
@@ -132,6 +160,10 @@ static void handler(void *app, struct http_conn *c, struct http_msg *req)
     } else if (strcmp(req->path, "/attach") == 0) {
         h->hj = c;
         http_hijack(c, 101, "application/vnd.docker.raw-stream", hj_on_data, h);
+    } else if (strcmp(req->path, "/upload") == 0) {
+        h->up = c;
+        http_conn_body(c, up_data, h);
+        http_conn_on_close(c, on_owed_close, h);
     } else if (strcmp(req->path, "/attach-later") == 0) {
         h->hj = c; /* the test hijacks it later, as a handler waiting on the pool would */
     } else {
@@ -179,6 +211,7 @@ static struct hs *start(void **state, uint64_t request_timeout_ms, uint64_t idle
         .idle_timeout_ms = idle_timeout_ms,
         .handler = handler,
         .app = h,
+        .stream_body = stream_body,
     };
     h->srv = http_server_new(h->r, &o);
     return h;
@@ -461,6 +494,65 @@ static void test_request_timeout(void **state)
     assert_int_equal(m[0]->status, 200);
     free_msgs(m, 1);
     assert_int_equal(c->eofs, 0);
+    client_free(c);
+}
+
+/* The reply to the first request (a 408 or a 400 from the server), once the server closed. */
+static int closed_with(struct client *c)
+{
+    assert_true(run_until(c->r, client_eof, c, 3000));
+    struct http_msg *m[2];
+    assert_int_equal(parse_responses(c, 0, m, 2, NULL), 1); /* one answer, never two */
+    int status = m[0]->status;
+    free_msgs(m, 1);
+    return status;
+}
+
+/* A streamed body that stops arriving while its handler works would hold whatever reads it
+ * forever: the request timeout ends it, the handler is told the client is gone, and the server
+ * answers 408. Held back by the handler (read paused), it is not timed out. */
+static void test_stream_body_timeout(void **state)
+{
+    struct hs *h = start(state, 100, LONG);
+    struct client *c = client_new(h, true);
+    client_send(c, "POST /upload HTTP/1.1\r\nContent-Length: 1000\r\n\r\n0123456789");
+    assert_int_equal(closed_with(c), 408);
+    assert_int_equal(h->closes, 1);
+    assert_int_equal(h->up_bytes, 10);
+    assert_false(h->up_ended);
+    assert_true(run_until(h->r, no_conns, h->srv, 2000));
+    client_free(c);
+
+    h->up_bytes = 0;
+    h->up_pause = true;
+    c = client_new(h, true);
+    client_send(c, "POST /upload HTTP/1.1\r\nContent-Length: 20\r\n\r\n0123456789");
+    assert_true(run_until_count(h->r, &h->up_bytes, 10, 2000));
+    run_for(h->r, 300);
+    assert_int_equal(c->in.len, 0);
+    assert_int_equal(h->closes, 1);
+    h->up_pause = false;
+    http_conn_resume_read(h->up);
+    client_send(c, "abcdefghij");
+    assert_true(wait_responses(c, 1, 0));
+    assert_true(h->up_ended);
+    assert_int_equal(h->up_bytes, 20);
+    assert_int_equal(c->eofs, 0);
+    client_free(c);
+}
+
+/* A streamed body that turns out malformed: one answer (the server's 400), after the handler
+ * was told the client is gone. */
+static void test_stream_body_malformed(void **state)
+{
+    struct hs *h = start(state, LONG, LONG);
+    struct client *c = client_new(h, true);
+    client_send(c, "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "5\r\nhello\r\nzz\r\n");
+    assert_int_equal(closed_with(c), 400);
+    assert_int_equal(h->closes, 1);
+    assert_int_equal(h->up_bytes, 5);
+    assert_false(h->up_ended);
     client_free(c);
 }
 
@@ -900,6 +992,8 @@ int main(void)
         BOTH(test_request_timeout),
         BOTH(test_idle_timeout),
         BOTH(test_request_timeout_replaces_idle),
+        BOTH(test_stream_body_timeout),
+        BOTH(test_stream_body_malformed),
         BOTH(test_limits),
         BOTH(test_limits_chunked),
         BOTH(test_bad_request),

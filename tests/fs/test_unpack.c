@@ -560,6 +560,98 @@ static void test_bad_whiteouts(void **state)
     }
 }
 
+/* ---- plain archives (unpack_archive) ---- */
+
+static int unpack_archive_mem(int dfd, const struct buf *tar, struct berth_err **err)
+{
+    struct mem_src m = {.p = (const unsigned char *)tar->data,
+                        .len = tar->len,
+                        .chunk = 65536,
+                        .cancel_at = SIZE_MAX};
+    struct unpack_result res;
+    return unpack_archive(dfd, mem_read, &m, &res, err);
+}
+
+/* Files, directories and links come out as in a layer; whiteout names are only names. */
+static void test_archive_plain_entries(void **state)
+{
+    NEED_ROOT();
+    struct fixture *f = *state;
+    struct tar t;
+    tar_open(&t);
+    tar_dir(&t, "d", 0755);
+    tar_file(&t, "d/f", "data", 0644);
+    tar_symlink(&t, "l", "d/f");
+    tar_hardlink(&t, "h", "d/f");
+    tar_file(&t, ".wh.x", "not a whiteout", 0644);
+    tar_file(&t, "d/.wh..wh..opq", "nor this", 0644);
+    struct buf tar;
+    tar_close(&t, &tar);
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (unpack_archive_mem(f->dfd, &tar, &err) < 0)
+        fail_msg("unpack_archive: %s", err->msg);
+    expect_content(f, "d/f", "data");
+    expect_content(f, "h", "data");
+    assert_true(S_ISLNK(lstat_in(f, "l").st_mode));
+    expect_content(f, ".wh.x", "not a whiteout");
+    expect_content(f, "d/.wh..wh..opq", "nor this");
+    assert_false(exists_in(f, "x"));
+    ssize_t n;
+    _cleanup_free_ char *opq = xattr_in(f, "d", "trusted.overlay.opaque", &n);
+    assert_null(opq);
+    check_outside(f);
+    buf_free(&tar);
+}
+
+/* A device or a fifo would hang whoever reads the archive's files: refused, by name, and never
+ * made; the same entries in a layer are made. */
+static void test_archive_refuses_specials(void **state)
+{
+    NEED_ROOT();
+    struct fixture *f = *state;
+    const struct {
+        mode_t type;
+        const char *words;
+    } cases[] = {
+        {AE_IFCHR, "`dev/node` is a character device"},
+        {AE_IFBLK, "`dev/node` is a block device"},
+        {AE_IFIFO, "`dev/node` is a fifo"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tar t;
+        tar_open(&t);
+        tar_file(&t, "before", "ok", 0644);
+        struct archive_entry *e = tar_entry("dev/node", cases[i].type, 0644);
+        archive_entry_set_rdev(e, makedev(1, 5));
+        tar_add(&t, e, NULL, 0);
+        tar_file(&t, "after", "never", 0644);
+        struct buf tar;
+        tar_close(&t, &tar);
+        _cleanup_err_ struct berth_err *err = NULL;
+        int r = unpack_archive_mem(f->dfd, &tar, &err);
+        if (r >= 0 || !err || err->status != EINVAL || !strstr(err->msg, cases[i].words) ||
+            !strstr(err->msg, "an image archive may hold only files, directories and links"))
+            fail_msg("case %zu: rc %d (%s)", i, r, err ? err->msg : "");
+        assert_false(exists_in(f, "dev/node"));
+        assert_false(exists_in(f, "after"));
+        check_outside(f);
+        _cleanup_free_ char *p = in_layer(f, "before");
+        unlink(p);
+        _cleanup_err_ struct berth_err *lerr = NULL;
+        struct unpack_result res;
+        if (unpack_mem(f->dfd, tar.data, tar.len, 65536, &res, &lerr) < 0)
+            fail_msg("case %zu as a layer: %s", i, lerr->msg);
+        assert_true((lstat_in(f, "dev/node").st_mode & S_IFMT) == cases[i].type);
+        _cleanup_free_ char *d = in_layer(f, "dev");
+        tu_rm_rf(d);
+        _cleanup_free_ char *b = in_layer(f, "before");
+        _cleanup_free_ char *a = in_layer(f, "after");
+        unlink(b);
+        unlink(a);
+        buf_free(&tar);
+    }
+}
+
 /* ---- the diff ID and the compressions ---- */
 
 static void test_diff_id_all_compressions(void **state)
@@ -1007,6 +1099,8 @@ int main(void)
         T(test_replace_and_merge),
         T(test_whiteouts),
         T(test_bad_whiteouts),
+        T(test_archive_plain_entries),
+        T(test_archive_refuses_specials),
         T(test_diff_id_all_compressions),
         T(test_truncated),
         T(test_cancelled),
