@@ -55,7 +55,7 @@ struct daemon {
     struct push_env push_env;
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
-    bool stopping; /* a stop signal came: containers are being stopped */
+    int stop_signals; /* SIGTERM/SIGINT received: containers are being stopped */
 };
 
 /* The routes of each API group, gathered by berthd.c. */
