@@ -261,12 +261,30 @@ static void cleanup_work(struct pool_job *job)
 
 static void remove_after_exit(struct exec_env *env, struct container *c);
 
+/* The shutdown waits for work that began while it runs: a container's end, which may go on
+ * to its --rm removal, and removals. Held before, released after. */
+static struct ctr_shutdown *shutdown_hold(struct exec_env *env)
+{
+    if (env->shutdown)
+        env->shutdown->pending++;
+    return env->shutdown;
+}
+
+static void one_stopped(void *arg, int res, const struct berth_err *err);
+
+static void shutdown_release(struct ctr_shutdown *sd)
+{
+    if (sd)
+        one_stopped(sd, 0, NULL);
+}
+
 static void cleanup_done(struct pool_job *job)
 {
     struct cleanup *cl = (struct cleanup *)job;
     struct ctr_run *run = cl->run;
     struct container *c = run->c;
     struct exec_env *env = run->env;
+    struct ctr_shutdown *sd = shutdown_hold(env); /* till its --rm removal is under way */
     c->run = NULL;
     c->state.status = CTR_EXITED;
     c->state.pid = 0;
@@ -292,6 +310,7 @@ static void cleanup_done(struct pool_job *job)
     }
     if (auto_remove && c->state.status != CTR_REMOVING && !c->starting && !c->run)
         remove_after_exit(env, c);
+    shutdown_release(sd);
 }
 
 static void wake_followers(void *arg)
@@ -544,8 +563,6 @@ static void begin_run(struct start_job *j)
     c->stdin_eof = false;
     flush_stdin(run);
 }
-
-static void one_stopped(void *arg, int res, const struct berth_err *err);
 
 /* A start that was under way when the shutdown began (none begins after): what it started
  * stops now, so nothing of it outlives the daemon. */
@@ -803,6 +820,7 @@ int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct bert
 struct removal {
     struct pool_job job;
     struct exec_env *env;
+    struct ctr_shutdown *shutdown; /* held while it runs */
     struct container *c;
     ctr_done_fn done;
     void *ctx;
@@ -827,6 +845,7 @@ static void removal_done(struct pool_job *job)
         log_warn("container %.12s: %s", rm->c->id, rm->err->msg);
     ctr_free(rm->c);
     berth_err_free(rm->err);
+    shutdown_release(rm->shutdown);
     free(rm);
 }
 
@@ -845,6 +864,7 @@ static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn don
     struct removal *rm = xcalloc(1, sizeof(*rm));
     *rm = (struct removal){.job = {.work = removal_work, .done = removal_done},
                            .env = env,
+                           .shutdown = shutdown_hold(env),
                            .c = c,
                            .done = done,
                            .ctx = ctx};

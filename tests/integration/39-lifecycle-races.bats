@@ -72,11 +72,13 @@ nothing_left() {
   docker pause a4
   docker create --name a5 busybox sleep 100
   [ "$(test_mounts)" -eq 4 ]
-  local pids=() c
+  local pids=() c a3
   for c in a1 a2 a3 a4; do pids+=("$(ctr_pid "$c")"); done
+  a3=$(docker inspect -f '{{.Id}}' a3)
   berthd_signal TERM # within 5 s: dockerd's default of 10 s each would not do
   [ "$BT_EXIT" -eq 0 ]
   nothing_left "${pids[@]}"
+  [ ! -e "$BT_DIR/root/containers/$a3" ] # --rm: removed before the daemon exits
   # the state each had at its end is what the next daemon finds
   berthd_spawn "${BT_ARGS[@]}"
   [ "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' a1)" = "exited 137" ]
