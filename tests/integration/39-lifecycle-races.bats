@@ -84,7 +84,7 @@ nothing_left() {
   [ "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' a1)" = "exited 137" ]
   [ "$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' a4)" = "exited 137" ]
   [ "$(docker inspect -f '{{.State.Status}}' a5)" = created ]
-  run docker inspect a3
+  run docker inspect "$a3" # by ID: "a3" may prefix another's
   [ "$status" -ne 0 ]
 }
 
