@@ -351,7 +351,7 @@ struct log_reader *log_reader_start(struct pool *pool, const char *path, int max
     lr->fd = -1;
     lr->path = xstrdup(path);
     lr->max_file = max_file < 1 ? 1 : max_file;
-    if (o->follow && f) {
+    if (o->follow && f && f->open) {
         lr->followers = f;
         lr->next_follower = f->head;
         f->head = lr;
@@ -374,6 +374,11 @@ void log_reader_cancel(struct log_reader *lr)
         reader_free(lr);
 }
 
+void log_followers_open(struct log_followers *f)
+{
+    f->open = true;
+}
+
 void log_followers_wake(struct log_followers *f)
 {
     for (struct log_reader *lr = f->head; lr; lr = lr->next_follower) {
@@ -386,6 +391,7 @@ void log_followers_finish(struct log_followers *f)
 {
     struct log_reader *lr = f->head, *next;
     f->head = NULL;
+    f->open = false;
     for (; lr; lr = next) { /* next_step may free lr */
         next = lr->next_follower;
         lr->followers = NULL; /* so it ends at the end of the file */

@@ -28,16 +28,21 @@ struct log_reader_cb {
 struct log_reader;
 
 /* The followers of one container's log: the writer wakes them as records reach the file, and
- * the container's end finishes them. Zero-initialised. */
+ * the container's end finishes them. Followers join only while the log is open: from the
+ * start of a run until its last record is in the file. Zero-initialised (closed). */
 struct log_followers {
     struct log_reader *head;
+    bool open;
 };
+/* A run begins: more records may come. */
+void log_followers_open(struct log_followers *f);
 void log_followers_wake(struct log_followers *f);
-/* A follower ends once it has read everything. */
+/* No more records: each follower ends once it has read everything, and a reader that comes
+ * later reads to the end and ends. */
 void log_followers_finish(struct log_followers *f);
 
-/* Read path (rotated into max_file files) with o; a follower (o->follow) joins f, which must
- * outlive it or finish it first. */
+/* Read path (rotated into max_file files) with o; a follower (o->follow) joins f while it is
+ * open (f must outlive it or finish it first); otherwise it reads what there is and ends. */
 struct log_reader *log_reader_start(struct pool *pool, const char *path, int max_file,
                                     const struct log_reader_opts *o, const struct log_reader_cb *cb,
                                     struct log_followers *f);

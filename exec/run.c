@@ -35,10 +35,23 @@
 #include "fs/atomic.h"
 #include "fs/layer.h"
 
+/* Someone waiting for a running container's end: a stop, a restart, rm -f, a SIGKILL kill
+ * (which gives up after a while: its deadline) or the daemon's shutdown. */
 struct stop_waiter {
     ctr_done_fn done;
     void *ctx;
+    struct ctr_run *run;
+    struct reactor_timer deadline;
+    bool last_chance;
     struct stop_waiter *next;
+};
+
+/* The daemon's shutdown (ctr_stop_all): containers still to stop. */
+struct ctr_shutdown {
+    int pending;
+    int timeout;
+    void (*done)(void *arg);
+    void *arg;
 };
 
 struct ctr_run {
@@ -250,12 +263,30 @@ static void cleanup_work(struct pool_job *job)
 
 static void remove_after_exit(struct exec_env *env, struct container *c);
 
+/* The shutdown waits for work that began while it runs: a container's end, which may go on
+ * to its --rm removal, and removals. Held before, released after. */
+static struct ctr_shutdown *shutdown_hold(struct exec_env *env)
+{
+    if (env->shutdown)
+        env->shutdown->pending++;
+    return env->shutdown;
+}
+
+static void one_stopped(void *arg, int res, const struct berth_err *err);
+
+static void shutdown_release(struct ctr_shutdown *sd)
+{
+    if (sd)
+        one_stopped(sd, 0, NULL);
+}
+
 static void cleanup_done(struct pool_job *job)
 {
     struct cleanup *cl = (struct cleanup *)job;
     struct ctr_run *run = cl->run;
     struct container *c = run->c;
     struct exec_env *env = run->env;
+    struct ctr_shutdown *sd = shutdown_hold(env); /* till its --rm removal is under way */
     c->run = NULL;
     c->state.status = CTR_EXITED;
     c->state.pid = 0;
@@ -275,11 +306,13 @@ static void cleanup_done(struct pool_job *job)
      * state write above (ctr_retire waits for it), or start it again (restart). */
     for (struct stop_waiter *s = stoppers, *next; s; s = next) {
         next = s->next;
+        reactor_timer_stop(env->r, &s->deadline);
         s->done(s->ctx, 0, NULL);
         free(s);
     }
     if (auto_remove && c->state.status != CTR_REMOVING && !c->starting && !c->run)
         remove_after_exit(env, c);
+    shutdown_release(sd);
 }
 
 static void wake_followers(void *arg)
@@ -537,6 +570,19 @@ static void begin_run(struct start_job *j)
     flush_stdin(run);
 }
 
+/* A start that was under way when the shutdown began (none begins after): what it started
+ * stops now, so nothing of it outlives the daemon. */
+static void stop_if_shutting_down(struct exec_env *env, struct container *c)
+{
+    struct ctr_shutdown *sd = env->shutdown;
+    if (!sd)
+        return;
+    if (c->run)
+        ctr_stop(env, c, sd->timeout, one_stopped, sd);
+    else
+        one_stopped(sd, 0, NULL);
+}
+
 static void start_done(struct pool_job *job)
 {
     struct start_job *j = (struct start_job *)job;
@@ -568,11 +614,13 @@ static void start_done(struct pool_job *job)
     free(j->lowerdir);
     free(j->top_link);
     free(j);
-    if (!failed)
-        return;
-    wake_waiters(c, false); /* waiters of a run that never happened */
-    if (json_get_bool(c->host_config, "AutoRemove", false)) /* as dockerd: --rm removes it */
-        remove_after_exit(env, c);
+    if (failed) {
+        log_followers_finish(&c->followers); /* followers of a run that never happened */
+        wake_waiters(c, false);              /* and waiters */
+        if (json_get_bool(c->host_config, "AutoRemove", false)) /* as dockerd: --rm goes */
+            remove_after_exit(env, c);
+    }
+    stop_if_shutting_down(env, c);
 }
 
 int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void *ctx,
@@ -587,6 +635,9 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
                                 c->id);
     if (c->starting)
         return berth_user_error(err, EBUSY, "container %s is already starting", c->id);
+    if (env->shutdown) /* it would outlive the daemon's stop of every container */
+        return berth_user_error(err, EAGAIN, "cannot start container %s: berthd is shutting down",
+                                c->id);
     struct start_job *j = xcalloc(1, sizeof(*j));
     *j = (struct start_job){.job = {.work = start_work, .done = start_done},
                             .env = env,
@@ -607,6 +658,7 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
         j->lowerdir = xasprintf("%s/init:%s", top->link, layers);
     }
     c->starting = true; /* blocks a concurrent start or removal until the job is done */
+    log_followers_open(&c->followers); /* logs -f from now on waits for this run's end */
     j->t_submit = mono_us();
     pool_submit(env->pool, POOL_LATENCY, &j->job);
     return 0;
@@ -619,18 +671,81 @@ static int send_signal(struct ctr_run *run, int sig)
     return syscall(SYS_pidfd_send_signal, reactor_io_fd(run->pidfd), sig, NULL, 0) < 0 ? -errno : 0;
 }
 
-int ctr_kill(struct container *c, const char *signal, struct berth_err **err)
+static struct stop_waiter *add_stopper(struct ctr_run *run, ctr_done_fn done, void *ctx)
+{
+    struct stop_waiter *s = xcalloc(1, sizeof(*s));
+    *s = (struct stop_waiter){.done = done, .ctx = ctx, .run = run, .next = run->stoppers};
+    run->stoppers = s;
+    return s;
+}
+
+#define KILL_WAIT_MS      10000 /* dockerd's: how long a SIGKILL may take to end a container */
+#define KILL_LAST_WAIT_MS 2000  /* ... and after its second try */
+
+/* A SIGKILL kill still waiting: once more, to every process of its cgroup (its process may be
+ * gone while something holds its output open); then give up, in dockerd's words. */
+static void on_kill_deadline(struct reactor_timer *t)
+{
+    struct stop_waiter *s =
+        (struct stop_waiter *)((char *)t - offsetof(struct stop_waiter, deadline));
+    struct ctr_run *run = s->run;
+    if (!s->last_chance) {
+        log_warn("container %.12s: still running %d s after SIGKILL: killing its cgroup",
+                 run->c->id, KILL_WAIT_MS / 1000);
+        s->last_chance = true;
+        send_signal(run, SIGKILL);
+        if (run->cg && !run->finishing) /* finishing: the cleanup job owns the cgroup */
+            cgroup_kill_all(run->cg);
+        reactor_timer_start(run->env->r, t, KILL_LAST_WAIT_MS);
+        return;
+    }
+    for (struct stop_waiter **p = &run->stoppers; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    _cleanup_err_ struct berth_err *err = NULL;
+    int r = berth_user_error(&err, ETIMEDOUT,
+                             "tried to kill container, but did not receive an exit event");
+    s->done(s->ctx, r, err);
+    free(s);
+}
+
+/* As dockerd: a kill with the container's stop signal (any signal when it has none) or
+ * SIGKILL is meant to end it, so a paused container is thawed to receive it. */
+static bool kill_unpauses(const struct container *c, int sig)
+{
+    int stop_sig = verify_signal(json_get_str(c->config, "StopSignal"));
+    return sig == SIGKILL || stop_sig <= 0 || stop_sig == sig;
+}
+
+int ctr_kill(struct exec_env *env, struct container *c, const char *signal, ctr_done_fn done,
+             void *ctx, struct berth_err **err)
 {
     int sig = signal && *signal ? verify_signal(signal) : SIGKILL;
     if (sig < 0)
         return berth_user_error(err, EINVAL, "invalid signal: %s", signal); /* moby's words */
-    if (!c->run || c->run->exited)
+    struct ctr_run *run = c->run;
+    if (!run)
         return berth_user_error(err, EBUSY,
                                 "cannot kill container: %s: container %s is not "
                                 "running",
                                 c->name, c->id);
-    int r = send_signal(c->run, sig);
-    return r < 0 && r != -ESRCH ? berth_error(err, -r, "kill container %s", c->id) : 0;
+    if (!run->exited) { /* exited: it is being finished, and will answer a SIGKILL below */
+        int r = send_signal(run, sig);
+        if (r < 0 && r != -ESRCH)
+            return berth_error(err, -r, "kill container %s", c->id);
+        if (c->state.status == CTR_PAUSED && kill_unpauses(c, sig))
+            ctr_pause(env, c, false, NULL); /* after the signal, which it takes as it thaws */
+    }
+    if (sig != SIGKILL) {
+        done(ctx, 0, NULL);
+        return 0;
+    }
+    struct stop_waiter *s = add_stopper(run, done, ctx); /* answered by its end */
+    s->deadline.fn = on_kill_deadline;
+    reactor_timer_start(env->r, &s->deadline, KILL_WAIT_MS);
+    return 0;
 }
 
 static void on_kill_timer(struct reactor_timer *t)
@@ -648,11 +763,8 @@ void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_f
             done(ctx, 0, NULL);
         return;
     }
-    if (done) {
-        struct stop_waiter *s = xcalloc(1, sizeof(*s));
-        *s = (struct stop_waiter){.done = done, .ctx = ctx, .next = run->stoppers};
-        run->stoppers = s;
-    }
+    if (done)
+        add_stopper(run, done, ctx);
     if (timeout < 0)
         timeout = (int)json_get_int(c->config, "StopTimeout", 10);
     int sig = verify_signal(json_get_str(c->config, "StopSignal"));
@@ -668,7 +780,7 @@ void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_f
 int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct berth_err **err)
 {
     (void)env;
-    if (!c->run || !c->run->cg)
+    if (!c->run || !c->run->cg || c->run->exited) /* exited: its cgroup is the cleanup's */
         return berth_user_error(err, EBUSY, "Container %s is not running", c->id);
     if (pause && c->state.status == CTR_PAUSED)
         return berth_user_error(err, EBUSY, "Container %s is already paused", c->id);
@@ -687,6 +799,7 @@ int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct bert
 struct removal {
     struct pool_job job;
     struct exec_env *env;
+    struct ctr_shutdown *shutdown; /* held while it runs */
     struct container *c;
     ctr_done_fn done;
     void *ctx;
@@ -711,6 +824,7 @@ static void removal_done(struct pool_job *job)
         log_warn("container %.12s: %s", rm->c->id, rm->err->msg);
     ctr_free(rm->c);
     berth_err_free(rm->err);
+    shutdown_release(rm->shutdown);
     free(rm);
 }
 
@@ -729,6 +843,7 @@ static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn don
     struct removal *rm = xcalloc(1, sizeof(*rm));
     *rm = (struct removal){.job = {.work = removal_work, .done = removal_done},
                            .env = env,
+                           .shutdown = shutdown_hold(env),
                            .c = c,
                            .done = done,
                            .ctx = ctx};
@@ -865,31 +980,41 @@ void ctr_recover_finish(struct ctr_recovery *rc, struct map *trash)
     free(rc);
 }
 
-struct stop_all {
-    int pending;
-    void (*done)(void *arg);
-    void *arg;
-};
-
 static void one_stopped(void *arg, int res, const struct berth_err *err)
 {
-    struct stop_all *sa = arg;
+    struct ctr_shutdown *sd = arg;
     (void)res, (void)err;
-    if (--sa->pending == 0) {
-        sa->done(sa->arg);
-        free(sa);
-    }
+    if (--sd->pending == 0)
+        sd->done(sd->arg); /* sd stays as env->shutdown: no start after this */
 }
 
 void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), void *arg)
 {
-    struct stop_all *sa = xcalloc(1, sizeof(*sa));
-    *sa = (struct stop_all){.pending = 1, .done = done, .arg = arg};
+    struct ctr_shutdown *sd = xcalloc(1, sizeof(*sd));
+    *sd = (struct ctr_shutdown){.pending = 1, .timeout = timeout, .done = done, .arg = arg};
+    env->shutdown = sd;
     struct container *c;
     for (size_t i = 0; (c = ctr_next(env->cs, &i));)
         if (c->run) {
-            sa->pending++;
-            ctr_stop(env, c, timeout, one_stopped, sa);
+            sd->pending++;
+            ctr_stop(env, c, timeout, one_stopped, sd);
+        } else if (c->starting) {
+            sd->pending++; /* stopped as its start ends: see stop_if_shutting_down */
         }
-    one_stopped(sa, 0, NULL);
+    one_stopped(sd, 0, NULL);
+}
+
+void ctr_kill_all(struct exec_env *env)
+{
+    if (env->shutdown)
+        env->shutdown->timeout = 0; /* starts still under way end in a SIGKILL too */
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(env->cs, &i));)
+        if (c->run)
+            ctr_stop(env, c, 0, NULL, NULL);
+}
+
+void ctr_shutdown_free(struct exec_env *env)
+{
+    free(take_ptr(env->shutdown));
 }

@@ -13,6 +13,8 @@
 #include "fs/image.h"
 #include "fs/layer.h"
 
+struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
+
 struct exec_env {
     struct reactor *r;
     struct pool *pool;
@@ -24,6 +26,8 @@ struct exec_env {
     const json_t *log_opts;
     bool init;             /* daemon.json "init": containers run under an init by default */
     const char *init_path; /* daemon.json "init-path" */
+
+    struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
 };
 
 typedef void (*ctr_done_fn)(void *ctx, int res, const struct berth_err *err);
@@ -36,8 +40,13 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
 /* Stop: its StopSignal (SIGTERM), then SIGKILL after timeout seconds (< 0: its StopTimeout, or
  * 10). done runs once it has exited; at once when it does not run. */
 void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done, void *ctx);
-/* EINVAL for an unknown signal; EBUSY "Container ID is not running" when it does not run. */
-int ctr_kill(struct container *c, const char *signal, struct berth_err **err);
+/* Send signal (Docker's names or numbers; none: SIGKILL). As dockerd: done runs at once for
+ * other signals, and for SIGKILL once the container has exited and its state says so (after
+ * 10 s its cgroup is killed; 2 s later done gets ETIMEDOUT). A paused container is thawed for
+ * SIGKILL or its stop signal. Errors before anything is sent: EINVAL for an unknown signal,
+ * EBUSY "... is not running" when it does not run. */
+int ctr_kill(struct exec_env *env, struct container *c, const char *signal, ctr_done_fn done,
+             void *ctx, struct berth_err **err);
 int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct berth_err **err);
 
 enum ctr_wait_cond { WAIT_NOT_RUNNING, WAIT_NEXT_EXIT, WAIT_REMOVED };
@@ -66,5 +75,11 @@ struct ctr_recovery;
 struct ctr_recovery *ctr_recover_plan(struct exec_env *env);
 void ctr_recover_host(struct ctr_recovery *rc);
 void ctr_recover_finish(struct ctr_recovery *rc, struct map *trash);
-/* Stop every running container (shutdown), calling done once all have exited. */
+/* The daemon's shutdown: stop every running container (timeout as ctr_stop's: < 0 each its own)
+ * and those being started as their start ends, calling done once all have exited and are
+ * cleaned up (no overlay mount, no cgroup left). Starts are refused (EAGAIN) from now on. */
 void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), void *arg);
+/* During ctr_stop_all: SIGKILL them all now instead of waiting for their stop timeouts. */
+void ctr_kill_all(struct exec_env *env);
+/* After the reactor's last turn. */
+void ctr_shutdown_free(struct exec_env *env);

@@ -119,13 +119,19 @@ static void on_signal(void *ctx, int revents)
         return;
     }
     log_info("Processing signal '%s'", strsignal((int)si.ssi_signo));
-    if (d->stopping) { /* a second signal: stop waiting for the containers */
-        reactor_stop(d->r);
-        return;
-    }
-    d->stopping = true;
     reactor_poll(d->signals, POLLIN, on_signal);
-    ctr_stop_all(&d->exec, 10, all_stopped, d); /* as dockerd: containers stop with the engine */
+    switch (++d->stop_signals) {
+    case 1: /* as dockerd: containers stop with the engine, each given its own stop timeout */
+        ctr_stop_all(&d->exec, -1, all_stopped, d);
+        break;
+    case 2: /* stop waiting for them: SIGKILL, and still clean up after them */
+        log_info("second signal: killing the containers");
+        ctr_kill_all(&d->exec);
+        break;
+    default: /* their mounts and cgroups are released at the next start */
+        log_info("forcing shutdown without cleanup");
+        reactor_stop(d->r);
+    }
 }
 
 /* SIGINT and SIGTERM arrive through a signalfd on the reactor; no handler runs async. */
@@ -348,6 +354,7 @@ static void daemon_stop(struct daemon *d)
     stop_registry_client(d);
     pool_free(d->pool);
     recovery_free(d);
+    ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
     image_store_close(d->images);
     layer_store_close(d->layers);

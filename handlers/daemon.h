@@ -56,7 +56,7 @@ struct daemon {
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
     struct recovery *recovery; /* start-up recovery still under way (handlers/recovery.c) */
-    bool stopping;             /* a stop signal came: containers are being stopped */
+    int stop_signals;          /* SIGTERM/SIGINT received: containers are being stopped */
 };
 
 /* The routes of each API group, gathered by berthd.c. */

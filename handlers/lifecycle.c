@@ -101,9 +101,9 @@ static void post_kill(struct api_req *a)
     struct container *c = find(a);
     if (!c)
         return;
-    if (ctr_kill(c, sig, &err) < 0)
-        return api_reply_error(a, err);
-    api_reply_status(a, 204);
+    api_async(a); /* a SIGKILL answers once the container is dead */
+    if (ctr_kill(&a->d->exec, c, sig, done_204, a, &err) < 0)
+        api_reply_error(a, err);
 }
 
 static void post_pause(struct api_req *a, bool pause)

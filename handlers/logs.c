@@ -107,8 +107,6 @@ static void get_logs(struct api_req *a)
                                 o.since_ns < 0 ? since : until);
     if (!log_config_enabled(c->host_config))
         return api_reply_errorf(a, 501, "configured logging driver does not support reading");
-    /* Only a running container has more to come. */
-    o.follow = o.follow && (c->run || c->starting);
     int64_t max_size;
     int max_file;
     log_config_limits(c->host_config, &max_size, &max_file);
@@ -123,6 +121,8 @@ static void get_logs(struct api_req *a)
                          : "application/vnd.docker.multiplexed-stream");
     http_conn_on_close(a->c, logs_client_gone, lc);
     const struct log_reader_cb cb = {.emit = logs_emit, .end = logs_end, .ctx = lc};
+    /* A follower of a container whose log is closed (stopped, or its last record is in the
+     * file) reads to the end and ends. */
     lc->lr = log_reader_start(a->d->pool, path, max_file, &o, &cb, &c->followers);
 }
 
