@@ -2,10 +2,13 @@
  * touch the bulk queue, so a latency job starts as soon as one of them is free. */
 #include "core/pool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -21,6 +24,8 @@ struct pool {
     pthread_cond_t latency_cond, bulk_cond;
     struct queue latency, bulk;
     int idle_latency; /* latency workers waiting for a job */
+    int live;         /* workers that have not exited */
+    pthread_cond_t exited_cond;
     bool stopping;
     pthread_t *threads;
     int nthreads;
@@ -93,6 +98,8 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_lock(&p->lock);
     }
+    p->live--;
+    pthread_cond_broadcast(&p->exited_cond);
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
@@ -113,6 +120,7 @@ static void spawn(struct pool *p, enum pool_class cls)
         return;
     }
     p->nthreads++;
+    p->live++;
 }
 
 struct pool *pool_new(struct reactor *r, int latency_threads, int bulk_threads)
@@ -128,6 +136,11 @@ struct pool *pool_new(struct reactor *r, int latency_threads, int bulk_threads)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->latency_cond, NULL);
     pthread_cond_init(&p->bulk_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->exited_cond, &ca);
+    pthread_condattr_destroy(&ca);
     p->threads = xcalloc((size_t)(latency_threads + bulk_threads), sizeof(*p->threads));
     for (int i = 0; i < latency_threads; i++)
         spawn(p, POOL_LATENCY);
@@ -152,20 +165,43 @@ void pool_submit(struct pool *p, enum pool_class cls, struct pool_job *job)
     pthread_mutex_unlock(&p->lock);
 }
 
-void pool_free(struct pool *p)
+int pool_stop(struct pool *p, uint64_t timeout_ms)
 {
-    if (!p)
-        return;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += (time_t)(timeout_ms / 1000);
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
     pthread_mutex_lock(&p->lock);
     p->stopping = true;
     pthread_cond_broadcast(&p->latency_cond);
     pthread_cond_broadcast(&p->bulk_cond);
+    while (p->live > 0 &&
+           pthread_cond_timedwait(&p->exited_cond, &p->lock, &deadline) != ETIMEDOUT)
+        ;
+    int stuck = p->live;
     pthread_mutex_unlock(&p->lock);
+    if (stuck > 0) { /* they go with the process; nothing of the pool may be freed */
+        for (int i = 0; i < p->nthreads; i++)
+            pthread_detach(p->threads[i]);
+        return stuck;
+    }
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->latency_cond);
     pthread_cond_destroy(&p->bulk_cond);
+    pthread_cond_destroy(&p->exited_cond);
     free(p->threads);
     free(p);
+    return 0;
+}
+
+void pool_free(struct pool *p)
+{
+    if (p)
+        pool_stop(p, UINT64_MAX / 2000000); /* no deadline that can be reached */
 }

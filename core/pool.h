@@ -3,6 +3,8 @@
  * reactor thread. */
 #pragma once
 
+#include <stdint.h>
+
 #include "core/reactor.h"
 
 enum pool_class { POOL_LATENCY, POOL_BULK };
@@ -21,3 +23,8 @@ void pool_submit(struct pool *p, enum pool_class cls, struct pool_job *job);
 /* Runs every queued job, joins the workers, and frees the pool. Done callbacks of jobs that
  * finish now are posted to the reactor; they run only if it runs again. */
 void pool_free(struct pool *p);
+/* pool_free with a bound, for shutdown: 0 once it is freed; or, when workers are still busy
+ * after timeout_ms (a job blocked on something that never answers), their count: they are
+ * left running, detached, and the pool and everything their jobs use must stay allocated
+ * until the process exits. */
+int pool_stop(struct pool *p, uint64_t timeout_ms);

@@ -348,11 +348,31 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
     return 0;
 }
 
+/* A pool job that never ends (blocked on a device or a remote that stopped answering) must
+ * not keep berthd from stopping: after this long it exits without it. Every operation is
+ * crash-safe, so what the job left half-done is finished or undone at the next start. */
+#define SHUTDOWN_POOL_MS 5000
+
+static void release_pidfile(struct daemon *d)
+{
+    if (d->pidfile_fd >= 0) {
+        unlink(d->cfg.pidfile); /* still ours: we hold its lock */
+        close(d->pidfile_fd);
+        d->pidfile_fd = -1;
+    }
+}
+
 static void daemon_stop(struct daemon *d)
 {
     http_server_free(d->http); /* also removes the sockets */
     stop_registry_client(d);
-    pool_free(d->pool);
+    int stuck = pool_stop(d->pool, SHUTDOWN_POOL_MS);
+    if (stuck > 0) { /* their jobs still use the stores: leave everything as it is */
+        log_error("shutdown: %d pool jobs still running after %d s; exiting without them",
+                  stuck, SHUTDOWN_POOL_MS / 1000);
+        release_pidfile(d);
+        return;
+    }
     recovery_free(d);
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
@@ -363,10 +383,7 @@ static void daemon_stop(struct daemon *d)
     router_free(d->router);
     free(d->version_body);
     free(d->routes);
-    if (d->pidfile_fd >= 0) {
-        unlink(d->cfg.pidfile); /* still ours: we hold its lock */
-        close(d->pidfile_fd);
-    }
+    release_pidfile(d);
     host_info_free(&d->host);
     free(d->id);
     config_free(&d->cfg);

@@ -196,6 +196,51 @@ static void test_free_drains(void **state)
     assert_false(t.done_off_thread);
 }
 
+struct blocked_job {
+    struct pool_job job;
+    int fd; /* read until the test writes */
+    _Atomic bool returned;
+};
+
+static void blocked_work(struct pool_job *job)
+{
+    struct blocked_job *b = (struct blocked_job *)job;
+    char c;
+    (void)!read(b->fd, &c, 1);
+    atomic_store(&b->returned, true);
+}
+
+/* pool_stop: a job that never ends does not hold the stop past its bound; once it does end,
+ * its worker exits without touching anything the caller freed (only the pool is kept). */
+static void test_stop_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct reactor *r = f->r = test_reactor_new(f->backend);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    struct pool *p = pool_new(r, 1, 1);
+    struct blocked_job *b = xcalloc(1, sizeof(*b)); /* outlives the test: the worker may run */
+    b->fd = fds[0];
+    b->job.work = blocked_work;
+    pool_submit(p, POOL_BULK, &b->job);
+    struct tally t = {.reactor_thread = pthread_self()};
+    struct tjob quick;
+    tjob_init(&quick, &t, false, 0);
+    submit(p, &quick);
+    uint64_t t0 = now_us();
+    assert_int_equal(pool_stop(p, 200), 1);
+    uint64_t waited = now_us() - t0;
+    assert_true(waited >= 190 * 1000 && waited < 2000 * 1000);
+    assert_int_equal(atomic_load(&t.finished), 1); /* the other job still ran */
+    assert_false(atomic_load(&b->returned));
+    assert_int_equal(write(fds[1], "x", 1), 1); /* the stuck one ends, its worker exits */
+    for (int i = 0; i < 200 && !atomic_load(&b->returned); i++)
+        usleep(5000);
+    assert_true(atomic_load(&b->returned));
+    close(fds[1]);
+    /* p, b and fds[0] are left to the process, as berthd leaves them */
+}
+
 static void test_default_threads(void **state)
 {
     struct fx *f = *state;
@@ -219,6 +264,7 @@ int main(void)
         BOTH(test_latency_not_behind_bulk),
         BOTH(test_idle_bulk_helps_latency),
         BOTH(test_free_drains),
+        BOTH(test_stop_bounded),
         BOTH(test_default_threads),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

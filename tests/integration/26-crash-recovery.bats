@@ -188,3 +188,23 @@ no_host_leftovers() { [ "$(count_mounts)" -eq 0 ] && [ -z "$(ctr_cgroup_dirs)" ]
   [ "$listen" -lt "$ps" ] && [ "$ps" -lt "$reconciled" ] && [ "$reconciled" -lt "$started" ]
   [ "$listen" -lt "$removed" ]
 }
+
+@test "a pool job that never ends does not keep berthd from stopping; the next start finishes its work" {
+  docker create --name held busybox true >/dev/null
+  stop_berthd --keep
+  export BERTH_STALL_AT=recovery-host:600000 # the start-up reconciliation blocks for 10 min
+  berthd_spawn "${BT_ARGS[@]}"
+  unset BERTH_STALL_AT
+  wait_for_grep "stall point \`recovery-host\` reached" "$BT_DIR/berthd.log" 10
+  kill -TERM "$BT_PID"
+  local i
+  for i in $(seq 200); do kill -0 "$BT_PID" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$BT_PID" 2>/dev/null # gone within 10 s
+  wait "$BT_PID" || true
+  BT_PID=
+  grep -q "shutdown: 1 pool jobs still running after 5 s; exiting without them" "$BT_DIR/berthd.log"
+  [ ! -e "$BT_DIR/run/berth.sock" ]
+  respawn
+  docker start held >/dev/null
+  [ "$(docker inspect --format '{{.State.ExitCode}}' held)" = 0 ]
+}
