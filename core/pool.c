@@ -179,8 +179,7 @@ int pool_stop(struct pool *p, uint64_t timeout_ms)
     p->stopping = true;
     pthread_cond_broadcast(&p->latency_cond);
     pthread_cond_broadcast(&p->bulk_cond);
-    while (p->live > 0 &&
-           pthread_cond_timedwait(&p->exited_cond, &p->lock, &deadline) != ETIMEDOUT)
+    while (p->live > 0 && pthread_cond_timedwait(&p->exited_cond, &p->lock, &deadline) != ETIMEDOUT)
         ;
     int stuck = p->live;
     pthread_mutex_unlock(&p->lock);

@@ -29,6 +29,7 @@ struct image_store {
     struct map images; /* id → struct image */
     struct map refs;   /* full reference → id (heap string) */
     struct map pins;   /* digest → count (as a pointer-sized integer) */
+    int holds;         /* pulls, loads and imports under way (image_store_hold) */
     struct statefile *refs_file;
 };
 
@@ -318,6 +319,21 @@ void image_blobs_in_use(struct image_store *is, struct map *used)
     const char *pinned;
     for (size_t i = 0; map_next(&is->pins, &i, &pinned, NULL);)
         map_put(used, pinned, (void *)1);
+}
+
+void image_store_hold(struct image_store *is)
+{
+    is->holds++;
+}
+
+void image_store_release(struct image_store *is)
+{
+    is->holds--;
+}
+
+bool image_store_quiet(const struct image_store *is)
+{
+    return is->holds == 0;
 }
 
 /* ---- pins ---- */

@@ -82,6 +82,12 @@ void image_refs_save(struct image_store *is,
 void image_pin_blob(struct image_store *is, const char *digest);
 void image_unpin_blob(struct image_store *is, const char *digest);
 bool image_blob_pinned(struct image_store *is, const char *digest);
+/* Work that commits layers and blobs before the image that uses them is registered (pulls,
+ * loads, imports) holds the store meanwhile; garbage collection of what no image uses runs
+ * only when it is quiet. Reactor thread. */
+void image_store_hold(struct image_store *is);
+void image_store_release(struct image_store *is);
+bool image_store_quiet(const struct image_store *is);
 /* Reactor thread: add to the set `used` every blob an image or layer references (configs,
  * manifests, layer tars) and every pinned one: what garbage collection keeps. */
 void image_blobs_in_use(struct image_store *is, struct map *used);

@@ -289,6 +289,29 @@ static bool labels_match(const struct image *img, const json_t *filters)
     return true;
 }
 
+/* What no image uses any more: layers (of a pull that failed after some of its layers were
+ * in) and blobs, the latter left to filter_blobs to keep the used ones. Only when no pull,
+ * load or import is under way: their layers and blobs come before their images. */
+static void collect_garbage(struct image_store *is, struct image_change *ch)
+{
+    if (!image_store_quiet(is))
+        return;
+    struct layer_store *ls = image_store_layers(is);
+    struct layer **unused = layer_unused(ls);
+    for (size_t i = 0; unused[i]; i++) {
+        struct layer *l = layer_forget(ls, unused[i]->chain_id);
+        record(ch, "Deleted", l->chain_id);
+        ch->reclaimed += l->size;
+        ch->layers = xrealloc(ch->layers, (ch->nlayers + 1) * sizeof(*ch->layers));
+        ch->layers[ch->nlayers++] = l;
+    }
+    free(unused);
+    char **all = store_digests(image_store_blobs(is));
+    for (size_t i = 0; all[i]; i++)
+        push_str(&ch->blobs, &ch->nblobs, all[i]);
+    image_strv_free(all);
+}
+
 void image_prune(struct image_store *is, bool all, const json_t *label_filters,
                  struct image_change *ch)
 {
@@ -310,6 +333,7 @@ void image_prune(struct image_store *is, bool all, const json_t *label_filters,
         free(ids[i]);
     }
     free(ids);
+    collect_garbage(is, ch);
 }
 
 void image_change_free(struct image_change *ch)

@@ -34,7 +34,8 @@ void image_delete_set_users(image_user_fn fn, void *arg);
 int image_delete(struct image_store *is, const char *name, bool force, bool prune,
                  struct image_change *ch, struct berth_err **err);
 /* `docker image prune`: dangling images only, or (all) every image no container uses, and
- * only those whose labels match label_filters (may be NULL). */
+ * only those whose labels match label_filters (may be NULL); then, unless a pull, load or
+ * import is under way, the layers and blobs no image uses (what a failed pull left). */
 void image_prune(struct image_store *is, bool all, const json_t *label_filters,
                  struct image_change *ch);
 

@@ -247,6 +247,18 @@ int store_remove(struct store *s, const char *digest, struct berth_err **err)
     return fsync(s->dirfd) < 0 ? berth_error(err, errno, "sync `%s`", s->dir) : 0;
 }
 
+char **store_digests(struct store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    char **out = xcalloc(s->present.len + 1, sizeof(*out));
+    const char *digest;
+    size_t n = 0;
+    for (size_t i = 0; map_next(&s->present, &i, &digest, NULL);)
+        out[n++] = xstrdup(digest);
+    pthread_mutex_unlock(&s->lock);
+    return out;
+}
+
 int store_trash_unkept(struct store *s, const struct map *keep, uint64_t *bytes,
                        struct berth_err **err)
 {

@@ -41,6 +41,8 @@ int store_put(struct store *s, const void *data, size_t len, const char *expecte
 int store_get(struct store *s, const char *digest, char **data, size_t *len,
               struct berth_err **err);
 int store_size(struct store *s, const char *digest, uint64_t *size, struct berth_err **err);
+/* Every digest present (a NULL-terminated heap array of heap strings). */
+char **store_digests(struct store *s);
 /* Start-up only, before anything else uses the store: blobs not in the set `keep` (left by
  * a pull or load a crash interrupted) leave the index and move to ROOT/blobs/trash, a rename
  * each. Returns how many (and their bytes), or a negative error. */

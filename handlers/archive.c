@@ -24,6 +24,7 @@
 /* ---- import ---- */
 
 struct import_call {
+    struct daemon *d;
     struct api_body body;
     struct pool_job job;
     struct import_opts o;
@@ -38,6 +39,7 @@ struct import_call {
 
 static void import_free(struct import_call *ic)
 {
+    image_store_release(ic->d->images);
     http_query_free(ic->o.changes);
     free(ic->ref);
     free(ic->message);
@@ -120,6 +122,8 @@ void image_import(struct api_req *a, const char *src)
                                 "importing from a URL is not supported by berth; "
                                 "pipe the file in with `docker import - NAME`");
     struct import_call *ic = xcalloc(1, sizeof(*ic));
+    ic->d = a->d;
+    image_store_hold(ic->d->images); /* its layer comes before its image */
     ic->o.changes = http_query_all(a->msg, "changes");
     ic->message = http_query_get(a->msg, "message");
     if (import_reference(a, &ic->ref, &err) < 0 || import_check_changes(ic->o.changes, &err) < 0 ||
@@ -143,6 +147,7 @@ void image_import(struct api_req *a, const char *src)
 /* ---- load ---- */
 
 struct load_call {
+    struct daemon *d;
     struct api_body body;
     struct pool_job job;
     struct map known; /* chain IDs present at the start */
@@ -153,6 +158,7 @@ struct load_call {
 
 static void load_free(struct load_call *lc)
 {
+    image_store_release(lc->d->images);
     map_free(&lc->known);
     load_result_free(&lc->res);
     berth_err_free(lc->err);
@@ -219,6 +225,8 @@ static void load_done(struct pool_job *job)
 static void post_load(struct api_req *a)
 {
     struct load_call *lc = xcalloc(1, sizeof(*lc));
+    lc->d = a->d;
+    image_store_hold(lc->d->images); /* its layers and configs come before its images */
     layer_each(a->d->layers, note_known, &lc->known);
     api_body_open(&lc->body, a);
     lc->job = (struct pool_job){.work = load_work, .done = load_done};

@@ -368,8 +368,8 @@ static void daemon_stop(struct daemon *d)
     stop_registry_client(d);
     int stuck = pool_stop(d->pool, SHUTDOWN_POOL_MS);
     if (stuck > 0) { /* their jobs still use the stores: leave everything as it is */
-        log_error("shutdown: %d pool jobs still running after %d s; exiting without them",
-                  stuck, SHUTDOWN_POOL_MS / 1000);
+        log_error("shutdown: %d pool jobs still running after %d s; exiting without them", stuck,
+                  SHUTDOWN_POOL_MS / 1000);
         release_pidfile(d);
         return;
     }

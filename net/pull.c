@@ -112,6 +112,7 @@ static void reset_image(struct pull *p)
 
 static void pull_free(struct pull *p)
 {
+    image_store_release(p->env->images);
     reactor_timer_stop(p->env->dl->r, &p->kick);
     regcall_cancel(p->call);
     reset_image(p);
@@ -542,6 +543,7 @@ struct pull *pull_start(struct pull_env *env, const struct image_ref *ref,
         return NULL;
     struct pull *p = xcalloc(1, sizeof(*p));
     *p = (struct pull){.env = env, .emit = emitfn, .done = done, .ctx = ctx, .platform = platform};
+    image_store_hold(env->images); /* its layers come before its image */
     p->ref = (struct image_ref){.domain = xstrdup(ref->domain),
                                 .path = xstrdup(ref->path),
                                 .tag = ref->tag ? xstrdup(ref->tag) : NULL,

@@ -217,6 +217,23 @@ layer_diff() { grep -l "\"DiffID\":\"$1\"" "$BT_DIR"/root/layers/*/layer.json | 
   [ "$status" -eq 0 ]
 }
 
+@test "what a failed pull left (its good layer and blobs) goes with image prune; used ones stay" {
+  docker pull -q "$REGISTRY/t/two:v1" >/dev/null
+  local blobs layers
+  blobs=$(ls "$BT_DIR/root/blobs/sha256" | wc -l) layers=$(layer_dirs)
+  run docker pull "$REGISTRY/t/badlayer:v1"
+  [ "$status" -ne 0 ]
+  [ "$(layer_dirs)" -eq $((layers + 1)) ] # its first layer is in, with its blob
+  [ "$(ls "$BT_DIR/root/blobs/sha256" | wc -l)" -gt "$blobs" ]
+  run docker image prune -f
+  [ "$status" -eq 0 ]
+  [ "$(layer_dirs)" -eq "$layers" ]
+  [ "$(ls "$BT_DIR/root/blobs/sha256" | wc -l)" -eq "$blobs" ]
+  [ "$(inspect "$REGISTRY/t/two:v1" .RootFS.Layers)" = "$(diff_ids two)" ]
+  docker save "$REGISTRY/t/two:v1" | tar -t >/dev/null
+  assert_nothing_partial
+}
+
 @test "a corrupt image config: verification error, nothing kept" {
   run docker pull "$REGISTRY/t/badconfig:v1"
   [ "$status" -ne 0 ]
