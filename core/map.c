@@ -102,6 +102,15 @@ void map_free(struct map *m)
     memset(m, 0, sizeof(*m));
 }
 
+void map_move(struct map *from, struct map *into)
+{
+    const char *key;
+    void *value;
+    for (size_t i = 0; map_next(from, &i, &key, &value);)
+        map_put(into, key, value);
+    map_free(from);
+}
+
 bool map_next(const struct map *m, size_t *i, const char **key, void **value)
 {
     for (; *i < m->cap; (*i)++) {

@@ -26,6 +26,8 @@ void *map_put(struct map *m, const char *key, void *value);
 /* Remove; returns the value removed, or NULL. */
 void *map_del(struct map *m, const char *key);
 void map_free(struct map *m); /* frees keys, not values */
+/* Put every entry of `from` into `into` (replacing same keys), then empty `from`. */
+void map_move(struct map *from, struct map *into);
 
 /* Iterate: for (size_t i = 0; map_next(m, &i, &key, &value);) { ... } — do not insert while
  * iterating (removing the current entry is fine). */

@@ -366,10 +366,7 @@ int ctr_store_open(const char *root, struct pool *pool, struct ctr_store **out,
 
 void ctr_store_take_stale(struct ctr_store *cs, struct map *into)
 {
-    const char *dir;
-    for (size_t i = 0; map_next(&cs->stale, &i, &dir, NULL);)
-        map_put(into, dir, (void *)1);
-    map_free(&cs->stale);
+    map_move(&cs->stale, into);
 }
 
 void ctr_store_close(struct ctr_store *cs)

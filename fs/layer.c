@@ -571,10 +571,7 @@ static int note_stale_tmp(struct layer_store *ls, const char *tmp, struct berth_
 
 void layer_store_take_stale(struct layer_store *ls, struct map *into)
 {
-    const char *path;
-    for (size_t i = 0; map_next(&ls->stale, &i, &path, NULL);)
-        map_put(into, path, (void *)1);
-    map_free(&ls->stale);
+    map_move(&ls->stale, into);
 }
 
 /* The kernel's ID of this boot ("" if unreadable: unsynced layers then count as another boot's). */

@@ -292,8 +292,5 @@ int store_trash_unkept(struct store *s, const struct map *keep, uint64_t *bytes,
 
 void store_take_stale(struct store *s, struct map *into)
 {
-    const char *path;
-    for (size_t i = 0; map_next(&s->stale, &i, &path, NULL);)
-        map_put(into, path, (void *)1);
-    map_free(&s->stale);
+    map_move(&s->stale, into);
 }

@@ -151,6 +151,25 @@ static void test_tombstone_probe(void **state)
     map_free(&m);
 }
 
+static void test_move(void **state)
+{
+    (void)state;
+    struct map from = {0}, into = {0};
+    int a = 1, b = 2, c = 3;
+    map_put(&from, "a", &a);
+    map_put(&from, "b", &b);
+    map_put(&into, "b", &c);
+    map_move(&from, &into);
+    assert_int_equal(from.len, 0);
+    assert_null(map_get(&from, "a"));
+    assert_int_equal(into.len, 2);
+    assert_ptr_equal(map_get(&into, "a"), &a);
+    assert_ptr_equal(map_get(&into, "b"), &b); /* replaced */
+    map_move(&from, &into);                    /* an empty one moves nothing */
+    assert_int_equal(into.len, 2);
+    map_free(&into);
+}
+
 static void test_iterate(void **state)
 {
     (void)state;
@@ -197,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_churn_stays_small),
         cmocka_unit_test(test_tombstone_probe),
         cmocka_unit_test(test_iterate),
+        cmocka_unit_test(test_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
