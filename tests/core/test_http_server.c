@@ -190,9 +190,14 @@ static int setup(void **state)
     return 0;
 }
 
+static struct fd_squeeze *squeezed; /* undone by teardown if a test fails midway */
+static void unsqueeze(struct fd_squeeze *q);
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
+    if (squeezed)
+        unsqueeze(squeezed);
     http_server_free(f->h.srv);
     reactor_free(f->h.r);
     buf_free(&f->h.hj_got);
@@ -1288,6 +1293,7 @@ static void squeeze(struct fd_squeeze *q, int spare)
     close(fd);
     struct rlimit rl = {.rlim_cur = (rlim_t)limit, .rlim_max = q->old.rlim_max};
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    squeezed = q;
 }
 
 static void unsqueeze(struct fd_squeeze *q)
@@ -1295,6 +1301,7 @@ static void unsqueeze(struct fd_squeeze *q)
     while (q->n)
         close(q->fds[--q->n]);
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &q->old), 0);
+    squeezed = NULL;
 }
 
 /* Out of fds with an idle connection: it is closed, and the new connection served. The client
@@ -1306,8 +1313,8 @@ static void test_out_of_fds_sheds_idle(void **state)
     o.max_conns = 1000; /* far from it: the fd limit is what is hit */
     struct hs *h = start_opts(state, o);
     struct client *idle = client_socket(h), *c = client_socket(h);
-    struct fd_squeeze q;
-    squeeze(&q, 2); /* the listener's, and the idle connection's */
+    static struct fd_squeeze q; /* static: teardown may undo it after a failure */
+    squeeze(&q, 2);             /* the listener's, and the idle connection's */
     const char *path = listen_tmp(h);
     client_connect_to(idle, path);
     assert_true(conns_are(h, 1));
@@ -1331,8 +1338,8 @@ static void test_out_of_fds_refuses(void **state)
     o.max_conns = 1000;
     struct hs *h = start_opts(state, o);
     struct client *c = client_socket(h);
-    struct fd_squeeze q;
-    squeeze(&q, 1); /* the listener's */
+    static struct fd_squeeze q; /* static: teardown may undo it after a failure */
+    squeeze(&q, 1);             /* the listener's */
     const char *path = listen_tmp(h);
     client_connect_to(c, path);
     client_send(c, "GET /hello HTTP/1.1\r\n\r\n");
