@@ -154,9 +154,43 @@ static int on_headers_complete(http_parser *p)
     return rd->skip_body ? 1 : 0;
 }
 
+/* http_parser as Debian builds it (without HTTP_PARSER_STRICT) takes any byte where it expects
+ * the LF of a CRLF, and any two bytes where it expects the CRLF that ends a chunk's data:
+ * "5\r\nhelloXY0\r\n\r\n" is a whole body "hello" to it, and "5\rXhello..." a chunk. Go
+ * (dockerd) refuses both ("malformed chunked encoding"), and a reader that disagrees with the
+ * client on where a chunk ends is a request-smuggling classic. So the bytes http_parser takes as
+ * framing (everything but body data, which on_body delimits) are checked here: a CR must be
+ * followed by LF, and a chunk's data by exactly CRLF. The state carries over between feeds, as a
+ * CRLF may be split between two reads. */
+static int check_framing(struct http_reader *rd, const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        if (rd->crlf_due == 2 && *p != '\r')
+            return fail(rd, 400, "malformed chunked encoding");
+        if (rd->crlf_due == 1 && *p != '\n')
+            return fail(rd, 400, "malformed line ending: CR without LF");
+        if (rd->crlf_due)
+            rd->crlf_due--;
+        else if (*p == '\r')
+            rd->crlf_due = 1;
+    }
+    return 0;
+}
+
+static int on_chunk_header(http_parser *p)
+{
+    reader_of(p)->chunk_left = p->content_length; /* 0 for the last chunk */
+    return 0;
+}
+
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     struct http_reader *rd = reader_of(p);
+    if (rd->scan_at && check_framing(rd, rd->scan_at, at) < 0)
+        return -1;
+    rd->scan_at = at + n;
+    if ((p->flags & F_CHUNKED) && rd->chunk_left >= n && (rd->chunk_left -= n) == 0)
+        rd->crlf_due = 2;
     if (rd->streaming)
         return rd->on_body && rd->on_body(rd->ctx, at, n) ? fail(rd, 400, "request body refused")
                                                           : 0;
@@ -182,6 +216,7 @@ static const http_parser_settings settings = {
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
+    .on_chunk_header = on_chunk_header,
 };
 
 void http_reader_init(struct http_reader *rd, enum http_parser_type type,
@@ -208,9 +243,15 @@ size_t http_reader_feed(struct http_reader *rd, const char *data, size_t n)
         return 0;
     if (rd->head_paused)
         return 0;
+    rd->scan_at = data;
     size_t used = http_parser_execute(&rd->parser, &settings, data, n);
     enum http_errno e = HTTP_PARSER_ERRNO(&rd->parser);
-    if (rd->done || e == HPE_OK || (e == HPE_PAUSED && rd->head_paused))
+    bool parsed = rd->done || e == HPE_OK || (e == HPE_PAUSED && rd->head_paused);
+    /* The framing after the last body bytes; a message with bad framing is not handed out. */
+    if (parsed && !rd->status && check_framing(rd, rd->scan_at, data + used) < 0)
+        rd->done = false;
+    rd->scan_at = NULL;
+    if (rd->status || parsed)
         return used;
     if (e == HPE_HEADER_OVERFLOW)
         fail(rd, 431, "request header fields too large");
@@ -243,6 +284,8 @@ struct http_msg *http_reader_take(struct http_reader *rd)
     rd->msg = NULL;
     rd->done = rd->headers_done = rd->in_value = rd->streaming = false;
     rd->header_bytes = 0;
+    rd->chunk_left = 0;
+    rd->crlf_due = 0;
     buf_reset(&rd->field);
     http_parser_pause(&rd->parser, 0);
     return m;

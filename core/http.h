@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <http_parser.h>
 
@@ -45,6 +46,12 @@ struct http_reader {
     bool done;         /* a whole message is ready: take it */
     bool headers_done; /* its head is complete (body may follow) */
     bool skip_body;    /* response to HEAD: no body follows */
+    /* Framing check (see check_framing in http.c): where the bytes of the current feed not yet
+     * checked start, the data still due in the current chunk, and the framing bytes due next
+     * (1: the LF after a CR; 2: the CRLF after a chunk's data). */
+    const char *scan_at;
+    uint64_t chunk_left;
+    unsigned crlf_due;
     int status;        /* on error: the HTTP status to answer with (400, 413, 431) */
     const char *error; /* on error: what was wrong */
     /* Optional: asked when a head is complete; returning 1 streams this message's body to

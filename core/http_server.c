@@ -7,27 +7,55 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/map.h"
 #include "core/xalloc.h"
 
 #define HIGH_WATER (256 * 1024)  /* queued output above which producers are told to wait */
 #define LOW_WATER  (64 * 1024)   /* ... and below which they are told to go on */
 #define IN_MAX     (1024 * 1024) /* pipelined input kept while a reply is owed */
 #define LINGER_MS  5000          /* a hijacked client's last input is awaited this long */
+/* A buffered body must average this much after its grace (see arm_timer): 64 MiB, the largest,
+ * then takes at most about 70 minutes. */
+#define BODY_MIN_RATE  (16 * 1024) /* bytes a second */
+#define FD_RESERVE_MIN 64          /* fds kept from connections, however low RLIMIT_NOFILE is */
+#define SHED_SCAN      64          /* connections of one peer looked at for an idle one */
+#define RETRY_MS       100
 
 enum conn_state { C_READING, C_HANDLING, C_STREAMING, C_HIJACKED };
+
+/* What a reading connection waits for, each with its own clock (see arm_timer). */
+enum read_phase { PH_NONE, PH_IDLE, PH_HEAD, PH_BODY };
+
+/* One client process (SO_PEERCRED pid; 0 when unknown, as for a peer in another pid namespace)
+ * and its connections, least recently used first. */
+struct peer {
+    pid_t pid;
+    uid_t uid;
+    size_t nconns;
+    struct http_conn *first, *last;
+};
+
+/* A log line that may come at most once a second; the ones held back are counted. */
+struct log_limit {
+    uint64_t next_ms;
+    unsigned held;
+};
 
 struct listener {
     struct http_server *srv;
@@ -45,6 +73,13 @@ struct http_server {
     struct listener *listeners;
     struct http_conn *conns;
     size_t nconns;
+    size_t max_conns;
+    struct map peers; /* pid, in decimal -> struct peer */
+    int spare_fd;     /* given up to accept-and-refuse when out of fds (refuse_backlog) */
+    struct log_limit accept_log, shed_log, refuse_log;
+    struct {
+        uint64_t emfile, shed, refused;
+    } stats;
 };
 
 struct http_conn {
@@ -72,14 +107,92 @@ struct http_conn {
     bool peer_eof;       /* a hijacked client half-closed */
     void (*body_fn)(void *, const char *, ssize_t);
     void *body_arg;
+    enum read_phase phase;
+    uint64_t phase_start_ms, last_rx_ms;
+    size_t phase_bytes; /* received since the phase began */
+    struct peer *peer;
     struct http_conn *prev, *next;
+    struct http_conn *peer_prev, *peer_next;
 };
 
 static void on_recv(void *ctx, const char *data, ssize_t n);
 static void on_timer(struct reactor_timer *t);
+static void arm_timer(struct http_conn *c);
 static void parse_pending(struct http_conn *c);
 static int on_head(void *ctx, struct http_msg *m);
 static int on_body(void *ctx, const char *p, size_t n);
+
+/* ---- peers ---- */
+
+static void peer_key(pid_t pid, char key[static 16])
+{
+    snprintf(key, 16, "%d", (int)pid);
+}
+
+/* The peer process behind fd, created on its first connection. */
+static struct peer *peer_get(struct http_server *s, int fd)
+{
+    struct ucred cred = {0};
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        cred.pid = 0;
+    char key[16];
+    peer_key(cred.pid, key);
+    struct peer *p = map_get(&s->peers, key);
+    if (!p) {
+        p = xcalloc(1, sizeof(*p));
+        p->pid = cred.pid;
+        p->uid = cred.uid;
+        map_put(&s->peers, key, p);
+    }
+    return p;
+}
+
+static void peer_unlink(struct http_conn *c)
+{
+    struct peer *p = c->peer;
+    if (c->peer_prev)
+        c->peer_prev->peer_next = c->peer_next;
+    else
+        p->first = c->peer_next;
+    if (c->peer_next)
+        c->peer_next->peer_prev = c->peer_prev;
+    else
+        p->last = c->peer_prev;
+    c->peer_prev = c->peer_next = NULL;
+}
+
+static void peer_append(struct http_conn *c)
+{
+    struct peer *p = c->peer;
+    c->peer_prev = p->last;
+    c->peer_next = NULL;
+    if (p->last)
+        p->last->peer_next = c;
+    else
+        p->first = c;
+    p->last = c;
+}
+
+/* The connection was used: it goes to the end of its peer's list. */
+static void peer_touch(struct http_conn *c)
+{
+    if (c->peer->last != c) {
+        peer_unlink(c);
+        peer_append(c);
+    }
+}
+
+/* One connection of p fewer; a peer with none left is forgotten. */
+static void peer_put(struct http_server *s, struct peer *p)
+{
+    if (--p->nconns == 0) {
+        char key[16];
+        peer_key(p->pid, key);
+        map_del(&s->peers, key);
+        free(p);
+    }
+}
 
 /* ---- life cycle ---- */
 
@@ -95,6 +208,8 @@ static void conn_free(struct http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    peer_unlink(c);
+    peer_put(s, c->peer);
     if (c->req == c->rd.msg) /* a streamed request still being read: the reader owns it */
         c->req = NULL;
     http_reader_free(&c->rd);
@@ -143,8 +258,155 @@ static void conn_destroy(struct http_conn *c)
         conn_free(c);
 }
 
+/* ---- the connection cap ---- */
+
+/* Logs a warning unless one came from the same limiter less than a second ago. */
+static void __attribute__((format(printf, 2, 3)))
+log_limited(struct log_limit *l, const char *fmt, ...)
+{
+    uint64_t now = mono_ms();
+    if (now < l->next_ms) {
+        l->held++;
+        return;
+    }
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (l->held)
+        log_warn("%s (%u more since the last report)", msg, l->held);
+    else
+        log_warn("%s", msg);
+    l->held = 0;
+    l->next_ms = now + 1000;
+}
+
+/* Connections may hold RLIMIT_NOFILE less a quarter (FD_RESERVE_MIN at least): the reserve is
+ * for what containers (logs, pipes, pidfds), pulls (sockets, blobs being written) and the state
+ * files need, which must not fail because clients hold idle connections. */
+static size_t conn_cap(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return SIZE_MAX;
+    size_t n = (size_t)rl.rlim_cur, reserve = n / 4 > FD_RESERVE_MIN ? n / 4 : FD_RESERVE_MIN;
+    return n > reserve + 16 ? n - reserve : 16;
+}
+
+/* How readily a connection may be closed to make room for another: 2 when idle (no byte of a
+ * next request), 1 when a request head is still arriving (nothing dispatched yet), 0 never: a
+ * request being handled, a body being read, a streamed or hijacked reply, output still queued. */
+static int shed_rank(const struct http_conn *c)
+{
+    if (c->dead || c->closing || c->state != C_READING || c->discarding || c->sending ||
+        c->out.len || c->rd.headers_done)
+        return 0;
+    return http_reader_idle(&c->rd) && c->in.len == 0 ? 2 : 1;
+}
+
+/* The peer's least recently used connection of the best rank (*rank), or NULL. Only the first
+ * SHED_SCAN are looked at, so that a peer with thousands of busy connections costs little; the
+ * busy ones met go to the end of the list, so that the next look goes further. */
+static struct http_conn *peer_victim(struct peer *p, int *rank)
+{
+    struct http_conn *c = p->first, *best = NULL;
+    *rank = 0;
+    for (int i = 0; c && i < SHED_SCAN; i++) {
+        struct http_conn *next = c->peer_next;
+        int r = shed_rank(c);
+        if (r == 2) {
+            *rank = 2;
+            return c;
+        }
+        if (r == 1 && !best) {
+            best = c;
+            *rank = 1;
+        } else if (r == 0) {
+            peer_touch(c);
+        }
+        c = next;
+    }
+    return best;
+}
+
+/* For the server-wide cap: idle before half-arrived, then the peer holding the most, so that
+ * one client's hoard is what goes, and a `docker ps` (a new peer, one connection) never is. */
+static struct http_conn *server_victim(struct http_server *s, struct peer **owner)
+{
+    struct http_conn *best = NULL;
+    int best_rank = 0;
+    size_t best_n = 0;
+    const char *key;
+    void *value;
+    for (size_t i = 0; map_next(&s->peers, &i, &key, &value);) {
+        struct peer *p = value;
+        if (best_rank == 2 && p->nconns <= best_n)
+            continue; /* cannot do better */
+        int rank;
+        struct http_conn *c = peer_victim(p, &rank);
+        if (c && (rank > best_rank || (rank == best_rank && p->nconns > best_n))) {
+            best = c;
+            best_rank = rank;
+            best_n = p->nconns;
+        }
+    }
+    if (best)
+        *owner = best->peer;
+    return best;
+}
+
+static void shed(struct http_conn *c)
+{
+    c->srv->stats.shed++;
+    conn_destroy(c);
+}
+
+/* Before a connection of peer p (counted in p->nconns already) joins: true when there is room for
+ * it (an idle connection may have been closed to make it), false when it must be refused. Idle
+ * keep-alive connections cost the client nothing to reopen; a busy one is never closed, so a peer
+ * whose connections all work (a `docker stats` of many containers) is not held to its cap, only to
+ * the server's. */
+static bool make_room(struct http_server *s, struct peer *p)
+{
+    int rank;
+    if (s->o.max_peer_conns && p->nconns > s->o.max_peer_conns) {
+        struct http_conn *v = peer_victim(p, &rank);
+        if (v) {
+            log_limited(&s->shed_log,
+                        "http: pid %d (uid %u) holds %zu connections: closing its least recently "
+                        "used idle ones",
+                        (int)p->pid, (unsigned)p->uid, p->nconns);
+            shed(v);
+        }
+    }
+    if (s->nconns < s->max_conns)
+        return true;
+    struct peer *owner;
+    struct http_conn *v = server_victim(s, &owner);
+    if (!v) {
+        log_limited(&s->refuse_log, "http: %zu connections, none of them idle: refusing new ones",
+                    s->nconns);
+        return false;
+    }
+    log_limited(&s->shed_log,
+                "http: %zu connections, the most the fd limit allows: closing idle ones of the "
+                "busiest client, pid %d (uid %u, %zu connections)",
+                s->nconns, (int)owner->pid, (unsigned)owner->uid, owner->nconns);
+    shed(v);
+    return true;
+}
+
 static void conn_new(struct http_server *s, int fd)
 {
+    struct peer *p = peer_get(s, fd);
+    p->nconns++; /* now: making room may close the peer's last other connection */
+    if (!make_room(s, p)) {
+        s->stats.refused++;
+        close(fd);
+        peer_put(s, p);
+        return;
+    }
     struct http_conn *c = xcalloc(1, sizeof(*c));
     c->srv = s;
     c->io = reactor_io_open(s->r, fd, c);
@@ -158,7 +420,9 @@ static void conn_new(struct http_server *s, int fd)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-    reactor_timer_start(s->r, &c->timer, s->o.idle_timeout_ms);
+    c->peer = p;
+    peer_append(c);
+    arm_timer(c);
     if (reactor_recv(c->io, on_recv) < 0)
         conn_destroy(c);
 }
@@ -273,10 +537,41 @@ static void write_head(struct http_conn *c, int status, const char *ctype, ssize
     buf_reset(&c->extra_headers);
 }
 
-/* While reading: the request timeout mid-request, the idle timeout between requests. While a
- * handler works on a request whose body is still arriving: the request timeout too, since a
- * client that stops sending would hold the job reading it forever; but not while we hold the
- * body back (read paused: the job is slower than the client). */
+static enum read_phase read_phase(const struct http_conn *c)
+{
+    if (c->rd.headers_done || c->discarding)
+        return PH_BODY;
+    return !http_reader_idle(&c->rd) || c->in.len > 0 ? PH_HEAD : PH_IDLE;
+}
+
+static uint64_t phase_deadline(const struct http_conn *c)
+{
+    const struct http_server_opts *o = &c->srv->o;
+    if (c->phase == PH_IDLE)
+        return c->phase_start_ms + o->idle_timeout_ms;
+    if (c->phase == PH_HEAD)
+        return c->phase_start_ms + o->request_timeout_ms;
+    uint64_t stalled = c->last_rx_ms + o->request_timeout_ms;
+    uint64_t slow =
+        c->phase_start_ms + o->request_timeout_ms + (uint64_t)c->phase_bytes * 1000 / BODY_MIN_RATE;
+    return stalled < slow ? stalled : slow;
+}
+
+/* The timeouts of a connection reading a request, each phase with its own clock, which starts
+ * when the phase does (and again for each request of a pipeline):
+ * - idle, no byte of a request yet: closed after idle_timeout_ms;
+ * - head, from its first byte until it is whole: 408 after request_timeout_ms, however its
+ *   bytes trickle in (Go's ReadHeaderTimeout, which dockerd sets). A deadline that moved with
+ *   each byte let a client sending one a second keep the connection for as long as it liked
+ *   (18 hours for a 64 KiB head);
+ * - a buffered body (or the rest of one answered early): a minimum rate. 408 once no byte came
+ *   for request_timeout_ms, or once it averages less than BODY_MIN_RATE since it began, after a
+ *   grace of request_timeout_ms (Apache's mod_reqtimeout MinRate). A total bound would cut
+ *   large bodies on slow links; a stall bound alone lets a trickle go on for ever.
+ * - a body streamed to its handler (docker load, import) while the handler works: 408 once no
+ *   byte came for request_timeout_ms, since a client that stops sending would hold the pool job
+ *   reading it for ever; but not while we hold the body back (read paused: the job is slower
+ *   than the client). No rate rule there: `docker save | docker load` may be slow. */
 static void arm_timer(struct http_conn *c)
 {
     if (c->closing)
@@ -291,9 +586,15 @@ static void arm_timer(struct http_conn *c)
     }
     if (c->state != C_READING)
         return;
-    bool mid_request = !http_reader_idle(&c->rd) || c->in.len > 0;
-    reactor_timer_start(c->srv->r, &c->timer,
-                        mid_request ? o->request_timeout_ms : o->idle_timeout_ms);
+    enum read_phase phase = read_phase(c);
+    uint64_t now = mono_ms();
+    if (phase != c->phase) {
+        c->phase = phase;
+        c->phase_start_ms = c->last_rx_ms = now;
+        c->phase_bytes = 0;
+    }
+    uint64_t due = phase_deadline(c);
+    reactor_timer_start(c->srv->r, &c->timer, due > now ? due - now : 0);
 }
 
 static void finish_request(struct http_conn *c)
@@ -322,9 +623,26 @@ static void finish_request(struct http_conn *c)
     parse_pending(c);
 }
 
-/* Protocol errors found before a handler saw the request: answer and close. */
+/* Protocol errors and timeouts of a request being read: answer and close. A request whose body
+ * streams to its handler was dispatched at its head (malformed or stalled midway): the handler
+ * is told first (its close callback stops the job reading the body), and the error is the
+ * answer only if the handler had begun none; otherwise what it queued goes out, and the
+ * connection closes after it. */
 static void reply_error(struct http_conn *c, int status, const char *msg)
 {
+    bool answered = c->discarding || (c->body_streaming && c->state != C_HANDLING);
+    if (c->body_streaming) {
+        abandon(c);
+        c->body_fn = NULL;
+        buf_reset(&c->extra_headers);
+    }
+    if (answered) {
+        c->discarding = false;
+        c->closing = true;
+        reactor_timer_stop(c->srv->r, &c->timer);
+        flush(c);
+        return;
+    }
     _cleanup_json_ json_t *body = json_pack("{ss}", "message", msg);
     _cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
     c->keep_alive = false;
@@ -335,20 +653,6 @@ static void reply_error(struct http_conn *c, int status, const char *msg)
     c->closing = true;
     reactor_timer_stop(c->srv->r, &c->timer);
     flush(c);
-}
-
-/* A request that cannot go on (malformed or stalled) after its handler was dispatched, which
- * can happen only to a streamed body: a handler still owing the reply is told the client is
- * gone (its close callback stops the job reading the body), and the server answers in its
- * place; a reply already begun or already sent can only be cut short. */
-static void fail_request(struct http_conn *c, int status, const char *msg)
-{
-    if (c->state == C_STREAMING || c->discarding) {
-        conn_destroy(c);
-        return;
-    }
-    abandon(c);
-    reply_error(c, status, msg);
 }
 
 /* ---- input ---- */
@@ -372,6 +676,8 @@ static void send_continue(struct http_conn *c)
 static void dispatch(struct http_conn *c, struct http_msg *req)
 {
     reactor_timer_stop(c->srv->r, &c->timer);
+    c->phase = PH_NONE; /* the next request's clocks start afresh */
+    peer_touch(c);
     c->req = req;
     c->state = C_HANDLING;
     c->head_only = req->method == HTTP_HEAD;
@@ -432,7 +738,7 @@ static size_t parse(struct http_conn *c, const char *p, size_t n)
     while (used < n && can_parse(c) && http_conn_pending(c) < HIGH_WATER) {
         used += http_reader_feed(&c->rd, p + used, n - used);
         if (c->rd.status) {
-            fail_request(c, c->rd.status, c->rd.error);
+            reply_error(c, c->rd.status, c->rd.error);
             used = n;
             break;
         }
@@ -484,6 +790,8 @@ static void take_input(struct http_conn *c, const char *data, size_t n)
 {
     if (c->closing)
         return; /* nothing more will be answered on this connection */
+    c->last_rx_ms = mono_ms();
+    c->phase_bytes += n;
     size_t used = 0;
     if (c->in.len == 0 && can_parse(c))
         used = parse(c, data, n);
@@ -552,12 +860,13 @@ static void on_timer(struct reactor_timer *t)
     } else if (c->closing) {
         /* flushing a last answer: the send completes or fails on its own */
     } else if (c->body_streaming) { /* stalled mid-body, answered or not */
-        fail_request(c, 408, "request timed out");
+        reply_error(c, 408, "request timed out");
     } else if (c->state == C_READING) {
-        if (!http_reader_idle(&c->rd) || c->in.len > 0)
-            reply_error(c, 408, "request timed out");
-        else
+        /* Idle; or a body still arriving after its answer, which gets no second one. */
+        if (read_phase(c) == PH_IDLE || c->discarding)
             conn_destroy(c);
+        else
+            reply_error(c, 408, "request timed out");
     }
     conn_leave(c);
 }
@@ -749,6 +1058,70 @@ static void retry_accept(struct reactor_timer *t)
     reactor_accept(l->io, on_accept);
 }
 
+/* Accepts and closes every connection waiting on l, with the spare fd given up for each: they
+ * learn at once that they will not be served, rather than hang in the backlog. Returns how many;
+ * 0 when the spare could not be had back (then they wait for the next try). */
+static unsigned refuse_backlog(struct listener *l)
+{
+    struct http_server *s = l->srv;
+    if (s->spare_fd < 0)
+        s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (s->spare_fd < 0)
+        return 0;
+    close(s->spare_fd);
+    unsigned n = 0;
+    for (int fd; (fd = accept4(reactor_io_fd(l->io), NULL, NULL, SOCK_CLOEXEC)) >= 0; n++)
+        close(fd);
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* a pool thread may beat us to it */
+    s->stats.refused += n;
+    if (n)
+        log_limited(&s->refuse_log,
+                    "http: out of file descriptors and no idle connection to close: refused %u "
+                    "connections",
+                    n);
+    return n;
+}
+
+static bool connection_waiting(const struct listener *l)
+{
+    struct pollfd p = {.fd = reactor_io_fd(l->io), .events = POLLIN};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void on_listener_ready(void *ctx, int revents)
+{
+    (void)revents;
+    struct listener *l = ctx;
+    reactor_accept(l->io, on_accept);
+}
+
+/* Out of fds, though connections stop short of RLIMIT_NOFILE: something else took the reserve,
+ * or the limit was lowered. Accepting resumes only once a connection waits, as an accept armed
+ * at once would fail at once (io_uring's takes its fd before it looks for a connection; epoll's
+ * listener stays readable). For the one waiting, an idle connection is closed; with none, the
+ * waiting ones are refused. The cap is recomputed, in case the limit changed. The log line,
+ * which came ten times a second, comes once a second at most. */
+static void out_of_fds(struct listener *l, int e)
+{
+    struct http_server *s = l->srv;
+    s->stats.emfile++;
+    log_limited(&s->accept_log, "http: accept on `%s`: %s", l->path ? l->path : "?", strerror(e));
+    if (!s->o.max_conns)
+        s->max_conns = conn_cap();
+    struct peer *owner;
+    struct http_conn *v;
+    if (!connection_waiting(l)) {
+        reactor_poll(l->io, POLLIN, on_listener_ready);
+    } else if ((v = server_victim(s, &owner))) {
+        shed(v);
+        reactor_accept(l->io, on_accept);
+    } else if (refuse_backlog(l) > 0) {
+        reactor_poll(l->io, POLLIN, on_listener_ready);
+    } else {
+        reactor_timer_start(s->r, &l->retry, RETRY_MS); /* not a spin on a full backlog */
+    }
+}
+
 static void on_accept(void *ctx, int fd)
 {
     struct listener *l = ctx;
@@ -756,9 +1129,14 @@ static void on_accept(void *ctx, int fd)
         conn_new(l->srv, fd);
         return;
     }
-    /* Out of fds or memory: try again shortly rather than spin on the error. */
-    log_warn("http: accept on `%s`: %s", l->path ? l->path : "?", strerror(-fd));
-    reactor_timer_start(l->srv->r, &l->retry, 100);
+    if (fd == -EMFILE || fd == -ENFILE) {
+        out_of_fds(l, -fd);
+        return;
+    }
+    /* Out of memory or buffers: try again shortly rather than spin on the error. */
+    log_limited(&l->srv->accept_log, "http: accept on `%s`: %s", l->path ? l->path : "?",
+                strerror(-fd));
+    reactor_timer_start(l->srv->r, &l->retry, RETRY_MS);
 }
 
 /* Alive and not a zombie: a killed daemon its parent has not reaped yet serves nothing. */
@@ -855,11 +1233,18 @@ size_t http_server_conn_count(const struct http_server *s)
     return s->nconns;
 }
 
+size_t http_server_max_conns(const struct http_server *s)
+{
+    return s->max_conns;
+}
+
 struct http_server *http_server_new(struct reactor *r, const struct http_server_opts *opts)
 {
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->r = r;
     s->o = *opts;
+    s->max_conns = opts->max_conns ? opts->max_conns : conn_cap();
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return s;
 }
 
@@ -890,5 +1275,8 @@ void http_server_free(struct http_server *s)
         c->dead = false;
         conn_destroy(c);
     }
+    map_free(&s->peers); /* empty: the last connection of each peer freed it */
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
     free(s);
 }

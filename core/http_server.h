@@ -20,8 +20,17 @@ typedef void (*http_handler_fn)(void *app, struct http_conn *c, struct http_msg 
 
 struct http_server_opts {
     struct http_limits limits;
-    uint64_t request_timeout_ms; /* a request that stops arriving midway: 408 */
-    uint64_t idle_timeout_ms;    /* a keep-alive connection with no request: closed */
+    /* 408 for a request head not whole this long after its first byte, however its bytes
+     * trickle in, and for a buffered body that stalls this long or trickles (see arm_timer). */
+    uint64_t request_timeout_ms;
+    uint64_t idle_timeout_ms; /* a keep-alive connection with no request: closed */
+    /* Connections held at once; 0: RLIMIT_NOFILE less a reserve for everything else. At the
+     * cap a new connection closes an idle one (of the peer holding the most), or is refused
+     * when none is idle. */
+    size_t max_conns;
+    /* Connections of one peer process (SO_PEERCRED pid) past which each new one closes the
+     * peer's least recently used idle one; 0: no such cap. */
+    size_t max_peer_conns;
     http_handler_fn handler;
     void *app;
     /* Optional: true when this request's body should be streamed to the handler (set with
@@ -36,6 +45,8 @@ int http_server_listen_unix(struct http_server *s, const char *path, struct bert
 /* Serve an already connected socket (tests, socket activation). */
 void http_server_adopt(struct http_server *s, int fd);
 size_t http_server_conn_count(const struct http_server *s);
+/* The connection cap in force (opts.max_conns, or the one derived from RLIMIT_NOFILE). */
+size_t http_server_max_conns(const struct http_server *s);
 /* Closes listeners and connections (their close callbacks run) and removes unix sockets. */
 void http_server_free(struct http_server *s);
 

@@ -308,6 +308,11 @@ static int start_api(struct daemon *d, struct berth_err **err)
         .limits = {.max_header_bytes = 64 * 1024, .max_headers = 100, .max_body = 64 << 20},
         .request_timeout_ms = d->cfg.request_timeout_ms,
         .idle_timeout_ms = d->cfg.idle_timeout_ms,
+        /* Far above what clients keep (Go's transport 2 idle per host, docker-py 10, compose a
+         * few dozen), and above the 200 that tests/integration/05 opens at once; one process
+         * holding more loses its idle ones, never a busy one. The server-wide cap is derived
+         * from RLIMIT_NOFILE, which raise_limits() set before. */
+        .max_peer_conns = 256,
         .handler = api_serve,
         .app = d,
         .stream_body = api_streams_body,

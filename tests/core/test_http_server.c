@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/http_server.c" /* to look inside struct http_conn */
@@ -46,8 +48,9 @@ struct hs {
     struct buf hj_got;
     /* a streamed request body (/upload) */
     struct http_conn *up;
-    int up_bytes;
-    bool up_pause, up_ended;
+    struct buf up_got;
+    int up_bytes, up_ends;
+    bool up_pause; /* hold the body back after each piece */
 };
 
 static void on_owed_close(void *arg)
@@ -58,29 +61,6 @@ static void on_owed_close(void *arg)
     h->stream = NULL; /* the connection must not be touched any more */
     h->hj = NULL;
     h->up = NULL;
-}
-
-/* The /upload sink: counts the bytes, holds them back if told to, answers at the end. */
-static void up_data(void *arg, const char *data, ssize_t n)
-{
-    struct hs *h = arg;
-    (void)data;
-    assert_non_null(h->up); /* never called once the handler was told the client is gone */
-    if (n > 0) {
-        h->up_bytes += (int)n;
-        if (h->up_pause)
-            http_conn_pause_read(h->up);
-        return;
-    }
-    h->up_ended = true;
-    http_reply(h->up, 200, "text/plain", "got it", 6);
-    h->up = NULL;
-}
-
-static bool stream_body(void *app, const struct http_msg *req)
-{
-    (void)app;
-    return strcmp(req->path, "/upload") == 0;
 }
 
 static uint8_t pattern(size_t i)
@@ -136,6 +116,33 @@ static void hj_on_data(void *arg, const char *data, ssize_t n)
     h->hj = NULL;
 }
 
+/* /upload: the body streams in and is echoed at its end; /upload-streaming answers with a
+ * streamed reply at once, before the body has come. */
+static void upload_data(void *arg, const char *data, ssize_t n)
+{
+    struct hs *h = arg;
+    assert_non_null(h->up); /* never called once the handler was told the client is gone */
+    if (n > 0) {
+        buf_append(&h->up_got, data, (size_t)n);
+        h->up_bytes += (int)n;
+        if (h->up_pause)
+            http_conn_pause_read(h->up);
+        return;
+    }
+    h->up_ends++;
+    if (h->up && strcmp(h->up->req->path, "/upload") == 0)
+        http_reply(h->up, 200, "text/plain", h->up_got.data, h->up_got.len);
+    else if (h->up)
+        http_stream_end(h->up);
+    h->up = NULL;
+}
+
+static bool stream_body(void *app, const struct http_msg *req)
+{
+    (void)app;
+    return strncmp(req->path, "/upload", 7) == 0;
+}
+
 static void handler(void *app, struct http_conn *c, struct http_msg *req)
 {
     struct hs *h = app;
@@ -160,10 +167,14 @@ static void handler(void *app, struct http_conn *c, struct http_msg *req)
     } else if (strcmp(req->path, "/attach") == 0) {
         h->hj = c;
         http_hijack(c, 101, "application/vnd.docker.raw-stream", hj_on_data, h);
-    } else if (strcmp(req->path, "/upload") == 0) {
+    } else if (strncmp(req->path, "/upload", 7) == 0) {
         h->up = c;
-        http_conn_body(c, up_data, h);
+        http_conn_body(c, upload_data, h);
         http_conn_on_close(c, on_owed_close, h);
+        if (strcmp(req->path, "/upload-streaming") == 0) {
+            http_stream_begin(c, 200, "text/plain");
+            http_stream_write(c, "started", 7);
+        }
     } else if (strcmp(req->path, "/attach-later") == 0) {
         h->hj = c; /* the test hijacks it later, as a handler waiting on the pool would */
     } else {
@@ -184,12 +195,18 @@ static int setup(void **state)
     return 0;
 }
 
+static struct fd_squeeze *squeezed; /* undone by teardown if a test fails midway */
+static void unsqueeze(struct fd_squeeze *q);
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
+    if (squeezed)
+        unsqueeze(squeezed);
     http_server_free(f->h.srv);
     reactor_free(f->h.r);
     buf_free(&f->h.hj_got);
+    buf_free(&f->h.up_got);
     if (f->h.dir[0]) {
         char path[128];
         snprintf(path, sizeof(path), "%s/api.sock", f->h.dir);
@@ -200,21 +217,30 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct hs *start(void **state, uint64_t request_timeout_ms, uint64_t idle_timeout_ms)
+static struct http_server_opts default_opts(uint64_t request_timeout_ms, uint64_t idle_timeout_ms)
 {
-    struct fx *f = *state;
-    struct hs *h = &f->h;
-    h->r = test_reactor_new(f->backend);
-    struct http_server_opts o = {
+    return (struct http_server_opts){
         .limits = {.max_header_bytes = 2048, .max_headers = 16, .max_body = 4096},
         .request_timeout_ms = request_timeout_ms,
         .idle_timeout_ms = idle_timeout_ms,
         .handler = handler,
-        .app = h,
         .stream_body = stream_body,
     };
+}
+
+static struct hs *start_opts(void **state, struct http_server_opts o)
+{
+    struct fx *f = *state;
+    struct hs *h = &f->h;
+    h->r = test_reactor_new(f->backend);
+    o.app = h;
     h->srv = http_server_new(h->r, &o);
     return h;
+}
+
+static struct hs *start(void **state, uint64_t request_timeout_ms, uint64_t idle_timeout_ms)
+{
+    return start_opts(state, default_opts(request_timeout_ms, idle_timeout_ms));
 }
 
 #define LONG 10000 /* timeouts that must not fire during a test */
@@ -519,11 +545,12 @@ static void test_stream_body_timeout(void **state)
     assert_int_equal(closed_with(c), 408);
     assert_int_equal(h->closes, 1);
     assert_int_equal(h->up_bytes, 10);
-    assert_false(h->up_ended);
+    assert_int_equal(h->up_ends, 0);
     assert_true(run_until(h->r, no_conns, h->srv, 2000));
     client_free(c);
 
     h->up_bytes = 0;
+    buf_reset(&h->up_got);
     h->up_pause = true;
     c = client_new(h, true);
     client_send(c, "POST /upload HTTP/1.1\r\nContent-Length: 20\r\n\r\n0123456789");
@@ -535,7 +562,7 @@ static void test_stream_body_timeout(void **state)
     http_conn_resume_read(h->up);
     client_send(c, "abcdefghij");
     assert_true(wait_responses(c, 1, 0));
-    assert_true(h->up_ended);
+    assert_int_equal(h->up_ends, 1);
     assert_int_equal(h->up_bytes, 20);
     assert_int_equal(c->eofs, 0);
     client_free(c);
@@ -552,7 +579,7 @@ static void test_stream_body_malformed(void **state)
     assert_int_equal(closed_with(c), 400);
     assert_int_equal(h->closes, 1);
     assert_int_equal(h->up_bytes, 5);
-    assert_false(h->up_ended);
+    assert_int_equal(h->up_ends, 0);
     client_free(c);
 }
 
@@ -586,6 +613,125 @@ static void test_request_timeout_replaces_idle(void **state)
     client_send(c, "\r\n");
     assert_true(wait_responses(c, 1, 0));
     assert_int_equal(c->eofs, 0);
+    client_free(c);
+}
+
+/* A client sending its request `step` bytes every `every_ms`, from a reactor timer. Stop it
+ * (trickle_stop) before it goes out of scope. */
+struct trickle {
+    struct reactor_timer t; /* first: the timer callback finds the trickle at its address */
+    struct reactor *r;
+    int fd;
+    const char *data;
+    size_t off, len, step;
+    unsigned every_ms;
+};
+
+static void trickle_next(struct reactor_timer *t)
+{
+    struct trickle *tr = (struct trickle *)t;
+    size_t n = tr->len - tr->off < tr->step ? tr->len - tr->off : tr->step;
+    if (n && send(tr->fd, tr->data + tr->off, n, MSG_NOSIGNAL) == (ssize_t)n) {
+        tr->off += n;
+        reactor_timer_start(tr->r, t, tr->every_ms);
+    }
+}
+
+static void trickle_start(struct trickle *tr, struct client *c, const char *data, size_t len,
+                          size_t step, unsigned every_ms)
+{
+    *tr = (struct trickle){.t.fn = trickle_next,
+                           .r = c->r,
+                           .fd = c->fd,
+                           .data = data,
+                           .len = len,
+                           .step = step,
+                           .every_ms = every_ms};
+    trickle_next(&tr->t);
+}
+
+static void trickle_stop(struct trickle *tr)
+{
+    reactor_timer_stop(tr->r, &tr->t);
+}
+
+/* The reply c got is a single 408 and the connection closed; nothing reached the handler. */
+static void check_timed_out(struct hs *h, struct client *c)
+{
+    struct http_msg *m[1];
+    assert_int_equal(parse_responses(c, 0, m, 1, NULL), 1);
+    assert_int_equal(m[0]->status, 408);
+    assert_string_equal(http_msg_header(m[0], "Connection"), "close");
+    free_msgs(m, 1);
+    assert_int_equal(h->handled, 0);
+}
+
+/* A head that trickles in, a byte every 25 ms, is cut request_timeout_ms after its first byte,
+ * long before it would be whole (1.5 s): the deadline no longer moves with each byte. */
+static void test_head_deadline(void **state)
+{
+    struct hs *h = start(state, 300, LONG);
+    struct client *c = client_new(h, true);
+    static const char req[] = "GET /hello HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    struct trickle tr;
+    uint64_t t0 = mono_ms();
+    trickle_start(&tr, c, req, sizeof(req) - 1, 1, 25);
+    assert_true(run_until(h->r, client_eof, c, 5000));
+    uint64_t took = mono_ms() - t0;
+    trickle_stop(&tr);
+    assert_true(took >= 300 && took < 1000);
+    assert_true(tr.off < tr.len);
+    check_timed_out(h, c);
+    client_free(c);
+}
+
+/* A body that trickles (a byte every 25 ms: 40 B/s) is cut too, though bytes keep coming. */
+static void test_body_min_rate(void **state)
+{
+    struct hs *h = start(state, 300, LONG);
+    struct client *c = client_new(h, true);
+    client_send(c, "POST /echo HTTP/1.1\r\nContent-Length: 60\r\n\r\n");
+    char body[60];
+    memset(body, 'b', sizeof(body));
+    struct trickle tr;
+    uint64_t t0 = mono_ms();
+    trickle_start(&tr, c, body, sizeof(body), 1, 25);
+    assert_true(run_until(h->r, client_eof, c, 5000));
+    uint64_t took = mono_ms() - t0;
+    trickle_stop(&tr);
+    assert_true(took >= 300 && took < 1000);
+    assert_true(tr.off < tr.len);
+    check_timed_out(h, c);
+    client_free(c);
+}
+
+/* A body over the minimum rate is read whole, however much longer than request_timeout_ms it
+ * takes (200 KiB at 200 KiB/s: a second, against 500 ms). */
+static void test_body_fast_enough(void **state)
+{
+    struct http_server_opts o = default_opts(500, LONG);
+    o.limits.max_body = MiB;
+    struct hs *h = start_opts(state, o);
+    struct client *c = client_new(h, true);
+    size_t len = 200 * 1024;
+    char *body = xmalloc(len);
+    memset(body, 'f', len);
+    char head[128];
+    snprintf(head, sizeof(head), "POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", len);
+    client_send(c, head);
+    struct trickle tr;
+    uint64_t t0 = mono_ms();
+    trickle_start(&tr, c, body, len, 20 * 1024, 100);
+    assert_true(wait_responses(c, 1, 0));
+    trickle_stop(&tr);
+    assert_true(mono_ms() - t0 >= 800);
+    struct http_msg *m[1];
+    assert_int_equal(parse_responses(c, 0, m, 1, NULL), 1);
+    assert_int_equal(m[0]->status, 200);
+    assert_int_equal(m[0]->body.len, len);
+    free_msgs(m, 1);
+    assert_int_equal(c->eofs, 0);
+    free(body);
     client_free(c);
 }
 
@@ -659,6 +805,64 @@ static void test_bad_request(void **state)
     check_error_reply(h, "GET /hello HTTP/1.1\r\nBad Header: x\r\n\r\n", 400);
     assert_int_equal(h->handled, 0);
     assert_true(run_until(h->r, no_conns, h->srv, 2000));
+}
+
+/* A chunk not followed by CRLF: 400 and the close, not a request handed to the handler. */
+static void test_bad_chunk_framing(void **state)
+{
+    struct hs *h = start(state, LONG, LONG);
+    check_error_reply(h,
+                      "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhelloXY0\r\n\r\n",
+                      400);
+    assert_int_equal(h->handled, 0);
+}
+
+static bool got_upload(void *ctx)
+{
+    struct hs *h = ctx;
+    return h->up_got.len >= 5;
+}
+
+/* The same in a body streamed to its handler, which had the request at its head: the handler is
+ * told (its close callback, no end of body) and the 400 is the reply... */
+static void test_bad_chunk_framing_streamed(void **state)
+{
+    struct hs *h = start(state, LONG, LONG);
+    struct client *c = client_new(h, true);
+    client_send(c, "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    assert_true(run_until(h->r, got_upload, h, 2000));
+    client_send(c, "5\r\nworldXY0\r\n\r\n");
+    assert_true(run_until(h->r, client_eof, c, 3000));
+    struct http_msg *m[1];
+    assert_int_equal(parse_responses(c, 0, m, 1, NULL), 1);
+    assert_int_equal(m[0]->status, 400);
+    assert_non_null(strstr(m[0]->body.data, "malformed chunked encoding"));
+    free_msgs(m, 1);
+    assert_int_equal(h->closes, 1);
+    assert_int_equal(h->up_ends, 0);
+    assert_null(h->up);
+    assert_true(run_until(h->r, no_conns, h->srv, 2000));
+    client_free(c);
+
+    /* ... unless it had begun its own, which is cut short then: no second head in its body. */
+    h->closes = 0;
+    buf_reset(&h->up_got);
+    c = client_new(h, true);
+    client_send(c, "POST /upload-streaming HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "5\r\nhello\r\n");
+    assert_true(run_until(h->r, got_upload, h, 2000));
+    client_send(c, "5\r\nworldXY0\r\n\r\n");
+    assert_true(run_until(h->r, client_eof, c, 3000));
+    assert_int_equal(h->closes, 1);
+    assert_int_equal(h->up_ends, 0);
+    buf_append(&c->in, "", 1);
+    assert_non_null(strstr(c->in.data, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(c->in.data, "started"));
+    assert_null(strstr(c->in.data, "HTTP/1.1 400"));
+    assert_null(strstr(c->in.data, "0\r\n\r\n")); /* not ended as if whole */
+    assert_true(run_until(h->r, no_conns, h->srv, 2000));
+    client_free(c);
 }
 
 /* ---- streaming ---- */
@@ -925,6 +1129,326 @@ static void test_hijack_later_keeps_order(void **state)
     client_free(c);
 }
 
+/* ---- the connection caps ---- */
+
+static bool has_eof(struct hs *h, struct client *c)
+{
+    run_for(h->r, 30);
+    return c->eofs > 0;
+}
+
+/* One peer (all of a test's socketpairs are this process) over max_peer_conns: each new
+ * connection closes its least recently used idle one; an idle one before one whose head is
+ * still arriving; a busy one (a reply owed) never. */
+static void test_peer_cap(void **state)
+{
+    struct http_server_opts o = default_opts(LONG, LONG);
+    o.max_peer_conns = 3;
+    struct hs *h = start_opts(state, o);
+    struct client *c[7];
+    c[0] = client_new(h, true);
+    client_send(c[0], "GET /later HTTP/1.1\r\n\r\n"); /* busy */
+    assert_true(run_until_count(h->r, &h->handled, 1, 2000));
+    c[1] = client_new(h, true);
+    client_send(c[1], "GET /hello HTTP/1.1\r\n\r\n"); /* idle after its reply */
+    assert_true(wait_responses(c[1], 1, 0));
+    c[2] = client_new(h, true); /* idle, no request yet */
+    run_for(h->r, 20);
+    assert_int_equal(http_server_conn_count(h->srv), 3);
+
+    c[3] = client_new(h, true); /* the busy c[0] is older, but c[1] goes */
+    assert_true(has_eof(h, c[1]));
+    assert_false(has_eof(h, c[0]) || has_eof(h, c[2]) || has_eof(h, c[3]));
+    c[4] = client_new(h, true);
+    assert_true(has_eof(h, c[2]));
+    assert_int_equal(http_server_conn_count(h->srv), 3);
+
+    client_send(c[3], "GET /hel"); /* its head arriving: kept while an idle one is left */
+    run_for(h->r, 20);
+    c[5] = client_new(h, true);
+    assert_true(has_eof(h, c[4]));
+    assert_false(has_eof(h, c[3]));
+    c[6] = client_new(h, true);
+    assert_true(has_eof(h, c[5]));
+    assert_false(has_eof(h, c[0]) || has_eof(h, c[3]) || has_eof(h, c[6]));
+
+    /* The busy one still gets its reply, and the half-sent request its answer. */
+    reply_held(h, "held");
+    assert_true(wait_responses(c[0], 1, 0));
+    client_send(c[3], "lo HTTP/1.1\r\n\r\n");
+    assert_true(wait_responses(c[3], 1, 0));
+    assert_int_equal(h->closes, 0);
+    assert_int_equal(h->srv->stats.shed, 4);
+    for (int i = 0; i < 7; i++)
+        client_free(c[i]);
+}
+
+/* A client process, forked, holding n connections to path until its pipe closes. */
+static pid_t hoarder(const char *path, int n, int *release)
+{
+    int ready[2], hold[2];
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(hold, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(hold[1]); /* else its own copy would keep it from seeing the test's close */
+        close(ready[0]);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, path);
+        for (int i = 0; i < n; i++) {
+            int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                _exit(1);
+        }
+        char b = 'r';
+        (void)!write(ready[1], &b, 1);
+        (void)!read(hold[0], &b, 1); /* until the test closes its end */
+        _exit(0);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    char b;
+    assert_int_equal(read(ready[0], &b, 1), 1);
+    close(ready[0]);
+    *release = hold[1];
+    return pid;
+}
+
+static void release_hoarder(pid_t pid, int release)
+{
+    close(release);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+static const char *listen_tmp(struct hs *h)
+{
+    static char path[128];
+    _cleanup_err_ struct berth_err *err = NULL;
+    strcpy(h->dir, "/tmp/berth-test-http-XXXXXX");
+    assert_non_null(mkdtemp(h->dir));
+    snprintf(path, sizeof(path), "%s/api.sock", h->dir);
+    assert_int_equal(http_server_listen_unix(h->srv, path, &err), 0);
+    return path;
+}
+
+/* A client socket, made now, connected later (client_connect_to). */
+static struct client *client_socket(struct hs *h)
+{
+    struct client *c = xcalloc(1, sizeof(*c));
+    c->r = h->r;
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(c->fd >= 0);
+    c->io = reactor_io_open(h->r, c->fd, c);
+    return c;
+}
+
+static void client_connect_to(struct client *c, const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, path);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    client_read(c);
+}
+
+static struct client *client_connect(struct hs *h, const char *path)
+{
+    struct client *c = client_socket(h);
+    client_connect_to(c, path);
+    return c;
+}
+
+struct conns_goal {
+    struct http_server *srv;
+    size_t n;
+};
+
+static bool has_conns(void *ctx)
+{
+    struct conns_goal *g = ctx;
+    return http_server_conn_count(g->srv) == g->n;
+}
+
+static bool conns_are(struct hs *h, size_t n)
+{
+    struct conns_goal g = {h->srv, n};
+    return run_until(h->r, has_conns, &g, 3000);
+}
+
+/* At the server-wide cap, a new connection closes an idle one of the peer holding the most
+ * (a forked process with three), not one of a peer with a single connection. */
+static void test_server_cap(void **state)
+{
+    struct http_server_opts o = default_opts(LONG, LONG);
+    o.max_conns = 4;
+    struct hs *h = start_opts(state, o);
+    assert_int_equal(http_server_max_conns(h->srv), 4);
+    const char *path = listen_tmp(h);
+    int release;
+    pid_t pid = hoarder(path, 3, &release);
+    assert_true(conns_are(h, 3));
+    struct client *mine = client_connect(h, path);
+    assert_true(conns_are(h, 4));
+    struct client *next = client_connect(h, path);
+    run_for(h->r, 50);
+    assert_int_equal(http_server_conn_count(h->srv), 4);
+    assert_int_equal(h->srv->stats.shed, 1);
+    char key[16];
+    snprintf(key, sizeof(key), "%d", (int)pid);
+    struct peer *p = map_get(&h->srv->peers, key);
+    assert_non_null(p);
+    assert_int_equal(p->nconns, 2);
+    client_send(mine, "GET /hello HTTP/1.1\r\n\r\n");
+    client_send(next, "GET /hello HTTP/1.1\r\n\r\n");
+    assert_true(wait_responses(mine, 1, 0));
+    assert_true(wait_responses(next, 1, 0));
+    release_hoarder(pid, release);
+    assert_true(conns_are(h, 2));
+    client_free(mine);
+    client_free(next);
+}
+
+/* At the cap with every connection busy (a body arriving), a new one is refused at once. */
+static void test_server_cap_all_busy(void **state)
+{
+    struct http_server_opts o = default_opts(LONG, LONG);
+    o.max_conns = 2;
+    struct hs *h = start_opts(state, o);
+    struct client *busy[2];
+    for (int i = 0; i < 2; i++) {
+        busy[i] = client_new(h, true);
+        client_send(busy[i], "POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
+    }
+    run_for(h->r, 20);
+    struct client *c = client_new(h, true);
+    assert_true(run_until(h->r, client_eof, c, 2000));
+    assert_int_equal(c->in.len, 0);
+    assert_int_equal(h->srv->stats.refused, 1);
+    assert_int_equal(http_server_conn_count(h->srv), 2);
+    for (int i = 0; i < 2; i++) {
+        client_send(busy[i], "cd");
+        assert_true(wait_responses(busy[i], 1, 0));
+        client_free(busy[i]);
+    }
+    client_free(c);
+}
+
+/* ---- out of fds ---- */
+
+/* Fills the fd table up to a new RLIMIT_NOFILE so that `spare` fds are left free. */
+struct fd_squeeze {
+    struct rlimit old;
+    int fds[4096];
+    int n;
+};
+
+static void squeeze(struct fd_squeeze *q, int spare)
+{
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &q->old), 0);
+    q->n = 0;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    int limit = fd + 32;
+    q->fds[q->n++] = fd;
+    while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < limit - spare) {
+        assert_true(fd >= 0 && q->n < 4096);
+        q->fds[q->n++] = fd;
+    }
+    close(fd);
+    struct rlimit rl = {.rlim_cur = (rlim_t)limit, .rlim_max = q->old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    squeezed = q;
+}
+
+static void unsqueeze(struct fd_squeeze *q)
+{
+    while (q->n)
+        close(q->fds[--q->n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &q->old), 0);
+    squeezed = NULL;
+}
+
+/* Out of fds with an idle connection: it is closed, and the new connection served. The client
+ * sockets are made first and the listener after the squeeze, as io_uring's accept takes the fd
+ * limit when it is armed. */
+static void test_out_of_fds_sheds_idle(void **state)
+{
+    struct http_server_opts o = default_opts(LONG, LONG);
+    o.max_conns = 1000; /* far from it: the fd limit is what is hit */
+    struct hs *h = start_opts(state, o);
+    struct client *idle = client_socket(h), *c = client_socket(h);
+    static struct fd_squeeze q; /* static: teardown may undo it after a failure */
+    squeeze(&q, 2);             /* the listener's, and the idle connection's */
+    const char *path = listen_tmp(h);
+    client_connect_to(idle, path);
+    assert_true(conns_are(h, 1));
+    client_connect_to(c, path); /* no fd left for it */
+    client_send(c, "GET /hello HTTP/1.1\r\n\r\n");
+    bool served = wait_responses(c, 1, 0);
+    unsqueeze(&q);
+    assert_true(served);
+    assert_true(run_until(h->r, client_eof, idle, 2000));
+    assert_true(h->srv->stats.emfile >= 1);
+    assert_true(h->srv->stats.shed >= 1);
+    client_free(idle);
+    client_free(c);
+}
+
+/* Out of fds with nothing idle: the waiting connection is refused at once (not left in the
+ * backlog), and accepting goes on once fds are back. */
+static void test_out_of_fds_refuses(void **state)
+{
+    struct http_server_opts o = default_opts(LONG, LONG);
+    o.max_conns = 1000;
+    struct hs *h = start_opts(state, o);
+    struct client *c = client_socket(h);
+    static struct fd_squeeze q; /* static: teardown may undo it after a failure */
+    squeeze(&q, 1);             /* the listener's */
+    const char *path = listen_tmp(h);
+    client_connect_to(c, path);
+    client_send(c, "GET /hello HTTP/1.1\r\n\r\n");
+    bool refused = run_until(h->r, client_eof, c, 2000) || c->errors > 0;
+    unsqueeze(&q);
+    assert_true(refused);
+    assert_int_equal(c->in.len, 0);
+    assert_int_equal(h->srv->stats.refused, 1);
+    assert_int_equal(h->handled, 0);
+    client_free(c);
+
+    c = client_connect(h, path);
+    client_send(c, "GET /hello HTTP/1.1\r\n\r\n");
+    assert_true(wait_responses(c, 1, 0));
+    client_free(c);
+}
+
+/* The accept error's log line comes once a second at most, with the count of those held. */
+static void test_log_limited(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/berth-test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    int saved = dup(2);
+    dup2(fd, 2);
+    struct log_limit l = {0};
+    for (int i = 0; i < 50; i++)
+        log_limited(&l, "accept: %s", strerror(EMFILE));
+    l.next_ms = 0; /* a second later */
+    log_limited(&l, "accept: %s", strerror(EMFILE));
+    dup2(saved, 2);
+    close(saved);
+    char out[4096] = {0};
+    assert_true(pread(fd, out, sizeof(out) - 1, 0) > 0);
+    close(fd);
+    int lines = 0;
+    for (char *p = out; (p = strstr(p, "Too many open files")); p++)
+        lines++;
+    assert_int_equal(lines, 2);
+    assert_non_null(strstr(out, "(49 more since the last report)"));
+}
+
 /* ---- listening on a unix socket ---- */
 
 static void test_listen_unix(void **state)
@@ -994,9 +1518,14 @@ int main(void)
         BOTH(test_request_timeout_replaces_idle),
         BOTH(test_stream_body_timeout),
         BOTH(test_stream_body_malformed),
+        BOTH(test_head_deadline),
+        BOTH(test_body_min_rate),
+        BOTH(test_body_fast_enough),
         BOTH(test_limits),
         BOTH(test_limits_chunked),
         BOTH(test_bad_request),
+        BOTH(test_bad_chunk_framing),
+        BOTH(test_bad_chunk_framing_streamed),
         BOTH(test_stream_backpressure),
         BOTH(test_stream_head),
         BOTH(test_stream_http10),
@@ -1006,6 +1535,12 @@ int main(void)
         BOTH(test_hijack),
         BOTH(test_hijack_later_keeps_order),
         BOTH(test_listen_unix),
+        BOTH(test_peer_cap),
+        BOTH(test_server_cap),
+        BOTH(test_server_cap_all_busy),
+        BOTH(test_out_of_fds_sheds_idle),
+        BOTH(test_out_of_fds_refuses),
+        cmocka_unit_test(test_log_limited),
     };
     return cmocka_run_group_tests_name("http_server", tests, NULL, NULL);
 }

@@ -25,12 +25,13 @@ bt_prepare() {
 
 # berthd_spawn FLAGS...: run berthd in the background with exactly these flags, logging to
 # $BT_DIR/berthd.log, and wait until it answers on $BT_SOCK. Sets BT_PID and BT_ARGS (for
-# restart_berthd). Fails, printing the log, if berthd exits or never answers.
+# restart_berthd). Fails, printing the log, if berthd exits or never answers. BT_WRAP, an
+# array, is a command that execs berthd (e.g. BT_WRAP=(prlimit --nofile=256:256)).
 berthd_spawn() {
   BT_ARGS=("$@")
   export DOCKER_HOST=unix://$BT_SOCK
   # 3>&-: bats waits for fd 3 to close, so a daemon must not hold it.
-  "$BERTHD" "$@" </dev/null >>"$BT_DIR/berthd.log" 2>&1 3>&- &
+  ${BT_WRAP[@]+"${BT_WRAP[@]}"} "$BERTHD" "$@" </dev/null >>"$BT_DIR/berthd.log" 2>&1 3>&- &
   BT_PID=$!
   wait_for_socket "$BT_SOCK" || { cat "$BT_DIR/berthd.log" >&2; return 1; }
 }
