@@ -167,6 +167,8 @@ void pool_submit(struct pool *p, enum pool_class cls, struct pool_job *job)
 
 int pool_stop(struct pool *p, uint64_t timeout_ms)
 {
+    if (!p)
+        return 0;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (time_t)(timeout_ms / 1000);
@@ -201,6 +203,5 @@ int pool_stop(struct pool *p, uint64_t timeout_ms)
 
 void pool_free(struct pool *p)
 {
-    if (p)
-        pool_stop(p, UINT64_MAX / 2000000); /* no deadline that can be reached */
+    pool_stop(p, UINT64_MAX / 2000000); /* no deadline that can be reached */
 }
