@@ -218,6 +218,8 @@ layer_diff() { grep -l "\"DiffID\":\"$1\"" "$BT_DIR"/root/layers/*/layer.json | 
 }
 
 @test "what a failed pull left (its good layer and blobs) goes with image prune; used ones stay" {
+  stop_berthd
+  BT_CONFIG='{"max-concurrent-downloads":1}' start_berthd # the good layer is in before the bad one starts
   docker pull -q "$REGISTRY/t/two:v1" >/dev/null
   local blobs layers
   blobs=$(ls "$BT_DIR/root/blobs/sha256" | wc -l) layers=$(layer_dirs)
