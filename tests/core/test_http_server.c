@@ -568,21 +568,6 @@ static void test_stream_body_timeout(void **state)
     client_free(c);
 }
 
-/* A streamed body that turns out malformed: one answer (the server's 400), after the handler
- * was told the client is gone. */
-static void test_stream_body_malformed(void **state)
-{
-    struct hs *h = start(state, LONG, LONG);
-    struct client *c = client_new(h, true);
-    client_send(c, "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   "5\r\nhello\r\nzz\r\n");
-    assert_int_equal(closed_with(c), 400);
-    assert_int_equal(h->closes, 1);
-    assert_int_equal(h->up_bytes, 5);
-    assert_int_equal(h->up_ends, 0);
-    client_free(c);
-}
-
 static void test_idle_timeout(void **state)
 {
     struct hs *h = start(state, LONG, 100);
@@ -1517,7 +1502,6 @@ int main(void)
         BOTH(test_idle_timeout),
         BOTH(test_request_timeout_replaces_idle),
         BOTH(test_stream_body_timeout),
-        BOTH(test_stream_body_malformed),
         BOTH(test_head_deadline),
         BOTH(test_body_min_rate),
         BOTH(test_body_fast_enough),
