@@ -2,6 +2,7 @@
  * Messages are heap strings so context can be prepended on the way up. */
 #include "core/err.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,14 @@ int berth_error_wrap(struct berth_err **err, const char *fmt, ...)
     free((*err)->msg);
     (*err)->msg = msg;
     return berth_err_code(*err);
+}
+
+struct berth_err *berth_err_dup(const struct berth_err *e, const char *dflt)
+{
+    struct berth_err *copy = xcalloc(1, sizeof(*copy));
+    copy->status = e ? e->status : EIO;
+    copy->msg = xstrdup(e && e->msg ? e->msg : dflt);
+    return copy;
 }
 
 int berth_err_code(const struct berth_err *e)

@@ -24,6 +24,10 @@ int berth_user_error(struct berth_err **err, int errnum, const char *fmt, ...)
 int berth_error_wrap(struct berth_err **err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A copy of a borrowed error, to keep past the callback that lent it; a NULL e becomes EIO with
+ * the words `dflt`. */
+struct berth_err *berth_err_dup(const struct berth_err *e, const char *dflt);
+
 /* The negative return value that stands for `e`, for passing an error up unchanged. */
 int berth_err_code(const struct berth_err *e);
 

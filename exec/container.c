@@ -48,11 +48,6 @@ static int status_parse(const char *s)
     return CTR_EXITED;
 }
 
-const char *ctr_store_dir(const struct ctr_store *cs)
-{
-    return cs->dir;
-}
-
 /* ---- JSON ---- */
 
 static json_t *state_json(const struct ctr_state *st)

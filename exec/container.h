@@ -73,7 +73,6 @@ int ctr_store_open(const char *root, struct pool *pool, struct ctr_store **out,
 /* The directories without a record, added to the set `into`; the store forgets them. */
 void ctr_store_take_stale(struct ctr_store *cs, struct map *into);
 void ctr_store_close(struct ctr_store *cs);
-const char *ctr_store_dir(const struct ctr_store *cs);
 
 /* Docker's lookup: full ID, name (with or without '/'), or a unique ID prefix. ENOENT
  * "No such container: NAME". */

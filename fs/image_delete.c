@@ -431,8 +431,7 @@ static void after_refs(void *ctx, int res, const struct berth_err *err)
     struct apply *ap = ctx;
     if (res < 0) {
         ap->res = res;
-        ap->err = xcalloc(1, sizeof(*ap->err));
-        *ap->err = (struct berth_err){.status = err->status, .msg = xstrdup(err->msg)};
+        ap->err = berth_err_dup(err, "saving the references failed");
     }
     ap->job = (struct pool_job){.work = apply_work, .done = apply_done};
     pool_submit(ap->pool, POOL_LATENCY, &ap->job);

@@ -67,11 +67,6 @@ void download_progress(const struct download *d, uint64_t *received, uint64_t *e
     *total = d->size > 0 ? (uint64_t)d->size : 0;
 }
 
-const char *download_digest(const struct download *d)
-{
-    return d->digest;
-}
-
 const struct berth_err *download_error(const struct download *d)
 {
     return d->net_err ? d->net_err : d->job_err;
@@ -88,14 +83,6 @@ static void notify(struct download *d, enum dl_event ev)
         next = s->next; /* a subscriber may leave from its callback */
         s->on_event(s->ctx, d, ev);
     }
-}
-
-static struct berth_err *err_copy(const struct berth_err *e)
-{
-    struct berth_err *c = xcalloc(1, sizeof(*c));
-    c->status = e ? e->status : EIO;
-    c->msg = xstrdup(e ? e->msg : "unknown error");
-    return c;
 }
 
 static void on_tick(struct reactor_timer *t)
@@ -119,11 +106,9 @@ static void on_head(void *ctx, const struct http_msg *resp)
     if (resp->status == 200)
         return;
     d->bad_status = true;
-    d->net_err = xcalloc(1, sizeof(*d->net_err));
-    d->net_err->status = resp->status == 404 ? ENOENT : EIO;
-    d->net_err->msg =
-        xasprintf("error pulling layer %s: %s", d->digest,
-                  resp->status == 404 ? "unknown blob" : http_status_text(resp->status));
+    berth_user_error(&d->net_err, resp->status == 404 ? ENOENT : EIO, "error pulling layer %s: %s",
+                     d->digest,
+                     resp->status == 404 ? "unknown blob" : http_status_text(resp->status));
 }
 
 static void on_body(void *ctx, const char *data, size_t n)
@@ -152,10 +137,10 @@ static void on_done(void *ctx, int res, const struct berth_err *err)
     struct download *d = ctx;
     d->req = NULL;
     if (res < 0 && !d->net_err)
-        d->net_err = err_copy(err);
+        d->net_err = berth_err_dup(err, "request failed");
     if (!d->net_err && d->size > 0 && d->received != (uint64_t)d->size)
-        d->net_err = err_copy(&(struct berth_err){
-            .status = EIO, .msg = "short read: the registry sent fewer bytes than announced"});
+        d->net_err =
+            berth_err_dup(NULL, "short read: the registry sent fewer bytes than announced");
     bytequeue_close(d->q, d->net_err ? -EIO : 0);
     if (!d->net_err)
         notify(d, DL_DOWNLOADED);
@@ -249,7 +234,7 @@ static void job_done(struct pool_job *job)
         if (d->layer) /* cancelled after all: nobody wants it */
             layer_discard(image_store_layers(env->images), env->pool, d->layer);
         if (!d->net_err && !d->job_err)
-            d->job_err = err_copy(NULL);
+            d->job_err = berth_err_dup(NULL, "unknown error");
         if (!d->cancelled)
             notify(d, DL_FAILED);
     }

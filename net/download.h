@@ -63,5 +63,4 @@ void download_leave(struct download *d, struct dl_sub *sub);
 
 void download_progress(const struct download *d, uint64_t *received, uint64_t *extracted,
                        uint64_t *total);
-const char *download_digest(const struct download *d);
 const struct berth_err *download_error(const struct download *d);

@@ -177,11 +177,6 @@ static struct berth_err *words(int status, const char *fmt, ...)
     return e;
 }
 
-static struct berth_err *err_dup(const struct berth_err *err)
-{
-    return err ? words(err->status, "%s", err->msg) : words(EIO, "request failed");
-}
-
 /* ---- URLs ---- */
 
 static void url_free(struct hurl *u)
@@ -1145,7 +1140,7 @@ static void conn_on_tls_config(struct tls_wait *w, struct tls_config *conf,
 {
     struct hconn *c = container_of(w, struct hconn, tls_wait);
     if (!conf)
-        return conn_fail(c, c->q, err_dup(err));
+        return conn_fail(c, c->q, berth_err_dup(err, "request failed"));
     c->tls_conf = conf;
     conn_resolve(c);
 }
@@ -1313,7 +1308,7 @@ void hreq_set_insecure_tls(struct hreq *q, bool insecure)
 void hreq_fail(struct hreq *q, const struct berth_err *err)
 {
     if (q && !q->cancelled && q->state != REQ_DONE)
-        req_finish(q, err_dup(err));
+        req_finish(q, berth_err_dup(err, "request failed"));
 }
 
 bool hreq_replayable(const struct hreq *q)
@@ -1324,11 +1319,6 @@ bool hreq_replayable(const struct hreq *q)
 const char *hreq_method(const struct hreq *q)
 {
     return q->method;
-}
-
-const char *hreq_url(const struct hreq *q)
-{
-    return q->url_str;
 }
 
 bool hreq_write(struct hreq *q, const void *data, size_t n)

@@ -93,6 +93,5 @@ void hreq_set_insecure_tls(struct hreq *q, bool insecure);
 void hreq_fail(struct hreq *q, const struct berth_err *err);
 /* Whether the request can be sent again: false once streamed body bytes went out. */
 bool hreq_replayable(const struct hreq *q);
-/* The request's method and current URL, for error words ("Get \"URL\": ..."). */
+/* The request's method, for error words ("Get \"URL\": ..."). */
 const char *hreq_method(const struct hreq *q);
-const char *hreq_url(const struct hreq *q);

@@ -166,9 +166,7 @@ static void on_fetched(void *ctx, int res, const struct berth_err *err, struct r
     struct pull *p = ctx;
     p->call = NULL;
     if (res < 0) {
-        struct berth_err *copy = NULL;
-        berth_user_error(&copy, err ? err->status : EIO, "%s", err ? err->msg : "request failed");
-        return fail(p, copy);
+        return fail(p, berth_err_dup(err, "request failed"));
     }
     buf_free(&p->body);
     p->body = r->body; /* taken: the result's buffer is left empty */
@@ -328,10 +326,7 @@ static void on_layer_event(void *ctx, struct download *d, enum dl_event ev)
             save_image(p);
     } else if (ev == DL_FAILED) {
         w->d = NULL;
-        struct berth_err *err = NULL;
-        const struct berth_err *e = download_error(d);
-        berth_user_error(&err, e ? e->status : EIO, "%s", e ? e->msg : "download failed");
-        fail(p, err);
+        fail(p, berth_err_dup(download_error(d), "download failed"));
     }
 }
 
@@ -437,9 +432,7 @@ static void tagged(void *ctx, int res, const struct berth_err *err)
 {
     struct pull *p = ctx;
     if (res < 0) {
-        struct berth_err *copy = NULL;
-        berth_user_error(&copy, err->status, "%s", err->msg);
-        return fail(p, copy);
+        return fail(p, berth_err_dup(err, "tagging failed"));
     }
     _cleanup_free_ char *digest = xasprintf("Digest: %s", p->top_digest);
     emit(p, progress_status(NULL, digest));

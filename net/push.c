@@ -127,12 +127,19 @@ static void failf(struct push *p, int status, const char *fmt, ...)
     finish(p, berth_err_code(err), err);
 }
 
+/* Fail with a borrowed error (NULL: EIO and the words dflt). */
+static void fail_with(struct push *p, const struct berth_err *err, const char *dflt)
+{
+    _cleanup_err_ struct berth_err *copy = berth_err_dup(err, dflt);
+    finish(p, berth_err_code(copy), copy);
+}
+
 /* A transport error, or a registry answer other than the expected status. */
 static bool check(struct push *p, int res, const struct berth_err *err,
                   const struct regcall_result *r, int want, const char *what)
 {
     if (res < 0) {
-        failf(p, err ? err->status : EIO, "%s", err ? err->msg : "request failed");
+        fail_with(p, err, "request failed");
         return false;
     }
     if (r->status == want || (want == 202 && r->status == 201))
@@ -188,7 +195,7 @@ static void upload_done(void *ctx, int res, const struct berth_err *err)
         p->pump = NULL;
     }
     if (res < 0)
-        return failf(p, err ? err->status : EIO, "%s", err ? err->msg : "upload failed");
+        return fail_with(p, err, "upload failed");
     layer_done(p, "Pushed");
 }
 
@@ -247,7 +254,7 @@ static void blob_end(void *arg, int res, const struct berth_err *err)
     struct push *p = arg;
     p->pump = NULL;
     if (res < 0)
-        return failf(p, err ? err->status : EIO, "%s", err ? err->msg : "read failed");
+        return fail_with(p, err, "read failed");
     hreq_end(p->upload);
 }
 
@@ -273,7 +280,7 @@ static void upload(struct push *p, const char *location)
     p->upload = reg_request(p->sess->s, path, &spec);
     p->pump = pump_start(p->env->r, p->env->pool, POOL_BULK, &blob_ops, p, &err);
     if (!p->pump)
-        failf(p, err->status, "%s", err->msg);
+        fail_with(p, err, "push failed");
 }
 
 /* "Mounted from library/busybox": the source's path, as dockerd shows it. */
@@ -313,7 +320,7 @@ static void checked_layer(void *ctx, int res, const struct berth_err *err, struc
     struct push *p = ctx;
     p->call = NULL;
     if (res < 0)
-        return failf(p, err ? err->status : EIO, "%s", err ? err->msg : "request failed");
+        return fail_with(p, err, "request failed");
     if (r->status == 200)
         return layer_done(p, "Layer already exists");
     start_upload(p, cur(p)->mount_from != NULL);
@@ -388,7 +395,7 @@ static void config_checked(void *ctx, int res, const struct berth_err *err,
     struct push *p = ctx;
     p->call = NULL;
     if (res < 0)
-        return failf(p, err ? err->status : EIO, "%s", err ? err->msg : "request failed");
+        return fail_with(p, err, "request failed");
     if (r->status == 200)
         return push_manifest(p);
     _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/uploads/", p->ref.path);
@@ -476,7 +483,7 @@ static void prep_done(struct pool_job *job)
     struct berth_err *err = pr->err;
     free(pr);
     if (res < 0) {
-        failf(p, err->status, "%s", err->msg);
+        fail_with(p, err, "push failed");
         berth_err_free(err);
         return;
     }
@@ -557,7 +564,7 @@ static void next_tag(struct push *p)
     if (image_find(p->env->images, full, &img, &err) < 0 ||
         copy_image(p, img, pr->orig, &err) < 0) {
         free(pr);
-        return failf(p, err->status, "%s", err->msg);
+        return fail_with(p, err, "push failed");
     }
     pr->job = (struct pool_job){.work = prep_work, .done = prep_done};
     pool_submit(p->env->pool, POOL_LATENCY, &pr->job);

@@ -89,13 +89,6 @@ static struct berth_err *url_error(int status, const char *method, const char *u
     return e;
 }
 
-static struct berth_err *err_copy(const struct berth_err *err)
-{
-    struct berth_err *e = NULL;
-    berth_user_error(&e, err ? err->status : EIO, "%s", err ? err->msg : "request failed");
-    return e;
-}
-
 /* ---- insecure registries ---- */
 
 /* "host:port" → host; "[v6]:port" → v6; a bare v6 address stays whole. */
@@ -503,8 +496,7 @@ static void ping_done(void *ctx, int res, const struct berth_err *err,
     if (res < 0) {
         berth_err_free(s->ping_err);
         s->ping_err = NULL;
-        berth_user_error(&s->ping_err, err ? err->status : EIO, "%s",
-                         err ? err->msg : "registry unreachable");
+        s->ping_err = berth_err_dup(err, "registry unreachable");
         log_debug("registry %s: %s", s->domain, s->ping_err->msg);
         s->state = SESS_NEW;
         if (s->ep + 1 < s->eps.n) {
@@ -712,7 +704,7 @@ static void login_checked(void *ctx, int res, const struct berth_err *err,
 {
     struct login *l = ctx;
     if (res < 0)
-        return login_next(l, err_copy(err));
+        return login_next(l, berth_err_dup(err, "request failed"));
     login_verdict(l, r->status);
 }
 
@@ -746,7 +738,7 @@ static void login_pinged(void *ctx, int res, const struct berth_err *err,
     struct login *l = ctx;
     _cleanup_free_ char *url = login_url(l);
     if (res < 0)
-        return login_next(l, err_copy(err)); /* already `Get "URL": ...` */
+        return login_next(l, berth_err_dup(err, "request failed")); /* already `Get "URL": ...` */
     if (r->status != 401 || !regauth_challenge_parse(r->www, &l->ch))
         return login_verdict(l, r->status);
     if (l->ch.scheme == REGAUTH_BASIC) {
