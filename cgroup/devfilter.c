@@ -70,7 +70,7 @@ static size_t rule_block(const struct cgroup_device_rule *r, struct bpf_insn *ou
 
 struct bpf_insn *devfilter_build(const struct cgroup_device_rule *rules, size_t n, size_t *count)
 {
-    struct bpf_insn *p = xcalloc(5 + 8 * n + 2, sizeof(*p));
+    struct bpf_insn *p = xcalloc(6 + 8 * n + 2, sizeof(*p)); /* header, rules, deny */
     size_t k = 0;
     p[k++] = insn(BPF_LDX | BPF_MEM | BPF_W, R_TYPE, R1, 0, 0);
     p[k++] = insn(BPF_ALU | BPF_AND | BPF_K, R_TYPE, 0, 0, 0xffff);
