@@ -41,7 +41,7 @@ static bool exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
-static bool v1_has(const char *dir, const char *file)
+static bool has_file(const char *dir, const char *file)
 {
     _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
     return exists(p);
@@ -294,12 +294,12 @@ static int v1_blkio(const char *dir, const struct cgroup_limits *l, struct berth
         "blkio.weight_device", "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
         "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
     int r = 0;
-    if (l->blkio_weight > 0 && v1_has(dir, "blkio.weight")) {
+    if (l->blkio_weight > 0 && has_file(dir, "blkio.weight")) {
         _cleanup_free_ char *v = num(l->blkio_weight);
         r = write_file(dir, "blkio.weight", v, err);
     }
     for (int k = 0; r == 0 && k < CGROUP_BLKIO_KINDS; k++) {
-        for (size_t i = 0; r == 0 && i < l->nblkio[k] && v1_has(dir, files[k]); i++) {
+        for (size_t i = 0; r == 0 && i < l->nblkio[k] && has_file(dir, files[k]); i++) {
             const struct cgroup_blkio_device *d = &l->blkio[k][i];
             _cleanup_free_ char *v =
                 xasprintf("%u:%u %llu", d->major, d->minor, (unsigned long long)d->value);
@@ -343,7 +343,7 @@ static int v2_weight(const char *dir, const char *dev, uint64_t w, struct berth_
     _cleanup_free_ char *bfq = xasprintf("%s%s%llu", dev, *dev ? " " : "", (unsigned long long)w);
     _cleanup_free_ char *io =
         xasprintf("%s%s%llu", dev, *dev ? " " : "", (unsigned long long)io_weight(w));
-    if (v1_has(dir, "io.bfq.weight") && write_file(dir, "io.bfq.weight", bfq, NULL) == 0)
+    if (has_file(dir, "io.bfq.weight") && write_file(dir, "io.bfq.weight", bfq, NULL) == 0)
         return 0;
     return write_file(dir, "io.weight", io, err);
 }
@@ -353,7 +353,7 @@ static int v2_weight(const char *dir, const char *dev, uint64_t w, struct berth_
 static int v2_io(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
 {
     static const char *const keys[CGROUP_BLKIO_KINDS] = {NULL, "rbps", "wbps", "riops", "wiops"};
-    if (!blkio_set(l) || !v1_has(dir, "io.max"))
+    if (!blkio_set(l) || !has_file(dir, "io.max"))
         return 0;
     int r = l->blkio_weight > 0 ? v2_weight(dir, "", (uint64_t)l->blkio_weight, err) : 0;
     for (size_t i = 0; r == 0 && i < l->nblkio[CGROUP_BLKIO_WEIGHT]; i++) {

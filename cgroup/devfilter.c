@@ -41,6 +41,8 @@ static size_t rule_block(const struct cgroup_device_rule *r, struct bpf_insn *ou
     size_t n = 0;
     size_t jumps[4], njumps = 0;
     int acc = access_bits(r->access);
+    if (r->major > INT32_MAX || r->minor > INT32_MAX)
+        return 0; /* no device has such numbers (12 and 20 bits), and imm would wrap */
     if (r->type != 'a') {
         jumps[njumps++] = n;
         out[n++] = insn(BPF_JMP | BPF_JNE | BPF_K, R_TYPE, 0, 0,

@@ -84,9 +84,10 @@ devices_list() {
 @test "--device-cgroup-rule lets a node made inside be used; without it, denied" {
   make_loop
   run docker run --rm --device-cgroup-rule "b $LOOP_MAJ:$LOOP_MIN r" --device-cgroup-rule 'c 1:5 rwm' \
-    busybox sh -c "mknod /dev/l b $LOOP_MAJ $LOOP_MIN && head -c 10 /dev/l"
+    busybox sh -c "mknod /dev/l b $LOOP_MAJ $LOOP_MIN && head -c 10 /dev/l && echo &&
+      mknod /dev/z5 c 1 5 && head -c 2 /dev/z5 | wc -c && echo x >/dev/z5 && echo wrote"
   [ "$status" -eq 0 ]
-  [ "$output" = berth-loop ]
+  [ "$output" = $'berth-loop\n2\nwrote' ]
   run docker run --rm busybox sh -c "mknod /dev/l b $LOOP_MAJ $LOOP_MIN && head -c 10 /dev/l"
   [ "$status" -ne 0 ]
   [[ "$output" == *"Operation not permitted"* ]]
