@@ -5,7 +5,8 @@
 # the CPU real-time budget and the --cpus/--cpu-period rules, bad values refused with dockerd's
 # words and nothing created. Reads and writes of block devices use a loop device over a file the
 # test owns; /dev/vda (the host's disk) only ever gets limits written into the test's cgroup and
-# denied reads.
+# denied reads. Commands inside start with `exec 2>&1`: the CLI writes the container's stdout
+# and stderr apart, so lines of the two could come in either order.
 
 bats_require_minimum_version 1.5.0
 
@@ -43,7 +44,7 @@ devices_list() {
 
 @test "--device /dev/null:/dev/mynull: the node is there, 1:3, and works" {
   run docker run --rm --device /dev/null:/dev/mynull busybox sh -c \
-    'stat -c "%t:%T %F %a" /dev/mynull && echo hello >/dev/mynull && echo written'
+    'exec 2>&1; stat -c "%t:%T %F %a" /dev/mynull && echo hello >/dev/mynull && echo written'
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "1:3 character special file 666" ]
   [ "${lines[1]}" = written ]
@@ -57,25 +58,25 @@ devices_list() {
 @test "--device :r: reads pass, writes are refused by the device cgroup" {
   make_loop
   run docker run --rm --device "$LOOP:/dev/xvda:r" busybox sh -c \
-    'head -c 10 /dev/xvda; echo; echo x >/dev/xvda && echo WROTE'
+    'exec 2>&1; head -c 10 /dev/xvda; echo; echo x >/dev/xvda && echo WROTE'
   [ "${lines[0]}" = berth-loop ]
   [[ "${lines[1]}" == *"Operation not permitted"* ]]
   [[ "$output" != *WROTE* ]]
   [ "$(head -c 10 "$BT_DIR/disk.img")" = berth-loop ]
   # a mapping at a default node's path replaces it, rule and all (as runc): read-only /dev/zero
   run docker run --rm --device /dev/zero:/dev/zero:r busybox sh -c \
-    'head -c 3 /dev/zero | wc -c; echo x >/dev/zero && echo WROTE'
+    'exec 2>&1; head -c 3 /dev/zero | wc -c; echo x >/dev/zero && echo WROTE'
   [ "${lines[0]}" = 3 ]
   [[ "${lines[1]}" == *"Operation not permitted"* ]]
   # elsewhere it does not: Docker's default rule keeps rwm on 1:5
-  run docker run --rm --device /dev/zero:/dev/z:r busybox sh -c 'echo x >/dev/z && echo WROTE'
+  run docker run --rm --device /dev/zero:/dev/z:r busybox sh -c 'exec 2>&1; echo x >/dev/z && echo WROTE'
   [ "$output" = WROTE ]
 }
 
 @test "a device not given is absent, and denied when made with mknod" {
   maj=$((0x$(stat -c %t /dev/vda))) min=$((0x$(stat -c %T /dev/vda)))
   run docker run --rm busybox sh -c \
-    "ls /dev/vda 2>&1; mknod /dev/v b $maj $min && echo made; head -c 1 /dev/v >/dev/null"
+    "exec 2>&1; ls /dev/vda; mknod /dev/v b $maj $min && echo made; head -c 1 /dev/v >/dev/null"
   [[ "${lines[0]}" == *"No such file or directory"* ]]
   [ "${lines[1]}" = made ]
   [[ "${lines[2]}" == *"Operation not permitted"* ]]
@@ -84,11 +85,11 @@ devices_list() {
 @test "--device-cgroup-rule lets a node made inside be used; without it, denied" {
   make_loop
   run docker run --rm --device-cgroup-rule "b $LOOP_MAJ:$LOOP_MIN r" --device-cgroup-rule 'c 1:5 rwm' \
-    busybox sh -c "mknod /dev/l b $LOOP_MAJ $LOOP_MIN && head -c 10 /dev/l && echo &&
+    busybox sh -c "exec 2>&1; mknod /dev/l b $LOOP_MAJ $LOOP_MIN && head -c 10 /dev/l && echo &&
       mknod /dev/z5 c 1 5 && head -c 2 /dev/z5 | wc -c && echo x >/dev/z5 && echo wrote"
   [ "$status" -eq 0 ]
   [ "$output" = $'berth-loop\n2\nwrote' ]
-  run docker run --rm busybox sh -c "mknod /dev/l b $LOOP_MAJ $LOOP_MIN && head -c 10 /dev/l"
+  run docker run --rm busybox sh -c "exec 2>&1; mknod /dev/l b $LOOP_MAJ $LOOP_MIN && head -c 10 /dev/l"
   [ "$status" -ne 0 ]
   [[ "$output" == *"Operation not permitted"* ]]
   docker run -d --name rules --device-cgroup-rule 'c 1:5 rwm' --device-cgroup-rule 'c 13:* rm' \
@@ -103,7 +104,7 @@ devices_list() {
   mknod "$BT_DIR/devs/sub/z" c 1 5
   ln -s n "$BT_DIR/devs/link"
   run docker run --rm --device "$BT_DIR/devs:/dev/mine" --device /dev/null:/opt/null busybox sh -c \
-    'stat -c "%n %t:%T" /dev/mine/n /dev/mine/sub/z /opt/null; ls /dev/mine; head -c 2 /dev/mine/sub/z | wc -c; echo x >/opt/null && echo ok'
+    'exec 2>&1; stat -c "%n %t:%T" /dev/mine/n /dev/mine/sub/z /opt/null; ls /dev/mine; head -c 2 /dev/mine/sub/z | wc -c; echo x >/opt/null && echo ok'
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "/dev/mine/n 1:3" ]
   [ "${lines[1]}" = "/dev/mine/sub/z 1:5" ]
