@@ -250,16 +250,17 @@ static int v1_cpu(const struct cgroup *cg, const struct cgroup_limits *l, struct
 }
 
 /* A rule as devices.allow takes it: "c 1:3 rwm", "b *:* m", "a". */
-static char *rule_text(const struct cgroup_device_rule *d)
+static void rule_text(const struct cgroup_device_rule *d, char out[64])
 {
     char major[24] = "*", minor[24] = "*";
-    if (d->type == 'a')
-        return xstrdup("a");
     if (d->major >= 0)
         snprintf(major, sizeof(major), "%lld", (long long)d->major);
     if (d->minor >= 0)
         snprintf(minor, sizeof(minor), "%lld", (long long)d->minor);
-    return xasprintf("%c %s:%s %s", d->type, major, minor, d->access);
+    if (d->type == 'a')
+        snprintf(out, 64, "a");
+    else
+        snprintf(out, 64, "%c %s:%s %.3s", d->type, major, minor, d->access);
 }
 
 /* Deny everything, then allow the container's list (all allow rules, so their order does not
@@ -271,7 +272,8 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct ber
         return 0;
     int r = write_file(dir, "devices.deny", "a", err);
     for (size_t i = 0; r == 0 && i < l->ndevices; i++) {
-        _cleanup_free_ char *rule = rule_text(&l->devices[i]);
+        char rule[64];
+        rule_text(&l->devices[i], rule);
         r = write_file(dir, "devices.allow", rule, err);
     }
     return r;

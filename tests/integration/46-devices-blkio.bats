@@ -173,6 +173,13 @@ devices_list() {
   else
     [ "$(cg_read io io io.max)" = "$mm rbps=1048576 wbps=2097152 riops=100 wiops=200" ]
   fi
+  # --blkio-weight where the host has no blkio.weight: dockerd's warning (the start used to fail)
+  if [ -d "$CG_ROOT/blkio" ] && [ ! -e "$CG_ROOT/blkio/blkio.weight" ]; then
+    run docker run --rm --blkio-weight 300 busybox echo ran
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."* ]]
+    [[ "$output" == *ran* ]]
+  fi
 }
 
 @test "--cpu-rt-runtime: refused or honoured per host, with dockerd's words" {
