@@ -22,7 +22,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/libberth.a
 
 UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/test_*.c \
-                         tests/net/test_*.c tests/exec/test_*.c)
+                         tests/net/test_*.c tests/exec/test_*.c tests/cgroup/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor

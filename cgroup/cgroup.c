@@ -17,6 +17,7 @@
 #include "core/cleanup.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "cgroup/devfilter.h"
 
 static const char *root_dir = "/sys/fs/cgroup";
 
@@ -33,6 +34,12 @@ struct cgroup {
 static bool exists(const char *path)
 {
     return access(path, F_OK) == 0;
+}
+
+static bool has_file(const char *dir, const char *file)
+{
+    _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+    return exists(p);
 }
 
 static bool is_v2(void)
@@ -188,6 +195,29 @@ static int v1_memory(const char *dir, const struct cgroup_limits *l, struct bert
     return r;
 }
 
+/* The real-time budget, period first (the runtime must fit in it). A new cgroup has none, and
+ * the kernel refuses a runtime its parent cannot give (EINVAL; EBUSY on older kernels), which
+ * dockerd leaves to the daemon's --cpu-rt-runtime: say so. */
+static int v1_cpu_rt(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
+{
+    _cleanup_free_ char *period = num(l->cpu_rt_period), *runtime = num(l->cpu_rt_runtime);
+    int r = l->cpu_rt_period ? write_file(dir, "cpu.rt_period_us", period, err) : 0;
+    if (r < 0 || !l->cpu_rt_runtime)
+        return r;
+    _cleanup_free_ char *path = xasprintf("%s/cpu.rt_runtime_us", dir);
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 && write(fd, runtime, strlen(runtime)) >= 0)
+        return 0;
+    if (fd >= 0 && (errno == EINVAL || errno == EBUSY))
+        return berth_user_error(err, EINVAL,
+                                "failed to write \"%s\": write %s: %s (the cgroup parent's "
+                                "real-time runtime, its cpu.rt_runtime_us, must cover it: give it "
+                                "some, as dockerd's --cpu-rt-runtime does)",
+                                runtime, path,
+                                errno == EBUSY ? "device or resource busy" : "invalid argument");
+    return berth_error(err, errno, "write %s to `%s`", runtime, path);
+}
+
 static int v1_cpu(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *cpu = dir_of(cg, "cpu");
@@ -209,21 +239,71 @@ static int v1_cpu(const struct cgroup *cg, const struct cgroup_limits *l, struct
         r = write_file(cpuset, "cpuset.cpus", l->cpuset_cpus, err);
     if (r == 0 && l->cpuset_mems && *l->cpuset_mems)
         r = write_file(cpuset, "cpuset.mems", l->cpuset_mems, err);
+    if (r == 0 && (l->cpu_rt_period || l->cpu_rt_runtime))
+        r = v1_cpu_rt(cpu, l, err);
     return r;
 }
 
-/* Docker's device allow-list: the nodes berth creates in /dev, ptys, tun; mknod of any. */
-static int v1_devices(const char *dir, bool privileged, struct berth_err **err)
+/* A rule as devices.allow takes it: "c 1:3 rwm", "b *:* m", "a". */
+static void rule_text(const struct cgroup_device_rule *d, char out[64])
 {
-    static const char *const allow[] = {"c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:5 rwm",
-                                        "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",   "c 5:0 rwm",
-                                        "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-                                        NULL};
-    if (privileged)
-        return 0; /* a new devices cgroup starts by allowing everything */
+    char major[24] = "*", minor[24] = "*";
+    if (d->major >= 0)
+        snprintf(major, sizeof(major), "%lld", (long long)d->major);
+    if (d->minor >= 0)
+        snprintf(minor, sizeof(minor), "%lld", (long long)d->minor);
+    if (d->type == 'a')
+        snprintf(out, 64, "a");
+    else
+        snprintf(out, 64, "%c %s:%s %.3s", d->type, major, minor, d->access);
+}
+
+/* Deny everything, then allow the container's list (all allow rules, so their order does not
+ * matter: the kernel keeps their union). A new devices cgroup starts allowing everything, which
+ * is what a privileged container keeps. */
+static int v1_devices(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
+{
+    if (l->privileged)
+        return 0;
     int r = write_file(dir, "devices.deny", "a", err);
-    for (const char *const *a = allow; r == 0 && *a; a++)
-        r = write_file(dir, "devices.allow", *a, err);
+    for (size_t i = 0; r == 0 && i < l->ndevices; i++) {
+        char rule[64];
+        rule_text(&l->devices[i], rule);
+        r = write_file(dir, "devices.allow", rule, err);
+    }
+    return r;
+}
+
+static bool blkio_set(const struct cgroup_limits *l)
+{
+    size_t n = 0;
+    for (int k = 0; k < CGROUP_BLKIO_KINDS; k++)
+        n += l->nblkio[k];
+    return l->blkio_weight > 0 || n > 0;
+}
+
+/* Per-device block I/O, one "MAJOR:MINOR VALUE" line per write; a file this host lacks is skipped
+ * (create warned, as dockerd, that the limit is discarded). A value of 0 (the API's "remove the
+ * limit") has nothing to remove in a new cgroup. */
+static int v1_blkio(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
+{
+    static const char *const files[CGROUP_BLKIO_KINDS] = {
+        "blkio.weight_device", "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+        "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+    int r = 0;
+    if (l->blkio_weight > 0 && has_file(dir, "blkio.weight")) {
+        _cleanup_free_ char *v = num(l->blkio_weight);
+        r = write_file(dir, "blkio.weight", v, err);
+    }
+    for (int k = 0; r == 0 && k < CGROUP_BLKIO_KINDS; k++) {
+        for (size_t i = 0; r == 0 && i < l->nblkio[k] && has_file(dir, files[k]); i++) {
+            const struct cgroup_blkio_device *d = &l->blkio[k][i];
+            _cleanup_free_ char *v =
+                xasprintf("%u:%u %llu", d->major, d->minor, (unsigned long long)d->value);
+            if (d->value)
+                r = write_file(dir, files[k], v, err);
+        }
+    }
     return r;
 }
 
@@ -241,10 +321,52 @@ static int v1_limits(const struct cgroup *cg, const struct cgroup_limits *l, str
         r = write_file(pids, "pids.max", v, err);
     }
     if (r == 0 && exists(dev))
-        r = v1_devices(dev, l->privileged, err);
-    if (r == 0 && l->blkio_weight > 0 && exists(blkio)) {
-        _cleanup_free_ char *v = num(l->blkio_weight);
-        r = write_file(blkio, "blkio.weight", v, err);
+        r = v1_devices(dev, l, err);
+    if (r == 0 && blkio_set(l) && exists(blkio))
+        r = v1_blkio(blkio, l, err);
+    return r;
+}
+
+/* A weight of blkio's 10-1000 on io.weight's 1-10000 scale (runc's conversion). */
+static uint64_t io_weight(uint64_t blkio)
+{
+    return 1 + (blkio - 10) * 9999 / 990;
+}
+
+/* A weight for the whole cgroup or one device: io.bfq.weight takes blkio's scale where the BFQ
+ * scheduler is in use, else io.weight (as runc). */
+static int v2_weight(const char *dir, const char *dev, uint64_t w, struct berth_err **err)
+{
+    _cleanup_free_ char *bfq = xasprintf("%s%s%llu", dev, *dev ? " " : "", (unsigned long long)w);
+    _cleanup_free_ char *io =
+        xasprintf("%s%s%llu", dev, *dev ? " " : "", (unsigned long long)io_weight(w));
+    if (has_file(dir, "io.bfq.weight") && write_file(dir, "io.bfq.weight", bfq, NULL) == 0)
+        return 0;
+    return write_file(dir, "io.weight", io, err);
+}
+
+/* v2's io controller: weights, and io.max "MAJOR:MINOR rbps=N" for each throttle. Skipped when the
+ * io controller is not there (create warned, as dockerd, that the limits are discarded). */
+static int v2_io(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
+{
+    static const char *const keys[CGROUP_BLKIO_KINDS] = {NULL, "rbps", "wbps", "riops", "wiops"};
+    if (!blkio_set(l) || !has_file(dir, "io.max"))
+        return 0;
+    int r = l->blkio_weight > 0 ? v2_weight(dir, "", (uint64_t)l->blkio_weight, err) : 0;
+    for (size_t i = 0; r == 0 && i < l->nblkio[CGROUP_BLKIO_WEIGHT]; i++) {
+        const struct cgroup_blkio_device *d = &l->blkio[CGROUP_BLKIO_WEIGHT][i];
+        _cleanup_free_ char *dev = xasprintf("%u:%u", d->major, d->minor);
+        if (d->value) /* 0: no weight of its own, as a new cgroup has */
+            r = v2_weight(dir, dev, d->value, err);
+    }
+    for (int k = CGROUP_BLKIO_READ_BPS; r == 0 && k < CGROUP_BLKIO_KINDS; k++) {
+        for (size_t i = 0; r == 0 && i < l->nblkio[k]; i++) {
+            const struct cgroup_blkio_device *d = &l->blkio[k][i];
+            _cleanup_free_ char *v = xasprintf("%u:%u %s=%llu", d->major, d->minor, keys[k],
+                                               (unsigned long long)d->value);
+            if (d->value) /* 0: no limit, as a new cgroup has */
+                r = write_file(dir, "io.max", v, err);
+        }
     }
     return r;
 }
@@ -282,6 +404,10 @@ static int v2_limits(const struct cgroup *cg, const struct cgroup_limits *l, str
         _cleanup_free_ char *v = num(l->pids_limit);
         r = write_file(dir, "pids.max", v, err);
     }
+    if (r == 0)
+        r = v2_io(dir, l, err);
+    if (r == 0 && !l->privileged)
+        r = devfilter_attach(cg->dirfd, l->devices, l->ndevices, err);
     return r;
 }
 
@@ -373,6 +499,13 @@ const char *const *cgroup_controllers(const struct cgroup *cg)
 bool cgroup_unified(void)
 {
     return is_v2();
+}
+
+bool cgroup_supports(const char *v1_controller, const char *file, const char *v2_controller)
+{
+    if (is_v2())
+        return v2_controller && v2_has(v2_controller);
+    return v1_file(v1_controller, file);
 }
 
 int cgroup_join_fds(const struct cgroup *cg, int fds[CGROUP_JOIN_MAX], struct berth_err **err)

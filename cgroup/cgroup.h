@@ -16,6 +16,29 @@ struct cgroup_features {
 
 void cgroup_detect(struct cgroup_features *f);
 
+/* One rule of the device controller: type 'a' (every device, whatever else the rule says), 'b'
+ * or 'c'; major and minor (-1: any, "*"); access, some of "rwm". */
+struct cgroup_device_rule {
+    char type;
+    int64_t major, minor;
+    char access[4];
+};
+
+/* A block device's I/O limit: its weight (10-1000) or a throttle (bytes or operations per
+ * second). */
+struct cgroup_blkio_device {
+    uint32_t major, minor;
+    uint64_t value;
+};
+enum cgroup_blkio_kind {
+    CGROUP_BLKIO_WEIGHT,     /* v1 blkio.weight_device, v2 io.bfq.weight or io.weight */
+    CGROUP_BLKIO_READ_BPS,   /* v1 blkio.throttle.read_bps_device, v2 io.max rbps */
+    CGROUP_BLKIO_WRITE_BPS,  /* ... write_bps_device, wbps */
+    CGROUP_BLKIO_READ_IOPS,  /* ... read_iops_device, riops */
+    CGROUP_BLKIO_WRITE_IOPS, /* ... write_iops_device, wiops */
+    CGROUP_BLKIO_KINDS
+};
+
 /* Limits as the Docker API's HostConfig carries them; 0 means "not set". */
 struct cgroup_limits {
     int64_t memory;             /* bytes */
@@ -29,7 +52,15 @@ struct cgroup_limits {
     const char *cpuset_cpus, *cpuset_mems;
     int64_t pids_limit; /* > 0 to limit */
     int64_t blkio_weight;
-    bool privileged; /* v1 devices: allow all */
+    int64_t cpu_rt_period, cpu_rt_runtime; /* microseconds (v1 cpu.rt_*; v2 has none) */
+    /* Block I/O per device; a kind this host's cgroup lacks is skipped (create warned). */
+    const struct cgroup_blkio_device *blkio[CGROUP_BLKIO_KINDS];
+    size_t nblkio[CGROUP_BLKIO_KINDS];
+    /* The devices the container may use: every other one is denied (v1 devices.deny "a" then
+     * devices.allow, v2 an eBPF device program); all of them when privileged. */
+    const struct cgroup_device_rule *devices;
+    size_t ndevices;
+    bool privileged;
 };
 
 struct cgroup;
@@ -47,6 +78,9 @@ int cgroup_dir_fd(const struct cgroup *cg);
 const char *const *cgroup_controllers(const struct cgroup *cg);
 /* Is the host's hierarchy unified (cgroup v2)? */
 bool cgroup_unified(void);
+/* Can this host's cgroups take a limit: on v1 the controller's FILE exists at the root, on v2
+ * V2_CONTROLLER is in cgroup.controllers (NULL: v2 has no such limit). A few access() calls. */
+bool cgroup_supports(const char *v1_controller, const char *v1_file, const char *v2_controller);
 /* v1: the `tasks` file of each controller, opened (O_CLOEXEC) for a new process to write "0"
  * into before it runs anything: a task that moves itself skips the kernel's global threadgroup
  * lock that a pid written to cgroup.procs takes (an RCU grace period per controller, 1-15 ms

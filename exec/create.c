@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/devices.h"
 #include "exec/verify.h"
 #include "fs/atomic.h"
 
@@ -173,6 +174,8 @@ int ctr_prepare_dir(struct container *c, struct berth_err **err)
 {
     static const char *const subdirs[] = {"upper", "work", "merged", NULL};
     int r = verify_mount_sources(c->host_config, err); /* dockerd's create-time stat */
+    if (r == 0) /* dockerd finds a missing device only at start: berth refuses it at once */
+        r = dev_verify_host(c->host_config, err);
     if (r < 0)
         return r;
     if (mkdir(c->dir, 0710) < 0 && errno != EEXIST)

@@ -20,6 +20,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "exec/devices.h"
 #include "exec/rootfs.h"
 #include "exec/verify.h"
 
@@ -97,8 +98,56 @@ static void fs_mount(struct plan_store *s, const char *src, const char *tgt, con
                               .mkdir_target = mkdir_target};
 }
 
-/* /dev as Docker builds it: a small tmpfs with the usual nodes, ptys, shm and mqueue. */
-static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
+static void device_node(struct plan_store *s, const char *target, const struct dev_node *n)
+{
+    struct spawn_mount *m = add_mount(s);
+    *m = (struct spawn_mount){.kind = SPAWN_MOUNT_DEVICE,
+                              .target = target,
+                              .mode = n->mode,
+                              .rdev = n->rdev,
+                              .uid = n->uid,
+                              .gid = n->gid};
+}
+
+/* The mapped devices under /dev, in its tmpfs (before its symlinks, as runc makes them), with
+ * the directories above them. */
+static void dev_nodes(struct plan_store *s, const char *dev, const struct dev_set *devs)
+{
+    for (size_t i = 0; devs && i < devs->nnodes; i++) {
+        const char *path = devs->nodes[i].path;
+        if (strncmp(path, "/dev/", 5) != 0)
+            continue;
+        for (const char *slash = strchr(path + 5, '/'); slash; slash = strchr(slash + 1, '/')) {
+            struct spawn_mount *m = add_mount(s);
+            *m = (struct spawn_mount){
+                .kind = SPAWN_MOUNT_DIR,
+                .target = keepf(s, "%s/%.*s", dev, (int)(slash - path - 5), path + 5)};
+        }
+        device_node(s, keepf(s, "%s/%s", dev, path + 5), &devs->nodes[i]);
+    }
+}
+
+/* The mapped devices elsewhere, in the rootfs (their directories resolved inside it). */
+static int rootfs_nodes(struct plan_store *s, const char *rootfs, const struct dev_set *devs,
+                        struct berth_err **err)
+{
+    for (size_t i = 0; devs && i < devs->nnodes; i++) {
+        const char *path = devs->nodes[i].path, *base = strrchr(path, '/');
+        if (strncmp(path, "/dev/", 5) == 0)
+            continue;
+        _cleanup_free_ char *parent = xstrndup(path, (size_t)(base - path));
+        const char *dir = target(s, rootfs, *parent ? parent : "/", true, err);
+        if (!dir)
+            return berth_err_code(*err);
+        device_node(s, keepf(s, "%s%s", dir, base), &devs->nodes[i]);
+    }
+    return 0;
+}
+
+/* /dev as Docker builds it: a small tmpfs with the usual nodes (those a mapped device replaces
+ * aside), the mapped devices, ptys, shm and mqueue. */
+static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size,
+                       const struct dev_set *devs)
 {
     static const struct {
         const char *name;
@@ -117,11 +166,16 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size)
     fs_mount(s, "mqueue", keepf(s, "%s/mqueue", dev), "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV,
              NULL, true);
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/dev/%s", nodes[i].name);
+        if (devs && dev_claims(devs, path))
+            continue;
         struct spawn_mount *m = add_mount(s);
         *m = (struct spawn_mount){.kind = SPAWN_MOUNT_MKNOD,
                                   .target = keepf(s, "%s/%s", dev, nodes[i].name),
                                   .rdev = makedev(nodes[i].major, nodes[i].minor)};
     }
+    dev_nodes(s, dev, devs);
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         if (strcmp(links[i][1], "core") == 0 && access(links[i][0], F_OK) < 0)
             continue; /* as runc: /dev/core only where the kernel has /proc/kcore */
@@ -170,7 +224,8 @@ static void cgroup_mounts(struct plan_store *s, const char *sys, const struct cg
 }
 
 static int system_mounts(struct plan_store *s, const struct container *c, const char *rootfs,
-                         const struct cgroup *cg, bool cgroupns, struct berth_err **err)
+                         const struct cgroup *cg, bool cgroupns, const struct dev_set *devs,
+                         struct berth_err **err)
 {
     bool privileged = json_get_bool(c->host_config, "Privileged", false);
     const char *proc = target(s, rootfs, "/proc", true, err);
@@ -179,12 +234,12 @@ static int system_mounts(struct plan_store *s, const struct container *c, const 
     if (!sys)
         return berth_err_code(*err);
     fs_mount(s, "proc", proc, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, false);
-    dev_mounts(s, dev, json_get_int(c->host_config, "ShmSize", 0));
+    dev_mounts(s, dev, json_get_int(c->host_config, "ShmSize", 0), devs);
     fs_mount(s, "sysfs", sys, "sysfs",
              MS_NOSUID | MS_NOEXEC | MS_NODEV | (privileged ? 0 : MS_RDONLY), NULL, false);
     if (cg)
         cgroup_mounts(s, sys, cg, cgroupns, privileged);
-    return 0;
+    return rootfs_nodes(s, rootfs, devs, err);
 }
 
 /* A bind of a host path. A missing source is made (a directory) when create is set, as dockerd
@@ -561,7 +616,7 @@ void plan_stdio_close(struct plan_stdio *io)
         }
 }
 
-void plan_limits(const struct container *c, struct cgroup_limits *l)
+void plan_limits(const struct container *c, const struct dev_set *devs, struct cgroup_limits *l)
 {
     const json_t *h = c->host_config;
     *l = (struct cgroup_limits){.memory = json_get_int(h, "Memory", 0),
@@ -577,7 +632,10 @@ void plan_limits(const struct container *c, struct cgroup_limits *l)
                                 .cpuset_mems = json_get_str(h, "CpusetMems"),
                                 .pids_limit = json_get_int(h, "PidsLimit", 0),
                                 .blkio_weight = json_get_int(h, "BlkioWeight", 0),
+                                .cpu_rt_period = json_get_int(h, "CpuRealtimePeriod", 0),
+                                .cpu_rt_runtime = json_get_int(h, "CpuRealtimeRuntime", 0),
                                 .privileged = json_get_bool(h, "Privileged", false)};
+    dev_limits(devs, l);
 }
 
 /* HostConfig.GroupAdd (--group-add) as a NULL-terminated list. */
@@ -602,8 +660,8 @@ static bool cgroupns_private(json_t *host_config)
 }
 
 int plan_build(const struct container *c, const char *rootfs, const char *init,
-               const struct cgroup *cg, struct spawn_plan *p, struct plan_store **store,
-               struct berth_err **err)
+               const struct cgroup *cg, const struct dev_set *devs, struct spawn_plan *p,
+               struct plan_store **store, struct berth_err **err)
 {
     struct plan_store *s = *store = xcalloc(1, sizeof(*s));
     const char *net = json_get_str(c->host_config, "NetworkMode");
@@ -618,7 +676,7 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
     if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
         r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
     if (r == 0)
-        r = system_mounts(s, c, rootfs, cg, p->cgroupns, err);
+        r = system_mounts(s, c, rootfs, cg, p->cgroupns, devs, err);
     if (r == 0)
         r = etc_files(s, c, rootfs, err);
     if (r == 0)

@@ -20,12 +20,15 @@ struct plan_stdio {
 #define PLAN_STDIO_NONE                                                                            \
     ((struct plan_stdio){.child = {-1, -1, -1}, .out = -1, .err = -1, .in = -1, .master = -1})
 
+struct dev_set; /* exec/devices.h */
+
 /* rootfs: the mounted merged dir; init: the host's init binary to run the command under
  * (--init), or NULL; cg: the container's cgroup, shown at /sys/fs/cgroup (NULL: nothing
- * there). PLAN is filled and points into *store. */
+ * there); devs: the container's device nodes (dev_resolve; NULL: Docker's defaults alone).
+ * PLAN is filled and points into *store. */
 int plan_build(const struct container *c, const char *rootfs, const char *init,
-               const struct cgroup *cg, struct spawn_plan *plan, struct plan_store **store,
-               struct berth_err **err);
+               const struct cgroup *cg, const struct dev_set *devs, struct spawn_plan *plan,
+               struct plan_store **store, struct berth_err **err);
 /* The static init binary for --init: init-path from daemon.json, else docker-init where
  * dockerd keeps it, else Debian's tini-static. NULL when there is none. */
 const char *plan_init_binary(const char *configured);
@@ -37,8 +40,9 @@ int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_er
 void plan_stdio_close_child(struct plan_stdio *io);
 void plan_stdio_close(struct plan_stdio *io);
 
-/* The cgroup limits of HostConfig. */
-void plan_limits(const struct container *c, struct cgroup_limits *l);
+/* The cgroup limits of HostConfig, with the device rules and block I/O of devs (NULL: Docker's
+ * default devices); l points into devs. */
+void plan_limits(const struct container *c, const struct dev_set *devs, struct cgroup_limits *l);
 
 /* --security-opt as dockerd's parseSecurityOpt reads it: no-new-privileges[=BOOL],
  * seccomp=unconfined|PROFILE-JSON, apparmor=..., label=..., "disable". EINVAL with its words:

@@ -26,6 +26,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
+#include "exec/devices.h"
 #include "exec/logconfig.h"
 #include "exec/logfile.h"
 #include "exec/plan.h"
@@ -380,6 +381,7 @@ struct start_job {
     struct spawn_result sr;
     struct plan_stdio io;
     struct cgroup *cg;
+    struct dev_set *devs; /* NULL unless it maps devices or limits block I/O */
     int log_fd;
     int64_t log_size;
     int64_t t_submit, t_begin, t_mount, t_cgroup, t_plan, t_end;
@@ -459,7 +461,9 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
         r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
     crashpoint("start-mounted");
     j->t_mount = mono_us();
-    plan_limits(c, &limits);
+    if (r == 0)
+        r = dev_resolve(c->host_config, &j->devs, &j->err);
+    plan_limits(c, j->devs, &limits);
     if (r == 0)
         r = cgroup_create(cgroup_parent_of(c, j->env), c->id, &limits, &j->cg, &j->err);
     crashpoint("start-cgroup");
@@ -471,7 +475,7 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
                              "executable file not found in $PATH (install Debian's tini or set "
                              "init-path in daemon.json)");
     if (r == 0)
-        r = plan_build(c, *merged, init, j->cg, plan, store, &j->err);
+        r = plan_build(c, *merged, init, j->cg, j->devs, plan, store, &j->err);
     if (r == 0)
         r = plan_stdio(c, &j->io, &j->err);
     _cleanup_free_ char *log = ctr_log_path(c);
@@ -512,6 +516,7 @@ static void start_work(struct pool_job *job)
     }
     j->t_end = mono_us();
     plan_store_free(store);
+    dev_set_free(take_ptr(j->devs));
     if (j->res < 0)
         undo(j);
 }

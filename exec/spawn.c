@@ -86,6 +86,14 @@ static int do_mount(const struct spawn_mount *m)
         return chmod(m->target, 0666) < 0 ? -errno : 0; /* the umask trimmed it */
     case SPAWN_MOUNT_SYMLINK:
         return symlink(m->source, m->target) < 0 && errno != EEXIST ? -errno : 0;
+    case SPAWN_MOUNT_DIR:
+        return mkdir(m->target, 0755) < 0 && errno != EEXIST ? -errno : 0;
+    case SPAWN_MOUNT_DEVICE:
+        if ((unlink(m->target) < 0 && errno != ENOENT) || mknod(m->target, m->mode, m->rdev) < 0)
+            return -errno;
+        if (chmod(m->target, m->mode & 07777) < 0 || chown(m->target, m->uid, m->gid) < 0)
+            return -errno; /* chmod: the umask trimmed the mode */
+        return 0;
     }
     return -EINVAL;
 }

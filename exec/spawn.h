@@ -16,10 +16,13 @@
 #include "exec/seccomp.h"
 
 enum spawn_mount_kind {
-    SPAWN_MOUNT_FS,     /* mount(source, target, fstype, flags, data) */
-    SPAWN_MOUNT_BIND,   /* bind source on target, then remount with flags if MS_RDONLY */
-    SPAWN_MOUNT_MKNOD,  /* char device `rdev` at target, mode 0666 */
-    SPAWN_MOUNT_SYMLINK /* symlink target → source */
+    SPAWN_MOUNT_FS,      /* mount(source, target, fstype, flags, data) */
+    SPAWN_MOUNT_BIND,    /* bind source on target, then remount with flags if MS_RDONLY */
+    SPAWN_MOUNT_MKNOD,   /* char device `rdev` at target, mode 0666 */
+    SPAWN_MOUNT_SYMLINK, /* symlink target → source */
+    SPAWN_MOUNT_DIR,     /* a directory at target (0755), unless one is there */
+    SPAWN_MOUNT_DEVICE   /* the node `mode`/`rdev` at target, replacing what is there, owned
+                            by uid:gid */
 };
 
 /* One step of building the container's filesystem; all paths are absolute host paths inside
@@ -29,6 +32,9 @@ struct spawn_mount {
     const char *source, *target, *fstype, *data;
     unsigned long flags;
     dev_t rdev;
+    mode_t mode; /* SPAWN_MOUNT_DEVICE: type and permissions */
+    uid_t uid;
+    gid_t gid;
     bool mkdir_target; /* create the target directory first (0755) */
 };
 

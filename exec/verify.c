@@ -21,6 +21,7 @@
 #include "core/json.h"
 #include "core/xalloc.h"
 #include "exec/caps.h"
+#include "exec/devices.h"
 #include "exec/plan.h"
 
 #define MIN_MEMORY   (6 * 1024 * 1024) /* dockerd's linuxMinMemory */
@@ -466,7 +467,23 @@ static int check_memory(const json_t *hc, json_t *warnings, struct berth_err **e
     return 0;
 }
 
-static int check_cpu(const json_t *hc, struct berth_err **err)
+/* runconfig's validateResources, which dockerd runs as it decodes the request: a real-time
+ * budget needs the cpu controller's cpu.rt_* files (cgroup v1 with RT group scheduling; v2 has
+ * none). */
+static int check_cpu_rt(const json_t *hc, struct berth_err **err)
+{
+    int64_t period = json_get_int(hc, "CpuRealtimePeriod", 0);
+    int64_t runtime = json_get_int(hc, "CpuRealtimeRuntime", 0);
+    if ((period || runtime) && !cgroup_supports("cpu", "cpu.rt_period_us", NULL))
+        return berth_user_error(err, EINVAL, "kernel does not support CPU real-time scheduler");
+    if (period && runtime && runtime > period)
+        return berth_user_error(err, EINVAL,
+                                "cpu real-time runtime cannot be higher than cpu real-time "
+                                "period");
+    return 0;
+}
+
+static int check_cpu(const json_t *hc, json_t *warnings, struct berth_err **err)
 {
     int64_t nano = json_get_int(hc, "NanoCpus", 0), ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int64_t period = json_get_int(hc, "CpuPeriod", 0), quota = json_get_int(hc, "CpuQuota", 0);
@@ -496,6 +513,10 @@ static int check_cpu(const json_t *hc, struct berth_err **err)
         return r;
     if (blkio > 0 && (blkio < 10 || blkio > 1000))
         return berth_user_error(err, EINVAL, "Range of blkio weight is from 10 to 1000");
+    if (blkio > 0 && !cgroup_supports("blkio", "blkio.weight", "io")) /* dropped at start */
+        json_array_append_new(warnings,
+                              json_string("Your kernel does not support Block I/O weight or the "
+                                          "cgroup is not mounted. Weight discarded."));
     return 0;
 }
 
@@ -533,8 +554,7 @@ static int check_platform(const json_t *hc, struct berth_err **err)
 /* Fields berth does not honour yet are refused, never accepted and dropped. */
 static int check_unsupported(const json_t *hc, struct berth_err **err)
 {
-    static const char *const fields[][2] = {{"Links", "--link"},
-                                            {"DeviceCgroupRules", "--device-cgroup-rule"}};
+    static const char *const fields[][2] = {{"Links", "--link"}};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (nonempty_list(json_object_get(hc, fields[i][0])))
             return berth_user_error(err, EINVAL, "HostConfig.%s (%s) is not supported yet",
@@ -559,15 +579,19 @@ int verify_create(const json_t *config, const json_t *hc, json_t *warnings, stru
                                 "invalid CPU shares (%lld): value must be a positive integer",
                                 (long long)shares);
     struct security_opts so;
-    int r = check_config(config, err);
+    int r = check_cpu_rt(hc, err);
+    if (r == 0)
+        r = check_config(config, err);
     if (r == 0)
         r = check_host(hc, err);
     if (r == 0)
         r = check_memory(hc, warnings, err);
     if (r == 0)
-        r = check_cpu(hc, err);
+        r = check_cpu(hc, warnings, err);
     if (r == 0)
         r = check_platform(hc, err);
+    if (r == 0)
+        r = dev_verify(hc, warnings, err);
     if (r == 0)
         r = check_ulimits(json_object_get(hc, "Ulimits"), err);
     if (r == 0)

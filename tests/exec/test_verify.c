@@ -306,8 +306,9 @@ static void test_runtime_and_unsupported(void **state)
     accepted(NULL, "{\"Runtime\":\"berth\"}");
     refused(NULL, "{\"Runtime\":\"kata\"}", "unknown or invalid runtime name: kata");
     refused(NULL, "{\"Links\":[\"a:b\"]}", "HostConfig.Links (--link) is not supported yet");
-    refused(NULL, "{\"DeviceCgroupRules\":[\"c 1:3 r\"]}",
-            "HostConfig.DeviceCgroupRules (--device-cgroup-rule) is not supported yet");
+    accepted(NULL, "{\"DeviceCgroupRules\":[\"c 1:3 r\"]}");
+    refused(NULL, "{\"DeviceCgroupRules\":[\"c 1:3 x\"]}",
+            "invalid device cgroup rule format: 'c 1:3 x'");
     /* dockerd's own words come first */
     refused(NULL, "{\"Links\":[\"a:b\"],\"OomScoreAdj\":5000}",
             "Invalid value 5000, range for oom score adj is [-1000, 1000]");

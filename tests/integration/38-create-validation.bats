@@ -195,17 +195,12 @@ body() { printf '{"Image":"busybox","Cmd":["true"]%s,"HostConfig":%s}' "${2:+,$2
     $'bad nameserver address 1.1.1.1\nnameserver 6.6.6.6'
 }
 
-@test "HostConfig.Links and DeviceCgroupRules are refused by name until berth honours them" {
+@test "HostConfig.Links is refused by name until berth honours it" {
   refused "$(body '{"Links":["other:alias"]}')" "HostConfig.Links (--link) is not supported yet"
-  refused "$(body '{"DeviceCgroupRules":["c 1:3 rwm"]}')" \
-    "HostConfig.DeviceCgroupRules (--device-cgroup-rule) is not supported yet"
   docker create --name other busybox true >/dev/null
   run docker create --link other:alias busybox true
   [ "$status" -ne 0 ]
   [[ "$output" == *"Error response from daemon: HostConfig.Links (--link) is not supported yet"* ]]
-  run docker create --device-cgroup-rule 'c 1:3 rwm' busybox true
-  [ "$status" -ne 0 ]
-  [[ "$output" == *"HostConfig.DeviceCgroupRules (--device-cgroup-rule) is not supported yet"* ]]
   [ "$(docker ps -aq | wc -l)" -eq 1 ]
   # empty lists are no request at all
   code=$(api_save POST /containers/create -H 'Content-Type: application/json' \
