@@ -31,6 +31,11 @@ struct cgroup {
     int dirfd; /* v2 only */
 };
 
+void cgroup_set_root(const char *root)
+{
+    root_dir = root;
+}
+
 static bool exists(const char *path)
 {
     return access(path, F_OK) == 0;

@@ -65,6 +65,8 @@ struct cgroup_limits {
 
 struct cgroup;
 
+/* The cgroup root this host uses (default /sys/fs/cgroup), overridable for tests. */
+void cgroup_set_root(const char *root);
 /* Create PARENT/NAME in every controller berth uses (v1) or in the unified tree (v2) and
  * write the limits. EINVAL for limits the host cannot honour, with Docker's words. */
 int cgroup_create(const char *parent, const char *name, const struct cgroup_limits *l,
