@@ -2,6 +2,7 @@
  * starts, so its small blocking reads never stall a request. */
 #include "core/host.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,23 @@ static int64_t mem_total(void)
     return 0;
 }
 
+/* The CPUs this process may run on, as Go's runtime.NumCPU (and so dockerd's NCPU) counts
+ * them. */
+static long ncpu(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+bool host_ipv4_forwarding(void)
+{
+    _cleanup_fclose_ FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "re");
+    int v = 0;
+    return f && fscanf(f, "%d", &v) == 1 && v != 0;
+}
+
 void host_info_load(struct host_info *h)
 {
     struct utsname u;
@@ -72,7 +90,7 @@ void host_info_load(struct host_info *h)
     h->os_version = os_release_value("VERSION_ID");
     if (!h->os_version)
         h->os_version = xstrdup("");
-    h->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    h->ncpu = ncpu();
     h->mem_total = mem_total();
 }
 

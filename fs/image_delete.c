@@ -9,8 +9,10 @@
 
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/labels.h"
 #include "core/log.h"
 #include "core/map.h"
+#include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "fs/ref.h"
 
@@ -273,20 +275,10 @@ static bool has_tag(char **refs)
     return false;
 }
 
-static bool labels_match(const struct image *img, const json_t *filters)
+/* The image's creation time in nanoseconds, -1 when its config has none. */
+static int64_t created_ns(const struct image *img)
 {
-    json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
-    size_t i;
-    json_t *s;
-    json_array_foreach(filters, i, s)
-    {
-        const char *want = json_string_value(s), *eq = strchr(want, '=');
-        _cleanup_free_ char *k = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
-        const char *have = json_get_str(labels, k);
-        if (!have || (eq && strcmp(have, eq + 1) != 0))
-            return false;
-    }
-    return true;
+    return time_parse_rfc3339(json_get_str(img->config, "created"));
 }
 
 /* What no image uses any more: layers (of a pull that failed after some of its layers were
@@ -312,14 +304,15 @@ static void collect_garbage(struct image_store *is, struct image_change *ch)
     image_strv_free(all);
 }
 
-void image_prune(struct image_store *is, bool all, const json_t *label_filters,
+void image_prune(struct image_store *is, bool all, const struct prune_match *m,
                  struct image_change *ch)
 {
     char **ids = NULL;
     size_t n = 0;
     struct image *img;
     for (size_t i = 0; (img = image_next(is, &i));)
-        if (labels_match(img, label_filters))
+        if (!m || prune_match(m, created_ns(img),
+                              json_object_get(json_object_get(img->config, "config"), "Labels")))
             push_str(&ids, &n, img->id);
     for (size_t i = 0; i < n; i++) {
         _cleanup_err_ struct berth_err *err = NULL;
@@ -362,7 +355,7 @@ struct apply {
     struct pool_job job, rm_job;
     int res;
     struct berth_err *err;
-    void (*done)(void *ctx, int res, json_t *records, const struct berth_err *err);
+    image_change_done_fn done;
     void *ctx;
 };
 
@@ -393,8 +386,15 @@ static void apply_work(struct pool_job *job)
     ap->trash = xcalloc(ch->nlayers + 1, sizeof(*ap->trash));
     for (size_t i = 0; i < ch->nlayers && ap->res == 0; i++)
         ap->res = layer_trash(ls, ch->layers[i], &ap->trash[ap->ntrash++], &ap->err);
-    for (size_t i = 0; i < ch->nblobs && ap->res == 0; i++)
-        ap->res = store_remove(image_store_blobs(ap->is), ch->blobs[i], &ap->err);
+    for (size_t i = 0; i < ch->nblobs && ap->res == 0; i++) {
+        struct store *blobs = image_store_blobs(ap->is);
+        uint64_t size = 0;
+        if (store_size(blobs, ch->blobs[i], &size, NULL) < 0)
+            size = 0; /* already gone: it frees nothing now */
+        ap->res = store_remove(blobs, ch->blobs[i], &ap->err);
+        if (ap->res == 0)
+            ch->reclaimed += size;
+    }
 }
 
 static void rm_work(struct pool_job *job)
@@ -420,7 +420,7 @@ static void rm_done(struct pool_job *job)
 static void apply_done(struct pool_job *job)
 {
     struct apply *ap = (struct apply *)((char *)job - offsetof(struct apply, job));
-    ap->done(ap->ctx, ap->res, ap->ch.records, ap->err);
+    ap->done(ap->ctx, ap->res, ap->ch.records, ap->ch.reclaimed, ap->err);
     berth_err_freep(&ap->err);
     ap->rm_job = (struct pool_job){.work = rm_work, .done = rm_done};
     pool_submit(ap->pool, POOL_BULK, &ap->rm_job);
@@ -438,9 +438,7 @@ static void after_refs(void *ctx, int res, const struct berth_err *err)
 }
 
 void image_change_apply(struct image_store *is, struct pool *pool, struct image_change *ch,
-                        void (*done)(void *ctx, int res, json_t *records,
-                                     const struct berth_err *err),
-                        void *ctx)
+                        image_change_done_fn done, void *ctx)
 {
     struct apply *ap = xcalloc(1, sizeof(*ap));
     *ap = (struct apply){.is = is, .pool = pool, .ch = *ch, .done = done, .ctx = ctx};

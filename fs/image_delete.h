@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/labels.h"
 #include "core/pool.h"
 #include "fs/image.h"
 
@@ -20,7 +21,7 @@ struct image_change {
     size_t nlayers;
     char **blobs; /* blobs that may now be unused (checked again when applied) */
     size_t nblobs;
-    uint64_t reclaimed; /* bytes of the deleted layers */
+    uint64_t reclaimed; /* bytes of the deleted layers, then also of the blobs removed */
     bool refs_changed;
 };
 
@@ -34,16 +35,18 @@ void image_delete_set_users(image_user_fn fn, void *arg);
 int image_delete(struct image_store *is, const char *name, bool force, bool prune,
                  struct image_change *ch, struct berth_err **err);
 /* `docker image prune`: dangling images only, or (all) every image no container uses, and
- * only those whose labels match label_filters (may be NULL); then, unless a pull, load or
- * import is under way, the layers and blobs no image uses (what a failed pull left). */
-void image_prune(struct image_store *is, bool all, const json_t *label_filters,
+ * only those m selects (created by its `until`, by its labels; m may be NULL: all); then,
+ * unless a pull, load or import is under way, the layers and blobs no image uses (what a
+ * failed pull left). */
+void image_prune(struct image_store *is, bool all, const struct prune_match *m,
                  struct image_change *ch);
 
 /* Make the change durable (references, metadata files, layers trashed, unused blobs removed)
- * and then call done on the reactor; trashed layer trees are removed afterwards by a bulk
+ * and then call done on the reactor with the records and the bytes freed: the deleted layers'
+ * files and the blobs actually removed. Trashed layer trees are removed afterwards by a bulk
  * job. Frees the change's contents (records are handed to done, which must not keep them). */
+typedef void (*image_change_done_fn)(void *ctx, int res, json_t *records, uint64_t reclaimed,
+                                     const struct berth_err *err);
 void image_change_apply(struct image_store *is, struct pool *pool, struct image_change *ch,
-                        void (*done)(void *ctx, int res, json_t *records,
-                                     const struct berth_err *err),
-                        void *ctx);
+                        image_change_done_fn done, void *ctx);
 void image_change_free(struct image_change *ch);

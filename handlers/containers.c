@@ -12,6 +12,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/create.h"
+#include "exec/effective.h"
 #include "exec/logconfig.h"
 #include "exec/run.h"
 #include "fs/image.h"
@@ -103,34 +104,6 @@ static json_t *state_json(const struct container *c)
                      s->finished_at ? s->finished_at : TIME_ZERO);
 }
 
-static json_t *mounts_json(const struct container *c)
-{
-    json_t *out = json_array(), *b;
-    size_t i;
-    json_array_foreach(json_object_get(c->host_config, "Binds"), i, b)
-    {
-        _cleanup_free_ char *spec = xstrdup(json_string_value(b) ?: "");
-        char *dst = strchr(spec, ':'), *mode = dst ? strchr(dst + 1, ':') : NULL;
-        if (!dst)
-            continue;
-        *dst++ = '\0';
-        if (mode)
-            *mode++ = '\0';
-        json_array_append_new(out,
-                              json_pack("{ss ss ss ss sb ss}", "Type", "bind", "Source", spec,
-                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
-                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
-    }
-    return out;
-}
-
-/* Until bridge networking exists, every container runs with none unless it asked for host. */
-static const char *network_name(const struct container *c)
-{
-    const char *mode = json_get_str(c->host_config, "NetworkMode");
-    return mode && !strcmp(mode, "host") ? "host" : "none";
-}
-
 /* One network's endpoint as dockerd's EndpointSettings: empty operational data, as for none
  * and host (no address, no MAC). */
 static json_t *endpoint_json(void)
@@ -143,26 +116,32 @@ static json_t *endpoint_json(void)
 }
 
 /* dockerd's NetworkSettings: the base, the default network's fields (empty for none and host:
- * no address, MacAddress ""), and the endpoint per network. */
+ * no address, MacAddress ""), and the endpoint per network. A running container in a network
+ * namespace of its own shows it as its SandboxKey, a path nsenter and ip-netns take. */
 static json_t *network_json(const struct container *c)
 {
-    return json_pack("{ss ss ss s{} sb ss si s:n s:n ss ss ss si ss si ss ss s{so}}", "Bridge", "",
-                     "SandboxID", "", "SandboxKey", "", "Ports", "HairpinMode", 0,
-                     "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0,
-                     "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "", "Gateway",
-                     "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "",
-                     "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks",
-                     network_name(c), endpoint_json());
+    bool own_ns = c->state.pid > 0 && strcmp(ctr_network_mode(c), "host") != 0;
+    json_t *j =
+        json_pack("{ss ss ss s{} sb ss si s:n s:n ss ss ss si ss si ss ss s{so}}", "Bridge", "",
+                  "SandboxID", "", "SandboxKey", "", "Ports", "HairpinMode", 0,
+                  "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0, "SecondaryIPAddresses",
+                  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address",
+                  "", "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway",
+                  "", "MacAddress", "", "Networks", ctr_network_mode(c), endpoint_json());
+    if (own_ns)
+        json_object_set_new(j, "SandboxKey", json_sprintf("/proc/%d/ns/net", c->state.pid));
+    return j;
 }
 
+/* The overlay's real directories: each image layer's diff (top first, as the lowerdir lists
+ * them), and the container's own upper, work and merged dirs. */
 static json_t *graph_driver(struct api_req *a, const struct container *c)
 {
-    _cleanup_free_ char *lower = c->image_chain && *c->image_chain
-                                     ? layer_lowerdir(a->d->layers, c->image_chain)
-                                     : xstrdup("");
+    struct layer_store *ls = a->d->layers;
     struct buf abs = {0};
-    for (char *save = NULL, *l = strtok_r(lower, ":", &save); l; l = strtok_r(NULL, ":", &save))
-        buf_printf(&abs, "%s%s/%s", abs.len ? ":" : "", layer_store_dir(a->d->layers), l);
+    for (struct layer *l = c->image_chain && *c->image_chain ? layer_get(ls, c->image_chain) : NULL;
+         l; l = l->parent[0] ? layer_get(ls, l->parent) : NULL)
+        buf_printf(&abs, "%s%s/%s/diff", abs.len ? ":" : "", layer_store_dir(ls), l->link);
     json_t *data = json_pack("{ss ss ss ss}", "LowerDir", abs.data ? abs.data : "", "MergedDir", "",
                              "UpperDir", "", "WorkDir", "");
     json_object_set_new(data, "MergedDir", json_sprintf("%s/merged", c->dir));
@@ -177,14 +156,14 @@ static json_t *inspect(struct api_req *a, const struct container *c)
     _cleanup_free_ char *log_path =
         log_config_enabled(c->host_config) ? ctr_log_path(c) : xstrdup("");
     json_t *j = json_pack(
-        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n sO so so sO so}", "Id", c->id,
+        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n so so so sO so}", "Id", c->id,
         "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
         c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", c->dir), "HostnamePath",
         json_sprintf("%s/hostname", c->dir), "HostsPath", json_sprintf("%s/hosts", c->dir),
         "LogPath", json_string(log_path), "Name", "", "RestartCount", c->state.restart_count,
         "Driver", "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "",
-        "AppArmorProfile", "", "ExecIDs", "HostConfig", c->host_config, "GraphDriver",
-        graph_driver(a, c), "Mounts", mounts_json(c), "Config", c->config, "NetworkSettings",
+        "AppArmorProfile", "", "ExecIDs", "HostConfig", ctr_effective_host_config(c), "GraphDriver",
+        graph_driver(a, c), "Mounts", ctr_mount_points(c), "Config", c->config, "NetworkSettings",
         network_json(c));
     json_object_set_new(j, "Name", json_sprintf("/%s", c->name));
     if (c->trace) /* berth's own: how long each phase of the last start took */
@@ -335,7 +314,6 @@ static json_t *summary(const struct container *c)
 {
     _cleanup_free_ char *status = status_text(c), *cmd = command_text(c);
     json_t *labels = json_object_get(c->config, "Labels");
-    const char *net = json_get_str(c->host_config, "NetworkMode");
     int64_t created = time_parse_rfc3339(c->created);
     json_t *s = json_pack("{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{s{so}} so}", "Id", c->id,
                           "Names", json_sprintf("/%s", c->name), "Image",
@@ -343,15 +321,17 @@ static json_t *summary(const struct container *c)
                           cmd, "Created", (json_int_t)(created / 1000000000), "Ports", "Labels",
                           json_is_object(labels) ? json_incref(labels) : json_object(), "State",
                           ctr_status_name(c->state.status), "Status", status, "HostConfig",
-                          "NetworkMode", net ? net : "default", "NetworkSettings", "Networks",
-                          network_name(c), endpoint_json(), "Mounts", mounts_json(c));
+                          "NetworkMode", ctr_network_mode(c), "NetworkSettings", "Networks",
+                          ctr_network_mode(c), endpoint_json(), "Mounts", ctr_mount_points(c));
     return s;
 }
 
 struct ps_opts {
     json_t *f;
     bool all;
+    bool is_task;          /* is-task=true: swarm tasks only, and berth runs none */
     int64_t before, since; /* created-at bounds from before=/since= containers */
+    struct label_match labels;
 };
 
 static bool any_value(const json_t *f, const char *key, bool (*match)(const char *v, void *arg),
@@ -370,18 +350,56 @@ static bool match_id(const char *v, void *arg)
     return strncmp(((struct container *)arg)->id, v, strlen(v)) == 0;
 }
 
-/* dockerd's name filter: a regular expression, matched against "/name" and "name" (a value
- * that does not compile matches nothing). */
+/* moby's Args.Match: the exact value, or a regular expression that matches somewhere in s (a
+ * value that does not compile matches nothing). */
+static bool matches(const char *v, const char *s)
+{
+    regex_t re;
+    if (strcmp(v, s) == 0)
+        return true;
+    if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    bool hit = regexec(&re, s, 0, NULL, 0) == 0;
+    regfree(&re);
+    return hit;
+}
+
+/* dockerd's name filter: matched against "/name" and "name". */
 static bool match_name(const char *v, void *arg)
 {
     const char *name = ((struct container *)arg)->name;
     _cleanup_free_ char *slashed = xasprintf("/%s", name);
-    regex_t re;
-    if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
-        return false;
-    bool hit = regexec(&re, slashed, 0, NULL, 0) == 0 || regexec(&re, name, 0, NULL, 0) == 0;
-    regfree(&re);
-    return hit;
+    return matches(v, slashed) || matches(v, name);
+}
+
+/* Every berth container runs with Linux's one isolation, "default" (HostConfig.Isolation
+ * empty), which dockerd's Windows-only filter compares with. */
+static bool match_isolation(const char *v, void *arg)
+{
+    const char *iso = json_get_str(((struct container *)arg)->host_config, "Isolation");
+    return matches(v, iso && *iso ? iso : "default");
+}
+
+/* network=NAME: the networks the container is really on (see ctr_network_mode). */
+static bool match_network(const char *v, void *arg)
+{
+    return strcmp(v, ctr_network_mode(arg)) == 0;
+}
+
+/* volume=X: a mount point whose destination is X, or whose volume name (a bind's source) is. */
+static bool match_volume(const char *v, void *arg)
+{
+    _cleanup_json_ json_t *points = ctr_mount_points(arg);
+    size_t i;
+    json_t *m;
+    json_array_foreach(points, i, m)
+    {
+        const char *name = json_get_str(m, "Name");
+        if (!strcmp(v, json_get_str(m, "Destination") ?: "") ||
+            !strcmp(v, name && *name ? name : json_get_str(m, "Source") ?: ""))
+            return true;
+    }
+    return false;
 }
 
 static bool match_status(const char *v, void *arg)
@@ -392,7 +410,7 @@ static bool match_status(const char *v, void *arg)
 static bool match_exited(const char *v, void *arg)
 {
     struct container *c = arg;
-    return c->state.status == CTR_EXITED && c->state.exit_code == atoi(v);
+    return c->state.status == CTR_EXITED && c->state.exit_code == strtoll(v, NULL, 10);
 }
 
 struct ancestor {
@@ -420,8 +438,43 @@ static bool keep(struct api_req *a, struct container *c, const struct ps_opts *o
            any_value(o->f, "status", match_status, c) &&
            any_value(o->f, "exited", match_exited, c) &&
            any_value(o->f, "ancestor", match_ancestor, &an) &&
-           filters_match_labels(o->f, "label", json_object_get(c->config, "Labels")) &&
+           any_value(o->f, "isolation", match_isolation, c) &&
+           any_value(o->f, "network", match_network, c) &&
+           any_value(o->f, "volume", match_volume, c) && !o->is_task &&
+           label_match(&o->labels, json_object_get(c->config, "Labels")) &&
            (o->before < 0 || created < o->before) && (o->since < 0 || created > o->since);
+}
+
+/* The values dockerd checks before it lists: exit codes are integers, states are states. */
+static int check_values(const json_t *f, struct berth_err **err)
+{
+    size_t k;
+    json_t *v;
+    json_array_foreach(filters_values(f, "exited"), k, v)
+    {
+        const char *code = json_string_value(v);
+        char *end;
+        errno = 0;
+        (void)!strtoll(code, &end, 10);
+        if (!*code || *end || errno)
+            return berth_user_error(
+                err, EINVAL, "invalid filter 'exited=%s': strconv.Atoi: parsing \"%s\": %s", code,
+                code, *code && !*end ? "value out of range" : "invalid syntax");
+    }
+    json_array_foreach(filters_values(f, "status"), k, v)
+    {
+        const char *st = json_string_value(v);
+        bool known = false;
+        for (int s = 0; s <= CTR_DEAD && !known; s++)
+            known = strcmp(st, ctr_status_name((enum ctr_status)s)) == 0;
+        if (!known)
+            return berth_user_error(err, EINVAL,
+                                    "invalid filter 'status=%s': invalid value for state (%s): "
+                                    "must be one of created, running, paused, restarting, "
+                                    "removing, exited, dead",
+                                    st, st);
+    }
+    return 0;
 }
 
 static int bound(struct api_req *a, const json_t *f, const char *key, int64_t *out,
@@ -452,31 +505,20 @@ static int by_created_desc(const void *x, const void *y)
 
 static void get_containers(struct api_req *a)
 {
-    static const char *const allowed[] = {"id",       "name",    "label",  "status",  "exited",
-                                          "ancestor", "before",  "since",  "network", "volume",
-                                          "health",   "publish", "expose", "is-task", NULL};
     _cleanup_err_ struct berth_err *err = NULL;
     struct ps_opts o = {.all = http_query_bool(a->msg, "all")};
-    if (filters_from_query(a->msg, allowed, &o.f, &err) < 0)
+    if (filters_parse(a->msg, FILTERS_CONTAINER_LIST, &o.f, &err) < 0)
         return api_reply_error(a, err);
     _cleanup_json_ json_t *f = o.f;
+    if (check_values(f, &err) < 0 || filters_bool(f, "is-task", false, &o.is_task, &err) < 0)
+        return api_reply_error(a, err);
     _cleanup_free_ char *limit_s = http_query_get(a->msg, "limit");
     long limit = limit_s ? atol(limit_s) : -1;
     if (limit > 0)
         o.all = true; /* -n / -l look at every container */
     if (bound(a, f, "before", &o.before, &err) < 0 || bound(a, f, "since", &o.since, &err) < 0)
         return api_reply_error(a, err);
-    size_t k;
-    json_t *v;
-    json_array_foreach(filters_values(f, "status"), k, v)
-    {
-        const char *st = json_string_value(v);
-        bool known = false;
-        for (int s = 0; s <= CTR_DEAD && !known; s++)
-            known = strcmp(st, ctr_status_name((enum ctr_status)s)) == 0;
-        if (!known)
-            return api_reply_errorf(a, 400, "invalid filter 'status=%s'", st);
-    }
+    label_match_init(&o.labels, json_object_get(f, "label"), NULL);
     _cleanup_free_ struct by_created *found = NULL;
     size_t n = 0, cap = 0;
     struct container *c;
@@ -487,6 +529,7 @@ static void get_containers(struct api_req *a)
             found = xrealloc(found, (cap = cap ? cap * 2 : 16) * sizeof(*found));
         found[n++] = (struct by_created){time_parse_rfc3339(c->created), c};
     }
+    label_match_free(&o.labels);
     if (n)
         qsort(found, n, sizeof(*found), by_created_desc);
     if (limit > 0 && n > (size_t)limit)
@@ -539,16 +582,32 @@ static void post_rename(struct api_req *a)
     ctr_save(c, renamed, a);
 }
 
+/* A container prune: the stopped containers the filters select, their writable layers
+ * measured on a bulk thread (dockerd's SpaceReclaimed counts what removing them frees), then
+ * removed; only those removed are reported. */
+struct prune_victim {
+    struct prune *p;
+    char id[65];
+    char *upper;
+    int64_t size;
+};
+
 struct prune {
     struct api_req *a;
+    struct prune_victim *v;
+    size_t n;
     json_t *deleted;
+    uint64_t reclaimed;
     int pending;
 };
 
-static void pruned_one(void *ctx, int res, const struct berth_err *err)
+static bool prunable(const struct container *c)
 {
-    struct prune *p = ctx;
-    (void)res, (void)err;
+    return !c->run && !c->starting && c->state.status != CTR_REMOVING;
+}
+
+static void prune_finish(struct prune *p)
+{
     if (--p->pending > 0)
         return;
     json_t *deleted = p->deleted; /* dockerd says null for none */
@@ -556,37 +615,79 @@ static void pruned_one(void *ctx, int res, const struct berth_err *err)
         json_decref(deleted);
         deleted = json_null();
     }
-    api_reply_json(
-        p->a, 200,
-        json_pack("{so sI}", "ContainersDeleted", deleted, "SpaceReclaimed", (json_int_t)0));
+    api_reply_json(p->a, 200,
+                   json_pack("{so sI}", "ContainersDeleted", deleted, "SpaceReclaimed",
+                             (json_int_t)p->reclaimed));
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].upper);
+    free(p->v);
     free(p);
 }
 
-/* Stopped containers go (with label filters, as docker container prune takes them). */
+static void pruned_one(void *ctx, int res, const struct berth_err *err)
+{
+    struct prune_victim *v = ctx;
+    struct prune *p = v->p;
+    if (res < 0) { /* dockerd logs it and goes on with the others */
+        log_warn("failed to prune container %s: %s", v->id, err ? err->msg : "error");
+    } else {
+        json_array_append_new(p->deleted, json_string(v->id));
+        p->reclaimed += v->size > 0 ? (uint64_t)v->size : 0;
+    }
+    prune_finish(p);
+}
+
+static void prune_measure(struct api_task *t)
+{
+    struct prune *p = t->data;
+    for (size_t i = 0; i < p->n; i++)
+        p->v[i].size = fs_tree_size(p->v[i].upper);
+}
+
+/* Back on the reactor: each victim that is still there and still stopped goes. */
+static void prune_remove(struct api_task *t)
+{
+    struct prune *p = t->data;
+    p->a = t->a;
+    for (size_t i = 0; i < p->n; i++) {
+        struct container *c = NULL;
+        if (ctr_lookup(p->a->d->cs, p->v[i].id, &c, NULL) < 0 || strcmp(c->id, p->v[i].id) ||
+            !prunable(c))
+            continue;
+        p->pending++;
+        _cleanup_err_ struct berth_err *err = NULL;
+        if (ctr_remove_async(&p->a->d->exec, c, false, pruned_one, &p->v[i], &err) < 0) {
+            log_warn("failed to prune container %s: %s", c->id, err->msg);
+            p->pending--;
+        }
+    }
+    prune_finish(p);
+}
+
+/* Stopped containers go, those created by until= and with the labels label= and label!= ask,
+ * as dockerd's container prune takes them. */
 static void post_prune(struct api_req *a)
 {
-    static const char *const allowed[] = {"label", "label!", "until", NULL};
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_json_ json_t *f = NULL;
-    if (filters_from_query(a->msg, allowed, &f, &err) < 0)
+    struct prune_match m;
+    if (filters_parse(a->msg, FILTERS_CONTAINER_PRUNE, &f, &err) < 0 ||
+        filters_prune(f, false, &m, &err) < 0)
         return api_reply_error(a, err);
     struct prune *p = xcalloc(1, sizeof(*p));
-    *p = (struct prune){.a = a, .deleted = json_array(), .pending = 1};
-    api_async(a);
-    struct container *c, **victims = xcalloc(ctr_count(a->d->cs, -1) + 1, sizeof(*victims));
-    size_t n = 0;
-    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));)
-        if (!c->run && !c->starting && c->state.status != CTR_REMOVING &&
-            filters_match_labels(f, "label", json_object_get(c->config, "Labels")))
-            victims[n++] = c;
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(p->deleted, json_string(victims[i]->id));
-        p->pending++;
-        if (ctr_remove_async(&a->d->exec, victims[i], false, pruned_one, p, NULL) < 0)
-            p->pending--;
+    *p = (struct prune){.deleted = json_array(), .pending = 1};
+    p->v = xcalloc(ctr_count(a->d->cs, -1) + 1, sizeof(*p->v));
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));) {
+        if (!prunable(c) ||
+            !prune_match(&m, time_parse_rfc3339(c->created), json_object_get(c->config, "Labels")))
+            continue;
+        struct prune_victim *v = &p->v[p->n++];
+        *v = (struct prune_victim){.p = p, .upper = xasprintf("%s/upper", c->dir)};
+        memcpy(v->id, c->id, sizeof(v->id));
     }
-    free(victims);
-    pruned_one(p, 0, NULL);
+    prune_match_free(&m);
+    api_task_run(a, POOL_BULK, prune_measure, prune_remove, p);
 }
 
 const struct route container_routes[] = {

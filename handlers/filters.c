@@ -1,5 +1,6 @@
-/* handlers/filters.c — parses and queries Docker's filter maps. Values keep their order of
- * appearance; matching of values is left to each endpoint, which knows their meaning. */
+/* handlers/filters.c — parses and queries Docker's filter maps, and holds the table of the keys
+ * each route honours. Values keep their order of appearance; matching of values is left to each
+ * endpoint, which knows their meaning. */
 #include "handlers/filters.h"
 
 #include <errno.h>
@@ -9,7 +10,49 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/timefmt.h"
 #include "core/xalloc.h"
+
+/* tests/handlers/test_filters.c checks this against the keys the API spec lists for each route
+ * (tests/handlers/data/filter-keys.txt) and against the routes berth serves. */
+static const struct filters_key container_list_keys[] = {
+    {"ancestor", NULL},
+    {"before", NULL},
+    {"exited", NULL},
+    {"expose", "container ports are not reported yet (no port publishing)"},
+    {"health", "healthchecks are not run yet"},
+    {"id", NULL},
+    {"is-task", NULL}, /* no swarm: no container is a task */
+    {"isolation", NULL},
+    {"label", NULL},
+    {"name", NULL},
+    {"network", NULL},
+    {"publish", "ports are not published yet"},
+    {"since", NULL},
+    {"status", NULL},
+    {"volume", NULL},
+    {NULL, NULL},
+};
+static const struct filters_key container_prune_keys[] = {
+    {"label", NULL},
+    {"label!", NULL},
+    {"until", NULL},
+    {NULL, NULL},
+};
+static const struct filters_key image_list_keys[] = {
+    {"before", NULL}, {"dangling", NULL}, {"label", NULL}, {"reference", NULL},
+    {"since", NULL},  {"until", NULL},    {NULL, NULL},
+};
+static const struct filters_key image_prune_keys[] = {
+    {"dangling", NULL}, {"label", NULL}, {"label!", NULL}, {"until", NULL}, {NULL, NULL},
+};
+
+const struct filters_route_keys filters_table[FILTERS_ROUTES] = {
+    [FILTERS_CONTAINER_LIST] = {"GET", "/containers/json", container_list_keys},
+    [FILTERS_CONTAINER_PRUNE] = {"POST", "/containers/prune", container_prune_keys},
+    [FILTERS_IMAGE_LIST] = {"GET", "/images/json", image_list_keys},
+    [FILTERS_IMAGE_PRUNE] = {"POST", "/images/prune", image_prune_keys},
+};
 
 static json_t *normalise(json_t *raw)
 {
@@ -59,6 +102,18 @@ int filters_from_query(const struct http_msg *msg, const char *const allowed[], 
     return 0;
 }
 
+int filters_parse(const struct http_msg *msg, enum filters_route route, json_t **out,
+                  struct berth_err **err)
+{
+    const char *allowed[32];
+    size_t n = 0;
+    for (const struct filters_key *k = filters_table[route].keys; k->key; k++)
+        if (!k->refused && n < sizeof(allowed) / sizeof(allowed[0]) - 1)
+            allowed[n++] = k->key;
+    allowed[n] = NULL;
+    return filters_from_query(msg, allowed, out, err);
+}
+
 bool filters_has(const json_t *f, const char *key)
 {
     return json_object_get(f, key) != NULL;
@@ -85,23 +140,85 @@ int filters_invalid(const json_t *f, const char *key, struct berth_err **err)
     size_t i;
     json_t *s;
     json_array_foreach(filters_values(f, key), i, s)
-        buf_printf(&b, "%s%s", i ? "," : "", json_string_value(s));
-    int r = berth_user_error(err, EINVAL, "invalid filter '%s=%s'", key, b.data ? b.data : "");
+        buf_printf(&b, "%s%s", i ? " " : "", json_string_value(s));
+    int r = berth_user_error(err, EINVAL, "invalid filter '%s=[%s]'", key, b.data ? b.data : "");
     buf_free(&b);
     return r;
 }
 
-bool filters_match_labels(const json_t *f, const char *key, const json_t *labels)
+static bool has_value(const json_t *f, const char *key, const char *value)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(filters_values(f, key), i, s)
+    json_array_foreach(filters_values(f, key), i,
+                       s) if (strcmp(json_string_value(s), value) == 0) return true;
+    return false;
+}
+
+int filters_bool(const json_t *f, const char *key, bool dflt, bool *out, struct berth_err **err)
+{
+    *out = dflt;
+    if (!filters_has(f, key))
+        return 0;
+    if (json_array_size(filters_values(f, key)) == 0)
+        return berth_user_error(err, EINVAL, "invalid filter '%s'", key);
+    bool no = has_value(f, key, "0") || has_value(f, key, "false");
+    bool yes = has_value(f, key, "1") || has_value(f, key, "true");
+    if (no == yes) /* neither, or both */
+        return filters_invalid(f, key, err);
+    *out = yes;
+    return 0;
+}
+
+void filters_labels(const json_t *f, struct label_match *m)
+{
+    label_match_init(m, json_object_get(f, "label"), json_object_get(f, "label!"));
+}
+
+static int until_value(const char *v, int64_t now_ns, bool prefixed, int64_t *out,
+                       struct berth_err **err)
+{
+    _cleanup_free_ char *why = NULL;
+    if (time_parse_timestamp(v, now_ns, out, &why) == 0)
+        return 0;
+    return berth_user_error(err, EINVAL, "%s%s",
+                            prefixed ? "invalid value for 'until' filter: " : "", why);
+}
+
+int filters_until(const json_t *f, int64_t now_ns, bool *has, int64_t *until,
+                  struct berth_err **err)
+{
+    size_t i;
+    json_t *s;
+    *has = false;
+    json_array_foreach(filters_values(f, "until"), i, s)
     {
-        const char *want = json_string_value(s), *eq = strchr(want, '=');
-        _cleanup_free_ char *k = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
-        const char *have = json_get_str(labels, k);
-        if (!have || (eq && strcmp(have, eq + 1) != 0))
-            return false;
+        int64_t t;
+        int r = until_value(json_string_value(s), now_ns, true, &t, err);
+        if (r < 0)
+            return r;
+        if (!*has || t < *until)
+            *until = t;
+        *has = true;
     }
-    return true;
+    return 0;
+}
+
+int filters_prune(const json_t *f, bool until_prefixed, struct prune_match *m,
+                  struct berth_err **err)
+{
+    json_t *until = filters_values(f, "until");
+    *m = (struct prune_match){0};
+    if (json_array_size(until) > 1)
+        return berth_user_error(err, EINVAL, "more than one until filter specified");
+    if (filters_has(f, "until")) {
+        /* dockerd reads the one value it has; an empty list is an empty value */
+        const char *v = json_array_size(until) ? json_string_value(json_array_get(until, 0)) : "";
+        int r = until_value(v, time_now_ns(), until_prefixed, &m->until, err);
+        if (r < 0)
+            return r;
+        m->has_until = true;
+    }
+    filters_labels(f, &m->labels);
+    return 0;
 }

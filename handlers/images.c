@@ -61,25 +61,47 @@ static json_t *matching_refs(const json_t *f, json_t *refs)
     return kept;
 }
 
-/* before=/since= take an image reference; its creation time bounds the list. */
-static int time_bound(struct api_req *a, const json_t *f, const char *key, int64_t *out,
-                      struct berth_err **err)
+/* The image's creation time in nanoseconds (-1: none), to compare with the filters' bounds. */
+static int64_t created_ns(const struct image *img)
 {
-    json_t *v = filters_values(f, key);
-    *out = -1;
-    if (json_array_size(v) == 0)
-        return 0;
-    struct image *ref;
-    int r = image_find(a->d->images, json_string_value(json_array_get(v, 0)), &ref, err);
-    if (r == 0)
-        *out = ref->created;
+    return time_parse_rfc3339(json_get_str(img->config, "created"));
+}
+
+/* before=/since= take image references: several before= are the oldest of them, several
+ * since= the newest, as dockerd ANDs them; until= (timestamps) lowers the before bound. */
+static int time_bounds(struct api_req *a, const json_t *f, int64_t *before, int64_t *since,
+                       struct berth_err **err)
+{
+    const char *keys[] = {"before", "since"};
+    size_t i;
+    json_t *v;
+    *before = *since = -1;
+    for (size_t k = 0; k < 2; k++) {
+        json_array_foreach(filters_values(f, keys[k]), i, v)
+        {
+            struct image *ref;
+            int r = image_find(a->d->images, json_string_value(v), &ref, err);
+            if (r < 0)
+                return r;
+            int64_t t = created_ns(ref);
+            int64_t *bound = k == 0 ? before : since;
+            if (t >= 0 && (*bound < 0 || (k == 0 ? t < *bound : t > *bound)))
+                *bound = t;
+        }
+    }
+    bool has_until;
+    int64_t until;
+    int r = filters_until(f, time_now_ns(), &has_until, &until, err);
+    if (r == 0 && has_until && (*before < 0 || until < *before))
+        *before = until;
     return r;
 }
 
 struct list_opts {
     json_t *f;
     bool dangling_only, all;
-    int64_t before, since;
+    int64_t before, since; /* nanoseconds; -1: no bound */
+    struct label_match labels;
 };
 
 /* One image's entry, or NULL when the filters exclude it (moby's rules for <none>). */
@@ -88,8 +110,9 @@ static json_t *list_entry(struct api_req *a, struct image *img, const struct lis
     _cleanup_json_ json_t *tags = image_repo_tags(a->d->images, img->id);
     _cleanup_json_ json_t *digests = image_repo_digests(a->d->images, img->id);
     _cleanup_json_ json_t *labels = image_labels(img);
-    if ((o->before >= 0 && img->created >= o->before) ||
-        (o->since >= 0 && img->created <= o->since) || !filters_match_labels(o->f, "label", labels))
+    int64_t created = created_ns(img);
+    if ((o->before >= 0 && (created < 0 || created >= o->before)) ||
+        (o->since >= 0 && (created < 0 || created <= o->since)) || !label_match(&o->labels, labels))
         return NULL;
     if (filters_has(o->f, "reference")) {
         json_t *t = matching_refs(o->f, tags), *d = matching_refs(o->f, digests);
@@ -121,22 +144,15 @@ static int by_created_desc(const json_t *x, const json_t *y)
 
 static void get_images(struct api_req *a)
 {
-    static const char *const allowed[] = {"dangling", "label",     "before",
-                                          "since",    "reference", NULL};
     _cleanup_err_ struct berth_err *err = NULL;
     struct list_opts o = {.all = http_query_bool(a->msg, "all")};
-    if (filters_from_query(a->msg, allowed, &o.f, &err) < 0)
+    if (filters_parse(a->msg, FILTERS_IMAGE_LIST, &o.f, &err) < 0)
         return api_reply_error(a, err);
     _cleanup_json_ json_t *f = o.f;
-    if (filters_has(f, "dangling") && !filters_is(f, "dangling", "true") &&
-        !filters_is(f, "dangling", "false")) {
-        filters_invalid(f, "dangling", &err);
+    if (filters_bool(f, "dangling", false, &o.dangling_only, &err) < 0 ||
+        time_bounds(a, f, &o.before, &o.since, &err) < 0)
         return api_reply_error(a, err);
-    }
-    o.dangling_only = filters_is(f, "dangling", "true");
-    if (time_bound(a, f, "before", &o.before, &err) < 0 ||
-        time_bound(a, f, "since", &o.since, &err) < 0)
-        return api_reply_error(a, err);
+    label_match_init(&o.labels, json_object_get(f, "label"), NULL);
     json_t *list = json_array();
     struct image *img;
     for (size_t i = 0; (img = image_next(a->d->images, &i));) {
@@ -144,6 +160,7 @@ static void get_images(struct api_req *a)
         if (e)
             json_array_append_new(list, e);
     }
+    label_match_free(&o.labels);
     api_reply_json(a, 200, json_sorted(list, by_created_desc));
 }
 
@@ -293,9 +310,11 @@ static void post_tag(struct api_req *a)
 
 /* ---- delete and prune ---- */
 
-static void deleted(void *ctx, int res, json_t *records, const struct berth_err *err)
+static void deleted(void *ctx, int res, json_t *records, uint64_t reclaimed,
+                    const struct berth_err *err)
 {
     struct api_req *a = ctx;
+    (void)reclaimed;
     if (res < 0)
         api_reply_error(a, err);
     else
@@ -316,42 +335,37 @@ static void delete_image(struct api_req *a)
     image_change_apply(a->d->images, a->d->pool, &ch, deleted, a);
 }
 
-struct prune_op {
-    struct api_req *a;
-    uint64_t reclaimed;
-};
-
-static void pruned(void *ctx, int res, json_t *records, const struct berth_err *err)
+/* SpaceReclaimed: what the removal freed, the deleted layers' files and the blobs removed. */
+static void pruned(void *ctx, int res, json_t *records, uint64_t reclaimed,
+                   const struct berth_err *err)
 {
-    struct prune_op *op = ctx;
+    struct api_req *a = ctx;
     if (res < 0)
-        api_reply_error(op->a, err);
+        api_reply_error(a, err);
     else
-        api_reply_json(op->a, 200,
+        api_reply_json(a, 200,
                        json_pack("{sO sI}", "ImagesDeleted",
                                  json_array_size(records) ? records : json_null(), "SpaceReclaimed",
-                                 (json_int_t)op->reclaimed));
-    free(op);
+                                 (json_int_t)reclaimed));
 }
 
+/* dangling=true (the default) takes untagged images only, dangling=false every unused one;
+ * until= and label=/label!= narrow them, as dockerd's image prune does. */
 static void post_prune(struct api_req *a)
 {
-    static const char *const allowed[] = {"dangling", "label", "until", NULL};
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_json_ json_t *f = NULL;
-    if (filters_from_query(a->msg, allowed, &f, &err) < 0)
+    bool dangling;
+    struct prune_match m;
+    if (filters_parse(a->msg, FILTERS_IMAGE_PRUNE, &f, &err) < 0 ||
+        filters_bool(f, "dangling", true, &dangling, &err) < 0 ||
+        filters_prune(f, true, &m, &err) < 0)
         return api_reply_error(a, err);
-    bool all = filters_is(f, "dangling", "false");
-    if (filters_has(f, "dangling") && !all && !filters_is(f, "dangling", "true")) {
-        filters_invalid(f, "dangling", &err);
-        return api_reply_error(a, err);
-    }
     struct image_change ch = {0};
-    image_prune(a->d->images, all, filters_values(f, "label"), &ch);
-    struct prune_op *op = xcalloc(1, sizeof(*op));
-    *op = (struct prune_op){.a = a, .reclaimed = ch.reclaimed};
+    image_prune(a->d->images, !dangling, &m, &ch);
+    prune_match_free(&m);
     api_async(a);
-    image_change_apply(a->d->images, a->d->pool, &ch, pruned, op);
+    image_change_apply(a->d->images, a->d->pool, &ch, pruned, a);
 }
 
 const struct route image_routes[] = {

@@ -1,7 +1,9 @@
 /* handlers/system.c — the system API group: /_ping, /version and /info, in the shapes the
  * docker CLI reads for `docker version` and `docker info`. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,7 +11,9 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "exec/plan.h"
 #include "exec/verify.h"
+#include "fs/backing.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 
@@ -53,7 +57,19 @@ static void get_version(struct api_req *a)
     api_reply_raw(a, 200, "application/json", a->d->version_body, strlen(a->d->version_body));
 }
 
-/* Entries of a /proc/self directory (fds, tasks): cheap procfs reads. */
+/* ---- /info ---- */
+
+/* What /info reads from the host, gathered on a pool thread: it changes while berthd runs
+ * (hostname, memory, CPUs, ip_forward) and the reads block. */
+struct info_facts {
+    struct host_info host;
+    struct fs_backing backing;
+    bool ip_forward;
+    int nfd, nthreads;
+    char *init; /* the binary --init runs, NULL when there is none */
+};
+
+/* Entries of a /proc/self directory (fds, tasks). */
 static int count_entries(const char *path)
 {
     _cleanup_closedir_ DIR *dir = opendir(path);
@@ -61,6 +77,18 @@ static int count_entries(const char *path)
     for (struct dirent *e; dir && (e = readdir(dir));)
         n += e->d_name[0] != '.';
     return n;
+}
+
+static void info_work(struct api_task *t)
+{
+    struct info_facts *f = t->data;
+    host_info_load(&f->host);
+    fs_backing_probe(t->a->d->cfg.root, &f->backing);
+    f->ip_forward = host_ipv4_forwarding();
+    f->nfd = count_entries("/proc/self/fd");
+    f->nthreads = count_entries("/proc/self/task");
+    const char *init = plan_init_binary(t->a->d->exec.init_path);
+    f->init = init ? xstrdup(init) : NULL;
 }
 
 static char *now_rfc3339(void)
@@ -81,55 +109,152 @@ static char *now_rfc3339(void)
     return xstrdup(buf);
 }
 
-static json_t *info_resources(const struct daemon *d)
+static json_t *info_resources(const struct daemon *d, const struct info_facts *f)
 {
-    const struct cgroup_features *f = &d->cgroup;
-    return json_pack("{sb sb sb sb sb sb sb sb sb sb}", "MemoryLimit", f->memory, "SwapLimit",
-                     f->swap, "KernelMemoryTCP", f->kmem_tcp, "CpuCfsPeriod", f->cpu_cfs,
-                     "CpuCfsQuota", f->cpu_cfs, "CPUShares", f->cpu_shares, "CPUSet", f->cpuset,
-                     "PidsLimit", f->pids, "OomKillDisable", f->oom_kill_disable, "IPv4Forwarding",
-                     true);
+    const struct cgroup_features *c = &d->cgroup;
+    return json_pack("{sb sb sb sb sb sb sb sb sb sb}", "MemoryLimit", c->memory, "SwapLimit",
+                     c->swap, "KernelMemoryTCP", c->kmem_tcp, "CpuCfsPeriod", c->cpu_cfs,
+                     "CpuCfsQuota", c->cpu_cfs, "CPUShares", c->cpu_shares, "CPUSet", c->cpuset,
+                     "PidsLimit", c->pids, "OomKillDisable", c->oom_kill_disable, "IPv4Forwarding",
+                     f->ip_forward);
 }
 
-static json_t *info_registry(void)
+/* dockerd's warnings about missing cgroup features, those berth detects. */
+static json_t *info_warnings(const struct daemon *d)
 {
-    return json_pack("{s[ss] s{s{ss s[] sb sb}} s[]}", "InsecureRegistryCIDRs", "::1/128",
-                     "127.0.0.0/8", "IndexConfigs", "docker.io", "Name", "docker.io", "Mirrors",
-                     "Secure", 1, "Official", 1, "Mirrors");
+    const struct cgroup_features *c = &d->cgroup;
+    const struct {
+        bool missing;
+        const char *words;
+    } checks[] = {
+        {!c->memory, "WARNING: No memory limit support"},
+        {!c->swap, "WARNING: No swap limit support"},
+        {!c->oom_kill_disable && c->version == 1, "WARNING: No oom kill disable support"},
+        {!c->cpu_cfs, "WARNING: No cpu cfs quota support"},
+        {!c->cpu_cfs, "WARNING: No cpu cfs period support"},
+        {!c->cpu_shares, "WARNING: No cpu shares support"},
+        {!c->cpuset, "WARNING: No cpuset support"},
+    };
+    json_t *w = json_array();
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+        if (checks[i].missing)
+            json_array_append_new(w, json_string(checks[i].words));
+    return w;
 }
 
-static json_t *info_engine(const struct daemon *d)
+/* "10.1.2.3/8" → "10.0.0.0/8", as Go's netip.Prefix.Masked() shows a CIDR; NULL when s is not a
+ * CIDR (a host[:port] registry). */
+static char *masked_cidr(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    unsigned char addr[16];
+    char host[INET6_ADDRSTRLEN], out[INET6_ADDRSTRLEN];
+    char *end;
+    if (!slash || (size_t)(slash - s) >= sizeof(host))
+        return NULL;
+    memcpy(host, s, (size_t)(slash - s));
+    host[slash - s] = '\0';
+    int af = strchr(host, ':') ? AF_INET6 : AF_INET;
+    long bits = strtol(slash + 1, &end, 10);
+    if (inet_pton(af, host, addr) != 1 || *end || !slash[1] || bits < 0 ||
+        bits > (af == AF_INET ? 32 : 128))
+        return NULL;
+    for (int i = 0; i < (af == AF_INET ? 4 : 16); i++) {
+        int keep = (int)bits - i * 8;
+        addr[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+    }
+    inet_ntop(af, addr, out, sizeof(out));
+    return xasprintf("%s/%ld", out, bits);
+}
+
+/* dockerd's ServiceConfig from daemon.json: registry-mirrors (a trailing slash added, duplicates
+ * dropped) and insecure-registries, CIDRs beside loopback's and host[:port] entries as indexes
+ * of their own. */
+static json_t *info_registry(const struct daemon *d)
+{
+    const struct registry_config *rc = &d->regcfg;
+    json_t *mirrors = json_array(), *cidrs = json_array(), *indexes = json_object();
+    for (size_t i = 0; i < rc->nmirrors; i++) {
+        size_t n = strlen(rc->mirrors[i]);
+        json_t *m = json_sprintf("%.*s/", (int)(n && rc->mirrors[i][n - 1] == '/' ? n - 1 : n),
+                                 rc->mirrors[i]);
+        size_t k;
+        json_t *have;
+        bool dup = false;
+        json_array_foreach(mirrors, k, have) dup |= json_equal(have, m);
+        if (dup)
+            json_decref(m);
+        else
+            json_array_append_new(mirrors, m);
+    }
+    const char *loopback[] = {"::1/128", "127.0.0.0/8"};
+    for (size_t i = 0; i < rc->ninsecure + 2; i++) {
+        const char *r = i < rc->ninsecure ? rc->insecure[i] : loopback[i - rc->ninsecure];
+        const char *scheme = strstr(r, "://");
+        if (scheme) /* dockerd drops http:// and https:// with a warning */
+            r = scheme + 3;
+        _cleanup_free_ char *cidr = masked_cidr(r);
+        json_t *v = json_string(cidr ? cidr : r);
+        size_t k;
+        json_t *have;
+        bool dup = false;
+        json_array_foreach(cidrs, k, have) dup |= json_equal(have, v);
+        if (cidr && !dup)
+            json_array_append(cidrs, v);
+        else if (!cidr)
+            json_object_set_new(
+                indexes, r,
+                json_pack("{ss s[] sb sb}", "Name", r, "Mirrors", "Secure", 0, "Official", 0));
+        json_decref(v);
+    }
+    json_object_set_new(indexes, "docker.io",
+                        json_pack("{ss sO sb sb}", "Name", "docker.io", "Mirrors", mirrors,
+                                  "Secure", 1, "Official", 1));
+    return json_pack("{so so so}", "InsecureRegistryCIDRs", cidrs, "IndexConfigs", indexes,
+                     "Mirrors", mirrors);
+}
+
+/* dockerd counts every container that is neither running nor paused as stopped. */
+static json_t *info_engine(const struct daemon *d, const struct info_facts *f)
 {
     _cleanup_free_ char *now = now_rfc3339();
+    const struct fs_backing *b = &f->backing;
+    int all = (int)ctr_count(d->cs, -1), running = (int)ctr_count(d->cs, CTR_RUNNING),
+        paused = (int)ctr_count(d->cs, CTR_PAUSED);
+    const char *log_driver =
+        d->exec.log_driver && *d->exec.log_driver ? d->exec.log_driver : "json-file";
+    /* Plugins: only what berth implements. Its overlay mounts never take userxattr (berthd runs
+     * as root); it has no volume drivers, no authorization plugins and no /events listeners
+     * yet; its networks are host and none (null). */
     return json_pack(
-        "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[s] s[sss] s:n s[s]} sb si si ss ss "
+        "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[] s[ss] s:n s[s]} sb si si ss ss "
         "ss ss si}",
-        "ID", d->id, "Containers", (int)ctr_count(d->cs, -1), "ContainersRunning",
-        (int)ctr_count(d->cs, CTR_RUNNING), "ContainersPaused", (int)ctr_count(d->cs, CTR_PAUSED),
-        "ContainersStopped", (int)(ctr_count(d->cs, CTR_EXITED) + ctr_count(d->cs, CTR_CREATED)),
-        "Images", (int)image_count(d->images), "Driver", "overlay2", "DriverStatus",
-        "Backing Filesystem", "extfs", "Supports d_type", "true", "Using metacopy", "false",
-        "Native Overlay Diff", "true", "userxattr", "false", "DockerRootDir", d->cfg.root,
-        "Plugins", "Volume", "local", "Network", "bridge", "host", "null", "Authorization", "Log",
-        "json-file", "Debug", log_get_level() >= LOG_DEBUG, "NFd", count_entries("/proc/self/fd"),
-        "NGoroutines", count_entries("/proc/self/task"), "SystemTime", now, "LoggingDriver",
-        "json-file", "CgroupDriver", "cgroupfs", "CgroupVersion",
-        d->cgroup.version == 2 ? "2" : "1", "NEventsListener", 0);
+        "ID", d->id, "Containers", all, "ContainersRunning", running, "ContainersPaused", paused,
+        "ContainersStopped", all - running - paused, "Images", (int)image_count(d->images),
+        "Driver", "overlay2", "DriverStatus", "Backing Filesystem", b->name, "Supports d_type",
+        b->d_type ? "true" : "false", "Using metacopy", b->metacopy ? "true" : "false",
+        "Native Overlay Diff", b->native_diff ? "true" : "false", "userxattr", "false",
+        "DockerRootDir", d->cfg.root, "Plugins", "Volume", "Network", "host", "null",
+        "Authorization", "Log", "json-file", "Debug", log_get_level() >= LOG_DEBUG, "NFd", f->nfd,
+        "NGoroutines", f->nthreads, "SystemTime", now, "LoggingDriver", log_driver, "CgroupDriver",
+        "cgroupfs", "CgroupVersion", d->cgroup.version == 2 ? "2" : "1", "NEventsListener", 0);
 }
 
-static json_t *info_host(const struct daemon *d)
+static json_t *info_host(const struct daemon *d, const struct info_facts *f)
 {
-    return json_pack("{ss ss ss ss ss si sI ss ss ss ss s[] sb ss}", "KernelVersion",
-                     d->host.kernel, "OperatingSystem", d->host.os_name, "OSVersion",
-                     d->host.os_version, "OSType", "linux", "Architecture", d->host.machine, "NCPU",
-                     (int)d->host.ncpu, "MemTotal", (json_int_t)d->host.mem_total,
-                     "IndexServerAddress", "https://index.docker.io/v1/", "HttpProxy", "",
-                     "HttpsProxy", "", "NoProxy", "", "Labels", "ExperimentalBuild", 0, "Name",
-                     d->host.hostname);
+    json_t *labels = json_object_get(d->cfg.file, "labels");
+    return json_pack("{ss ss ss ss ss si sI ss ss ss ss so sb ss}", "KernelVersion", f->host.kernel,
+                     "OperatingSystem", f->host.os_name, "OSVersion", f->host.os_version, "OSType",
+                     "linux", "Architecture", f->host.machine, "NCPU", (int)f->host.ncpu,
+                     "MemTotal", (json_int_t)f->host.mem_total, "IndexServerAddress",
+                     "https://index.docker.io/v1/", "HttpProxy", "", "HttpsProxy", "", "NoProxy",
+                     "", "Labels", json_is_array(labels) ? json_deep_copy(labels) : json_array(),
+                     "ExperimentalBuild", 0, "Name", f->host.hostname);
 }
 
-static json_t *info_runtime(const struct daemon *d)
+static json_t *info_runtime(const struct daemon *d, const struct info_facts *f)
 {
+    const char *init = f->init ? strrchr(f->init, '/') : NULL;
     json_t *security = json_pack("[s]", "name=seccomp,profile=builtin");
     if (d->cgroup.version == 2)
         json_array_append_new(security, json_string("name=cgroupns"));
@@ -137,13 +262,13 @@ static json_t *info_runtime(const struct daemon *d)
     for (const char *const *r = verify_runtimes; *r; r++) /* every name is berthd itself */
         json_object_set_new(runtimes, *r, json_pack("{ss}", "path", "berthd"));
     return json_pack(
-        "{ss so ss s{ss ss ss sb ss s:n} sb ss ss s{ss} s{ss} s{ss} so s[] s[] s[] s:n}",
+        "{ss so ss s{ss ss ss sb ss s:n} sb ss ss s{ss} s{ss} s{ss} so s[] s[] so s:n}",
         "ServerVersion", BERTH_VERSION, "Runtimes", runtimes, "DefaultRuntime",
         VERIFY_DEFAULT_RUNTIME, "Swarm", "NodeID", "", "NodeAddr", "", "LocalNodeState", "inactive",
         "ControlAvailable", 0, "Error", "", "RemoteManagers", "LiveRestoreEnabled", 0, "Isolation",
-        "", "InitBinary", "", "ContainerdCommit", "ID", "", "RuncCommit", "ID", "", "InitCommit",
-        "ID", "", "SecurityOptions", security, "DefaultAddressPools", "CDISpecDirs", "Warnings",
-        "GenericResources");
+        "", "InitBinary", init ? init + 1 : "", "ContainerdCommit", "ID", "", "RuncCommit", "ID",
+        "", "InitCommit", "ID", "", "SecurityOptions", security, "DefaultAddressPools",
+        "CDISpecDirs", "Warnings", info_warnings(d), "GenericResources");
 }
 
 static void merge(json_t *into, json_t *part)
@@ -152,14 +277,24 @@ static void merge(json_t *into, json_t *part)
     json_decref(part);
 }
 
+static void info_done(struct api_task *t)
+{
+    struct info_facts *f = t->data;
+    struct daemon *d = t->a->d;
+    json_t *info = info_engine(d, f);
+    merge(info, info_resources(d, f));
+    merge(info, info_host(d, f));
+    json_object_set_new(info, "RegistryConfig", info_registry(d));
+    merge(info, info_runtime(d, f));
+    host_info_free(&f->host);
+    free(f->init);
+    free(f);
+    api_reply_json(t->a, 200, info);
+}
+
 static void get_info(struct api_req *a)
 {
-    json_t *info = info_engine(a->d);
-    merge(info, info_resources(a->d));
-    merge(info, info_host(a->d));
-    json_object_set_new(info, "RegistryConfig", info_registry());
-    merge(info, info_runtime(a->d));
-    api_reply_json(a, 200, info);
+    api_task_run(a, POOL_LATENCY, info_work, info_done, xcalloc(1, sizeof(struct info_facts)));
 }
 
 const struct route system_routes[] = {

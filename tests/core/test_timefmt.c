@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -155,6 +156,199 @@ static void test_round_trips(void **state)
     free(s);
 }
 
+/* ---- Go durations (time.ParseDuration) ---- */
+
+struct duration_case {
+    const char *in;
+    int64_t ns;
+};
+
+static const struct duration_case duration_cases[] = {
+    {"0", 0},
+    {"-0", 0},
+    {"+0", 0},
+    {"0s", 0},
+    {"1h", 3600 * NS},
+    {"10m", 600 * NS},
+    {"1h30m", 5400 * NS},
+    {"1.5h", 5400 * NS},
+    {"300ms", 300000000},
+    {"-2h45m", -9900 * NS},
+    {"+5s", 5 * NS},
+    {"1h1m1s1ms1us1ns", 3661001001001},
+    {"1\xc2\xb5s", 1000}, /* µ, the micro sign */
+    {"1\xce\xbcs", 1000}, /* μ, Greek mu */
+    {".5s", 500000000},
+    {"1.s", NS},
+    {"0.1ns", 0},
+    {"1.0000000001s", NS},
+    {"100h", 360000 * NS},
+    {"2562047h47m16.854775807s", INT64_MAX},
+    {"-2562047h47m16.854775808s", INT64_MIN},
+    {"9223372036854775807ns", INT64_MAX},
+};
+
+static void test_duration(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(duration_cases) / sizeof(duration_cases[0]); i++) {
+        int64_t got = 42;
+        if (time_parse_duration(duration_cases[i].in, &got) != 0 || got != duration_cases[i].ns)
+            fail_msg("%s: %lld, want %lld", duration_cases[i].in, (long long)got,
+                     (long long)duration_cases[i].ns);
+    }
+}
+
+static void test_duration_invalid(void **state)
+{
+    (void)state;
+    const char *bad[] = {"",
+                         "-",
+                         "+",
+                         "1",
+                         "10",
+                         "h",
+                         ".h",
+                         ".",
+                         "1hm",
+                         "1d",
+                         "1.5",
+                         "1 h",
+                         " 1h",
+                         "1h ",
+                         "h1",
+                         "1h-1m",
+                         "3000000h",
+                         "9223372036854775808ns",
+                         "9223372036854775807ns1ns",
+                         "-9223372036854775809ns"};
+    int64_t ns;
+    assert_int_equal(time_parse_duration(NULL, &ns), -1);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (time_parse_duration(bad[i], &ns) != -1)
+            fail_msg("\"%s\" parsed as %lld", bad[i], (long long)ns);
+}
+
+/* ---- dockerd's timestamps (timestamp.Parse) ---- */
+
+#define NOW 1700000000LL /* 2023-11-14T22:13:20Z */
+#define DAY 86400LL
+
+struct stamp_case {
+    const char *in;
+    int64_t ns;
+};
+
+/* With TZ=UTC-2: the local zone is two hours east of UTC. */
+static const struct stamp_case stamp_cases[] = {
+    /* durations count back from now */
+    {"10m", (NOW - 600) * NS},
+    {"1h30m", (NOW - 5400) * NS},
+    {"1.5h", (NOW - 5400) * NS},
+    {"300ms", NOW *NS - 300000000},
+    {"-1h", (NOW + 3600) * NS},
+    {"0s", NOW *NS},
+    /* "0" alone is Unix time 0, not a zero duration */
+    {"0", 0},
+    /* Unix seconds, with up to 20 digits of fraction, nine significant */
+    {"1700000000", NOW *NS},
+    {"+1700000000", NOW *NS},
+    {"1700000000.5", NOW *NS + 500000000},
+    {"1700000000.", NOW *NS},
+    {"1700000000.000000001", NOW *NS + 1},
+    {"1700000000.12345678912345678912", NOW *NS + 123456789},
+    /* RFC 3339 with a zone */
+    {"2023-11-14T22:13:20Z", NOW *NS},
+    {"2023-11-14T22:13:20.5Z", NOW *NS + 500000000},
+    {"2023-11-14T22:13:20.123456789Z", NOW *NS + 123456789},
+    {"2023-11-15T00:13:20+02:00", NOW *NS},
+    {"2023-11-14T17:13:20-05:00", NOW *NS},
+    {"2023-11-14T17:13:20.25-05:00", NOW *NS + 250000000},
+    {"2023-11-14T22:13Z", (NOW - 20) * NS},
+    {"2023-11-14T22Z", (NOW - 800) * NS},
+    {"2023-11-14T22+01:00", (NOW - 800 - 3600) * NS},
+    {"2023-11-14T1:13:20Z", (NOW - 21 * 3600) * NS}, /* Go takes a one-digit hour */
+    {"2023-11-14Z", (NOW - 80000) * NS},
+    {"2023-11-14+02:00", (NOW - 80000 - 7200) * NS},
+    /* without a zone: the local one */
+    {"2023-11-14T22:13:20", (NOW - 7200) * NS},
+    {"2023-11-14T22:13:20.5", (NOW - 7200) * NS + 500000000},
+    {"2023-11-14T22:13", (NOW - 7200 - 20) * NS},
+    {"2023-11-14T22", (NOW - 7200 - 800) * NS},
+    {"2023-11-14", (NOW - 80000 - 7200) * NS},
+    {"2024-02-29", (19782 * DAY - 7200) * NS},
+    {"1970-01-01Z", 0},
+    /* beyond int64 nanoseconds: saturated */
+    {"9999-12-31", INT64_MAX},
+    {"0000-01-01Z", INT64_MIN},
+    {"99999999999", INT64_MAX},
+};
+
+static void set_zone(void)
+{
+    setenv("TZ", "UTC-2", 1);
+    tzset();
+}
+
+static void test_timestamp(void **state)
+{
+    (void)state;
+    set_zone();
+    for (size_t i = 0; i < sizeof(stamp_cases) / sizeof(stamp_cases[0]); i++) {
+        int64_t got = 42;
+        char *why = NULL;
+        if (time_parse_timestamp(stamp_cases[i].in, NOW * NS, &got, &why) != 0 ||
+            got != stamp_cases[i].ns)
+            fail_msg("%s: %lld, want %lld (%s)", stamp_cases[i].in, (long long)got,
+                     (long long)stamp_cases[i].ns, why ? why : "parsed");
+        assert_null(why);
+    }
+}
+
+/* What does not parse, with Go's and dockerd's words. */
+static void test_timestamp_invalid(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"", "failed to parse value as time or duration: value is empty"},
+        {"  ", "failed to parse value as time or duration: value is empty"},
+        {"abc",
+         "failed to parse value as time or duration: invalid seconds \"abc\": invalid syntax"},
+        {"1h30", "failed to parse value as time or duration: invalid seconds \"1h30\": invalid "
+                 "syntax"},
+        {"2023/11/14",
+         "failed to parse value as time or duration: invalid seconds \"2023/11/14\": invalid "
+         "syntax"},
+        {".5", "failed to parse value as time or duration: invalid seconds \"\": invalid syntax"},
+        {"1700000000.5x", "failed to parse value as time or duration: invalid nanoseconds: invalid "
+                          "character 'x' at position 1"},
+        {"1.123456789012345678901", "failed to parse value as time or duration: invalid "
+                                    "nanoseconds: length 21 exceeds maximum 20"},
+        {"2023-13-01", "parsing time \"2023-13-01\": month out of range"},
+        {"2023-02-30", "parsing time \"2023-02-30\": day out of range"},
+        {"2023-11-14T25:00:00Z", "parsing time \"2023-11-14T25:00:00Z\": hour out of range"},
+        {"2023-11-14T22:61", "parsing time \"2023-11-14T22:61\": minute out of range"},
+        {"2023-11-14T22:13:20z", "parsing time \"2023-11-14T22:13:20z\" as "
+                                 "\"2006-01-02T15:04:05Z07:00\": cannot parse \"z\" as \"Z07:00\""},
+        {"2023-1-14", "parsing time \"2023-1-14\" as \"2006-01-02\": cannot parse \"1-14\" as "
+                      "\"01\""},
+        {"2023-11-14 22:13", "parsing time \"2023-11-14 22:13\": extra text: \" 22:13\""},
+        {"23-11-14", "parsing time \"23-11-14\" as \"2006-01-02\": cannot parse \"23-11-14\" as "
+                     "\"2006\""},
+        {"-1", "parsing time \"-1\" as \"2006-01-02\": cannot parse \"-1\" as \"2006\""},
+    };
+    set_zone();
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t got = 42;
+        char *why = NULL;
+        if (time_parse_timestamp(bad[i][0], NOW * NS, &got, &why) != -1)
+            fail_msg("\"%s\" parsed as %lld", bad[i][0], (long long)got);
+        if (!why || strcmp(why, bad[i][1]) != 0)
+            fail_msg("\"%s\": \"%s\", want \"%s\"", bad[i][0], why ? why : "(none)", bad[i][1]);
+        free(why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +357,10 @@ int main(void)
         cmocka_unit_test(test_parse_out_of_range),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_duration_invalid),
+        cmocka_unit_test(test_timestamp),
+        cmocka_unit_test(test_timestamp_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

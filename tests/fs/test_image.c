@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/pool.h"
 #include "fs/image.h"
+#include "core/timefmt.h"
 #include "fs/image_delete.h"
 #include "tests/testutil.h"
 
@@ -533,10 +534,11 @@ struct applied {
     char *records;
 };
 
-static void on_applied(void *ctx, int res, json_t *records, const struct berth_err *err)
+static void on_applied(void *ctx, int res, json_t *records, uint64_t reclaimed,
+                       const struct berth_err *err)
 {
     struct applied *a = ctx;
-    (void)err;
+    (void)err, (void)reclaimed;
     a->calls++;
     a->res = res;
     a->records = json_dumps(records, JSON_COMPACT);
@@ -650,11 +652,20 @@ static void test_prune(void **state)
     image_delete_set_users(image_user, &u);
 
     struct image_change ch = {0};
+    /* every image here was created at 2024-01-02T03:04:05Z: an earlier `until` takes none */
+    struct prune_match m = {.has_until = true,
+                            .until = time_parse_rfc3339("2024-01-02T03:04:04.999Z")};
     _cleanup_json_ json_t *filters = json_pack("[s]", "keep=no");
-    image_prune(f->is, false, filters, &ch);
+    label_match_init(&m.labels, filters, NULL);
+    image_prune(f->is, false, &m, &ch);
+    assert_int_equal(image_count(f->is), 5);
+    image_change_free(&ch);
+    m.until = time_parse_rfc3339("2024-01-02T03:04:05Z"); /* at `until` is not after it */
+    image_prune(f->is, false, &m, &ch);
     assert_null(image_get(f->is, labelled));
     assert_int_equal(image_count(f->is), 4);
     image_change_free(&ch);
+    prune_match_free(&m);
 
     image_prune(f->is, false, NULL, &ch); /* dangling only: no tag */
     assert_null(image_get(f->is, dangling));

@@ -1,0 +1,21 @@
+/* exec/effective.h — what is in force for a container, as dockerd's inspect and list show it:
+ * the HostConfig with the defaults berth applies when it runs it, the network it is really on,
+ * and its mount points (data-driven from its configuration, so a new mount kind or option shows
+ * as soon as the configuration carries it). Reactor thread; no I/O. */
+#pragma once
+
+#include <jansson.h>
+
+#include "exec/container.h"
+
+/* A new object: c's HostConfig with the defaults filled in where it leaves them empty (ShmSize
+ * 64 MiB, Runtime, the network mode in force, CgroupnsMode and IpcMode as the namespaces are
+ * made, RestartPolicy "no", ConsoleSize [0, 0]). */
+json_t *ctr_effective_host_config(const struct container *c);
+/* The network the container is on: "host", or "none" (its own empty namespace) for every other
+ * mode until bridge networking exists. */
+const char *ctr_network_mode(const struct container *c);
+/* The mount points as dockerd's MountPoint list: one {Type, Source, Destination, Mode, RW,
+ * Propagation} per -v bind and per --mount bind, in that order; (HostConfig.Tmpfs mounts are
+ * not mount points, as with dockerd). A new array. */
+json_t *ctr_mount_points(const struct container *c);
