@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exec/devices.h"
+#include "exec/namespaces.h"
 #include "exec/rootfs.h"
 #include "exec/verify.h"
 
@@ -145,9 +146,10 @@ static int rootfs_nodes(struct plan_store *s, const char *rootfs, const struct d
 }
 
 /* /dev as Docker builds it: a small tmpfs with the usual nodes (those a mapped device replaces
- * aside), the mapped devices, ptys, shm and mqueue. */
-static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size,
-                       const struct dev_set *devs)
+ * aside), the mapped devices, ptys, shm and mqueue. /dev/shm is a tmpfs of its own, or shm_from
+ * bound (--ipc shareable, host or container:X), or absent (--ipc none). */
+static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size, bool no_shm,
+                       const char *shm_from, const struct dev_set *devs)
 {
     static const struct {
         const char *name;
@@ -160,9 +162,17 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size,
     fs_mount(s, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", false);
     fs_mount(s, "devpts", keepf(s, "%s/pts", dev), "devpts", MS_NOSUID | MS_NOEXEC,
              "newinstance,ptmxmode=0666,mode=0620,gid=5", true);
-    fs_mount(s, "shm", keepf(s, "%s/shm", dev), "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
-             keepf(s, "mode=1777,size=%lld", (long long)(shm_size > 0 ? shm_size : 64 << 20)),
-             true);
+    if (shm_from) {
+        struct spawn_mount *m = add_mount(s);
+        *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND,
+                                  .source = keepf(s, "%s", shm_from),
+                                  .target = keepf(s, "%s/shm", dev),
+                                  .mkdir_target = true};
+    } else if (!no_shm) {
+        fs_mount(s, "shm", keepf(s, "%s/shm", dev), "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+                 keepf(s, "mode=1777,size=%lld", (long long)(shm_size > 0 ? shm_size : 64 << 20)),
+                 true);
+    }
     fs_mount(s, "mqueue", keepf(s, "%s/mqueue", dev), "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV,
              NULL, true);
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
@@ -225,7 +235,7 @@ static void cgroup_mounts(struct plan_store *s, const char *sys, const struct cg
 
 static int system_mounts(struct plan_store *s, const struct container *c, const char *rootfs,
                          const struct cgroup *cg, bool cgroupns, const struct dev_set *devs,
-                         struct berth_err **err)
+                         bool no_shm, const char *shm_from, struct berth_err **err)
 {
     bool privileged = json_get_bool(c->host_config, "Privileged", false);
     const char *proc = target(s, rootfs, "/proc", true, err);
@@ -234,7 +244,7 @@ static int system_mounts(struct plan_store *s, const struct container *c, const 
     if (!sys)
         return berth_err_code(*err);
     fs_mount(s, "proc", proc, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, false);
-    dev_mounts(s, dev, json_get_int(c->host_config, "ShmSize", 0), devs);
+    dev_mounts(s, dev, json_get_int(c->host_config, "ShmSize", 0), no_shm, shm_from, devs);
     fs_mount(s, "sysfs", sys, "sysfs",
              MS_NOSUID | MS_NOEXEC | MS_NODEV | (privileged ? 0 : MS_RDONLY), NULL, false);
     if (cg)
@@ -359,16 +369,16 @@ static int tmpfs_mounts(struct plan_store *s, const struct container *c, const c
     return 0;
 }
 
-/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory; read-only
- * with --read-only. */
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory (with
+ * --network container:X, X's); read-only with --read-only. */
 static int etc_files(struct plan_store *s, const struct container *c, const char *rootfs,
-                     struct berth_err **err)
+                     const char *dir, struct berth_err **err)
 {
     static const char *const files[] = {"hosts", "hostname", "resolv.conf"};
     bool ro = json_get_bool(c->host_config, "ReadonlyRootfs", false); /* as dockerd */
     for (size_t i = 0; i < 3; i++) {
         _cleanup_free_ char *dst = xasprintf("/etc/%s", files[i]);
-        _cleanup_free_ char *src = xasprintf("%s/%s", c->dir, files[i]);
+        _cleanup_free_ char *src = xasprintf("%s/%s", dir, files[i]);
         int r = bind(s, rootfs, src, dst, ro, false, err);
         if (r < 0)
             return r;
@@ -650,35 +660,68 @@ static char *const *group_add(struct plan_store *s, const struct container *c)
     return out;
 }
 
-/* dockerd's default: a private cgroup namespace on cgroup v2 hosts, the host's on v1. */
-static bool cgroupns_private(json_t *host_config)
+/* A namespace of its own unless it shares the host's or another container's. */
+static int own(enum ns_mode mode, int flag)
 {
-    const char *mode = json_get_str(host_config, "CgroupnsMode");
-    if (mode && *mode)
-        return strcmp(mode, "private") == 0;
-    return cgroup_unified();
+    return mode == NS_HOST || mode == NS_CONTAINER ? 0 : flag;
+}
+
+/* The namespaces it makes and those it enters (join: the other containers' pidfds). */
+static void namespaces(const struct ns_modes *m, const struct ns_join *join, struct spawn_plan *p)
+{
+    p->clone_flags = CLONE_NEWNS | own(m->pid, CLONE_NEWPID) | own(m->uts, CLONE_NEWUTS) |
+                     own(m->ipc, CLONE_NEWIPC) | own(m->net, CLONE_NEWNET);
+    p->cgroupns = m->cgroup == NS_PRIVATE;
+    const struct spawn_join joins[] = {{join ? join->net : -1, CLONE_NEWNET},
+                                       {join ? join->ipc : -1, CLONE_NEWIPC},
+                                       {join ? join->pid : -1, CLONE_NEWPID}}; /* PID last */
+    for (size_t i = 0; i < SPAWN_JOINS_MAX; i++)
+        if (joins[i].pidfd >= 0)
+            p->joins[p->njoins++] = joins[i];
+}
+
+/* HostConfig.Sysctls (checked at create), each key a path under /proc/sys as runc makes it:
+ * every dot a slash, so no ".." can climb out. */
+static void sysctls(struct plan_store *s, const struct container *c, struct spawn_plan *p)
+{
+    json_t *list = json_object_get(c->host_config, "Sysctls"), *v;
+    const char *key;
+    if (!json_object_size(list))
+        return;
+    struct spawn_sysctl *out = keep(s, xcalloc(json_object_size(list), sizeof(*out)));
+    json_object_foreach(list, key, v)
+    {
+        char *path = keepf(s, "/proc/sys/%s", key);
+        for (char *q = path + strlen("/proc/sys/"); *q; q++)
+            *q = *q == '.' ? '/' : *q;
+        out[p->nsysctls++] =
+            (struct spawn_sysctl){.key = keepf(s, "%s", key),
+                                  .path = path,
+                                  .value = keepf(s, "%s", json_string_value(v) ?: "")};
+    }
+    p->sysctls = out;
 }
 
 int plan_build(const struct container *c, const char *rootfs, const char *init,
-               const struct cgroup *cg, const struct dev_set *devs, struct spawn_plan *p,
-               struct plan_store **store, struct berth_err **err)
+               const struct cgroup *cg, const struct dev_set *devs, const struct ns_join *join,
+               struct spawn_plan *p, struct plan_store **store, struct berth_err **err)
 {
     struct plan_store *s = *store = xcalloc(1, sizeof(*s));
-    const char *net = json_get_str(c->host_config, "NetworkMode");
     const char *workdir = json_get_str(c->config, "WorkingDir");
     const char *path;
+    struct ns_modes m;
     memset(p, 0, sizeof(*p));
     p->rootfs = rootfs;
-    p->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                     (net && strcmp(net, "host") == 0 ? 0 : CLONE_NEWNET);
-    p->cgroupns = cgroupns_private(c->host_config);
+    ns_modes(c->host_config, &m);
+    namespaces(&m, join, p);
     int r = rootfs_user(rootfs, json_get_str(c->config, "User"), group_add(s, c), &s->user, err);
     if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
         r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
     if (r == 0)
-        r = system_mounts(s, c, rootfs, cg, p->cgroupns, devs, err);
+        r = system_mounts(s, c, rootfs, cg, p->cgroupns, devs, m.ipc == NS_NONE,
+                          join ? join->shm : NULL, err);
     if (r == 0)
-        r = etc_files(s, c, rootfs, err);
+        r = etc_files(s, c, rootfs, join && join->etc_dir ? join->etc_dir : c->dir, err);
     if (r == 0)
         r = binds(s, c, rootfs, err);
     if (r == 0)
@@ -701,7 +744,8 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
     p->masked = privileged ? NULL : masked_paths;
     p->readonly = privileged ? NULL : readonly_paths;
     p->readonly_rootfs = json_get_bool(c->host_config, "ReadonlyRootfs", false);
-    p->hostname = json_get_str(c->config, "Hostname");
+    p->hostname = m.uts == NS_HOST ? NULL : json_get_str(c->config, "Hostname");
+    sysctls(s, c, p);
     p->oom_score_adj = (int)json_get_int(c->host_config, "OomScoreAdj", 0);
     p->cwd = workdir && *workdir ? workdir : "/";
     p->argv = arguments(s, c, init != NULL);

@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "exec/container.h"
+#include "exec/namespaces.h"
 #include "exec/spawn.h"
 
 /* Everything a plan owns, freed together. */
@@ -24,11 +25,12 @@ struct dev_set; /* exec/devices.h */
 
 /* rootfs: the mounted merged dir; init: the host's init binary to run the command under
  * (--init), or NULL; cg: the container's cgroup, shown at /sys/fs/cgroup (NULL: nothing
- * there); devs: the container's device nodes (dev_resolve; NULL: Docker's defaults alone).
- * PLAN is filled and points into *store. */
+ * there); devs: the container's device nodes (dev_resolve; NULL: Docker's defaults alone);
+ * join: the namespaces of other containers it enters and the /dev/shm it binds (NULL: none).
+ * PLAN is filled and points into *store (and join's fds). */
 int plan_build(const struct container *c, const char *rootfs, const char *init,
-               const struct cgroup *cg, const struct dev_set *devs, struct spawn_plan *plan,
-               struct plan_store **store, struct berth_err **err);
+               const struct cgroup *cg, const struct dev_set *devs, const struct ns_join *join,
+               struct spawn_plan *plan, struct plan_store **store, struct berth_err **err);
 /* The static init binary for --init: init-path from daemon.json, else docker-init where
  * dockerd keeps it, else Debian's tini-static. NULL when there is none. */
 const char *plan_init_binary(const char *configured);

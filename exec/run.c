@@ -29,6 +29,7 @@
 #include "exec/devices.h"
 #include "exec/logconfig.h"
 #include "exec/logfile.h"
+#include "exec/namespaces.h"
 #include "exec/plan.h"
 #include "exec/rootfs.h"
 #include "exec/spawn.h"
@@ -72,6 +73,8 @@ struct ctr_run {
     int status; /* exit code */
     struct reactor_timer kill_timer;
     struct stop_waiter *stoppers;
+    char *shm;    /* the host directory at its /dev/shm, for containers joining its IPC */
+    bool own_shm; /* ... its own tmpfs (--ipc shareable), unmounted at its end */
 };
 
 struct ctr_waiter {
@@ -236,12 +239,24 @@ static void run_free(struct ctr_run *run)
     reactor_timer_stop(run->env->r, &run->kill_timer);
     reactor_io_close(run->pidfd);
     buf_free(&run->stdin_q);
+    free(run->shm);
     free(run);
 }
 
+int ctr_run_pidfd(const struct container *c)
+{
+    return c->run && !c->run->exited ? reactor_io_fd(c->run->pidfd) : -1;
+}
+
+const char *ctr_run_shm(const struct container *c)
+{
+    return c->run ? c->run->shm : NULL;
+}
+
 /* What a container that ran holds on the host: its cgroup (every process left in it killed
- * first: nothing of it may outlive it) and its overlay mount. Blocking. */
-static void release_host(const struct container *c, struct cgroup *cg)
+ * first: nothing of it may outlive it), its overlay mount and its shareable /dev/shm (shm).
+ * Blocking. */
+static void release_host(const struct container *c, struct cgroup *cg, bool shm)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     if (cg) {
@@ -252,6 +267,8 @@ static void release_host(const struct container *c, struct cgroup *cg)
     berth_err_freep(&err);
     if (rootfs_unmount(c->dir, &err) < 0)
         log_warn("container %.12s: %s", c->id, err->msg);
+    if (shm)
+        ns_shm_unmount(c->dir);
 }
 
 static void cleanup_work(struct pool_job *job)
@@ -259,7 +276,7 @@ static void cleanup_work(struct pool_job *job)
     struct cleanup *cl = (struct cleanup *)job;
     struct ctr_run *run = cl->run;
     cl->oom = run->cg && cgroup_oom_killed(run->cg);
-    release_host(run->c, take_ptr(run->cg));
+    release_host(run->c, take_ptr(run->cg), run->own_shm);
 }
 
 static void remove_after_exit(struct exec_env *env, struct container *c);
@@ -382,6 +399,7 @@ struct start_job {
     struct plan_stdio io;
     struct cgroup *cg;
     struct dev_set *devs; /* NULL unless it maps devices or limits block I/O */
+    struct ns_join *join; /* other containers' namespaces it enters, its shared /dev/shm */
     int log_fd;
     int64_t log_size;
     int64_t t_submit, t_begin, t_mount, t_cgroup, t_plan, t_end;
@@ -395,9 +413,12 @@ static char *read_host_file(const char *path)
 }
 
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf as Docker writes them for networks without
- * a bridge (none: loopback only; host: the host's files). */
-static int write_etc(const struct container *c, struct berth_err **err)
+ * a bridge (none: loopback only; host: the host's files). With --network container:X it uses
+ * X's files, and writes none. */
+static int write_etc(const struct container *c, const struct ns_join *join, struct berth_err **err)
 {
+    if (join && join->etc_dir)
+        return 0;
     const char *net = json_get_str(c->host_config, "NetworkMode");
     bool host = net && strcmp(net, "host") == 0;
     struct buf hosts = {0}, resolv = {0};
@@ -454,7 +475,9 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     struct container *c = j->c;
     struct cgroup_limits limits;
     *merged = xasprintf("%s/merged", c->dir);
-    int r = write_etc(c, &j->err);
+    int r = write_etc(c, j->join, &j->err);
+    if (r == 0)
+        r = ns_shm_mount(j->join, &j->err);
     if (r == 0 && j->top_link)
         r = rootfs_init_layer(layer_store_dir(j->env->layers), j->top_link, &j->err);
     if (r == 0)
@@ -469,13 +492,15 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     crashpoint("start-cgroup");
     j->t_cgroup = mono_us();
     const char *init = NULL;
-    if (r == 0 && wants_init(c, j->env) && !(init = plan_init_binary(j->env->init_path)))
+    /* as dockerd: no init in a PID namespace it shares (the host's or a container's) */
+    bool want_init = wants_init(c, j->env) && ns_pid_private(c->host_config);
+    if (r == 0 && want_init && !(init = plan_init_binary(j->env->init_path)))
         r = berth_user_error(&j->err, ENOENT,
                              "failed to create task for container: exec: \"docker-init\": "
                              "executable file not found in $PATH (install Debian's tini or set "
                              "init-path in daemon.json)");
     if (r == 0)
-        r = plan_build(c, *merged, init, j->cg, j->devs, plan, store, &j->err);
+        r = plan_build(c, *merged, init, j->cg, j->devs, j->join, plan, store, &j->err);
     if (r == 0)
         r = plan_stdio(c, &j->io, &j->err);
     _cleanup_free_ char *log = ctr_log_path(c);
@@ -496,6 +521,8 @@ static void undo(struct start_job *j)
         cgroup_destroy(j->cg, NULL);
     j->cg = NULL;
     rootfs_unmount(j->c->dir, NULL);
+    if (j->join && j->join->own_shm)
+        ns_shm_unmount(j->c->dir);
 }
 
 static void start_work(struct pool_job *job)
@@ -566,6 +593,10 @@ static void begin_run(struct start_job *j)
     run->err = watch(j->env, take_fd(&j->io.err), run, on_stderr);
     run->tty = watch(j->env, take_fd(&j->io.master), run, on_stdout);
     run->in = watch(j->env, take_fd(&j->io.in), run, NULL);
+    if (j->join) {
+        run->shm = take_ptr(j->join->shm);
+        run->own_shm = j->join->own_shm;
+    }
     c->run = run;
     reactor_poll(run->pidfd, POLLIN, on_exit_ready);
     buf_append(&run->stdin_q, c->stdin_pending.data, c->stdin_pending.len);
@@ -618,6 +649,7 @@ static void start_done(struct pool_job *job)
     berth_err_free(j->err);
     free(j->lowerdir);
     free(j->top_link);
+    ns_join_free(j->join);
     free(j);
     if (failed) {
         log_followers_finish(&c->followers); /* followers of a run that never happened */
@@ -662,9 +694,17 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
         j->top_link = xstrdup(top->link);
         j->lowerdir = xasprintf("%s/init:%s", top->link, layers);
     }
+    /* the other containers' namespaces are looked up now, while they cannot change */
+    int joined = ns_join_resolve(env->cs, c, &j->join, &j->err);
     c->starting = true; /* blocks a concurrent start or removal until the job is done */
     log_followers_open(&c->followers); /* logs -f from now on waits for this run's end */
     j->t_submit = mono_us();
+    if (joined < 0) { /* refused: it ends as a start that failed (state, --rm, waiters) */
+        j->res = joined;
+        j->exit_code = 125;
+        start_done(&j->job);
+        return 0;
+    }
     pool_submit(env->pool, POOL_LATENCY, &j->job);
     return 0;
 }
@@ -816,6 +856,7 @@ static void removal_work(struct pool_job *job)
 {
     struct removal *rm = (struct removal *)job;
     rootfs_unmount(rm->c->dir, NULL); /* in case a crash left it mounted */
+    ns_shm_unmount(rm->c->dir);
     rm->res = layer_rm_tree(rm->c->dir, &rm->err);
 }
 
@@ -961,7 +1002,7 @@ void ctr_recover_host(struct ctr_recovery *rc)
     for (size_t i = 0; i < rc->n; i++) {
         struct container probe = {.dir = rc->items[i].dir};
         memcpy(probe.id, rc->items[i].id, sizeof(probe.id));
-        release_host(&probe, cgroup_open(rc->items[i].cgroup_parent, rc->items[i].id));
+        release_host(&probe, cgroup_open(rc->items[i].cgroup_parent, rc->items[i].id), true);
     }
     for (size_t i = 0; i < rc->nstale; i++) {
         _cleanup_err_ struct berth_err *err = NULL;

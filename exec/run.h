@@ -24,8 +24,10 @@ struct exec_env {
     const char *cgroup_parent; /* daemon default ("berth") */
     const char *log_driver;    /* daemon.json log-driver and log-opts: defaults for create */
     const json_t *log_opts;
-    bool init;             /* daemon.json "init": containers run under an init by default */
-    const char *init_path; /* daemon.json "init-path" */
+    bool init;                 /* daemon.json "init": containers run under an init by default */
+    const char *init_path;     /* daemon.json "init-path" */
+    const char *ipc_mode;      /* daemon.json "default-ipc-mode" (NULL: dockerd's, private) */
+    const char *cgroupns_mode; /* daemon.json "default-cgroupns-mode" (NULL: per cgroup version) */
 
     struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
 };
@@ -62,6 +64,11 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
                      void *ctx, struct berth_err **err);
 /* Resize the tty of a running container (nothing to do without a tty, as dockerd). */
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err);
+/* A running container's pidfd (-1 when it does not run or has exited), and the host directory
+ * bound at its /dev/shm (NULL: a tmpfs of its own or none), for a container joining its
+ * namespaces. Reactor thread. */
+int ctr_run_pidfd(const struct container *c);
+const char *ctr_run_shm(const struct container *c);
 /* Wire attach input to running containers (once, at start-up). */
 void ctr_run_init(void);
 /* Start-up recovery of what the last daemon left on the host, in three steps so the API can

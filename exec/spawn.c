@@ -28,16 +28,20 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* What the child tells berthd: where it failed and why (index: which sysctl), or, with stage 0,
+ * the pid of the process it forked into a joined PID namespace. */
 struct child_report {
     int stage;
     int err;
+    int index;
+    pid_t pid;
 };
 
 /* ---- the child ---- */
 
-static void report(int fd, int stage, int err)
+static void report(int fd, int stage, int err, int index)
 {
-    struct child_report r = {stage, err};
+    struct child_report r = {.stage = stage, .err = err, .index = index};
     (void)!write(fd, &r, sizeof(r));
 }
 
@@ -134,7 +138,28 @@ static int mask_paths(const struct spawn_plan *p)
     return 0;
 }
 
-static int setup_fs(const struct spawn_plan *p, int *stage)
+/* runc's order: after the hostname's namespace and the new root exist, before /proc/sys is
+ * made read-only. The paths are in the container's own /proc, so each write reaches its
+ * namespaces. */
+static int write_sysctls(const struct spawn_plan *p, int *stage, int *index)
+{
+    for (size_t i = 0; i < p->nsysctls; i++) {
+        *index = (int)i;
+        *stage = STAGE_SYSCTL_OPEN;
+        int fd = open(p->sysctls[i].path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        *stage = STAGE_SYSCTL;
+        ssize_t n = write(fd, p->sysctls[i].value, strlen(p->sysctls[i].value));
+        int e = errno;
+        close(fd);
+        if (n < 0)
+            return -e;
+    }
+    return 0;
+}
+
+static int setup_fs(const struct spawn_plan *p, int *stage, int *index)
 {
     *stage = STAGE_MOUNT;
     if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) /* nothing leaks to the host */
@@ -146,7 +171,7 @@ static int setup_fs(const struct spawn_plan *p, int *stage)
     }
     *stage = STAGE_PIVOT;
     int r = pivot(p->rootfs);
-    if (r < 0)
+    if (r < 0 || (r = write_sysctls(p, stage, index)) < 0)
         return r;
     *stage = STAGE_MASK;
     if ((r = mask_paths(p)) < 0)
@@ -263,16 +288,46 @@ static int join_cgroup(const struct spawn_plan *p, const int *fds, int nfds)
     return 0;
 }
 
+/* Other containers' namespaces (several of one pidfd could go in one setns; one each is as
+ * cheap). A PID namespace takes only children: then a sibling is forked into it, its pid sent
+ * to berthd, and this process leaves; the sibling goes on as the container's process. */
+static int join_namespaces(const struct spawn_plan *p, int report_fd)
+{
+    bool pid = false;
+    for (size_t i = 0; i < p->njoins; i++) {
+        if (setns(p->joins[i].pidfd, p->joins[i].nstype) < 0)
+            return -errno;
+        pid |= p->joins[i].nstype == CLONE_NEWPID;
+    }
+    if (!pid)
+        return 0;
+    struct clone_args args = {.flags = CLONE_PARENT}; /* exit signal: ours, SIGCHLD */
+    pid_t child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+    if (child < 0)
+        return -errno;
+    if (child == 0) { /* a fork clears these */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        prctl(PR_SET_DUMPABLE, 0);
+        return 0;
+    }
+    struct child_report r = {.pid = child};
+    (void)!write(report_fd, &r, sizeof(r));
+    _exit(0);
+}
+
 static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, int report_fd)
 {
-    int stage = STAGE_CGROUP, r;
+    int stage = STAGE_CGROUP, index = 0, r;
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* no shim: the container goes with its engine */
     prctl(PR_SET_DUMPABLE, 0);        /* no /proc/PID/exe window until exec */
     if ((r = join_cgroup(p, cg_fds, ncg)) < 0)
         goto fail;
+    stage = STAGE_NAMESPACES;
+    if (p->njoins && (r = join_namespaces(p, report_fd)) < 0)
+        goto fail;
     reset_signals();
     stage = STAGE_STDIO;
-    if ((r = setup_stdio(p)) < 0 || (r = setup_fs(p, &stage)) < 0 ||
+    if ((r = setup_stdio(p)) < 0 || (r = setup_fs(p, &stage, &index)) < 0 ||
         (r = setup_process(p, &stage)) < 0 || (r = become_user(p, &stage)) < 0)
         goto fail;
     /* no engine fd may reach the container: every fd but 0-2 closes on exec */
@@ -280,7 +335,7 @@ static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, in
     stage = STAGE_EXEC;
     r = exec_command(p);
 fail:
-    report(report_fd, stage, -r);
+    report(report_fd, stage, -r, index);
     _exit(stage == STAGE_EXEC && (r == -ENOENT || r == -ENOTDIR) ? 127
           : stage == STAGE_EXEC && r == -EACCES                  ? 126
                                                                  : 125);
@@ -290,9 +345,10 @@ fail:
 
 static const char *stage_name(int stage)
 {
-    static const char *const names[] = {"",        "cgroup",   "stdio",   "mounts", "pivot_root",
-                                        "masking", "hostname", "rlimits", "user",   "capabilities",
-                                        "seccomp", "cwd",      "exec"};
+    static const char *const names[] = {
+        "",       "cgroup",  "join namespaces", "stdio",   "mounts", "pivot_root",   "sysctl",
+        "sysctl", "masking", "hostname",        "rlimits", "user",   "capabilities", "seccomp",
+        "cwd",    "exec"};
     return stage > 0 && stage <= STAGE_EXEC ? names[stage] : "setup";
 }
 
@@ -321,6 +377,17 @@ static int child_error(const struct spawn_plan *p, const struct child_report *re
                                 file);
     }
     *exit_code = 125;
+    const struct spawn_sysctl *sc =
+        rep->index >= 0 && (size_t)rep->index < p->nsysctls ? &p->sysctls[rep->index] : NULL;
+    if (rep->stage == STAGE_SYSCTL_OPEN && sc) /* runc's words */
+        return berth_user_error(err, EINVAL,
+                                "failed to create task for container: open sysctl %s file: %s",
+                                sc->key, strerror(rep->err));
+    if (rep->stage == STAGE_SYSCTL && sc)
+        return berth_user_error(err, EINVAL,
+                                "failed to create task for container: failed to write sysctl %s "
+                                "= \"%s\": %s",
+                                sc->key, sc->value, strerror(rep->err));
     if (rep->stage == STAGE_CWD)
         return berth_user_error(err, EINVAL,
                                 "failed to create task for container: chdir to cwd "
@@ -339,6 +406,24 @@ static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *
                               .exit_signal = SIGCHLD,
                               .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0};
     return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* The container's process is the sibling the child forked into a joined PID namespace: the
+ * child (which has left) reaped, a pidfd opened for the sibling. It is berthd's child, so
+ * nobody else can reap it and its pid cannot be reused before the pidfd is open. */
+static int adopt_forked(const struct child_report *rep, struct spawn_result *out,
+                        struct berth_err **err)
+{
+    waitpid(out->pid, NULL, 0);
+    close(out->pidfd);
+    out->pid = rep->pid;
+    out->pidfd = (int)syscall(SYS_pidfd_open, rep->pid, 0);
+    if (out->pidfd >= 0)
+        return 0;
+    int e = errno;
+    kill(rep->pid, SIGKILL);
+    waitpid(rep->pid, NULL, 0);
+    return berth_error(err, e, "pidfd_open");
 }
 
 static void close_all(int *fds, int n)
@@ -376,6 +461,13 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
     out->clone_us = mono_us() - t0;
     struct child_report report;
     ssize_t n = read(rep_fd, &report, sizeof(report));
+    if (n == (ssize_t)sizeof(report) && report.stage == 0) { /* forked into a joined PID ns */
+        int r = adopt_forked(&report, out, err);
+        if (r < 0)
+            return r;
+        pid = out->pid, pidfd = out->pidfd;
+        n = read(rep_fd, &report, sizeof(report));
+    }
     out->exec_us = mono_us() - t0;
     if (n == 0)
         return 0; /* the close-on-exec pipe closed: the command runs */

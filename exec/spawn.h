@@ -43,10 +43,29 @@ struct spawn_rlimit {
     struct rlimit limit;
 };
 
+/* One of another container's namespaces to enter: setns(pidfd, nstype) in the child. */
+struct spawn_join {
+    int pidfd;
+    int nstype; /* CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWPID */
+};
+#define SPAWN_JOINS_MAX 3
+
+/* A sysctl written in the child once its namespaces exist: path under the new root's /proc. */
+struct spawn_sysctl {
+    const char *key, *path, *value;
+};
+
 struct spawn_plan {
     const char *rootfs; /* the mounted root (overlay merged dir) */
     int clone_flags;    /* CLONE_NEW*, but for the cgroup namespace: */
     bool cgroupns;      /* a private one, made once the child is in its cgroup */
+    /* Other containers' namespaces, entered right after the cgroup. Entering a PID namespace
+     * only places the children: the child forks once more (CLONE_PARENT, so the process is
+     * berthd's child all the same) and the grandchild is the container's process. */
+    struct spawn_join joins[SPAWN_JOINS_MAX];
+    size_t njoins;
+    const struct spawn_sysctl *sysctls;
+    size_t nsysctls;
     const struct spawn_mount *mounts;
     size_t nmounts;
     const char *const *masked;   /* paths in the new root, NULL-terminated */
@@ -74,9 +93,12 @@ struct spawn_plan {
 /* Where the child stopped when it failed (for the words and the exit code). */
 enum spawn_stage {
     STAGE_CGROUP = 1,
+    STAGE_NAMESPACES,
     STAGE_STDIO,
     STAGE_MOUNT,
     STAGE_PIVOT,
+    STAGE_SYSCTL_OPEN,
+    STAGE_SYSCTL,
     STAGE_MASK,
     STAGE_HOSTNAME,
     STAGE_RLIMIT,

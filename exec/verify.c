@@ -22,6 +22,7 @@
 #include "core/xalloc.h"
 #include "exec/caps.h"
 #include "exec/devices.h"
+#include "exec/namespaces.h"
 #include "exec/plan.h"
 
 #define MIN_MEMORY   (6 * 1024 * 1024) /* dockerd's linuxMinMemory */
@@ -566,7 +567,7 @@ static int check_network(const json_t *hc, struct berth_err **err)
 {
     static const char *const known[] = {"none", "host", "default", "bridge", NULL};
     const char *net = json_get_str(hc, "NetworkMode");
-    if (net && *net && !one_of(net, known))
+    if (net && *net && !one_of(net, known) && strncmp(net, "container:", 10) != 0)
         return berth_user_error(err, ENOENT, "network %s not found", net);
     return 0;
 }
@@ -579,7 +580,9 @@ int verify_create(const json_t *config, const json_t *hc, json_t *warnings, stru
                                 "invalid CPU shares (%lld): value must be a positive integer",
                                 (long long)shares);
     struct security_opts so;
-    int r = check_cpu_rt(hc, err);
+    int r = ns_check_request(config, hc, err); /* dockerd checks these as it decodes */
+    if (r == 0)
+        r = check_cpu_rt(hc, err);
     if (r == 0)
         r = check_config(config, err);
     if (r == 0)
@@ -588,6 +591,8 @@ int verify_create(const json_t *config, const json_t *hc, json_t *warnings, stru
         r = check_memory(hc, warnings, err);
     if (r == 0)
         r = check_cpu(hc, warnings, err);
+    if (r == 0)
+        r = ns_check_modes(hc, err);
     if (r == 0)
         r = check_platform(hc, err);
     if (r == 0)

@@ -21,6 +21,7 @@
 #include "fs/atomic.h"
 #include "fs/image_delete.h"
 #include "exec/logconfig.h"
+#include "exec/namespaces.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/recovery.h"
@@ -229,16 +230,19 @@ static const char *image_user(void *arg, const char *image_id, bool *running)
 static void start_exec(struct daemon *d)
 {
     const char *parent = json_get_str(d->cfg.file, "cgroup-parent");
-    d->exec = (struct exec_env){.r = d->r,
-                                .pool = d->pool,
-                                .cs = d->cs,
-                                .images = d->images,
-                                .layers = d->layers,
-                                .cgroup_parent = parent && *parent ? parent : "berth",
-                                .log_driver = json_get_str(d->cfg.file, "log-driver"),
-                                .log_opts = json_object_get(d->cfg.file, "log-opts"),
-                                .init = json_get_bool(d->cfg.file, "init", false),
-                                .init_path = json_get_str(d->cfg.file, "init-path")};
+    d->exec =
+        (struct exec_env){.r = d->r,
+                          .pool = d->pool,
+                          .cs = d->cs,
+                          .images = d->images,
+                          .layers = d->layers,
+                          .cgroup_parent = parent && *parent ? parent : "berth",
+                          .log_driver = json_get_str(d->cfg.file, "log-driver"),
+                          .log_opts = json_object_get(d->cfg.file, "log-opts"),
+                          .init = json_get_bool(d->cfg.file, "init", false),
+                          .init_path = json_get_str(d->cfg.file, "init-path"),
+                          .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
+                          .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode")};
     image_delete_set_users(image_user, d);
     ctr_run_init();
 }
@@ -332,8 +336,8 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
     int r;
     if ((r = log_config_check(json_get_str(d->cfg.file, "log-driver"),
                               json_object_get(d->cfg.file, "log-opts"), err)) < 0 ||
-        (r = prepare_dirs(d, err)) < 0 || (r = lock_pidfile(d, err)) < 0 ||
-        (r = load_engine_id(d, err)) < 0)
+        (r = ns_check_defaults(d->cfg.file, err)) < 0 || (r = prepare_dirs(d, err)) < 0 ||
+        (r = lock_pidfile(d, err)) < 0 || (r = load_engine_id(d, err)) < 0)
         return r;
     raise_limits();
     host_info_load(&d->host);

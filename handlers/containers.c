@@ -14,6 +14,7 @@
 #include "exec/create.h"
 #include "exec/effective.h"
 #include "exec/logconfig.h"
+#include "exec/namespaces.h"
 #include "exec/run.h"
 #include "fs/image.h"
 #include "fs/ref.h"
@@ -74,7 +75,9 @@ static void post_create(struct api_req *a)
         json_decref(warnings);
         return api_reply_error(a, err);
     }
-    if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0) {
+    if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0 ||
+        ns_settle(a->d->cs, c->host_config, a->d->exec.ipc_mode, a->d->exec.cgroupns_mode, &err) <
+            0) {
         ctr_free(c);
         json_decref(warnings);
         return api_reply_error(a, err);
@@ -155,14 +158,15 @@ static json_t *inspect(struct api_req *a, const struct container *c)
 {
     _cleanup_free_ char *log_path =
         log_config_enabled(c->host_config) ? ctr_log_path(c) : xstrdup("");
+    const char *etc = ns_etc_dir(a->d->cs, c); /* --network container:X: X's files */
     json_t *j = json_pack(
         "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n so so so sO so}", "Id", c->id,
         "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
-        c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", c->dir), "HostnamePath",
-        json_sprintf("%s/hostname", c->dir), "HostsPath", json_sprintf("%s/hosts", c->dir),
-        "LogPath", json_string(log_path), "Name", "", "RestartCount", c->state.restart_count,
-        "Driver", "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "",
-        "AppArmorProfile", "", "ExecIDs", "HostConfig", ctr_effective_host_config(c), "GraphDriver",
+        c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", etc), "HostnamePath",
+        json_sprintf("%s/hostname", etc), "HostsPath", json_sprintf("%s/hosts", etc), "LogPath",
+        json_string(log_path), "Name", "", "RestartCount", c->state.restart_count, "Driver",
+        "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile",
+        "", "ExecIDs", "HostConfig", ctr_effective_host_config(c), "GraphDriver",
         graph_driver(a, c), "Mounts", ctr_mount_points(c), "Config", c->config, "NetworkSettings",
         network_json(c));
     json_object_set_new(j, "Name", json_sprintf("/%s", c->name));
