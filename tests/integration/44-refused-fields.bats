@@ -69,6 +69,11 @@ refused_run() {
     -d '{"Image":"busybox","Cmd":["true"]}')" = 201 ]
   [ "$(jq -c .Warnings "$BT_DIR/api.body")" = "[\"${BRIDGE_WARNING#WARNING: }\"]" ]
   docker rm "$(jq -r .Id "$BT_DIR/api.body")" >/dev/null
+  # berth's own client prints them as the docker CLI does
+  run --separate-stderr "$BERTH" -H "unix://$BT_SOCK" run --rm busybox echo hi
+  [ "$status" -eq 0 ]
+  [ "$output" = hi ]
+  [ "$stderr" = "$BRIDGE_WARNING" ]
   # docker-py's containers.run
   run "$HOSTPY" -c "
 import docker
