@@ -133,11 +133,13 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     struct image *img;
     if (!image || !*image)
         return berth_user_error(err, EINVAL, "no image specified");
-    /* a field berth does not honour is refused by name first, whatever else is wrong; then
-     * dockerd's checks of the request, before it looks for the image */
-    int r = fields_check_request(body, warnings, err);
+    /* dockerd's checks of the request, before it looks for the image; then each field berth
+     * does not honour is refused by name (a user-defined network before: see fields.h) */
+    int r = fields_check_early(body, err);
     if (r == 0)
         r = verify_create(body, hc, warnings, err);
+    if (r == 0)
+        r = fields_check_request(body, warnings, err);
     if (r == 0)
         r = image_find(is, image, &img, err);
     if (r == 0 && name && *name)

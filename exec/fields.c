@@ -12,9 +12,10 @@
  *   yet". A rule says which values refuse or warn, with dockerd's words where dockerd refuses
  *   or warns itself (restart policy, isolation, QoS, CPU percent, healthcheck durations).
  * - Fields the spec does not define are left alone, as dockerd's JSON decoder leaves them.
- * - The check runs before dockerd's own validation (exec/verify.c), so that a field berth
- *   cannot honour is named as such whatever else is wrong with the request; exec/verify.c
- *   still refuses what is inside a field's value (named volumes in Binds, for one).
+ * - The check runs after dockerd's own checks (exec/verify.c and the modules it calls), so
+ *   that what those refuse with dockerd's words keeps them (named volumes in Binds, volume
+ *   mounts, --gpus); the table refuses the rest. User-defined networks alone are refused
+ *   before (FIELD_AT_EARLY): verify.c would answer 404, and on a 404 the CLI pulls the image.
  * - Only rows with a rule or REFUSED are walked at create: a plain `docker run` costs one
  *   object lookup per such row. */
 #include "exec/fields.h"
@@ -46,7 +47,8 @@ struct fields_ctx {
 
 static void warn(struct fields_ctx *x, const char *text)
 {
-    json_array_append_new(x->warnings, json_string(text));
+    if (x->warnings)
+        json_array_append_new(x->warnings, json_string(text));
 }
 
 /* Anything but null, "", 0, false, [] or {}. */
@@ -355,6 +357,7 @@ static int volumes(struct fields_ctx *x, const struct field_row *row, const json
 #define W       FIELD_WARNED
 #define MERGED  (FIELD_AT_MERGED)
 #define BOTH    (FIELD_AT_REQUEST | FIELD_AT_MERGED)
+#define EARLY   (FIELD_AT_EARLY)
 #define WINDOWS "Windows only: dockerd on Linux ignores it"
 #define ENDPOINT                                                                                   \
     "operational data dockerd fills in when it connects the container; what a "                    \
@@ -482,7 +485,7 @@ const struct field_row fields_table[] = {
     {"HostConfig.NetworkMode", H, "--network",
      "none, host, container:X; default and bridge run "
      "as none with a warning; user-defined networks refused",
-     network_mode, 0},
+     network_mode, EARLY},
     {"HostConfig.PortBindings", R, "-p, --publish",
      "with --network host: discarded with "
      "dockerd's warning",
@@ -578,7 +581,7 @@ const struct field_row fields_table[] = {
     {"NetworkingConfig.EndpointsConfig", H, "--network",
      "the network the container runs on; "
      "others are user-defined networks, refused",
-     endpoints, 0},
+     endpoints, EARLY},
     {"NetworkingConfig.EndpointsConfig{}.IPAMConfig", R, "--ip, --ip6, --link-local-ip", NULL,
      by_members, 0},
     {"NetworkingConfig.EndpointsConfig{}.IPAMConfig.IPv4Address", R, "--ip", NULL, NULL, 0},
@@ -719,7 +722,8 @@ static int check(struct fields_ctx *x, unsigned pass, struct berth_err **err)
     return 0;
 }
 
-int fields_check_request(const json_t *body, json_t *warnings, struct berth_err **err)
+static int check_request(const json_t *body, unsigned pass, json_t *warnings,
+                         struct berth_err **err)
 {
     const json_t *hc = json_object_get(body, "HostConfig");
     struct fields_ctx x = {.body = body,
@@ -727,7 +731,17 @@ int fields_check_request(const json_t *body, json_t *warnings, struct berth_err 
                            .hc = json_is_object(hc) ? hc : NULL,
                            .net = json_get_str(hc, "NetworkMode") ?: "",
                            .warnings = warnings};
-    return check(&x, FIELD_AT_REQUEST, err);
+    return check(&x, pass, err);
+}
+
+int fields_check_early(const json_t *body, struct berth_err **err)
+{
+    return check_request(body, FIELD_AT_EARLY, NULL, err);
+}
+
+int fields_check_request(const json_t *body, json_t *warnings, struct berth_err **err)
+{
+    return check_request(body, FIELD_AT_REQUEST, warnings, err);
 }
 
 void fields_network_warning(const json_t *hc, json_t *warnings)

@@ -28,8 +28,9 @@ typedef int (*field_rule_fn)(struct fields_ctx *x, const struct field_row *row, 
                              const char *at, struct berth_err **err);
 
 enum {
-    FIELD_AT_REQUEST = 1, /* the rule runs on the request, before the image is looked up */
+    FIELD_AT_REQUEST = 1, /* the rule runs on the request, after dockerd's checks of it */
     FIELD_AT_MERGED = 2,  /* ... on the config merged with the image's (Volumes, Healthcheck) */
+    FIELD_AT_EARLY = 4,   /* ... on the request, before dockerd's checks (networks) */
 };
 
 /* One field. path: "Config.Tty", "HostConfig.Mounts[].BindOptions.Propagation",
@@ -51,10 +52,16 @@ extern const size_t fields_table_len;
 const struct field_row *fields_find(const char *path);
 const char *fields_state_name(enum field_state s);
 
-/* The request body of POST /containers/create, before anything is looked up or made: EINVAL
+/* The request body of POST /containers/create, before dockerd's checks (exec/verify.c): EINVAL
+ * for a user-defined network (400, where verify.c's "network X not found" is a 404, on which
+ * the docker CLI pulls the image and asks again). Reactor thread, no I/O. */
+int fields_check_early(const json_t *body, struct berth_err **err);
+/* The request body, after dockerd's checks and before anything is looked up or made: EINVAL
  * naming the first field set that berth does not honour (or dockerd's words where dockerd
  * refuses the value itself); warnings gets dockerd's warning strings (host networking discards
- * published ports, CPU percent is discarded). Reactor thread, no I/O. */
+ * published ports, CPU percent is discarded). After dockerd's checks, so that where those
+ * refuse a value with dockerd's own words (named volumes, --gpus) the words are dockerd's.
+ * Reactor thread, no I/O. */
 int fields_check_request(const json_t *body, json_t *warnings, struct berth_err **err);
 /* After the image's defaults are merged in: config is the merged Config, hc the HostConfig,
  * body the request. EINVAL for a Volumes entry that would need an anonymous volume (no bind or

@@ -89,9 +89,10 @@ static void test_table_matches_spec(void **state)
 
 /* ---- the check ---- */
 
-/* fields_check_request on a body given as JSON text (then, when merged_config is given,
- * fields_check_merged with it as the merged Config): the message, or NULL when it passes;
- * *warnings (if asked) the warnings joined by '|'. Fails the test unless the status is EINVAL. */
+/* fields_check_early and fields_check_request on a body given as JSON text (then, when
+ * merged_config is given, fields_check_merged with it as the merged Config): the message, or NULL
+ * when it passes; *warnings (if asked) the warnings joined by '|'. Fails the test unless the status
+ * is EINVAL. */
 static char *check_body(const char *body_text, const char *merged_config, char **warnings)
 {
     json_error_t je;
@@ -99,7 +100,9 @@ static char *check_body(const char *body_text, const char *merged_config, char *
     if (!body)
         fail_msg("bad test JSON: %s: %s", je.text, body_text);
     _cleanup_err_ struct berth_err *err = NULL;
-    int r = fields_check_request(body, w, &err);
+    int r = fields_check_early(body, &err);
+    if (r == 0)
+        r = fields_check_request(body, w, &err);
     if (r == 0 && merged_config) {
         json_t *config = json_loads(merged_config, 0, &je);
         if (!config)
