@@ -15,6 +15,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/devices.h"
+#include "exec/fields.h"
 #include "exec/verify.h"
 #include "fs/atomic.h"
 
@@ -133,8 +134,13 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     struct image *img;
     if (!image || !*image)
         return berth_user_error(err, EINVAL, "no image specified");
-    /* dockerd checks the request before it looks for the image */
-    int r = verify_create(body, hc, warnings, err);
+    /* dockerd's checks of the request, before it looks for the image; then each field berth
+     * does not honour is refused by name (a user-defined network before: see fields.h) */
+    int r = fields_check_early(body, err);
+    if (r == 0)
+        r = verify_create(body, hc, warnings, err);
+    if (r == 0)
+        r = fields_check_request(body, warnings, err);
     if (r == 0)
         r = image_find(is, image, &img, err);
     if (r == 0 && name && *name)
@@ -154,6 +160,10 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     if (!json_get_str(c->host_config, "Runtime") || !*json_get_str(c->host_config, "Runtime"))
         json_object_set_new(c->host_config, "Runtime", json_string(VERIFY_DEFAULT_RUNTIME));
     merge_image(c->config, json_object_get(img->config, "config"));
+    if ((r = fields_check_merged(body, c->config, c->host_config, warnings, err)) < 0) {
+        ctr_free(c); /* the image's VOLUME would need a volume */
+        return r;
+    }
     const char *net = json_get_str(c->host_config, "NetworkMode");
     char host[256] = "";
     if (net && strcmp(net, "host") == 0 && gethostname(host, sizeof(host) - 1) < 0)

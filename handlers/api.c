@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "handlers/daemon.h"
+#include "handlers/params.h"
 #include "handlers/recovery.h"
 
 void api_common_headers(struct http_conn *c)
@@ -312,7 +313,12 @@ void api_serve(void *daemon, struct http_conn *c, struct http_msg *msg)
     }
     if (!versioned)
         snprintf(a->version, sizeof(a->version), "%s", API_VERSION);
-    if (!check_version(a) || recovery_park(a, route))
+    if (!check_version(a))
+        return;
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (params_check(route, msg, &err) < 0) /* a parameter berth does not honour is named */
+        return api_reply_error(a, err);
+    if (recovery_park(a, route))
         return;
     route->fn(a);
 }

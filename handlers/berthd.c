@@ -178,26 +178,9 @@ static int start_reactor(struct daemon *d, struct berth_err **err)
 
 static void build_router(struct daemon *d)
 {
-    const struct {
-        const struct route *routes;
-        size_t n;
-    } groups[] = {{system_routes, system_routes_count},
-                  {image_routes, image_routes_count},
-                  {distribution_routes, distribution_routes_count},
-                  {archive_routes, archive_routes_count},
-                  {container_routes, container_routes_count},
-                  {lifecycle_routes, lifecycle_routes_count},
-                  {logs_routes, logs_routes_count}};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-        n += groups[i].n;
-    struct route *all = xcalloc(n, sizeof(*all));
-    n = 0;
-    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-        for (size_t k = 0; k < groups[i].n; k++)
-            all[n++] = groups[i].routes[k];
-    d->routes = all;
-    d->router = router_new(all, n);
+    size_t n;
+    d->routes = api_routes_all(&n);
+    d->router = router_new(d->routes, n);
 }
 
 /* A container holds the layers of its image, so they outlive a forced rmi of the image. */

@@ -13,6 +13,7 @@
 #include "core/xalloc.h"
 #include "exec/create.h"
 #include "exec/effective.h"
+#include "exec/fields.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
 #include "exec/run.h"
@@ -51,16 +52,19 @@ static void create_done(struct pool_job *job)
         ctr_free(cc->c);
         api_reply_error(cc->a, cc->err);
     } else {
-        if (!strcmp(json_get_str(cc->c->host_config, "NetworkMode") ?: "bridge", "bridge") ||
-            !strcmp(json_get_str(cc->c->host_config, "NetworkMode") ?: "", "default"))
-            log_warn("container %.12s: bridge networking is not available yet; it runs with "
-                     "network none",
-                     cc->c->id);
         api_reply_json(cc->a, 201, json_pack("{ss sO}", "Id", cc->c->id, "Warnings", cc->warnings));
     }
     json_decref(cc->warnings);
     berth_err_free(cc->err);
     free(cc);
+}
+
+/* daemon.json "bridge": "none" (dockerd's -b none): containers on the default network run
+ * without networking, as they do here until bridge networking lands, and without a warning. */
+static bool no_default_bridge(const struct daemon *d)
+{
+    const char *bridge = json_get_str(d->cfg.file, "bridge");
+    return bridge && strcmp(bridge, "none") == 0;
 }
 
 static void post_create(struct api_req *a)
@@ -82,6 +86,8 @@ static void post_create(struct api_req *a)
         json_decref(warnings);
         return api_reply_error(a, err);
     }
+    if (!no_default_bridge(a->d))
+        fields_network_warning(c->host_config, warnings);
     ctr_add(a->d->cs, c, a->d->pool); /* the name is taken from now on */
     struct create_call *cc = xcalloc(1, sizeof(*cc));
     *cc = (struct create_call){.job = {.work = create_work, .done = create_done},

@@ -59,7 +59,7 @@ struct daemon {
     int stop_signals;          /* SIGTERM/SIGINT received: containers are being stopped */
 };
 
-/* The routes of each API group, gathered by berthd.c. */
+/* The routes of each API group, gathered by api_routes_all. */
 extern const struct route system_routes[];
 extern const size_t system_routes_count;
 extern const struct route image_routes[];
@@ -77,3 +77,5 @@ extern const size_t logs_routes_count;
 
 /* POST /images/create?fromSrc= (handlers/archive.c). */
 void image_import(struct api_req *a, const char *src);
+/* Every group's routes in matching order (handlers/routes.c): a heap array of *count routes. */
+struct route *api_routes_all(size_t *count);

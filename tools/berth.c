@@ -308,6 +308,11 @@ static int create(struct client *cl, const struct run_opts *o, char **id)
         say_error(resp);
     else if (!json_get_str(j, "Id"))
         fprintf(stderr, "berth: the engine's create answer has no Id\n");
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(j, "Warnings"), i, w) /* as the docker CLI shows them */
+        if (resp->status < 400 && json_string_value(w))
+            fprintf(stderr, "WARNING: %s\n", json_string_value(w));
     *id = json_get_str(j, "Id") ? strdup(json_get_str(j, "Id")) : NULL;
     http_msg_free(resp);
     return *id ? 0 : EXIT_ENGINE;

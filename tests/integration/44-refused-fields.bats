@@ -1,0 +1,229 @@
+#!/usr/bin/env bats
+# Every run flag works or is refused (exec/fields.c, handlers/params.c): each option berth does
+# not honour yet is refused at create through the docker CLI with a message naming it, and
+# nothing is created (no container, no image pulled for it); healthchecks and the default
+# network are accepted with a warning the CLI prints; a plain docker run, docker create and
+# docker-py's containers.run still work. Query parameters berth does not honour are refused by
+# name the same way. This daemon has a default bridge (CTR_BRIDGE=1), so it warns.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+load containers
+
+setup_file() { ctr_setup_file; }
+setup() { CTR_BRIDGE=1 ctr_setup; }
+teardown() { ctr_teardown; }
+
+BRIDGE_WARNING="WARNING: bridge networking is not supported yet: the container runs with network none (--network none or --network host says so and silences this warning)"
+
+no_containers() {
+  local ids
+  ids=$(docker ps -aq)
+  [ -z "$ids" ] || { echo "containers left: $ids"; return 1; }
+}
+
+# refused_run MESSAGE ARGS...: `docker run ARGS... busybox true` and `docker create` with the
+# same ARGS both fail with "Error response from daemon: MESSAGE", print nothing else of note
+# (no pull: the CLI pulls only on a 404), and create nothing.
+refused_run() {
+  local msg=$1 cmd
+  shift
+  for cmd in run create; do
+    run docker "$cmd" "$@" busybox true
+    if [ "$status" -ne 125 ] && [ "$cmd" = run ] || [ "$status" -eq 0 ] ||
+      [[ "$output" != *"Error response from daemon: $msg"* ]] ||
+      [[ "$output" == *"Unable to find image"* ]]; then
+      echo "docker $cmd $*"
+      echo "expected: Error response from daemon: $msg"
+      echo "got ($status): $output"
+      return 1
+    fi
+    no_containers
+  done
+}
+
+@test "a plain docker run works: the default network runs as none, with the CLI's WARNING" {
+  run --separate-stderr docker run --rm busybox sh -c 'echo hi; ls /sys/class/net'
+  [ "$status" -eq 0 ]
+  [ "$output" = $'hi\nlo' ]
+  [ "$stderr" = "$BRIDGE_WARNING" ]
+  run --separate-stderr docker run --rm --network bridge busybox true
+  [ "$status" -eq 0 ]
+  [ "$stderr" = "$BRIDGE_WARNING" ]
+  # --network none and host say so: no warning
+  run --separate-stderr docker run --rm --network none busybox echo quiet
+  [ "$output" = quiet ]
+  [ -z "$stderr" ]
+  run --separate-stderr docker run --rm --network host busybox echo quiet
+  [ "$output" = quiet ]
+  [ -z "$stderr" ]
+  # docker create prints it too; the container runs
+  run --separate-stderr docker create --name made busybox echo made
+  [ "$status" -eq 0 ]
+  [ "$stderr" = "$BRIDGE_WARNING" ]
+  [ "$(docker start -a made)" = made ]
+  docker rm made >/dev/null
+  # the create reply's Warnings, through the API
+  [ "$(api_save POST /containers/create -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","Cmd":["true"]}')" = 201 ]
+  [ "$(jq -c .Warnings "$BT_DIR/api.body")" = "[\"${BRIDGE_WARNING#WARNING: }\"]" ]
+  docker rm "$(jq -r .Id "$BT_DIR/api.body")" >/dev/null
+  # berth's own client prints them as the docker CLI does
+  run --separate-stderr "$BERTH" -H "unix://$BT_SOCK" run --rm busybox echo hi
+  [ "$status" -eq 0 ]
+  [ "$output" = hi ]
+  [ "$stderr" = "$BRIDGE_WARNING" ]
+  # docker-py's containers.run
+  run "$HOSTPY" -c "
+import docker
+c = docker.DockerClient(base_url='unix://$BT_SOCK')
+print(c.containers.run('busybox', 'echo from-py', remove=True).decode().strip())"
+  [ "$status" -eq 0 ]
+  [ "$output" = from-py ]
+  no_containers
+}
+
+@test "daemon.json bridge: none (dockerd's -b none): the default network runs as none, silently" {
+  ctr_teardown
+  ctr_setup # the suites' daemon: "bridge": "none"
+  run --separate-stderr docker run --rm busybox ls /sys/class/net
+  [ "$output" = lo ]
+  [ -z "$stderr" ]
+  [ "$(api_save POST /containers/create -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","Cmd":["true"]}')" = 201 ]
+  [ "$(jq -c .Warnings "$BT_DIR/api.body")" = "[]" ]
+}
+
+@test "ports, restart policies, volumes, links, user-defined networks: refused by name, nothing made" {
+  refused_run "HostConfig.PortBindings (-p, --publish) is not supported yet" -p 8080:80
+  refused_run "HostConfig.PortBindings (-p, --publish) is not supported yet" -p 127.0.0.1::80/udp
+  refused_run "HostConfig.PublishAllPorts (-P, --publish-all) is not supported yet" -P
+  refused_run "HostConfig.RestartPolicy.Name (--restart always) is not supported yet" --restart always
+  refused_run "HostConfig.RestartPolicy.Name (--restart unless-stopped) is not supported yet" \
+    --restart unless-stopped
+  refused_run "HostConfig.RestartPolicy.Name (--restart on-failure) is not supported yet" \
+    --restart on-failure:3
+  refused_run "invalid volume specification: 'name:/p': volumes are not supported yet, only binds of absolute host paths" \
+    -v name:/p
+  refused_run "Config.Volumes /p (the image's VOLUME, or -v /p) needs an anonymous volume, and volumes are not supported yet: -v /host/dir:/p or --tmpfs /p works around it" \
+    -v /p
+  # exec/verify.c refuses these first, in its own words
+  refused_run 'mounts of type "volume" are not supported yet' --mount type=volume,dst=/p
+  refused_run 'mounts of type "volume" are not supported yet' --mount type=volume,src=named,dst=/p
+  refused_run "HostConfig.VolumeDriver (--volume-driver) is not supported yet" --volume-driver local
+  refused_run "HostConfig.Links (--link) is not supported yet" --link other:alias
+  refused_run "HostConfig.NetworkMode (--network mynet): user-defined networks are not supported yet" \
+    --network mynet
+  refused_run "NetworkingConfig.EndpointsConfig.default.IPAMConfig.IPv4Address (--ip) is not supported yet" \
+    --ip 10.0.0.5
+  refused_run "NetworkingConfig.EndpointsConfig.default.IPAMConfig.IPv6Address (--ip6) is not supported yet" \
+    --ip6 fd00::5
+  refused_run "HostConfig.StorageOpt (--storage-opt) is not supported yet" --storage-opt size=1G
+  refused_run "HostConfig.Annotations (--annotation) is not supported yet" --annotation a=b
+  refused_run "HostConfig.DeviceRequests (--gpus) is not supported yet" --gpus all
+  refused_run "invalid isolation (hyperv): linux only supports 'default'" --isolation hyperv
+  # --volumes-from names a container that exists: still refused, and it stays alone
+  docker create --name src busybox true >/dev/null 2>&1
+  run docker run --volumes-from src busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"Error response from daemon: HostConfig.VolumesFrom (--volumes-from) is not supported yet"* ]]
+  [ "$(docker ps -aq | wc -l)" -eq 1 ]
+}
+
+@test "what the CLI sends by default for those options is no request: --restart no, -p with the host's network" {
+  run --separate-stderr docker run --rm --network none --restart no busybox echo ok
+  [ "$status" -eq 0 ]
+  [ "$output" = ok ]
+  # dockerd discards published ports on the host's network, with this warning
+  run --separate-stderr docker run --rm --network host -p 8080:80 -P busybox echo ok
+  [ "$status" -eq 0 ]
+  [ "$output" = ok ]
+  [ "$stderr" = "WARNING: Published ports are discarded when using host network mode" ]
+  # --userns host, --isolation default, --cgroupns: accepted (dockerd ignores the first two here)
+  run docker run --rm --network none --userns host --isolation default busybox echo ok
+  [ "$output" = ok ]
+  no_containers
+}
+
+@test "an image with VOLUME runs only with a mount on the path; -v HOST:PATH and --tmpfs PATH work" {
+  docker import --change 'VOLUME /data' --change 'CMD ["sh"]' "$BUSYBOX_TAR" withvol:latest >/dev/null
+  refused_withvol() {
+    run docker run --rm --network none withvol sh -c 'echo x >/data/f'
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"Error response from daemon: Config.Volumes /data (the image's VOLUME, or -v /data) needs an anonymous volume, and volumes are not supported yet: -v /host/dir:/data or --tmpfs /data works around it"* ]]
+  }
+  refused_withvol
+  no_containers
+  mkdir "$BT_DIR/host"
+  docker run --rm --network none -v "$BT_DIR/host:/data" withvol sh -c 'echo x >/data/f'
+  [ "$(cat "$BT_DIR/host/f")" = x ]
+  run docker run --rm --network none --tmpfs /data withvol sh -c 'grep " /data " /proc/mounts'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"tmpfs /data tmpfs"* ]]
+  docker run --rm --network none --mount "type=bind,src=$BT_DIR/host,dst=/data" withvol \
+    cat /data/f
+  no_containers
+}
+
+@test "--health-cmd warns (not run) and is kept in inspect; --no-healthcheck does not warn" {
+  run --separate-stderr docker run --name hc --network none --health-cmd 'exit 1' \
+    --health-interval 1s busybox echo ran
+  [ "$status" -eq 0 ]
+  [ "$output" = ran ]
+  [ "$stderr" = "WARNING: healthchecks are not supported yet: Config.Healthcheck (--health-cmd, or the image's HEALTHCHECK) is kept but never run" ]
+  [ "$(docker inspect -f '{{json .Config.Healthcheck.Test}}' hc)" = '["CMD-SHELL","exit 1"]' ]
+  run --separate-stderr docker run --rm --network none --no-healthcheck busybox echo ran
+  [ "$output" = ran ]
+  [ -z "$stderr" ]
+  # dockerd's own check of the durations
+  run docker run --rm --network none --health-cmd true --health-interval 1us busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"Interval in Healthcheck cannot be less than 1ms"* ]]
+}
+
+@test "an image's HEALTHCHECK warns too" {
+  local img=$BT_DIR/img
+  "$HOSTPY" "$BERTH_SRC/tools/mkimage.py" "$img" --spec - >/dev/null <<EOF
+{"config": {"Cmd": ["echo", "ran"],
+            "Healthcheck": {"Test": ["CMD-SHELL", "exit 1"], "Interval": 1000000000}},
+ "layers": [{"busybox": "/bin/busybox", "applets": ["sh", "echo"]}]}
+EOF
+  tar -C "$img" -cf "$BT_DIR/img.tar" .
+  local id
+  id=$(docker load -i "$BT_DIR/img.tar" | sed -n 's/^Loaded image ID: //p')
+  [ -n "$id" ]
+  run --separate-stderr docker run --rm --network none "$id"
+  [ "$status" -eq 0 ]
+  [ "$output" = ran ]
+  [[ "$stderr" == *"WARNING: healthchecks are not supported yet"* ]]
+}
+
+@test "query parameters berth does not honour are refused by name; nothing is done" {
+  docker run -d --name alive --network none busybox sleep 60 >/dev/null
+  run docker stop --signal SIGINT alive
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"query parameter signal (docker stop --signal) is not supported yet"* ]]
+  running alive
+  run docker restart --signal SIGINT alive
+  [[ "$output" == *"query parameter signal (docker restart --signal) is not supported yet"* ]]
+  run docker rm --link alive
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"query parameter link (docker rm --link) is not supported yet"* ]]
+  running alive
+  run docker create --platform linux/amd64 --network none busybox true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"query parameter platform (docker create --platform) is not supported yet"* ]]
+  [ "$(docker ps -aq | wc -l)" -eq 1 ]
+  run docker save --platform linux/amd64 -o "$BT_DIR/x.tar" busybox
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"query parameter platform (docker save --platform) is not supported yet"* ]]
+  run docker image inspect --platform linux/amd64 busybox
+  [[ "$output" == *"query parameter platform (docker image inspect --platform) is not supported yet"* ]]
+  [ "$(api_save GET '/images/json?shared-size=1')" = 400 ]
+  body_is '{"message":"query parameter shared-size (docker system df -v) is not supported yet"}'
+  # unset values, and what the CLI sends by default, pass: docker rm -v (no volumes to remove)
+  [ "$(api_save GET '/images/json?shared-size=0&digests=1')" = 200 ]
+  docker rm -f -v alive >/dev/null
+  no_containers
+}
