@@ -16,7 +16,9 @@
 const char *ctr_network_mode(const struct container *c)
 {
     const char *mode = json_get_str(c->host_config, "NetworkMode");
-    return mode && !strcmp(mode, "host") ? "host" : "none";
+    if (mode && (!strcmp(mode, "host") || !strncmp(mode, "container:", 10)))
+        return mode; /* host, or another container's namespace (container:ID) */
+    return "none";
 }
 
 static bool unset(const json_t *hc, const char *key)

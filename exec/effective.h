@@ -12,8 +12,8 @@
  * 64 MiB, Runtime, the network mode in force, CgroupnsMode and IpcMode as the namespaces are
  * made, RestartPolicy "no", ConsoleSize [0, 0]). */
 json_t *ctr_effective_host_config(const struct container *c);
-/* The network the container is on: "host", or "none" (its own empty namespace) for every other
- * mode until bridge networking exists. */
+/* The network the container is on: "host", "container:ID" (another container's namespace), or
+ * "none" (its own empty namespace) for every other mode until bridge networking exists. */
 const char *ctr_network_mode(const struct container *c);
 /* The mount points as dockerd's MountPoint list: one {Type, Source, Destination, Mode, RW,
  * Propagation} per -v bind and per --mount bind, in that order; (HostConfig.Tmpfs mounts are

@@ -124,19 +124,30 @@ static json_t *endpoint_json(void)
                      "DNSNames");
 }
 
+/* The networks it is on, with their endpoints: none for --network container:X, which is on
+ * X's (dockerd lists nothing there either). */
+static json_t *networks_json(const struct container *c)
+{
+    const char *mode = ctr_network_mode(c);
+    json_t *nets = json_object();
+    if (strncmp(mode, "container:", 10) != 0)
+        json_object_set_new(nets, mode, endpoint_json());
+    return nets;
+}
+
 /* dockerd's NetworkSettings: the base, the default network's fields (empty for none and host:
  * no address, MacAddress ""), and the endpoint per network. A running container in a network
  * namespace of its own shows it as its SandboxKey, a path nsenter and ip-netns take. */
 static json_t *network_json(const struct container *c)
 {
-    bool own_ns = c->state.pid > 0 && strcmp(ctr_network_mode(c), "host") != 0;
-    json_t *j =
-        json_pack("{ss ss ss s{} sb ss si s:n s:n ss ss ss si ss si ss ss s{so}}", "Bridge", "",
-                  "SandboxID", "", "SandboxKey", "", "Ports", "HairpinMode", 0,
-                  "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen", 0, "SecondaryIPAddresses",
-                  "SecondaryIPv6Addresses", "EndpointID", "", "Gateway", "", "GlobalIPv6Address",
-                  "", "GlobalIPv6PrefixLen", 0, "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway",
-                  "", "MacAddress", "", "Networks", ctr_network_mode(c), endpoint_json());
+    const char *mode = ctr_network_mode(c);
+    bool own_ns = c->state.pid > 0 && strcmp(mode, "host") != 0 && strncmp(mode, "container:", 10);
+    json_t *j = json_pack(
+        "{ss ss ss s{} sb ss si s:n s:n ss ss ss si ss si ss ss so}", "Bridge", "", "SandboxID", "",
+        "SandboxKey", "", "Ports", "HairpinMode", 0, "LinkLocalIPv6Address", "",
+        "LinkLocalIPv6PrefixLen", 0, "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID",
+        "", "Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "",
+        "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", networks_json(c));
     if (own_ns)
         json_object_set_new(j, "SandboxKey", json_sprintf("/proc/%d/ns/net", c->state.pid));
     return j;
@@ -325,14 +336,14 @@ static json_t *summary(const struct container *c)
     _cleanup_free_ char *status = status_text(c), *cmd = command_text(c);
     json_t *labels = json_object_get(c->config, "Labels");
     int64_t created = time_parse_rfc3339(c->created);
-    json_t *s = json_pack("{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{s{so}} so}", "Id", c->id,
-                          "Names", json_sprintf("/%s", c->name), "Image",
+    json_t *s = json_pack("{ss s[o] ss ss ss sI s[] so ss ss s{ss} s{so} so}", "Id", c->id, "Names",
+                          json_sprintf("/%s", c->name), "Image",
                           json_get_str(c->config, "Image") ?: "", "ImageID", c->image_id, "Command",
                           cmd, "Created", (json_int_t)(created / 1000000000), "Ports", "Labels",
                           json_is_object(labels) ? json_incref(labels) : json_object(), "State",
                           ctr_status_name(c->state.status), "Status", status, "HostConfig",
                           "NetworkMode", ctr_network_mode(c), "NetworkSettings", "Networks",
-                          ctr_network_mode(c), endpoint_json(), "Mounts", ctr_mount_points(c));
+                          networks_json(c), "Mounts", ctr_mount_points(c));
     return s;
 }
 

@@ -121,7 +121,7 @@ print(c.containers.run('busybox', 'echo from-py', remove=True).decode().strip())
     --ip6 fd00::5
   refused_run "HostConfig.StorageOpt (--storage-opt) is not supported yet" --storage-opt size=1G
   refused_run "HostConfig.Annotations (--annotation) is not supported yet" --annotation a=b
-  refused_run "HostConfig.DeviceRequests (--gpus) is not supported yet" --gpus all
+  refused_run 'could not select device driver "" with capabilities: [[gpu]]' --gpus all
   refused_run "invalid isolation (hyperv): linux only supports 'default'" --isolation hyperv
   # --volumes-from names a container that exists: still refused, and it stays alone
   docker create --name src busybox true >/dev/null 2>&1
