@@ -16,19 +16,10 @@
 #include "core/xalloc.h"
 #include "fs/ref.h"
 
-static image_user_fn users_fn;
-static void *users_arg;
-
-void image_delete_set_users(image_user_fn fn, void *arg)
-{
-    users_fn = fn;
-    users_arg = arg;
-}
-
-static const char *image_user(const char *id, bool *running)
+static const char *image_user(const struct image_change *ch, const char *id, bool *running)
 {
     *running = false;
-    return users_fn ? users_fn(users_arg, id, running) : NULL;
+    return ch->users.fn ? ch->users.fn(ch->users.arg, id, running) : NULL;
 }
 
 static void push_str(char ***v, size_t *n, const char *s)
@@ -37,11 +28,10 @@ static void push_str(char ***v, size_t *n, const char *s)
     (*v)[(*n)++] = xstrdup(s);
 }
 
-static void record(struct image_change *ch, const char *kind, const char *what)
+static void record(struct image_change *ch, enum image_record_kind kind, const char *what)
 {
-    if (!ch->records)
-        ch->records = json_array();
-    json_array_append_new(ch->records, json_pack("{ss}", kind, what));
+    ch->records = xrealloc(ch->records, (ch->nrecords + 1) * sizeof(*ch->records));
+    ch->records[ch->nrecords++] = (struct image_record){.kind = kind, .what = xstrdup(what)};
 }
 
 static char *familiar(const char *full)
@@ -59,7 +49,7 @@ static void untag(struct image_store *is, struct image_change *ch, const char *f
     if (!image_ref_del(is, full))
         return;
     _cleanup_free_ char *f = familiar(full);
-    record(ch, "Untagged", f);
+    record(ch, IMAGE_UNTAGGED, f);
     ch->refs_changed = true;
 }
 
@@ -129,11 +119,11 @@ static bool has_children(struct image_store *is, const char *id)
 /* dockerd's conflicts, in its order: the hard ones (child images, a running container) even
  * with force; then, unless forced, references left (refs: NULL where they do not count) and a
  * stopped container. */
-static int check_conflicts(struct image_store *is, const struct image *img, char **refs, bool force,
-                           struct berth_err **err)
+static int check_conflicts(struct image_store *is, const struct image_change *ch,
+                           const struct image *img, char **refs, bool force, struct berth_err **err)
 {
     bool running;
-    const char *user = image_user(img->id, &running);
+    const char *user = image_user(ch, img->id, &running);
     const char *hex = digest_hex(img->id);
     if (has_children(is, img->id))
         return berth_user_error(err, EBUSY,
@@ -171,7 +161,7 @@ static void collect_blobs(struct image_change *ch, const struct image *img)
 static void delete_image(struct image_store *is, struct image *img, struct image_change *ch)
 {
     struct layer_store *ls = image_store_layers(is);
-    record(ch, "Deleted", img->id);
+    record(ch, IMAGE_DELETED, img->id);
     push_str(&ch->deleted_ids, &ch->ndeleted, img->id);
     collect_blobs(ch, img);
     image_unregister(is, img->id);
@@ -180,7 +170,7 @@ static void delete_image(struct image_store *is, struct image *img, struct image
         if (!l || l->refs > 0)
             continue;
         layer_forget(ls, l->chain_id);
-        record(ch, "Deleted", l->chain_id);
+        record(ch, IMAGE_DELETED, l->chain_id);
         ch->reclaimed += l->size;
         size_t k;
         json_t *b;
@@ -196,7 +186,7 @@ static int delete_helper(struct image_store *is, struct image *img, bool force,
                          bool removed_repo_ref, struct image_change *ch, struct berth_err **err)
 {
     char **refs = image_refs_of(is, img->id);
-    int r = check_conflicts(is, img, refs, force, err);
+    int r = check_conflicts(is, ch, img, refs, force, err);
     if (r < 0 && removed_repo_ref) { /* the untag stands; the image stays */
         berth_err_freep(err);
         r = 0;
@@ -232,7 +222,7 @@ static int delete_by_ref(struct image_store *is, struct image *img, const char *
     bool single = refs[0] && single_reference(refs);
     image_strv_free(refs);
     bool running;
-    const char *user = image_user(img->id, &running);
+    const char *user = image_user(ch, img->id, &running);
     if (user && !force && single)
         return berth_user_error(err, EBUSY,
                                 "conflict: unable to remove repository reference \"%s\" (must "
@@ -259,7 +249,7 @@ int image_delete(struct image_store *is, const char *name, bool force, bool prun
         return delete_by_ref(is, img, name, force, ch, err);
     char **refs = image_refs_of(is, img->id);
     if (refs[0] && single_reference(refs)) {
-        r = check_conflicts(is, img, NULL, force, err); /* its own references are going */
+        r = check_conflicts(is, ch, img, NULL, force, err); /* its own references are going */
         for (size_t i = 0; r == 0 && refs[i]; i++)
             untag(is, ch, refs[i]);
     }
@@ -292,7 +282,7 @@ static void collect_garbage(struct image_store *is, struct image_change *ch)
     struct layer **unused = layer_unused(ls);
     for (size_t i = 0; unused[i]; i++) {
         struct layer *l = layer_forget(ls, unused[i]->chain_id);
-        record(ch, "Deleted", l->chain_id);
+        record(ch, IMAGE_DELETED, l->chain_id);
         ch->reclaimed += l->size;
         ch->layers = xrealloc(ch->layers, (ch->nlayers + 1) * sizeof(*ch->layers));
         ch->layers[ch->nlayers++] = l;
@@ -331,7 +321,9 @@ void image_prune(struct image_store *is, bool all, const struct prune_match *m,
 
 void image_change_free(struct image_change *ch)
 {
-    json_decref(ch->records);
+    for (size_t i = 0; i < ch->nrecords; i++)
+        free(ch->records[i].what);
+    free(ch->records);
     for (size_t i = 0; i < ch->ndeleted; i++)
         free(ch->deleted_ids[i]);
     for (size_t i = 0; i < ch->nblobs; i++)
@@ -341,7 +333,7 @@ void image_change_free(struct image_change *ch)
     free(ch->deleted_ids);
     free(ch->blobs);
     free(ch->layers);
-    memset(ch, 0, sizeof(*ch));
+    *ch = (struct image_change){.users = ch->users}; /* ready for another series */
 }
 
 /* ---- applying ---- */
@@ -420,7 +412,7 @@ static void rm_done(struct pool_job *job)
 static void apply_done(struct pool_job *job)
 {
     struct apply *ap = (struct apply *)((char *)job - offsetof(struct apply, job));
-    ap->done(ap->ctx, ap->res, ap->ch.records, ap->ch.reclaimed, ap->err);
+    ap->done(ap->ctx, ap->res, ap->ch.records, ap->ch.nrecords, ap->ch.reclaimed, ap->err);
     berth_err_freep(&ap->err);
     ap->rm_job = (struct pool_job){.work = rm_work, .done = rm_done};
     pool_submit(ap->pool, POOL_BULK, &ap->rm_job);
@@ -443,8 +435,6 @@ void image_change_apply(struct image_store *is, struct pool *pool, struct image_
     struct apply *ap = xcalloc(1, sizeof(*ap));
     *ap = (struct apply){.is = is, .pool = pool, .ch = *ch, .done = done, .ctx = ctx};
     memset(ch, 0, sizeof(*ch));
-    if (!ap->ch.records)
-        ap->ch.records = json_array();
     filter_blobs(is, &ap->ch);
     if (ap->ch.refs_changed)
         image_refs_save(is, after_refs, ap);

@@ -12,9 +12,26 @@
 #include "core/pool.h"
 #include "fs/image.h"
 
-/* What a series of deletions did, and what is left to remove from disk. */
+/* Who uses an image, for conflicts (the container module answers; fn NULL: nobody). fn returns
+ * a container ID (borrowed) or NULL; *running tells whether that container runs. */
+struct image_users {
+    const char *(*fn)(void *arg, const char *image_id, bool *running);
+    void *arg;
+};
+
+/* One thing a deletion did, in order, as dockerd reports them. */
+enum image_record_kind { IMAGE_UNTAGGED, IMAGE_DELETED };
+struct image_record {
+    enum image_record_kind kind;
+    char *what; /* the familiar reference untagged, or the image or layer ID deleted */
+};
+
+/* What a series of deletions did, and what is left to remove from disk. The caller sets users
+ * before the first deletion. */
 struct image_change {
-    json_t *records;    /* [{"Untagged": "busybox:latest"}, {"Deleted": "sha256:..."}] */
+    struct image_users users;
+    struct image_record *records;
+    size_t nrecords;
     char **deleted_ids; /* images whose metadata file goes */
     size_t ndeleted;
     struct layer **layers; /* layers no longer used: trashed, then removed */
@@ -24,11 +41,6 @@ struct image_change {
     uint64_t reclaimed; /* bytes of the deleted layers, then also of the blobs removed */
     bool refs_changed;
 };
-
-/* Who uses an image, for conflicts (set by the container module; NULL: nobody). Returns a
- * container ID (borrowed) or NULL; *running tells whether that container runs. */
-typedef const char *(*image_user_fn)(void *arg, const char *image_id, bool *running);
-void image_delete_set_users(image_user_fn fn, void *arg);
 
 /* `docker rmi NAME` (force: -f; prune: also untagged parents). Conflicts are EBUSY with
  * dockerd's words; an unknown name is ENOENT "No such image: NAME". */
@@ -44,9 +56,11 @@ void image_prune(struct image_store *is, bool all, const struct prune_match *m,
 /* Make the change durable (references, metadata files, layers trashed, unused blobs removed)
  * and then call done on the reactor with the records and the bytes freed: the deleted layers'
  * files and the blobs actually removed. Trashed layer trees are removed afterwards by a bulk
- * job. Frees the change's contents (records are handed to done, which must not keep them). */
-typedef void (*image_change_done_fn)(void *ctx, int res, json_t *records, uint64_t reclaimed,
+ * job. Frees the change's contents (records are lent to done, which must not keep them). */
+typedef void (*image_change_done_fn)(void *ctx, int res, const struct image_record *records,
+                                     size_t nrecords, uint64_t reclaimed,
                                      const struct berth_err *err);
 void image_change_apply(struct image_store *is, struct pool *pool, struct image_change *ch,
                         image_change_done_fn done, void *ctx);
+/* Frees the contents; users stays, for another series of deletions. */
 void image_change_free(struct image_change *ch);

@@ -226,7 +226,7 @@ static void start_exec(struct daemon *d)
                           .init_path = json_get_str(d->cfg.file, "init-path"),
                           .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
                           .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode")};
-    image_delete_set_users(image_user, d);
+    d->image_users = (struct image_users){.fn = image_user, .arg = d};
     ctr_run_init();
 }
 

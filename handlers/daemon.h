@@ -13,6 +13,7 @@
 #include "exec/container.h"
 #include "exec/run.h"
 #include "fs/image.h"
+#include "fs/image_delete.h"
 #include "fs/layer.h"
 #include "fs/store.h"
 #include "net/download.h"
@@ -46,6 +47,7 @@ struct daemon {
     struct store *blobs;
     struct layer_store *layers;
     struct image_store *images;
+    struct image_users image_users; /* which container uses an image, for rmi's conflicts */
     struct ctr_store *cs;
     struct exec_env exec;
     struct registry_config regcfg;

@@ -310,24 +310,35 @@ static void post_tag(struct api_req *a)
 
 /* ---- delete and prune ---- */
 
-static void deleted(void *ctx, int res, json_t *records, uint64_t reclaimed,
-                    const struct berth_err *err)
+/* dockerd's [{"Untagged": "busybox:latest"}, {"Deleted": "sha256:..."}]. */
+static json_t *records_json(const struct image_record *records, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            list, json_pack("{ss}", records[i].kind == IMAGE_UNTAGGED ? "Untagged" : "Deleted",
+                            records[i].what));
+    return list;
+}
+
+static void deleted(void *ctx, int res, const struct image_record *records, size_t n,
+                    uint64_t reclaimed, const struct berth_err *err)
 {
     struct api_req *a = ctx;
     (void)reclaimed;
     if (res < 0)
         api_reply_error(a, err);
     else
-        api_reply_json(a, 200, json_incref(records));
+        api_reply_json(a, 200, records_json(records, n));
 }
 
 static void delete_image(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
-    struct image_change ch = {0};
+    struct image_change ch = {.users = a->d->image_users};
     int r = image_delete(a->d->images, a->params[0], http_query_bool(a->msg, "force"),
                          !http_query_bool(a->msg, "noprune"), &ch, &err);
-    if (r < 0 && !ch.records) {
+    if (r < 0 && !ch.nrecords) {
         image_change_free(&ch);
         return api_reply_error(a, err);
     }
@@ -336,16 +347,16 @@ static void delete_image(struct api_req *a)
 }
 
 /* SpaceReclaimed: what the removal freed, the deleted layers' files and the blobs removed. */
-static void pruned(void *ctx, int res, json_t *records, uint64_t reclaimed,
-                   const struct berth_err *err)
+static void pruned(void *ctx, int res, const struct image_record *records, size_t n,
+                   uint64_t reclaimed, const struct berth_err *err)
 {
     struct api_req *a = ctx;
     if (res < 0)
         api_reply_error(a, err);
     else
         api_reply_json(a, 200,
-                       json_pack("{sO sI}", "ImagesDeleted",
-                                 json_array_size(records) ? records : json_null(), "SpaceReclaimed",
+                       json_pack("{so sI}", "ImagesDeleted",
+                                 n ? records_json(records, n) : json_null(), "SpaceReclaimed",
                                  (json_int_t)reclaimed));
 }
 
@@ -361,7 +372,7 @@ static void post_prune(struct api_req *a)
         filters_bool(f, "dangling", true, &dangling, &err) < 0 ||
         filters_prune(f, true, &m, &err) < 0)
         return api_reply_error(a, err);
-    struct image_change ch = {0};
+    struct image_change ch = {.users = a->d->image_users};
     image_prune(a->d->images, !dangling, &m, &ch);
     prune_match_free(&m);
     api_async(a);

@@ -37,6 +37,7 @@ struct fixture {
     struct image_store *is;
     char chain_a[DIGEST_LEN + 1], chain_ab[DIGEST_LEN + 1], chain_ac[DIGEST_LEN + 1];
     char blob_a[DIGEST_LEN + 1], blob_ab[DIGEST_LEN + 1], blob_ac[DIGEST_LEN + 1];
+    struct image_users users; /* who uses which image, for rmi's conflicts */
 };
 
 static void open_stores(struct fixture *f)
@@ -95,7 +96,6 @@ static int setup(void **state)
     add_layer(f, "", DIFF_A, f->chain_a, f->blob_a);
     add_layer(f, f->chain_a, DIFF_B, f->chain_ab, f->blob_ab);
     add_layer(f, f->chain_a, DIFF_C, f->chain_ac, f->blob_ac);
-    image_delete_set_users(NULL, NULL);
     *state = f;
     return 0;
 }
@@ -103,7 +103,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    image_delete_set_users(NULL, NULL);
     pool_free(f->pool); /* first: its jobs use the stores */
     close_stores(f);
     reactor_free(f->r);
@@ -342,19 +341,31 @@ static json_t *records(const char *json)
     return j;
 }
 
+/* The records as dockerd's reply lists them, to compare with an expectation. */
+static json_t *records_json(const struct image_record *records, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            list, json_pack("{ss}", records[i].kind == IMAGE_UNTAGGED ? "Untagged" : "Deleted",
+                            records[i].what));
+    return list;
+}
+
 static void expect_records(struct image_change *ch, json_t *want)
 {
-    if (!json_equal(ch->records ? ch->records : json_array(), want)) {
-        _cleanup_free_ char *got = ch->records ? json_dumps(ch->records, JSON_COMPACT) : NULL;
+    _cleanup_json_ json_t *have = records_json(ch->records, ch->nrecords);
+    if (!json_equal(have, want)) {
+        _cleanup_free_ char *got = json_dumps(have, JSON_COMPACT);
         _cleanup_free_ char *w = json_dumps(want, JSON_COMPACT);
-        fail_msg("records %s\n  want %s", got ? got : "[]", w);
+        fail_msg("records %s\n  want %s", got, w);
     }
     json_decref(want);
 }
 
 static void expect_conflict(struct fixture *f, const char *name, bool force, const char *msg)
 {
-    struct image_change ch = {0};
+    struct image_change ch = {.users = f->users};
     _cleanup_err_ struct berth_err *err = NULL;
     int r = image_delete(f->is, name, force, false, &ch, &err);
     if (r >= 0)
@@ -376,7 +387,7 @@ static void test_rmi_untag_one_of_two(void **state)
     add_image(f, "x", NULL, layers_ab, x);
     image_ref_set(f->is, "docker.io/library/busybox:latest", x);
     image_ref_set(f->is, "docker.io/library/busybox:1.36", x);
-    struct image_change ch = {0};
+    struct image_change ch = {.users = f->users};
     _cleanup_err_ struct berth_err *err = NULL;
     assert_int_equal(image_delete(f->is, "busybox:1.36", false, false, &ch, &err), 0);
     expect_records(&ch, records("[{\"Untagged\":\"busybox:1.36\"}]"));
@@ -400,7 +411,7 @@ static void test_rmi_by_id_with_one_tag(void **state)
     add_image(f, "x", NULL, layers_ab, x);
     image_ref_set(f->is, "registry.example.com/team/app:v1", x);
     image_ref_set(f->is, "registry.example.com/team/app@" MANIFEST, x);
-    struct image_change ch = {0};
+    struct image_change ch = {.users = f->users};
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *short_id = xstrndup(x + 7, 12);
     assert_int_equal(image_delete(f->is, short_id, false, false, &ch, &err), 0);
@@ -437,7 +448,7 @@ static void test_rmi_conflict_and_force(void **state)
     assert_string_equal(image_ref_target(f->is, "docker.io/library/a:1"), x);
     assert_string_equal(image_ref_target(f->is, "docker.io/library/b:1"), x);
     /* two tags in one repository are not "a single reference" either */
-    struct image_change ch = {0};
+    struct image_change ch = {.users = f->users};
     _cleanup_err_ struct berth_err *err = NULL;
     assert_int_equal(image_delete(f->is, x, true, false, &ch, &err), 0);
     _cleanup_free_ char *want = xasprintf(
@@ -472,7 +483,7 @@ static void test_rmi_used_by_containers(void **state)
     char x[DIGEST_LEN + 1];
     add_image(f, "x", NULL, layers_ab, x);
     struct user u = {.image_id = x};
-    image_delete_set_users(image_user, &u);
+    f->users = (struct image_users){.fn = image_user, .arg = &u};
     _cleanup_free_ char *hex12 = xstrndup(x + 7, 12);
 
     /* its only tag, with the digest reference a pull leaves: still "a single reference" */
@@ -495,7 +506,7 @@ static void test_rmi_used_by_containers(void **state)
 
     /* with another name, untagging one is fine */
     image_ref_set(f->is, "docker.io/library/v:1", x);
-    struct image_change ch = {0};
+    struct image_change ch = {.users = f->users};
     _cleanup_err_ struct berth_err *err = NULL;
     assert_int_equal(image_delete(f->is, "v:1", false, false, &ch, &err), 0);
     expect_records(&ch, records("[{\"Untagged\":\"v:1\"}]"));
@@ -534,14 +545,15 @@ struct applied {
     char *records;
 };
 
-static void on_applied(void *ctx, int res, json_t *records, uint64_t reclaimed,
-                       const struct berth_err *err)
+static void on_applied(void *ctx, int res, const struct image_record *records, size_t n,
+                       uint64_t reclaimed, const struct berth_err *err)
 {
     struct applied *a = ctx;
     (void)err, (void)reclaimed;
     a->calls++;
     a->res = res;
-    a->records = json_dumps(records, JSON_COMPACT);
+    _cleanup_json_ json_t *list = records_json(records, n);
+    a->records = json_dumps(list, JSON_COMPACT);
     reactor_stop(a->r);
 }
 
@@ -593,7 +605,7 @@ static void test_shared_layers(void **state)
     _cleanup_free_ char *p_meta = xasprintf("%s/images/%s.json", f->root, p + 7);
     assert_true(tu_exists(p_meta));
 
-    struct image_change ch = {0};
+    struct image_change ch = {.users = f->users};
     _cleanup_err_ struct berth_err *err = NULL;
     assert_int_equal(image_delete(f->is, "p", false, false, &ch, &err), 0);
     _cleanup_free_ char *want = xasprintf(
@@ -649,9 +661,9 @@ static void test_prune(void **state)
     image_ref_set(f->is, "docker.io/library/tagged:1", tagged);
     image_ref_set(f->is, "docker.io/library/pulled@" MANIFEST, digest_only);
     struct user u = {.image_id = used};
-    image_delete_set_users(image_user, &u);
+    f->users = (struct image_users){.fn = image_user, .arg = &u};
 
-    struct image_change ch = {0};
+    struct image_change ch = {.users = f->users};
     /* every image here was created at 2024-01-02T03:04:05Z: an earlier `until` takes none */
     struct prune_match m = {.has_until = true,
                             .until = time_parse_rfc3339("2024-01-02T03:04:04.999Z")};
