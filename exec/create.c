@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/mounts.h"
 #include "exec/verify.h"
 #include "fs/atomic.h"
 
@@ -152,6 +153,7 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
     if (!json_get_str(c->host_config, "Runtime") || !*json_get_str(c->host_config, "Runtime"))
         json_object_set_new(c->host_config, "Runtime", json_string(VERIFY_DEFAULT_RUNTIME));
+    mounts_fill_default_paths(c->host_config);
     merge_image(c->config, json_object_get(img->config, "config"));
     const char *net = json_get_str(c->host_config, "NetworkMode");
     char host[256] = "";

@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "exec/container.h"
+#include "exec/lsm.h"
 #include "exec/spawn.h"
 
 /* Everything a plan owns, freed together. */
@@ -43,9 +44,10 @@ void plan_limits(const struct container *c, struct cgroup_limits *l);
 /* --security-opt as dockerd's parseSecurityOpt reads it: no-new-privileges[=BOOL],
  * seccomp=unconfined|PROFILE-JSON, apparmor=..., label=..., "disable". EINVAL with its words:
  * "invalid --security-opt 1: \"x\"" (no separator), "... 2: \"k=v\"" (unknown key, bad bool).
- * profile points into opts. */
+ * profile and lsm point into opts (lsm_check says whether this host can honour lsm). */
 struct security_opts {
     bool no_new_privs, unconfined;
     const char *profile;
+    struct lsm_opts lsm;
 };
 int plan_security_opts(const json_t *opts, struct security_opts *out, struct berth_err **err);

@@ -13,6 +13,8 @@
 #include "core/xalloc.h"
 #include "exec/create.h"
 #include "exec/logconfig.h"
+#include "exec/macaddr.h"
+#include "exec/mounts.h"
 #include "exec/run.h"
 #include "fs/image.h"
 #include "fs/ref.h"
@@ -69,6 +71,7 @@ static void post_create(struct api_req *a)
     struct container *c;
     json_t *warnings = json_array();
     if (json_parse_body(a->msg->body.data, a->msg->body.len, false, &body, &err) < 0 ||
+        macaddr_settle(body, api_version_before(a, "1.44"), warnings, &err) < 0 ||
         ctr_build(a->d->cs, a->d->images, body, name, warnings, &c, &err) < 0) {
         json_decref(warnings);
         return api_reply_error(a, err);
@@ -116,10 +119,22 @@ static json_t *mounts_json(const struct container *c)
         *dst++ = '\0';
         if (mode)
             *mode++ = '\0';
-        json_array_append_new(out,
-                              json_pack("{ss ss ss ss sb ss}", "Type", "bind", "Source", spec,
-                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
-                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
+        json_array_append_new(out, json_pack("{ss ss ss ss sb ss}", "Type", "bind", "Source", spec,
+                                             "Destination", dst, "Mode", mode ? mode : "", "RW",
+                                             !(mode && strstr(mode, "ro")), "Propagation",
+                                             mounts_mode_propagation(mode)));
+    }
+    json_array_foreach(json_object_get(c->host_config, "Mounts"), i, b)
+    {
+        const char *type = json_get_str(b, "Type") ?: "";
+        bool bind = strcmp(type, "bind") == 0;
+        if (!bind && strcmp(type, "tmpfs") != 0)
+            continue;
+        json_array_append_new(out, json_pack("{ss ss ss ss sb ss}", "Type", type, "Source",
+                                             json_get_str(b, "Source") ?: "", "Destination",
+                                             json_get_str(b, "Target") ?: "", "Mode", "", "RW",
+                                             !json_get_bool(b, "ReadOnly", false), "Propagation",
+                                             bind ? mounts_bind_propagation(b) : ""));
     }
     return out;
 }
@@ -132,14 +147,27 @@ static const char *network_name(const struct container *c)
 }
 
 /* One network's endpoint as dockerd's EndpointSettings: empty operational data, as for none
- * and host (no address, no MAC). */
-static json_t *endpoint_json(void)
+ * and host (no address), and the MAC address the container asked for (--mac-address). */
+static json_t *endpoint_json(const struct container *c)
 {
     return json_pack("{s:n s:n s:n ss s:n si ss ss ss ss si ss ss si s:n}", "IPAMConfig", "Links",
-                     "Aliases", "MacAddress", "", "DriverOpts", "GwPriority", 0, "NetworkID", "",
-                     "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
-                     "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
-                     "DNSNames");
+                     "Aliases", "MacAddress", json_get_str(c->config, "MacAddress") ?: "",
+                     "DriverOpts", "GwPriority", 0, "NetworkID", "", "EndpointID", "", "Gateway",
+                     "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address",
+                     "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+}
+
+/* Config as inspect shows it: dockerd shows Config.MacAddress (deprecated) only for a network
+ * of bridge's kind, the endpoint's MacAddress in every case. */
+static json_t *config_json(const struct container *c)
+{
+    const char *mode = json_get_str(c->host_config, "NetworkMode") ?: "";
+    if (!json_object_get(c->config, "MacAddress") ||
+        (strcmp(mode, "none") != 0 && strcmp(mode, "host") != 0 && strncmp(mode, "container:", 10)))
+        return json_incref(c->config);
+    json_t *copy = json_copy(c->config);
+    json_object_del(copy, "MacAddress");
+    return copy;
 }
 
 /* dockerd's NetworkSettings: the base, the default network's fields (empty for none and host:
@@ -152,7 +180,7 @@ static json_t *network_json(const struct container *c)
                      "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "", "Gateway",
                      "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "",
                      "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks",
-                     network_name(c), endpoint_json());
+                     network_name(c), endpoint_json(c));
 }
 
 static json_t *graph_driver(struct api_req *a, const struct container *c)
@@ -177,14 +205,14 @@ static json_t *inspect(struct api_req *a, const struct container *c)
     _cleanup_free_ char *log_path =
         log_config_enabled(c->host_config) ? ctr_log_path(c) : xstrdup("");
     json_t *j = json_pack(
-        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n sO so so sO so}", "Id", c->id,
+        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n sO so so so so}", "Id", c->id,
         "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
         c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", c->dir), "HostnamePath",
         json_sprintf("%s/hostname", c->dir), "HostsPath", json_sprintf("%s/hosts", c->dir),
         "LogPath", json_string(log_path), "Name", "", "RestartCount", c->state.restart_count,
         "Driver", "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "",
         "AppArmorProfile", "", "ExecIDs", "HostConfig", c->host_config, "GraphDriver",
-        graph_driver(a, c), "Mounts", mounts_json(c), "Config", c->config, "NetworkSettings",
+        graph_driver(a, c), "Mounts", mounts_json(c), "Config", config_json(c), "NetworkSettings",
         network_json(c));
     json_object_set_new(j, "Name", json_sprintf("/%s", c->name));
     if (c->trace) /* berth's own: how long each phase of the last start took */
@@ -344,7 +372,7 @@ static json_t *summary(const struct container *c)
                           json_is_object(labels) ? json_incref(labels) : json_object(), "State",
                           ctr_status_name(c->state.status), "Status", status, "HostConfig",
                           "NetworkMode", net ? net : "default", "NetworkSettings", "Networks",
-                          network_name(c), endpoint_json(), "Mounts", mounts_json(c));
+                          network_name(c), endpoint_json(c), "Mounts", mounts_json(c));
     return s;
 }
 
