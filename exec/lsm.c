@@ -138,9 +138,8 @@ static int selinux_label(const struct lsm_opts *o, const struct lsm_host *h, cha
             if (strlen(keys[j]) == klen && strncmp(opt, keys[j], klen) == 0)
                 k = j;
         if (colon && klen == 8 && strncmp(opt, "filetype", 8) == 0)
-            r = berth_user_error(err, EINVAL,
-                                 "--security-opt label=%s: mount labels are not supported yet",
-                                 opt);
+            r = berth_user_error(
+                err, EINVAL, "--security-opt label=%s: mount labels are not supported yet", opt);
         else if (k < 0)
             r = berth_user_error(err, EINVAL,
                                  "bad label option \"%s\", valid options 'disable' or \n'user, "

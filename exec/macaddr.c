@@ -86,7 +86,8 @@ static json_t *endpoint_of(const json_t *endpoints, const char *mode)
 int macaddr_settle(json_t *body, bool before_1_44, json_t *warnings, struct berth_err **err)
 {
     const char *mode = json_get_str(json_object_get(body, "HostConfig"), "NetworkMode");
-    json_t *endpoints = json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
+    json_t *endpoints =
+        json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
     const char *wide = json_get_str(body, "MacAddress"), *name;
     json_t *ep;
     if (!mode || !*mode || strcmp(mode, "default") == 0)

@@ -22,9 +22,9 @@ static const struct {
     const char *name;
     unsigned long flags;
 } propagations[] = {
-    {"private", MS_PRIVATE},          {"rprivate", MS_PRIVATE | MS_REC},
-    {"slave", MS_SLAVE},              {"rslave", MS_SLAVE | MS_REC},
-    {"shared", MS_SHARED},            {"rshared", MS_SHARED | MS_REC},
+    {"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE | MS_REC},
+    {"slave", MS_SLAVE},     {"rslave", MS_SLAVE | MS_REC},
+    {"shared", MS_SHARED},   {"rshared", MS_SHARED | MS_REC},
 };
 #define NPROPAGATIONS (sizeof(propagations) / sizeof(propagations[0]))
 
@@ -156,8 +156,8 @@ int mounts_check_source(const char *mountinfo, const char *src, const char *prop
     if (r < 0)
         return r;
     if ((flags & MS_SHARED) && !has_optional(optional, shared))
-        return berth_user_error(err, EINVAL, "path %s is mounted on %s but it is not a shared mount",
-                                src, mnt);
+        return berth_user_error(err, EINVAL,
+                                "path %s is mounted on %s but it is not a shared mount", src, mnt);
     if ((flags & MS_SLAVE) && !has_optional(optional, shared_or_slave))
         return berth_user_error(err, EINVAL,
                                 "path %s is mounted on %s but it is not a shared or slave mount",

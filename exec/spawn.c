@@ -94,15 +94,23 @@ static int do_mount(const struct spawn_mount *m)
 }
 
 /* Into the new root, with the old one detached: only the container's tree stays visible. The
- * old root is a slave of the host's mounts before it goes, so its detach cannot propagate
- * there (already so unless the root was left shared). */
+ * old root must be a slave of the host's mounts before it goes, so its detach cannot propagate
+ * there: already so, unless the root was left shared; then, as runc, it is made one, reached
+ * through an fd of it (after pivot_root "." is the new root for mount(2), which does not
+ * follow the old root stacked on it as umount2 does). */
 static int pivot(const char *rootfs, bool root_shared)
 {
-    if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-        (root_shared && mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) ||
-        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+    int oldroot = -1, r = 0;
+    if (root_shared && (oldroot = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC)) < 0)
         return -errno;
-    return 0;
+    if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+        (oldroot >= 0 &&
+         (fchdir(oldroot) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)) ||
+        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        r = -errno;
+    if (oldroot >= 0)
+        close(oldroot);
+    return r;
 }
 
 /* What the container's mounts propagate. Usually every mount it inherits becomes a slave of

@@ -290,6 +290,7 @@ const struct route lifecycle_routes[] = {
     {"POST", "/containers/{id}/unpause", post_unpause_route, 0},
     {"POST", "/containers/{id}/resize", post_resize, 0},
     {"POST", "/containers/{id}/attach", post_attach, 0},
-    {"DELETE", "/containers/{id}", delete_container, ROUTE_AFTER_RECOVERY},
+    /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
+    {"DELETE", "/containers/{id*}", delete_container, ROUTE_AFTER_RECOVERY},
 };
 const size_t lifecycle_routes_count = sizeof(lifecycle_routes) / sizeof(lifecycle_routes[0]);

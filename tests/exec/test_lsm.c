@@ -128,8 +128,7 @@ static void test_plan_selinux(void **state)
     expect(&h, NULL, NULL, "");
     expect(&h, NULL, (const char *const[]){"type:spc_t", NULL},
            "/proc/thread-self/attr/exec=system_u:system_r:spc_t:s0");
-    expect(&h, NULL,
-           (const char *const[]){"user:u", "role:r", "type:t", "level:s0:c1,c2", NULL},
+    expect(&h, NULL, (const char *const[]){"user:u", "role:r", "type:t", "level:s0:c1,c2", NULL},
            "/proc/thread-self/attr/exec=u:r:t:s0:c1,c2");
     expect(&h, NULL, (const char *const[]){"disable", NULL}, "");
     expect(&h, NULL, (const char *const[]){"type:t", "disable", NULL}, "");
@@ -167,7 +166,7 @@ static void test_write_attr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_probe),        cmocka_unit_test(test_plan_without_modules),
+        cmocka_unit_test(test_probe),         cmocka_unit_test(test_plan_without_modules),
         cmocka_unit_test(test_plan_apparmor), cmocka_unit_test(test_plan_selinux),
         cmocka_unit_test(test_write_attr),
     };

@@ -41,9 +41,8 @@ static char *settle(const char *body, bool old, size_t *nwarn)
     json_t *b = json_loads(body, 0, NULL), *w = json_array();
     _cleanup_err_ struct berth_err *err = NULL;
     assert_non_null(b);
-    char *out = macaddr_settle(b, old, w, &err) < 0
-                    ? xasprintf("error: %s", err->msg)
-                    : xstrdup(json_get_str(b, "MacAddress") ?: "");
+    char *out = macaddr_settle(b, old, w, &err) < 0 ? xasprintf("error: %s", err->msg)
+                                                    : xstrdup(json_get_str(b, "MacAddress") ?: "");
     *nwarn = json_array_size(w);
     json_decref(b);
     json_decref(w);
@@ -82,8 +81,8 @@ static void test_settle(void **state)
            true, "", 0);
     /* a new client's container-wide address: deprecated, migrated for bridge */
     expect("{\"MacAddress\":\"02:42:ac:11:00:99\"}", false, mac, 1);
-    expect("{\"MacAddress\":\"02:42:ac:11:00:99\",\"HostConfig\":{\"NetworkMode\":\"none\"}}", false,
-           "", 1);
+    expect("{\"MacAddress\":\"02:42:ac:11:00:99\",\"HostConfig\":{\"NetworkMode\":\"none\"}}",
+           false, "", 1);
     expect("{\"MacAddress\":\"02:42:ac:11:00:99\",\"NetworkingConfig\":{\"EndpointsConfig\":"
            "{\"bridge\":{\"MacAddress\":\"02:42:ac:11:00:98\"}}}}",
            false,

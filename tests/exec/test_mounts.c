@@ -343,10 +343,14 @@ static void test_plan_lsm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_propagation_names),  cmocka_unit_test(test_source_propagation),
-        cmocka_unit_test(test_tmpfs_options),      cmocka_unit_test(test_default_paths),
-        cmocka_unit_test(test_plan_binds),         cmocka_unit_test(test_plan_propagation_refused),
-        cmocka_unit_test(test_plan_tmpfs_and_paths), cmocka_unit_test(test_plan_lsm),
+        cmocka_unit_test(test_propagation_names),
+        cmocka_unit_test(test_source_propagation),
+        cmocka_unit_test(test_tmpfs_options),
+        cmocka_unit_test(test_default_paths),
+        cmocka_unit_test(test_plan_binds),
+        cmocka_unit_test(test_plan_propagation_refused),
+        cmocka_unit_test(test_plan_tmpfs_and_paths),
+        cmocka_unit_test(test_plan_lsm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

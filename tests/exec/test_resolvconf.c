@@ -27,7 +27,8 @@ static const char host[] = "# the host's\n"
 
 static void expect(const char *dns, const char *search, const char *options, const char *want)
 {
-    json_t *d = dns ? json_loads(dns, 0, NULL) : NULL, *s = search ? json_loads(search, 0, NULL) : NULL;
+    json_t *d = dns ? json_loads(dns, 0, NULL) : NULL,
+           *s = search ? json_loads(search, 0, NULL) : NULL;
     json_t *o = options ? json_loads(options, 0, NULL) : NULL;
     _cleanup_free_ char *got = resolvconf_build(host, d, s, o);
     json_decref(d);
