@@ -486,15 +486,11 @@ int plan_security_opts(const json_t *opts, struct security_opts *out, struct ber
             out->no_new_privs = true;
             continue;
         }
-        if (strcmp(opt, "disable") == 0) { /* dockerd's old spelling of label=disable */
-            if (out->lsm.nlabels < LSM_MAX_LABELS)
-                out->lsm.labels[out->lsm.nlabels++] = opt;
-            continue;
-        }
         size_t k = strcspn(opt, strchr(opt, '=') ? "=" : ":");
         const char *v = opt + k + 1;
         int b = 0;
-        if (!opt[k])
+        bool disable = strcmp(opt, "disable") == 0; /* dockerd's old spelling of label=disable */
+        if (!opt[k] && !disable)
             return berth_user_error(err, EINVAL, "invalid --security-opt 1: \"%s\"", opt);
         if (k == 7 && strncmp(opt, "seccomp", k) == 0) {
             out->unconfined = strcmp(v, "unconfined") == 0;
@@ -504,10 +500,10 @@ int plan_security_opts(const json_t *opts, struct security_opts *out, struct ber
             out->no_new_privs = b;
         } else if (k == 8 && strncmp(opt, "apparmor", k) == 0) {
             out->lsm.apparmor = v;
-        } else if (k == 5 && strncmp(opt, "label", k) == 0) {
+        } else if (disable || (k == 5 && strncmp(opt, "label", k) == 0)) {
             if (out->lsm.nlabels == LSM_MAX_LABELS)
                 return berth_user_error(err, EINVAL, "too many label options: \"%s\"", opt);
-            out->lsm.labels[out->lsm.nlabels++] = v;
+            out->lsm.labels[out->lsm.nlabels++] = disable ? opt : v;
         } else {
             return berth_user_error(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
         }
