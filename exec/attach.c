@@ -11,7 +11,9 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/logread.h"
 
 #define CUT_OFF    (16u << 20) /* queued output beyond which a client is dropped */
 #define STDIN_HIGH (1u << 20)  /* input waiting for the container beyond which clients wait */
@@ -20,7 +22,10 @@ struct attach_client {
     struct container *c;
     struct http_conn *conn;
     bool in, out, err, tty;
-    bool paused; /* its input waits for the container to take what is pending */
+    bool stream;               /* live output; without it the client only gets the log */
+    struct log_reader *replay; /* attach with logs: the log so far, on its way */
+    struct buf held;           /* live output that came meanwhile, framed, sent after it */
+    bool paused;               /* its input waits for the container to take what is pending */
     unsigned char keys[16];
     size_t nkeys, matched;
     struct attach_client *next;
@@ -80,11 +85,19 @@ static void unlink_client(struct attach_client *a)
         }
 }
 
+static void client_free(struct attach_client *a)
+{
+    if (a->replay)
+        log_reader_cancel(a->replay);
+    buf_free(&a->held);
+    free(a);
+}
+
 static void client_gone(void *arg)
 {
     struct attach_client *a = arg;
     unlink_client(a);
-    free(a);
+    client_free(a);
 }
 
 /* Its output flushed first, unless it is too far behind to ever catch up (abort). */
@@ -96,7 +109,7 @@ static void end_client(struct attach_client *a, bool abort)
         http_conn_abort(a->conn);
     else
         http_conn_close(a->conn);
-    free(a);
+    client_free(a);
 }
 
 static void to_stdin(struct attach_client *a, const unsigned char *p, size_t n)
@@ -162,11 +175,10 @@ static void on_data(void *arg, const char *data, ssize_t n)
         a->c->stdin_eof = true;
 }
 
-/* Docker's stream framing: [stream, 0, 0, 0, size (big-endian 32)] then the bytes. */
-static bool send_frame(struct attach_client *a, enum log_stream s, const char *data, size_t n)
+/* Docker's stream framing: [stream, 0, 0, 0, size (big-endian 32)] then the bytes; to the
+ * client, or held while its log replay is still on its way. */
+static void send_frame(struct attach_client *a, enum log_stream s, const char *data, size_t n)
 {
-    if (a->tty)
-        return http_raw_write(a->conn, data, n);
     unsigned char head[8] = {(unsigned char)s,
                              0,
                              0,
@@ -175,18 +187,25 @@ static bool send_frame(struct attach_client *a, enum log_stream s, const char *d
                              (unsigned char)(n >> 16),
                              (unsigned char)(n >> 8),
                              (unsigned char)n};
-    http_raw_write(a->conn, head, sizeof(head));
-    return http_raw_write(a->conn, data, n);
+    if (a->replay) {
+        if (!a->tty)
+            buf_append(&a->held, head, sizeof(head));
+        buf_append(&a->held, data, n);
+        return;
+    }
+    if (!a->tty)
+        http_raw_write(a->conn, head, sizeof(head));
+    http_raw_write(a->conn, data, n);
 }
 
 void attach_broadcast(struct container *c, enum log_stream s, const char *data, size_t n)
 {
     for (struct attach_client *a = c->attached, *next; a; a = next) {
         next = a->next;
-        if ((s == LOG_STDOUT && !a->out) || (s == LOG_STDERR && !a->err))
+        if (!a->stream || (s == LOG_STDOUT && !a->out) || (s == LOG_STDERR && !a->err))
             continue;
         send_frame(a, s, data, n);
-        if (http_conn_pending(a->conn) > CUT_OFF) {
+        if (http_conn_pending(a->conn) + a->held.len > CUT_OFF) {
             log_warn("attach: a client of %.12s reads too slowly; detaching it", c->id);
             end_client(a, true); /* and its backlog goes: it is not kept for a stalled client */
         }
@@ -199,15 +218,67 @@ void attach_end_all(struct container *c)
         end_client(c->attached, false);
 }
 
+/* ---- attach with logs: the log so far, before the live stream ---- */
+
+static void replay_resume(void *arg)
+{
+    struct attach_client *a = arg;
+    if (a->replay)
+        log_reader_resume(a->replay);
+}
+
+static bool replay_emit(void *ctx, const char *data, size_t n)
+{
+    struct attach_client *a = ctx;
+    if (http_raw_write(a->conn, data, n))
+        return true;
+    http_conn_on_drain(a->conn, replay_resume, a); /* paced by the client */
+    return false;
+}
+
+/* The log is out: then what came live meanwhile, then the live stream (or the end). */
+static void replay_end(void *ctx, int res)
+{
+    struct attach_client *a = ctx;
+    a->replay = NULL; /* the reader is gone after this call */
+    if (res < 0)
+        log_warn("attach: reading the log of %.12s: %s", a->c->id, strerror(-res));
+    if (a->held.len)
+        http_raw_write(a->conn, a->held.data, a->held.len);
+    buf_free(&a->held);
+    if (!a->stream)
+        end_client(a, false);
+}
+
+/* As dockerd: every record of the log up to now (on the streams asked for), in Docker's frames
+ * without a tty. A driver that cannot be read gets dockerd's words on the stream, and the end. */
+static void start_replay(struct attach_client *a, const struct attach_opts *o)
+{
+    static const char unreadable[] =
+        "Error attaching: configured logging driver does not support reading\n";
+    if (!o->log_path) {
+        http_raw_write(a->conn, unreadable, sizeof(unreadable) - 1);
+        return end_client(a, false);
+    }
+    struct log_reader_opts lo = {.out = a->out,
+                                 .err = a->err,
+                                 .tty = a->tty,
+                                 .tail = -1,
+                                 .until_ns = time_now_ns()}; /* what comes later comes live */
+    const struct log_reader_cb cb = {.emit = replay_emit, .end = replay_end, .ctx = a};
+    a->replay = log_reader_start(o->pool, o->log_path, o->log_files, &lo, &cb, NULL);
+}
+
 int attach_add(struct container *c, struct http_conn *conn, const struct attach_opts *o,
                struct berth_err **err)
 {
     struct attach_client *a = xcalloc(1, sizeof(*a));
     *a = (struct attach_client){.c = c,
                                 .conn = conn,
-                                .in = o->in,
+                                .in = o->in && o->stream,
                                 .out = o->out,
                                 .err = o->err,
+                                .stream = o->stream,
                                 .tty = json_get_bool(c->config, "Tty", false)};
     int r = attach_parse_keys(o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q",
                               a->keys, &a->nkeys, err);
@@ -222,5 +293,7 @@ int attach_add(struct container *c, struct http_conn *conn, const struct attach_
                        : "application/vnd.docker.multiplexed-stream",
                 on_data, a);
     http_conn_on_close(conn, client_gone, a);
+    if (o->logs)
+        start_replay(a, o);
     return 0;
 }

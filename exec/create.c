@@ -16,6 +16,7 @@
 #include "core/xalloc.h"
 #include "exec/devices.h"
 #include "exec/fields.h"
+#include "exec/mounts.h"
 #include "exec/verify.h"
 #include "fs/atomic.h"
 
@@ -159,6 +160,7 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
     if (!json_get_str(c->host_config, "Runtime") || !*json_get_str(c->host_config, "Runtime"))
         json_object_set_new(c->host_config, "Runtime", json_string(VERIFY_DEFAULT_RUNTIME));
+    mounts_fill_default_paths(c->host_config);
     merge_image(c->config, json_object_get(img->config, "config"));
     if ((r = fields_check_merged(body, c->config, c->host_config, warnings, err)) < 0) {
         ctr_free(c); /* the image's VOLUME would need a volume */

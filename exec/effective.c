@@ -9,6 +9,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/xalloc.h"
+#include "exec/mounts.h"
 #include "exec/verify.h"
 
 #define DEFAULT_SHM_SIZE (64LL << 20) /* plan.c's /dev/shm without ShmSize, dockerd's default */
@@ -58,19 +59,6 @@ json_t *ctr_effective_host_config(const struct container *c)
     return hc;
 }
 
-/* The propagation option among a -v mode's comma-separated options, else dockerd's default. */
-static char *propagation_of(const char *mode)
-{
-    static const char *const kinds[] = {"shared",  "rshared",  "slave", "rslave",
-                                        "private", "rprivate", NULL};
-    _cleanup_free_ char *copy = xstrdup(mode);
-    for (char *save = NULL, *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save))
-        for (const char *const *k = kinds; *k; k++)
-            if (!strcmp(o, *k))
-                return xstrdup(o);
-    return xstrdup("rprivate");
-}
-
 static bool has_option(const char *mode, const char *want)
 {
     _cleanup_free_ char *copy = xstrdup(mode);
@@ -90,24 +78,19 @@ static json_t *bind_point(const char *spec)
     *dst++ = '\0';
     if (mode)
         *mode++ = '\0';
-    _cleanup_free_ char *prop = propagation_of(mode ? mode : "");
     return json_pack("{ss ss ss ss sb ss}", "Type", "bind", "Source", copy, "Destination", dst,
                      "Mode", mode ? mode : "", "RW", !(mode && has_option(mode, "ro")),
-                     "Propagation", prop);
+                     "Propagation", mounts_mode_propagation(mode));
 }
 
 /* --mount type=bind,...: Mode stays empty, as with dockerd. */
 static json_t *mount_point(const json_t *m)
 {
     const char *type = json_get_str(m, "Type") ?: "";
-    const char *prop = json_get_str(json_object_get(m, "BindOptions"), "Propagation");
-    json_t *p =
-        json_pack("{ss ss ss ss sb ss}", "Type", type, "Source", json_get_str(m, "Source") ?: "",
-                  "Destination", json_get_str(m, "Target") ?: "", "Mode", "", "RW",
-                  !json_get_bool(m, "ReadOnly", false), "Propagation", "");
-    if (!strcmp(type, "bind"))
-        json_object_set_new(p, "Propagation", json_string(prop && *prop ? prop : "rprivate"));
-    return p;
+    return json_pack("{ss ss ss ss sb ss}", "Type", type, "Source", json_get_str(m, "Source") ?: "",
+                     "Destination", json_get_str(m, "Target") ?: "", "Mode", "", "RW",
+                     !json_get_bool(m, "ReadOnly", false), "Propagation",
+                     strcmp(type, "bind") ? "" : mounts_bind_propagation(m));
 }
 
 json_t *ctr_mount_points(const struct container *c)

@@ -22,6 +22,8 @@
 #include "core/xalloc.h"
 #include "exec/devices.h"
 #include "exec/namespaces.h"
+#include "exec/lsm.h"
+#include "exec/mounts.h"
 #include "exec/rootfs.h"
 #include "exec/verify.h"
 
@@ -34,6 +36,7 @@ struct plan_store {
     size_t nmounts, cap_mounts;
     struct seccomp_prog *seccomp;
     struct user_spec user;
+    bool root_shared; /* a bind asked for (r)shared propagation */
 };
 
 static void *keep(struct plan_store *s, void *p)
@@ -257,7 +260,7 @@ static int system_mounts(struct plan_store *s, const struct container *c, const 
  * it, but a container.json from an older berthd may hold one: it would be made relative to
  * berthd's cwd). */
 static int bind(struct plan_store *s, const char *rootfs, const char *src, const char *dst, bool ro,
-                bool create, struct berth_err **err)
+                bool create, const char *propagation, struct berth_err **err)
 {
     struct stat st;
     if (src[0] != '/')
@@ -277,6 +280,8 @@ static int bind(struct plan_store *s, const char *rootfs, const char *src, const
                            "invalid mount config for type \"bind\": bind source path "
                            "`%s`",
                            src);
+    if (propagation && mounts_check_source("/proc/self/mountinfo", src, propagation, err) < 0)
+        return berth_err_code(*err);
     const char *tgt = target(s, rootfs, dst, S_ISDIR(st.st_mode), err);
     if (!tgt)
         return berth_err_code(*err);
@@ -284,7 +289,9 @@ static int bind(struct plan_store *s, const char *rootfs, const char *src, const
     *m = (struct spawn_mount){.kind = SPAWN_MOUNT_BIND,
                               .source = keepf(s, "%s", src),
                               .target = tgt,
-                              .flags = ro ? MS_RDONLY : 0};
+                              .flags = ro ? MS_RDONLY : 0,
+                              .propagation = mounts_propagation_flags(propagation)};
+    s->root_shared |= mounts_propagation_shared(propagation);
     return 0;
 }
 
@@ -315,7 +322,8 @@ static int binds(struct plan_store *s, const struct container *c, const char *ro
         *dst++ = '\0';
         if (opts)
             *opts++ = '\0';
-        int r = bind(s, rootfs, spec, dst, opts && has_opt(opts, "ro"), true, err);
+        int r = bind(s, rootfs, spec, dst, opts && has_opt(opts, "ro"), true,
+                     mounts_mode_propagation(opts), err);
         if (r < 0)
             return r;
     }
@@ -326,47 +334,67 @@ static int binds(struct plan_store *s, const struct container *c, const char *ro
         if (!type || strcmp(type, "bind") != 0 || !src || !dst)
             continue; /* volumes and tmpfs mounts are handled elsewhere */
         bool create = json_get_bool(json_object_get(b, "BindOptions"), "CreateMountpoint", false);
-        int r = bind(s, rootfs, src, dst, json_get_bool(b, "ReadOnly", false), create, err);
+        int r = bind(s, rootfs, src, dst, json_get_bool(b, "ReadOnly", false), create,
+                     mounts_bind_propagation(b), err);
         if (r < 0)
             return r;
     }
     return 0;
 }
 
-/* --tmpfs DST[:OPTS]: the mount flags taken out of OPTS, the rest passed as data. */
+/* A tmpfs at DST with OPTS (--tmpfs DST:OPTS): the mount flags taken out of OPTS, the rest
+ * passed as data. */
+static int tmpfs_mount(struct plan_store *s, const char *rootfs, const char *dst, const char *spec,
+                       struct berth_err **err)
+{
+    unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    struct buf data = {0};
+    _cleanup_free_ char *opts = xstrdup(spec);
+    for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        if (strcmp(o, "ro") == 0)
+            flags |= MS_RDONLY;
+        else if (strcmp(o, "exec") == 0)
+            flags &= ~(unsigned long)MS_NOEXEC;
+        else if (strcmp(o, "suid") == 0)
+            flags &= ~(unsigned long)MS_NOSUID;
+        else if (strcmp(o, "dev") == 0)
+            flags &= ~(unsigned long)MS_NODEV;
+        else if (strcmp(o, "rw") && strcmp(o, "noexec") && strcmp(o, "nosuid") &&
+                 strcmp(o, "nodev"))
+            buf_printf(&data, "%s%s", data.len ? "," : "", o);
+    }
+    const char *tgt = target(s, rootfs, dst, true, err);
+    if (!tgt) {
+        buf_free(&data);
+        return berth_err_code(*err);
+    }
+    buf_reserve(&data, 0);
+    fs_mount(s, "tmpfs", tgt, "tmpfs", flags, keep(s, buf_steal(&data, NULL)), false);
+    return 0;
+}
+
+/* --tmpfs DST[:OPTS], then --mount type=tmpfs (its TmpfsOptions as moby turns them into OPTS). */
 static int tmpfs_mounts(struct plan_store *s, const struct container *c, const char *rootfs,
                         struct berth_err **err)
 {
     const char *dst;
     json_t *v;
-    json_object_foreach(json_object_get(c->host_config, "Tmpfs"), dst, v)
+    size_t i;
+    int r = 0;
+    json_object_foreach(json_object_get(c->host_config, "Tmpfs"), dst, v) if (r == 0) r =
+        tmpfs_mount(s, rootfs, dst, json_string_value(v) ?: "", err);
+    json_array_foreach(json_object_get(c->host_config, "Mounts"), i, v)
     {
-        unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-        struct buf data = {0};
-        _cleanup_free_ char *opts = xstrdup(json_string_value(v) ? json_string_value(v) : "");
-        for (char *save = NULL, *o = strtok_r(opts, ",", &save); o;
-             o = strtok_r(NULL, ",", &save)) {
-            if (strcmp(o, "ro") == 0)
-                flags |= MS_RDONLY;
-            else if (strcmp(o, "exec") == 0)
-                flags &= ~(unsigned long)MS_NOEXEC;
-            else if (strcmp(o, "suid") == 0)
-                flags &= ~(unsigned long)MS_NOSUID;
-            else if (strcmp(o, "dev") == 0)
-                flags &= ~(unsigned long)MS_NODEV;
-            else if (strcmp(o, "rw") && strcmp(o, "noexec") && strcmp(o, "nosuid") &&
-                     strcmp(o, "nodev"))
-                buf_printf(&data, "%s%s", data.len ? "," : "", o);
-        }
-        const char *tgt = target(s, rootfs, dst, true, err);
-        if (!tgt) {
-            buf_free(&data);
-            return berth_err_code(*err);
-        }
-        buf_reserve(&data, 0);
-        fs_mount(s, "tmpfs", tgt, "tmpfs", flags, keep(s, buf_steal(&data, NULL)), false);
+        const char *type = json_get_str(v, "Type");
+        _cleanup_free_ char *data = NULL;
+        if (r < 0 || !type || strcmp(type, "tmpfs") != 0)
+            continue;
+        r = mounts_tmpfs_data(json_object_get(v, "TmpfsOptions"),
+                              json_get_bool(v, "ReadOnly", false), &data, err);
+        if (r == 0)
+            r = tmpfs_mount(s, rootfs, json_get_str(v, "Target") ?: "", data, err);
     }
-    return 0;
+    return r;
 }
 
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory (with
@@ -379,28 +407,28 @@ static int etc_files(struct plan_store *s, const struct container *c, const char
     for (size_t i = 0; i < 3; i++) {
         _cleanup_free_ char *dst = xasprintf("/etc/%s", files[i]);
         _cleanup_free_ char *src = xasprintf("%s/%s", dir, files[i]);
-        int r = bind(s, rootfs, src, dst, ro, false, err);
+        int r = bind(s, rootfs, src, dst, ro, false, NULL, err);
         if (r < 0)
             return r;
     }
     return 0;
 }
 
-static const char *const masked_paths[] = {"/proc/asound",
-                                           "/proc/acpi",
-                                           "/proc/interrupts",
-                                           "/proc/kcore",
-                                           "/proc/keys",
-                                           "/proc/latency_stats",
-                                           "/proc/timer_list",
-                                           "/proc/timer_stats",
-                                           "/proc/sched_debug",
-                                           "/proc/scsi",
-                                           "/sys/firmware",
-                                           "/sys/devices/virtual/powercap",
-                                           NULL};
-static const char *const readonly_paths[] = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
+/* HostConfig.MaskedPaths or ReadonlyPaths when set (an empty list too: systempaths=unconfined),
+ * even for a privileged container, as dockerd applies them last; else Docker's defaults, none
+ * for a privileged container. */
+static const char *const *system_paths(struct plan_store *s, const struct container *c,
+                                       const char *field, const char *const *defaults)
+{
+    json_t *list = json_object_get(c->host_config, field), *v;
+    size_t i, n = 0;
+    if (!json_is_array(list))
+        return json_get_bool(c->host_config, "Privileged", false) ? NULL : defaults;
+    const char **out = keep(s, xcalloc(json_array_size(list) + 1, sizeof(char *)));
+    json_array_foreach(list, i, v) if (json_string_value(v)) out[n++] =
+        keepf(s, "%s", json_string_value(v));
+    return out;
+}
 
 static bool env_has(const json_t *env, const char *key)
 {
@@ -519,14 +547,15 @@ int plan_security_opts(const json_t *opts, struct security_opts *out, struct ber
     json_array_foreach(opts, i, o)
     {
         const char *opt = json_string_value(o) ? json_string_value(o) : "";
-        if (strcmp(opt, "no-new-privileges") == 0 || strcmp(opt, "disable") == 0) {
-            out->no_new_privs |= opt[0] == 'n';
+        if (strcmp(opt, "no-new-privileges") == 0) {
+            out->no_new_privs = true;
             continue;
         }
         size_t k = strcspn(opt, strchr(opt, '=') ? "=" : ":");
         const char *v = opt + k + 1;
         int b = 0;
-        if (!opt[k])
+        bool disable = strcmp(opt, "disable") == 0; /* dockerd's old spelling of label=disable */
+        if (!opt[k] && !disable)
             return berth_user_error(err, EINVAL, "invalid --security-opt 1: \"%s\"", opt);
         if (k == 7 && strncmp(opt, "seccomp", k) == 0) {
             out->unconfined = strcmp(v, "unconfined") == 0;
@@ -534,15 +563,37 @@ int plan_security_opts(const json_t *opts, struct security_opts *out, struct ber
         } else if (k == 17 && strncmp(opt, "no-new-privileges", k) == 0 &&
                    (b = parse_bool(v)) >= 0) {
             out->no_new_privs = b;
-        } else if (!(k == 8 && strncmp(opt, "apparmor", k) == 0) &&
-                   !(k == 5 && strncmp(opt, "label", k) == 0)) {
+        } else if (k == 8 && strncmp(opt, "apparmor", k) == 0) {
+            out->lsm.apparmor = v;
+        } else if (disable || (k == 5 && strncmp(opt, "label", k) == 0)) {
+            if (out->lsm.nlabels == LSM_MAX_LABELS)
+                return berth_user_error(err, EINVAL, "too many label options: \"%s\"", opt);
+            out->lsm.labels[out->lsm.nlabels++] = disable ? opt : v;
+        } else {
             return berth_user_error(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
         }
     }
     return 0;
 }
 
-/* Capabilities and seccomp (apparmor and label options have no effect: no such LSM here). */
+/* The AppArmor profile and SELinux label the child sets; the host is looked at only when the
+ * container asks for one. */
+static int lsm_attrs(struct plan_store *s, const struct lsm_opts *o, struct spawn_plan *p,
+                     struct berth_err **err)
+{
+    if (!o->apparmor && !o->nlabels)
+        return 0;
+    struct lsm_host h;
+    struct lsm_attr attrs[2];
+    lsm_probe("", &h);
+    int r = lsm_plan(o, &h, attrs, &p->nattrs, err);
+    lsm_host_free(&h);
+    for (size_t i = 0; r == 0 && i < p->nattrs; i++)
+        p->attrs[i] = (struct spawn_attr){attrs[i].path, keep(s, attrs[i].value)};
+    return r;
+}
+
+/* Capabilities, seccomp, AppArmor and SELinux. */
 static int security(struct plan_store *s, const struct container *c, struct spawn_plan *p,
                     struct berth_err **err)
 {
@@ -552,6 +603,8 @@ static int security(struct plan_store *s, const struct container *c, struct spaw
     if (r < 0)
         return r;
     p->no_new_privs = so.no_new_privs;
+    if ((r = lsm_attrs(s, &so.lsm, p, err)) < 0)
+        return r;
     bool unconfined = privileged || so.unconfined;
     const char *profile = so.profile;
     r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
@@ -702,10 +755,11 @@ static void sysctls(struct plan_store *s, const struct container *c, struct spaw
     p->sysctls = out;
 }
 
-int plan_build(const struct container *c, const char *rootfs, const char *init,
-               const struct cgroup *cg, const struct dev_set *devs, const struct ns_join *join,
-               struct spawn_plan *p, struct plan_store **store, struct berth_err **err)
+int plan_build(const struct container *c, const struct plan_inputs *in, struct spawn_plan *p,
+               struct plan_store **store, struct berth_err **err)
 {
+    const char *rootfs = in->rootfs, *init = in->init;
+    const struct ns_join *join = in->join;
     struct plan_store *s = *store = xcalloc(1, sizeof(*s));
     const char *workdir = json_get_str(c->config, "WorkingDir");
     const char *path;
@@ -718,7 +772,7 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
     if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
         r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
     if (r == 0)
-        r = system_mounts(s, c, rootfs, cg, p->cgroupns, devs, m.ipc == NS_NONE,
+        r = system_mounts(s, c, rootfs, in->cg, p->cgroupns, in->devs, m.ipc == NS_NONE,
                           join ? join->shm : NULL, err);
     if (r == 0)
         r = etc_files(s, c, rootfs, join && join->etc_dir ? join->etc_dir : c->dir, err);
@@ -727,7 +781,7 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
     if (r == 0)
         r = tmpfs_mounts(s, c, rootfs, err);
     if (r == 0 && init)
-        r = bind(s, rootfs, init, INIT_TARGET, true, false, err);
+        r = bind(s, rootfs, init, INIT_TARGET, true, false, NULL, err);
     p->uid = s->user.uid;
     p->gid = s->user.gid;
     p->groups = s->user.groups;
@@ -738,13 +792,16 @@ int plan_build(const struct container *c, const char *rootfs, const char *init,
         r = rlimits(s, c, p, err);
     if (r < 0)
         return r;
-    bool privileged = json_get_bool(c->host_config, "Privileged", false);
     p->mounts = s->mounts;
     p->nmounts = s->nmounts;
-    p->masked = privileged ? NULL : masked_paths;
-    p->readonly = privileged ? NULL : readonly_paths;
+    p->masked = system_paths(s, c, "MaskedPaths", mounts_default_masked);
+    p->readonly = system_paths(s, c, "ReadonlyPaths", mounts_default_readonly);
+    p->root_shared = s->root_shared;
     p->readonly_rootfs = json_get_bool(c->host_config, "ReadonlyRootfs", false);
     p->hostname = m.uts == NS_HOST ? NULL : json_get_str(c->config, "Hostname");
+    p->domainname = m.uts == NS_HOST ? NULL : json_get_str(c->config, "Domainname");
+    if (p->domainname && !*p->domainname)
+        p->domainname = NULL;
     sysctls(s, c, p);
     p->oom_score_adj = (int)json_get_int(c->host_config, "OomScoreAdj", 0);
     p->cwd = workdir && *workdir ? workdir : "/";

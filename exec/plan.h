@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "exec/container.h"
 #include "exec/namespaces.h"
+#include "exec/lsm.h"
 #include "exec/spawn.h"
 
 /* Everything a plan owns, freed together. */
@@ -23,14 +24,19 @@ struct plan_stdio {
 
 struct dev_set; /* exec/devices.h */
 
-/* rootfs: the mounted merged dir; init: the host's init binary to run the command under
- * (--init), or NULL; cg: the container's cgroup, shown at /sys/fs/cgroup (NULL: nothing
- * there); devs: the container's device nodes (dev_resolve; NULL: Docker's defaults alone);
- * join: the namespaces of other containers it enters and the /dev/shm it binds (NULL: none).
- * PLAN is filled and points into *store (and join's fds). */
-int plan_build(const struct container *c, const char *rootfs, const char *init,
-               const struct cgroup *cg, const struct dev_set *devs, const struct ns_join *join,
-               struct spawn_plan *plan, struct plan_store **store, struct berth_err **err);
+/* What a start has found out before it plans the process. */
+struct plan_inputs {
+    const char *rootfs;         /* the mounted merged dir */
+    const char *init;           /* the host's init binary to run the command under (--init) */
+    const struct cgroup *cg;    /* its cgroup, shown at /sys/fs/cgroup (NULL: nothing there) */
+    const struct dev_set *devs; /* its device nodes (dev_resolve; NULL: Docker's defaults) */
+    const struct ns_join *join; /* other containers' namespaces it enters, the /dev/shm it
+                                 * binds (NULL: none) */
+};
+
+/* PLAN is filled and points into *store (and in->join's fds). */
+int plan_build(const struct container *c, const struct plan_inputs *in, struct spawn_plan *plan,
+               struct plan_store **store, struct berth_err **err);
 /* The static init binary for --init: init-path from daemon.json, else docker-init where
  * dockerd keeps it, else Debian's tini-static. NULL when there is none. */
 const char *plan_init_binary(const char *configured);
@@ -49,9 +55,10 @@ void plan_limits(const struct container *c, const struct dev_set *devs, struct c
 /* --security-opt as dockerd's parseSecurityOpt reads it: no-new-privileges[=BOOL],
  * seccomp=unconfined|PROFILE-JSON, apparmor=..., label=..., "disable". EINVAL with its words:
  * "invalid --security-opt 1: \"x\"" (no separator), "... 2: \"k=v\"" (unknown key, bad bool).
- * profile points into opts. */
+ * profile and lsm point into opts (lsm_check says whether this host can honour lsm). */
 struct security_opts {
     bool no_new_privs, unconfined;
     const char *profile;
+    struct lsm_opts lsm;
 };
 int plan_security_opts(const json_t *opts, struct security_opts *out, struct berth_err **err);

@@ -31,6 +31,7 @@
 #include "exec/logfile.h"
 #include "exec/namespaces.h"
 #include "exec/plan.h"
+#include "exec/resolvconf.h"
 #include "exec/rootfs.h"
 #include "exec/spawn.h"
 #include "exec/verify.h"
@@ -439,9 +440,14 @@ static int write_etc(const struct container *c, const struct ns_join *join, stru
             buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - e), e);
     }
     json_t *dns = json_object_get(c->host_config, "Dns");
-    json_array_foreach(dns, i, v) buf_printf(&resolv, "nameserver %s\n", json_string_value(v));
-    if (!json_array_size(dns))
-        buf_puts(&resolv, host_resolv);
+    json_t *search = json_object_get(c->host_config, "DnsSearch");
+    json_t *options = json_object_get(c->host_config, "DnsOptions");
+    if (json_array_size(dns) || json_array_size(search) || json_array_size(options)) {
+        _cleanup_free_ char *text = resolvconf_build(host_resolv, dns, search, options);
+        buf_puts(&resolv, text);
+    } else {
+        buf_puts(&resolv, host_resolv); /* nothing to change: the host's, as it is */
+    }
     _cleanup_free_ char *hostname = xasprintf("%s\n", json_get_str(c->config, "Hostname"));
     const char *names[] = {"hosts", "hostname", "resolv.conf"};
     const char *texts[] = {hosts.data ? hosts.data : "", hostname, resolv.data ? resolv.data : ""};
@@ -500,7 +506,11 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
                              "executable file not found in $PATH (install Debian's tini or set "
                              "init-path in daemon.json)");
     if (r == 0)
-        r = plan_build(c, *merged, init, j->cg, j->devs, j->join, plan, store, &j->err);
+        r = plan_build(
+            c,
+            &(struct plan_inputs){
+                .rootfs = *merged, .init = init, .cg = j->cg, .devs = j->devs, .join = j->join},
+            plan, store, &j->err);
     if (r == 0)
         r = plan_stdio(c, &j->io, &j->err);
     _cleanup_free_ char *log = ctr_log_path(c);
@@ -802,6 +812,12 @@ static void on_kill_timer(struct reactor_timer *t)
 
 void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done, void *ctx)
 {
+    ctr_stop_signal(env, c, timeout, 0, done, ctx);
+}
+
+void ctr_stop_signal(struct exec_env *env, struct container *c, int timeout, int signal,
+                     ctr_done_fn done, void *ctx)
+{
     struct ctr_run *run = c->run;
     if (!run) {
         if (done)
@@ -812,7 +828,7 @@ void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_f
         add_stopper(run, done, ctx);
     if (timeout < 0)
         timeout = (int)json_get_int(c->config, "StopTimeout", 10);
-    int sig = verify_signal(json_get_str(c->config, "StopSignal"));
+    int sig = signal > 0 ? signal : verify_signal(json_get_str(c->config, "StopSignal"));
     if (c->state.status == CTR_PAUSED) /* a frozen process cannot act on a signal */
         ctr_pause(env, c, false, NULL);
     send_signal(run, timeout == 0 ? SIGKILL : (sig > 0 ? sig : SIGTERM));

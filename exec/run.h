@@ -42,6 +42,9 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
 /* Stop: its StopSignal (SIGTERM), then SIGKILL after timeout seconds (< 0: its StopTimeout, or
  * 10). done runs once it has exited; at once when it does not run. */
 void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done, void *ctx);
+/* The same with signal (> 0) instead of its StopSignal: docker stop -s / restart -s. */
+void ctr_stop_signal(struct exec_env *env, struct container *c, int timeout, int signal,
+                     ctr_done_fn done, void *ctx);
 /* Send signal (Docker's names or numbers; none: SIGKILL). As dockerd: done runs at once for
  * other signals, and for SIGKILL once the container has exited and its state says so (after
  * 10 s its cgroup is killed; 2 s later done gets ETIMEDOUT). A paused container is thawed for

@@ -23,6 +23,7 @@
 #include "core/cleanup.h"
 #include "core/clock.h"
 #include "core/xalloc.h"
+#include "exec/lsm.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -83,6 +84,8 @@ static int do_mount(const struct spawn_mount *m)
         if ((m->flags & MS_RDONLY) &&
             mount(NULL, m->target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0)
             return -errno;
+        if (m->propagation && mount(NULL, m->target, NULL, m->propagation, NULL) < 0)
+            return -errno;
         return 0;
     case SPAWN_MOUNT_MKNOD:
         if (mknod(m->target, S_IFCHR | 0666, m->rdev) < 0 && errno != EEXIST)
@@ -102,11 +105,37 @@ static int do_mount(const struct spawn_mount *m)
     return -EINVAL;
 }
 
-/* Into the new root, with the old one detached: only the container's tree stays visible. */
-static int pivot(const char *rootfs)
+/* Into the new root, with the old one detached: only the container's tree stays visible. The
+ * old root must be a slave of the host's mounts before it goes, so its detach cannot propagate
+ * there: already so, unless the root was left shared; then, as runc, it is made one, reached
+ * through an fd of it (after pivot_root "." is the new root for mount(2), which does not
+ * follow the old root stacked on it as umount2 does). */
+static int pivot(const char *rootfs, bool root_shared)
 {
+    int oldroot = -1, r = 0;
+    if (root_shared && (oldroot = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC)) < 0)
+        return -errno;
     if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+        (oldroot >= 0 &&
+         (fchdir(oldroot) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)) ||
         umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        r = -errno;
+    if (oldroot >= 0)
+        close(oldroot);
+    return r;
+}
+
+/* What the container's mounts propagate. Usually every mount it inherits becomes a slave of
+ * the host's: nothing it mounts leaks out. With a (r)shared bind the host's mounts stay as
+ * they are, so the bind joins its source's peer group; the rootfs is made private and bound
+ * on itself instead, so that mounts made in it stay in (and pivot_root, which refuses a
+ * shared parent, works), as runc does for a shared root propagation. */
+static int root_propagation(const struct spawn_plan *p)
+{
+    if (!p->root_shared)
+        return mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ? -errno : 0;
+    if (mount(NULL, p->rootfs, NULL, MS_PRIVATE, NULL) < 0 ||
+        mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return -errno;
     return 0;
 }
@@ -162,17 +191,19 @@ static int write_sysctls(const struct spawn_plan *p, int *stage, int *index)
 static int setup_fs(const struct spawn_plan *p, int *stage, int *index)
 {
     *stage = STAGE_MOUNT;
-    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) /* nothing leaks to the host */
-        return -errno;
+    int r = root_propagation(p);
+    if (r < 0)
+        return r;
     for (size_t i = 0; i < p->nmounts; i++) {
-        int r = do_mount(&p->mounts[i]);
-        if (r < 0)
+        if ((r = do_mount(&p->mounts[i])) < 0)
             return r;
     }
     *stage = STAGE_PIVOT;
-    int r = pivot(p->rootfs);
-    if (r < 0 || (r = write_sysctls(p, stage, index)) < 0)
+    if ((r = pivot(p->rootfs, p->root_shared)) < 0 || (r = write_sysctls(p, stage, index)) < 0)
         return r;
+    /* the new root shared in the container's namespace, as runc applies "shared" */
+    if (p->root_shared && mount(NULL, "/", NULL, MS_SHARED, NULL) < 0)
+        return -errno;
     *stage = STAGE_MASK;
     if ((r = mask_paths(p)) < 0)
         return r;
@@ -203,6 +234,8 @@ static int setup_process(const struct spawn_plan *p, int *stage)
     *stage = STAGE_HOSTNAME;
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
         return -errno;
+    if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)
+        return -errno;
     *stage = STAGE_RLIMIT;
     for (size_t i = 0; i < p->nrlimits; i++)
         if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
@@ -212,6 +245,12 @@ static int setup_process(const struct spawn_plan *p, int *stage)
     *stage = STAGE_CWD;
     if (chdir(p->cwd && *p->cwd ? p->cwd : "/") < 0)
         return -errno;
+    *stage = STAGE_LSM; /* in the container's /proc, before capabilities and seccomp, as runc */
+    for (size_t i = 0; i < p->nattrs; i++) {
+        int r = lsm_write_attr(p->attrs[i].path, p->attrs[i].value);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 
@@ -345,10 +384,23 @@ fail:
 
 static const char *stage_name(int stage)
 {
-    static const char *const names[] = {
-        "",       "cgroup",  "join namespaces", "stdio",   "mounts", "pivot_root",   "sysctl",
-        "sysctl", "masking", "hostname",        "rlimits", "user",   "capabilities", "seccomp",
-        "cwd",    "exec"};
+    static const char *const names[] = {"",
+                                        "cgroup",
+                                        "join namespaces",
+                                        "stdio",
+                                        "mounts",
+                                        "pivot_root",
+                                        "sysctl",
+                                        "sysctl",
+                                        "masking",
+                                        "hostname",
+                                        "rlimits",
+                                        "user",
+                                        "capabilities",
+                                        "seccomp",
+                                        "cwd",
+                                        "apparmor/selinux exec attribute",
+                                        "exec"};
     return stage > 0 && stage <= STAGE_EXEC ? names[stage] : "setup";
 }
 

@@ -17,7 +17,8 @@
 
 enum spawn_mount_kind {
     SPAWN_MOUNT_FS,      /* mount(source, target, fstype, flags, data) */
-    SPAWN_MOUNT_BIND,    /* bind source on target, then remount with flags if MS_RDONLY */
+    SPAWN_MOUNT_BIND,    /* bind source on target, then remount with flags if MS_RDONLY, then
+                            set its propagation if it has one */
     SPAWN_MOUNT_MKNOD,   /* char device `rdev` at target, mode 0666 */
     SPAWN_MOUNT_SYMLINK, /* symlink target → source */
     SPAWN_MOUNT_DIR,     /* a directory at target (0755), unless one is there */
@@ -31,6 +32,7 @@ struct spawn_mount {
     enum spawn_mount_kind kind;
     const char *source, *target, *fstype, *data;
     unsigned long flags;
+    unsigned long propagation; /* a bind's MS_PRIVATE/MS_SLAVE/MS_SHARED (| MS_REC), or 0 */
     dev_t rdev;
     mode_t mode; /* SPAWN_MOUNT_DEVICE: type and permissions */
     uid_t uid;
@@ -55,6 +57,11 @@ struct spawn_sysctl {
     const char *key, *path, *value;
 };
 
+/* A /proc attribute written just before exec (an AppArmor profile, an SELinux label). */
+struct spawn_attr {
+    const char *path, *value;
+};
+
 struct spawn_plan {
     const char *rootfs; /* the mounted root (overlay merged dir) */
     int clone_flags;    /* CLONE_NEW*, but for the cgroup namespace: */
@@ -66,12 +73,17 @@ struct spawn_plan {
     size_t njoins;
     const struct spawn_sysctl *sysctls;
     size_t nsysctls;
+    /* A (r)shared bind: the host's mounts are not made slaves in the container, so the bind
+     * stays a peer of its source; the rootfs is made private instead (as runc does for a
+     * shared root propagation). */
+    bool root_shared;
     const struct spawn_mount *mounts;
     size_t nmounts;
     const char *const *masked;   /* paths in the new root, NULL-terminated */
     const char *const *readonly; /* paths in the new root, NULL-terminated */
     bool readonly_rootfs;
     const char *hostname;
+    const char *domainname; /* NULL: none */
     const struct spawn_rlimit *rlimits;
     size_t nrlimits;
     int oom_score_adj;
@@ -86,6 +98,8 @@ struct spawn_plan {
     struct caps caps;
     bool no_new_privs;
     const struct seccomp_prog *seccomp; /* NULL: unconfined */
+    struct spawn_attr attrs[2];
+    size_t nattrs;
     int stdio[3]; /* fds the child gets as 0, 1, 2 (a tty slave for all three with tty) */
     bool tty;
 };
@@ -106,6 +120,7 @@ enum spawn_stage {
     STAGE_CAPS,
     STAGE_SECCOMP,
     STAGE_CWD,
+    STAGE_LSM,
     STAGE_EXEC,
 };
 

@@ -23,6 +23,8 @@
 #include "exec/caps.h"
 #include "exec/devices.h"
 #include "exec/namespaces.h"
+#include "exec/lsm.h"
+#include "exec/mounts.h"
 #include "exec/plan.h"
 
 #define MIN_MEMORY   (6 * 1024 * 1024) /* dockerd's linuxMinMemory */
@@ -166,6 +168,7 @@ static int check_config(const json_t *config, struct berth_err **err)
 {
     const char *wd = json_get_str(config, "WorkingDir"), *stop = json_get_str(config, "StopSignal");
     const char *host = json_get_str(config, "Hostname");
+    const char *domain = json_get_str(config, "Domainname");
     if (wd && *wd && wd[0] != '/')
         return berth_user_error(err, EINVAL,
                                 "the working directory '%s' is invalid, it needs to be an "
@@ -180,6 +183,17 @@ static int check_config(const json_t *config, struct berth_err **err)
         const char *s = json_string_value(e);
         if (s && (!*s || *s == '='))
             return berth_user_error(err, EINVAL, "invalid environment variable: %s", s);
+    }
+    if (domain && *domain) { /* berth's: setdomainname would refuse it at start */
+        _cleanup_free_ char *qd = go_quote(domain);
+        if (strlen(domain) > MAX_HOSTNAME)
+            return berth_user_error(err, EINVAL, "domainname %s is too long (maximum %d bytes)", qd,
+                                    MAX_HOSTNAME);
+        if (has_space_or_control(domain, strlen(domain)))
+            return berth_user_error(err, EINVAL,
+                                    "invalid domainname %s: whitespace and control characters are "
+                                    "not allowed",
+                                    qd);
     }
     if (!host || !*host)
         return 0;
@@ -260,6 +274,35 @@ static bool valid_mode(const char *mode)
     return true;
 }
 
+static bool has_word(const char *list, const char *want)
+{
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == strlen(want) && strncmp(p, want, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+/* z and Z ask dockerd to relabel the source for SELinux, which it does only where SELinux is
+ * enabled (go-selinux's Relabel does nothing elsewhere): without SELinux they are accepted and
+ * change nothing, as there. With it, berth cannot label yet: refused, not ignored. */
+static int check_relabel(const char *raw, const char *mode, struct berth_err **err)
+{
+    if (!has_word(mode, "z") && !has_word(mode, "Z"))
+        return 0;
+    struct lsm_host h;
+    lsm_probe("", &h);
+    lsm_host_free(&h);
+    if (!h.selinux)
+        return 0;
+    return berth_user_error(err, EINVAL,
+                            "invalid volume specification: '%s': SELinux relabeling (z, Z) is "
+                            "not supported yet",
+                            raw);
+}
+
 /* One HostConfig.Binds entry, as moby's ParseMountRaw reads [SRC:]DST[:MODE]. */
 static int check_bind(const char *raw, struct berth_err **err)
 {
@@ -281,6 +324,12 @@ static int check_bind(const char *raw, struct berth_err **err)
     if (!valid_mode(mode))
         return berth_user_error(err, EINVAL, "invalid mode: %s", mode);
     bool bind = src[0] == '/';
+    /* moby turns nocopy into VolumeOptions, which a bind must not have (checked first) */
+    if (bind && has_word(mode, "nocopy"))
+        return berth_user_error(err, EINVAL,
+                                "invalid volume specification: '%s': invalid mount config for "
+                                "type \"bind\": field VolumeOptions must not be specified",
+                                raw);
     _cleanup_free_ char *why = target_problem(dst);
     if (why)
         return berth_user_error(err, EINVAL,
@@ -292,7 +341,23 @@ static int check_bind(const char *raw, struct berth_err **err)
                                 "invalid volume specification: '%s': volumes are not supported "
                                 "yet, only binds of absolute host paths",
                                 raw);
-    return 0;
+    return check_relabel(raw, mode, err);
+}
+
+/* moby's validateExclusiveOptions: each kind's options only on its own type. Heap or NULL. */
+static char *exclusive_problem(const json_t *m, const char *type)
+{
+    static const char *const fields[][2] = {{"BindOptions", "bind"},
+                                            {"VolumeOptions", "volume"},
+                                            {"ImageOptions", "image"},
+                                            {"TmpfsOptions", "tmpfs"},
+                                            {"ClusterOptions", "cluster"}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const json_t *v = json_object_get(m, fields[i][0]);
+        if (v && !json_is_null(v) && strcmp(type, fields[i][1]) != 0)
+            return xasprintf("field %s must not be specified", fields[i][0]);
+    }
+    return NULL;
 }
 
 /* The bind half of moby's validateMountConfigImpl (the source's existence is checked later,
@@ -300,33 +365,46 @@ static int check_bind(const char *raw, struct berth_err **err)
 static char *bind_problem(const json_t *m, const char *src)
 {
     const char *prop = json_get_str(json_object_get(m, "BindOptions"), "Propagation");
-    const char *const extra[] = {"VolumeOptions", "ImageOptions", NULL};
     if (!*src)
         return xstrdup("field Source must not be empty");
     if (prop && *prop && !is_propagation(prop, strlen(prop)))
         return xasprintf("invalid propagation mode: %s", prop);
-    for (const char *const *f = extra; *f; f++)
-        if (json_object_get(m, *f) && !json_is_null(json_object_get(m, *f)))
-            return xasprintf("field %s must not be specified", *f);
     if (src[0] != '/')
         return xasprintf("invalid mount path: '%s' mount path must be absolute", src);
     return NULL;
 }
 
-/* One HostConfig.Mounts entry (moby's ValidateMountConfig). Only binds are honoured yet. */
+/* The tmpfs half: no source, and options moby can turn into mount data. Heap or NULL. */
+static char *tmpfs_problem(const json_t *m, const char *src)
+{
+    _cleanup_err_ struct berth_err *e = NULL;
+    _cleanup_free_ char *data = NULL;
+    if (*src)
+        return xstrdup("field Source must not be specified");
+    if (mounts_tmpfs_data(json_object_get(m, "TmpfsOptions"), json_get_bool(m, "ReadOnly", false),
+                          &data, &e) < 0)
+        return xstrdup(e->msg);
+    return NULL;
+}
+
+/* One HostConfig.Mounts entry (moby's ValidateMountConfig). Binds and tmpfs are honoured. */
 static int check_mount(const json_t *m, struct berth_err **err)
 {
-    static const char *const others[] = {"volume", "tmpfs", "image", NULL};
+    static const char *const others[] = {"volume", "image", NULL};
     const char *type = json_get_str(m, "Type") ?: "", *src = json_get_str(m, "Source") ?: "";
     _cleanup_free_ char *q = go_quote(type);
-    _cleanup_free_ char *why = target_problem(json_get_str(m, "Target") ?: "");
+    _cleanup_free_ char *why = exclusive_problem(m, type);
+    if (!why)
+        why = target_problem(json_get_str(m, "Target") ?: "");
     if (!why && strcmp(type, "bind") == 0)
         why = bind_problem(m, src);
+    else if (!why && strcmp(type, "tmpfs") == 0)
+        why = tmpfs_problem(m, src);
     else if (!why && !one_of(type, others))
         why = xstrdup("mount type unknown");
     if (why)
         return berth_user_error(err, EINVAL, "invalid mount config for type %s: %s", q, why);
-    if (strcmp(type, "bind") != 0)
+    if (one_of(type, others))
         return berth_user_error(err, EINVAL, "mounts of type %s are not supported yet", q);
     return 0;
 }
@@ -412,6 +490,26 @@ static int check_dns(const json_t *dns, struct berth_err **err)
     return 0;
 }
 
+/* HostConfig.DnsSearch and DnsOptions go into /etc/resolv.conf as words of one line: berth's
+ * refusal of what would split the line or add one (dockerd writes them as given). */
+static int check_dns_words(const json_t *hc, struct berth_err **err)
+{
+    static const char *const fields[][2] = {{"DnsSearch", "DNS search domain"},
+                                            {"DnsOptions", "DNS option"}};
+    for (size_t f = 0; f < 2; f++) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(hc, fields[f][0]), i, v)
+        {
+            const char *w = json_string_value(v) ?: "";
+            _cleanup_free_ char *q = go_quote(w);
+            if (!*w || has_space_or_control(w, strlen(w)))
+                return berth_user_error(err, EINVAL, "invalid %s: %s", fields[f][1], q);
+        }
+    }
+    return 0;
+}
+
 static int check_host(const json_t *hc, struct berth_err **err)
 {
     const char *restart = json_get_str(json_object_get(hc, "RestartPolicy"), "Name");
@@ -426,6 +524,8 @@ static int check_host(const json_t *hc, struct berth_err **err)
         verify_extra_host(json_string_value(v) ?: "", err);
     if (r == 0)
         r = check_dns(json_object_get(hc, "Dns"), err);
+    if (r == 0)
+        r = check_dns_words(hc, err);
     struct caps caps;
     if (r == 0) /* dockerd refuses unknown capabilities at create, not at start */
         r = caps_compute(false, json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"), true,
@@ -603,6 +703,8 @@ int verify_create(const json_t *config, const json_t *hc, json_t *warnings, stru
         r = check_binds(hc, err);
     if (r == 0)
         r = plan_security_opts(json_object_get(hc, "SecurityOpt"), &so, err);
+    if (r == 0)
+        r = lsm_check(&so.lsm, err);
     if (r == 0)
         r = check_network(hc, err);
     if (r == 0)

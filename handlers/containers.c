@@ -16,6 +16,8 @@
 #include "exec/fields.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
+#include "exec/macaddr.h"
+#include "exec/mounts.h"
 #include "exec/run.h"
 #include "fs/image.h"
 #include "fs/ref.h"
@@ -75,6 +77,7 @@ static void post_create(struct api_req *a)
     struct container *c;
     json_t *warnings = json_array();
     if (json_parse_body(a->msg->body.data, a->msg->body.len, false, &body, &err) < 0 ||
+        macaddr_settle(body, api_version_before(a, "1.44"), warnings, &err) < 0 ||
         ctr_build(a->d->cs, a->d->images, body, name, warnings, &c, &err) < 0) {
         json_decref(warnings);
         return api_reply_error(a, err);
@@ -114,14 +117,27 @@ static json_t *state_json(const struct container *c)
 }
 
 /* One network's endpoint as dockerd's EndpointSettings: empty operational data, as for none
- * and host (no address, no MAC). */
-static json_t *endpoint_json(void)
+ * and host (no address), and the MAC address the container asked for (--mac-address). */
+static json_t *endpoint_json(const struct container *c)
 {
     return json_pack("{s:n s:n s:n ss s:n si ss ss ss ss si ss ss si s:n}", "IPAMConfig", "Links",
-                     "Aliases", "MacAddress", "", "DriverOpts", "GwPriority", 0, "NetworkID", "",
-                     "EndpointID", "", "Gateway", "", "IPAddress", "", "IPPrefixLen", 0,
-                     "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
-                     "DNSNames");
+                     "Aliases", "MacAddress", json_get_str(c->config, "MacAddress") ?: "",
+                     "DriverOpts", "GwPriority", 0, "NetworkID", "", "EndpointID", "", "Gateway",
+                     "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address",
+                     "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+}
+
+/* Config as inspect shows it: dockerd shows Config.MacAddress (deprecated) only for a network
+ * of bridge's kind, the endpoint's MacAddress in every case. */
+static json_t *config_json(const struct container *c)
+{
+    const char *mode = json_get_str(c->host_config, "NetworkMode") ?: "";
+    if (!json_object_get(c->config, "MacAddress") ||
+        (strcmp(mode, "none") != 0 && strcmp(mode, "host") != 0 && strncmp(mode, "container:", 10)))
+        return json_incref(c->config);
+    json_t *copy = json_copy(c->config);
+    json_object_del(copy, "MacAddress");
+    return copy;
 }
 
 /* The networks it is on, with their endpoints: none for --network container:X, which is on
@@ -131,7 +147,7 @@ static json_t *networks_json(const struct container *c)
     const char *mode = ctr_network_mode(c);
     json_t *nets = json_object();
     if (strncmp(mode, "container:", 10) != 0)
-        json_object_set_new(nets, mode, endpoint_json());
+        json_object_set_new(nets, mode, endpoint_json(c));
     return nets;
 }
 
@@ -177,15 +193,15 @@ static json_t *inspect(struct api_req *a, const struct container *c)
         log_config_enabled(c->host_config) ? ctr_log_path(c) : xstrdup("");
     const char *etc = ns_etc_dir(a->d->cs, c); /* --network container:X: X's files */
     json_t *j = json_pack(
-        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n so so so sO so}", "Id", c->id,
+        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n so so so so so}", "Id", c->id,
         "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
         c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", etc), "HostnamePath",
         json_sprintf("%s/hostname", etc), "HostsPath", json_sprintf("%s/hosts", etc), "LogPath",
         json_string(log_path), "Name", "", "RestartCount", c->state.restart_count, "Driver",
         "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile",
         "", "ExecIDs", "HostConfig", ctr_effective_host_config(c), "GraphDriver",
-        graph_driver(a, c), "Mounts", ctr_mount_points(c), "Config", c->config, "NetworkSettings",
-        network_json(c));
+        graph_driver(a, c), "Mounts", ctr_mount_points(c), "Config", config_json(c),
+        "NetworkSettings", network_json(c));
     json_object_set_new(j, "Name", json_sprintf("/%s", c->name));
     if (c->trace) /* berth's own: how long each phase of the last start took */
         json_object_set(j, "StartTrace", c->trace);

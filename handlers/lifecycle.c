@@ -12,7 +12,9 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
+#include "exec/logconfig.h"
 #include "exec/run.h"
+#include "exec/verify.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 
@@ -57,15 +59,30 @@ static int query_int(struct api_req *a, const char *key, int dflt)
     return v && *v ? atoi(v) : dflt;
 }
 
+/* The signal query parameter of stop and restart (API 1.42 and later, as dockerd reads it): 0
+ * for none (the container's StopSignal), -1 when it is not a signal. */
+static int query_signal(struct api_req *a, char **text)
+{
+    if (api_version_before(a, "1.42"))
+        return 0;
+    *text = http_query_get(a->msg, "signal");
+    return *text && **text ? verify_signal(*text) : 0;
+}
+
 static void post_stop(struct api_req *a)
 {
+    _cleanup_free_ char *text = NULL;
     struct container *c = find(a);
     if (!c)
         return;
-    if (!c->run)
+    if (!c->run) /* as dockerd: before the signal is looked at */
         return api_reply_status(a, 304);
+    int sig = query_signal(a, &text);
+    if (sig < 0)
+        return api_reply_errorf(a, 400, "cannot stop container: %s: invalid signal: %s",
+                                a->params[0], text);
     api_async(a);
-    ctr_stop(&a->d->exec, c, query_int(a, "t", -1), done_204, a);
+    ctr_stop_signal(&a->d->exec, c, query_int(a, "t", -1), sig, done_204, a);
 }
 
 struct restart {
@@ -85,13 +102,18 @@ static void restart_stopped(void *ctx, int res, const struct berth_err *err)
 
 static void post_restart(struct api_req *a)
 {
+    _cleanup_free_ char *text = NULL;
     struct container *c = find(a);
     if (!c)
         return;
+    int sig = c->run ? query_signal(a, &text) : 0; /* a stopped one is only started */
+    if (sig < 0) /* dockerd's words, and its 500: its restart drops the error's kind */
+        return api_reply_errorf(a, 500, "Cannot restart container %s: invalid signal: %s",
+                                a->params[0], text);
     struct restart *r = xcalloc(1, sizeof(*r));
     *r = (struct restart){a, c};
     api_async(a);
-    ctr_stop(&a->d->exec, c, query_int(a, "t", -1), restart_stopped, r);
+    ctr_stop_signal(&a->d->exec, c, query_int(a, "t", -1), sig, restart_stopped, r);
 }
 
 static void post_kill(struct api_req *a)
@@ -133,6 +155,17 @@ static void delete_container(struct api_req *a)
     struct container *c = find(a);
     if (!c)
         return;
+    if (http_query_bool(a->msg, "link")) {
+        if (c->state.status == CTR_REMOVING)
+            return api_reply_errorf(a, 409, "removal of container %s is already in progress",
+                                    a->params[0]);
+        /* rm --link removes a legacy link NAME/ALIAS; berth has no links, so a name it finds
+         * is a container's own, which dockerd refuses so (with its 500), removing nothing. A
+         * PARENT/ALIAS name was not found above, as dockerd finds no such link. */
+        return api_reply_errorf(a, 500,
+                                "Conflict, cannot remove the default link name of the "
+                                "container");
+    }
     api_async(a);
     if (ctr_remove_async(&a->d->exec, c, http_query_bool(a->msg, "force"), done_204, a, &err) < 0)
         api_reply_error(a, err);
@@ -227,13 +260,20 @@ static void post_attach(struct api_req *a)
     struct container *c = find(a);
     if (!c)
         return;
+    _cleanup_free_ char *log_path = ctr_log_path(c);
     struct attach_opts o = {.in = http_query_bool(a->msg, "stdin"),
                             .out = http_query_bool(a->msg, "stdout"),
                             .err = http_query_bool(a->msg, "stderr"),
+                            .stream = http_query_bool(a->msg, "stream"),
+                            .logs = http_query_bool(a->msg, "logs"),
                             .upgrade = a->msg->upgrade,
-                            .detach_keys = keys};
-    if (!http_query_bool(a->msg, "stream") && !http_query_bool(a->msg, "logs"))
+                            .detach_keys = keys,
+                            .pool = a->d->pool,
+                            .log_path = log_config_enabled(c->host_config) ? log_path : NULL};
+    if (!o.stream && !o.logs)
         return api_reply_errorf(a, 400, "Bad parameters: you must choose at least one stream");
+    int64_t max_size;
+    log_config_limits(c->host_config, &max_size, &o.log_files);
     api_common_headers(a->c);
     if (attach_add(c, a->c, &o, &err) < 0)
         return api_reply_error(a, err);
@@ -250,6 +290,7 @@ const struct route lifecycle_routes[] = {
     {"POST", "/containers/{id}/unpause", post_unpause_route, 0},
     {"POST", "/containers/{id}/resize", post_resize, 0},
     {"POST", "/containers/{id}/attach", post_attach, 0},
-    {"DELETE", "/containers/{id}", delete_container, ROUTE_AFTER_RECOVERY},
+    /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
+    {"DELETE", "/containers/{id*}", delete_container, ROUTE_AFTER_RECOVERY},
 };
 const size_t lifecycle_routes_count = sizeof(lifecycle_routes) / sizeof(lifecycle_routes[0]);

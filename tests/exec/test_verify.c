@@ -146,6 +146,14 @@ static void test_binds(void **state)
     refused(NULL, "{\"Binds\":[\"/data\"]}",
             "invalid volume specification: '/data': volumes are not supported yet, only binds "
             "of absolute host paths");
+    /* nocopy is a volume's option: moby refuses it on a bind before looking at the target */
+    refused(NULL, "{\"Binds\":[\"/src:/:nocopy\"]}",
+            "invalid volume specification: '/src:/:nocopy': invalid mount config for type "
+            "\"bind\": field VolumeOptions must not be specified");
+    refused(NULL, "{\"Binds\":[\"/src:/dst:z,Z\"]}", "invalid mode: z,Z");
+    refused(NULL, "{\"Binds\":[\"/src:/dst:rshared,rslave\"]}", "invalid mode: rshared,rslave");
+    if (access("/sys/fs/selinux/enforce", F_OK) < 0) /* relabeling is SELinux's only */
+        accepted(NULL, "{\"Binds\":[\"/src:/dst:z\",\"/src:/dst2:Z,ro,rshared\"]}");
 }
 
 static void test_mounts(void **state)
@@ -173,8 +181,70 @@ static void test_mounts(void **state)
             "invalid mount config for type \"bind\": field VolumeOptions must not be specified");
     refused(NULL, "{\"Mounts\":[{\"Type\":\"x\\n\",\"Target\":\"/t\"}]}",
             "invalid mount config for type \"x\\n\": mount type unknown");
-    refused(NULL, "{\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/t\"}]}",
-            "mounts of type \"tmpfs\" are not supported yet");
+    refused(NULL, "{\"Mounts\":[{\"Type\":\"volume\",\"Target\":\"/t\"}]}",
+            "mounts of type \"volume\" are not supported yet");
+    /* each type's options on its own type only, checked before anything else (moby's order) */
+    refused(NULL, "{\"Mounts\":[{\"Type\":\"tmpfs\",\"BindOptions\":{}}]}",
+            "invalid mount config for type \"tmpfs\": field BindOptions must not be specified");
+    refused(NULL,
+            "{\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"/s\",\"Target\":\"/t\","
+            "\"TmpfsOptions\":{\"SizeBytes\":1}}]}",
+            "invalid mount config for type \"bind\": field TmpfsOptions must not be specified");
+}
+
+static void test_tmpfs_mounts(void **state)
+{
+    (void)state;
+    accepted(NULL, "{\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/t\"}]}");
+    accepted(NULL, "{\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/t\",\"TmpfsOptions\":"
+                   "{\"SizeBytes\":1048576,\"Mode\":1023,\"Options\":[[\"exec\"]]}}]}");
+    refused(NULL, "{\"Mounts\":[{\"Type\":\"tmpfs\",\"Source\":\"/s\",\"Target\":\"/t\"}]}",
+            "invalid mount config for type \"tmpfs\": field Source must not be specified");
+    refused(NULL, "{\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/\"}]}",
+            "invalid mount config for type \"tmpfs\": invalid specification: destination can't "
+            "be '/'");
+    refused(NULL,
+            "{\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/t\",\"TmpfsOptions\":"
+            "{\"Options\":[[\"suid\"]]}}]}",
+            "invalid mount config for type \"tmpfs\": invalid option: suid");
+    refused(NULL,
+            "{\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/t\",\"TmpfsOptions\":"
+            "{\"Options\":[[\"exec\",\"a\",\"b\"]]}}]}",
+            "invalid mount config for type \"tmpfs\": invalid option array length");
+}
+
+static void test_dns_and_domainname(void **state)
+{
+    (void)state;
+    accepted("{\"Domainname\":\"example.org\"}",
+             "{\"DnsSearch\":[\"a.example\",\".\"],\"DnsOptions\":[\"ndots:2\",\"rotate\"]}");
+    refused(NULL, "{\"DnsSearch\":[\"a b\"]}", "invalid DNS search domain: \"a b\"");
+    refused(NULL, "{\"DnsOptions\":[\"ndots:1\\nnameserver 1.2.3.4\"]}",
+            "invalid DNS option: \"ndots:1\\nnameserver 1.2.3.4\"");
+    refused(NULL, "{\"DnsOptions\":[\"\"]}", "invalid DNS option: \"\"");
+    refused("{\"Domainname\":\"a\\tb\"}", "{}",
+            "invalid domainname \"a\\tb\": whitespace and control characters are not allowed");
+    _cleanup_free_ char *config = xasprintf("{\"Domainname\":\"%065d\"}", 0);
+    _cleanup_free_ char *want = xasprintf("domainname \"%065d\" is too long (maximum 64 bytes)", 0);
+    refused(config, "{}", want);
+}
+
+/* This machine has neither AppArmor nor SELinux: what asks for confinement is refused, what
+ * asks for none is accepted (as dockerd does everywhere). */
+static void test_lsm_opts(void **state)
+{
+    (void)state;
+    if (access("/sys/kernel/security/apparmor", F_OK) == 0 ||
+        access("/sys/fs/selinux/enforce", F_OK) == 0)
+        skip();
+    accepted(NULL, "{\"SecurityOpt\":[\"apparmor=unconfined\",\"label=disable\",\"disable\","
+                   "\"label:disable\"]}");
+    refused(NULL, "{\"SecurityOpt\":[\"apparmor=docker-default\"]}",
+            "--security-opt apparmor=docker-default: AppArmor is not enabled on this host");
+    refused(NULL, "{\"SecurityOpt\":[\"label=type:container_t\"]}",
+            "--security-opt label=type:container_t: SELinux is not enabled on this host");
+    refused(NULL, "{\"SecurityOpt\":[\"label=disable\",\"label=level:s0:c1\"]}",
+            "--security-opt label=level:s0:c1: SELinux is not enabled on this host");
 }
 
 static void test_mount_sources(void **state)
@@ -324,6 +394,9 @@ int main(void)
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_binds),
         cmocka_unit_test(test_mounts),
+        cmocka_unit_test(test_tmpfs_mounts),
+        cmocka_unit_test(test_dns_and_domainname),
+        cmocka_unit_test(test_lsm_opts),
         cmocka_unit_test(test_mount_sources),
         cmocka_unit_test(test_extra_hosts),
         cmocka_unit_test(test_config),

@@ -1,0 +1,14 @@
+/* exec/resolvconf.h — a container's /etc/resolv.conf as libnetwork writes it for a sandbox of its
+ * own (network none or host): the host's file read as the resolver reads it, with --dns,
+ * --dns-search and --dns-option replacing its nameservers, search domains and options. */
+#pragma once
+
+#include <jansson.h>
+
+/* host: the host's resolv.conf text; dns, search, options: HostConfig.Dns, DnsSearch and
+ * DnsOptions (each replaces the host's when it is a non-empty list; a search list of only "."
+ * removes the search line). Lines come as libnetwork orders them: nameserver, search, options,
+ * then the host's other directives; comments and blank lines are dropped, and so are
+ * nameservers that are not IP addresses. Heap string. */
+char *resolvconf_build(const char *host, const json_t *dns, const json_t *search,
+                       const json_t *options);
