@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 struct chunk {
@@ -36,7 +37,7 @@ struct bytequeue {
 
 static void run_drain(struct reactor_event *ev)
 {
-    struct bytequeue *q = (struct bytequeue *)((char *)ev - offsetof(struct bytequeue, drain_ev));
+    struct bytequeue *q = container_of(ev, struct bytequeue, drain_ev);
     pthread_mutex_lock(&q->lock);
     q->drain_posted = false;
     bool alive = !q->closed; /* after close the reactor side wants no more calls */

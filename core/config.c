@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 #define DEFAULT_CONFIG_FILE "/etc/berth/daemon.json"
@@ -181,7 +182,7 @@ static const struct setting settings[] = {
     {"http-idle-timeout", 0, "http-idle-timeout", K_SECONDS, AT(idle_timeout_ms)},
     {"config-file", 0, NULL, K_STR, AT(config_file)},
 };
-#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define NSETTINGS (ARRAY_SIZE(settings))
 
 static int set_seconds(struct config *cfg, const struct setting *s, double secs,
                        struct berth_err **err)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 static const char *go_arch(const char *machine)
@@ -17,7 +18,7 @@ static const char *go_arch(const char *machine)
     static const char *const map[][2] = {
         {"x86_64", "amd64"},    {"aarch64", "arm64"}, {"armv7l", "arm"},     {"i686", "386"},
         {"ppc64le", "ppc64le"}, {"s390x", "s390x"},   {"riscv64", "riscv64"}};
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
         if (strcmp(machine, map[i][0]) == 0)
             return map[i][1];
     return machine;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 static struct http_reader *reader_of(http_parser *p)
@@ -479,7 +480,7 @@ static const struct {
 
 const char *http_status_text(int status)
 {
-    for (size_t i = 0; i < sizeof(status_texts) / sizeof(status_texts[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(status_texts); i++)
         if (status_texts[i].code == status)
             return status_texts[i].text;
     return "Unknown";

@@ -23,6 +23,7 @@
 #include "core/cleanup.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/map.h"
 #include "core/xalloc.h"
 
@@ -851,7 +852,7 @@ static void on_recv(void *ctx, const char *data, ssize_t n)
  * that hands bytes which arrived with a hijack request to the new owner. */
 static void on_timer(struct reactor_timer *t)
 {
-    struct http_conn *c = (struct http_conn *)((char *)t - offsetof(struct http_conn, timer));
+    struct http_conn *c = container_of(t, struct http_conn, timer);
     conn_enter(c);
     if (c->lingering) {
         conn_destroy(c); /* the client never closed */
@@ -1054,7 +1055,7 @@ static void on_accept(void *ctx, int fd);
 
 static void retry_accept(struct reactor_timer *t)
 {
-    struct listener *l = (struct listener *)((char *)t - offsetof(struct listener, retry));
+    struct listener *l = container_of(t, struct listener, retry);
     reactor_accept(l->io, on_accept);
 }
 

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/macros.h"
+
 static _Atomic int current_level = LOG_INFO;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
@@ -30,7 +32,7 @@ int log_level_parse(const char *name)
         enum log_level level;
     } names[] = {{"debug", LOG_DEBUG},  {"info", LOG_INFO},   {"warn", LOG_WARN},
                  {"warning", LOG_WARN}, {"error", LOG_ERROR}, {"fatal", LOG_ERROR}};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (strcmp(name, names[i].name) == 0)
             return (int)names[i].level;
     return -1;

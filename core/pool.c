@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 struct queue {
@@ -59,7 +60,7 @@ static struct pool_job *dequeue(struct queue *q)
 
 static void run_done(struct reactor_event *ev)
 {
-    struct pool_job *job = (struct pool_job *)((char *)ev - offsetof(struct pool_job, _ev));
+    struct pool_job *job = container_of(ev, struct pool_job, _ev);
     job->done(job);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 struct pump {
@@ -45,14 +46,14 @@ static void on_recv(void *ctx, const char *data, ssize_t n)
 
 static void produce(struct pool_job *job)
 {
-    struct pump *p = (struct pump *)((char *)job - offsetof(struct pump, job));
+    struct pump *p = container_of(job, struct pump, job);
     p->res = p->ops->produce(p->arg, p->wfd, &p->err);
     close(p->wfd); /* the reader's EOF */
 }
 
 static void produced(struct pool_job *job)
 {
-    struct pump *p = (struct pump *)((char *)job - offsetof(struct pump, job));
+    struct pump *p = container_of(job, struct pump, job);
     p->produced = true;
     finish(p);
 }

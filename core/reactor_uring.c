@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "core/macros.h"
 #include "core/reactor_backend.h"
 #include "core/xalloc.h"
 
@@ -30,7 +31,7 @@ static int setup_ring(struct io_uring *ring)
     static const unsigned flag_sets[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
                                          IORING_SETUP_COOP_TASKRUN, 0};
     int r = -EINVAL;
-    for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]) && r == -EINVAL; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(flag_sets) && r == -EINVAL; i++) {
         struct io_uring_params p = {.flags = flag_sets[i] | IORING_SETUP_CQSIZE,
                                     .cq_entries = CQ_ENTRIES};
         r = io_uring_queue_init_params(SQ_ENTRIES, ring, &p);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 int64_t time_now_ns(void)
@@ -97,7 +98,7 @@ static const struct {
 
 static uint64_t duration_unit(const char *u, size_t n)
 {
-    for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++)
         if (strlen(duration_units[i].name) == n && strncmp(duration_units[i].name, u, n) == 0)
             return duration_units[i].ns;
     return 0;
@@ -328,7 +329,7 @@ static bool layout_element(const char **l, const char **v, struct civil *t)
         {"04", true, offsetof(struct civil, min), 0, 59, "minute"},
         {"05", true, offsetof(struct civil, sec), 0, 59, "second"},
     };
-    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(nums); i++) {
         if (strncmp(*l, nums[i].elem, 2) != 0)
             continue;
         t->element = nums[i].elem;

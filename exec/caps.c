@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 
 #define BIT(c) (UINT64_C(1) << (c))
 
@@ -64,7 +65,7 @@ static const char *const cap_names[] = {
     [39] = "CAP_BPF",
     [40] = "CAP_CHECKPOINT_RESTORE",
 };
-#define N_CAP_NAMES ((int)(sizeof(cap_names) / sizeof(cap_names[0])))
+#define N_CAP_NAMES ((int)(ARRAY_SIZE(cap_names)))
 
 /* moby daemon/pkg/oci/caps/defaults.go */
 static const uint64_t default_caps =

@@ -15,6 +15,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/map.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
@@ -42,7 +43,7 @@ char *ctr_log_path(const struct container *c)
 
 static int status_parse(const char *s)
 {
-    for (size_t i = 0; s && i < sizeof(status_names) / sizeof(status_names[0]); i++)
+    for (size_t i = 0; s && i < ARRAY_SIZE(status_names); i++)
         if (strcmp(status_names[i], s) == 0)
             return (int)i;
     return CTR_EXITED;
@@ -292,8 +293,8 @@ static const char *const surnames[] = {
 
 char *ctr_generate_name(struct ctr_store *cs)
 {
-    size_t na = sizeof(adjectives) / sizeof(adjectives[0]);
-    size_t ns = sizeof(surnames) / sizeof(surnames[0]);
+    size_t na = ARRAY_SIZE(adjectives);
+    size_t ns = ARRAY_SIZE(surnames);
     for (int attempt = 0;; attempt++) {
         unsigned int r[2];
         if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))

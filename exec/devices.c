@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 /* The devices every container may use (runc's AllowedDevices, plus the console berth has always
@@ -33,7 +34,7 @@ static const char *const default_paths[] = {
     NULL,        NULL,           "/dev/null", "/dev/random", "/dev/full", "/dev/tty",
     "/dev/zero", "/dev/urandom", NULL,        NULL,          NULL,        NULL,
 };
-#define NDEFAULTS (sizeof(default_rules) / sizeof(default_rules[0]))
+#define NDEFAULTS (ARRAY_SIZE(default_rules))
 
 /* The HostConfig lists of per-device block I/O, the CLI flag each comes from, the field of its
  * value, and dockerd's warning when the host cannot take it. */

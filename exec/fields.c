@@ -27,6 +27,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 struct fields_ctx {
@@ -609,7 +610,7 @@ const struct field_row fields_table[] = {
 #undef N
 #undef W
 
-const size_t fields_table_len = sizeof(fields_table) / sizeof(fields_table[0]);
+const size_t fields_table_len = ARRAY_SIZE(fields_table);
 
 const struct field_row *fields_find(const char *path)
 {

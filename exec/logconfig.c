@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/container.h"
 
@@ -206,7 +207,7 @@ static char *expand_tag(const char *tag, const struct container *c)
                   {"{{.ImageFullID}}", xstrdup(c->image_id)},
                   {"{{.ImageName}}", xstrdup(image ? image : "")},
                   {"{{.DaemonName}}", xstrdup("docker")}};
-    size_t nfields = sizeof(fields) / sizeof(fields[0]);
+    size_t nfields = ARRAY_SIZE(fields);
     struct buf b = {0};
     for (const char *p = tag; *p;) {
         size_t k = 0;

@@ -14,6 +14,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 
@@ -113,8 +114,7 @@ static void start_write(struct log_writer *w);
 
 static void rotate_work(struct pool_job *job)
 {
-    struct log_writer *w =
-        (struct log_writer *)((char *)job - offsetof(struct log_writer, rotate_job));
+    struct log_writer *w = container_of(job, struct log_writer, rotate_job);
     for (int i = w->max_file - 1; i >= 1; i--) {
         _cleanup_free_ char *from = i == 1 ? xstrdup(w->path) : xasprintf("%s.%d", w->path, i - 1);
         _cleanup_free_ char *to = xasprintf("%s.%d", w->path, i);
@@ -128,8 +128,7 @@ static void rotate_work(struct pool_job *job)
 
 static void rotate_done(struct pool_job *job)
 {
-    struct log_writer *w =
-        (struct log_writer *)((char *)job - offsetof(struct log_writer, rotate_job));
+    struct log_writer *w = container_of(job, struct log_writer, rotate_job);
     w->rotating = false;
     if (w->new_fd < 0) {
         log_error("logs: rotate `%s`: %s", w->path, strerror(w->rotate_errno));

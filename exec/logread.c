@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/logfile.h"
 
@@ -256,7 +257,7 @@ static bool read_step(struct log_reader *lr, char *chunk)
 
 static void read_work(struct pool_job *job)
 {
-    struct log_reader *lr = (struct log_reader *)((char *)job - offsetof(struct log_reader, job));
+    struct log_reader *lr = container_of(job, struct log_reader, job);
     char *chunk = xmalloc(CHUNK);
     if (!lr->started) {
         lr->started = true;
@@ -324,7 +325,7 @@ static void next_step(struct log_reader *lr)
 
 static void read_done(struct pool_job *job)
 {
-    struct log_reader *lr = (struct log_reader *)((char *)job - offsetof(struct log_reader, job));
+    struct log_reader *lr = container_of(job, struct log_reader, job);
     if (lr->out.len && !lr->cancelled) { /* still busy: a cancel from inside emit defers */
         lr->paused = !lr->cb.emit(lr->cb.ctx, lr->out.data, lr->out.len);
         buf_reset(&lr->out);

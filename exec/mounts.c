@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 
@@ -26,7 +27,7 @@ static const struct {
     {"slave", MS_SLAVE},     {"rslave", MS_SLAVE | MS_REC},
     {"shared", MS_SHARED},   {"rshared", MS_SHARED | MS_REC},
 };
-#define NPROPAGATIONS (sizeof(propagations) / sizeof(propagations[0]))
+#define NPROPAGATIONS (ARRAY_SIZE(propagations))
 
 unsigned long mounts_propagation_flags(const char *name)
 {

@@ -19,6 +19,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/devices.h"
 #include "exec/namespaces.h"
@@ -178,7 +179,7 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size, 
     }
     fs_mount(s, "mqueue", keepf(s, "%s/mqueue", dev), "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV,
              NULL, true);
-    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
         char path[32];
         snprintf(path, sizeof(path), "/dev/%s", nodes[i].name);
         if (devs && dev_claims(devs, path))
@@ -189,7 +190,7 @@ static void dev_mounts(struct plan_store *s, const char *dev, int64_t shm_size, 
                                   .rdev = makedev(nodes[i].major, nodes[i].minor)};
     }
     dev_nodes(s, dev, devs);
-    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
         if (strcmp(links[i][1], "core") == 0 && access(links[i][0], F_OK) < 0)
             continue; /* as runc: /dev/core only where the kernel has /proc/kcore */
         struct spawn_mount *m = add_mount(s);

@@ -23,6 +23,7 @@
 #include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
@@ -741,8 +742,7 @@ static struct stop_waiter *add_stopper(struct ctr_run *run, ctr_done_fn done, vo
  * gone while something holds its output open); then give up, in dockerd's words. */
 static void on_kill_deadline(struct reactor_timer *t)
 {
-    struct stop_waiter *s =
-        (struct stop_waiter *)((char *)t - offsetof(struct stop_waiter, deadline));
+    struct stop_waiter *s = container_of(t, struct stop_waiter, deadline);
     struct ctr_run *run = s->run;
     if (!s->last_chance) {
         log_warn("container %.12s: still running %d s after SIGKILL: killing its cgroup",
@@ -805,7 +805,7 @@ int ctr_kill(struct exec_env *env, struct container *c, const char *signal, ctr_
 
 static void on_kill_timer(struct reactor_timer *t)
 {
-    struct ctr_run *run = (struct ctr_run *)((char *)t - offsetof(struct ctr_run, kill_timer));
+    struct ctr_run *run = container_of(t, struct ctr_run, kill_timer);
     log_debug("container %.12s: stop timeout: sending SIGKILL", run->c->id);
     send_signal(run, SIGKILL);
 }

@@ -16,6 +16,7 @@
 
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/seccomp_profile.h"
 
@@ -64,7 +65,7 @@ void seccomp_profile_pick_arches(struct seccomp_profile *p, const struct seccomp
         if (map[i].arch != t->arch)
             continue;
         p->arches[p->n_arches++] = map[i].arch;
-        for (size_t s = 0; s < sizeof(map[i].sub) / sizeof(map[i].sub[0]); s++)
+        for (size_t s = 0; s < ARRAY_SIZE(map[i].sub); s++)
             if (map[i].sub[s] && p->n_arches < SECCOMP_MAX_ARCHES)
                 p->arches[p->n_arches++] = map[i].sub[s];
         return; /* moby uses the first entry for the native arch */

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 
+#include "core/macros.h"
 #include "exec/seccomp_profile.h"
 
 #define NAMES(...)  ((const char *const[]){__VA_ARGS__, NULL})
@@ -228,7 +229,7 @@ void seccomp_profile_default(const struct seccomp_target *t, struct seccomp_prof
     *out = (struct seccomp_profile){
         .default_action = SCMP_ACT_ERRNO(EPERM),
         .rules = rules,
-        .n_rules = sizeof(rules) / sizeof(rules[0]),
+        .n_rules = ARRAY_SIZE(rules),
     };
-    seccomp_profile_pick_arches(out, t, arch_map, sizeof(arch_map) / sizeof(arch_map[0]));
+    seccomp_profile_pick_arches(out, t, arch_map, ARRAY_SIZE(arch_map));
 }

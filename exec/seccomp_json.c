@@ -9,6 +9,7 @@
 
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/caps.h"
 #include "exec/seccomp_profile.h"
@@ -166,7 +167,7 @@ static const struct {
 /* -1 for a name nobody knows, 0 for one this libseccomp cannot build filters for. */
 static int64_t arch_token(const char *name)
 {
-    for (size_t i = 0; i < sizeof(arch_names) / sizeof(arch_names[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(arch_names); i++)
         if (strcmp(arch_names[i].name, name) == 0)
             return arch_names[i].token;
     return -1;
@@ -207,7 +208,7 @@ static int parse_arch_entry(const json_t *e, struct owned *o, struct seccomp_arc
     int64_t tok = arch ? arch_token(arch) : -1;
     m->arch = tok > 0 ? (uint32_t)tok : 0;
     for (size_t s = 0; subs && subs[s]; s++) {
-        if (s >= sizeof(m->sub) / sizeof(m->sub[0]))
+        if (s >= ARRAY_SIZE(m->sub))
             return fail(err, "subArchitectures: more than %zu", s);
         tok = arch_token(subs[s]);
         m->sub[s] = tok > 0 ? (uint32_t)tok : 0;
@@ -321,7 +322,7 @@ static int parse_arg(const json_t *a, struct seccomp_arg *out, struct berth_err 
     if (r < 0)
         return r;
     out->index = (unsigned)index;
-    for (size_t i = 0; op && i < sizeof(ops) / sizeof(ops[0]); i++)
+    for (size_t i = 0; op && i < ARRAY_SIZE(ops); i++)
         if (strcmp(ops[i].name, op) == 0) {
             out->op = ops[i].op;
             return 0;

@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/caps.h"
 #include "exec/devices.h"
@@ -100,7 +101,7 @@ int verify_signal(const char *s)
         return n > 0 && n < _NSIG ? (int)n : -1;
     }
     const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (strcasecmp(name, names[i].name) == 0)
             return names[i].sig;
     /* RTMIN, RTMIN+1..RTMIN+15, RTMAX-14..RTMAX-1, RTMAX: exactly these spellings */
@@ -127,7 +128,7 @@ int verify_rlimit(const char *name)
                {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
                {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
                {"stack", RLIMIT_STACK}};
-    for (size_t i = 0; name && i < sizeof(map) / sizeof(map[0]); i++)
+    for (size_t i = 0; name && i < ARRAY_SIZE(map); i++)
         if (strcmp(map[i].name, name) == 0)
             return map[i].res;
     return -1;
@@ -352,7 +353,7 @@ static char *exclusive_problem(const json_t *m, const char *type)
                                             {"ImageOptions", "image"},
                                             {"TmpfsOptions", "tmpfs"},
                                             {"ClusterOptions", "cluster"}};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
         const json_t *v = json_object_get(m, fields[i][0]);
         if (v && !json_is_null(v) && strcmp(type, fields[i][1]) != 0)
             return xasprintf("field %s must not be specified", fields[i][0]);
@@ -656,7 +657,7 @@ static int check_platform(const json_t *hc, struct berth_err **err)
 static int check_unsupported(const json_t *hc, struct berth_err **err)
 {
     static const char *const fields[][2] = {{"Links", "--link"}};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
         if (nonempty_list(json_object_get(hc, fields[i][0])))
             return berth_user_error(err, EINVAL, "HostConfig.%s (%s) is not supported yet",
                                     fields[i][0], fields[i][1]);

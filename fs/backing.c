@@ -8,6 +8,7 @@
 #include <sys/vfs.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 
 static const struct {
     unsigned long magic;
@@ -24,7 +25,7 @@ static const struct {
 
 static const char *fs_name(unsigned long magic)
 {
-    for (size_t i = 0; i < sizeof(fs_names) / sizeof(fs_names[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(fs_names); i++)
         if (fs_names[i].magic == (magic & 0xffffffffUL))
             return fs_names[i].name;
     return "<unknown>"; /* dockerd's word for a type it has no name for */

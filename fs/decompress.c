@@ -9,6 +9,7 @@
 #include <isa-l/igzip_lib.h>
 #include <zstd.h>
 
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 enum compression compression_detect(const void *p, size_t n)
@@ -34,7 +35,7 @@ int compression_from_media_type(const char *mt)
                 strncmp(mt, "application/vnd.docker.image.rootfs.", 36) != 0))
         return -1;
     size_t n = strlen(mt);
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
         size_t k = strlen(types[i].suffix);
         if (n >= k && strcmp(mt + n - k, types[i].suffix) == 0)
             return (int)types[i].c;

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/labels.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/map.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
@@ -370,7 +371,7 @@ static void filter_blobs(struct image_store *is, struct image_change *ch)
 
 static void apply_work(struct pool_job *job)
 {
-    struct apply *ap = (struct apply *)((char *)job - offsetof(struct apply, job));
+    struct apply *ap = container_of(job, struct apply, job);
     struct image_change *ch = &ap->ch;
     struct layer_store *ls = image_store_layers(ap->is);
     for (size_t i = 0; i < ch->ndeleted && ap->res == 0; i++)
@@ -391,7 +392,7 @@ static void apply_work(struct pool_job *job)
 
 static void rm_work(struct pool_job *job)
 {
-    struct apply *ap = (struct apply *)((char *)job - offsetof(struct apply, rm_job));
+    struct apply *ap = container_of(job, struct apply, rm_job);
     for (size_t i = 0; i < ap->ntrash; i++) {
         _cleanup_err_ struct berth_err *err = NULL;
         if (ap->trash[i] && layer_rm_tree(ap->trash[i], &err) < 0)
@@ -401,7 +402,7 @@ static void rm_work(struct pool_job *job)
 
 static void rm_done(struct pool_job *job)
 {
-    struct apply *ap = (struct apply *)((char *)job - offsetof(struct apply, rm_job));
+    struct apply *ap = container_of(job, struct apply, rm_job);
     for (size_t i = 0; i < ap->ntrash; i++)
         free(ap->trash[i]);
     free(ap->trash);
@@ -411,7 +412,7 @@ static void rm_done(struct pool_job *job)
 
 static void apply_done(struct pool_job *job)
 {
-    struct apply *ap = (struct apply *)((char *)job - offsetof(struct apply, job));
+    struct apply *ap = container_of(job, struct apply, job);
     ap->done(ap->ctx, ap->res, ap->ch.records, ap->ch.nrecords, ap->ch.reclaimed, ap->err);
     berth_err_freep(&ap->err);
     ap->rm_job = (struct pool_job){.work = rm_work, .done = rm_done};

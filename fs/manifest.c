@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 const char *manifest_accept(void)
@@ -134,7 +135,7 @@ void platform_host(struct platform *p)
     memset(p, 0, sizeof(*p));
     snprintf(p->os, sizeof(p->os), "linux");
     snprintf(p->arch, sizeof(p->arch), "%.31s", u.machine);
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
         if (strcmp(u.machine, map[i][0]) == 0) {
             snprintf(p->arch, sizeof(p->arch), "%s", map[i][1]);
             snprintf(p->variant, sizeof(p->variant), "%s", map[i][2]);

@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/digest.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 #define REF_PATH_MAX 255 /* distribution's RepositoryNameTotalLengthMax, on the path only */
@@ -338,7 +339,7 @@ static enum digest_verdict digest_check(struct span d)
     if (!colon || colon == d.p || colon == d.p + d.n - 1)
         return DIGEST_BAD_FORMAT;
     struct span alg = {d.p, (size_t)(colon - d.p)}, enc = {colon + 1, d.n - alg.n - 1};
-    for (size_t i = 0; i < sizeof(algorithms) / sizeof(algorithms[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(algorithms); i++) {
         if (strlen(algorithms[i].name) != alg.n || memcmp(algorithms[i].name, alg.p, alg.n))
             continue;
         if (enc.n != algorithms[i].hex_len)

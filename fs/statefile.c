@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 
@@ -40,14 +41,14 @@ static void start_write(struct statefile *sf);
 
 static void write_work(struct pool_job *job)
 {
-    struct statefile *sf = (struct statefile *)((char *)job - offsetof(struct statefile, w.job));
+    struct statefile *sf = container_of(job, struct statefile, w.job);
     sf->w.res = fs_write_atomic(sf->path, sf->w.data, sf->w.len, 0600, &sf->w.err);
 }
 
 /* Call every waiter covered by the write that just ended, then write again if asked. */
 static void write_done(struct pool_job *job)
 {
-    struct statefile *sf = (struct statefile *)((char *)job - offsetof(struct statefile, w.job));
+    struct statefile *sf = container_of(job, struct statefile, w.job);
     sf->writing = false;
     free(sf->w.data);
     sf->w.data = NULL;

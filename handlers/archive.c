@@ -11,6 +11,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/pump.h"
 #include "core/xalloc.h"
 #include "fs/image_archive.h"
@@ -50,8 +51,7 @@ static void import_free(struct import_call *ic)
 
 static void import_work(struct pool_job *job)
 {
-    struct import_call *ic =
-        (struct import_call *)((char *)job - offsetof(struct import_call, job));
+    struct import_call *ic = container_of(job, struct import_call, job);
     ic->res = import_tarball(ic->body.a->d->images, api_body_read, &ic->body, &ic->o, &ic->layer,
                              &ic->img, &ic->err);
 }
@@ -79,8 +79,7 @@ static void import_tagged(void *ctx, int res, const struct berth_err *err)
 
 static void import_done(struct pool_job *job)
 {
-    struct import_call *ic =
-        (struct import_call *)((char *)job - offsetof(struct import_call, job));
+    struct import_call *ic = container_of(job, struct import_call, job);
     struct daemon *d = ic->body.a->d;
     api_body_close(&ic->body);
     if (ic->res < 0) {
@@ -172,7 +171,7 @@ static void note_known(struct layer *l, void *arg)
 
 static void load_work(struct pool_job *job)
 {
-    struct load_call *lc = (struct load_call *)((char *)job - offsetof(struct load_call, job));
+    struct load_call *lc = container_of(job, struct load_call, job);
     lc->rc = load_tarball(lc->body.a->d->images, &lc->known, api_body_read, &lc->body, &lc->res,
                           &lc->err);
 }
@@ -204,7 +203,7 @@ static void load_replied(void *ctx, int res, const struct berth_err *err)
  * ones are complete, as with dockerd); a layer a concurrent pull committed first wins. */
 static void load_done(struct pool_job *job)
 {
-    struct load_call *lc = (struct load_call *)((char *)job - offsetof(struct load_call, job));
+    struct load_call *lc = container_of(job, struct load_call, job);
     struct daemon *d = lc->body.a->d;
     api_body_close(&lc->body);
     for (size_t i = 0; i < lc->res.nlayers; i++) {
@@ -333,4 +332,4 @@ const struct route archive_routes[] = {
     {"GET", "/images/get", get_images_get, 0},
     {"GET", "/images/{name*}/get", get_image_get, 0},
 };
-const size_t archive_routes_count = sizeof(archive_routes) / sizeof(archive_routes[0]);
+const size_t archive_routes_count = ARRAY_SIZE(archive_routes);

@@ -9,6 +9,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/create.h"
@@ -734,4 +735,4 @@ const struct route container_routes[] = {
     {"GET", "/containers/{id}/json", get_container, 0},
     {"POST", "/containers/{id}/rename", post_rename, 0},
 };
-const size_t container_routes_count = sizeof(container_routes) / sizeof(container_routes[0]);
+const size_t container_routes_count = ARRAY_SIZE(container_routes);

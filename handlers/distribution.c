@@ -7,6 +7,7 @@
 
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "fs/ref.h"
 #include "handlers/api.h"
@@ -199,5 +200,4 @@ const struct route distribution_routes[] = {
     {"POST", "/images/{name*}/push", push_image, 0},
     {"POST", "/auth", post_auth, 0},
 };
-const size_t distribution_routes_count =
-    sizeof(distribution_routes) / sizeof(distribution_routes[0]);
+const size_t distribution_routes_count = ARRAY_SIZE(distribution_routes);

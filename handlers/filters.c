@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 
@@ -108,7 +109,7 @@ int filters_parse(const struct http_msg *msg, enum filters_route route, json_t *
     const char *allowed[32];
     size_t n = 0;
     for (const struct filters_key *k = filters_table[route].keys; k->key; k++)
-        if (!k->refused && n < sizeof(allowed) / sizeof(allowed[0]) - 1)
+        if (!k->refused && n < ARRAY_SIZE(allowed) - 1)
             allowed[n++] = k->key;
     allowed[n] = NULL;
     return filters_from_query(msg, allowed, out, err);

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "fs/image.h"
@@ -387,4 +388,4 @@ const struct route image_routes[] = {
     {"POST", "/images/{name*}/tag", post_tag, 0},
     {"DELETE", "/images/{name*}", delete_image, 0},
 };
-const size_t image_routes_count = sizeof(image_routes) / sizeof(image_routes[0]);
+const size_t image_routes_count = ARRAY_SIZE(image_routes);

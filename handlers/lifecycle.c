@@ -10,6 +10,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
 #include "exec/logconfig.h"
@@ -293,4 +294,4 @@ const struct route lifecycle_routes[] = {
     /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
     {"DELETE", "/containers/{id*}", delete_container, ROUTE_AFTER_RECOVERY},
 };
-const size_t lifecycle_routes_count = sizeof(lifecycle_routes) / sizeof(lifecycle_routes[0]);
+const size_t lifecycle_routes_count = ARRAY_SIZE(lifecycle_routes);

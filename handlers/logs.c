@@ -8,6 +8,7 @@
 
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/logconfig.h"
 #include "exec/logread.h"
@@ -129,4 +130,4 @@ static void get_logs(struct api_req *a)
 const struct route logs_routes[] = {
     {"GET", "/containers/{id}/logs", get_logs, 0},
 };
-const size_t logs_routes_count = sizeof(logs_routes) / sizeof(logs_routes[0]);
+const size_t logs_routes_count = ARRAY_SIZE(logs_routes);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 
 #define H FIELD_HONOURED
 #define R FIELD_REFUSED
@@ -101,7 +102,7 @@ const struct param_row params_table[] = {
 #undef R
 #undef N
 
-const size_t params_table_len = sizeof(params_table) / sizeof(params_table[0]);
+const size_t params_table_len = ARRAY_SIZE(params_table);
 
 bool params_route_is(const struct route *r, const char *method, const char *path)
 {

@@ -8,6 +8,7 @@
 
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "handlers/daemon.h"
 
@@ -77,7 +78,7 @@ void recovery_prepare(struct daemon *d)
 
 static void trash_work(struct pool_job *job)
 {
-    struct recovery *rv = (struct recovery *)((char *)job - offsetof(struct recovery, trash_job));
+    struct recovery *rv = container_of(job, struct recovery, trash_job);
     const char *path;
     for (size_t i = 0; map_next(&rv->trash, &i, &path, NULL);) {
         _cleanup_err_ struct berth_err *err = NULL;
@@ -92,7 +93,7 @@ static void trash_work(struct pool_job *job)
 
 static void trash_done(struct pool_job *job)
 {
-    struct recovery *rv = (struct recovery *)((char *)job - offsetof(struct recovery, trash_job));
+    struct recovery *rv = container_of(job, struct recovery, trash_job);
     if (rv->removed || rv->failed)
         log_info("start-up: removed %zu stale trees and blobs (%zu failed)", rv->removed,
                  rv->failed);
@@ -103,14 +104,14 @@ static void trash_done(struct pool_job *job)
 
 static void host_work(struct pool_job *job)
 {
-    struct recovery *rv = (struct recovery *)((char *)job - offsetof(struct recovery, host_job));
+    struct recovery *rv = container_of(job, struct recovery, host_job);
     ctr_recover_host(rv->rc);
 }
 
 /* Containers are reconciled: the parked requests run, in the order they came. */
 static void host_done(struct pool_job *job)
 {
-    struct recovery *rv = (struct recovery *)((char *)job - offsetof(struct recovery, host_job));
+    struct recovery *rv = container_of(job, struct recovery, host_job);
     ctr_recover_finish(take_ptr(rv->rc), &rv->trash);
     rv->host_done = true;
     log_info("start-up: containers reconciled with the host");

@@ -1,5 +1,6 @@
 /* handlers/routes.c — every API group's routes gathered in matching order: one list for berthd's
  * router and for the unit test that checks each route's query parameters against the spec. */
+#include "core/macros.h"
 #include "handlers/daemon.h"
 
 #include "core/xalloc.h"
@@ -17,11 +18,11 @@ struct route *api_routes_all(size_t *count)
                   {lifecycle_routes, lifecycle_routes_count},
                   {logs_routes, logs_routes_count}};
     size_t n = 0;
-    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
         n += groups[i].n;
     struct route *all = xcalloc(n, sizeof(*all));
     n = 0;
-    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
         for (size_t k = 0; k < groups[i].n; k++)
             all[n++] = groups[i].routes[k];
     *count = n;

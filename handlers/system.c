@@ -10,6 +10,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/plan.h"
 #include "exec/verify.h"
@@ -136,7 +137,7 @@ static json_t *info_warnings(const struct daemon *d)
         {!c->cpuset, "WARNING: No cpuset support"},
     };
     json_t *w = json_array();
-    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(checks); i++)
         if (checks[i].missing)
             json_array_append_new(w, json_string(checks[i].words));
     return w;
@@ -303,4 +304,4 @@ const struct route system_routes[] = {
     {"GET", "/version", get_version, 0},
     {"GET", "/info", get_info, 0},
 };
-const size_t system_routes_count = sizeof(system_routes) / sizeof(system_routes[0]);
+const size_t system_routes_count = ARRAY_SIZE(system_routes);

@@ -11,6 +11,7 @@
 #include "core/bytequeue.h"
 #include "core/cleanup.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "fs/layer.h"
 #include "fs/layer_ingest.h"
@@ -87,7 +88,7 @@ static void notify(struct download *d, enum dl_event ev)
 
 static void on_tick(struct reactor_timer *t)
 {
-    struct download *d = (struct download *)((char *)t - offsetof(struct download, tick));
+    struct download *d = container_of(t, struct download, tick);
     uint64_t rec, ext, total;
     download_progress(d, &rec, &ext, &total);
     if (rec != d->reported_received || ext != d->reported_extracted) {
@@ -169,7 +170,7 @@ static ssize_t queue_read(void *ctx, void *buf, size_t cap)
 /* Unpack while the bytes arrive; layer_ingest verifies digest and diff ID before committing. */
 static void job_work(struct pool_job *job)
 {
-    struct download *d = (struct download *)((char *)job - offsetof(struct download, job));
+    struct download *d = container_of(job, struct download, job);
     struct image_store *is = d->env->images;
     struct ingest_opts o = {.digest = d->digest,
                             .diff_id = d->diff_id,
@@ -211,7 +212,7 @@ static void download_free(struct download *d)
 
 static void job_done(struct pool_job *job)
 {
-    struct download *d = (struct download *)((char *)job - offsetof(struct download, job));
+    struct download *d = container_of(job, struct download, job);
     struct dl_env *env = d->env;
     if (d->req) { /* unpacking failed first: stop the transfer */
         hreq_cancel(d->req);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/digest.h"
+#include "core/macros.h"
 
 #define BAR_WIDTH 50 /* go's JSONProgress draws 50 steps with the daemon's 200-column width */
 
@@ -32,7 +33,7 @@ void progress_human_size(int64_t n, char *out, size_t len)
     static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
     double v = (double)n;
     size_t u = 0;
-    while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+    while (v >= 1000 && u + 1 < ARRAY_SIZE(units)) {
         v /= 1000;
         u++;
     }

@@ -13,6 +13,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "fs/layer.h"
 #include "fs/manifest.h"
@@ -412,7 +413,7 @@ static json_t *manifests_meta(struct pull *p)
 /* Pool: manifests and config into the content store, then the image's metadata file. */
 static void save_work(struct pool_job *job)
 {
-    struct pull *p = (struct pull *)((char *)job - offsetof(struct pull, job));
+    struct pull *p = container_of(job, struct pull, job);
     struct image_store *is = p->env->images;
     p->res = put_doc(p, &p->index, &p->err);
     if (p->res == 0)
@@ -450,7 +451,7 @@ static void tagged(void *ctx, int res, const struct berth_err *err)
  * digest the digest reference (a digest given with a tag wins: the tag is not stored). */
 static void save_done(struct pool_job *job)
 {
-    struct pull *p = (struct pull *)((char *)job - offsetof(struct pull, job));
+    struct pull *p = container_of(job, struct pull, job);
     struct image_store *is = p->env->images;
     if (p->res < 0)
         return fail(p, take_ptr(p->err));
@@ -517,7 +518,7 @@ static void got_tags(struct pull *p)
 
 static void begin(struct reactor_timer *t)
 {
-    struct pull *p = (struct pull *)((char *)t - offsetof(struct pull, kick));
+    struct pull *p = container_of(t, struct pull, kick);
     if (!p->ref.tag && !p->ref.digest) { /* docker pull -a */
         _cleanup_free_ char *path = xasprintf("/v2/%s/tags/list", p->ref.path);
         fetch(p, path, NULL, got_tags);

@@ -14,6 +14,7 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/pump.h"
 #include "core/xalloc.h"
 #include "fs/manifest.h"
@@ -572,7 +573,7 @@ static void next_tag(struct push *p)
 
 static void begin(struct reactor_timer *t)
 {
-    struct push *p = (struct push *)((char *)t - offsetof(struct push, kick));
+    struct push *p = container_of(t, struct push, kick);
     _cleanup_free_ char *shown = ref_familiar_name(&p->ref);
     _cleanup_free_ char *line = xasprintf("The push refers to repository [%s]", shown);
     emit(p, progress_status(NULL, line));

@@ -22,6 +22,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/devfilter.h"
+#include "core/macros.h"
 #include "tests/testutil.h"
 
 static const struct cgroup_device_rule rules[] = {
@@ -29,7 +30,7 @@ static const struct cgroup_device_rule rules[] = {
     {'c', 1, 5, "r"},   /* /dev/zero, read only */
     {'b', -1, -1, "m"}, /* mknod of any block device */
 };
-#define NRULES (sizeof(rules) / sizeof(rules[0]))
+#define NRULES (ARRAY_SIZE(rules))
 
 /* Every jump lands inside the program, on the first instruction of a later block. */
 static void test_program_shape(void **state)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "core/reactor.h"
 
 /* Two cmocka cases for one test function, one per backend; the backend name is the initial
@@ -43,7 +44,7 @@ struct test_waiter {
 
 static inline void test_waiter_check(struct reactor_timer *t)
 {
-    struct test_waiter *w = (struct test_waiter *)((char *)t - offsetof(struct test_waiter, check));
+    struct test_waiter *w = container_of(t, struct test_waiter, check);
     if (w->pred && w->pred(w->ctx))
         reactor_stop(w->r);
     else
@@ -52,8 +53,7 @@ static inline void test_waiter_check(struct reactor_timer *t)
 
 static inline void test_waiter_deadline(struct reactor_timer *t)
 {
-    struct test_waiter *w =
-        (struct test_waiter *)((char *)t - offsetof(struct test_waiter, deadline));
+    struct test_waiter *w = container_of(t, struct test_waiter, deadline);
     w->timed_out = true;
     reactor_stop(w->r);
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "core/bytequeue.h"
+#include "core/macros.h"
 #include "tests/testutil.h"
 
 #define HIGH  (64u << 10)
@@ -119,13 +120,13 @@ static void on_drain(void *arg)
 
 static void kick(struct reactor_timer *t)
 {
-    struct stream *s = (struct stream *)((char *)t - offsetof(struct stream, kick));
+    struct stream *s = container_of(t, struct stream, kick);
     push_more(s);
 }
 
 static void reader_ended(struct reactor_event *ev)
 {
-    struct stream *s = (struct stream *)((char *)ev - offsetof(struct stream, reader_end));
+    struct stream *s = container_of(ev, struct stream, reader_end);
     s->reader_done = true;
     if (s->closed)
         reactor_stop(s->r);
@@ -261,7 +262,7 @@ struct blocked {
 
 static void blocked_done(struct reactor_event *ev)
 {
-    struct blocked *b = (struct blocked *)((char *)ev - offsetof(struct blocked, ev));
+    struct blocked *b = container_of(ev, struct blocked, ev);
     reactor_stop(b->r);
 }
 
@@ -309,7 +310,7 @@ static void late_drain(void *arg)
 
 static void late_done(struct reactor_event *ev)
 {
-    struct late *l = (struct late *)((char *)ev - offsetof(struct late, ev));
+    struct late *l = container_of(ev, struct late, ev);
     reactor_stop(l->r);
 }
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "core/digest.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 
 #define EMPTY "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -42,7 +43,7 @@ static char *expand(const struct vector *v, size_t *len)
 static void test_vectors_one_shot(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
         size_t len;
         char *s = expand(&vectors[i], &len);
         char out[DIGEST_LEN + 1];
@@ -59,10 +60,10 @@ static void test_vectors_streamed(void **state)
 {
     (void)state;
     static const size_t pieces[] = {1, 3, 63, 64, 65, 127, 1000, 4096};
-    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
         size_t len;
         char *s = expand(&vectors[i], &len);
-        for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
+        for (size_t p = 0; p < ARRAY_SIZE(pieces); p++) {
             struct digester d;
             digester_init(&d);
             for (size_t off = 0; off < len; off += pieces[p])
@@ -95,10 +96,10 @@ static void test_valid(void **state)
         "SHA256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         " sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     };
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++)
         if (!digest_valid(good[i]))
             fail_msg("%s should be valid", good[i]);
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         if (digest_valid(bad[i]))
             fail_msg("\"%s\" should be invalid", bad[i] ? bad[i] : "(null)");
     assert_string_equal(digest_hex(EMPTY), EMPTY + 7);

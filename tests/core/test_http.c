@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/http.h"
+#include "core/macros.h"
 
 static const struct http_limits limits = {
     .max_header_bytes = 1024, .max_headers = 8, .max_body = 64};
@@ -288,7 +289,7 @@ static void test_bad_chunk_framing(void **state)
         "5\r\nhello\r\n0\r\n\rX",  /* the end of the trailers in CR alone */
     };
     char req[256];
-    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%s",
                  bad[i]);
         assert_int_equal(status_fed_by(HTTP_REQUEST, req, 1), 400);
@@ -477,7 +478,7 @@ static void test_bad_header_token(void **state)
         "GET / HTTP/1.1\r\nBad@Header: x\r\n\r\n",
         "GET / HTTP/1.1\r\nBad\x01Header: x\r\n\r\n",
     };
-    expect_400_each(reqs, sizeof(reqs) / sizeof(*reqs));
+    expect_400_each(reqs, ARRAY_SIZE(reqs));
 }
 
 static void test_bad_target(void **state)
@@ -488,7 +489,7 @@ static void test_bad_target(void **state)
     static const char *const reqs[] = {"GET /a%zzb HTTP/1.1\r\n\r\n",
                                        "DELETE /containers/web%00/x HTTP/1.1\r\n\r\n",
                                        "GET * HTTP/1.1\r\n\r\n"};
-    expect_400_each(reqs, sizeof(reqs) / sizeof(*reqs));
+    expect_400_each(reqs, ARRAY_SIZE(reqs));
 }
 
 /* ---- helpers ---- */
@@ -533,9 +534,9 @@ static void test_query_bool(void **state)
         " HTTP/1.1\r\n\r\n");
     static const char *const falses[] = {"absent", "e", "z", "n", "f", "N", "F", "s"};
     static const char *const trues[] = {"one", "t", "y", "w"};
-    for (size_t i = 0; i < sizeof(falses) / sizeof(*falses); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(falses); i++)
         assert_false(http_query_bool(m, falses[i]));
-    for (size_t i = 0; i < sizeof(trues) / sizeof(*trues); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(trues); i++)
         assert_true(http_query_bool(m, trues[i]));
     http_msg_free(m);
 }

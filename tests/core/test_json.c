@@ -13,6 +13,7 @@
 
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 
 static const char eof_msg[] = "invalid JSON: got EOF while reading request body";
 
@@ -20,7 +21,7 @@ static void test_parse_empty(void **state)
 {
     (void)state;
     static const char *const bodies[] = {"", " ", "\r\n\t "};
-    for (size_t i = 0; i < sizeof(bodies) / sizeof(*bodies); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
         _cleanup_err_ struct berth_err *err = NULL;
         json_t *j = NULL;
         int r = json_parse_body(bodies[i], strlen(bodies[i]), false, &j, &err);
@@ -56,7 +57,7 @@ static void test_parse_malformed(void **state)
 {
     (void)state;
     static const char *const bodies[] = {"{", "{\"a\":}", "nope", "{\"a\":1,}", "\"str\""};
-    for (size_t i = 0; i < sizeof(bodies) / sizeof(*bodies); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
         _cleanup_err_ struct berth_err *err = NULL;
         json_t *j = NULL;
         int r = json_parse_body(bodies[i], strlen(bodies[i]), true, &j, &err);

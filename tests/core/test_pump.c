@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "core/pool.h"
 #include "core/pump.h"
 #include "tests/testutil.h"
@@ -133,7 +134,7 @@ static const struct pump_ops ops = {.produce = produce, .on_data = on_data, .on_
  * a paused reader holds the producer back only by the pipe's size. */
 static void resume_when_ahead(struct reactor_timer *t)
 {
-    struct run *ru = (struct run *)((char *)t - offsetof(struct run, poll));
+    struct run *ru = container_of(t, struct run, poll);
     uint64_t ahead = atomic_load(&ru->written) - ru->delivered;
     if (ahead < 32768 && !atomic_load(&ru->produced)) {
         reactor_timer_start(ru->r, &ru->poll, 1);
@@ -186,7 +187,7 @@ static void on_data_cancel(void *arg, const char *data, size_t n)
 
 static void stop_when_produced(struct reactor_timer *t)
 {
-    struct run *ru = (struct run *)((char *)t - offsetof(struct run, poll));
+    struct run *ru = container_of(t, struct run, poll);
     if (atomic_load(&ru->produced))
         reactor_stop(ru->r);
     else

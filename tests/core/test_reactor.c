@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "core/reactor.c"
 
 #include <fcntl.h>
@@ -810,7 +811,7 @@ static void test_timers_order(void **state)
 {
     struct reactor *r = fx_reactor(state);
     static const unsigned delays[] = {40, 10, 30, 0, 20, 25, 5};
-    enum { N = sizeof(delays) / sizeof(delays[0]) };
+    enum { N = ARRAY_SIZE(delays) };
     struct tmark m[N];
     int order[N], n = 0;
     uint64_t t0 = mono_ms();

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "core/timefmt.h"
 
 #define NS    1000000000LL
@@ -48,7 +49,7 @@ static const struct parse_case parse_cases[] = {
 static void test_parse(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
         int64_t got = time_parse_rfc3339(parse_cases[i].in);
         if (got != parse_cases[i].ns)
             fail_msg("%s: %lld, want %lld", parse_cases[i].in, (long long)got,
@@ -72,7 +73,7 @@ static void test_parse_invalid(void **state)
         "2026-11-23T12:56:22 Z",
     };
     assert_int_equal(time_parse_rfc3339(NULL), -1);
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         if (time_parse_rfc3339(bad[i]) != -1)
             fail_msg("\"%s\" parsed as %lld", bad[i], (long long)time_parse_rfc3339(bad[i]));
 }
@@ -88,7 +89,7 @@ static void test_parse_out_of_range(void **state)
                          "2262-04-11T23:47:16.854775808Z",
                          "2262-04-11T23:47:17Z",
                          "9999-12-31T23:59:59.999999999Z"};
-    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(far); i++)
         if (time_parse_rfc3339(far[i]) != -1)
             fail_msg("%s: %lld, want -1", far[i], (long long)time_parse_rfc3339(far[i]));
 }
@@ -118,7 +119,7 @@ static const struct format_case format_cases[] = {
 static void test_format(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(format_cases) / sizeof(format_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(format_cases); i++) {
         char *s = time_format_rfc3339(format_cases[i].ns);
         if (strcmp(s, format_cases[i].out) != 0)
             fail_msg("%lld: \"%s\", want \"%s\"", (long long)format_cases[i].ns, s,
@@ -130,7 +131,7 @@ static void test_format(void **state)
 static void test_round_trips(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(format_cases) / sizeof(format_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(format_cases); i++) {
         char *s = time_format_rfc3339(format_cases[i].ns);
         assert_int_equal(time_parse_rfc3339(s), format_cases[i].ns);
         free(s);
@@ -143,7 +144,7 @@ static void test_round_trips(void **state)
         {"2026-11-23T12:56:22z", "2026-11-23T12:56:22Z"},
         {"1970-01-01T01:00:00+01:00", "1970-01-01T00:00:00Z"},
     };
-    for (size_t i = 0; i < sizeof(canon) / sizeof(canon[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(canon); i++) {
         char *s = time_format_rfc3339(time_parse_rfc3339(canon[i][0]));
         if (strcmp(s, canon[i][1]) != 0)
             fail_msg("%s came back as %s, want %s", canon[i][0], s, canon[i][1]);
@@ -191,7 +192,7 @@ static const struct duration_case duration_cases[] = {
 static void test_duration(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(duration_cases) / sizeof(duration_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(duration_cases); i++) {
         int64_t got = 42;
         if (time_parse_duration(duration_cases[i].in, &got) != 0 || got != duration_cases[i].ns)
             fail_msg("%s: %lld, want %lld", duration_cases[i].in, (long long)got,
@@ -224,7 +225,7 @@ static void test_duration_invalid(void **state)
                          "-9223372036854775809ns"};
     int64_t ns;
     assert_int_equal(time_parse_duration(NULL, &ns), -1);
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         if (time_parse_duration(bad[i], &ns) != -1)
             fail_msg("\"%s\" parsed as %lld", bad[i], (long long)ns);
 }
@@ -294,7 +295,7 @@ static void test_timestamp(void **state)
 {
     (void)state;
     set_zone();
-    for (size_t i = 0; i < sizeof(stamp_cases) / sizeof(stamp_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(stamp_cases); i++) {
         int64_t got = 42;
         char *why = NULL;
         if (time_parse_timestamp(stamp_cases[i].in, NOW * NS, &got, &why) != 0 ||
@@ -338,7 +339,7 @@ static void test_timestamp_invalid(void **state)
         {"-1", "parsing time \"-1\" as \"2006-01-02\": cannot parse \"-1\" as \"2006\""},
     };
     set_zone();
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         int64_t got = 42;
         char *why = NULL;
         if (time_parse_timestamp(bad[i][0], NOW * NS, &got, &why) != -1)

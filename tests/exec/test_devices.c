@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "exec/devices.c" /* the static helpers: valid_mode, go_errno, caps_text */
 #include "tests/testutil.h"
 
@@ -94,7 +95,7 @@ static void test_rules(void **state)
                                       "c 1:3 rwmr", "c 1:3 rwx", "c -1:3 r",   "c 1:3  r",
                                       "c 1 :3 r",   "c1:3 r",    "c 1:3 rwm ", "C 1:3 r",
                                       "c :3 r",     "c 1: r",    "c **:3 r",   " c 1:3 r"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         _cleanup_free_ char *msg = xasprintf("invalid device cgroup rule format: '%s'", bad[i]);
         rule_refused(bad[i], msg);
     }

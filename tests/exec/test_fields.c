@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "exec/fields.c" /* the static helpers: is_set, clean_path */
 #include "tests/testutil.h"
 
@@ -247,7 +248,7 @@ static void test_refused_by_name(void **state)
          "HostConfig.NetworkMode (--network mynet): user-defined networks are not supported yet"},
         {"\"NetworkDisabled\":true", "", "Config.NetworkDisabled is not supported yet"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         _cleanup_free_ char *b = body(cases[i].extra, cases[i].hc);
         refused(b, cases[i].msg);
     }
@@ -287,7 +288,7 @@ static void test_defaults_are_unset(void **state)
         "\"cached\",\"VolumeOptions\":null}]",
         "\"Mounts\":[{\"Type\":\"tmpfs\",\"Target\":\"/p\",\"TmpfsOptions\":{\"SizeBytes\":1}}]",
     };
-    for (size_t i = 0; i < sizeof(hcs) / sizeof(hcs[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(hcs); i++) {
         _cleanup_free_ char *b = body("", hcs[i]);
         passes(b, "");
     }
@@ -320,7 +321,7 @@ static void test_dockerd_words(void **state)
         {"\"IOMaximumBandwidth\":5",
          "invalid option: QoS maximum bandwidth configuration is not supported on linux"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         _cleanup_free_ char *b = body("", cases[i].hc);
         refused(b, cases[i].msg);
     }
@@ -349,7 +350,7 @@ static void test_volumes(void **state)
         "\"Tmpfs\":{\"/x/../data\":\"size=1m\"}",
     };
     const char *merged = "{\"Image\":\"busybox\",\"Volumes\":{\"/data\":{}}}";
-    for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(covered); i++) {
         _cleanup_free_ char *b = body("", covered[i]);
         _cleanup_free_ char *got = check_body(b, merged, NULL);
         if (got)
@@ -388,7 +389,7 @@ static void test_helpers(void **state)
         {"/a/../b", "/b"}, {"/../a", "/a"},   {"a/b", "/a/b"},    {"/a/b/..", "/a"},
     };
     char out[64];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         clean_path(cases[i][0], out, sizeof(out));
         assert_string_equal(out, cases[i][1]);
     }

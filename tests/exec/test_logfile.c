@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "core/pool.h"
 #include "exec/logfile.h"
 #include "../core/reactor_helpers.h"
@@ -98,7 +99,7 @@ static void test_long_lines_split_at_16k_however_they_arrive(void **state)
     text[4 + 40000] = '\n';
     memcpy(text + 40005, "end\n", 4);
     const size_t chunks[] = {len, 23617, 4096, 16384, 16385, 1000, 7};
-    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(chunks); i++)
         assert_string_equal(records(f, text, len, chunks[i]), "4,16384,16384,7233,4");
     free(text);
 }

@@ -19,6 +19,7 @@
 
 #include "core/cleanup.h"
 #include "core/json.h"
+#include "core/macros.h"
 #include "exec/mounts.h"
 #include "exec/plan.h"
 #include "tests/testutil.h"
@@ -141,7 +142,7 @@ static void test_tmpfs_options(void **state)
         {"{\"Options\":[[\"nosuid\"]]}", false, "error: invalid option: nosuid"},
         {"{\"Options\":[[]]}", false, "error: invalid option array length"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         _cleanup_free_ char *got = tmpfs_data(cases[i].opts, cases[i].ro);
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("%s ro=%d: got \"%s\", want \"%s\"", cases[i].opts ? cases[i].opts : "null",

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "exec/seccomp.c" /* compile_for(): filters for other targets than this host */
 
 #define BIT(c)     (UINT64_C(1) << (c))
@@ -228,8 +229,8 @@ static void test_default_same_bpf_as_dockers(void **state)
         BIT(CAP_PERFMON),
         docker_default | BIT(CAP_SYS_ADMIN) | BIT(CAP_SYS_PTRACE),
     };
-    for (size_t ti = 0; ti < sizeof(targets) / sizeof(targets[0]); ti++) {
-        for (size_t ci = 0; ci < sizeof(cap_sets) / sizeof(cap_sets[0]); ci++) {
+    for (size_t ti = 0; ti < ARRAY_SIZE(targets); ti++) {
+        for (size_t ci = 0; ci < ARRAY_SIZE(cap_sets); ci++) {
             struct seccomp_prog *mine = compile_ok(NULL, &targets[ti], cap_sets[ci]);
             struct seccomp_prog *theirs = compile_ok(ref, &targets[ti], cap_sets[ci]);
             if (mine->fprog.len != theirs->fprog.len ||
@@ -273,7 +274,7 @@ static void test_default_cache(void **state)
                         CAP_PERFMON};
     struct seccomp_prog *none = compile_ok(NULL, &t, docker_default & ~BIT(CAP_SYS_CHROOT));
     for (int round = 0; round < 2; round++) {
-        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+        for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
             uint64_t bounding =
                 (docker_default & ~BIT(CAP_SYS_CHROOT)) | (caps[i] >= 0 ? BIT(caps[i]) : 0);
             struct caps c = {.bounding = bounding};
@@ -482,7 +483,7 @@ static void test_json_flags_and_unconfined(void **state)
     _cleanup_err_ struct berth_err *err = NULL;
     const char *none[] = {"{}", "{\"defaultAction\":\"\"}", "{\"syscalls\":[],\"flags\":[]}",
                           "{\"defaultAction\":null,\"syscalls\":null}"};
-    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(none); i++) {
         assert_int_equal(seccomp_compile(none[i], NULL, &p, &err), 0);
         assert_null(p); /* Docker: no defaultAction and no syscalls turns seccomp off */
     }
@@ -562,7 +563,7 @@ static const struct {
 static void test_json_errors(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(bad_profiles) / sizeof(bad_profiles[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad_profiles); i++) {
         struct seccomp_prog *p = NULL;
         _cleanup_err_ struct berth_err *err = NULL;
         int r = seccomp_compile(bad_profiles[i].json, NULL, &p, &err);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "fs/config_change.h"
 
 struct ok_case {
@@ -70,7 +71,7 @@ static const struct ok_case ok_cases[] = {
 static void test_changes(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(ok_cases); i++) {
         const struct ok_case *c = &ok_cases[i];
         json_error_t je;
         _cleanup_json_ json_t *config = json_loads(c->start ? c->start : "{}", 0, &je);
@@ -127,7 +128,7 @@ static const struct err_case err_cases[] = {
 static void test_errors(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(err_cases); i++) {
         _cleanup_json_ json_t *config = json_object();
         _cleanup_err_ struct berth_err *err = NULL;
         int r = config_apply_change(config, err_cases[i].line, &err);

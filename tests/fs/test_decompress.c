@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "fs/decompress.h"
 #include "fs/manifest.h"
 #include "tests/fs/tarutil.h"
@@ -140,8 +141,8 @@ static void test_round_trips(void **state)
     static const size_t outs[] = {1, 5, 4096, 1u << 20};
     static const enum compression cs[] = {COMPRESSION_GZIP, COMPRESSION_ZSTD, COMPRESSION_NONE};
     for (size_t ci = 0; ci < 3; ci++) {
-        for (size_t i = 0; i < sizeof(ins) / sizeof(ins[0]); i++) {
-            for (size_t o = 0; o < sizeof(outs) / sizeof(outs[0]); o++) {
+        for (size_t i = 0; i < ARRAY_SIZE(ins); i++) {
+            for (size_t o = 0; o < ARRAY_SIZE(outs); o++) {
                 size_t n = ins[i] < 16 || outs[o] < 16 ? 20000 : 3u << 20;
                 unsigned char *data = sample(n);
                 struct buf packed, theirs = {0}, ref = {0};
@@ -394,7 +395,7 @@ static void test_media_types(void **state)
         {"", -1},
         {NULL, -1},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
         if (compression_from_media_type(cases[i].mt) != cases[i].c)
             fail_msg("%s: %d, want %d", cases[i].mt ? cases[i].mt : "(null)",
                      compression_from_media_type(cases[i].mt), cases[i].c);

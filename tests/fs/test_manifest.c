@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "fs/manifest.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -195,7 +196,7 @@ static void test_platform_parse(void **state)
     platform_host(&host);
     assert_string_equal(host.os, "linux");
     assert_true(host.arch[0] != '\0');
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         struct platform p;
         _cleanup_err_ struct berth_err *err = NULL;
         if (platform_parse(cases[i].in, &p, &err) < 0)
@@ -215,7 +216,7 @@ static void test_platform_parse(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     const char *bad[] = {"/amd64", "linux/", "linux//v7", "linux/arm/v7/extra", "a/b/c/d", big};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         if (platform_parse(bad[i], &p, &err) >= 0)
             fail_msg("\"%s\" parsed as %s/%s/%s", bad[i], p.os, p.arch, p.variant);
         assert_int_equal(err->status, EINVAL);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "fs/ref.h"
 
@@ -120,7 +121,7 @@ static void check_str(const char *got, const char *want, const char *in, const c
 static void test_parse_ok(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(ok_cases); i++) {
         const struct ok_case *c = &ok_cases[i];
         struct berth_err *err = NULL;
         _cleanup_ref_ struct image_ref r;
@@ -233,7 +234,7 @@ static void expect_error(int rc, struct berth_err *err, int status, const char *
 static void test_parse_errors(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(err_cases); i++) {
         const struct err_case *c = &err_cases[i];
         _cleanup_err_ struct berth_err *err = NULL;
         struct image_ref r;
@@ -302,7 +303,7 @@ static const struct render_case render_cases[] = {
 static void test_render(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(render_cases) / sizeof(render_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(render_cases); i++) {
         const struct render_case *c = &render_cases[i];
         _cleanup_ref_ struct image_ref r;
         assert_int_equal(ref_parse(c->in, 0, &r, NULL), 0);
@@ -319,10 +320,10 @@ static void test_tag_valid(void **state)
     _cleanup_free_ char *t128 = repeat('x', 128), *t129 = repeat('x', 129);
     const char *good[] = {"latest", "_", "A", "9", "v1.2.3-rc_1", "a-", "a.", t128};
     const char *bad[] = {"", "-a", ".a", "a:b", "a/b", "a@b", "a b", "\xc3\xa9", t129};
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++)
         if (!ref_tag_valid(good[i]))
             fail_msg("tag \"%s\" should be valid", good[i]);
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         if (ref_tag_valid(bad[i]))
             fail_msg("tag \"%s\" should be invalid", bad[i]);
     assert_false(ref_tag_valid(NULL));
@@ -400,13 +401,13 @@ static void run_param_cases(const struct param_case *cases, size_t n, bool pull)
 static void test_parse_pull(void **state)
 {
     (void)state;
-    run_param_cases(pull_cases, sizeof(pull_cases) / sizeof(pull_cases[0]), true);
+    run_param_cases(pull_cases, ARRAY_SIZE(pull_cases), true);
 }
 
 static void test_parse_repo_tag(void **state)
 {
     (void)state;
-    run_param_cases(repo_tag_cases, sizeof(repo_tag_cases) / sizeof(repo_tag_cases[0]), false);
+    run_param_cases(repo_tag_cases, ARRAY_SIZE(repo_tag_cases), false);
 }
 
 static void test_check_tag_name(void **state)

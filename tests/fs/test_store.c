@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "fs/atomic.h"
 #include "fs/store.h"
 #include "tests/testutil.h"
@@ -331,13 +332,13 @@ static void test_sweep_temps(void **state)
                            "keep.tmp-long-name",
                            ".tmp-abcdef",
                            "x.tmp-abc"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
         _cleanup_free_ char *p = xasprintf("%s/%s", f->root, names[i]);
         tu_write(p, "x", 1);
     }
     _cleanup_close_ int dfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     assert_int_equal(fs_sweep_temps(dfd), 2);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
         _cleanup_free_ char *p = xasprintf("%s/%s", f->root, names[i]);
         assert_int_equal(tu_exists(p), i >= 2);
     }

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "core/macros.h"
 #include "fs/unpack.h"
 #include "tests/fs/tarutil.h"
 #include "tests/testutil.h"
@@ -188,7 +189,7 @@ static void check_outside(struct fixture *f)
     const char *far[] = {"/berth-test-escape",   "/var/tmp/berth-test-escape",
                          "/etc/berth-test-evil", "/berth-test-evil",
                          "/berth-test-up",       "/var/tmp/berth-test-up"};
-    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(far); i++)
         if (tu_exists(far[i])) {
             unlink(far[i]);
             fail_msg("%s was created outside the layer", far[i]);
@@ -617,7 +618,7 @@ static void test_archive_refuses_specials(void **state)
         {AE_IFBLK, "`dev/node` is a block device"},
         {AE_IFIFO, "`dev/node` is a fifo"},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         struct tar t;
         tar_open(&t);
         tar_file(&t, "before", "ok", 0644);
@@ -948,7 +949,7 @@ static void test_hostile(void **state)
     struct fixture *f = *state;
     struct stat passwd;
     assert_int_equal(stat("/etc/passwd", &passwd), 0);
-    for (size_t i = 0; i < sizeof(hostile_cases) / sizeof(hostile_cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(hostile_cases); i++) {
         const struct hostile *h = &hostile_cases[i];
         tu_rm_rf(f->layer);
         mkdir(f->layer, 0755);

@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/http.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "handlers/router.h"
 
@@ -128,7 +129,7 @@ static void route_request(const struct http_msg *m, struct buf *out)
 static void query_request(const struct http_msg *m, struct buf *out)
 {
     static const char *const keys[] = {"all", "filters", "fromImage", "tag", "force", ""};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
         _cleanup_free_ char *v = http_query_get(m, keys[i]);
         buf_printf(out, "q[%s]=%s b=%d\n", keys[i], v ? v : "(none)", http_query_bool(m, keys[i]));
     }
@@ -158,7 +159,7 @@ static void describe(const struct http_msg *m, enum http_parser_type type, struc
                m->upgrade);
     for (size_t i = 0; i < m->nheaders; i++)
         buf_printf(out, "h %s: %s\n", m->headers[i].name, m->headers[i].value);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
         const char *v = http_msg_header(m, names[i]);
         buf_printf(out, "%s=%s\n", names[i], v ? v : "(none)");
     }
@@ -251,7 +252,7 @@ static void parse(const struct parse_opts *o, const uint8_t *data, size_t size, 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    router = router_new(routes, sizeof(routes) / sizeof(routes[0]));
+    router = router_new(routes, ARRAY_SIZE(routes));
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "handlers/filters.h"
@@ -210,7 +211,7 @@ static void test_bool(void **state)
         {"{\"dangling\":[\"true\",\"false\"]}", -1, true},
         {"{\"dangling\":[]}", -1, true},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         _cleanup_json_ json_t *f = filters_of(cases[i].json);
         _cleanup_err_ struct berth_err *err = NULL;
         bool v;

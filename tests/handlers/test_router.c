@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/macros.h"
 #include "handlers/router.h"
 
 /* The handlers are only compared by address. */
@@ -76,7 +77,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    f->rt = router_new(routes, sizeof(routes) / sizeof(routes[0]));
+    f->rt = router_new(routes, ARRAY_SIZE(routes));
     *state = f;
     return 0;
 }
@@ -135,7 +136,7 @@ static void test_split_no_version(void **state)
     static const char *const paths[] = {"/version",  "/info",     "/v",
                                         "/v/info",   "/v1.50",    "/v1.x/info",
                                         "/vv1/info", "/v.1/info", "v1.50/info"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
         char v[16] = "junk";
         const char *rest = NULL;
         assert_false(router_split_version(paths[i], v, sizeof(v), &rest));

@@ -24,6 +24,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/macros.h"
 #include "core/pool.h"
 #include "core/reactor.h"
 #include "core/xalloc.h"
@@ -529,14 +530,14 @@ struct res {
 
 static void on_guard(struct reactor_timer *t)
 {
-    struct env *e = (struct env *)((char *)t - offsetof(struct env, guard));
+    struct env *e = container_of(t, struct env, guard);
     e->timed_out = true;
     reactor_stop(e->r);
 }
 
 static void on_stop_after(struct reactor_timer *t)
 {
-    struct env *e = (struct env *)((char *)t - offsetof(struct env, stop_after));
+    struct env *e = container_of(t, struct env, stop_after);
     reactor_stop(e->r);
 }
 
@@ -579,7 +580,7 @@ static void env_run(struct env *e, uint64_t ms)
 
 static void r_resume(struct reactor_timer *t)
 {
-    struct res *r = (struct res *)((char *)t - offsetof(struct res, resume_timer));
+    struct res *r = container_of(t, struct res, resume_timer);
     r->paused = false;
     hreq_resume(r->q);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/digest.h"
+#include "core/macros.h"
 #include "core/pool.h"
 #include "core/reactor.h"
 #include "net/registry.c" /* reaches the session's statics: one test plays a revoked token */
@@ -40,7 +41,7 @@ static void test_insecure(void **state)
         {"[fe80::1]:5000", false},    {"docker.io", false},
         {"192.168.1.1:5000", false},  {"", false},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
         if (registry_is_insecure(&cfg, cases[i].domain) != cases[i].insecure)
             fail_msg("registry_is_insecure(%s) should be %d", cases[i].domain, cases[i].insecure);
     assert_true(registry_is_insecure(NULL, "127.0.0.1:5000"));
@@ -298,7 +299,7 @@ struct resp {
 
 static void on_guard(struct reactor_timer *t)
 {
-    struct env *e = (struct env *)((char *)t - offsetof(struct env, guard));
+    struct env *e = container_of(t, struct env, guard);
     e->timed_out = true;
     reactor_stop(e->r);
 }
