@@ -1,6 +1,6 @@
-/* exec/attach.c — the attach fan-out. Each client is a hijacked connection with its own output
- * queue (the HTTP server's); a tty's input runs through a small detach-key matcher before it
- * reaches the container, or the container's pending buffer when it has not started yet. */
+/* exec/attach.c — the attach fan-out. Each client has its own output queue (its link's); a
+ * tty's input runs through a small detach-key matcher before it reaches the container, or the
+ * container's pending buffer when it has not started yet. */
 #include "exec/attach.h"
 
 #include <ctype.h>
@@ -14,31 +14,28 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/logread.h"
+#include "exec/run.h"
 
 #define CUT_OFF    (16u << 20) /* queued output beyond which a client is dropped */
 #define STDIN_HIGH (1u << 20)  /* input waiting for the container beyond which clients wait */
 
 struct attach_client {
     struct container *c;
-    struct http_conn *conn;
+    struct attach_link link;
     bool in, out, err, tty;
     bool stream;               /* live output; without it the client only gets the log */
     struct log_reader *replay; /* attach with logs: the log so far, on its way */
     struct buf held;           /* live output that came meanwhile, framed, sent after it */
+    struct attach_opts opts;   /* with logs: where the log is (log_path its own copy) */
     bool paused;               /* its input waits for the container to take what is pending */
     unsigned char keys[16];
     size_t nkeys, matched;
     struct attach_client *next;
 };
 
-static size_t (*stdin_write)(struct container *c, const char *data, size_t n);
-static void (*stdin_close)(struct container *c);
-
-void attach_set_stdin(size_t (*write)(struct container *c, const char *data, size_t n),
-                      void (*close)(struct container *c))
+static bool link_write(struct attach_client *a, const void *data, size_t n)
 {
-    stdin_write = write;
-    stdin_close = close;
+    return a->link.ops->write(a->link.ctx, data, n);
 }
 
 void attach_stdin_drained(struct container *c)
@@ -46,7 +43,7 @@ void attach_stdin_drained(struct container *c)
     for (struct attach_client *a = c->attached; a; a = a->next)
         if (a->paused) {
             a->paused = false;
-            http_conn_resume_read(a->conn);
+            a->link.ops->resume_input(a->link.ctx);
         }
 }
 
@@ -89,13 +86,13 @@ static void client_free(struct attach_client *a)
 {
     if (a->replay)
         log_reader_cancel(a->replay);
+    free((char *)a->opts.log_path);
     buf_free(&a->held);
     free(a);
 }
 
-static void client_gone(void *arg)
+void attach_gone(struct attach_client *a)
 {
-    struct attach_client *a = arg;
     unlink_client(a);
     client_free(a);
 }
@@ -104,11 +101,7 @@ static void client_gone(void *arg)
 static void end_client(struct attach_client *a, bool abort)
 {
     unlink_client(a);
-    http_conn_on_close(a->conn, NULL, NULL);
-    if (abort)
-        http_conn_abort(a->conn);
-    else
-        http_conn_close(a->conn);
+    a->link.ops->end(a->link.ctx, abort);
     client_free(a);
 }
 
@@ -117,15 +110,15 @@ static void to_stdin(struct attach_client *a, const unsigned char *p, size_t n)
     if (!n)
         return;
     size_t waiting;
-    if (a->c->run && stdin_write) {
-        waiting = stdin_write(a->c, (const char *)p, n);
+    if (a->c->run) {
+        waiting = ctr_stdin_write(a->c, (const char *)p, n);
     } else {
         buf_append(&a->c->stdin_pending, p, n); /* docker run -i: input may beat the start */
         waiting = a->c->stdin_pending.len;
     }
     if (waiting > STDIN_HIGH && !a->paused) {
         a->paused = true;
-        http_conn_pause_read(a->conn);
+        a->link.ops->pause_input(a->link.ctx);
     }
 }
 
@@ -156,9 +149,8 @@ static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
     buf_free(&out);
 }
 
-static void on_data(void *arg, const char *data, ssize_t n)
+void attach_input(struct attach_client *a, const char *data, ssize_t n)
 {
-    struct attach_client *a = arg;
     if (n > 0 && a->in && !a->tty) /* as dockerd: detach keys are a terminal's */
         return to_stdin(a, (const unsigned char *)data, (size_t)n);
     if (n > 0 && a->in)
@@ -169,8 +161,8 @@ static void on_data(void *arg, const char *data, ssize_t n)
         log_debug("attach: input of a client of %.12s ended; so does its attach", a->c->id);
         return end_client(a, false); /* as dockerd; and a killed client is not kept */
     }
-    if (a->c->run && stdin_close) /* the client's stdin ended, so does the container's */
-        stdin_close(a->c);
+    if (a->c->run) /* the client's stdin ended, so does the container's */
+        ctr_stdin_close(a->c);
     else
         a->c->stdin_eof = true;
 }
@@ -194,8 +186,8 @@ static void send_frame(struct attach_client *a, enum log_stream s, const char *d
         return;
     }
     if (!a->tty)
-        http_raw_write(a->conn, head, sizeof(head));
-    http_raw_write(a->conn, data, n);
+        link_write(a, head, sizeof(head));
+    link_write(a, data, n);
 }
 
 void attach_broadcast(struct container *c, enum log_stream s, const char *data, size_t n)
@@ -205,7 +197,7 @@ void attach_broadcast(struct container *c, enum log_stream s, const char *data, 
         if (!a->stream || (s == LOG_STDOUT && !a->out) || (s == LOG_STDERR && !a->err))
             continue;
         send_frame(a, s, data, n);
-        if (http_conn_pending(a->conn) + a->held.len > CUT_OFF) {
+        if (a->link.ops->pending(a->link.ctx) + a->held.len > CUT_OFF) {
             log_warn("attach: a client of %.12s reads too slowly; detaching it", c->id);
             end_client(a, true); /* and its backlog goes: it is not kept for a stalled client */
         }
@@ -230,9 +222,9 @@ static void replay_resume(void *arg)
 static bool replay_emit(void *ctx, const char *data, size_t n)
 {
     struct attach_client *a = ctx;
-    if (http_raw_write(a->conn, data, n))
+    if (link_write(a, data, n))
         return true;
-    http_conn_on_drain(a->conn, replay_resume, a); /* paced by the client */
+    a->link.ops->on_drain(a->link.ctx, replay_resume, a); /* paced by the client */
     return false;
 }
 
@@ -244,7 +236,7 @@ static void replay_end(void *ctx, int res)
     if (res < 0)
         log_warn("attach: reading the log of %.12s: %s", a->c->id, strerror(-res));
     if (a->held.len)
-        http_raw_write(a->conn, a->held.data, a->held.len);
+        link_write(a, a->held.data, a->held.len);
     buf_free(&a->held);
     if (!a->stream)
         end_client(a, false);
@@ -252,12 +244,13 @@ static void replay_end(void *ctx, int res)
 
 /* As dockerd: every record of the log up to now (on the streams asked for), in Docker's frames
  * without a tty. A driver that cannot be read gets dockerd's words on the stream, and the end. */
-static void start_replay(struct attach_client *a, const struct attach_opts *o)
+static void start_replay(struct attach_client *a)
 {
     static const char unreadable[] =
         "Error attaching: configured logging driver does not support reading\n";
+    const struct attach_opts *o = &a->opts;
     if (!o->log_path) {
-        http_raw_write(a->conn, unreadable, sizeof(unreadable) - 1);
+        link_write(a, unreadable, sizeof(unreadable) - 1);
         return end_client(a, false);
     }
     struct log_reader_opts lo = {.out = a->out,
@@ -269,12 +262,12 @@ static void start_replay(struct attach_client *a, const struct attach_opts *o)
     a->replay = log_reader_start(o->pool, o->log_path, o->log_files, &lo, &cb, NULL);
 }
 
-int attach_add(struct container *c, struct http_conn *conn, const struct attach_opts *o,
-               struct berth_err **err)
+int attach_add(struct container *c, const struct attach_link *link, const struct attach_opts *o,
+               struct attach_client **out, struct berth_err **err)
 {
     struct attach_client *a = xcalloc(1, sizeof(*a));
     *a = (struct attach_client){.c = c,
-                                .conn = conn,
+                                .link = *link,
                                 .in = o->in && o->stream,
                                 .out = o->out,
                                 .err = o->err,
@@ -286,14 +279,20 @@ int attach_add(struct container *c, struct http_conn *conn, const struct attach_
         free(a);
         return r;
     }
+    if (o->logs) { /* read when the replay begins, after the caller's answer */
+        a->opts = (struct attach_opts){.logs = true,
+                                       .pool = o->pool,
+                                       .log_path = o->log_path ? xstrdup(o->log_path) : NULL,
+                                       .log_files = o->log_files};
+    }
     a->next = c->attached;
     c->attached = a;
-    http_hijack(conn, o->upgrade ? 101 : 200,
-                a->tty ? "application/vnd.docker.raw-stream"
-                       : "application/vnd.docker.multiplexed-stream",
-                on_data, a);
-    http_conn_on_close(conn, client_gone, a);
-    if (o->logs)
-        start_replay(a, o);
+    *out = a;
     return 0;
+}
+
+void attach_begin(struct attach_client *a)
+{
+    if (a->opts.logs)
+        start_replay(a);
 }

@@ -194,7 +194,7 @@ static void flush_stdin(struct ctr_run *run)
     }
 }
 
-static size_t stdin_write(struct container *c, const char *data, size_t n)
+size_t ctr_stdin_write(struct container *c, const char *data, size_t n)
 {
     if (!c->run)
         return 0;
@@ -203,17 +203,12 @@ static size_t stdin_write(struct container *c, const char *data, size_t n)
     return c->run->stdin_q.len + c->run->stdin_inflight;
 }
 
-static void stdin_close(struct container *c)
+void ctr_stdin_close(struct container *c)
 {
     if (!c->run)
         return;
     c->run->stdin_closing = true;
     flush_stdin(c->run);
-}
-
-void ctr_run_init(void)
-{
-    attach_set_stdin(stdin_write, stdin_close);
 }
 
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err)

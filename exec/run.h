@@ -72,8 +72,11 @@ int ctr_resize(struct container *c, int height, int width, struct berth_err **er
  * namespaces. Reactor thread. */
 int ctr_run_pidfd(const struct container *c);
 const char *ctr_run_shm(const struct container *c);
-/* Wire attach input to running containers (once, at start-up). */
-void ctr_run_init(void);
+/* Attach input for a running container: queued for its stdin; returns the bytes still waiting
+ * for it (past a limit, exec/attach holds its clients back, as dockerd's pipe blocks them). */
+size_t ctr_stdin_write(struct container *c, const char *data, size_t n);
+/* An attach client's input ended: the container's stdin closes once what is queued is in. */
+void ctr_stdin_close(struct container *c);
 /* Start-up recovery of what the last daemon left on the host, in three steps so the API can
  * serve meanwhile: ctr_recover_plan (reactor) copies what the pool job needs and removes
  * --rm containers, as dockerd does; ctr_recover_host (blocking, pool) kills what is left in

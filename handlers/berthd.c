@@ -227,7 +227,6 @@ static void start_exec(struct daemon *d)
                           .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
                           .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode")};
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
-    ctr_run_init();
 }
 
 /* daemon.json's list of strings under key, as a heap array. */

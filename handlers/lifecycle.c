@@ -254,6 +254,58 @@ static void post_wait(struct api_req *a)
 
 /* ---- attach ---- */
 
+/* An attach client's link is its hijacked connection. */
+static bool link_write(void *ctx, const void *data, size_t n)
+{
+    return http_raw_write(ctx, data, n);
+}
+
+static size_t link_pending(void *ctx)
+{
+    return http_conn_pending(ctx);
+}
+
+static void link_pause(void *ctx)
+{
+    http_conn_pause_read(ctx);
+}
+
+static void link_resume(void *ctx)
+{
+    http_conn_resume_read(ctx);
+}
+
+static void link_on_drain(void *ctx, void (*fn)(void *arg), void *arg)
+{
+    http_conn_on_drain(ctx, fn, arg);
+}
+
+static void link_end(void *ctx, bool abort)
+{
+    http_conn_on_close(ctx, NULL, NULL);
+    if (abort)
+        http_conn_abort(ctx); /* too far behind: its backlog goes too */
+    else
+        http_conn_close(ctx);
+}
+
+static const struct attach_link_ops hijacked_link = {.write = link_write,
+                                                     .pending = link_pending,
+                                                     .pause_input = link_pause,
+                                                     .resume_input = link_resume,
+                                                     .on_drain = link_on_drain,
+                                                     .end = link_end};
+
+static void attach_data(void *arg, const char *data, ssize_t n)
+{
+    attach_input(arg, data, n);
+}
+
+static void attach_conn_gone(void *arg)
+{
+    attach_gone(arg);
+}
+
 static void post_attach(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
@@ -267,7 +319,6 @@ static void post_attach(struct api_req *a)
                             .err = http_query_bool(a->msg, "stderr"),
                             .stream = http_query_bool(a->msg, "stream"),
                             .logs = http_query_bool(a->msg, "logs"),
-                            .upgrade = a->msg->upgrade,
                             .detach_keys = keys,
                             .pool = a->d->pool,
                             .log_path = log_config_enabled(c->host_config) ? log_path : NULL};
@@ -275,10 +326,21 @@ static void post_attach(struct api_req *a)
         return api_reply_errorf(a, 400, "Bad parameters: you must choose at least one stream");
     int64_t max_size;
     log_config_limits(c->host_config, &max_size, &o.log_files);
-    api_common_headers(a->c);
-    if (attach_add(c, a->c, &o, &err) < 0)
+    struct attach_client *client;
+    struct attach_link link = {.ops = &hijacked_link, .ctx = a->c};
+    if (attach_add(c, &link, &o, &client, &err) < 0)
         return api_reply_error(a, err);
+    /* Docker's hijack: 101 when the client asked to upgrade, else 200 (old clients); a raw
+     * stream with a tty, else stdcopy frames */
+    api_common_headers(a->c);
+    http_hijack(a->c, a->msg->upgrade ? 101 : 200,
+                json_get_bool(c->config, "Tty", false)
+                    ? "application/vnd.docker.raw-stream"
+                    : "application/vnd.docker.multiplexed-stream",
+                attach_data, client);
+    http_conn_on_close(a->c, attach_conn_gone, client);
     api_req_free(a); /* the connection belongs to the attach client now */
+    attach_begin(client);
 }
 
 const struct route lifecycle_routes[] = {
