@@ -20,6 +20,7 @@
 #include "fs/ref.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/handlers.h"
 #include "net/progress.h"
 
 /* ---- import ---- */
@@ -221,7 +222,7 @@ static void load_done(struct pool_job *job)
     image_refs_save(d->images, load_replied, lc);
 }
 
-static void post_load(struct api_req *a)
+void images_load(struct api_req *a)
 {
     struct load_call *lc = xcalloc(1, sizeof(*lc));
     lc->d = a->d;
@@ -314,22 +315,15 @@ static void save_images(struct api_req *a, char **names)
     http_conn_on_close(a->c, save_client_gone, sc);
 }
 
-static void get_images_get(struct api_req *a)
+void images_save_many(struct api_req *a)
 {
     char **names = http_query_all(a->msg, "names");
     save_images(a, names);
     http_query_free(names);
 }
 
-static void get_image_get(struct api_req *a)
+void images_save(struct api_req *a)
 {
     char *names[] = {a->params[0], NULL};
     save_images(a, names);
 }
-
-const struct route archive_routes[] = {
-    {"POST", "/images/load", post_load, ROUTE_STREAM_BODY},
-    {"GET", "/images/get", get_images_get, 0},
-    {"GET", "/images/{name*}/get", get_image_get, 0},
-};
-const size_t archive_routes_count = ARRAY_SIZE(archive_routes);

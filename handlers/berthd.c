@@ -24,6 +24,7 @@
 #include "exec/namespaces.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/routes.h"
 #include "handlers/recovery.h"
 
 static int prepare_dirs(struct daemon *d, struct berth_err **err)

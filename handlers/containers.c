@@ -25,6 +25,7 @@
 #include "fs/treesize.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/handlers.h"
 #include "handlers/filters.h"
 
 /* ---- create ---- */
@@ -70,7 +71,7 @@ static bool no_default_bridge(const struct daemon *d)
     return bridge && strcmp(bridge, "none") == 0;
 }
 
-static void post_create(struct api_req *a)
+void containers_create(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_json_ json_t *body = NULL;
@@ -259,7 +260,7 @@ static void sizes_add(struct api_req *a, struct sizes *z, json_t *obj, const str
     z->n++;
 }
 
-static void get_container(struct api_req *a)
+void containers_inspect(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct container *c;
@@ -541,7 +542,7 @@ static int by_created_desc(const void *x, const void *y)
     return a->ns < b->ns ? 1 : a->ns > b->ns ? -1 : strcmp(a->c->id, b->c->id);
 }
 
-static void get_containers(struct api_req *a)
+void containers_list(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct ps_opts o = {.all = http_query_bool(a->msg, "all")};
@@ -597,7 +598,7 @@ static void renamed(void *ctx, int res, const struct berth_err *err)
         api_reply_status(a, 204);
 }
 
-static void post_rename(struct api_req *a)
+void containers_rename(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *name = http_query_get(a->msg, "name");
@@ -704,7 +705,7 @@ static void prune_remove(struct api_task *t)
 
 /* Stopped containers go, those created by until= and with the labels label= and label!= ask,
  * as dockerd's container prune takes them. */
-static void post_prune(struct api_req *a)
+void containers_prune(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_json_ json_t *f = NULL;
@@ -727,12 +728,3 @@ static void post_prune(struct api_req *a)
     prune_match_free(&m);
     api_task_run(a, POOL_BULK, prune_measure, prune_remove, p);
 }
-
-const struct route container_routes[] = {
-    {"POST", "/containers/create", post_create, 0},
-    {"GET", "/containers/json", get_containers, 0},
-    {"POST", "/containers/prune", post_prune, ROUTE_AFTER_RECOVERY},
-    {"GET", "/containers/{id}/json", get_container, 0},
-    {"POST", "/containers/{id}/rename", post_rename, 0},
-};
-const size_t container_routes_count = ARRAY_SIZE(container_routes);

@@ -60,24 +60,3 @@ struct daemon {
     struct recovery *recovery; /* start-up recovery still under way (handlers/recovery.c) */
     int stop_signals;          /* SIGTERM/SIGINT received: containers are being stopped */
 };
-
-/* The routes of each API group, gathered by api_routes_all. */
-extern const struct route system_routes[];
-extern const size_t system_routes_count;
-extern const struct route image_routes[];
-extern const size_t image_routes_count;
-extern const struct route distribution_routes[];
-extern const size_t distribution_routes_count;
-extern const struct route container_routes[];
-extern const size_t container_routes_count;
-extern const struct route lifecycle_routes[];
-extern const size_t lifecycle_routes_count;
-extern const struct route archive_routes[];
-extern const size_t archive_routes_count;
-extern const struct route logs_routes[];
-extern const size_t logs_routes_count;
-
-/* POST /images/create?fromSrc= (handlers/archive.c). */
-void image_import(struct api_req *a, const char *src);
-/* Every group's routes in matching order (handlers/routes.c): a heap array of *count routes. */
-struct route *api_routes_all(size_t *count);

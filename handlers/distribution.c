@@ -12,6 +12,7 @@
 #include "fs/ref.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/handlers.h"
 #include "net/progress.h"
 #include "net/pull.h"
 #include "net/push.h"
@@ -112,7 +113,7 @@ static void pull_image(struct api_req *a)
 }
 
 /* POST /images/{name}/push?tag=: no tag pushes every tag of the repository. */
-static void push_image(struct api_req *a)
+void images_push(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_ref_ struct image_ref ref = {0};
@@ -135,7 +136,7 @@ static void push_image(struct api_req *a)
 }
 
 /* fromSrc imports a tarball; fromImage pulls. */
-static void post_create(struct api_req *a)
+void images_create(struct api_req *a)
 {
     _cleanup_free_ char *src = http_query_get(a->msg, "fromSrc");
     if (src) {
@@ -176,7 +177,7 @@ static char *login_domain(const char *server)
     return xstrndup(s, strcspn(s, "/"));
 }
 
-static void post_auth(struct api_req *a)
+void auth_login(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_json_ json_t *body = NULL;
@@ -194,10 +195,3 @@ static void post_auth(struct api_req *a)
     api_async(a);
     registry_login(a->d->hc, &a->d->regcfg, domain, &lc->auth, logged_in, lc);
 }
-
-const struct route distribution_routes[] = {
-    {"POST", "/images/create", post_create, ROUTE_STREAM_BODY}, /* import reads a tarball */
-    {"POST", "/images/{name*}/push", push_image, 0},
-    {"POST", "/auth", post_auth, 0},
-};
-const size_t distribution_routes_count = ARRAY_SIZE(distribution_routes);

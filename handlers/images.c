@@ -16,6 +16,7 @@
 #include "fs/ref.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/handlers.h"
 #include "handlers/filters.h"
 
 static json_t *image_labels(const struct image *img)
@@ -143,7 +144,7 @@ static int by_created_desc(const json_t *x, const json_t *y)
     return cx < cy ? 1 : (cx > cy ? -1 : 0);
 }
 
-static void get_images(struct api_req *a)
+void images_list(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct list_opts o = {.all = http_query_bool(a->msg, "all")};
@@ -215,7 +216,7 @@ static json_t *inspect(struct api_req *a, struct image *img)
     return j;
 }
 
-static void get_image(struct api_req *a)
+void images_inspect(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct image *img;
@@ -226,7 +227,7 @@ static void get_image(struct api_req *a)
 
 /* Newest first; only the top row carries the image ID, the others show <missing>, as with
  * pulled images under dockerd. Layer sizes go to the rows that made a layer. */
-static void get_history(struct api_req *a)
+void images_history(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct image *img;
@@ -289,7 +290,7 @@ static int tag_reference(const char *repo, const char *tag, char **full, struct 
     return 0;
 }
 
-static void post_tag(struct api_req *a)
+void images_tag(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *repo = http_query_get(a->msg, "repo");
@@ -333,7 +334,7 @@ static void deleted(void *ctx, int res, const struct image_record *records, size
         api_reply_json(a, 200, records_json(records, n));
 }
 
-static void delete_image(struct api_req *a)
+void images_delete(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct image_change ch = {.users = a->d->image_users};
@@ -363,7 +364,7 @@ static void pruned(void *ctx, int res, const struct image_record *records, size_
 
 /* dangling=true (the default) takes untagged images only, dangling=false every unused one;
  * until= and label=/label!= narrow them, as dockerd's image prune does. */
-static void post_prune(struct api_req *a)
+void images_prune(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_json_ json_t *f = NULL;
@@ -379,13 +380,3 @@ static void post_prune(struct api_req *a)
     api_async(a);
     image_change_apply(a->d->images, a->d->pool, &ch, pruned, a);
 }
-
-const struct route image_routes[] = {
-    {"GET", "/images/json", get_images, 0},
-    {"POST", "/images/prune", post_prune, 0},
-    {"GET", "/images/{name*}/json", get_image, 0},
-    {"GET", "/images/{name*}/history", get_history, 0},
-    {"POST", "/images/{name*}/tag", post_tag, 0},
-    {"DELETE", "/images/{name*}", delete_image, 0},
-};
-const size_t image_routes_count = ARRAY_SIZE(image_routes);

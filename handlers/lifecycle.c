@@ -18,6 +18,7 @@
 #include "exec/verify.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/handlers.h"
 
 static struct container *find(struct api_req *a)
 {
@@ -40,7 +41,7 @@ static void done_204(void *ctx, int res, const struct berth_err *err)
         api_reply_status(a, 204);
 }
 
-static void post_start(struct api_req *a)
+void containers_start(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct container *c = find(a);
@@ -70,7 +71,7 @@ static int query_signal(struct api_req *a, char **text)
     return *text && **text ? verify_signal(*text) : 0;
 }
 
-static void post_stop(struct api_req *a)
+void containers_stop(struct api_req *a)
 {
     _cleanup_free_ char *text = NULL;
     struct container *c = find(a);
@@ -101,7 +102,7 @@ static void restart_stopped(void *ctx, int res, const struct berth_err *err)
     free(r);
 }
 
-static void post_restart(struct api_req *a)
+void containers_restart(struct api_req *a)
 {
     _cleanup_free_ char *text = NULL;
     struct container *c = find(a);
@@ -117,7 +118,7 @@ static void post_restart(struct api_req *a)
     ctr_stop_signal(&a->d->exec, c, query_int(a, "t", -1), sig, restart_stopped, r);
 }
 
-static void post_kill(struct api_req *a)
+void containers_kill(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *sig = http_query_get(a->msg, "signal");
@@ -140,17 +141,17 @@ static void post_pause(struct api_req *a, bool pause)
     api_reply_status(a, 204);
 }
 
-static void post_pause_route(struct api_req *a)
+void containers_pause(struct api_req *a)
 {
     post_pause(a, true);
 }
 
-static void post_unpause_route(struct api_req *a)
+void containers_unpause(struct api_req *a)
 {
     post_pause(a, false);
 }
 
-static void delete_container(struct api_req *a)
+void containers_delete(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct container *c = find(a);
@@ -189,7 +190,7 @@ static bool query_atoi(struct api_req *a, const char *key, int *out)
     return true;
 }
 
-static void post_resize(struct api_req *a)
+void containers_resize(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     int h, w;
@@ -232,7 +233,7 @@ static void wait_over(void *ctx, int code, const char *error)
     free(w);
 }
 
-static void post_wait(struct api_req *a)
+void containers_wait(struct api_req *a)
 {
     _cleanup_free_ char *cond = http_query_get(a->msg, "condition");
     enum ctr_wait_cond wc = WAIT_NOT_RUNNING;
@@ -306,7 +307,7 @@ static void attach_conn_gone(void *arg)
     attach_gone(arg);
 }
 
-static void post_attach(struct api_req *a)
+void containers_attach(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *keys = http_query_get(a->msg, "detachKeys");
@@ -342,18 +343,3 @@ static void post_attach(struct api_req *a)
     api_req_free(a); /* the connection belongs to the attach client now */
     attach_begin(client);
 }
-
-const struct route lifecycle_routes[] = {
-    {"POST", "/containers/{id}/start", post_start, ROUTE_AFTER_RECOVERY},
-    {"POST", "/containers/{id}/stop", post_stop, 0},
-    {"POST", "/containers/{id}/restart", post_restart, ROUTE_AFTER_RECOVERY},
-    {"POST", "/containers/{id}/kill", post_kill, 0},
-    {"POST", "/containers/{id}/wait", post_wait, 0},
-    {"POST", "/containers/{id}/pause", post_pause_route, 0},
-    {"POST", "/containers/{id}/unpause", post_unpause_route, 0},
-    {"POST", "/containers/{id}/resize", post_resize, 0},
-    {"POST", "/containers/{id}/attach", post_attach, 0},
-    /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
-    {"DELETE", "/containers/{id*}", delete_container, ROUTE_AFTER_RECOVERY},
-};
-const size_t lifecycle_routes_count = ARRAY_SIZE(lifecycle_routes);

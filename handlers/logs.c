@@ -14,6 +14,7 @@
 #include "exec/logread.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/handlers.h"
 
 struct logs_call {
     struct api_req *a;
@@ -81,7 +82,7 @@ static void logs_client_gone(void *arg)
     free(lc);
 }
 
-static void get_logs(struct api_req *a)
+void containers_logs(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *since = http_query_get(a->msg, "since");
@@ -126,8 +127,3 @@ static void get_logs(struct api_req *a)
      * file) reads to the end and ends. */
     lc->lr = log_reader_start(a->d->pool, path, max_file, &o, &cb, &c->followers);
 }
-
-const struct route logs_routes[] = {
-    {"GET", "/containers/{id}/logs", get_logs, 0},
-};
-const size_t logs_routes_count = ARRAY_SIZE(logs_routes);

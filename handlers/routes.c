@@ -1,30 +1,57 @@
-/* handlers/routes.c — every API group's routes gathered in matching order: one list for berthd's
- * router and for the unit test that checks each route's query parameters against the spec. */
-#include "core/macros.h"
-#include "handlers/daemon.h"
+/* handlers/routes.c — the whole Docker API berthd serves, one route a line, in matching order
+ * (the first match wins, so a literal path comes before a {param} that would take it). Used by
+ * berthd's router and by the unit tests that check each route's parameters against the spec. */
+#include "handlers/routes.h"
 
+#include "core/macros.h"
 #include "core/xalloc.h"
+#include "handlers/handlers.h"
+
+/* ROUTE_STREAM_BODY: the handler reads the body as it arrives (a tarball). ROUTE_AFTER_RECOVERY:
+ * it waits for the start-up reconciliation of containers (handlers/recovery.c). */
+static const struct route routes[] = {
+    {"GET", "/_ping", system_ping, 0},
+    {"HEAD", "/_ping", system_ping, 0},
+    {"GET", "/version", system_version, 0},
+    {"GET", "/info", system_info, 0},
+    {"POST", "/auth", auth_login, 0},
+
+    {"GET", "/images/json", images_list, 0},
+    {"POST", "/images/prune", images_prune, 0},
+    {"POST", "/images/create", images_create, ROUTE_STREAM_BODY}, /* pull, or import's tarball */
+    {"POST", "/images/load", images_load, ROUTE_STREAM_BODY},
+    {"GET", "/images/get", images_save_many, 0},
+    {"GET", "/images/{name*}/json", images_inspect, 0},
+    {"GET", "/images/{name*}/history", images_history, 0},
+    {"POST", "/images/{name*}/tag", images_tag, 0},
+    {"POST", "/images/{name*}/push", images_push, 0},
+    {"GET", "/images/{name*}/get", images_save, 0},
+    {"DELETE", "/images/{name*}", images_delete, 0},
+
+    {"POST", "/containers/create", containers_create, 0},
+    {"GET", "/containers/json", containers_list, 0},
+    {"POST", "/containers/prune", containers_prune, ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/json", containers_inspect, 0},
+    {"POST", "/containers/{id}/rename", containers_rename, 0},
+    {"POST", "/containers/{id}/start", containers_start, ROUTE_AFTER_RECOVERY},
+    {"POST", "/containers/{id}/stop", containers_stop, 0},
+    {"POST", "/containers/{id}/restart", containers_restart, ROUTE_AFTER_RECOVERY},
+    {"POST", "/containers/{id}/kill", containers_kill, 0},
+    {"POST", "/containers/{id}/wait", containers_wait, 0},
+    {"POST", "/containers/{id}/pause", containers_pause, 0},
+    {"POST", "/containers/{id}/unpause", containers_unpause, 0},
+    {"POST", "/containers/{id}/resize", containers_resize, 0},
+    {"POST", "/containers/{id}/attach", containers_attach, 0},
+    {"GET", "/containers/{id}/logs", containers_logs, 0},
+    /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
+    {"DELETE", "/containers/{id*}", containers_delete, ROUTE_AFTER_RECOVERY},
+};
 
 struct route *api_routes_all(size_t *count)
 {
-    const struct {
-        const struct route *routes;
-        size_t n;
-    } groups[] = {{system_routes, system_routes_count},
-                  {image_routes, image_routes_count},
-                  {distribution_routes, distribution_routes_count},
-                  {archive_routes, archive_routes_count},
-                  {container_routes, container_routes_count},
-                  {lifecycle_routes, lifecycle_routes_count},
-                  {logs_routes, logs_routes_count}};
-    size_t n = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
-        n += groups[i].n;
-    struct route *all = xcalloc(n, sizeof(*all));
-    n = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
-        for (size_t k = 0; k < groups[i].n; k++)
-            all[n++] = groups[i].routes[k];
-    *count = n;
+    struct route *all = xcalloc(ARRAY_SIZE(routes), sizeof(*all));
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
+        all[i] = routes[i];
+    *count = ARRAY_SIZE(routes);
     return all;
 }

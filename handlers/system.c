@@ -17,8 +17,9 @@
 #include "fs/backing.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/handlers.h"
 
-static void get_ping(struct api_req *a)
+void system_ping(struct api_req *a)
 {
     http_conn_header(a->c, "Cache-Control", "no-cache, no-store, must-revalidate");
     http_conn_header(a->c, "Pragma", "no-cache");
@@ -49,7 +50,7 @@ static json_t *version_json(const struct daemon *d)
 }
 
 /* Built once: jansson's packing and dumping were 90% of the request's instructions. */
-static void get_version(struct api_req *a)
+void system_version(struct api_req *a)
 {
     if (!a->d->version_body) {
         _cleanup_json_ json_t *v = version_json(a->d);
@@ -293,15 +294,7 @@ static void info_done(struct api_task *t)
     api_reply_json(t->a, 200, info);
 }
 
-static void get_info(struct api_req *a)
+void system_info(struct api_req *a)
 {
     api_task_run(a, POOL_LATENCY, info_work, info_done, xcalloc(1, sizeof(struct info_facts)));
 }
-
-const struct route system_routes[] = {
-    {"GET", "/_ping", get_ping, 0},
-    {"HEAD", "/_ping", get_ping, 0},
-    {"GET", "/version", get_version, 0},
-    {"GET", "/info", get_info, 0},
-};
-const size_t system_routes_count = ARRAY_SIZE(system_routes);

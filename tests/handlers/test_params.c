@@ -16,6 +16,7 @@
 #include "core/cleanup.h"
 #include "core/xalloc.h"
 #include "handlers/daemon.h"
+#include "handlers/routes.h"
 #include "handlers/params.h"
 
 struct spec_param {
