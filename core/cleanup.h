@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -40,12 +41,22 @@ static inline void closedirp(DIR **d)
         closedir(*d);
 }
 
+/* A NULL-terminated array of heap strings. */
+static inline void strv_freep(char ***v)
+{
+    for (char **p = *v; p && *p; p++)
+        free(*p);
+    free(*v);
+}
+
 #define _cleanup_free_     _cleanup_(freep)
 #define _cleanup_close_    _cleanup_(closep)
 #define _cleanup_fclose_   _cleanup_(fclosep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 #define _cleanup_json_     _cleanup_(json_decrefp) /* jansson provides json_decrefp */
 #define _cleanup_err_      _cleanup_(berth_err_freep)
+#define _cleanup_buf_      _cleanup_(buf_free) /* buf_free takes the buffer's address */
+#define _cleanup_strv_     _cleanup_(strv_freep)
 
 static inline int take_fd(int *fd)
 {

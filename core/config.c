@@ -298,36 +298,38 @@ static int parse_flags(struct config *cfg, int argc, char **argv, struct buf *fl
     return 0;
 }
 
-/* Apply daemon.json, with dockerd's errors for unknown keys and keys also given as flags. */
+/* Apply daemon.json, with dockerd's errors for unknown keys and keys also given as flags. Every
+ * such key is named before any value is applied, so those errors win over a bad value. */
 static int apply_file(struct config *cfg, json_t *file, const char *flagged, struct berth_err **err)
 {
-    struct buf unknown = {0}, both = {0};
+    _cleanup_buf_ struct buf unknown = {0}, both = {0};
     const char *key;
     json_t *v;
-    int r = 0;
     json_object_foreach(file, key, v)
     {
         _cleanup_free_ char *needle = xasprintf(" %s ", key);
-        const struct setting *s = setting_for_key(key);
         if (!is_known(key))
             buf_printf(&unknown, "%s%s", unknown.len ? ", " : "", key);
-        else if (s && strstr(flagged, needle))
+        else if (setting_for_key(key) && strstr(flagged, needle))
             buf_printf(&both, "%s%s", both.len ? ", " : "", key);
-        else if (s && r == 0)
-            r = apply_json(cfg, s, v, err);
     }
     if (unknown.len)
-        r = berth_user_error(err, EINVAL,
-                             "the following directives don't match any configuration option: %s",
-                             unknown.data);
-    else if (both.len)
-        r = berth_user_error(err, EINVAL,
-                             "the following directives are specified both as a flag and in the "
-                             "configuration file: %s",
-                             both.data);
-    buf_free(&unknown);
-    buf_free(&both);
-    return r;
+        return berth_user_error(err, EINVAL,
+                                "the following directives don't match any configuration option: %s",
+                                unknown.data);
+    if (both.len)
+        return berth_user_error(err, EINVAL,
+                                "the following directives are specified both as a flag and in the "
+                                "configuration file: %s",
+                                both.data);
+    json_object_foreach(file, key, v)
+    {
+        const struct setting *s = setting_for_key(key);
+        int r = s ? apply_json(cfg, s, v, err) : 0;
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 static int load_file(struct config *cfg, bool explicit, const char *flagged, struct berth_err **err)
@@ -380,17 +382,19 @@ static void apply_defaults(struct config *cfg)
 
 int config_load(struct config *cfg, int argc, char **argv, struct berth_err **err)
 {
-    struct buf flagged = {0};
+    _cleanup_buf_ struct buf flagged = {0};
     memset(cfg, 0, sizeof(*cfg));
     int r = parse_flags(cfg, argc, argv, &flagged, err);
+    if (r < 0)
+        return r;
     bool explicit = cfg->config_file != NULL;
     if (!cfg->config_file)
         cfg->config_file = xstrdup(DEFAULT_CONFIG_FILE);
-    if (r == 0 && !cfg->show_help && !cfg->show_version)
+    if (!cfg->show_help && !cfg->show_version) {
         r = load_file(cfg, explicit, flagged.data ? flagged.data : "", err);
-    buf_free(&flagged);
-    if (r < 0)
-        return r;
+        if (r < 0)
+            return r;
+    }
     apply_defaults(cfg);
     if (log_level_parse(cfg->log_level) < 0)
         return berth_user_error(err, EINVAL, "unable to parse logging level: %s", cfg->log_level);

@@ -237,9 +237,10 @@ static int arm(struct rio *io, enum rop op, const char *data, size_t len, int ev
                      .len = len,
                      .events = events};
     int r = io->r->ops->submit(io->r->impl, &s);
-    if (r == 0)
-        io->armed |= bit(op);
-    return r;
+    if (r < 0)
+        return r;
+    io->armed |= bit(op);
+    return 0;
 }
 
 int reactor_accept(struct rio *io, reactor_accept_cb cb)
