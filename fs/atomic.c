@@ -65,6 +65,26 @@ static int fsync_dir_of(const char *path)
     return 0;
 }
 
+/* Fill the temp file fd (named tmp) and rename it over path; -errno on failure. */
+static int fill_and_rename(int fd, const char *tmp, const char *path, const void *data, size_t len,
+                           mode_t mode, bool durable)
+{
+    if (fchmod(fd, mode) < 0)
+        return -errno;
+    int r = write_all(fd, data, len);
+    if (r < 0)
+        return r;
+    if (durable && fsync(fd) < 0)
+        return -errno;
+    if (crashpoint_armed()) { /* "write:container.json": the temp is whole, unnamed */
+        _cleanup_free_ char *copy = xstrdup(path), *point = xasprintf("write:%s", basename(copy));
+        crashpoint(point);
+    }
+    if (rename(tmp, path) < 0)
+        return -errno;
+    return 0;
+}
+
 static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
                    struct berth_err **err)
 {
@@ -73,16 +93,8 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return berth_error(err, errno, "create `%s`", tmp);
-    int r = fchmod(fd, mode) < 0 ? -errno : write_all(fd, data, len);
-    if (r == 0 && durable && fsync(fd) < 0)
-        r = -errno;
-    if (r == 0 && crashpoint_armed()) { /* "write:container.json": the temp is whole, unnamed */
-        _cleanup_free_ char *copy = xstrdup(path), *point = xasprintf("write:%s", basename(copy));
-        crashpoint(point);
-    }
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0) {
+    int r = fill_and_rename(fd, tmp, path, data, len, mode, durable);
+    if (r < 0) { /* whichever step failed, the temp must not stay behind */
         unlink(tmp);
         return berth_error(err, -r, "write `%s`", path);
     }
@@ -107,17 +119,14 @@ int fs_read_file(const char *path, char **out, size_t *len, struct berth_err **e
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return berth_error(err, errno, "open `%s`", path);
-    struct buf b = {0};
+    _cleanup_buf_ struct buf b = {0};
     char chunk[8192];
     ssize_t n;
     while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            int e = errno;
-            buf_free(&b);
-            return berth_error(err, e, "read `%s`", path);
-        }
+        if (n < 0)
+            return berth_error(err, errno, "read `%s`", path);
         buf_append(&b, chunk, (size_t)n);
     }
     buf_reserve(&b, 0);

@@ -18,6 +18,10 @@ const char *compression_name(enum compression c); /* "none", "gzip", "zstd" */
 struct decompressor;
 struct decompressor *decompressor_new(enum compression c);
 void decompressor_free(struct decompressor *d);
+static inline void decompressor_freep(struct decompressor **d)
+{
+    decompressor_free(*d);
+}
 /* Decompress from in[0..in_len) into out[0..out_cap). Sets *in_used and *out_len. Returns 1
  * when it stands at a clean end (a gzip member or zstd frame complete and flushed, all input
  * used; another member may still follow), 0 when it needs more input or output room, or a

@@ -488,6 +488,18 @@ static void load_refs(struct image_store *is, const char *path)
     }
 }
 
+/* Create the records' directory and load the records in it. */
+static int open_records(struct image_store *is, struct berth_err **err)
+{
+    int r = fs_mkdir_p(is->dir, 0700, err);
+    if (r < 0)
+        return r;
+    _cleanup_close_ int dfd = open(is->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) /* image records a crash left half-written */
+        fs_sweep_temps(dfd);
+    return load_images(is, err);
+}
+
 int image_store_open(const char *root, struct store *blobs, struct layer_store *layers,
                      struct pool *pool, struct image_store **out, struct berth_err **err)
 {
@@ -497,16 +509,11 @@ int image_store_open(const char *root, struct store *blobs, struct layer_store *
     is->layers = layers;
     _cleanup_free_ char *refs = xasprintf("%s/repositories.json", root);
     is->refs_file = statefile_new(pool, refs, refs_snapshot, is);
-    int r = fs_mkdir_p(is->dir, 0700, err);
-    _cleanup_close_ int dfd = r == 0 ? open(is->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) /* image records and repositories.json a crash left half-written */
-        fs_sweep_temps(dfd);
-    if (rootfd >= 0)
+    if (rootfd >= 0) /* a repositories.json a crash left half-written */
         fs_sweep_temps(rootfd);
-    if (r == 0)
-        r = load_images(is, err);
-    if (r < 0) {
+    int r = open_records(is, err);
+    if (r < 0) { /* the store is freed here, whichever step failed */
         image_store_close(is);
         return r;
     }

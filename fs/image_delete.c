@@ -186,18 +186,18 @@ static void delete_image(struct image_store *is, struct image *img, struct image
 static int delete_helper(struct image_store *is, struct image *img, bool force,
                          bool removed_repo_ref, struct image_change *ch, struct berth_err **err)
 {
-    char **refs = image_refs_of(is, img->id);
+    _cleanup_strv_ char **refs = image_refs_of(is, img->id);
     int r = check_conflicts(is, ch, img, refs, force, err);
     if (r < 0 && removed_repo_ref) { /* the untag stands; the image stays */
         berth_err_freep(err);
-        r = 0;
-    } else if (r == 0) {
-        for (size_t i = 0; refs[i]; i++)
-            untag(is, ch, refs[i]);
-        delete_image(is, img, ch);
+        return 0;
     }
-    image_strv_free(refs);
-    return r;
+    if (r < 0)
+        return r;
+    for (size_t i = 0; refs[i]; i++)
+        untag(is, ch, refs[i]);
+    delete_image(is, img, ch);
+    return 0;
 }
 
 static char *normalise(const char *name)
@@ -248,14 +248,15 @@ int image_delete(struct image_store *is, const char *name, bool force, bool prun
         return r;
     if (!names_id(img, name))
         return delete_by_ref(is, img, name, force, ch, err);
-    char **refs = image_refs_of(is, img->id);
+    _cleanup_strv_ char **refs = image_refs_of(is, img->id);
     if (refs[0] && single_reference(refs)) {
         r = check_conflicts(is, ch, img, NULL, force, err); /* its own references are going */
-        for (size_t i = 0; r == 0 && refs[i]; i++)
+        if (r < 0)
+            return r;
+        for (size_t i = 0; refs[i]; i++)
             untag(is, ch, refs[i]);
     }
-    image_strv_free(refs);
-    return r < 0 ? r : delete_helper(is, img, force, false, ch, err);
+    return delete_helper(is, img, force, false, ch, err);
 }
 
 static bool has_tag(char **refs)
@@ -369,25 +370,36 @@ static void filter_blobs(struct image_store *is, struct image_change *ch)
     map_free(&used);
 }
 
-static void apply_work(struct pool_job *job)
+/* Records, then layer trees (moved aside into ap->trash), then blobs; stops at the first
+ * failure. */
+static int apply_change(struct apply *ap, struct berth_err **err)
 {
-    struct apply *ap = container_of(job, struct apply, job);
     struct image_change *ch = &ap->ch;
     struct layer_store *ls = image_store_layers(ap->is);
-    for (size_t i = 0; i < ch->ndeleted && ap->res == 0; i++)
-        ap->res = image_delete_meta(ap->is, ch->deleted_ids[i], &ap->err);
-    ap->trash = xcalloc(ch->nlayers + 1, sizeof(*ap->trash));
-    for (size_t i = 0; i < ch->nlayers && ap->res == 0; i++)
-        ap->res = layer_trash(ls, ch->layers[i], &ap->trash[ap->ntrash++], &ap->err);
-    for (size_t i = 0; i < ch->nblobs && ap->res == 0; i++) {
+    int r;
+    for (size_t i = 0; i < ch->ndeleted; i++)
+        if ((r = image_delete_meta(ap->is, ch->deleted_ids[i], err)) < 0)
+            return r;
+    for (size_t i = 0; i < ch->nlayers; i++)
+        if ((r = layer_trash(ls, ch->layers[i], &ap->trash[ap->ntrash++], err)) < 0)
+            return r;
+    for (size_t i = 0; i < ch->nblobs; i++) {
         struct store *blobs = image_store_blobs(ap->is);
         uint64_t size = 0;
         if (store_size(blobs, ch->blobs[i], &size, NULL) < 0)
             size = 0; /* already gone: it frees nothing now */
-        ap->res = store_remove(blobs, ch->blobs[i], &ap->err);
-        if (ap->res == 0)
-            ch->reclaimed += size;
+        if ((r = store_remove(blobs, ch->blobs[i], err)) < 0)
+            return r;
+        ch->reclaimed += size;
     }
+    return 0;
+}
+
+static void apply_work(struct pool_job *job)
+{
+    struct apply *ap = container_of(job, struct apply, job);
+    ap->trash = xcalloc(ap->ch.nlayers + 1, sizeof(*ap->trash));
+    ap->res = apply_change(ap, &ap->err);
 }
 
 static void rm_work(struct pool_job *job)

@@ -57,13 +57,16 @@ int import_tarball(struct image_store *is, unpack_read_fn read, void *ctx,
     _cleanup_free_ char *text = json_dumps(config, JSON_COMPACT);
     char id[DIGEST_LEN + 1];
     r = store_put(image_store_blobs(is), text, strlen(text), NULL, id, err);
-    if (r == 0)
-        r = image_load_config(is, id, text, strlen(text), img, err);
-    if (r == 0 && o->named)
+    if (r < 0)
+        return r;
+    if ((r = image_load_config(is, id, text, strlen(text), img, err)) < 0)
+        return r;
+    if (o->named)
         json_object_set((*img)->meta, "LastTagTime", json_object_get(config, "created"));
-    if (r == 0 && (r = image_write(is, *img, err)) < 0) {
+    if ((r = image_write(is, *img, err)) < 0) {
         image_free(*img);
         *img = NULL;
+        return r;
     }
-    return r;
+    return 0;
 }

@@ -164,11 +164,13 @@ static int parse_name(const json_t *name, struct image_ref *r, struct berth_err 
     if (!s)
         return berth_user_error(err, EINVAL, "invalid archive: an image name is not a string");
     int rc = ref_parse(s, REF_NO_DEFAULT_TAG, r, err);
-    if (rc == 0 && !r->tag) {
+    if (rc < 0)
+        return rc;
+    if (!r->tag) {
         ref_free(r);
-        rc = berth_user_error(err, EINVAL, "invalid tag \"%s\"", s);
+        return berth_user_error(err, EINVAL, "invalid tag \"%s\"", s);
     }
-    return rc;
+    return 0;
 }
 
 /* Every name is checked before the image is loaded: a bad one refuses it whole. */
@@ -206,29 +208,31 @@ static void add_name(struct loader *ld, const json_t *name, const char *id)
 static int load_image(struct loader *ld, const char *config_path, const json_t *names,
                       const struct layer_file *files, size_t n, struct berth_err **err)
 {
-    struct buf cfg = {0};
+    _cleanup_buf_ struct buf cfg = {0};
     char id[DIGEST_LEN + 1];
     struct image *img = NULL;
     json_error_t je;
     int r = check_names(names, err);
-    if (r == 0)
-        r = read_in(ld->dfd, config_path, &cfg, err);
-    if (r == 0)
-        r = store_put(image_store_blobs(ld->is), cfg.data, cfg.len, NULL, id, err);
-    _cleanup_json_ json_t *config = r == 0 ? json_loadb(cfg.data, cfg.len, 0, &je) : NULL;
-    if (r == 0 && !json_is_object(config))
-        r = berth_user_error(err, EINVAL, "invalid archive: image config `%s`: %s", config_path,
-                             je.text);
-    if (r == 0)
-        r = load_layers(ld, json_object_get(json_object_get(config, "rootfs"), "diff_ids"), files,
-                        n, err);
-    if (r == 0)
-        r = image_load_config(ld->is, id, cfg.data, cfg.len, &img, err);
-    if (r == 0 && (r = image_write(ld->is, img, err)) < 0)
-        image_free(img);
-    buf_free(&cfg);
     if (r < 0)
         return r;
+    if ((r = read_in(ld->dfd, config_path, &cfg, err)) < 0)
+        return r;
+    if ((r = store_put(image_store_blobs(ld->is), cfg.data, cfg.len, NULL, id, err)) < 0)
+        return r;
+    _cleanup_json_ json_t *config = json_loadb(cfg.data, cfg.len, 0, &je);
+    if (!json_is_object(config))
+        return berth_user_error(err, EINVAL, "invalid archive: image config `%s`: %s", config_path,
+                                je.text);
+    r = load_layers(ld, json_object_get(json_object_get(config, "rootfs"), "diff_ids"), files, n,
+                    err);
+    if (r < 0)
+        return r;
+    if ((r = image_load_config(ld->is, id, cfg.data, cfg.len, &img, err)) < 0)
+        return r;
+    if ((r = image_write(ld->is, img, err)) < 0) {
+        image_free(img);
+        return r;
+    }
     push_ptr((void ***)&ld->res->images, &ld->res->nimages, img);
     size_t i;
     json_t *name;
@@ -241,32 +245,31 @@ static int load_image(struct loader *ld, const char *config_path, const json_t *
 /* manifest.json: [{"Config": "x.json", "RepoTags": [...], "Layers": ["a/layer.tar", ...]}] */
 static int load_docker_archive(struct loader *ld, struct berth_err **err)
 {
-    struct buf text = {0};
+    _cleanup_buf_ struct buf text = {0};
     int r = read_in(ld->dfd, "manifest.json", &text, err);
-    _cleanup_json_ json_t *list = r == 0 ? json_loadb(text.data, text.len, 0, NULL) : NULL;
-    buf_free(&text);
-    if (r == 0 && !json_is_array(list))
-        r = berth_user_error(err, EINVAL, "invalid archive: manifest.json is not a list");
+    if (r < 0)
+        return r;
+    _cleanup_json_ json_t *list = json_loadb(text.data, text.len, 0, NULL);
+    if (!json_is_array(list))
+        return berth_user_error(err, EINVAL, "invalid archive: manifest.json is not a list");
     size_t i;
     json_t *e;
     json_array_foreach(list, i, e)
     {
         json_t *layers = json_object_get(e, "Layers");
         const char *config = json_get_str(e, "Config");
-        if (r < 0 || !config || !json_is_array(layers)) {
-            r = r < 0 ? r : berth_user_error(err, EINVAL, "invalid archive: bad manifest.json");
-            break;
-        }
+        if (!config || !json_is_array(layers))
+            return berth_user_error(err, EINVAL, "invalid archive: bad manifest.json");
         size_t n = json_array_size(layers);
-        struct layer_file *files = xcalloc(n + 1, sizeof(*files));
+        _cleanup_free_ struct layer_file *files = xcalloc(n + 1, sizeof(*files));
         for (size_t k = 0; k < n; k++)
             files[k].path = (char *)(json_string_value(json_array_get(layers, k))
                                          ? json_string_value(json_array_get(layers, k))
                                          : "");
-        r = load_image(ld, config, json_object_get(e, "RepoTags"), files, n, err);
-        free(files);
+        if ((r = load_image(ld, config, json_object_get(e, "RepoTags"), files, n, err)) < 0)
+            return r;
     }
-    return r;
+    return 0;
 }
 
 static char *blob_path(const char *digest)
@@ -278,35 +281,36 @@ static int read_manifest(struct loader *ld, const struct descriptor *d, struct m
                          struct berth_err **err)
 {
     _cleanup_free_ char *path = blob_path(d->digest);
-    struct buf text = {0};
+    _cleanup_buf_ struct buf text = {0};
     int r = read_in(ld->dfd, path, &text, err);
-    if (r == 0)
-        r = manifest_parse(text.data, text.len, d->media_type, m, err);
-    buf_free(&text);
-    return r;
+    if (r < 0)
+        return r;
+    return manifest_parse(text.data, text.len, d->media_type, m, err);
 }
 
 /* One entry of index.json: an image manifest, or an index to pick the host's platform from. */
 static int load_oci_entry(struct loader *ld, const struct descriptor *d, const char *name,
                           struct berth_err **err)
 {
-    struct manifest m;
+    _cleanup_(manifest_free) struct manifest m = {0};
     int r = read_manifest(ld, d, &m, err);
-    if (r == 0 && m.kind == MANIFEST_INDEX) {
+    if (r < 0)
+        return r;
+    if (m.kind == MANIFEST_INDEX) {
         struct platform host;
         const struct descriptor *pick;
         platform_host(&host);
-        struct manifest inner = {0};
-        r = manifest_pick(&m, &host, &pick, err);
-        if (r == 0)
-            r = read_manifest(ld, pick, &inner, err);
-        manifest_free(&m);
+        _cleanup_(manifest_free) struct manifest inner = {0};
+        if ((r = manifest_pick(&m, &host, &pick, err)) < 0)
+            return r;
+        if ((r = read_manifest(ld, pick, &inner, err)) < 0)
+            return r;
+        if (inner.kind != MANIFEST_IMAGE)
+            return berth_user_error(err, EINVAL, "invalid archive: nested index");
+        struct manifest index = m; /* swapped: the index is freed with `inner` at the brace */
         m = inner;
-        if (r == 0 && m.kind != MANIFEST_IMAGE)
-            r = berth_user_error(err, EINVAL, "invalid archive: nested index");
+        inner = index;
     }
-    if (r < 0)
-        return r;
     struct layer_file *files = xcalloc(m.nlayers + 1, sizeof(*files));
     for (size_t i = 0; i < m.nlayers; i++)
         files[i] = (struct layer_file){.path = blob_path(m.layers[i].digest),
@@ -318,61 +322,71 @@ static int load_oci_entry(struct loader *ld, const struct descriptor *d, const c
     for (size_t i = 0; i < m.nlayers; i++)
         free(files[i].path);
     free(files);
-    manifest_free(&m);
     return r;
 }
 
 /* index.json: names come from the containerd annotation (a full reference). */
 static int load_oci_layout(struct loader *ld, struct berth_err **err)
 {
-    struct buf text = {0};
+    _cleanup_buf_ struct buf text = {0};
     int r = read_in(ld->dfd, "index.json", &text, err);
-    _cleanup_json_ json_t *index = r == 0 ? json_loadb(text.data, text.len, 0, NULL) : NULL;
-    buf_free(&text);
+    if (r < 0)
+        return r;
+    _cleanup_json_ json_t *index = json_loadb(text.data, text.len, 0, NULL);
     json_t *list = json_object_get(index, "manifests"), *e;
-    if (r == 0 && !json_is_array(list))
-        r = berth_user_error(err, EINVAL, "invalid archive: index.json has no manifests");
+    if (!json_is_array(list))
+        return berth_user_error(err, EINVAL, "invalid archive: index.json has no manifests");
     size_t i;
     json_array_foreach(list, i, e)
     {
         struct descriptor d = {0};
         const char *dg = json_get_str(e, "digest");
-        if (r < 0 || !digest_valid(dg)) {
-            r = r < 0 ? r : berth_user_error(err, EINVAL, "invalid archive: bad index.json");
-            break;
-        }
+        if (!digest_valid(dg))
+            return berth_user_error(err, EINVAL, "invalid archive: bad index.json");
         snprintf(d.digest, sizeof(d.digest), "%s", dg);
         d.media_type = (char *)(json_get_str(e, "mediaType") ? json_get_str(e, "mediaType") : "");
         const char *name =
             json_get_str(json_object_get(e, "annotations"), "io.containerd.image.name");
-        r = load_oci_entry(ld, &d, name, err);
+        if ((r = load_oci_entry(ld, &d, name, err)) < 0)
+            return r;
     }
-    return r;
+    return 0;
+}
+
+static void loader_release(struct loader *ld)
+{
+    if (ld->dfd >= 0)
+        close(ld->dfd);
+    map_free(&ld->made);
+}
+
+/* The scratch directory the archive was unpacked in goes whatever the load's outcome. */
+static void scratch_remove(char **tmp)
+{
+    _cleanup_err_ struct berth_err *rm_err = NULL;
+    if (*tmp && layer_rm_tree(*tmp, &rm_err) < 0)
+        log_warn("load: %s", rm_err->msg);
+    free(*tmp);
 }
 
 int load_tarball(struct image_store *is, const struct map *known, unpack_read_fn read, void *ctx,
                  struct load_result *res, struct berth_err **err)
 {
     struct layer_store *ls = image_store_layers(is);
-    struct loader ld = {.is = is, .known = known, .res = res, .dfd = -1};
-    _cleanup_free_ char *tmp = NULL;
+    _cleanup_(scratch_remove) char *tmp = NULL; /* declared first: removed after ld is released */
+    _cleanup_(loader_release) struct loader ld = {.is = is, .known = known, .res = res, .dfd = -1};
     struct unpack_result ur;
-    int r = layer_tmp_new(ls, &tmp, &ld.dfd, err); /* a scratch dir, removed below */
-    if (r == 0 && (r = unpack_archive(ld.dfd, read, ctx, &ur, err)) < 0)
+    int r = layer_tmp_new(ls, &tmp, &ld.dfd, err);
+    if (r < 0)
+        return r;
+    if ((r = unpack_archive(ld.dfd, read, ctx, &ur, err)) < 0) {
         berth_error_wrap(err, "invalid archive");
-    if (r == 0 && exists_in(ld.dfd, "manifest.json"))
-        r = load_docker_archive(&ld, err);
-    else if (r == 0 && exists_in(ld.dfd, "index.json"))
-        r = load_oci_layout(&ld, err);
-    else if (r == 0)
-        r = berth_user_error(err, EINVAL,
-                             "invalid archive: it has neither manifest.json nor "
-                             "index.json");
-    if (ld.dfd >= 0)
-        close(ld.dfd);
-    map_free(&ld.made);
-    _cleanup_err_ struct berth_err *rm_err = NULL;
-    if (tmp && layer_rm_tree(tmp, &rm_err) < 0)
-        log_warn("load: %s", rm_err->msg);
-    return r;
+        return r;
+    }
+    if (exists_in(ld.dfd, "manifest.json"))
+        return load_docker_archive(&ld, err);
+    if (exists_in(ld.dfd, "index.json"))
+        return load_oci_layout(&ld, err);
+    return berth_user_error(err, EINVAL,
+                            "invalid archive: it has neither manifest.json nor index.json");
 }

@@ -87,17 +87,17 @@ int save_plan_add(struct image_store *is, struct save_plan *plan, const char *na
     if (parsed)
         ref_free(&r);
     if (bare) { /* a bare name: every tag of that repository */
-        char **refs = image_refs_named(is, repo);
-        int rc = 0;
-        for (size_t i = 0; refs[i] && rc == 0; i++) {
+        _cleanup_strv_ char **refs = image_refs_named(is, repo);
+        for (size_t i = 0; refs[i]; i++) {
             struct image *img;
-            if ((rc = image_find(is, refs[i], &img, err)) == 0)
-                rc = add_image(is, plan, img, refs[i], err);
+            int rc = image_find(is, refs[i], &img, err);
+            if (rc < 0)
+                return rc;
+            if ((rc = add_image(is, plan, img, refs[i], err)) < 0)
+                return rc;
         }
-        bool any = refs[0] != NULL;
-        image_strv_free(refs);
-        if (any || rc < 0)
-            return rc;
+        if (refs[0])
+            return 0;
     }
     struct image *img;
     int rc = image_find(is, name, &img, err);
@@ -177,30 +177,31 @@ static int tar_blob(struct tarw *t, const char *digest, const void *data, size_t
 static int copy_decompressed(struct tarw *t, int fd, uint64_t *total, struct berth_err **err)
 {
     static __thread char in[1 << 17], out[1 << 18];
-    struct decompressor *dz = NULL;
-    int r = 0, end = 0;
+    _cleanup_(decompressor_freep) struct decompressor *dz = NULL;
     ssize_t n;
-    while (r == 0 && !end && (n = read(fd, in, sizeof(in))) > 0) {
+    while ((n = read(fd, in, sizeof(in))) > 0) {
         if (!dz)
             dz = decompressor_new(compression_detect(in, (size_t)n));
         size_t off = 0, made;
+        int end;
         do { /* until this input is used up and no output is left inside */
             size_t used;
             end = decompressor_run(dz, in + off, (size_t)n - off, &used, out, sizeof(out), &made,
                                    err);
-            if (end < 0) {
-                r = end;
-                break;
-            }
+            if (end < 0)
+                return end;
             off += used;
             *total += made;
-            r = tar_data(t, out, made, err);
-        } while (r == 0 && !end && (off < (size_t)n || made == sizeof(out)));
+            int r = tar_data(t, out, made, err);
+            if (r < 0)
+                return r;
+        } while (!end && (off < (size_t)n || made == sizeof(out)));
+        if (end) /* the stream ended: what follows it is not read */
+            return 0;
     }
-    if (r == 0 && n < 0)
-        r = berth_error(err, errno, "save: read layer blob");
-    decompressor_free(dz);
-    return r;
+    if (n < 0)
+        return berth_error(err, errno, "save: read layer blob");
+    return 0;
 }
 
 /* A layer as an uncompressed tar, decompressed from its stored blob as it is written. */
@@ -216,15 +217,17 @@ static int tar_layer(struct tarw *t, const struct save_layer *l, struct berth_er
         return berth_error(err, errno, "save: open layer blob %s", l->blob);
     uint64_t total = 0;
     int r = tar_header(t, path, (int64_t)l->tar_size, false, err);
-    if (r == 0)
-        r = copy_decompressed(t, fd, &total, err);
-    if (r == 0 && total != l->tar_size)
-        r = berth_user_error(err, EIO,
-                             "save: layer %s: its stored tarball has %llu bytes, "
-                             "expected %llu",
-                             l->diff_id, (unsigned long long)total,
-                             (unsigned long long)l->tar_size);
-    return r;
+    if (r < 0)
+        return r;
+    if ((r = copy_decompressed(t, fd, &total, err)) < 0)
+        return r;
+    if (total != l->tar_size)
+        return berth_user_error(err, EIO,
+                                "save: layer %s: its stored tarball has %llu bytes, "
+                                "expected %llu",
+                                l->diff_id, (unsigned long long)total,
+                                (unsigned long long)l->tar_size);
+    return 0;
 }
 
 struct docs {
@@ -285,26 +288,28 @@ static int write_image(struct tarw *t, struct docs *d, const struct save_image *
     _cleanup_free_ char *config = NULL;
     size_t len;
     int r = store_get(t->blobs, si->id, &config, &len, err);
-    if (r == 0)
-        r = tar_blob(t, si->id, config, len, err);
-    json_t *layers = json_array();
-    for (size_t i = 0; r == 0 && i < si->nlayers; i++) {
-        r = tar_layer(t, &si->layers[i], err);
+    if (r < 0)
+        return r;
+    if ((r = tar_blob(t, si->id, config, len, err)) < 0)
+        return r;
+    _cleanup_json_ json_t *layers = json_array();
+    for (size_t i = 0; i < si->nlayers; i++) {
+        if ((r = tar_layer(t, &si->layers[i], err)) < 0)
+            return r;
         json_array_append_new(layers, json_pack("{ss ss sI}", "mediaType", MT_OCI_LAYER, "digest",
                                                 si->layers[i].diff_id, "size",
                                                 (json_int_t)si->layers[i].tar_size));
     }
     _cleanup_json_ json_t *man = json_pack(
-        "{si ss s{ss ss sI} so}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
+        "{si ss s{ss ss sI} sO}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST, "config",
         "mediaType", MT_OCI_CONFIG, "digest", si->id, "size", (json_int_t)len, "layers", layers);
     _cleanup_free_ char *text = json_dumps(man, JSON_COMPACT);
     char digest[DIGEST_LEN + 1];
     digest_buf(text, strlen(text), digest);
-    if (r == 0)
-        r = tar_blob(t, digest, text, strlen(text), err);
-    if (r == 0)
-        describe(d, si, digest, strlen(text));
-    return r;
+    if ((r = tar_blob(t, digest, text, strlen(text), err)) < 0)
+        return r;
+    describe(d, si, digest, strlen(text));
+    return 0;
 }
 
 static int write_doc(struct tarw *t, const char *path, json_t *doc, struct berth_err **err)
@@ -313,35 +318,48 @@ static int write_doc(struct tarw *t, const char *path, json_t *doc, struct berth
     return tar_file(t, path, text, strlen(text), err);
 }
 
+static void tarw_release(struct tarw *t)
+{
+    archive_write_free(t->a); /* also closes an archive left open by a failure */
+    map_free(&t->written);
+}
+
+static void docs_release(struct docs *d)
+{
+    json_decref(d->index);
+    json_decref(d->docker);
+    json_decref(d->repositories);
+}
+
 int save_write(struct store *blobs, const struct save_plan *plan, int fd, struct berth_err **err)
 {
-    struct tarw t = {.a = archive_write_new(), .blobs = blobs};
-    struct docs d = {.index = json_array(), .docker = json_array(), .repositories = json_object()};
+    _cleanup_(tarw_release) struct tarw t = {.a = archive_write_new(), .blobs = blobs};
+    _cleanup_(docs_release) struct docs d = {
+        .index = json_array(), .docker = json_array(), .repositories = json_object()};
     archive_write_set_format_pax_restricted(t.a);
     archive_write_set_bytes_in_last_block(t.a, 1);
-    int r = archive_write_open_fd(t.a, fd) == ARCHIVE_OK ? 0 : tar_error(&t, "open", err);
-    if (r == 0)
-        r = tar_header(&t, "blobs/", 0, true, err);
-    if (r == 0)
-        r = tar_header(&t, "blobs/sha256/", 0, true, err);
-    for (size_t i = 0; r == 0 && i < plan->n; i++)
-        r = write_image(&t, &d, &plan->images[i], err);
-    _cleanup_json_ json_t *index = json_pack("{si ss so}", "schemaVersion", 2, "mediaType",
+    if (archive_write_open_fd(t.a, fd) != ARCHIVE_OK)
+        return tar_error(&t, "open", err);
+    int r = tar_header(&t, "blobs/", 0, true, err);
+    if (r < 0)
+        return r;
+    if ((r = tar_header(&t, "blobs/sha256/", 0, true, err)) < 0)
+        return r;
+    for (size_t i = 0; i < plan->n; i++)
+        if ((r = write_image(&t, &d, &plan->images[i], err)) < 0)
+            return r;
+    _cleanup_json_ json_t *index = json_pack("{si ss sO}", "schemaVersion", 2, "mediaType",
                                              MT_OCI_INDEX, "manifests", d.index);
     _cleanup_json_ json_t *layout = json_pack("{ss}", "imageLayoutVersion", "1.0.0");
-    if (r == 0)
-        r = write_doc(&t, "index.json", index, err);
-    if (r == 0)
-        r = write_doc(&t, "manifest.json", d.docker, err);
-    if (r == 0)
-        r = write_doc(&t, "oci-layout", layout, err);
-    if (r == 0)
-        r = write_doc(&t, "repositories", d.repositories, err);
-    if (r == 0 && archive_write_close(t.a) != ARCHIVE_OK)
-        r = tar_error(&t, "close", err);
-    archive_write_free(t.a);
-    json_decref(d.docker);
-    json_decref(d.repositories);
-    map_free(&t.written);
-    return r;
+    if ((r = write_doc(&t, "index.json", index, err)) < 0)
+        return r;
+    if ((r = write_doc(&t, "manifest.json", d.docker, err)) < 0)
+        return r;
+    if ((r = write_doc(&t, "oci-layout", layout, err)) < 0)
+        return r;
+    if ((r = write_doc(&t, "repositories", d.repositories, err)) < 0)
+        return r;
+    if (archive_write_close(t.a) != ARCHIVE_OK)
+        return tar_error(&t, "close", err);
+    return 0;
 }

@@ -227,6 +227,31 @@ static int make_link(struct layer_store *ls, const struct layer *l, struct berth
 
 /* ---- removing trees ---- */
 
+static int rm_at(int dirfd, const char *name, bool is_dir);
+
+/* Unlink everything in the directory fd (which this closes); -errno on failure. */
+static int empty_dir(int fd)
+{
+    _cleanup_closedir_ DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        bool sub = e->d_type == DT_DIR;
+        struct stat st;
+        if (e->d_type == DT_UNKNOWN && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            sub = S_ISDIR(st.st_mode);
+        int r = rm_at(fd, e->d_name, sub);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 /* Unlink everything under dirfd/name without following symlinks, then name itself. */
 static int rm_at(int dirfd, const char *name, bool is_dir)
 {
@@ -235,25 +260,12 @@ static int rm_at(int dirfd, const char *name, bool is_dir)
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : (errno == ENOTDIR ? rm_at(dirfd, name, false) : -errno);
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
+    int r = empty_dir(fd);
+    if (r < 0)
+        return r;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
         return -errno;
-    }
-    int r = 0;
-    for (struct dirent *e; r == 0 && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        bool sub = e->d_type == DT_DIR;
-        struct stat st;
-        if (e->d_type == DT_UNKNOWN && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-            sub = S_ISDIR(st.st_mode);
-        r = rm_at(fd, e->d_name, sub);
-    }
-    closedir(d);
-    if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        r = -errno;
-    return r;
+    return 0;
 }
 
 int layer_rm_tree(const char *path, struct berth_err **err)
@@ -596,6 +608,21 @@ static int load_all(struct layer_store *ls, struct berth_err **err)
     return 0;
 }
 
+/* Make the store's directories, note what a crash left in tmp, and load the index. */
+static int open_dirs(struct layer_store *ls, struct berth_err **err)
+{
+    _cleanup_free_ char *links = xasprintf("%s/l", ls->dir);
+    _cleanup_free_ char *tmp = xasprintf("%s/tmp", ls->dir);
+    int r = fs_mkdir_p(links, 0700, err);
+    if (r < 0)
+        return r;
+    if ((r = fs_mkdir_p(tmp, 0700, err)) < 0)
+        return r;
+    if ((r = note_stale_tmp(ls, tmp, err)) < 0)
+        return r;
+    return load_all(ls, err);
+}
+
 int layer_store_open(const char *root, struct layer_store **out, struct berth_err **err)
 {
     struct layer_store *ls = xcalloc(1, sizeof(*ls));
@@ -607,16 +634,8 @@ int layer_store_open(const char *root, struct layer_store **out, struct berth_er
     pthread_cond_init(&ls->fl.cv, &ca);
     pthread_condattr_destroy(&ca);
     read_boot_id(ls->boot_id, sizeof(ls->boot_id));
-    _cleanup_free_ char *links = xasprintf("%s/l", ls->dir);
-    _cleanup_free_ char *tmp = xasprintf("%s/tmp", ls->dir);
-    int r = fs_mkdir_p(links, 0700, err);
-    if (r == 0)
-        r = fs_mkdir_p(tmp, 0700, err);
-    if (r == 0)
-        r = note_stale_tmp(ls, tmp, err);
-    if (r == 0)
-        r = load_all(ls, err);
-    if (r < 0) {
+    int r = open_dirs(ls, err);
+    if (r < 0) { /* the store is freed here, whichever step failed */
         layer_store_close(ls);
         return r;
     }

@@ -55,12 +55,14 @@ static int verify(struct tee *t, const struct ingest_opts *o, const struct unpac
         return berth_user_error(err, EINVAL, "filesystem layer verification failed for digest %s",
                                 o->digest);
     }
-    if (r == 0 && o->diff_id && strcmp(ur->diff_id, o->diff_id) != 0)
-        r = berth_user_error(err, EINVAL,
-                             "layer %s: content does not match its diff ID %s "
-                             "(got %s)",
-                             blob, o->diff_id, ur->diff_id);
-    return r;
+    if (r < 0)
+        return r;
+    if (o->diff_id && strcmp(ur->diff_id, o->diff_id) != 0)
+        return berth_user_error(err, EINVAL,
+                                "layer %s: content does not match its diff ID %s "
+                                "(got %s)",
+                                blob, o->diff_id, ur->diff_id);
+    return 0;
 }
 
 /* A corrupt blob mostly breaks the decompressor or the tar before its end, and that error
@@ -99,39 +101,57 @@ static struct layer *new_layer(const struct ingest_opts *o, const struct unpack_
     return l;
 }
 
+static void tee_release(struct tee *t)
+{
+    store_writer_abort(t->w);
+    berth_err_free(t->err);
+}
+
+/* Unpack into dfd (the scratch directory tmp's diff) through the tee, verify, and commit. */
+static int ingest(struct store *blobs, struct layer_store *ls, struct tee *t, const char *tmp,
+                  int dfd, const struct ingest_opts *o, struct layer **out, struct berth_err **err)
+{
+    struct unpack_result ur;
+    char blob[DIGEST_LEN + 1];
+    int r = store_writer_new(blobs, &t->w, err);
+    if (r < 0)
+        return r;
+    if ((r = unpack_layer(dfd, tee_read, t, &ur, err)) < 0) {
+        if (t->err) {
+            berth_err_freep(err); /* the blob write failed: that is the story, not "read failed" */
+            *err = take_ptr(t->err);
+        } else {
+            blame_digest(t, o, err);
+        }
+        return r;
+    }
+    uint64_t size = store_writer_size(t->w);
+    if ((r = verify(t, o, &ur, blob, err)) < 0)
+        return r;
+    struct layer *l =
+        new_layer(o, &ur, blob, o->media_type ? o->media_type : detected_type(t), size);
+    if ((r = layer_commit(ls, tmp, l, err)) < 0) {
+        layer_free(l);
+        return r;
+    }
+    *out = l;
+    return 0;
+}
+
 int layer_ingest(struct store *blobs, struct layer_store *ls, unpack_read_fn read, void *ctx,
                  const struct ingest_opts *o, struct layer **out, struct berth_err **err)
 {
-    struct tee t = {.read = read, .ctx = ctx};
+    _cleanup_(tee_release) struct tee t = {.read = read, .ctx = ctx};
     _cleanup_free_ char *tmp = NULL;
     _cleanup_close_ int dfd = -1;
-    struct unpack_result ur;
-    char blob[DIGEST_LEN + 1];
-    uint64_t size = 0;
-    struct layer *l = NULL;
+    *out = NULL;
     int r = layer_tmp_new(ls, &tmp, &dfd, err);
-    if (r == 0)
-        r = store_writer_new(blobs, &t.w, err);
-    if (r == 0 && (r = unpack_layer(dfd, tee_read, &t, &ur, err)) < 0 && t.err) {
-        berth_err_freep(err); /* the blob write failed: that is the story, not "read failed" */
-        *err = take_ptr(t.err);
-    } else if (r < 0) {
-        blame_digest(&t, o, err);
-    }
-    if (r == 0) {
-        size = store_writer_size(t.w);
-        r = verify(&t, o, &ur, blob, err);
-    }
-    if (r == 0) {
-        l = new_layer(o, &ur, blob, o->media_type ? o->media_type : detected_type(&t), size);
-        if ((r = layer_commit(ls, tmp, l, err)) < 0)
-            layer_free(take_ptr(l));
-    }
-    store_writer_abort(t.w);
-    berth_err_free(t.err);
+    if (r < 0)
+        return r;
+    r = ingest(blobs, ls, &t, tmp, dfd, o, out, err);
     _cleanup_err_ struct berth_err *rm_err = NULL;
-    if (r < 0 && tmp && layer_rm_tree(tmp, &rm_err) < 0) /* else layers/tmp keeps it till restart */
+    /* whichever step failed, the scratch directory goes (else layers/tmp keeps it till restart) */
+    if (r < 0 && layer_rm_tree(tmp, &rm_err) < 0)
         log_warn("layers: %s", rm_err->msg);
-    *out = l;
     return r;
 }

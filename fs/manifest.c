@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "core/cleanup.h"
 #include "core/json.h"
 #include "core/macros.h"
 #include "core/xalloc.h"
@@ -65,16 +66,10 @@ static char *bare_type(const char *ct)
     return n ? xstrndup(ct, n) : NULL;
 }
 
-int manifest_parse(const char *body, size_t len, const char *content_type, struct manifest *m,
-                   struct berth_err **err)
+/* Fill m from the manifest document j; on failure m holds what was parsed so far. */
+static int parse_manifest(json_t *j, const char *content_type, struct manifest *m,
+                          struct berth_err **err)
 {
-    memset(m, 0, sizeof(*m));
-    json_error_t je;
-    json_t *j = json_loadb(body, len, 0, &je);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return berth_user_error(err, EINVAL, "invalid manifest: %s", je.text);
-    }
     char *ct = bare_type(content_type);
     const char *mt = json_get_str(j, "mediaType");
     if (!ct || strcmp(ct, "application/json") == 0 || strcmp(ct, "text/plain") == 0) {
@@ -82,25 +77,37 @@ int manifest_parse(const char *body, size_t len, const char *content_type, struc
         ct = xstrdup(mt ? mt : (json_object_get(j, "manifests") ? MT_OCI_INDEX : MT_OCI_MANIFEST));
     }
     m->media_type = ct;
-    int r;
     if (is(ct, MT_DOCKER_SCHEMA1, MT_DOCKER_SCHEMA1_SIGNED) ||
         json_get_int(j, "schemaVersion", 2) == 1)
-        r = berth_user_error(err, EINVAL,
-                             "Docker Image Format v1 and Docker Image manifest version 2, schema "
-                             "1 support has been removed; ask the image's author to upgrade it to "
-                             "the OCI format or Docker Image manifest v2, schema 2");
-    else if (is(ct, MT_OCI_INDEX, MT_DOCKER_LIST)) {
+        return berth_user_error(
+            err, EINVAL,
+            "Docker Image Format v1 and Docker Image manifest version 2, "
+            "schema 1 support has been removed; ask the image's author to "
+            "upgrade it to the OCI format or Docker Image manifest v2, schema 2");
+    if (is(ct, MT_OCI_INDEX, MT_DOCKER_LIST)) {
         m->kind = MANIFEST_INDEX;
-        r = parse_list(json_object_get(j, "manifests"), &m->manifests, &m->nmanifests, err);
-    } else if (is(ct, MT_OCI_MANIFEST, MT_DOCKER_MANIFEST)) {
+        return parse_list(json_object_get(j, "manifests"), &m->manifests, &m->nmanifests, err);
+    }
+    if (is(ct, MT_OCI_MANIFEST, MT_DOCKER_MANIFEST)) {
         m->kind = MANIFEST_IMAGE;
-        r = parse_descriptor(json_object_get(j, "config"), &m->config, err);
-        if (r == 0)
-            r = parse_list(json_object_get(j, "layers"), &m->layers, &m->nlayers, err);
-    } else
-        r = berth_user_error(err, EINVAL, "unsupported manifest media type `%s`", ct);
-    json_decref(j);
-    if (r < 0)
+        int r = parse_descriptor(json_object_get(j, "config"), &m->config, err);
+        if (r < 0)
+            return r;
+        return parse_list(json_object_get(j, "layers"), &m->layers, &m->nlayers, err);
+    }
+    return berth_user_error(err, EINVAL, "unsupported manifest media type `%s`", ct);
+}
+
+int manifest_parse(const char *body, size_t len, const char *content_type, struct manifest *m,
+                   struct berth_err **err)
+{
+    memset(m, 0, sizeof(*m));
+    json_error_t je;
+    _cleanup_json_ json_t *j = json_loadb(body, len, 0, &je);
+    if (!json_is_object(j))
+        return berth_user_error(err, EINVAL, "invalid manifest: %s", je.text);
+    int r = parse_manifest(j, content_type, m, err);
+    if (r < 0) /* the caller gets nothing half-parsed */
         manifest_free(m);
     return r;
 }

@@ -565,6 +565,20 @@ static int set_tag_or_digest(struct image_ref *r, const char *tag, struct berth_
     return 0;
 }
 
+/* The tag (or digest) a pull names apart from the image, and the name it may not have. */
+static int pull_tag(struct image_ref *r, const char *tag, struct berth_err **err)
+{
+    if (tag && *tag) {
+        int rc = set_tag_or_digest(r, tag, err);
+        if (rc < 0)
+            return rc;
+    }
+    _cleanup_free_ char *familiar = ref_familiar_name(r);
+    if (strcmp(familiar, "scratch") == 0)
+        return berth_user_error(err, EACCES, "'scratch' is a reserved name");
+    return 0;
+}
+
 int ref_parse_pull(const char *image, const char *tag, struct image_ref *out,
                    struct berth_err **err)
 {
@@ -575,12 +589,8 @@ int ref_parse_pull(const char *image, const char *tag, struct image_ref *out,
     int r = ref_parse(name, REF_NO_DEFAULT_TAG, out, err);
     if (r < 0)
         return r;
-    if (tag && *tag)
-        r = set_tag_or_digest(out, tag, err);
-    _cleanup_free_ char *familiar = ref_familiar_name(out);
-    if (r == 0 && strcmp(familiar, "scratch") == 0)
-        r = berth_user_error(err, EACCES, "'scratch' is a reserved name");
-    if (r < 0)
+    r = pull_tag(out, tag, err);
+    if (r < 0) /* the caller gets no reference when the tag is refused */
         ref_free(out);
     return r;
 }
@@ -594,6 +604,22 @@ int ref_check_tag_name(const struct image_ref *r, struct berth_err **err)
     return 0;
 }
 
+/* The tag an import or commit gives apart from the repository ("latest" when none). */
+static int repo_tag(struct image_ref *r, const char *tag, struct berth_err **err)
+{
+    if (r->digest)
+        return berth_user_error(err, EINVAL, "cannot import digest reference");
+    if (tag && *tag) {
+        if (!ref_tag_valid(tag))
+            return berth_user_error(err, EINVAL, "invalid tag format");
+        free(r->tag);
+        r->tag = xstrdup(tag);
+    } else if (!r->tag) {
+        r->tag = xstrdup("latest");
+    }
+    return ref_check_tag_name(r, err);
+}
+
 int ref_parse_repo_tag(const char *repo, const char *tag, struct image_ref *out,
                        struct berth_err **err)
 {
@@ -603,20 +629,8 @@ int ref_parse_repo_tag(const char *repo, const char *tag, struct image_ref *out,
     int r = ref_parse(repo, REF_NO_DEFAULT_TAG, out, err);
     if (r < 0)
         return r;
-    if (out->digest) {
-        r = berth_user_error(err, EINVAL, "cannot import digest reference");
-    } else if (tag && *tag) {
-        r = ref_tag_valid(tag) ? 0 : berth_user_error(err, EINVAL, "invalid tag format");
-        if (r == 0) {
-            free(out->tag);
-            out->tag = xstrdup(tag);
-        }
-    } else if (!out->tag) {
-        out->tag = xstrdup("latest");
-    }
-    if (r == 0)
-        r = ref_check_tag_name(out, err);
-    if (r < 0) {
+    r = repo_tag(out, tag, err);
+    if (r < 0) { /* the caller gets no reference when the tag is refused */
         ref_free(out);
         return r;
     }

@@ -83,6 +83,21 @@ static int note_stale_trash(struct store *s, struct berth_err **err)
     return 0;
 }
 
+/* Make the store's directories, note what a crash left in the trash, and index the blobs. */
+static int open_dirs(struct store *s, struct berth_err **err)
+{
+    int r = fs_mkdir_p(s->dir, 0700, err);
+    if (r < 0)
+        return r;
+    if ((r = fs_mkdir_p(s->trash, 0700, err)) < 0)
+        return r;
+    if ((r = note_stale_trash(s, err)) < 0)
+        return r;
+    if ((s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return berth_error(err, errno, "open `%s`", s->dir);
+    return index_dir(s, err);
+}
+
 int store_open(const char *root, struct store **out, struct berth_err **err)
 {
     struct store *s = xcalloc(1, sizeof(*s));
@@ -90,16 +105,8 @@ int store_open(const char *root, struct store **out, struct berth_err **err)
     s->trash = xasprintf("%s/blobs/trash", root);
     s->dirfd = -1;
     pthread_mutex_init(&s->lock, NULL);
-    int r = fs_mkdir_p(s->dir, 0700, err);
-    if (r == 0)
-        r = fs_mkdir_p(s->trash, 0700, err);
-    if (r == 0)
-        r = note_stale_trash(s, err);
-    if (r == 0 && (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        r = berth_error(err, errno, "open `%s`", s->dir);
-    if (r == 0)
-        r = index_dir(s, err);
-    if (r < 0) {
+    int r = open_dirs(s, err);
+    if (r < 0) { /* the store is freed here, whichever step failed */
         store_close(s);
         return r;
     }
@@ -188,20 +195,29 @@ static int link_in(struct blob_writer *w, const char *digest, struct berth_err *
     return 0;
 }
 
+static int commit(struct blob_writer *w, const char *expected, char digest[DIGEST_LEN + 1],
+                  struct berth_err **err)
+{
+    digester_final(&w->d, digest);
+    if (expected && strcmp(expected, digest) != 0)
+        return berth_user_error(err, EINVAL, "digest mismatch: expected %s, got %s", expected,
+                                digest);
+    if (fsync(w->fd) < 0)
+        return berth_error(err, errno, "sync blob");
+    if (!store_has(w->s, digest)) {
+        int r = link_in(w, digest, err);
+        if (r < 0)
+            return r;
+    }
+    index_set(w->s, digest, true);
+    return 0;
+}
+
 int store_writer_commit(struct blob_writer *w, const char *expected, char digest[DIGEST_LEN + 1],
                         struct berth_err **err)
 {
-    int r = 0;
-    digester_final(&w->d, digest);
-    if (expected && strcmp(expected, digest) != 0)
-        r = berth_user_error(err, EINVAL, "digest mismatch: expected %s, got %s", expected, digest);
-    else if (fsync(w->fd) < 0)
-        r = berth_error(err, errno, "sync blob");
-    else if (!store_has(w->s, digest))
-        r = link_in(w, digest, err);
-    if (r == 0)
-        index_set(w->s, digest, true);
-    store_writer_abort(w);
+    int r = commit(w, expected, digest, err);
+    store_writer_abort(w); /* whatever happened: the writer is spent */
     return r;
 }
 
@@ -265,29 +281,23 @@ int store_trash_unkept(struct store *s, const struct map *keep, uint64_t *bytes,
     const char *digest;
     int n = 0;
     *bytes = 0;
-    char **doomed = xcalloc(s->present.len + 1, sizeof(*doomed));
+    _cleanup_strv_ char **doomed = xcalloc(s->present.len + 1, sizeof(*doomed));
     for (size_t i = 0; map_next(&s->present, &i, &digest, NULL);)
         if (!map_has(keep, digest))
             doomed[n++] = xstrdup(digest);
-    int r = 0;
     for (int i = 0; i < n; i++) {
         _cleanup_free_ char *dst = xasprintf("%s/%s", s->trash, digest_hex(doomed[i]));
         struct stat st;
-        if (r == 0 && fstatat(s->dirfd, digest_hex(doomed[i]), &st, 0) == 0)
+        if (fstatat(s->dirfd, digest_hex(doomed[i]), &st, 0) == 0)
             *bytes += (uint64_t)st.st_size;
-        if (r == 0 && renameat(s->dirfd, digest_hex(doomed[i]), AT_FDCWD, dst) < 0 &&
-            errno != ENOENT)
-            r = berth_error(err, errno, "move blob %s to `%s`", doomed[i], s->trash);
-        if (r == 0) {
-            map_del(&s->present, doomed[i]);
-            map_put(&s->stale, dst, (void *)1);
-        }
-        free(doomed[i]);
+        if (renameat(s->dirfd, digest_hex(doomed[i]), AT_FDCWD, dst) < 0 && errno != ENOENT)
+            return berth_error(err, errno, "move blob %s to `%s`", doomed[i], s->trash);
+        map_del(&s->present, doomed[i]);
+        map_put(&s->stale, dst, (void *)1);
     }
-    free(doomed);
-    if (r == 0 && n > 0 && fsync(s->dirfd) < 0)
-        r = berth_error(err, errno, "sync `%s`", s->dir);
-    return r < 0 ? r : n;
+    if (n > 0 && fsync(s->dirfd) < 0)
+        return berth_error(err, errno, "sync `%s`", s->dir);
+    return n;
 }
 
 void store_take_stale(struct store *s, struct map *into)

@@ -419,17 +419,19 @@ static int write_data(struct unpacker *u, int fd, const char *name, int64_t *end
 static int fill_file(struct unpacker *u, int fd, struct archive_entry *e, const char *name)
 {
     int64_t size = archive_entry_size(e), end = 0;
+    u->disk_size += (uint64_t)size;
     int r = write_data(u, fd, name, &end);
-    if (r == 0 && end != size && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
-        r = berth_error(u->err, errno, "size `%s`", name);
-    if (r == 0)
-        r = set_meta_fd(u, fd, e, name);
+    if (r < 0)
+        return r;
+    if (end != size && ftruncate(fd, size) < 0) /* a sparse file's trailing hole */
+        return berth_error(u->err, errno, "size `%s`", name);
+    if ((r = set_meta_fd(u, fd, e, name)) < 0)
+        return r;
     struct timespec ts[2];
     entry_times(e, ts);
-    if (r == 0 && futimens(fd, ts) < 0)
-        r = berth_error(u->err, errno, "set times of `%s`", name);
-    u->disk_size += (uint64_t)size;
-    return r;
+    if (futimens(fd, ts) < 0)
+        return berth_error(u->err, errno, "set times of `%s`", name);
+    return 0;
 }
 
 static int make_file(struct unpacker *u, int dfd, const char *base, struct archive_entry *e,
@@ -537,9 +539,11 @@ static int whiteout(struct unpacker *u, int dfd, const char *dir, const char *ba
         return berth_user_error(u->err, EINVAL, "invalid whiteout `%s%s%s`", dir, *dir ? "/" : "",
                                 base);
     int r = make_room(u, dfd, target, false, &is_dir);
-    if (r == 0 && mknodat(dfd, target, S_IFCHR, makedev(0, 0)) < 0)
-        r = berth_error(u->err, errno, "whiteout `%s/%s`", dir, target);
-    return r;
+    if (r < 0)
+        return r;
+    if (mknodat(dfd, target, S_IFCHR, makedev(0, 0)) < 0)
+        return berth_error(u->err, errno, "whiteout `%s/%s`", dir, target);
+    return 0;
 }
 
 static const char *type_name(mode_t type)
@@ -613,19 +617,25 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
  * a later entry replaced (by a file, a symlink, a whiteout) is no longer there to set. */
 static int finish_dirs(struct unpacker *u)
 {
-    int r = 0;
     for (size_t i = 0; i < u->ndirs; i++) {
         const char *path = u->dirs[i].path;
         _cleanup_close_ int fd =
-            r < 0 ? -1 : open_in_root(u->root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+            open_in_root(u->root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
         if (fd >= 0 && futimens(fd, u->dirs[i].ts) < 0)
-            r = berth_error(u->err, errno, "set times of `%s`", path);
-        else if (r == 0 && fd < 0 && fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP)
-            r = berth_error(u->err, -fd, "set times of `%s`", path);
-        free(u->dirs[i].path);
+            return berth_error(u->err, errno, "set times of `%s`", path);
+        if (fd < 0 && fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP)
+            return berth_error(u->err, -fd, "set times of `%s`", path);
     }
+    return 0;
+}
+
+static void unpacker_release(struct unpacker *u)
+{
+    forget_parent(u);
+    archive_read_free(u->a);
+    for (size_t i = 0; i < u->ndirs; i++)
+        free(u->dirs[i].path);
     free(u->dirs);
-    return r;
 }
 
 /* libarchive's words for a stream that is not a (complete) tar; an archive's caller says
@@ -639,47 +649,57 @@ static int bad_tar(struct unpacker *u)
 static int read_entries(struct unpacker *u)
 {
     struct archive_entry *e;
-    int r = 0, ar;
-    while (r == 0 && (ar = archive_read_next_header(u->a, &e)) == ARCHIVE_OK)
-        r = apply_entry(u, e);
-    if (r == 0 && ar != ARCHIVE_EOF)
-        r = bad_tar(u);
-    return r;
+    int ar;
+    while ((ar = archive_read_next_header(u->a, &e)) == ARCHIVE_OK) {
+        int r = apply_entry(u, e);
+        if (r < 0)
+            return r;
+    }
+    if (ar != ARCHIVE_EOF)
+        return bad_tar(u);
+    return 0;
+}
+
+/* The entries, then the directories' times, then what follows the tar in the stream. */
+static int unpack_all(struct unpacker *u, struct source *s)
+{
+    if (archive_read_open(u->a, s, NULL, archive_source, NULL) != ARCHIVE_OK)
+        return bad_tar(u);
+    int r = read_entries(u);
+    if (r < 0)
+        return r;
+    if ((r = finish_dirs(u)) < 0)
+        return r;
+    if (drain(s) < 0)
+        return -EIO;
+    return 0;
 }
 
 static int unpack(int dirfd, bool plain, unpack_read_fn read, void *ctx, struct unpack_result *res,
                   struct berth_err **err)
 {
-    struct source s;
-    struct unpacker u = {
+    /* s is declared first so that it is freed last, after the archive that reads from it */
+    _cleanup_(source_free) struct source s = {0};
+    _cleanup_(unpacker_release) struct unpacker u = {
         .root = dirfd, .plain = plain, .parent_fd = -1, .a = archive_read_new(), .err = err};
-    int r = source_start(&s, read, ctx, err);
-    bool started = r == 0;
     archive_read_support_format_tar(u.a);
     archive_read_support_format_empty(u.a);
-    if (r == 0)
-        r = archive_read_open(u.a, &s, NULL, archive_source, NULL) == ARCHIVE_OK ? read_entries(&u)
-                                                                                 : bad_tar(&u);
-    int fr = finish_dirs(&u);
-    if (r == 0)
-        r = fr;
-    if (r == 0 && drain(&s) < 0)
-        r = -EIO;
-    source_stop(&s, started);
+    int r = source_start(&s, read, ctx, err);
+    if (r < 0)
+        return r;
+    r = unpack_all(&u, &s);
+    source_stop(&s, true); /* whatever happened: the producer's error is read once it is joined */
     if (r < 0 && s.source_failed && s.err) { /* the source's own words beat libarchive's */
         berth_err_freep(err);
         *err = take_ptr(s.err);
-        r = berth_err_code(*err);
+        return berth_err_code(*err);
     }
-    if (r == 0) {
-        *res = (struct unpack_result){
-            .tar_size = s.tar_size, .entries = u.entries, .disk_size = u.disk_size};
-        digester_final(&s.diff, res->diff_id);
-    }
-    forget_parent(&u);
-    archive_read_free(u.a);
-    source_free(&s);
-    return r;
+    if (r < 0)
+        return r;
+    *res = (struct unpack_result){
+        .tar_size = s.tar_size, .entries = u.entries, .disk_size = u.disk_size};
+    digester_final(&s.diff, res->diff_id);
+    return 0;
 }
 
 int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
