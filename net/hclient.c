@@ -811,12 +811,12 @@ static int conn_handshake(struct hconn *c)
 {
     struct berth_err *err = NULL;
     int r = tls_session_handshake(c->tls, &err);
-    if (r >= 0 && conn_flush(c) < 0)
-        return -1;
     if (r < 0) {
         conn_fail(c, c->q, err);
         return -1;
     }
+    if (conn_flush(c) < 0)
+        return -1;
     if (r == 1)
         conn_ready(c);
     return r;
@@ -956,14 +956,16 @@ static int req_send_head(struct hreq *q)
 {
     struct hconn *c = q->conn;
     q->state = REQ_ACTIVE;
-    struct buf head = {0};
+    _cleanup_buf_ struct buf head = {0};
     req_build_head(q, &head);
     int r = conn_write(c, head.data, head.len);
-    buf_free(&head);
-    if (r == 0 && q->has_body && q->body.len > 0)
-        r = conn_write(c, q->body.data, q->body.len);
     if (r < 0)
         return r;
+    if (q->has_body && q->body.len > 0) {
+        r = conn_write(c, q->body.data, q->body.len);
+        if (r < 0)
+            return r;
+    }
     q->head_sent = true;
     q->upload_done = !q->stream_body || q->body_dropped;
     req_touch(q);

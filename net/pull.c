@@ -410,23 +410,32 @@ static json_t *manifests_meta(struct pull *p)
     return list;
 }
 
-/* Pool: manifests and config into the content store, then the image's metadata file. */
+/* Manifests and config into the content store, then the image's metadata file. */
+static int save_docs(struct pull *p, struct berth_err **err)
+{
+    struct image_store *is = p->env->images;
+    int r = put_doc(p, &p->index, err);
+    if (r < 0)
+        return r;
+    if ((r = put_doc(p, &p->manifest, err)) < 0)
+        return r;
+    if ((r = put_doc(p, &p->config, err)) < 0)
+        return r;
+    if (p->image_existed)
+        return 0;
+    r = image_load_config(is, p->config.digest, p->config.body.data, p->config.body.len, &p->img,
+                          err);
+    if (r < 0)
+        return r;
+    json_object_set_new(p->img->meta, "Manifests", manifests_meta(p));
+    return image_write(is, p->img, err);
+}
+
+/* Pool: the result waits in p for the reactor thread. */
 static void save_work(struct pool_job *job)
 {
     struct pull *p = container_of(job, struct pull, job);
-    struct image_store *is = p->env->images;
-    p->res = put_doc(p, &p->index, &p->err);
-    if (p->res == 0)
-        p->res = put_doc(p, &p->manifest, &p->err);
-    if (p->res == 0)
-        p->res = put_doc(p, &p->config, &p->err);
-    if (p->res == 0 && !p->image_existed)
-        p->res = image_load_config(is, p->config.digest, p->config.body.data, p->config.body.len,
-                                   &p->img, &p->err);
-    if (p->res == 0 && !p->image_existed) {
-        json_object_set_new(p->img->meta, "Manifests", manifests_meta(p));
-        p->res = image_write(is, p->img, &p->err);
-    }
+    p->res = save_docs(p, &p->err);
 }
 
 static void tagged(void *ctx, int res, const struct berth_err *err)

@@ -150,11 +150,17 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void names_free(char **names, size_t n)
+/* A directory's file names, owned. */
+struct names {
+    char **v;
+    size_t n;
+};
+
+static void names_freep(struct names *names)
 {
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    for (size_t i = 0; i < names->n; i++)
+        free(names->v[i]);
+    free(names->v);
 }
 
 /* The directory's file names, sorted as Go's os.ReadDir returns them. */
@@ -180,23 +186,25 @@ static int list_dir(const char *dir, char ***out, size_t *n, struct berth_err **
 /* Docker's certs.d rules: *.crt are extra CAs, NAME.cert + NAME.key a client certificate. */
 static int load_dir(struct load_job *j, struct berth_err **err)
 {
-    char **names;
-    size_t n;
-    int r = list_dir(j->dir, &names, &n, err);
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        if (has_suffix(names[i], ".crt")) {
-            _cleanup_free_ char *path = xasprintf("%s/%s", j->dir, names[i]);
+    _cleanup_(names_freep) struct names names = {0};
+    int r = list_dir(j->dir, &names.v, &names.n, err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < names.n; i++) {
+        const char *name = names.v[i];
+        if (has_suffix(name, ".crt")) {
+            _cleanup_free_ char *path = xasprintf("%s/%s", j->dir, name);
             int pr = mbedtls_x509_crt_parse_file(&j->m->ca, path);
             if (pr < 0)
-                r = mbed_error(err, pr, "load CA certificate", path);
-            else
-                j->m->has_ca = true;
-        } else if (has_suffix(names[i], ".cert") || has_suffix(names[i], ".key")) {
-            r = load_pair(j, names, n, names[i], err);
+                return mbed_error(err, pr, "load CA certificate", path);
+            j->m->has_ca = true;
+        } else if (has_suffix(name, ".cert") || has_suffix(name, ".key")) {
+            r = load_pair(j, names.v, names.n, name, err);
+            if (r < 0)
+                return r;
         }
     }
-    names_free(names, n);
-    return r;
+    return 0;
 }
 
 static void load_work(struct pool_job *job)
