@@ -340,19 +340,28 @@ static void load_one(struct ctr_store *cs, const char *id, struct pool *pool)
     ctr_add(cs, c, pool);
 }
 
+/* Make the containers' directory and load every container in it. */
+static int load_all(struct ctr_store *cs, struct pool *pool, struct berth_err **err)
+{
+    int r = fs_mkdir_p(cs->dir, 0710, err);
+    if (r < 0)
+        return r;
+    _cleanup_closedir_ DIR *d = opendir(cs->dir);
+    if (!d)
+        return berth_error(err, errno, "read `%s`", cs->dir);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strlen(e->d_name) == 64)
+            load_one(cs, e->d_name, pool);
+    return 0;
+}
+
 int ctr_store_open(const char *root, struct pool *pool, struct ctr_store **out,
                    struct berth_err **err)
 {
     struct ctr_store *cs = xcalloc(1, sizeof(*cs));
     cs->dir = xasprintf("%s/containers", root);
-    int r = fs_mkdir_p(cs->dir, 0710, err);
-    _cleanup_closedir_ DIR *d = r == 0 ? opendir(cs->dir) : NULL;
-    if (r == 0 && !d)
-        r = berth_error(err, errno, "read `%s`", cs->dir);
-    for (struct dirent *e; d && (e = readdir(d));)
-        if (strlen(e->d_name) == 64)
-            load_one(cs, e->d_name, pool);
-    if (r < 0) {
+    int r = load_all(cs, pool, err);
+    if (r < 0) { /* the store is freed here, whichever step failed */
         ctr_store_close(cs);
         return r;
     }

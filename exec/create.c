@@ -138,16 +138,18 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     /* dockerd's checks of the request, before it looks for the image; then each field berth
      * does not honour is refused by name (a user-defined network before: see fields.h) */
     int r = fields_check_early(body, err);
-    if (r == 0)
-        r = verify_create(body, hc, warnings, err);
-    if (r == 0)
-        r = fields_check_request(body, warnings, err);
-    if (r == 0)
-        r = image_find(is, image, &img, err);
-    if (r == 0 && name && *name)
-        r = ctr_check_name(cs, name, err);
     if (r < 0)
         return r;
+    if ((r = verify_create(body, hc, warnings, err)) < 0)
+        return r;
+    if ((r = fields_check_request(body, warnings, err)) < 0)
+        return r;
+    if ((r = image_find(is, image, &img, err)) < 0)
+        return r;
+    if (name && *name) {
+        if ((r = ctr_check_name(cs, name, err)) < 0)
+            return r;
+    }
     struct container *c = xcalloc(1, sizeof(*c));
     ctr_new_id(c->id);
     c->name = name && *name ? xstrdup(name[0] == '/' ? name + 1 : name) : ctr_generate_name(cs);
@@ -186,17 +188,18 @@ int ctr_prepare_dir(struct container *c, struct berth_err **err)
 {
     static const char *const subdirs[] = {"upper", "work", "merged", NULL};
     int r = verify_mount_sources(c->host_config, err); /* dockerd's create-time stat */
-    if (r == 0) /* dockerd finds a missing device only at start: berth refuses it at once */
-        r = dev_verify_host(c->host_config, err);
     if (r < 0)
+        return r;
+    /* dockerd finds a missing device only at start: berth refuses it at once */
+    if ((r = dev_verify_host(c->host_config, err)) < 0)
         return r;
     if (mkdir(c->dir, 0710) < 0 && errno != EEXIST)
         return berth_error(err, errno, "create `%s`", c->dir);
-    for (const char *const *d = subdirs; r == 0 && *d; d++) {
+    for (const char *const *d = subdirs; *d; d++) {
         _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, *d);
         if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            r = berth_error(err, errno, "create `%s`", path);
+            return berth_error(err, errno, "create `%s`", path);
     }
     crashpoint("create-dirs");
-    return r < 0 ? r : ctr_save_now(c, err);
+    return ctr_save_now(c, err);
 }

@@ -159,6 +159,11 @@ struct mapping {
     char *ctr; /* heap, clean */
 };
 
+static void mapping_release(struct mapping *m)
+{
+    free(m->ctr);
+}
+
 static int mapping_of(const json_t *m, struct mapping *out, struct berth_err **err)
 {
     const char *host = json_get_str(m, "PathOnHost") ?: "";
@@ -252,26 +257,22 @@ int dev_verify(const json_t *hc, json_t *warnings, struct berth_err **err)
 {
     size_t i;
     json_t *v;
-    int r = 0;
+    int r;
     json_array_foreach(json_object_get(hc, "Devices"), i, v)
     {
-        struct mapping m;
-        if (r == 0)
-            r = mapping_of(v, &m, err);
-        if (r == 0)
-            free(m.ctr);
+        _cleanup_(mapping_release) struct mapping m = {0};
+        if ((r = mapping_of(v, &m, err)) < 0)
+            return r;
     }
     json_array_foreach(json_object_get(hc, "DeviceCgroupRules"), i, v)
     {
         struct cgroup_device_rule rule;
-        if (r == 0)
-            r = dev_parse_rule(json_string_value(v) ?: "", &rule, err);
+        if ((r = dev_parse_rule(json_string_value(v) ?: "", &rule, err)) < 0)
+            return r;
     }
-    if (r == 0)
-        r = check_requests(json_object_get(hc, "DeviceRequests"), err);
-    if (r == 0)
-        r = check_blkio(hc, warnings, err);
-    return r;
+    if ((r = check_requests(json_object_get(hc, "DeviceRequests"), err)) < 0)
+        return r;
+    return check_blkio(hc, warnings, err);
 }
 
 /* ---- the host ---- */
@@ -427,27 +428,34 @@ static void add_defaults(struct dev_set *set, const json_t *rules, struct berth_
             set->rules[set->nrules++] = default_rules[k];
 }
 
+/* The mapped devices' nodes and rules, blkio's device numbers, then the default rules. */
+static int resolve_into(struct dev_set *set, const json_t *hc, struct berth_err **err)
+{
+    size_t i;
+    json_t *v;
+    int r;
+    json_array_foreach(json_object_get(hc, "Devices"), i, v)
+    {
+        _cleanup_(mapping_release) struct mapping m = {0};
+        if ((r = mapping_of(v, &m, err)) < 0)
+            return r;
+        if ((r = gather(set, &m, err)) < 0)
+            return r;
+    }
+    if ((r = resolve_blkio(hc, set, err)) < 0)
+        return r;
+    add_defaults(set, json_object_get(hc, "DeviceCgroupRules"), NULL);
+    return 0;
+}
+
 int dev_resolve(const json_t *hc, struct dev_set **out, struct berth_err **err)
 {
     *out = NULL;
     if (!uses_devices(hc))
         return 0; /* the common case: Docker's defaults, nothing to look up */
     struct dev_set *set = xcalloc(1, sizeof(*set));
-    size_t i;
-    json_t *v;
-    int r = 0;
-    json_array_foreach(json_object_get(hc, "Devices"), i, v)
-    {
-        struct mapping m = {0};
-        if (r == 0 && (r = mapping_of(v, &m, err)) == 0)
-            r = gather(set, &m, err);
-        free(m.ctr);
-    }
-    if (r == 0)
-        r = resolve_blkio(hc, set, err);
-    if (r == 0)
-        add_defaults(set, json_object_get(hc, "DeviceCgroupRules"), NULL);
-    if (r < 0) {
+    int r = resolve_into(set, hc, err);
+    if (r < 0) { /* the set is freed here, whichever step failed */
         dev_set_free(set);
         return r;
     }

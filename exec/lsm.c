@@ -95,8 +95,10 @@ static bool context_parse(const char *s, struct context *c)
     for (int i = 0; i < 3; i++) {
         const char *colon = strchr(p, ':');
         if (!colon) {
-            for (int k = 0; k < i; k++)
+            for (int k = 0; k < i; k++) {
                 free(c->part[k]);
+                c->part[k] = NULL;
+            }
             return false;
         }
         c->part[i] = xstrndup(p, (size_t)(colon - p));
@@ -118,44 +120,37 @@ static int selinux_label(const struct lsm_opts *o, const struct lsm_host *h, cha
                          struct berth_err **err)
 {
     static const char *const keys[] = {"user", "role", "type", "level"};
-    struct context c;
+    _cleanup_(context_free) struct context c = {0};
     *label = NULL;
     if (!h->selinux_base || !context_parse(h->selinux_base, &c))
         return berth_user_error(err, EINVAL,
                                 "--security-opt label=%s: the SELinux policy has no container "
                                 "context (contexts/lxc_contexts)",
                                 o->labels[0]);
-    int r = 0;
-    for (size_t i = 0; i < o->nlabels && r == 0; i++) {
+    for (size_t i = 0; i < o->nlabels; i++) {
         const char *opt = o->labels[i], *colon = strchr(opt, ':');
         size_t klen = colon ? (size_t)(colon - opt) : 0;
         int k = -1;
-        if (strcmp(opt, "disable") == 0) { /* as go-selinux: wherever it comes, no label */
-            context_free(&c);
+        if (strcmp(opt, "disable") == 0) /* as go-selinux: wherever it comes, no label */
             return 0;
-        }
         for (int j = 0; colon && j < 4; j++)
             if (strlen(keys[j]) == klen && strncmp(opt, keys[j], klen) == 0)
                 k = j;
         if (colon && klen == 8 && strncmp(opt, "filetype", 8) == 0)
-            r = berth_user_error(
+            return berth_user_error(
                 err, EINVAL, "--security-opt label=%s: mount labels are not supported yet", opt);
-        else if (k < 0)
-            r = berth_user_error(err, EINVAL,
-                                 "bad label option \"%s\", valid options 'disable' or \n'user, "
-                                 "role, level, type, filetype' followed by ':' and a value",
-                                 opt);
-        else {
-            free(c.part[k]);
-            c.part[k] = xstrdup(colon + 1);
-        }
+        if (k < 0)
+            return berth_user_error(err, EINVAL,
+                                    "bad label option \"%s\", valid options 'disable' or \n'user, "
+                                    "role, level, type, filetype' followed by ':' and a value",
+                                    opt);
+        free(c.part[k]);
+        c.part[k] = xstrdup(colon + 1);
     }
     /* The policy's own level: dockerd adds unique MCS categories per container, berth does
      * not (yet), so containers separate by type and the level given here, not by category. */
-    if (r == 0)
-        *label = xasprintf("%s:%s:%s:%s", c.part[0], c.part[1], c.part[2], c.part[3]);
-    context_free(&c);
-    return r;
+    *label = xasprintf("%s:%s:%s:%s", c.part[0], c.part[1], c.part[2], c.part[3]);
+    return 0;
 }
 
 int lsm_plan(const struct lsm_opts *o, const struct lsm_host *h, struct lsm_attr out[2], size_t *n,
@@ -187,9 +182,15 @@ int lsm_plan(const struct lsm_opts *o, const struct lsm_host *h, struct lsm_attr
     }
     char *label;
     int r = selinux_label(o, h, &label, err);
-    if (r == 0 && label)
+    if (r < 0) { /* the caller gets no attribute to free on failure */
+        for (size_t i = 0; i < *n; i++)
+            free(out[i].value);
+        *n = 0;
+        return r;
+    }
+    if (label)
         out[(*n)++] = (struct lsm_attr){SELINUX_ATTR, label};
-    return r;
+    return 0;
 }
 
 int lsm_check(const struct lsm_opts *o, struct berth_err **err)
@@ -201,10 +202,12 @@ int lsm_check(const struct lsm_opts *o, struct berth_err **err)
     size_t n;
     lsm_probe("", &h);
     int r = lsm_plan(o, &h, attrs, &n, err);
-    for (size_t i = 0; r == 0 && i < n; i++)
-        free(attrs[i].value);
     lsm_host_free(&h);
-    return r;
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        free(attrs[i].value);
+    return 0;
 }
 
 int lsm_write_attr(const char *path, const char *value)

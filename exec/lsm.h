@@ -36,10 +36,10 @@ struct lsm_attr {
 };
 
 /* Check o against the host and plan the child's writes into out[0..*n) (at most 2; values
- * heap, the caller frees them). EINVAL with the words when the host cannot honour o: a profile
- * or label asked for where its module is not enabled (apparmor=unconfined and label=disable
- * are accepted everywhere: they ask for what a host without the module gives), a label
- * option SELinux does not know, or a file type (mount labels are not supported yet). */
+ * heap, the caller frees them; none on failure). EINVAL with the words when the host cannot honour
+ * o: a profile or label asked for where its module is not enabled (apparmor=unconfined and
+ * label=disable are accepted everywhere: they ask for what a host without the module gives), a
+ * label option SELinux does not know, or a file type (mount labels are not supported yet). */
 int lsm_plan(const struct lsm_opts *o, const struct lsm_host *h, struct lsm_attr out[2], size_t *n,
              struct berth_err **err);
 

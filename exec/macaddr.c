@@ -96,10 +96,13 @@ int macaddr_settle(json_t *body, bool before_1_44, json_t *warnings, struct bert
     bool bridge_like = strcmp(mode, "none") != 0 && strcmp(mode, "host") != 0 &&
                        strncmp(mode, "container:", 10) != 0;
     int r = check(wide, err);
-    json_object_foreach(endpoints, name, ep) if (r == 0) r =
-        check(json_get_str(ep, "MacAddress"), err);
     if (r < 0)
         return r;
+    json_object_foreach(endpoints, name, ep)
+    {
+        if ((r = check(json_get_str(ep, "MacAddress"), err)) < 0)
+            return r;
+    }
     const char *want = json_get_str(endpoint_of(endpoints, mode), "MacAddress");
     if (before_1_44) { /* the endpoint's field did not exist yet: ignored */
         if (wide && *wide && !bridge_like)

@@ -274,11 +274,11 @@ int ns_settle(struct ctr_store *cs, json_t *hc, const char *ipc_default,
         cgroupns = cgroupns_default;
     set_default(hc, "CgroupnsMode", cgroupns);
     int r = canonical(cs, hc, "PidMode", true, err);
-    if (r == 0)
-        r = canonical(cs, hc, "IpcMode", true, err);
-    if (r == 0)
-        r = canonical(cs, hc, "NetworkMode", false, err);
-    return r;
+    if (r < 0)
+        return r;
+    if ((r = canonical(cs, hc, "IpcMode", true, err)) < 0)
+        return r;
+    return canonical(cs, hc, "NetworkMode", false, err);
 }
 
 /* ---- start: the namespaces it joins ---- */
@@ -398,27 +398,38 @@ static int resolve(struct ctr_store *cs, struct container *c, struct ns_join *j,
     struct ns_modes m;
     struct container *net = NULL, *ipc = NULL, *pid = NULL;
     ns_modes(c->host_config, &m);
-    int r = 0;
-    if (m.net == NS_CONTAINER && (r = join_net(cs, c, m.net_of, &net, err)) == 0 &&
-        (r = j->net = dup_pidfd(net, err)) >= 0) {
+    int r;
+    if (m.net == NS_CONTAINER) {
+        if ((r = join_net(cs, c, m.net_of, &net, err)) < 0)
+            return r;
+        if ((j->net = dup_pidfd(net, err)) < 0)
+            return j->net;
         j->etc_dir = xstrdup(net->dir);
         json_object_set_new(c->config, "Hostname", /* as dockerd, at each start */
                             json_string(json_get_str(net->config, "Hostname") ?: ""));
     }
-    if (r >= 0 && m.ipc == NS_CONTAINER && (r = join_ipc(cs, m.ipc_of, &ipc, err)) == 0 &&
-        (r = j->ipc = dup_pidfd(ipc, err)) >= 0)
+    if (m.ipc == NS_CONTAINER) {
+        if ((r = join_ipc(cs, m.ipc_of, &ipc, err)) < 0)
+            return r;
+        if ((j->ipc = dup_pidfd(ipc, err)) < 0)
+            return j->ipc;
         j->shm = xstrdup(ctr_run_shm(ipc));
-    if (r >= 0 && m.pid == NS_CONTAINER && (r = join_pid(cs, m.pid_of, &pid, err)) == 0)
-        r = j->pid = dup_pidfd(pid, err);
-    if (r >= 0)
-        r = check_joined_sysctls(cs, c, net, ipc, err);
-    if (r >= 0 && m.ipc == NS_HOST)
+    }
+    if (m.pid == NS_CONTAINER) {
+        if ((r = join_pid(cs, m.pid_of, &pid, err)) < 0)
+            return r;
+        if ((j->pid = dup_pidfd(pid, err)) < 0)
+            return j->pid;
+    }
+    if ((r = check_joined_sysctls(cs, c, net, ipc, err)) < 0)
+        return r;
+    if (m.ipc == NS_HOST)
         j->shm = xstrdup("/dev/shm"); /* as dockerd: the host's, bound */
-    if (r >= 0 && m.ipc == NS_SHAREABLE) {
+    if (m.ipc == NS_SHAREABLE) {
         j->shm = ns_shm_path(c->dir);
         j->own_shm = true;
     }
-    return r < 0 ? r : 0;
+    return 0;
 }
 
 int ns_join_resolve(struct ctr_store *cs, struct container *c, struct ns_join **out,

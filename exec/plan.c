@@ -381,21 +381,26 @@ static int tmpfs_mounts(struct plan_store *s, const struct container *c, const c
     const char *dst;
     json_t *v;
     size_t i;
-    int r = 0;
-    json_object_foreach(json_object_get(c->host_config, "Tmpfs"), dst, v) if (r == 0) r =
-        tmpfs_mount(s, rootfs, dst, json_string_value(v) ?: "", err);
+    int r;
+    json_object_foreach(json_object_get(c->host_config, "Tmpfs"), dst, v)
+    {
+        if ((r = tmpfs_mount(s, rootfs, dst, json_string_value(v) ?: "", err)) < 0)
+            return r;
+    }
     json_array_foreach(json_object_get(c->host_config, "Mounts"), i, v)
     {
         const char *type = json_get_str(v, "Type");
         _cleanup_free_ char *data = NULL;
-        if (r < 0 || !type || strcmp(type, "tmpfs") != 0)
+        if (!type || strcmp(type, "tmpfs") != 0)
             continue;
         r = mounts_tmpfs_data(json_object_get(v, "TmpfsOptions"),
                               json_get_bool(v, "ReadOnly", false), &data, err);
-        if (r == 0)
-            r = tmpfs_mount(s, rootfs, json_get_str(v, "Target") ?: "", data, err);
+        if (r < 0)
+            return r;
+        if ((r = tmpfs_mount(s, rootfs, json_get_str(v, "Target") ?: "", data, err)) < 0)
+            return r;
     }
-    return r;
+    return 0;
 }
 
 /* /etc/hosts, /etc/hostname and /etc/resolv.conf, written in the container's directory (with
@@ -589,9 +594,11 @@ static int lsm_attrs(struct plan_store *s, const struct lsm_opts *o, struct spaw
     lsm_probe("", &h);
     int r = lsm_plan(o, &h, attrs, &p->nattrs, err);
     lsm_host_free(&h);
-    for (size_t i = 0; r == 0 && i < p->nattrs; i++)
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < p->nattrs; i++)
         p->attrs[i] = (struct spawn_attr){attrs[i].path, keep(s, attrs[i].value)};
-    return r;
+    return 0;
 }
 
 /* Capabilities, seccomp, AppArmor and SELinux. */
@@ -610,10 +617,14 @@ static int security(struct plan_store *s, const struct container *c, struct spaw
     const char *profile = so.profile;
     r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
                      json_object_get(c->host_config, "CapDrop"), p->uid == 0, &p->caps, err);
-    if (r == 0 && !unconfined)
-        r = seccomp_compile(profile, &p->caps, &s->seccomp, err);
+    if (r < 0)
+        return r;
+    if (!unconfined) {
+        if ((r = seccomp_compile(profile, &p->caps, &s->seccomp, err)) < 0)
+            return r;
+    }
     p->seccomp = s->seccomp;
-    return r;
+    return 0;
 }
 
 static int open_pty(struct plan_stdio *io, const json_t *size, struct berth_err **err)
@@ -770,28 +781,32 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
     ns_modes(c->host_config, &m);
     namespaces(&m, join, p);
     int r = rootfs_user(rootfs, json_get_str(c->config, "User"), group_add(s, c), &s->user, err);
-    if (r == 0 && workdir && *workdir) /* dockerd creates a missing working directory */
-        r = target(s, rootfs, workdir, true, err) ? 0 : berth_err_code(*err);
-    if (r == 0)
-        r = system_mounts(s, c, rootfs, in->cg, p->cgroupns, in->devs, m.ipc == NS_NONE,
-                          join ? join->shm : NULL, err);
-    if (r == 0)
-        r = etc_files(s, c, rootfs, join && join->etc_dir ? join->etc_dir : c->dir, err);
-    if (r == 0)
-        r = binds(s, c, rootfs, err);
-    if (r == 0)
-        r = tmpfs_mounts(s, c, rootfs, err);
-    if (r == 0 && init)
-        r = bind(s, rootfs, init, INIT_TARGET, true, false, NULL, err);
-    p->uid = s->user.uid;
+    if (r < 0)
+        return r;
+    /* dockerd creates a missing working directory */
+    if (workdir && *workdir && !target(s, rootfs, workdir, true, err))
+        return berth_err_code(*err);
+    r = system_mounts(s, c, rootfs, in->cg, p->cgroupns, in->devs, m.ipc == NS_NONE,
+                      join ? join->shm : NULL, err);
+    if (r < 0)
+        return r;
+    if ((r = etc_files(s, c, rootfs, join && join->etc_dir ? join->etc_dir : c->dir, err)) < 0)
+        return r;
+    if ((r = binds(s, c, rootfs, err)) < 0)
+        return r;
+    if ((r = tmpfs_mounts(s, c, rootfs, err)) < 0)
+        return r;
+    if (init) {
+        if ((r = bind(s, rootfs, init, INIT_TARGET, true, false, NULL, err)) < 0)
+            return r;
+    }
+    p->uid = s->user.uid; /* security() computes the capabilities for this user */
     p->gid = s->user.gid;
     p->groups = s->user.groups;
     p->ngroups = s->user.ngroups;
-    if (r == 0)
-        r = security(s, c, p, err);
-    if (r == 0)
-        r = rlimits(s, c, p, err);
-    if (r < 0)
+    if ((r = security(s, c, p, err)) < 0)
+        return r;
+    if ((r = rlimits(s, c, p, err)) < 0)
         return r;
     p->mounts = s->mounts;
     p->nmounts = s->nmounts;

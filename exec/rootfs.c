@@ -47,11 +47,13 @@ int rootfs_mount(const char *dir, const char *layers_dir, const char *lowerdir,
         return r;
     if (chdir(layers_dir) < 0)
         return berth_error(err, errno, "chdir `%s`", layers_dir);
-    if (mount("overlay", merged, "overlay", 0, opts) < 0)
-        r = berth_error(err, errno, "mount overlay on `%s`", merged);
-    if (chdir("/") < 0 && r == 0)
-        r = berth_error(err, errno, "chdir /");
-    return r;
+    int mounted = mount("overlay", merged, "overlay", 0, opts) < 0 ? -errno : 0;
+    int back = chdir("/") < 0 ? -errno : 0; /* whatever the mount did; its error is told first */
+    if (mounted < 0)
+        return berth_error(err, -mounted, "mount overlay on `%s`", merged);
+    if (back < 0)
+        return berth_error(err, -back, "chdir /");
+    return 0;
 }
 
 static int fill_init_layer(const char *dir)
@@ -73,6 +75,18 @@ static int fill_init_layer(const char *dir)
     return 0;
 }
 
+/* Fill tmp and rename it to dir; -errno on failure. Another start that got there first is
+ * not a failure. */
+static int build_init_layer(const char *tmp, const char *dir)
+{
+    int r = fill_init_layer(tmp);
+    if (r < 0)
+        return r;
+    if (rename(tmp, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+        return -errno;
+    return 0;
+}
+
 int rootfs_init_layer(const char *layers_dir, const char *top_link, struct berth_err **err)
 {
     _cleanup_free_ char *dir = xasprintf("%s/%s/init", layers_dir, top_link);
@@ -83,9 +97,7 @@ int rootfs_init_layer(const char *layers_dir, const char *top_link, struct berth
     if (!mkdtemp(tmp))
         return berth_error(err, errno, "create `%s`", tmp);
     chmod(tmp, 0755);
-    int r = fill_init_layer(tmp);
-    if (r == 0 && rename(tmp, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-        r = -errno;
+    int r = build_init_layer(tmp, dir);
     if (access(tmp, F_OK) == 0)
         layer_rm_tree(tmp, NULL); /* ours lost the race, or failed */
     return r < 0 ? berth_error(err, -r, "create the init layer `%s`", dir) : 0;
@@ -139,8 +151,10 @@ int rootfs_target(const char *root, const char *path, bool is_dir, char **out,
     if (slash)
         *slash = '\0';
     int r = is_dir ? make_parents(rfd, path) : make_parents(rfd, parent);
-    _cleanup_close_ int fd = r < 0 ? -1 : open_in(rfd, path, O_PATH);
-    if (fd < 0 && !is_dir && r == 0 && errno == ENOENT) {
+    if (r < 0)
+        return berth_error(err, -r, "mount point `%s`", path);
+    _cleanup_close_ int fd = open_in(rfd, path, O_PATH);
+    if (fd < 0 && !is_dir && errno == ENOENT) {
         _cleanup_close_ int pfd = open_in(rfd, parent, O_PATH | O_DIRECTORY);
         _cleanup_close_ int created =
             pfd < 0 ? -1
@@ -148,7 +162,7 @@ int rootfs_target(const char *root, const char *path, bool is_dir, char **out,
         fd = created < 0 ? -1 : open_in(rfd, path, O_PATH);
     }
     if (fd < 0)
-        return berth_error(err, r < 0 ? -r : errno, "mount point `%s`", path);
+        return berth_error(err, errno, "mount point `%s`", path);
     char link[64], real[4096];
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, real, sizeof(real) - 1);
@@ -243,6 +257,27 @@ static int resolve_group(const char *groups, const char *g, gid_t *out, struct b
     return 0;
 }
 
+/* The primary group (group, when the user spec names one) and the supplementary ones. */
+static int user_groups(struct user_spec *out, const char *groups, const char *group,
+                       const char *name, char *const *group_add, struct berth_err **err)
+{
+    int r;
+    if (group && *group) {
+        if ((r = resolve_group(groups, group, &out->gid, err)) < 0)
+            return r;
+    }
+    add_group(out, out->gid); /* the primary group first, as dockerd since CVE-2022-36109 */
+    if (!(group && *group))
+        member_groups(out, groups, name);
+    for (size_t i = 0; group_add && group_add[i]; i++) {
+        gid_t g;
+        if ((r = resolve_group(groups, group_add[i], &g, err)) < 0)
+            return r;
+        add_group(out, g);
+    }
+    return 0;
+}
+
 int rootfs_user(const char *root, const char *user, char *const *group_add, struct user_spec *out,
                 struct berth_err **err)
 {
@@ -268,17 +303,8 @@ int rootfs_user(const char *root, const char *user, char *const *group_add, stru
         free(out->home);
         out->home = xstrdup("/");
     }
-    int r = colon && *colon ? resolve_group(groups, colon, &out->gid, err) : 0;
-    if (r == 0) /* the primary group first, as dockerd since CVE-2022-36109 */
-        add_group(out, out->gid);
-    if (r == 0 && !(colon && *colon))
-        member_groups(out, groups, name);
-    for (size_t i = 0; r == 0 && group_add && group_add[i]; i++) {
-        gid_t g;
-        if ((r = resolve_group(groups, group_add[i], &g, err)) == 0)
-            add_group(out, g);
-    }
-    if (r < 0)
+    int r = user_groups(out, groups, colon, name, group_add, err);
+    if (r < 0) /* the caller gets nothing half-made */
         user_spec_free(out);
     return r;
 }

@@ -418,7 +418,7 @@ static int write_etc(const struct container *c, const struct ns_join *join, stru
         return 0;
     const char *net = json_get_str(c->host_config, "NetworkMode");
     bool host = net && strcmp(net, "host") == 0;
-    struct buf hosts = {0}, resolv = {0};
+    _cleanup_buf_ struct buf hosts = {0}, resolv = {0};
     _cleanup_free_ char *host_hosts = host ? read_host_file("/etc/hosts") : NULL;
     _cleanup_free_ char *host_resolv = read_host_file("/etc/resolv.conf");
     buf_puts(&hosts, host ? host_hosts
@@ -427,13 +427,14 @@ static int write_etc(const struct container *c, const struct ns_join *join, stru
                             "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
     size_t i;
     json_t *v;
-    int r = 0;
+    int r;
     json_array_foreach(json_object_get(c->host_config, "ExtraHosts"), i, v)
     {
         const char *e = json_string_value(v) ?: "", *colon = strchr(e, ':');
         /* create refuses a bad entry; one in a container.json of an older berthd fails here */
-        if (r == 0 && (r = verify_extra_host(e, err)) == 0)
-            buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - e), e);
+        if ((r = verify_extra_host(e, err)) < 0)
+            return r;
+        buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - e), e);
     }
     json_t *dns = json_object_get(c->host_config, "Dns");
     json_t *search = json_object_get(c->host_config, "DnsSearch");
@@ -447,13 +448,13 @@ static int write_etc(const struct container *c, const struct ns_join *join, stru
     _cleanup_free_ char *hostname = xasprintf("%s\n", json_get_str(c->config, "Hostname"));
     const char *names[] = {"hosts", "hostname", "resolv.conf"};
     const char *texts[] = {hosts.data ? hosts.data : "", hostname, resolv.data ? resolv.data : ""};
-    for (size_t k = 0; k < 3 && r == 0; k++) {
+    for (size_t k = 0; k < 3; k++) {
         _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, names[k]);
-        r = fs_write_replace(path, texts[k], strlen(texts[k]), 0644, err); /* rebuilt each start */
+        /* rebuilt each start */
+        if ((r = fs_write_replace(path, texts[k], strlen(texts[k]), 0644, err)) < 0)
+            return r;
     }
-    buf_free(&hosts);
-    buf_free(&resolv);
-    return r;
+    return 0;
 }
 
 /* HostConfig.Init, or the daemon's "init" when the client left it unset (null). */
@@ -478,43 +479,50 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     struct cgroup_limits limits;
     *merged = xasprintf("%s/merged", c->dir);
     int r = write_etc(c, j->join, &j->err);
-    if (r == 0)
-        r = ns_shm_mount(j->join, &j->err);
-    if (r == 0 && j->top_link)
+    if (r < 0)
+        return r;
+    if ((r = ns_shm_mount(j->join, &j->err)) < 0)
+        return r;
+    if (j->top_link) {
         r = rootfs_init_layer(layer_store_dir(j->env->layers), j->top_link, &j->err);
-    if (r == 0)
-        r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err);
+        if (r < 0)
+            return r;
+    }
+    if ((r = rootfs_mount(c->dir, layer_store_dir(j->env->layers), j->lowerdir, &j->err)) < 0)
+        return r;
     crashpoint("start-mounted");
     j->t_mount = mono_us();
-    if (r == 0)
-        r = dev_resolve(c->host_config, &j->devs, &j->err);
+    if ((r = dev_resolve(c->host_config, &j->devs, &j->err)) < 0)
+        return r;
     plan_limits(c, j->devs, &limits);
-    if (r == 0)
-        r = cgroup_create(cgroup_parent_of(c, j->env), c->id, &limits, &j->cg, &j->err);
+    if ((r = cgroup_create(cgroup_parent_of(c, j->env), c->id, &limits, &j->cg, &j->err)) < 0)
+        return r;
     crashpoint("start-cgroup");
     j->t_cgroup = mono_us();
     const char *init = NULL;
     /* as dockerd: no init in a PID namespace it shares (the host's or a container's) */
     bool want_init = wants_init(c, j->env) && ns_pid_private(c->host_config);
-    if (r == 0 && want_init && !(init = plan_init_binary(j->env->init_path)))
-        r = berth_user_error(&j->err, ENOENT,
-                             "failed to create task for container: exec: \"docker-init\": "
-                             "executable file not found in $PATH (install Debian's tini or set "
-                             "init-path in daemon.json)");
-    if (r == 0)
-        r = plan_build(
-            c,
-            &(struct plan_inputs){
-                .rootfs = *merged, .init = init, .cg = j->cg, .devs = j->devs, .join = j->join},
-            plan, store, &j->err);
-    if (r == 0)
-        r = plan_stdio(c, &j->io, &j->err);
-    _cleanup_free_ char *log = ctr_log_path(c);
-    if (r == 0 && log_config_enabled(c->host_config) &&
-        (j->log_fd = log_file_open(log, &j->log_size, &j->err)) < 0)
-        r = j->log_fd;
+    if (want_init && !(init = plan_init_binary(j->env->init_path)))
+        return berth_user_error(&j->err, ENOENT,
+                                "failed to create task for container: exec: \"docker-init\": "
+                                "executable file not found in $PATH (install Debian's tini or "
+                                "set init-path in daemon.json)");
+    r = plan_build(
+        c,
+        &(struct plan_inputs){
+            .rootfs = *merged, .init = init, .cg = j->cg, .devs = j->devs, .join = j->join},
+        plan, store, &j->err);
+    if (r < 0)
+        return r;
+    if ((r = plan_stdio(c, &j->io, &j->err)) < 0)
+        return r;
+    if (log_config_enabled(c->host_config)) {
+        _cleanup_free_ char *log = ctr_log_path(c);
+        if ((j->log_fd = log_file_open(log, &j->log_size, &j->err)) < 0)
+            return j->log_fd;
+    }
     j->t_plan = mono_us();
-    return r;
+    return 0;
 }
 
 static void undo(struct start_job *j)
@@ -531,22 +539,29 @@ static void undo(struct start_job *j)
         ns_shm_unmount(j->c->dir);
 }
 
+/* Prepare, then spawn the process from the plan. */
+static int start_process(struct start_job *j, struct plan_store **store, char **merged)
+{
+    struct spawn_plan plan;
+    int r = prepare(j, &plan, store, merged);
+    if (r < 0)
+        return r;
+    memcpy(plan.stdio, j->io.child, sizeof(plan.stdio));
+    r = spawn(&plan, j->cg, &j->sr, &j->exit_code, &j->err);
+    plan_stdio_close_child(&j->io); /* the child has its copies */
+    crashpoint("start-spawned");    /* it runs; its state is not saved yet */
+    return r;
+}
+
 static void start_work(struct pool_job *job)
 {
     struct start_job *j = (struct start_job *)job;
-    struct spawn_plan plan;
     struct plan_store *store = NULL;
     _cleanup_free_ char *merged = NULL;
     j->t_begin = mono_us();
     j->log_fd = -1;
     j->exit_code = 125;
-    j->res = prepare(j, &plan, &store, &merged);
-    if (j->res == 0) {
-        memcpy(plan.stdio, j->io.child, sizeof(plan.stdio));
-        j->res = spawn(&plan, j->cg, &j->sr, &j->exit_code, &j->err);
-        plan_stdio_close_child(&j->io); /* the child has its copies */
-        crashpoint("start-spawned");    /* it runs; its state is not saved yet */
-    }
+    j->res = start_process(j, &store, &merged);
     j->t_end = mono_us();
     plan_store_free(store);
     dev_set_free(take_ptr(j->devs));
@@ -843,11 +858,11 @@ int ctr_pause(struct exec_env *env, struct container *c, bool pause, struct bert
     if (!pause && c->state.status != CTR_PAUSED)
         return berth_user_error(err, EBUSY, "Container %s is not paused", c->id);
     int r = cgroup_freeze(c->run->cg, pause, err);
-    if (r == 0) {
-        c->state.status = pause ? CTR_PAUSED : CTR_RUNNING;
-        ctr_save(c, NULL, NULL);
-    }
-    return r;
+    if (r < 0)
+        return r;
+    c->state.status = pause ? CTR_PAUSED : CTR_RUNNING;
+    ctr_save(c, NULL, NULL);
+    return 0;
 }
 
 /* ---- removal ---- */

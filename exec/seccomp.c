@@ -450,9 +450,10 @@ int seccomp_compile(const char *json_profile, const struct caps *caps, struct se
     if (*out)
         return 0;
     int r = compile_for(NULL, &t, caps, out, err);
-    if (r == 0)
-        cache_put(key, *out);
-    return r;
+    if (r < 0)
+        return r;
+    cache_put(key, *out);
+    return 0;
 }
 
 void seccomp_prog_free(struct seccomp_prog *p)

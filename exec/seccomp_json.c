@@ -180,7 +180,9 @@ static int parse_architectures(const json_t *root, struct owned *o, struct secco
 {
     const char *const *list;
     int r = get_strings(root, "architectures", o, &list, err);
-    for (; r == 0 && list && *list; list++) {
+    if (r < 0)
+        return r;
+    for (; list && *list; list++) {
         int64_t tok = arch_token(*list);
         if (tok < 0)
             return fail(err, "architectures: unknown architecture \"%s\"", *list);
@@ -189,7 +191,7 @@ static int parse_architectures(const json_t *root, struct owned *o, struct secco
         else if (p->n_arches < SECCOMP_MAX_ARCHES)
             p->arches[p->n_arches++] = (uint32_t)tok;
     }
-    return r;
+    return 0;
 }
 
 /* Only the target's entry matters, so names that no libseccomp knows are not errors here
@@ -201,9 +203,9 @@ static int parse_arch_entry(const json_t *e, struct owned *o, struct seccomp_arc
     if (!json_is_object(e))
         return fail(err, "expected an object, not %s", type_name(e));
     int r = get_string(e, "architecture", &arch, err);
-    if (r == 0)
-        r = get_strings(e, "subArchitectures", o, &subs, err);
     if (r < 0)
+        return r;
+    if ((r = get_strings(e, "subArchitectures", o, &subs, err)) < 0)
         return r;
     int64_t tok = arch ? arch_token(arch) : -1;
     m->arch = tok > 0 ? (uint32_t)tok : 0;
@@ -243,7 +245,9 @@ static int parse_flags(const json_t *root, struct owned *o, struct seccomp_profi
 {
     const char *const *list;
     int r = get_strings(root, "flags", o, &list, err);
-    for (; r == 0 && list && *list; list++) {
+    if (r < 0)
+        return r;
+    for (; list && *list; list++) {
         if (strcmp(*list, "SECCOMP_FILTER_FLAG_LOG") == 0)
             p->flags |= SECCOMP_FILTER_FLAG_LOG;
         else if (strcmp(*list, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
@@ -251,7 +255,7 @@ static int parse_flags(const json_t *root, struct owned *o, struct seccomp_profi
         else if (strcmp(*list, "SECCOMP_FILTER_FLAG_TSYNC") != 0)
             return fail(err, "flags: seccomp flag %s is not supported", *list);
     }
-    return r;
+    return 0;
 }
 
 /* runc's mapping: KILL is KILL_THREAD; ERRNO and TRACE take errnoRet, EPERM when absent. */
@@ -262,9 +266,9 @@ static int parse_action(const json_t *obj, const char *key, const char *errno_ke
     uint64_t ret;
     bool has_ret;
     int r = get_string(obj, key, &name, err);
-    if (r == 0)
-        r = get_uint(obj, errno_key, 0xffff, &has_ret, &ret, err);
     if (r < 0)
+        return r;
+    if ((r = get_uint(obj, errno_key, 0xffff, &has_ret, &ret, err)) < 0)
         return r;
     uint32_t data = has_ret ? (uint32_t)ret : EPERM;
     if (!name || !*name)
@@ -313,13 +317,13 @@ static int parse_arg(const json_t *a, struct seccomp_arg *out, struct berth_err 
     if (!json_is_object(a))
         return fail(err, "expected an object, not %s", type_name(a));
     int r = get_uint(a, "index", 5, &has, &index, err);
-    if (r == 0)
-        r = get_uint(a, "value", INT64_MAX, &has, &out->value, err);
-    if (r == 0)
-        r = get_uint(a, "valueTwo", INT64_MAX, &has, &out->value_two, err);
-    if (r == 0)
-        r = get_string(a, "op", &op, err);
     if (r < 0)
+        return r;
+    if ((r = get_uint(a, "value", INT64_MAX, &has, &out->value, err)) < 0)
+        return r;
+    if ((r = get_uint(a, "valueTwo", INT64_MAX, &has, &out->value_two, err)) < 0)
+        return r;
+    if ((r = get_string(a, "op", &op, err)) < 0)
         return r;
     out->index = (unsigned)index;
     for (size_t i = 0; op && i < ARRAY_SIZE(ops); i++)
@@ -356,11 +360,13 @@ static int parse_cond(const json_t *c, struct owned *o, struct seccomp_cond *out
     if (!json_is_object(c))
         return fail(err, "expected an object, not %s", type_name(c));
     int r = get_strings(c, "caps", o, &caps, err);
-    if (r == 0)
-        r = get_strings(c, "arches", o, &out->arches, err);
-    if (r == 0)
-        r = parse_min_kernel(c, out->min_kernel, err);
-    for (; r == 0 && caps && *caps; caps++) {
+    if (r < 0)
+        return r;
+    if ((r = get_strings(c, "arches", o, &out->arches, err)) < 0)
+        return r;
+    if ((r = parse_min_kernel(c, out->min_kernel, err)) < 0)
+        return r;
+    for (; caps && *caps; caps++) {
         int cap = caps_from_name(*caps);
         if (cap < 0 || cap > 63)
             out->caps_unknown = true;
@@ -369,7 +375,7 @@ static int parse_cond(const json_t *c, struct owned *o, struct seccomp_cond *out
     }
     if (out->arches && !*out->arches)
         out->arches = NULL; /* an empty list does not constrain */
-    return r;
+    return 0;
 }
 
 static int parse_names(const json_t *s, struct owned *o, struct seccomp_rule *rule,
@@ -377,9 +383,9 @@ static int parse_names(const json_t *s, struct owned *o, struct seccomp_rule *ru
 {
     const char *name;
     int r = get_string(s, "name", &name, err);
-    if (r == 0)
-        r = get_strings(s, "names", o, &rule->names, err);
     if (r < 0)
+        return r;
+    if ((r = get_strings(s, "names", o, &rule->names, err)) < 0)
         return r;
     if (name && *name) {
         if (rule->names && *rule->names)
@@ -422,15 +428,17 @@ static int parse_syscall(const json_t *s, struct owned *o, struct seccomp_rule *
     if (!json_is_object(s))
         return fail(err, "expected an object, not %s", type_name(s));
     int r = parse_names(s, o, rule, err);
-    if (r == 0)
-        r = parse_action(s, "action", "errnoRet", &rule->action, err);
-    if (r == 0)
-        r = parse_args(s, o, rule, err);
-    if (r == 0 && (in = field(s, "includes")) && parse_cond(in, o, &rule->includes, err) < 0)
-        r = berth_error_wrap(err, "includes");
-    if (r == 0 && (ex = field(s, "excludes")) && parse_cond(ex, o, &rule->excludes, err) < 0)
-        r = berth_error_wrap(err, "excludes");
-    return r;
+    if (r < 0)
+        return r;
+    if ((r = parse_action(s, "action", "errnoRet", &rule->action, err)) < 0)
+        return r;
+    if ((r = parse_args(s, o, rule, err)) < 0)
+        return r;
+    if ((in = field(s, "includes")) && parse_cond(in, o, &rule->includes, err) < 0)
+        return berth_error_wrap(err, "includes");
+    if ((ex = field(s, "excludes")) && parse_cond(ex, o, &rule->excludes, err) < 0)
+        return berth_error_wrap(err, "excludes");
+    return 0;
 }
 
 static int parse_syscalls(const json_t *root, struct owned *o, struct seccomp_profile *p,
@@ -460,9 +468,9 @@ static int parse_profile(const json_t *root, const struct seccomp_target *t, str
     json_t *arches = field(root, "architectures"), *map = field(root, "archMap");
     const char *def;
     int r = get_string(root, "defaultAction", &def, err);
-    if (r == 0)
-        r = parse_syscalls(root, o, p, err);
     if (r < 0)
+        return r;
+    if ((r = parse_syscalls(root, o, p, err)) < 0)
         return r;
     if ((!def || !*def) && p->n_rules == 0) {
         p->unconfined = true; /* moby: no default action and no syscalls, seccomp disabled */
@@ -472,13 +480,13 @@ static int parse_profile(const json_t *root, const struct seccomp_target *t, str
         return fail(err, "both 'architectures' and 'archMap' are specified in the seccomp "
                          "profile, use either 'architectures' or 'archMap'");
     r = parse_action(root, "defaultAction", "defaultErrnoRet", &p->default_action, err);
-    if (r == 0)
-        r = parse_architectures(root, o, p, err);
-    if (r == 0)
-        r = parse_arch_map(root, t, o, p, err);
-    if (r == 0)
-        r = parse_flags(root, o, p, err);
-    return r;
+    if (r < 0)
+        return r;
+    if ((r = parse_architectures(root, o, p, err)) < 0)
+        return r;
+    if ((r = parse_arch_map(root, t, o, p, err)) < 0)
+        return r;
+    return parse_flags(root, o, p, err);
 }
 
 int seccomp_profile_from_json(const char *text, const struct seccomp_target *t,

@@ -199,7 +199,9 @@ static int setup_fs(const struct spawn_plan *p, int *stage, int *index)
             return r;
     }
     *stage = STAGE_PIVOT;
-    if ((r = pivot(p->rootfs, p->root_shared)) < 0 || (r = write_sysctls(p, stage, index)) < 0)
+    if ((r = pivot(p->rootfs, p->root_shared)) < 0)
+        return r;
+    if ((r = write_sysctls(p, stage, index)) < 0)
         return r;
     /* the new root shared in the container's namespace, as runc applies "shared" */
     if (p->root_shared && mount(NULL, "/", NULL, MS_SHARED, NULL) < 0)
@@ -275,7 +277,9 @@ static int become_user(const struct spawn_plan *p, int *stage)
         syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
         return -errno;
     *stage = STAGE_CAPS;
-    if ((r = caps_apply(&p->caps)) < 0 || (r = caps_keep_across_setuid(false)) < 0)
+    if ((r = caps_apply(&p->caps)) < 0)
+        return r;
+    if ((r = caps_keep_across_setuid(false)) < 0)
         return r;
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -errno;
@@ -366,8 +370,13 @@ static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, in
         goto fail;
     reset_signals();
     stage = STAGE_STDIO;
-    if ((r = setup_stdio(p)) < 0 || (r = setup_fs(p, &stage, &index)) < 0 ||
-        (r = setup_process(p, &stage)) < 0 || (r = become_user(p, &stage)) < 0)
+    if ((r = setup_stdio(p)) < 0)
+        goto fail;
+    if ((r = setup_fs(p, &stage, &index)) < 0)
+        goto fail;
+    if ((r = setup_process(p, &stage)) < 0)
+        goto fail;
+    if ((r = become_user(p, &stage)) < 0)
         goto fail;
     /* no engine fd may reach the container: every fd but 0-2 closes on exec */
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);

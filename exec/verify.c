@@ -414,9 +414,13 @@ static int check_mounts(const json_t *hc, struct berth_err **err)
 {
     size_t i;
     json_t *v;
-    int r = 0;
-    json_array_foreach(json_object_get(hc, "Mounts"), i, v) if (r == 0) r = check_mount(v, err);
-    return r;
+    json_array_foreach(json_object_get(hc, "Mounts"), i, v)
+    {
+        int r = check_mount(v, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 /* HostConfig.Binds are parsed after the rest of the checks, as dockerd does at create. */
@@ -424,10 +428,13 @@ static int check_binds(const json_t *hc, struct berth_err **err)
 {
     size_t i;
     json_t *v;
-    int r = 0;
-    json_array_foreach(json_object_get(hc, "Binds"), i, v) if (r == 0) r =
-        check_bind(json_string_value(v) ?: "", err);
-    return r;
+    json_array_foreach(json_object_get(hc, "Binds"), i, v)
+    {
+        int r = check_bind(json_string_value(v) ?: "", err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 int verify_mount_sources(const json_t *hc, struct berth_err **err)
@@ -519,19 +526,22 @@ static int check_host(const json_t *hc, struct berth_err **err)
                                 "can't create 'AutoRemove' container with restart "
                                 "policy");
     int r = check_mounts(hc, err);
+    if (r < 0)
+        return r;
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(hc, "ExtraHosts"), i, v) if (r == 0) r =
-        verify_extra_host(json_string_value(v) ?: "", err);
-    if (r == 0)
-        r = check_dns(json_object_get(hc, "Dns"), err);
-    if (r == 0)
-        r = check_dns_words(hc, err);
-    struct caps caps;
-    if (r == 0) /* dockerd refuses unknown capabilities at create, not at start */
-        r = caps_compute(false, json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"), true,
-                         &caps, err);
-    return r;
+    json_array_foreach(json_object_get(hc, "ExtraHosts"), i, v)
+    {
+        if ((r = verify_extra_host(json_string_value(v) ?: "", err)) < 0)
+            return r;
+    }
+    if ((r = check_dns(json_object_get(hc, "Dns"), err)) < 0)
+        return r;
+    if ((r = check_dns_words(hc, err)) < 0)
+        return r;
+    struct caps caps; /* dockerd refuses unknown capabilities at create, not at start */
+    return caps_compute(false, json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"), true,
+                        &caps, err);
 }
 
 /* ---- HostConfig: dockerd's verifyPlatformContainerResources ---- */
@@ -682,33 +692,33 @@ int verify_create(const json_t *config, const json_t *hc, json_t *warnings, stru
                                 (long long)shares);
     struct security_opts so;
     int r = ns_check_request(config, hc, err); /* dockerd checks these as it decodes */
-    if (r == 0)
-        r = check_cpu_rt(hc, err);
-    if (r == 0)
-        r = check_config(config, err);
-    if (r == 0)
-        r = check_host(hc, err);
-    if (r == 0)
-        r = check_memory(hc, warnings, err);
-    if (r == 0)
-        r = check_cpu(hc, warnings, err);
-    if (r == 0)
-        r = ns_check_modes(hc, err);
-    if (r == 0)
-        r = check_platform(hc, err);
-    if (r == 0)
-        r = dev_verify(hc, warnings, err);
-    if (r == 0)
-        r = check_ulimits(json_object_get(hc, "Ulimits"), err);
-    if (r == 0)
-        r = check_binds(hc, err);
-    if (r == 0)
-        r = plan_security_opts(json_object_get(hc, "SecurityOpt"), &so, err);
-    if (r == 0)
-        r = lsm_check(&so.lsm, err);
-    if (r == 0)
-        r = check_network(hc, err);
-    if (r == 0)
-        r = check_unsupported(hc, err);
-    return r;
+    if (r < 0)
+        return r;
+    if ((r = check_cpu_rt(hc, err)) < 0)
+        return r;
+    if ((r = check_config(config, err)) < 0)
+        return r;
+    if ((r = check_host(hc, err)) < 0)
+        return r;
+    if ((r = check_memory(hc, warnings, err)) < 0)
+        return r;
+    if ((r = check_cpu(hc, warnings, err)) < 0)
+        return r;
+    if ((r = ns_check_modes(hc, err)) < 0)
+        return r;
+    if ((r = check_platform(hc, err)) < 0)
+        return r;
+    if ((r = dev_verify(hc, warnings, err)) < 0)
+        return r;
+    if ((r = check_ulimits(json_object_get(hc, "Ulimits"), err)) < 0)
+        return r;
+    if ((r = check_binds(hc, err)) < 0)
+        return r;
+    if ((r = plan_security_opts(json_object_get(hc, "SecurityOpt"), &so, err)) < 0)
+        return r;
+    if ((r = lsm_check(&so.lsm, err)) < 0)
+        return r;
+    if ((r = check_network(hc, err)) < 0)
+        return r;
+    return check_unsupported(hc, err);
 }
