@@ -177,27 +177,32 @@ static char *num(int64_t v)
 
 static int v1_memory(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
 {
-    int r = 0;
+    int r;
     if (l->memory > 0) {
         _cleanup_free_ char *v = num(l->memory);
-        r = write_file(dir, "memory.limit_in_bytes", v, err);
+        if ((r = write_file(dir, "memory.limit_in_bytes", v, err)) < 0)
+            return r;
         int64_t swap = l->memory_swap == 0 ? 2 * l->memory : l->memory_swap;
         _cleanup_free_ char *sv = swap < 0 ? xstrdup("-1") : num(swap);
         _cleanup_free_ char *memsw = xasprintf("%s/memory.memsw.limit_in_bytes", dir);
-        if (r == 0 && exists(memsw))
-            r = write_file(dir, "memory.memsw.limit_in_bytes", sv, err);
+        if (exists(memsw)) {
+            if ((r = write_file(dir, "memory.memsw.limit_in_bytes", sv, err)) < 0)
+                return r;
+        }
     }
-    if (r == 0 && l->memory_reservation > 0) {
+    if (l->memory_reservation > 0) {
         _cleanup_free_ char *v = num(l->memory_reservation);
-        r = write_file(dir, "memory.soft_limit_in_bytes", v, err);
+        if ((r = write_file(dir, "memory.soft_limit_in_bytes", v, err)) < 0)
+            return r;
     }
-    if (r == 0 && l->memory_swappiness >= 0 && l->memory_swappiness <= 100) {
+    if (l->memory_swappiness >= 0 && l->memory_swappiness <= 100) {
         _cleanup_free_ char *v = num(l->memory_swappiness);
-        r = write_file(dir, "memory.swappiness", v, err);
+        if ((r = write_file(dir, "memory.swappiness", v, err)) < 0)
+            return r;
     }
-    if (r == 0 && l->oom_kill_disable)
-        r = write_file(dir, "memory.oom_control", "1", err);
-    return r;
+    if (l->oom_kill_disable)
+        return write_file(dir, "memory.oom_control", "1", err);
+    return 0;
 }
 
 /* The real-time budget, period first (the runtime must fit in it). A new cgroup has none, and
@@ -229,24 +234,30 @@ static int v1_cpu(const struct cgroup *cg, const struct cgroup_limits *l, struct
     _cleanup_free_ char *cpuset = dir_of(cg, "cpuset");
     int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
     int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
-    int r = 0;
+    int r;
     if (l->cpu_shares > 0) {
         _cleanup_free_ char *v = num(l->cpu_shares);
-        r = write_file(cpu, "cpu.shares", v, err);
+        if ((r = write_file(cpu, "cpu.shares", v, err)) < 0)
+            return r;
     }
-    if (r == 0 && (quota > 0 || l->cpu_period > 0)) {
+    if (quota > 0 || l->cpu_period > 0) {
         _cleanup_free_ char *p = num(period), *q = num(quota > 0 ? quota : -1);
-        r = write_file(cpu, "cpu.cfs_period_us", p, err);
-        if (r == 0)
-            r = write_file(cpu, "cpu.cfs_quota_us", q, err);
+        if ((r = write_file(cpu, "cpu.cfs_period_us", p, err)) < 0)
+            return r;
+        if ((r = write_file(cpu, "cpu.cfs_quota_us", q, err)) < 0)
+            return r;
     }
-    if (r == 0 && l->cpuset_cpus && *l->cpuset_cpus)
-        r = write_file(cpuset, "cpuset.cpus", l->cpuset_cpus, err);
-    if (r == 0 && l->cpuset_mems && *l->cpuset_mems)
-        r = write_file(cpuset, "cpuset.mems", l->cpuset_mems, err);
-    if (r == 0 && (l->cpu_rt_period || l->cpu_rt_runtime))
-        r = v1_cpu_rt(cpu, l, err);
-    return r;
+    if (l->cpuset_cpus && *l->cpuset_cpus) {
+        if ((r = write_file(cpuset, "cpuset.cpus", l->cpuset_cpus, err)) < 0)
+            return r;
+    }
+    if (l->cpuset_mems && *l->cpuset_mems) {
+        if ((r = write_file(cpuset, "cpuset.mems", l->cpuset_mems, err)) < 0)
+            return r;
+    }
+    if (l->cpu_rt_period || l->cpu_rt_runtime)
+        return v1_cpu_rt(cpu, l, err);
+    return 0;
 }
 
 /* A rule as devices.allow takes it: "c 1:3 rwm", "b *:* m", "a". */
@@ -271,12 +282,15 @@ static int v1_devices(const char *dir, const struct cgroup_limits *l, struct ber
     if (l->privileged)
         return 0;
     int r = write_file(dir, "devices.deny", "a", err);
-    for (size_t i = 0; r == 0 && i < l->ndevices; i++) {
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < l->ndevices; i++) {
         char rule[64];
         rule_text(&l->devices[i], rule);
-        r = write_file(dir, "devices.allow", rule, err);
+        if ((r = write_file(dir, "devices.allow", rule, err)) < 0)
+            return r;
     }
-    return r;
+    return 0;
 }
 
 static bool blkio_set(const struct cgroup_limits *l)
@@ -295,21 +309,24 @@ static int v1_blkio(const char *dir, const struct cgroup_limits *l, struct berth
     static const char *const files[CGROUP_BLKIO_KINDS] = {
         "blkio.weight_device", "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
         "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
-    int r = 0;
+    int r;
     if (l->blkio_weight > 0 && has_file(dir, "blkio.weight")) {
         _cleanup_free_ char *v = num(l->blkio_weight);
-        r = write_file(dir, "blkio.weight", v, err);
+        if ((r = write_file(dir, "blkio.weight", v, err)) < 0)
+            return r;
     }
-    for (int k = 0; r == 0 && k < CGROUP_BLKIO_KINDS; k++) {
-        for (size_t i = 0; r == 0 && i < l->nblkio[k] && has_file(dir, files[k]); i++) {
+    for (int k = 0; k < CGROUP_BLKIO_KINDS; k++) {
+        for (size_t i = 0; i < l->nblkio[k] && has_file(dir, files[k]); i++) {
             const struct cgroup_blkio_device *d = &l->blkio[k][i];
             _cleanup_free_ char *v =
                 xasprintf("%u:%u %llu", d->major, d->minor, (unsigned long long)d->value);
-            if (d->value)
-                r = write_file(dir, files[k], v, err);
+            if (!d->value)
+                continue;
+            if ((r = write_file(dir, files[k], v, err)) < 0)
+                return r;
         }
     }
-    return r;
+    return 0;
 }
 
 static int v1_limits(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
@@ -319,17 +336,22 @@ static int v1_limits(const struct cgroup *cg, const struct cgroup_limits *l, str
     _cleanup_free_ char *dev = dir_of(cg, "devices");
     _cleanup_free_ char *blkio = dir_of(cg, "blkio");
     int r = v1_memory(mem, l, err);
-    if (r == 0)
-        r = v1_cpu(cg, l, err);
-    if (r == 0 && l->pids_limit > 0) {
+    if (r < 0)
+        return r;
+    if ((r = v1_cpu(cg, l, err)) < 0)
+        return r;
+    if (l->pids_limit > 0) {
         _cleanup_free_ char *v = num(l->pids_limit);
-        r = write_file(pids, "pids.max", v, err);
+        if ((r = write_file(pids, "pids.max", v, err)) < 0)
+            return r;
     }
-    if (r == 0 && exists(dev))
-        r = v1_devices(dev, l, err);
-    if (r == 0 && blkio_set(l) && exists(blkio))
-        r = v1_blkio(blkio, l, err);
-    return r;
+    if (exists(dev)) {
+        if ((r = v1_devices(dev, l, err)) < 0)
+            return r;
+    }
+    if (blkio_set(l) && exists(blkio))
+        return v1_blkio(blkio, l, err);
+    return 0;
 }
 
 /* A weight of blkio's 10-1000 on io.weight's 1-10000 scale (runc's conversion). */
@@ -357,23 +379,31 @@ static int v2_io(const char *dir, const struct cgroup_limits *l, struct berth_er
     static const char *const keys[CGROUP_BLKIO_KINDS] = {NULL, "rbps", "wbps", "riops", "wiops"};
     if (!blkio_set(l) || !has_file(dir, "io.max"))
         return 0;
-    int r = l->blkio_weight > 0 ? v2_weight(dir, "", (uint64_t)l->blkio_weight, err) : 0;
-    for (size_t i = 0; r == 0 && i < l->nblkio[CGROUP_BLKIO_WEIGHT]; i++) {
+    int r;
+    if (l->blkio_weight > 0) {
+        if ((r = v2_weight(dir, "", (uint64_t)l->blkio_weight, err)) < 0)
+            return r;
+    }
+    for (size_t i = 0; i < l->nblkio[CGROUP_BLKIO_WEIGHT]; i++) {
         const struct cgroup_blkio_device *d = &l->blkio[CGROUP_BLKIO_WEIGHT][i];
         _cleanup_free_ char *dev = xasprintf("%u:%u", d->major, d->minor);
-        if (d->value) /* 0: no weight of its own, as a new cgroup has */
-            r = v2_weight(dir, dev, d->value, err);
+        if (!d->value) /* 0: no weight of its own, as a new cgroup has */
+            continue;
+        if ((r = v2_weight(dir, dev, d->value, err)) < 0)
+            return r;
     }
-    for (int k = CGROUP_BLKIO_READ_BPS; r == 0 && k < CGROUP_BLKIO_KINDS; k++) {
-        for (size_t i = 0; r == 0 && i < l->nblkio[k]; i++) {
+    for (int k = CGROUP_BLKIO_READ_BPS; k < CGROUP_BLKIO_KINDS; k++) {
+        for (size_t i = 0; i < l->nblkio[k]; i++) {
             const struct cgroup_blkio_device *d = &l->blkio[k][i];
             _cleanup_free_ char *v = xasprintf("%u:%u %s=%llu", d->major, d->minor, keys[k],
                                                (unsigned long long)d->value);
-            if (d->value) /* 0: no limit, as a new cgroup has */
-                r = write_file(dir, "io.max", v, err);
+            if (!d->value) /* 0: no limit, as a new cgroup has */
+                continue;
+            if ((r = write_file(dir, "io.max", v, err)) < 0)
+                return r;
         }
     }
-    return r;
+    return 0;
 }
 
 /* v2 names and units: cpu.weight from shares (as runc converts), cpu.max "quota period". */
@@ -382,38 +412,45 @@ static int v2_limits(const struct cgroup *cg, const struct cgroup_limits *l, str
     _cleanup_free_ char *dir = dir_of(cg, NULL);
     int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
     int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
-    int r = 0;
+    int r;
     if (l->memory > 0) {
         _cleanup_free_ char *v = num(l->memory);
         int64_t swap = l->memory_swap == 0 ? l->memory : l->memory_swap - l->memory;
         _cleanup_free_ char *sv = l->memory_swap < 0 ? xstrdup("max") : num(swap);
-        r = write_file(dir, "memory.max", v, err);
-        if (r == 0)
-            r = write_file(dir, "memory.swap.max", sv, err);
+        if ((r = write_file(dir, "memory.max", v, err)) < 0)
+            return r;
+        if ((r = write_file(dir, "memory.swap.max", sv, err)) < 0)
+            return r;
     }
-    if (r == 0 && l->memory_reservation > 0) {
+    if (l->memory_reservation > 0) {
         _cleanup_free_ char *v = num(l->memory_reservation);
-        r = write_file(dir, "memory.low", v, err);
+        if ((r = write_file(dir, "memory.low", v, err)) < 0)
+            return r;
     }
-    if (r == 0 && l->cpu_shares > 0) {
+    if (l->cpu_shares > 0) {
         _cleanup_free_ char *v = num(1 + ((l->cpu_shares - 2) * 9999) / 262142);
-        r = write_file(dir, "cpu.weight", v, err);
+        if ((r = write_file(dir, "cpu.weight", v, err)) < 0)
+            return r;
     }
-    if (r == 0 && quota > 0) {
+    if (quota > 0) {
         _cleanup_free_ char *v = xasprintf("%lld %lld", (long long)quota, (long long)period);
-        r = write_file(dir, "cpu.max", v, err);
+        if ((r = write_file(dir, "cpu.max", v, err)) < 0)
+            return r;
     }
-    if (r == 0 && l->cpuset_cpus && *l->cpuset_cpus)
-        r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err);
-    if (r == 0 && l->pids_limit > 0) {
+    if (l->cpuset_cpus && *l->cpuset_cpus) {
+        if ((r = write_file(dir, "cpuset.cpus", l->cpuset_cpus, err)) < 0)
+            return r;
+    }
+    if (l->pids_limit > 0) {
         _cleanup_free_ char *v = num(l->pids_limit);
-        r = write_file(dir, "pids.max", v, err);
+        if ((r = write_file(dir, "pids.max", v, err)) < 0)
+            return r;
     }
-    if (r == 0)
-        r = v2_io(dir, l, err);
-    if (r == 0 && !l->privileged)
-        r = devfilter_attach(cg->dirfd, l->devices, l->ndevices, err);
-    return r;
+    if ((r = v2_io(dir, l, err)) < 0)
+        return r;
+    if (!l->privileged)
+        return devfilter_attach(cg->dirfd, l->devices, l->ndevices, err);
+    return 0;
 }
 
 /* v2 delegates controllers level by level through cgroup.subtree_control, from the root down
@@ -421,18 +458,17 @@ static int v2_limits(const struct cgroup *cg, const struct cgroup_limits *l, str
 static void v2_enable_controllers(const char *rel)
 {
     static const char *const ctrls[] = {"+cpu", "+cpuset", "+memory", "+pids", "+io", NULL};
-    struct buf dir = {0};
+    _cleanup_buf_ struct buf dir = {0};
     buf_puts(&dir, root_dir);
     for (const char *p = rel;;) {
         for (const char *const *c = ctrls; *c; c++)
             write_file(dir.data, "cgroup.subtree_control", *c, NULL);
         size_t n = strcspn(p, "/");
         if (!p[n])
-            break; /* not in the leaf: a cgroup with processes may not delegate */
+            return; /* not in the leaf: a cgroup with processes may not delegate */
         buf_printf(&dir, "/%.*s", (int)n, p);
         p += n + 1;
     }
-    buf_free(&dir);
 }
 
 static char *relative(const char *parent, const char *name)
@@ -445,6 +481,29 @@ static char *relative(const char *parent, const char *name)
     return n ? xasprintf("%.*s/%s", (int)n, parent, name) : xstrdup(name);
 }
 
+static int v2_create(struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
+{
+    v2_enable_controllers(cg->rel);
+    int r = make_dirs(root_dir, cg->rel, false, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *dir = dir_of(cg, NULL);
+    if ((cg->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return berth_error(err, errno, "open cgroup `%s`", dir);
+    return v2_limits(cg, l, err);
+}
+
+static int v1_create(struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
+{
+    for (const char *const *c = v1_controllers; *c; c++) {
+        _cleanup_free_ char *base = xasprintf("%s/%s", root_dir, *c);
+        int r = exists(base) ? make_dirs(base, cg->rel, strcmp(*c, "cpuset") == 0, err) : 0;
+        if (r < 0)
+            return r;
+    }
+    return v1_limits(cg, l, err);
+}
+
 int cgroup_create(const char *parent, const char *name, const struct cgroup_limits *l,
                   struct cgroup **out, struct berth_err **err)
 {
@@ -452,24 +511,8 @@ int cgroup_create(const char *parent, const char *name, const struct cgroup_limi
     cg->version = is_v2() ? 2 : 1;
     cg->rel = relative(parent && *parent ? parent : "berth", name);
     cg->dirfd = -1;
-    int r = 0;
-    if (cg->version == 2) {
-        v2_enable_controllers(cg->rel);
-        r = make_dirs(root_dir, cg->rel, false, err);
-        _cleanup_free_ char *dir = dir_of(cg, NULL);
-        if (r == 0 && (cg->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-            r = berth_error(err, errno, "open cgroup `%s`", dir);
-        if (r == 0)
-            r = v2_limits(cg, l, err);
-    } else {
-        for (const char *const *c = v1_controllers; r == 0 && *c; c++) {
-            _cleanup_free_ char *base = xasprintf("%s/%s", root_dir, *c);
-            if (exists(base))
-                r = make_dirs(base, cg->rel, strcmp(*c, "cpuset") == 0, err);
-        }
-        if (r == 0)
-            r = v1_limits(cg, l, err);
-    }
+    /* The steps return at their first failure; what they made is removed here, in one place. */
+    int r = cg->version == 2 ? v2_create(cg, l, err) : v1_create(cg, l, err);
     if (r < 0) {
         cgroup_destroy(cg, NULL);
         return r;

@@ -124,26 +124,33 @@ static struct {
     int fd;
 } last = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1};
 
+/* Under last.lock: a copy of the program for these rules, loaded unless it is the last one. */
+static int dup_program(const struct cgroup_device_rule *rules, size_t n, struct berth_err **err)
+{
+    if (last.fd < 0 || last.n != n || !same_rules(last.rules, rules, n)) {
+        int fd = load(rules, n, err);
+        if (fd < 0)
+            return fd;
+        if (last.fd >= 0)
+            close(last.fd);
+        free(last.rules);
+        last.rules = xcalloc(n ? n : 1, sizeof(*rules));
+        memcpy(last.rules, rules, n * sizeof(*rules));
+        last.n = n;
+        last.fd = fd;
+    }
+    int fd = fcntl(last.fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return berth_error(err, errno, "dup the device cgroup eBPF program");
+    return fd;
+}
+
 static int program_for(const struct cgroup_device_rule *rules, size_t n, struct berth_err **err)
 {
     pthread_mutex_lock(&last.lock);
-    int r = 0;
-    if (last.fd < 0 || last.n != n || !same_rules(last.rules, rules, n)) {
-        r = load(rules, n, err);
-        if (r >= 0) {
-            if (last.fd >= 0)
-                close(last.fd);
-            free(last.rules);
-            last.rules = xcalloc(n ? n : 1, sizeof(*rules));
-            memcpy(last.rules, rules, n * sizeof(*rules));
-            last.n = n;
-            last.fd = r;
-        }
-    }
-    if (r >= 0 && (r = fcntl(last.fd, F_DUPFD_CLOEXEC, 3)) < 0)
-        r = berth_error(err, errno, "dup the device cgroup eBPF program");
-    pthread_mutex_unlock(&last.lock);
-    return r;
+    int fd = dup_program(rules, n, err);
+    pthread_mutex_unlock(&last.lock); /* whatever happened */
+    return fd;
 }
 
 int devfilter_attach(int cgroup_fd, const struct cgroup_device_rule *rules, size_t n,

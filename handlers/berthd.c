@@ -30,9 +30,9 @@
 static int prepare_dirs(struct daemon *d, struct berth_err **err)
 {
     int r = fs_mkdir_p(d->cfg.root, 0711, err);
-    if (r == 0)
-        r = fs_mkdir_p(d->cfg.exec_root, 0700, err);
-    return r;
+    if (r < 0)
+        return r;
+    return fs_mkdir_p(d->cfg.exec_root, 0700, err);
 }
 
 /* The pid file is held with flock for the daemon's life: a second berthd on the same pid file
@@ -273,16 +273,24 @@ static void stop_registry_client(struct daemon *d)
     free(d->regcfg.mirrors);
 }
 
-static int open_stores(struct daemon *d, struct berth_err **err)
+static int open_each_store(struct daemon *d, struct berth_err **err)
 {
     int r = store_open(d->cfg.root, &d->blobs, err);
-    if (r == 0)
-        r = layer_store_open(d->cfg.root, &d->layers, err);
-    if (r == 0)
-        r = image_store_open(d->cfg.root, d->blobs, d->layers, d->pool, &d->images, err);
-    if (r == 0)
-        r = ctr_store_open(d->cfg.root, d->pool, &d->cs, err);
     if (r < 0)
+        return r;
+    r = layer_store_open(d->cfg.root, &d->layers, err);
+    if (r < 0)
+        return r;
+    r = image_store_open(d->cfg.root, d->blobs, d->layers, d->pool, &d->images, err);
+    if (r < 0)
+        return r;
+    return ctr_store_open(d->cfg.root, d->pool, &d->cs, err);
+}
+
+static int open_stores(struct daemon *d, struct berth_err **err)
+{
+    /* a store opened before the failure is closed by daemon_stop */
+    if (open_each_store(d, err) < 0)
         return berth_error_wrap(err, "open the store in `%s`", d->cfg.root);
     hold_container_layers(d);
     log_info("store: %zu images", image_count(d->images));
@@ -316,17 +324,26 @@ static int start_api(struct daemon *d, struct berth_err **err)
 
 static int daemon_start(struct daemon *d, struct berth_err **err)
 {
-    int r;
-    if ((r = log_config_check(json_get_str(d->cfg.file, "log-driver"),
-                              json_object_get(d->cfg.file, "log-opts"), err)) < 0 ||
-        (r = ns_check_defaults(d->cfg.file, err)) < 0 || (r = prepare_dirs(d, err)) < 0 ||
-        (r = lock_pidfile(d, err)) < 0 || (r = load_engine_id(d, err)) < 0)
+    int r = log_config_check(json_get_str(d->cfg.file, "log-driver"),
+                             json_object_get(d->cfg.file, "log-opts"), err);
+    if (r < 0)
+        return r;
+    if ((r = ns_check_defaults(d->cfg.file, err)) < 0)
+        return r;
+    if ((r = prepare_dirs(d, err)) < 0)
+        return r;
+    if ((r = lock_pidfile(d, err)) < 0)
+        return r;
+    if ((r = load_engine_id(d, err)) < 0)
         return r;
     raise_limits();
     host_info_load(&d->host);
     cgroup_detect(&d->cgroup);
-    if ((r = start_reactor(d, err)) < 0 || (r = watch_signals(d, err)) < 0 ||
-        (r = open_stores(d, err)) < 0)
+    if ((r = start_reactor(d, err)) < 0)
+        return r;
+    if ((r = watch_signals(d, err)) < 0)
+        return r;
+    if ((r = open_stores(d, err)) < 0)
         return r;
     start_registry_client(d);
     start_exec(d);
@@ -381,6 +398,21 @@ static void daemon_stop(struct daemon *d)
     config_free(&d->cfg);
 }
 
+/* Start the daemon and run it until it is told to stop; 0 after a clean shut-down. */
+static int serve(struct daemon *d, struct berth_err **err)
+{
+    int r = daemon_start(d, err);
+    if (r < 0) {
+        log_error("failed to start daemon: %s", (*err)->msg);
+        return r;
+    }
+    r = reactor_run(d->r);
+    if (r < 0)
+        return r;
+    log_info("berthd shut down");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     _cleanup_err_ struct berth_err *err = NULL;
@@ -400,13 +432,7 @@ int main(int argc, char **argv)
     }
     log_set_level((enum log_level)log_level_parse(d.cfg.log_level));
     crashpoint_init();
-    int r = daemon_start(&d, &err);
-    if (r == 0)
-        r = reactor_run(d.r);
-    else
-        log_error("failed to start daemon: %s", err->msg);
-    if (r == 0)
-        log_info("berthd shut down");
-    daemon_stop(&d);
-    return r == 0 ? 0 : 1;
+    int r = serve(&d, &err);
+    daemon_stop(&d); /* whatever happened: it also undoes a start that failed halfway */
+    return r < 0 ? 1 : 0;
 }

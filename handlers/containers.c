@@ -525,9 +525,10 @@ static int bound(struct api_req *a, const json_t *f, const char *key, int64_t *o
     if (!json_array_size(v))
         return 0;
     int r = ctr_lookup(a->d->cs, json_string_value(json_array_get(v, 0)), &c, err);
-    if (r == 0)
-        *out = time_parse_rfc3339(c->created);
-    return r;
+    if (r < 0)
+        return r;
+    *out = time_parse_rfc3339(c->created);
+    return 0;
 }
 
 struct by_created {

@@ -86,8 +86,10 @@ static int pull_reference(struct api_req *a, struct image_ref *r, struct berth_e
     _cleanup_free_ char *image = http_query_get(a->msg, "fromImage");
     _cleanup_free_ char *tag = http_query_get(a->msg, "tag");
     int rc = ref_parse_pull(image ? image : "", tag, r, err);
-    if (rc == 0 && (rc = ref_check_tag_name(r, err)) < 0)
-        ref_free(r);
+    if (rc < 0)
+        return rc;
+    if ((rc = ref_check_tag_name(r, err)) < 0)
+        ref_free(r); /* the caller gets no reference when the name is refused */
     return rc;
 }
 

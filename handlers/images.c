@@ -94,9 +94,11 @@ static int time_bounds(struct api_req *a, const json_t *f, int64_t *before, int6
     bool has_until;
     int64_t until;
     int r = filters_until(f, time_now_ns(), &has_until, &until, err);
-    if (r == 0 && has_until && (*before < 0 || until < *before))
+    if (r < 0)
+        return r;
+    if (has_until && (*before < 0 || until < *before))
         *before = until;
-    return r;
+    return 0;
 }
 
 struct list_opts {

@@ -528,23 +528,20 @@ static int cmd_run(struct client *cl, int argc, char **argv)
         return code;
     if (o.detach) {
         code = start(cl, id);
-        if (code == 0)
-            printf("%s\n", id);
+        if (code)
+            return code;
+        printf("%s\n", id);
+        return 0;
+    }
+    _cleanup_(http_client_close) struct http_client at = {.fd = -1}, wt = {.fd = -1};
+    if (attach_and_wait(cl->host, id, o.rm, &at, &wt) < 0)
+        return EXIT_ENGINE;
+    proxy_signals();
+    code = start(cl, id);
+    if (code)
         return code;
-    }
-    struct http_client at = {.fd = -1}, wt = {.fd = -1};
-    code = attach_and_wait(cl->host, id, o.rm, &at, &wt) < 0 ? EXIT_ENGINE : 0;
-    if (code == 0)
-        proxy_signals();
-    if (code == 0)
-        code = start(cl, id);
-    if (code == 0) {
-        copy_output(&at, cl, id);
-        code = wait_result(&wt);
-    }
-    http_client_close(&at);
-    http_client_close(&wt);
-    return code;
+    copy_output(&at, cl, id);
+    return wait_result(&wt);
 }
 
 /* ---- inspect ---- */
