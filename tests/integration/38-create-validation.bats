@@ -14,44 +14,6 @@ teardown() {
   ctr_teardown
 }
 
-# refused JSON MESSAGE: POST /containers/create with the body JSON is a 400 whose message is
-# exactly MESSAGE, and no container exists afterwards.
-refused() {
-  local code
-  code=$(api_save POST /containers/create -H 'Content-Type: application/json' -d "$1")
-  local msg
-  msg=$(jq -r .message "$BT_DIR/api.body")
-  if [ "$code" != 400 ] || [ "$msg" != "$2" ]; then
-    echo "expected: 400 $2"
-    echo "got:      $code $(cat "$BT_DIR/api.body")"
-    return 1
-  fi
-  no_containers
-}
-
-no_containers() {
-  local ids
-  ids=$(docker ps -aq)
-  [ -z "$ids" ] || { echo "containers left: $ids"; return 1; }
-}
-
-# cli_refused MESSAGE ARGS...: `docker create ARGS... busybox true` fails with dockerd's
-# "Error response from daemon: MESSAGE" (so the CLI passed the value on), creating nothing.
-cli_refused() {
-  local msg=$1
-  shift
-  run docker create "$@" busybox true
-  if [ "$status" -eq 0 ] || [[ "$output" != *"Error response from daemon: $msg"* ]]; then
-    echo "expected: Error response from daemon: $msg"
-    echo "got ($status): $output"
-    return 1
-  fi
-  no_containers
-}
-
-# A body for busybox with HOSTCONFIG (JSON object) and CONFIG (extra top-level members).
-body() { printf '{"Image":"busybox","Cmd":["true"]%s,"HostConfig":%s}' "${2:+,$2}" "${1:-"{}"}"; }
-
 @test "a HostConfig.Mounts bind with a relative Source is refused; no directory appears" {
   RELDIR=berth-relmount-$$-$RANDOM
   BERTHD_CWD=$(readlink "/proc/$BT_PID/cwd")

@@ -17,12 +17,6 @@ teardown() { ctr_teardown; }
 
 BRIDGE_WARNING="WARNING: bridge networking is not supported yet: the container runs with network none (--network none or --network host says so and silences this warning)"
 
-no_containers() {
-  local ids
-  ids=$(docker ps -aq)
-  [ -z "$ids" ] || { echo "containers left: $ids"; return 1; }
-}
-
 # refused_run MESSAGE ARGS...: `docker run ARGS... busybox true` and `docker create` with the
 # same ARGS both fail with "Error response from daemon: MESSAGE", print nothing else of note
 # (no pull: the CLI pulls only on a 404), and create nothing.

@@ -16,42 +16,6 @@ teardown() {
   ctr_teardown
 }
 
-no_containers() {
-  local ids
-  ids=$(docker ps -aq)
-  [ -z "$ids" ] || { echo "containers left: $ids"; return 1; }
-}
-
-# refused JSON MESSAGE: POST /containers/create with body JSON is a 400 with exactly MESSAGE,
-# and no container exists afterwards.
-refused() {
-  local code msg
-  code=$(api_save POST /containers/create -H 'Content-Type: application/json' -d "$1")
-  msg=$(jq -r .message "$BT_DIR/api.body")
-  if [ "$code" != 400 ] || [ "$msg" != "$2" ]; then
-    echo "expected: 400 $2"
-    echo "got:      $code $(cat "$BT_DIR/api.body")"
-    return 1
-  fi
-  no_containers
-}
-
-# cli_refused MESSAGE ARGS...: `docker create ARGS... busybox true` fails with the daemon's
-# MESSAGE, creating nothing.
-cli_refused() {
-  local msg=$1
-  shift
-  run docker create "$@" busybox true
-  if [ "$status" -eq 0 ] || [[ "$output" != *"Error response from daemon: $msg"* ]]; then
-    echo "expected: Error response from daemon: $msg"
-    echo "got ($status): $output"
-    return 1
-  fi
-  no_containers
-}
-
-body() { printf '{"Image":"busybox","Cmd":["true"]%s,"HostConfig":%s}' "${2:+,$2}" "${1:-"{}"}"; }
-
 # ns CTR KIND: the namespace KIND (net, ipc, pid, uts) of a running container's process.
 ns() { readlink "/proc/$(ctr_pid "$1")/ns/$2"; }
 

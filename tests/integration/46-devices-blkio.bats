@@ -30,12 +30,6 @@ make_loop() {
   LOOP_MIN=$((0x$(stat -c %T "$LOOP")))
 }
 
-no_containers() {
-  local ids
-  ids=$(docker ps -aq)
-  [ -z "$ids" ] || { echo "containers left: $ids"; return 1; }
-}
-
 # devices_list CTR: the v1 devices cgroup's list of the container (skips the test on v2).
 devices_list() {
   [ -d "$CG_ROOT/devices" ] || skip "no v1 devices controller"

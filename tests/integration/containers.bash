@@ -11,6 +11,8 @@
 #   running CTR / log_has CTR RE    the container runs / its log (both streams) has a line RE
 #   raw_attach CTR QUERY [opts]     an upgraded attach request, then stdin's bytes, raw
 #   pty_run [ptyexpect opts] -- CMD CMD on a pseudo-terminal, driven by steps on stdin
+#   no_containers / refused JSON MSG / cli_refused MSG ARGS / body [HC [CONFIG]]
+#                                   a refused create: its 400 and words, and nothing made
 
 CG_ROOT=${CG_ROOT:-/sys/fs/cgroup}
 
@@ -109,3 +111,42 @@ PTYEXPECT=$INTEGRATION_DIR/ptyexpect.py
 pty_run() {
   "$HOSTPY" "$PTYEXPECT" "$@"
 }
+
+# no_containers: none exists (what a refused create must leave).
+no_containers() {
+  local ids
+  ids=$(docker ps -aq)
+  [ -z "$ids" ] || { echo "containers left: $ids"; return 1; }
+}
+
+# refused JSON MESSAGE: POST /containers/create with the body JSON is a 400 whose message is
+# exactly MESSAGE, and no container exists afterwards.
+refused() {
+  local code msg
+  code=$(api_save POST /containers/create -H 'Content-Type: application/json' -d "$1")
+  msg=$(jq -r .message "$BT_DIR/api.body")
+  if [ "$code" != 400 ] || [ "$msg" != "$2" ]; then
+    echo "expected: 400 $2"
+    echo "got:      $code $(cat "$BT_DIR/api.body")"
+    return 1
+  fi
+  no_containers
+}
+
+# cli_refused MESSAGE ARGS...: `docker create ARGS... busybox true` fails with the daemon's
+# "Error response from daemon: MESSAGE" (so the CLI passed the value on), creating nothing.
+cli_refused() {
+  local msg=$1
+  shift
+  run docker create "$@" busybox true
+  if [ "$status" -eq 0 ] || [[ "$output" != *"Error response from daemon: $msg"* ]]; then
+    echo "expected: Error response from daemon: $msg"
+    echo "got ($status): $output"
+    return 1
+  fi
+  no_containers
+}
+
+# body [HOSTCONFIG [CONFIG]]: a create body for busybox with HOSTCONFIG (a JSON object) and
+# CONFIG (extra top-level members).
+body() { printf '{"Image":"busybox","Cmd":["true"]%s,"HostConfig":%s}' "${2:+,$2}" "${1:-"{}"}"; }
