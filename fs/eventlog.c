@@ -410,7 +410,7 @@ static bool pass_lines(struct eventlog_cursor *c, size_t max_bytes, size_t *pass
 {
     size_t pos = 0;
     bool go_on = true;
-    while (go_on && *passed < max_bytes) {
+    while (go_on && *passed < max_bytes && pos < c->chunk.len) {
         const char *nl = memchr(c->chunk.data + pos, '\n', c->chunk.len - pos);
         if (!nl)
             break;

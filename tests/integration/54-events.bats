@@ -157,7 +157,8 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
   run docker run --name old busybox sh -c 'exit 5'
   [ "$status" -eq 5 ]
   docker rm old
-  docker run -d --name sleeper busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+  docker run -d --name sleeper busybox sh -c 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
+  wait_until 5 log_has sleeper ready # its trap is set
   restart_berthd # stops sleeper (its kill and die are in the log)
   docker rm sleeper
   events "$t0" "$(now)" --filter container=old --filter container=sleeper >"$BT_DIR/ev"
@@ -196,8 +197,10 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
   r1=$(awk '$1 == "rss" && $2 == 1 {print $3}' "$BT_DIR/out")
   r3=$(awk '$1 == "rss" && $2 == 3 {print $3}' "$BT_DIR/out")
   echo "# berthd RSS ${base} kB; after 10000 events for a reader that reads nothing ${r1} kB, after 30000 ${r3} kB" >&3
-  [ "$r3" -lt $((r1 + 4096)) ] # flat once its ring is full
-  [ "$r3" -lt $((base + 65536)) ]
+  if ! ldd "$BERTHD" | grep -q libasan; then # ASan's quarantine keeps what is freed
+    [ "$r3" -lt $((r1 + 4096)) ]                # flat once its ring is full
+    [ "$r3" -lt $((base + 65536)) ]
+  fi
   # the stream: resize events, then the error line, then a close without the body's end
   [ "$(tail -n 1 "$BT_DIR/out")" = "[end broken]" ]
   grep '^{' "$BT_DIR/out" >"$BT_DIR/got"

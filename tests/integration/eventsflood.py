@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """eventsflood.py SOCKET CONTAINER [--rounds R] [--per-round N] [--pid PID] [--query Q]: a slow
 events reader. Opens GET /events?Q (Connection: close) and reads nothing while it makes R x N
-resize events (POST /containers/CONTAINER/resize, pipelined on a keep-alive connection); after
+resize events (POST /containers/CONTAINER/resize, pipelined on a keep-alive connection), once the
+reply's head is in (the subscription exists); after
 each round prints "rss ROUND KB" for berthd's pid (when given). Then it reads the events stream
 to its end and prints each event line, and a last line "[end complete]" when the body ended
 (chunked terminator) or "[end broken]" when the connection closed without it."""
@@ -56,9 +57,19 @@ def flood(n):
     s.close()
 
 
-def read_chunked(s):
-    """The body's bytes and whether it ended with the chunked terminator."""
+def read_head(s):
+    """The reply's head (the subscription exists once it is sent), and the bytes after it."""
     data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def read_chunked(s, data):
+    """The body's bytes and whether it ended with the chunked terminator."""
     while True:
         chunk = s.recv(1 << 20)
         if not chunk:
@@ -86,10 +97,11 @@ ev.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: it f
 ev.connect(a.sock)
 ev.sendall(("GET /v1.50/events?%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
             % a.query).encode())
+start = read_head(ev)
 for r in range(a.rounds):
     flood(a.per_round)
     if a.pid:
         print("rss %d %d" % (r + 1, rss_kb(a.pid)), flush=True)
-body, complete = read_chunked(ev)
+body, complete = read_chunked(ev, start)
 sys.stdout.write(body.decode())
 print("[end %s]" % ("complete" if complete else "broken"))
