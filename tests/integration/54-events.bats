@@ -79,8 +79,10 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
 }
 
 @test "docker events streams live: start, then die with its exit code, as they happen" {
+  t0=$(now)
   docker create --name live busybox sh -c 'sleep 0.3; exit 7'
-  timeout 30 "$DOCKER_BIN" events --filter container=live \
+  # --since: the create is replayed, then the stream goes on live
+  timeout 30 "$DOCKER_BIN" events --since "$t0" --filter container=live \
     --format '{{.Action}} {{index .Actor.Attributes "exitCode"}}' >"$BT_DIR/live" 2>&1 &
   pid=$!
   wait_until 10 listening 1
@@ -88,7 +90,7 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
   wait_until 10 grep -qx 'die 7' "$BT_DIR/live"
   kill "$pid"
   wait "$pid" || true
-  [ "$(cat "$BT_DIR/live")" = "$(printf 'start \ndie 7')" ]
+  [ "$(cat "$BT_DIR/live")" = "$(printf 'create \nstart \ndie 7')" ]
   wait_until 5 no_listeners
 }
 
@@ -160,8 +162,15 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
   docker run -d --name sleeper busybox sh -c 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
   wait_until 5 log_has sleeper ready # its trap is set
   restart_berthd # stops sleeper (its kill and die are in the log)
+  # the log's events, then live ones: sleeper's destroy
+  timeout 30 "$DOCKER_BIN" events --since "$t0" --filter container=old --filter container=sleeper \
+    --format '{{json .}}' >"$BT_DIR/ev" &
+  pid=$!
+  wait_until 10 listening 1
   docker rm sleeper
-  events "$t0" "$(now)" --filter container=old --filter container=sleeper >"$BT_DIR/ev"
+  wait_until 10 grep -q '"Action":"destroy".*"name":"sleeper"' "$BT_DIR/ev"
+  kill "$pid"
+  wait "$pid" || true
   [ "$(jq -r '.Actor.Attributes.name + " " + .Action' "$BT_DIR/ev" | tr '\n' ,)" = \
     "old create,old attach,old start,old die,old destroy,sleeper create,sleeper start,sleeper kill,sleeper die,sleeper destroy," ]
   [ "$(jq -r 'select(.Action == "die") | .Actor.Attributes.exitCode' "$BT_DIR/ev" | head -n 1)" = 5 ]
@@ -242,6 +251,20 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
       "load $id $id")" ]
   run jq -c 'select(.status != .Action or .id != .Actor.ID or has("from"))' "$BT_DIR/ev"
   [ -z "$output" ]
+}
+
+@test "prune events: a destroy for each container, then prune with the bytes reclaimed" {
+  docker create --name p1 busybox true
+  docker create --name p2 busybox true
+  t0=$(now)
+  docker container prune -f
+  docker image prune -af
+  t1=$(now)
+  events "$t0" "$t1" >"$BT_DIR/ev"
+  [ "$(jq -r '.Type + " " + .Action' "$BT_DIR/ev" | tr '\n' ,)" = \
+    "container destroy,container destroy,container prune,image untag,image delete,image prune," ]
+  [ "$(jq -r 'select(.Action == "prune") | .Actor.ID' "$BT_DIR/ev" | sort -u)" = "" ]
+  [ "$(jq -r 'select(.Type == "image" and .Action == "prune") | .Actor.Attributes.reclaimed' "$BT_DIR/ev")" -gt 0 ]
 }
 
 @test "image events: pull (the reference and its repository) and push" {
