@@ -86,6 +86,12 @@ struct ctr_waiter {
     struct ctr_waiter *next;
 };
 
+static void notify(struct exec_env *env, const struct container *c, enum ctr_event what, int value)
+{
+    if (env->notify.fn)
+        env->notify.fn(env->notify.arg, c, what, value);
+}
+
 static void set_time(char **field)
 {
     free(*field);
@@ -309,6 +315,9 @@ static void cleanup_done(struct pool_job *job)
     c->state.oom_killed = cl->oom;
     set_time(&c->state.finished_at);
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
+    if (cl->oom)
+        notify(env, c, CTR_EVENT_OOM, 0);
+    notify(env, c, CTR_EVENT_DIE, run->status);
     bool auto_remove = json_get_bool(c->host_config, "AutoRemove", false);
     if (!auto_remove) /* a --rm container's last state is its removal: no fsyncs for it */
         ctr_save(c, NULL, NULL);
@@ -800,6 +809,8 @@ int ctr_kill(struct exec_env *env, struct container *c, const char *signal, ctr_
         int r = send_signal(run, sig);
         if (r < 0 && r != -ESRCH)
             return berth_error(err, -r, "kill container %s", c->id);
+        if (r == 0)
+            notify(env, c, CTR_EVENT_KILL, sig);
         if (c->state.status == CTR_PAUSED && kill_unpauses(c, sig))
             ctr_pause(env, c, false, NULL); /* after the signal, which it takes as it thaws */
     }
@@ -818,6 +829,7 @@ static void on_kill_timer(struct reactor_timer *t)
     struct ctr_run *run = container_of(t, struct ctr_run, kill_timer);
     log_debug("container %.12s: stop timeout: sending SIGKILL", run->c->id);
     send_signal(run, SIGKILL);
+    notify(run->env, run->c, CTR_EVENT_KILL, SIGKILL);
 }
 
 void ctr_stop(struct exec_env *env, struct container *c, int timeout, ctr_done_fn done, void *ctx)
@@ -841,7 +853,9 @@ void ctr_stop_signal(struct exec_env *env, struct container *c, int timeout, int
     int sig = signal > 0 ? signal : verify_signal(json_get_str(c->config, "StopSignal"));
     if (c->state.status == CTR_PAUSED) /* a frozen process cannot act on a signal */
         ctr_pause(env, c, false, NULL);
-    send_signal(run, timeout == 0 ? SIGKILL : (sig > 0 ? sig : SIGTERM));
+    sig = timeout == 0 ? SIGKILL : (sig > 0 ? sig : SIGTERM);
+    if (send_signal(run, sig) == 0)
+        notify(env, c, CTR_EVENT_KILL, sig);
     run->kill_timer.fn = on_kill_timer;
     if (timeout > 0 && !run->kill_timer._heap_pos)
         reactor_timer_start(env->r, &run->kill_timer, (uint64_t)timeout * 1000);
@@ -890,6 +904,8 @@ static void removal_done(struct pool_job *job)
 {
     struct removal *rm = (struct removal *)job;
     wake_waiters(rm->c, true);
+    if (rm->res == 0)
+        notify(rm->env, rm->c, CTR_EVENT_DESTROY, 0);
     if (rm->done)
         rm->done(rm->ctx, rm->res, rm->err);
     else if (rm->res < 0)

@@ -15,6 +15,16 @@
 
 struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
 
+/* What happens to a container that only exec/ sees, reported for the daemon's events (reactor
+ * thread; fn NULL: nobody listens). value: the signal sent for CTR_EVENT_KILL (by a kill or a
+ * stop, its timeout's SIGKILL too), the exit code for CTR_EVENT_DIE; OOM comes before DIE when
+ * the kernel killed in its cgroup; DESTROY once its files are gone, before it is freed. */
+enum ctr_event { CTR_EVENT_KILL, CTR_EVENT_OOM, CTR_EVENT_DIE, CTR_EVENT_DESTROY };
+struct ctr_notify {
+    void (*fn)(void *arg, const struct container *c, enum ctr_event what, int value);
+    void *arg;
+};
+
 struct exec_env {
     struct reactor *r;
     struct pool *pool;
@@ -28,6 +38,7 @@ struct exec_env {
     const char *init_path;     /* daemon.json "init-path" */
     const char *ipc_mode;      /* daemon.json "default-ipc-mode" (NULL: dockerd's, private) */
     const char *cgroupns_mode; /* daemon.json "default-cgroupns-mode" (NULL: per cgroup version) */
+    struct ctr_notify notify;  /* the daemon's events */
 
     struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
 };

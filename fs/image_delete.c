@@ -29,10 +29,12 @@ static void push_str(char ***v, size_t *n, const char *s)
     (*v)[(*n)++] = xstrdup(s);
 }
 
-static void record(struct image_change *ch, enum image_record_kind kind, const char *what)
+static void record(struct image_change *ch, enum image_record_kind kind, const char *what,
+                   const char *image)
 {
     ch->records = xrealloc(ch->records, (ch->nrecords + 1) * sizeof(*ch->records));
-    ch->records[ch->nrecords++] = (struct image_record){.kind = kind, .what = xstrdup(what)};
+    ch->records[ch->nrecords++] = (struct image_record){
+        .kind = kind, .what = xstrdup(what), .image = image ? xstrdup(image) : NULL};
 }
 
 static char *familiar(const char *full)
@@ -47,10 +49,12 @@ static char *familiar(const char *full)
 
 static void untag(struct image_store *is, struct image_change *ch, const char *full)
 {
+    const char *target = image_ref_target(is, full);
+    _cleanup_free_ char *image = target ? xstrdup(target) : NULL;
     if (!image_ref_del(is, full))
         return;
     _cleanup_free_ char *f = familiar(full);
-    record(ch, IMAGE_UNTAGGED, f);
+    record(ch, IMAGE_UNTAGGED, f, image);
     ch->refs_changed = true;
 }
 
@@ -162,7 +166,7 @@ static void collect_blobs(struct image_change *ch, const struct image *img)
 static void delete_image(struct image_store *is, struct image *img, struct image_change *ch)
 {
     struct layer_store *ls = image_store_layers(is);
-    record(ch, IMAGE_DELETED, img->id);
+    record(ch, IMAGE_DELETED, img->id, img->id);
     push_str(&ch->deleted_ids, &ch->ndeleted, img->id);
     collect_blobs(ch, img);
     image_unregister(is, img->id);
@@ -171,7 +175,7 @@ static void delete_image(struct image_store *is, struct image *img, struct image
         if (!l || l->refs > 0)
             continue;
         layer_forget(ls, l->chain_id);
-        record(ch, IMAGE_DELETED, l->chain_id);
+        record(ch, IMAGE_DELETED, l->chain_id, NULL);
         ch->reclaimed += l->size;
         size_t k;
         json_t *b;
@@ -284,7 +288,7 @@ static void collect_garbage(struct image_store *is, struct image_change *ch)
     struct layer **unused = layer_unused(ls);
     for (size_t i = 0; unused[i]; i++) {
         struct layer *l = layer_forget(ls, unused[i]->chain_id);
-        record(ch, IMAGE_DELETED, l->chain_id);
+        record(ch, IMAGE_DELETED, l->chain_id, NULL);
         ch->reclaimed += l->size;
         ch->layers = xrealloc(ch->layers, (ch->nlayers + 1) * sizeof(*ch->layers));
         ch->layers[ch->nlayers++] = l;
@@ -323,8 +327,10 @@ void image_prune(struct image_store *is, bool all, const struct prune_match *m,
 
 void image_change_free(struct image_change *ch)
 {
-    for (size_t i = 0; i < ch->nrecords; i++)
+    for (size_t i = 0; i < ch->nrecords; i++) {
         free(ch->records[i].what);
+        free(ch->records[i].image);
+    }
     free(ch->records);
     for (size_t i = 0; i < ch->ndeleted; i++)
         free(ch->deleted_ids[i]);

@@ -23,7 +23,8 @@ struct image_users {
 enum image_record_kind { IMAGE_UNTAGGED, IMAGE_DELETED };
 struct image_record {
     enum image_record_kind kind;
-    char *what; /* the familiar reference untagged, or the image or layer ID deleted */
+    char *what;  /* the familiar reference untagged, or the image or layer ID deleted */
+    char *image; /* the image untagged or deleted; NULL for a layer */
 };
 
 /* What a series of deletions did, and what is left to remove from disk. The caller sets users

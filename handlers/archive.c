@@ -57,9 +57,20 @@ static void import_work(struct pool_job *job)
                              &ic->img, &ic->err);
 }
 
+/* As dockerd's import: the tag's event first, when it names the image, then the import's. */
 static void import_replied(struct import_call *ic)
 {
     struct api_req *a = ic->body.a;
+    struct events *ev = ic->d->events;
+    if (ic->ref) {
+        struct image_ref r;
+        if (ref_parse(ic->ref, 0, &r, NULL) == 0) {
+            _cleanup_free_ char *name = ref_familiar(&r);
+            events_image(ev, ic->d->images, ic->img->id, name, "tag");
+            ref_free(&r);
+        }
+    }
+    events_image(ev, ic->d->images, ic->img->id, ic->img->id, "import");
     _cleanup_json_ json_t *msg = json_pack("{ss}", "status", ic->img->id);
     api_stream_begin(a, 200, "application/json");
     api_stream_json(a, msg);
@@ -214,8 +225,9 @@ static void load_done(struct pool_job *job)
         lc->res.layers[i] = NULL;
     }
     for (size_t i = 0; i < lc->res.nimages; i++) {
-        image_register(d->images, lc->res.images[i]);
+        struct image *img = image_register(d->images, lc->res.images[i]);
         lc->res.images[i] = NULL;
+        events_image(d->events, d->images, img->id, img->id, "load"); /* one per image */
     }
     for (size_t i = 0; i + 1 < lc->res.nrefs; i += 2)
         image_ref_set(d->images, lc->res.refs[i], lc->res.refs[i + 1]);
@@ -311,6 +323,9 @@ static void save_images(struct api_req *a, char **names)
         save_free(sc);
         return api_reply_error(a, err);
     }
+    for (size_t i = 0; i < sc->plan.n; i++) /* as dockerd: as each is added to the tarball */
+        events_image(a->d->events, a->d->images, sc->plan.images[i].id, sc->plan.images[i].id,
+                     "save");
     api_stream_begin(a, 200, "application/x-tar");
     http_conn_on_close(a->c, save_client_gone, sc);
 }

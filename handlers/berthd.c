@@ -214,19 +214,19 @@ static const char *image_user(void *arg, const char *image_id, bool *running)
 static void start_exec(struct daemon *d)
 {
     const char *parent = json_get_str(d->cfg.file, "cgroup-parent");
-    d->exec =
-        (struct exec_env){.r = d->r,
-                          .pool = d->pool,
-                          .cs = d->cs,
-                          .images = d->images,
-                          .layers = d->layers,
-                          .cgroup_parent = parent && *parent ? parent : "berth",
-                          .log_driver = json_get_str(d->cfg.file, "log-driver"),
-                          .log_opts = json_object_get(d->cfg.file, "log-opts"),
-                          .init = json_get_bool(d->cfg.file, "init", false),
-                          .init_path = json_get_str(d->cfg.file, "init-path"),
-                          .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
-                          .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode")};
+    d->exec = (struct exec_env){.r = d->r,
+                                .pool = d->pool,
+                                .cs = d->cs,
+                                .images = d->images,
+                                .layers = d->layers,
+                                .cgroup_parent = parent && *parent ? parent : "berth",
+                                .log_driver = json_get_str(d->cfg.file, "log-driver"),
+                                .log_opts = json_object_get(d->cfg.file, "log-opts"),
+                                .init = json_get_bool(d->cfg.file, "init", false),
+                                .init_path = json_get_str(d->cfg.file, "init-path"),
+                                .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
+                                .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode"),
+                                .notify = {.fn = events_on_container, .arg = d->events}};
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
 }
 
@@ -297,6 +297,13 @@ static int open_stores(struct daemon *d, struct berth_err **err)
     return 0;
 }
 
+/* Before anything emits: the start-up's own removals (--rm containers) are events too. */
+static int open_events(struct daemon *d, struct berth_err **err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/events", d->cfg.root);
+    return events_open(d->r, d->pool, dir, d->id, &d->events, err);
+}
+
 static int start_api(struct daemon *d, struct berth_err **err)
 {
     struct http_server_opts o = {
@@ -345,6 +352,8 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
         return r;
     if ((r = open_stores(d, err)) < 0)
         return r;
+    if ((r = open_events(d, err)) < 0)
+        return r;
     start_registry_client(d);
     start_exec(d);
     recovery_prepare(d);
@@ -379,10 +388,12 @@ static void daemon_stop(struct daemon *d)
     if (stuck > 0) { /* their jobs still use the stores: leave everything as it is */
         log_error("shutdown: %d pool jobs still running after %d s; exiting without them", stuck,
                   SHUTDOWN_POOL_MS / 1000);
+        events_sync(d->events); /* its writer is a thread of its own: the log is complete */
         release_pidfile(d);
         return;
     }
     recovery_free(d);
+    events_close(d->events); /* after the containers' last events */
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
     image_store_close(d->images);

@@ -56,6 +56,7 @@ static void create_done(struct pool_job *job)
         ctr_free(cc->c);
         api_reply_error(cc->a, cc->err);
     } else {
+        events_container(cc->a->d->events, cc->c, "create", NULL);
         api_reply_json(cc->a, 201, json_pack("{ss sO}", "Id", cc->c->id, "Warnings", cc->warnings));
     }
     json_decref(cc->warnings);
@@ -590,13 +591,24 @@ void containers_list(struct api_req *a)
 
 /* ---- rename and prune ---- */
 
+struct rename_call {
+    struct api_req *a;
+    char id[65];
+    char *old_name;
+};
+
 static void renamed(void *ctx, int res, const struct berth_err *err)
 {
-    struct api_req *a = ctx;
+    struct rename_call *rc = ctx;
+    struct container *c = NULL;
+    if (res >= 0 && ctr_lookup(rc->a->d->cs, rc->id, &c, NULL) == 0)
+        events_container(rc->a->d->events, c, "rename", json_pack("{ss}", "oldName", rc->old_name));
     if (res < 0)
-        api_reply_error(a, err);
+        api_reply_error(rc->a, err);
     else
-        api_reply_status(a, 204);
+        api_reply_status(rc->a, 204);
+    free(rc->old_name);
+    free(rc);
 }
 
 void containers_rename(struct api_req *a)
@@ -617,9 +629,12 @@ void containers_rename(struct api_req *a)
         berth_error_wrap(&err, "Error when allocating new name"); /* dockerd's rename words */
         return api_reply_error(a, err);
     }
+    struct rename_call *rc = xcalloc(1, sizeof(*rc));
+    *rc = (struct rename_call){.a = a, .old_name = xstrdup(c->name)};
+    memcpy(rc->id, c->id, sizeof(rc->id));
     ctr_rename(a->d->cs, c, n);
     api_async(a);
-    ctr_save(c, renamed, a);
+    ctr_save(c, renamed, rc);
 }
 
 /* A container prune: the stopped containers the filters select, their writable layers
@@ -650,6 +665,10 @@ static void prune_finish(struct prune *p)
 {
     if (--p->pending > 0)
         return;
+    char reclaimed[24];
+    snprintf(reclaimed, sizeof(reclaimed), "%llu", (unsigned long long)p->reclaimed);
+    events_emit(p->a->d->events, EVENT_CONTAINER, "prune", "",
+                json_pack("{ss}", "reclaimed", reclaimed));
     json_t *deleted = p->deleted; /* dockerd says null for none */
     if (!json_array_size(deleted)) {
         json_decref(deleted);

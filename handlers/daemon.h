@@ -21,6 +21,7 @@
 #include "net/pull.h"
 #include "net/push.h"
 #include "net/registry.h"
+#include "handlers/events.h"
 #include "handlers/router.h"
 
 #ifndef BERTH_VERSION
@@ -49,6 +50,7 @@ struct daemon {
     struct image_store *images;
     struct image_users image_users; /* which container uses an image, for rmi's conflicts */
     struct ctr_store *cs;
+    struct events *events; /* GET /events: what handlers emit (handlers/events.h) */
     struct exec_env exec;
     struct registry_config regcfg;
     struct hclient *hc;

@@ -25,12 +25,24 @@ struct xfer_call {
     void (*cancel)(void *op);
     bool streaming;
     struct registry_auth auth;
+    /* the image event of a success, as dockerd's: the reference and its repository, familiar */
+    const char *action;
+    char *ref, *repo;
 };
 
 static void call_free(struct xfer_call *xc)
 {
     registry_auth_free(&xc->auth);
+    free(xc->ref);
+    free(xc->repo);
     free(xc);
+}
+
+static void set_event(struct xfer_call *xc, const char *action, const struct image_ref *r)
+{
+    xc->action = action;
+    xc->ref = ref_familiar(r);
+    xc->repo = ref_familiar_name(r);
 }
 
 static void on_emit(void *ctx, json_t *msg)
@@ -48,6 +60,8 @@ static void on_emit(void *ctx, json_t *msg)
 static void on_done(void *ctx, int res, const struct berth_err *err)
 {
     struct xfer_call *xc = ctx;
+    if (res >= 0)
+        events_image(xc->a->d->events, xc->a->d->images, xc->ref, xc->repo, xc->action);
     if (xc->a->c)
         http_conn_on_close(xc->a->c, NULL, NULL);
     if (res < 0 && !xc->streaming) {
@@ -104,6 +118,7 @@ static void pull_image(struct api_req *a)
             call_free(xc);
         return api_reply_error(a, err);
     }
+    set_event(xc, "pull", &ref);
     struct pull_opts opts = {.platform = platform, .auth = &xc->auth};
     xc->op = pull_start(&a->d->pull_env, &ref, &opts, on_emit, on_done, xc, &err);
     xc->cancel = (void (*)(void *))pull_cancel;
@@ -128,6 +143,7 @@ void images_push(struct api_req *a)
             berth_user_error(&err, EINVAL, "cannot push a digest reference");
         return api_reply_error(a, err);
     }
+    set_event(xc, "push", &ref);
     xc->op = push_start(&a->d->push_env, &ref, &xc->auth, on_emit, on_done, xc, &err);
     xc->cancel = (void (*)(void *))push_cancel;
     if (!xc->op) {

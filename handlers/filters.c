@@ -48,11 +48,32 @@ static const struct filters_key image_prune_keys[] = {
     {"dangling", NULL}, {"label", NULL}, {"label!", NULL}, {"until", NULL}, {NULL, NULL},
 };
 
+/* dockerd takes any key here and ignores those it does not know; berth refuses them, and the
+ * keys of objects it has no events of. The rest match as dockerd's (handlers/events_filter.c). */
+static const struct filters_key events_keys[] = {
+    {"config", "berth has no swarm configs"},
+    {"container", NULL},
+    {"daemon", "berth emits no daemon events yet"},
+    {"event", NULL},
+    {"image", NULL},
+    {"label", NULL},
+    {"network", "berth emits no network events yet"},
+    {"node", "berth has no swarm nodes"},
+    {"plugin", "berth has no plugins"},
+    {"scope", NULL},
+    {"secret", "berth has no swarm secrets"},
+    {"service", "berth has no swarm services"},
+    {"type", NULL},
+    {"volume", NULL},
+    {NULL, NULL},
+};
+
 const struct filters_route_keys filters_table[FILTERS_ROUTES] = {
     [FILTERS_CONTAINER_LIST] = {"GET", "/containers/json", container_list_keys},
     [FILTERS_CONTAINER_PRUNE] = {"POST", "/containers/prune", container_prune_keys},
     [FILTERS_IMAGE_LIST] = {"GET", "/images/json", image_list_keys},
     [FILTERS_IMAGE_PRUNE] = {"POST", "/images/prune", image_prune_keys},
+    [FILTERS_EVENTS] = {"GET", "/events", events_keys},
 };
 
 static json_t *normalise(json_t *raw)

@@ -9,6 +9,9 @@ void system_ping(struct api_req *a);
 void system_version(struct api_req *a);
 void system_info(struct api_req *a);
 
+/* system_events.c */
+void system_events(struct api_req *a);
+
 /* images.c */
 void images_list(struct api_req *a);
 void images_prune(struct api_req *a);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -266,21 +267,26 @@ void images_history(struct api_req *a)
 struct tag_op {
     struct api_req *a;
     char *id;
+    char *name; /* familiar: "busybox:v1" */
 };
 
 static void tag_saved(void *ctx, int res, const struct berth_err *err)
 {
     struct tag_op *op = ctx;
+    if (res >= 0)
+        events_image(op->a->d->events, op->a->d->images, op->id, op->name, "tag");
     if (res < 0)
         api_reply_error(op->a, err);
     else
         api_reply_status(op->a, 201);
     free(op->id);
+    free(op->name);
     free(op);
 }
 
 /* Docker's RepoTagReference: repo is a name (no digest), tag defaults to latest. */
-static int tag_reference(const char *repo, const char *tag, char **full, struct berth_err **err)
+static int tag_reference(const char *repo, const char *tag, char **full, char **familiar,
+                         struct berth_err **err)
 {
     _cleanup_ref_ struct image_ref r = {0};
     int rc = ref_parse_repo_tag(repo ? repo : "", tag, &r, err);
@@ -289,6 +295,7 @@ static int tag_reference(const char *repo, const char *tag, char **full, struct 
     if (rc < 0)
         return rc;
     *full = ref_full(&r);
+    *familiar = ref_familiar(&r);
     return 0;
 }
 
@@ -297,9 +304,9 @@ void images_tag(struct api_req *a)
     _cleanup_err_ struct berth_err *err = NULL;
     _cleanup_free_ char *repo = http_query_get(a->msg, "repo");
     _cleanup_free_ char *tag = http_query_get(a->msg, "tag");
-    _cleanup_free_ char *full = NULL;
+    _cleanup_free_ char *full = NULL, *familiar = NULL;
     struct image *img;
-    if (tag_reference(repo, tag, &full, &err) < 0)
+    if (tag_reference(repo, tag, &full, &familiar, &err) < 0)
         return api_reply_error(a, err);
     if (image_find(a->d->images, a->params[0], &img, &err) < 0)
         return api_reply_error(a, err);
@@ -307,7 +314,7 @@ void images_tag(struct api_req *a)
     _cleanup_free_ char *now = time_format_rfc3339(time_now_ns());
     json_object_set_new(img->meta, "LastTagTime", json_string(now));
     struct tag_op *op = xcalloc(1, sizeof(*op));
-    *op = (struct tag_op){.a = a, .id = xstrdup(img->id)};
+    *op = (struct tag_op){.a = a, .id = xstrdup(img->id), .name = take_ptr(familiar)};
     api_async(a);
     image_refs_save(a->d->images, tag_saved, op);
 }
@@ -325,11 +332,22 @@ static json_t *records_json(const struct image_record *records, size_t n)
     return list;
 }
 
+/* As dockerd's LogImageEvent calls in its image deletion: untag and delete, each named by the
+ * image's ID. Records of a change that failed are what it did before failing. */
+static void emit_records(struct daemon *d, const struct image_record *records, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (records[i].image)
+            events_image(d->events, d->images, records[i].image, records[i].image,
+                         records[i].kind == IMAGE_UNTAGGED ? "untag" : "delete");
+}
+
 static void deleted(void *ctx, int res, const struct image_record *records, size_t n,
                     uint64_t reclaimed, const struct berth_err *err)
 {
     struct api_req *a = ctx;
     (void)reclaimed;
+    emit_records(a->d, records, n);
     if (res < 0)
         api_reply_error(a, err);
     else
@@ -355,6 +373,12 @@ static void pruned(void *ctx, int res, const struct image_record *records, size_
                    uint64_t reclaimed, const struct berth_err *err)
 {
     struct api_req *a = ctx;
+    emit_records(a->d, records, n);
+    if (res >= 0) {
+        char bytes[24];
+        snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)reclaimed);
+        events_emit(a->d->events, EVENT_IMAGE, "prune", "", json_pack("{ss}", "reclaimed", bytes));
+    }
     if (res < 0)
         api_reply_error(a, err);
     else

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "exec/verify.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/events.h"
 #include "handlers/handlers.h"
 
 static struct container *find(struct api_req *a)
@@ -41,14 +43,41 @@ static void done_204(void *ctx, int res, const struct berth_err *err)
         api_reply_status(a, 204);
 }
 
+/* A call that emits an event about its container once it is done (the container stays while
+ * the work runs: a start or a stop holds off its removal). */
+struct ctr_call {
+    struct api_req *a;
+    struct container *c;
+    struct events *events;
+    bool stopping; /* a restart of a running container */
+};
+
+static struct ctr_call *ctr_call_new(struct api_req *a, struct container *c)
+{
+    struct ctr_call *cc = xcalloc(1, sizeof(*cc));
+    *cc = (struct ctr_call){.a = a, .c = c, .events = a->d->events};
+    api_async(a);
+    return cc;
+}
+
+static void started(void *ctx, int res, const struct berth_err *err)
+{
+    struct ctr_call *cc = ctx;
+    if (res >= 0)
+        events_container(cc->events, cc->c, "start", NULL);
+    done_204(cc->a, res, err);
+    free(cc);
+}
+
 void containers_start(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct container *c = find(a);
     if (!c)
         return;
-    api_async(a);
-    if (ctr_start(&a->d->exec, c, done_204, a, &err) < 0) {
+    struct ctr_call *cc = ctr_call_new(a, c);
+    if (ctr_start(&a->d->exec, c, started, cc, &err) < 0) {
+        free(cc);
         if (err->status == EALREADY)
             return api_reply_status(a, 304);
         api_reply_error(a, err);
@@ -71,6 +100,15 @@ static int query_signal(struct api_req *a, char **text)
     return *text && **text ? verify_signal(*text) : 0;
 }
 
+static void stopped(void *ctx, int res, const struct berth_err *err)
+{
+    struct ctr_call *cc = ctx;
+    if (res >= 0)
+        events_container(cc->events, cc->c, "stop", NULL);
+    done_204(cc->a, res, err);
+    free(cc);
+}
+
 void containers_stop(struct api_req *a)
 {
     _cleanup_free_ char *text = NULL;
@@ -83,23 +121,31 @@ void containers_stop(struct api_req *a)
     if (sig < 0)
         return api_reply_errorf(a, 400, "cannot stop container: %s: invalid signal: %s",
                                 a->params[0], text);
-    api_async(a);
-    ctr_stop_signal(&a->d->exec, c, query_int(a, "t", -1), sig, done_204, a);
+    ctr_stop_signal(&a->d->exec, c, query_int(a, "t", -1), sig, stopped, ctr_call_new(a, c));
 }
 
-struct restart {
-    struct api_req *a;
-    struct container *c;
-};
+static void restarted(void *ctx, int res, const struct berth_err *err)
+{
+    struct ctr_call *cc = ctx;
+    if (res >= 0) { /* as dockerd: the start's event, then the restart's */
+        events_container(cc->events, cc->c, "start", NULL);
+        events_container(cc->events, cc->c, "restart", NULL);
+    }
+    done_204(cc->a, res, err);
+    free(cc);
+}
 
 static void restart_stopped(void *ctx, int res, const struct berth_err *err)
 {
-    struct restart *r = ctx;
+    struct ctr_call *cc = ctx;
     _cleanup_err_ struct berth_err *start_err = NULL;
-    (void)res, (void)err;
-    if (ctr_start(&r->a->d->exec, r->c, done_204, r->a, &start_err) < 0)
-        api_reply_error(r->a, start_err);
-    free(r);
+    (void)err;
+    if (res >= 0 && cc->stopping)
+        events_container(cc->events, cc->c, "stop", NULL);
+    if (ctr_start(&cc->a->d->exec, cc->c, restarted, cc, &start_err) < 0) {
+        api_reply_error(cc->a, start_err);
+        free(cc);
+    }
 }
 
 void containers_restart(struct api_req *a)
@@ -112,10 +158,9 @@ void containers_restart(struct api_req *a)
     if (sig < 0) /* dockerd's words, and its 500: its restart drops the error's kind */
         return api_reply_errorf(a, 500, "Cannot restart container %s: invalid signal: %s",
                                 a->params[0], text);
-    struct restart *r = xcalloc(1, sizeof(*r));
-    *r = (struct restart){a, c};
-    api_async(a);
-    ctr_stop_signal(&a->d->exec, c, query_int(a, "t", -1), sig, restart_stopped, r);
+    struct ctr_call *cc = ctr_call_new(a, c);
+    cc->stopping = c->run != NULL; /* a stopped one is only started: no stop event */
+    ctr_stop_signal(&a->d->exec, c, query_int(a, "t", -1), sig, restart_stopped, cc);
 }
 
 void containers_kill(struct api_req *a)
@@ -138,6 +183,7 @@ static void post_pause(struct api_req *a, bool pause)
         return;
     if (ctr_pause(&a->d->exec, c, pause, &err) < 0)
         return api_reply_error(a, err);
+    events_container(a->d->events, c, pause ? "pause" : "unpause", NULL);
     api_reply_status(a, 204);
 }
 
@@ -201,6 +247,11 @@ void containers_resize(struct api_req *a)
         return;
     if (ctr_resize(c, h, w, &err) < 0)
         return api_reply_error(a, err);
+    char height[16], width[16];
+    snprintf(height, sizeof(height), "%d", h);
+    snprintf(width, sizeof(width), "%d", w);
+    events_container(a->d->events, c, "resize",
+                     json_pack("{ss ss}", "height", height, "width", width));
     api_reply_status(a, 200);
 }
 
@@ -340,6 +391,7 @@ void containers_attach(struct api_req *a)
                     : "application/vnd.docker.multiplexed-stream",
                 attach_data, client);
     http_conn_on_close(a->c, attach_conn_gone, client);
+    events_container(a->d->events, c, "attach", NULL);
     api_req_free(a); /* the connection belongs to the attach client now */
     attach_begin(client);
 }

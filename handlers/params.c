@@ -21,6 +21,10 @@
 
 const struct param_row params_table[] = {
     /* ---- system ---- (GET/HEAD /_ping, GET /version, GET /info: no parameters) */
+    {"GET", "/events", "since", H, "docker events --since",
+     "replayed from the event log, which outlives restarts"},
+    {"GET", "/events", "until", H, "docker events --until", NULL},
+    {"GET", "/events", "filters", H, "docker events --filter", "its keys are checked by the route"},
     /* ---- images ---- */
     {"GET", "/images/json", "all", H, "docker images -a", NULL},
     {"GET", "/images/json", "filters", H, "docker images --filter",

@@ -15,6 +15,7 @@ static const struct route routes[] = {
     {"GET", "/version", system_version, 0},
     {"GET", "/info", system_info, 0},
     {"POST", "/auth", auth_login, 0},
+    {"GET", "/events", system_events, 0},
 
     {"GET", "/images/json", images_list, 0},
     {"POST", "/images/prune", images_prune, 0},

@@ -226,8 +226,8 @@ static json_t *info_engine(const struct daemon *d, const struct info_facts *f)
     const char *log_driver =
         d->exec.log_driver && *d->exec.log_driver ? d->exec.log_driver : "json-file";
     /* Plugins: only what berth implements. Its overlay mounts never take userxattr (berthd runs
-     * as root); it has no volume drivers, no authorization plugins and no /events listeners
-     * yet; its networks are host and none (null). */
+     * as root); it has no volume drivers and no authorization plugins; its networks are host and
+     * none (null). */
     return json_pack(
         "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[] s[ss] s:n s[s]} sb si si ss ss "
         "ss ss si}",
@@ -239,7 +239,8 @@ static json_t *info_engine(const struct daemon *d, const struct info_facts *f)
         "DockerRootDir", d->cfg.root, "Plugins", "Volume", "Network", "host", "null",
         "Authorization", "Log", "json-file", "Debug", log_get_level() >= LOG_DEBUG, "NFd", f->nfd,
         "NGoroutines", f->nthreads, "SystemTime", now, "LoggingDriver", log_driver, "CgroupDriver",
-        "cgroupfs", "CgroupVersion", d->cgroup.version == 2 ? "2" : "1", "NEventsListener", 0);
+        "cgroupfs", "CgroupVersion", d->cgroup.version == 2 ? "2" : "1", "NEventsListener",
+        (int)events_subscribers(d->events));
 }
 
 static json_t *info_host(const struct daemon *d, const struct info_facts *f)
