@@ -190,6 +190,8 @@ static int write_sysctls(const struct spawn_plan *p, int *stage, int *index)
 
 static int setup_fs(const struct spawn_plan *p, int *stage, int *index)
 {
+    if (p->exec) /* it entered the container's mount namespace, whose root is the container's */
+        return 0;
     *stage = STAGE_MOUNT;
     int r = root_propagation(p);
     if (r < 0)
@@ -340,7 +342,7 @@ static int join_namespaces(const struct spawn_plan *p, int report_fd)
     for (size_t i = 0; i < p->njoins; i++) {
         if (setns(p->joins[i].pidfd, p->joins[i].nstype) < 0)
             return -errno;
-        pid |= p->joins[i].nstype == CLONE_NEWPID;
+        pid |= (p->joins[i].nstype & CLONE_NEWPID) != 0;
     }
     if (!pid)
         return 0;
@@ -413,49 +415,56 @@ static const char *stage_name(int stage)
     return stage > 0 && stage <= STAGE_EXEC ? names[stage] : "setup";
 }
 
-/* dockerd's words (which the docker CLI matches to pick exit codes 127 and 126). */
+/* strerror's words; for an exec in Go's spelling, as runc says them ("no such file or
+ * directory"). */
+static const char *why(const struct spawn_plan *p, int e, char buf[128])
+{
+    snprintf(buf, 128, "%s", strerror(e));
+    if (p->exec && buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
+/* dockerd's words (which the docker CLI matches to pick exit codes 127 and 126), as its
+ * container start says them, or as runc's exec does for a docker exec. */
 static int child_error(const struct spawn_plan *p, const struct child_report *rep, int *exit_code,
                        struct berth_err **err)
 {
+    const char *pre = p->exec ? "OCI runtime exec failed: exec failed: unable to start container "
+                                "process: "
+                              : "failed to create task for container: ";
+    const char *post = p->exec ? ": unknown" : "";
     const char *file = p->argv[0];
+    char text[128];
     if (rep->stage == STAGE_EXEC && (rep->err == ENOENT || rep->err == ENOTDIR)) {
         *exit_code = 127;
         if (strchr(file, '/'))
             return berth_user_error(err, EINVAL,
-                                    "failed to create task for container: exec: "
-                                    "\"%s\": stat %s: no such file or directory",
-                                    file, file);
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: exec: \"%s\": "
-                                "executable file not found in $PATH",
-                                file);
+                                    "%sexec: \"%s\": stat %s: no such file or directory%s", pre,
+                                    file, file, post);
+        return berth_user_error(err, EINVAL, "%sexec: \"%s\": executable file not found in $PATH%s",
+                                pre, file, post);
     }
     if (rep->stage == STAGE_EXEC && rep->err == EACCES) {
         *exit_code = 126;
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: exec: \"%s\": "
-                                "permission denied",
-                                file);
+        return berth_user_error(err, EINVAL, "%sexec: \"%s\": permission denied%s", pre, file,
+                                post);
     }
     *exit_code = 125;
     const struct spawn_sysctl *sc =
         rep->index >= 0 && (size_t)rep->index < p->nsysctls ? &p->sysctls[rep->index] : NULL;
     if (rep->stage == STAGE_SYSCTL_OPEN && sc) /* runc's words */
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: open sysctl %s file: %s",
-                                sc->key, strerror(rep->err));
+        return berth_user_error(err, EINVAL, "%sopen sysctl %s file: %s%s", pre, sc->key,
+                                why(p, rep->err, text), post);
     if (rep->stage == STAGE_SYSCTL && sc)
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: failed to write sysctl %s "
-                                "= \"%s\": %s",
-                                sc->key, sc->value, strerror(rep->err));
+        return berth_user_error(err, EINVAL, "%sfailed to write sysctl %s = \"%s\": %s%s", pre,
+                                sc->key, sc->value, why(p, rep->err, text), post);
     if (rep->stage == STAGE_CWD)
         return berth_user_error(err, EINVAL,
-                                "failed to create task for container: chdir to cwd "
-                                "(\"%s\") set in config.json failed: %s",
-                                p->cwd, strerror(rep->err));
-    return berth_user_error(err, EINVAL, "failed to create task for container: %s: %s",
-                            stage_name(rep->stage), strerror(rep->err));
+                                "%schdir to cwd (\"%s\") set in config.json failed: %s%s", pre,
+                                p->cwd, why(p, rep->err, text), post);
+    return berth_user_error(err, EINVAL, "%s%s: %s%s", pre, stage_name(rep->stage),
+                            why(p, rep->err, text), post);
 }
 
 static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *pidfd)

@@ -20,6 +20,7 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "fs/image_delete.h"
+#include "exec/execproc.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
 #include "handlers/api.h"
@@ -383,6 +384,7 @@ static void daemon_stop(struct daemon *d)
         return;
     }
     recovery_free(d);
+    execproc_free_all(&d->exec);
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
     image_store_close(d->images);
