@@ -40,8 +40,8 @@ static void cgroup_freep(struct cgroup **cg)
 
 /* The environment with HOME from the user's passwd entry when it sets none, as runc adds it;
  * *path: its PATH, for the command lookup. */
-static char *const *environment(struct plan_store *s, char *const *env, const char *home,
-                                const char **path)
+static char *const *environment_home(struct plan_store *s, char *const *env, const char *home,
+                                     const char **path)
 {
     size_t n = 0;
     bool has_home = false;
@@ -86,7 +86,7 @@ static int build(const struct execplan_inputs *in, struct plan_store *s, struct 
         return r;
     if ((r = plan_security(s, in->host_config, in->privileged, p, err)) < 0)
         return r;
-    p->envp = environment(s, in->env, plan_user_home(s), &path);
+    p->envp = environment_home(s, in->env, plan_user_home(s), &path);
     p->path = plan_path_dirs(s, path);
     return 0;
 }
@@ -103,8 +103,8 @@ static int exit_code_of(const char *msg)
     return 128;
 }
 
-int execplan_spawn(const struct execplan_inputs *in, struct plan_stdio *io,
-                   struct spawn_result *sr, int *exit_code, struct berth_err **err)
+int execplan_spawn(const struct execplan_inputs *in, struct plan_stdio *io, struct spawn_result *sr,
+                   int *exit_code, struct berth_err **err)
 {
     _cleanup_(plan_store_freep) struct plan_store *s = plan_store_new();
     _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
@@ -131,8 +131,7 @@ int execplan_spawn(const struct execplan_inputs *in, struct plan_stdio *io,
     return r;
 }
 
-int execplan_check_user(pid_t ctr_pid, const json_t *hc, const char *user,
-                        struct berth_err **err)
+int execplan_check_user(pid_t ctr_pid, const json_t *hc, const char *user, struct berth_err **err)
 {
     _cleanup_(plan_store_freep) struct plan_store *s = plan_store_new();
     struct spawn_plan p = {0};

@@ -17,10 +17,10 @@
 /* What the job reads: copies made on the reactor thread, or the container's HostConfig held by
  * a reference (nothing changes a HostConfig after create). */
 struct execplan_inputs {
-    int ctr_pidfd;             /* the container's process: the namespaces it enters */
-    pid_t ctr_pid;             /* ... for /proc/PID/root */
-    int nstypes;               /* those namespaces (execplan_nstypes) */
-    const char *cg_parent;     /* the container's cgroup: PARENT/ID */
+    int ctr_pidfd;         /* the container's process: the namespaces it enters */
+    pid_t ctr_pid;         /* ... for /proc/PID/root */
+    int nstypes;           /* those namespaces (execplan_nstypes) */
+    const char *cg_parent; /* the container's cgroup: PARENT/ID */
     const char *ctr_id;
     const json_t *host_config; /* the container's */
     const char *user;          /* the exec's or the container's; "" or NULL: root */
@@ -41,11 +41,10 @@ int execplan_nstypes(const json_t *hc);
  * and the words are runc's ("OCI runtime exec failed: exec failed: unable to start container
  * process: exec: \"x\": executable file not found in $PATH: unknown"): EINVAL for 126 and
  * 127, EIO else. */
-int execplan_spawn(const struct execplan_inputs *in, struct plan_stdio *io,
-                   struct spawn_result *sr, int *exit_code, struct berth_err **err);
+int execplan_spawn(const struct execplan_inputs *in, struct plan_stdio *io, struct spawn_result *sr,
+                   int *exit_code, struct berth_err **err);
 
 /* Blocking. dockerd's check at exec create: USER exists in the container of pid ctr_pid (its
  * HostConfig hc for GroupAdd). EINVAL "unable to find user x: no matching entries in passwd
  * file". */
-int execplan_check_user(pid_t ctr_pid, const json_t *hc, const char *user,
-                        struct berth_err **err);
+int execplan_check_user(pid_t ctr_pid, const json_t *hc, const char *user, struct berth_err **err);

@@ -27,8 +27,9 @@
 
 #define EXITED_KEEP_MS (5 * 60 * 1000) /* dockerd's exec GC forgets them 5 to 10 min after */
 #define DRAIN_WAIT_MS  2000            /* dockerd's wait for the output after the exit */
-#define STDIN_HIGH     (1u << 20)      /* input waiting for the process beyond which the
-                                          client waits */
+#define STDIN_HIGH                                                                                 \
+    (1u << 20) /* input waiting for the process beyond which the                                   \
+                  client waits */
 
 /* What exists while it starts, runs and drains. */
 struct execproc_run {
@@ -102,9 +103,8 @@ int execproc_check_container(const struct container *c, const char *name, struct
         return berth_user_error(err, EBUSY,
                                 "Container %s is paused, unpause the container before exec", name);
     if (c->state.status == CTR_RESTARTING)
-        return berth_user_error(err, EBUSY,
-                                "Container %s is restarting, wait until the container is running",
-                                c->id);
+        return berth_user_error(
+            err, EBUSY, "Container %s is restarting, wait until the container is running", c->id);
     return 0;
 }
 
@@ -181,9 +181,8 @@ static char *either(const json_t *a, const json_t *b, const char *key)
     return xstrdup(v && *v ? v : json_get_str(b, key) ?: "");
 }
 
-int execproc_create(struct exec_env *env, struct container *c, const char *name,
-                    const json_t *body, bool console_size, struct execproc **out,
-                    struct berth_err **err)
+int execproc_create(struct exec_env *env, struct container *c, const char *name, const json_t *body,
+                    bool console_size, struct execproc **out, struct berth_err **err)
 {
     int r = execproc_check_container(c, name, err);
     if (r < 0)
@@ -470,8 +469,8 @@ static void on_exit_ready(void *ctx, int revents)
     struct execproc_run *run = e->_run;
     siginfo_t info = {0};
     if (revents >= 0) {
-        int r = waitid((idtype_t)P_PIDFD, (id_t)reactor_io_fd(run->pidfd), &info,
-                       WEXITED | WNOHANG);
+        int r =
+            waitid((idtype_t)P_PIDFD, (id_t)reactor_io_fd(run->pidfd), &info, WEXITED | WNOHANG);
         if ((r == 0 && info.si_pid == 0) || (r < 0 && errno != ECHILD)) {
             reactor_poll(run->pidfd, POLLIN, on_exit_ready); /* not quite gone yet */
             return;
@@ -499,13 +498,16 @@ struct start_job {
     struct berth_err *err;
     struct spawn_result sr;
     struct plan_stdio io;
+    int64_t t_submit, t_begin, t_end; /* for the debug log's trace */
 };
 
 static void start_work(struct pool_job *job)
 {
     struct start_job *j = (struct start_job *)job;
+    j->t_begin = mono_us();
     j->res = execplan_spawn(&j->in, &j->io, &j->sr, &j->exit_code, &j->err);
     close(j->in.ctr_pidfd);
+    j->t_end = mono_us();
 }
 
 static struct rio *watch(struct execproc *e, int fd, bool *open, reactor_recv_cb cb)
@@ -545,7 +547,11 @@ static void begin_run(struct execproc *e, struct start_job *j)
         resize_tty(run, run->size[0], run->size[1]);
     reactor_poll(run->pidfd, POLLIN, on_exit_ready);
     flush_stdin(e);
-    log_debug("exec %.12s: started pid %d in container %.12s", e->id, e->pid, e->ctr_id);
+    log_debug("exec %.12s: started pid %d in container %.12s, trace {\"QueueUs\":%lld,"
+              "\"PlanUs\":%lld,\"CloneUs\":%lld,\"ExecUs\":%lld,\"TotalUs\":%lld}",
+              e->id, e->pid, e->ctr_id, (long long)(j->t_begin - j->t_submit),
+              (long long)(j->t_end - j->t_begin - j->sr.exec_us), (long long)j->sr.clone_us,
+              (long long)(j->sr.exec_us - j->sr.clone_us), (long long)(mono_us() - j->t_submit));
 }
 
 /* It could not be made: the words go to its client as dockerd writes them ("...\r\n", on
@@ -606,21 +612,17 @@ int execproc_start(struct exec_env *env, struct execproc *e, const struct execpr
         return refuse(o, berth_user_error(err, EBUSY, "exec command %s has already run", e->id),
                       err);
     if (e->state != EXECPROC_CREATED)
-        return refuse(
-            o, berth_user_error(err, EBUSY, "exec command %s is already running", e->id), err);
+        return refuse(o, berth_user_error(err, EBUSY, "exec command %s is already running", e->id),
+                      err);
     int r = execproc_check_container(e->c, e->c->id, err);
     if (r < 0)
         return refuse(o, r, err);
     int pidfd = fcntl(ctr_run_pidfd(e->c), F_DUPFD_CLOEXEC, 3); /* the job's own */
     if (pidfd < 0)
-        return refuse(o, berth_error(err, errno, "exec %s: dup the container's pidfd", e->id),
-                      err);
+        return refuse(o, berth_error(err, errno, "exec %s: dup the container's pidfd", e->id), err);
     struct execproc_run *run = xcalloc(1, sizeof(*run));
-    *run = (struct execproc_run){.e = e,
-                                 .env = env,
-                                 .framed = o->framed,
-                                 .started = o->started,
-                                 .ctx = o->ctx};
+    *run = (struct execproc_run){
+        .e = e, .env = env, .framed = o->framed, .started = o->started, .ctx = o->ctx};
     if (o->link) {
         run->link = *o->link;
         run->linked = true;
@@ -633,29 +635,29 @@ int execproc_start(struct exec_env *env, struct execproc *e, const struct execpr
     e->state = EXECPROC_STARTING;
     bool sized = o->console[0] && o->console[1];
     struct start_job *j = xcalloc(1, sizeof(*j));
-    *j = (struct start_job){
-        .job = {.work = start_work, .done = start_done},
-        .e = e,
-        .cg_parent = xstrdup(ctr_cgroup_parent(e->c, env)),
-        .hc = json_incref(e->c->host_config),
-        .io = PLAN_STDIO_NONE,
-        .in = {.ctr_pidfd = pidfd,
-               .ctr_pid = e->c->state.pid,
-               .nstypes = execplan_nstypes(e->c->host_config),
-               .ctr_id = e->ctr_id,
-               .user = e->user,
-               .cwd = e->workdir,
-               .argv = e->argv,
-               .env = e->env,
-               .privileged = e->privileged,
-               .stdio = {.tty = e->tty,
-                         .in = e->open_stdin,
-                         .out = e->open_stdout,
-                         .err = e->open_stderr,
-                         .rows = sized ? o->console[0] : e->console[0],
-                         .cols = sized ? o->console[1] : e->console[1]}}};
+    *j = (struct start_job){.job = {.work = start_work, .done = start_done},
+                            .e = e,
+                            .cg_parent = xstrdup(ctr_cgroup_parent(e->c, env)),
+                            .hc = json_incref(e->c->host_config),
+                            .io = PLAN_STDIO_NONE,
+                            .in = {.ctr_pidfd = pidfd,
+                                   .ctr_pid = e->c->state.pid,
+                                   .nstypes = execplan_nstypes(e->c->host_config),
+                                   .ctr_id = e->ctr_id,
+                                   .user = e->user,
+                                   .cwd = e->workdir,
+                                   .argv = e->argv,
+                                   .env = e->env,
+                                   .privileged = e->privileged,
+                                   .stdio = {.tty = e->tty,
+                                             .in = e->open_stdin,
+                                             .out = e->open_stdout,
+                                             .err = e->open_stderr,
+                                             .rows = sized ? o->console[0] : e->console[0],
+                                             .cols = sized ? o->console[1] : e->console[1]}}};
     j->in.cg_parent = j->cg_parent;
     j->in.host_config = j->hc;
+    j->t_submit = mono_us();
     pool_submit(env->pool, POOL_LATENCY, &j->job);
     return 0;
 }

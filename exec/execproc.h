@@ -32,10 +32,10 @@ struct execproc {
     char id[65];
     char ctr_id[65];
     struct container *c; /* NULL once its container exited or went: no API call finds it then */
-    char **argv;   /* the entrypoint, then the arguments; NULL-terminated */
-    char **env;    /* the process's: the container's defaults and Env, then the exec's */
-    char *user;    /* the exec's, or the container's */
-    char *workdir; /* the exec's, or the container's */
+    char **argv;         /* the entrypoint, then the arguments; NULL-terminated */
+    char **env;          /* the process's: the container's defaults and Env, then the exec's */
+    char *user;          /* the exec's, or the container's */
+    char *workdir;       /* the exec's, or the container's */
     bool tty, privileged, open_stdin, open_stdout, open_stderr;
     unsigned char detach_keys[16]; /* as given (none: ctrl-p ctrl-q with a tty) */
     size_t ndetach_keys;
@@ -58,9 +58,8 @@ int execproc_check_container(const struct container *c, const char *name, struct
  * the caller beforehand (execplan_check_user). EINVAL "No exec command specified", EIO
  * "Invalid escape keys (x) provided", or the container's refusal. The instance is indexed
  * (env->execs) and in c->execs. */
-int execproc_create(struct exec_env *env, struct container *c, const char *name,
-                    const json_t *body, bool console_size, struct execproc **out,
-                    struct berth_err **err);
+int execproc_create(struct exec_env *env, struct container *c, const char *name, const json_t *body,
+                    bool console_size, struct execproc **out, struct berth_err **err);
 
 /* By exact ID; ENOENT "No such exec instance: ID" (also for one whose container went). */
 int execproc_get(struct exec_env *env, const char *id, struct execproc **out,

@@ -16,12 +16,14 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/xalloc.h"
 #include "exec/lsm.h"
 
@@ -29,13 +31,11 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* What the child tells berthd: where it failed and why (index: which sysctl), or, with stage 0,
- * the pid of the process it forked into a joined PID namespace. */
+/* What the child tells berthd: where it failed and why (index: which sysctl). */
 struct child_report {
     int stage;
     int err;
     int index;
-    pid_t pid;
 };
 
 /* ---- the child ---- */
@@ -334,30 +334,16 @@ static int join_cgroup(const struct spawn_plan *p, const int *fds, int nfds)
 }
 
 /* Other containers' namespaces (several of one pidfd could go in one setns; one each is as
- * cheap). A PID namespace takes only children: then a sibling is forked into it, its pid sent
- * to berthd, and this process leaves; the sibling goes on as the container's process. */
-static int join_namespaces(const struct spawn_plan *p, int report_fd)
+ * cheap). A PID namespace was entered by the parent before the clone (see spawn): it takes
+ * only children. */
+static int join_namespaces(const struct spawn_plan *p)
 {
-    bool pid = false;
     for (size_t i = 0; i < p->njoins; i++) {
-        if (setns(p->joins[i].pidfd, p->joins[i].nstype) < 0)
+        int nstype = p->joins[i].nstype & ~CLONE_NEWPID;
+        if (nstype && setns(p->joins[i].pidfd, nstype) < 0)
             return -errno;
-        pid |= (p->joins[i].nstype & CLONE_NEWPID) != 0;
     }
-    if (!pid)
-        return 0;
-    struct clone_args args = {.flags = CLONE_PARENT}; /* exit signal: ours, SIGCHLD */
-    pid_t child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-    if (child < 0)
-        return -errno;
-    if (child == 0) { /* a fork clears these */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        prctl(PR_SET_DUMPABLE, 0);
-        return 0;
-    }
-    struct child_report r = {.pid = child};
-    (void)!write(report_fd, &r, sizeof(r));
-    _exit(0);
+    return 0;
 }
 
 static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, int report_fd)
@@ -368,7 +354,7 @@ static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, in
     if ((r = join_cgroup(p, cg_fds, ncg)) < 0)
         goto fail;
     stage = STAGE_NAMESPACES;
-    if (p->njoins && (r = join_namespaces(p, report_fd)) < 0)
+    if (p->njoins && (r = join_namespaces(p)) < 0)
         goto fail;
     reset_signals();
     stage = STAGE_STDIO;
@@ -478,22 +464,47 @@ static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *
     return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
-/* The container's process is the sibling the child forked into a joined PID namespace: the
- * child (which has left) reaped, a pidfd opened for the sibling. It is berthd's child, so
- * nobody else can reap it and its pid cannot be reused before the pidfd is open. */
-static int adopt_forked(const struct child_report *rep, struct spawn_result *out,
-                        struct berth_err **err)
+/* The PID namespace the process is to join: a pidfd of a process in it, or -1. */
+static int pid_join(const struct spawn_plan *p)
 {
-    waitpid(out->pid, NULL, 0);
-    close(out->pidfd);
-    out->pid = rep->pid;
-    out->pidfd = (int)syscall(SYS_pidfd_open, rep->pid, 0);
-    if (out->pidfd >= 0)
+    for (size_t i = 0; i < p->njoins; i++)
+        if (p->joins[i].nstype & CLONE_NEWPID)
+            return p->joins[i].pidfd;
+    return -1;
+}
+
+/* berthd's own PID namespace, to come back to. */
+static int own_pidns = -1;
+
+static void open_own_pidns(void)
+{
+    own_pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+}
+
+/* A PID namespace takes only the children of who enters it, so this thread enters it for
+ * the clone (the child is born there: no second fork) and comes back at once. Only this
+ * thread's children are placed by it, and nothing else runs on this thread meanwhile. */
+static int enter_pidns(const struct spawn_plan *p, int pidfd, struct berth_err **err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, open_own_pidns);
+    if (own_pidns < 0)
+        return berth_error(err, EBADF, "open /proc/thread-self/ns/pid");
+    if (setns(pidfd, CLONE_NEWPID) == 0)
         return 0;
     int e = errno;
-    kill(rep->pid, SIGKILL);
-    waitpid(rep->pid, NULL, 0);
-    return berth_error(err, e, "pidfd_open");
+    return berth_user_error(err, EINVAL, "%s: join namespaces: %s",
+                            p->exec ? "OCI runtime exec failed: exec failed"
+                                    : "failed to create task for container",
+                            strerror(e));
+}
+
+static void leave_pidns(void)
+{
+    if (setns(own_pidns, CLONE_NEWPID) < 0) { /* later children would land in a container */
+        log_error("spawn: cannot return to berthd's PID namespace: %s", strerror(errno));
+        abort();
+    }
 }
 
 static void close_all(int *fds, int n)
@@ -514,6 +525,12 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
         close_all(cg_fds, ncg);
         return berth_error(err, errno, "pipe");
     }
+    int join_pid = pid_join(p), r;
+    if (join_pid >= 0 && (r = enter_pidns(p, join_pid, err)) < 0) {
+        close_all(cg_fds, ncg);
+        close(rep[0]), close(rep[1]);
+        return r;
+    }
     int64_t t0 = mono_us();
     pid_t pid = do_clone(p, cg, &pidfd);
     if (pid == 0) {
@@ -521,6 +538,8 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
         child_main(p, cg_fds, ncg, rep[1]);
     }
     int e = errno;
+    if (join_pid >= 0)
+        leave_pidns();
     close_all(cg_fds, ncg);
     close(rep[1]);
     _cleanup_close_ int rep_fd = rep[0];
@@ -531,13 +550,6 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
     out->clone_us = mono_us() - t0;
     struct child_report report;
     ssize_t n = read(rep_fd, &report, sizeof(report));
-    if (n == (ssize_t)sizeof(report) && report.stage == 0) { /* forked into a joined PID ns */
-        int r = adopt_forked(&report, out, err);
-        if (r < 0)
-            return r;
-        pid = out->pid, pidfd = out->pidfd;
-        n = read(rep_fd, &report, sizeof(report));
-    }
     out->exec_us = mono_us() - t0;
     if (n == 0)
         return 0; /* the close-on-exec pipe closed: the command runs */

@@ -152,9 +152,8 @@ void exec_start(struct api_req *a)
         return start_attached(a, e, tty, console);
     /* detached: the answer once the process runs (or could not be made) */
     api_async(a);
-    const struct execproc_start o = {.console = {console[0], console[1]},
-                                     .started = detached_started,
-                                     .ctx = a};
+    const struct execproc_start o = {
+        .console = {console[0], console[1]}, .started = detached_started, .ctx = a};
     if (execproc_start(&a->d->exec, e, &o, &err) < 0)
         api_reply_error(a, err);
 }
@@ -211,17 +210,16 @@ void exec_inspect(struct api_req *a)
     if (!e)
         return;
     _cleanup_free_ char *keys = regauth_base64(e->detach_keys, e->ndetach_keys);
-    json_t *process =
-        json_pack("{sb ss so sb}", "tty", e->tty, "entrypoint", e->argv[0], "arguments",
-                  strings(e->argv + 1), "privileged", e->privileged);
+    json_t *process = json_pack("{sb ss so sb}", "tty", e->tty, "entrypoint", e->argv[0],
+                                "arguments", strings(e->argv + 1), "privileged", e->privileged);
     if (*e->user)
         json_object_set_new(process, "user", json_string(e->user));
     bool running = e->state == EXECPROC_STARTING || e->state == EXECPROC_RUNNING;
-    json_t *j = json_pack(
-        "{ss sb so so sb sb sb sb ss ss si}", "ID", e->id, "Running", running, "ExitCode",
-        e->state == EXECPROC_EXITED ? json_integer(e->exit_code) : json_null(), "ProcessConfig",
-        process, "OpenStdin", e->open_stdin, "OpenStderr", e->open_stderr, "OpenStdout",
-        e->open_stdout, "CanRemove", false, "ContainerID", e->ctr_id, "DetachKeys", keys, "Pid",
-        (int)e->pid);
+    json_t *j =
+        json_pack("{ss sb so so sb sb sb sb ss ss si}", "ID", e->id, "Running", running, "ExitCode",
+                  e->state == EXECPROC_EXITED ? json_integer(e->exit_code) : json_null(),
+                  "ProcessConfig", process, "OpenStdin", e->open_stdin, "OpenStderr",
+                  e->open_stderr, "OpenStdout", e->open_stdout, "CanRemove", false, "ContainerID",
+                  e->ctr_id, "DetachKeys", keys, "Pid", (int)e->pid);
     api_reply_json(a, 200, j);
 }
