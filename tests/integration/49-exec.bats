@@ -22,8 +22,15 @@ exec_create() {
     "http://berth/containers/$1/exec" | jq -r .Id
 }
 
-# host_pids PATTERN: the host's processes whose command line matches PATTERN (none: empty).
-host_pids() { pgrep -f "$1" || true; }
+# host_pids PATTERN: the host's processes whose command line matches PATTERN (none: empty),
+# in this test's containers' cgroups (other suites may run the same commands meanwhile).
+host_pids() {
+  local p
+  for p in $(pgrep -f "$1"); do
+    grep -q "/$CG_PARENT/" "/proc/$p/cgroup" 2>/dev/null && echo "$p"
+  done
+  return 0
+}
 host_has() { [ -n "$(host_pids "$1")" ]; }
 host_lacks() { [ -z "$(host_pids "$1")" ]; }
 # exec_ids_are CTR JSON: the container's ExecIDs, as JSON.
