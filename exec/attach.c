@@ -28,8 +28,7 @@ struct attach_client {
     struct buf held;           /* live output that came meanwhile, framed, sent after it */
     struct attach_opts opts;   /* with logs: where the log is (log_path its own copy) */
     bool paused;               /* its input waits for the container to take what is pending */
-    unsigned char keys[16];
-    size_t nkeys, matched;
+    struct attach_keys keys;
     struct attach_client *next;
 };
 
@@ -122,31 +121,39 @@ static void to_stdin(struct attach_client *a, const unsigned char *p, size_t n)
     }
 }
 
-/* Input, minus the detach sequence; the whole sequence detaches this client only. Bytes
- * held while a sequence might be starting are passed on if it turns out not to be one. */
-static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
+bool attach_keys_feed(struct attach_keys *k, const unsigned char *p, size_t n, struct buf *out)
 {
-    if (!a->matched && !memchr(p, a->keys[0], n))
-        return to_stdin(a, p, n); /* the usual case: nothing that could detach */
-    struct buf out = {0};
+    if (!k->matched && !memchr(p, k->keys[0], n)) {
+        buf_append(out, p, n); /* the usual case: nothing that could detach */
+        return false;
+    }
     for (size_t i = 0; i < n; i++) {
-        if (p[i] != a->keys[a->matched] && a->matched) {
-            buf_append(&out, a->keys, a->matched);
-            a->matched = 0;
+        if (p[i] != k->keys[k->matched] && k->matched) {
+            buf_append(out, k->keys, k->matched);
+            k->matched = 0;
         }
-        if (p[i] != a->keys[a->matched]) {
-            buf_append(&out, &p[i], 1);
+        if (p[i] != k->keys[k->matched]) {
+            buf_append(out, &p[i], 1);
             continue;
         }
-        if (++a->matched == a->nkeys) {
-            to_stdin(a, (const unsigned char *)out.data, out.len);
-            buf_free(&out);
-            log_debug("attach: client detached from %.12s", a->c->id);
-            return end_client(a, false);
-        }
+        if (++k->matched == k->n)
+            return true;
     }
+    return false;
+}
+
+/* Input, minus the detach sequence; the whole sequence detaches this client only. */
+static void on_input(struct attach_client *a, const unsigned char *p, size_t n)
+{
+    if (!a->keys.matched && !memchr(p, a->keys.keys[0], n))
+        return to_stdin(a, p, n); /* the usual case: no copy */
+    _cleanup_buf_ struct buf out = {0};
+    bool detached = attach_keys_feed(&a->keys, p, n, &out);
     to_stdin(a, (const unsigned char *)out.data, out.len);
-    buf_free(&out);
+    if (detached) {
+        log_debug("attach: client detached from %.12s", a->c->id);
+        end_client(a, false);
+    }
 }
 
 void attach_input(struct attach_client *a, const char *data, ssize_t n)
@@ -167,18 +174,25 @@ void attach_input(struct attach_client *a, const char *data, ssize_t n)
         a->c->stdin_eof = true;
 }
 
+void attach_frame_head(unsigned char head[8], enum log_stream s, size_t n)
+{
+    const unsigned char h[8] = {(unsigned char)s,
+                                0,
+                                0,
+                                0,
+                                (unsigned char)(n >> 24),
+                                (unsigned char)(n >> 16),
+                                (unsigned char)(n >> 8),
+                                (unsigned char)n};
+    memcpy(head, h, 8);
+}
+
 /* Docker's stream framing: [stream, 0, 0, 0, size (big-endian 32)] then the bytes; to the
  * client, or held while its log replay is still on its way. */
 static void send_frame(struct attach_client *a, enum log_stream s, const char *data, size_t n)
 {
-    unsigned char head[8] = {(unsigned char)s,
-                             0,
-                             0,
-                             0,
-                             (unsigned char)(n >> 24),
-                             (unsigned char)(n >> 16),
-                             (unsigned char)(n >> 8),
-                             (unsigned char)n};
+    unsigned char head[8];
+    attach_frame_head(head, s, n);
     if (a->replay) {
         if (!a->tty)
             buf_append(&a->held, head, sizeof(head));
@@ -274,7 +288,7 @@ int attach_add(struct container *c, const struct attach_link *link, const struct
                                 .stream = o->stream,
                                 .tty = json_get_bool(c->config, "Tty", false)};
     int r = attach_parse_keys(o->detach_keys && *o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q",
-                              a->keys, &a->nkeys, err);
+                              a->keys.keys, &a->keys.n, err);
     if (r < 0) {
         free(a);
         return r;

@@ -28,6 +28,19 @@ struct attach_opts {
  * characters, comma separated. EINVAL "Invalid detach keys (x) provided". */
 int attach_parse_keys(const char *spec, unsigned char *out, size_t *n, struct berth_err **err);
 
+/* A terminal's input watched for the detach sequence (attach, docker exec -it). */
+struct attach_keys {
+    unsigned char keys[16];
+    size_t n, matched;
+};
+/* Input p minus the sequence: what is to be passed on is appended to out; true once the whole
+ * sequence has been typed (the client detaches; what followed it is dropped). Bytes held while
+ * a sequence might be starting are passed on once it turns out not to be one. */
+bool attach_keys_feed(struct attach_keys *k, const unsigned char *p, size_t n, struct buf *out);
+
+/* Docker's 8-byte stream frame head for n bytes of stream s: [s, 0, 0, 0, big-endian n]. */
+void attach_frame_head(unsigned char head[8], enum log_stream s, size_t n);
+
 /* How a client's bytes travel, lent by the caller (ctx is its connection). write queues the
  * bytes and returns false above its high-water mark; pending is what is queued; pause_input
  * and resume_input hold back and release the client's input; on_drain calls fn once the queue

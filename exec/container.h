@@ -38,6 +38,7 @@ struct ctr_state {
 struct ctr_run;       /* exec/run.c: what exists only while it runs */
 struct ctr_waiter;    /* exec/run.c: POST /wait callers */
 struct attach_client; /* exec/attach.c: hijacked attach connections */
+struct execproc;      /* exec/execproc.c: docker exec instances */
 
 struct container {
     char id[65];
@@ -60,6 +61,7 @@ struct container {
     bool stdin_eof;                 /* ... and its end */
     bool starting;                  /* a start job is under way */
     struct log_followers followers; /* docker logs -f readers */
+    struct execproc *execs;         /* its exec instances (execproc.h), newest first */
 };
 
 struct ctr_store;

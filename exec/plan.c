@@ -28,8 +28,6 @@
 #include "exec/rootfs.h"
 #include "exec/verify.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 struct plan_store {
     void **ptrs;
     size_t nptrs;
@@ -39,6 +37,11 @@ struct plan_store {
     struct user_spec user;
     bool root_shared; /* a bind asked for (r)shared propagation */
 };
+
+struct plan_store *plan_store_new(void)
+{
+    return xcalloc(1, sizeof(struct plan_store));
+}
 
 static void *keep(struct plan_store *s, void *p)
 {
@@ -55,6 +58,11 @@ static char *keepf(struct plan_store *s, const char *fmt, ...)
     va_start(ap, fmt);
     char *p = xvasprintf(fmt, ap);
     va_end(ap);
+    return keep(s, p);
+}
+
+void *plan_keep(struct plan_store *s, void *p)
+{
     return keep(s, p);
 }
 
@@ -456,7 +464,7 @@ static char **environment(struct plan_store *s, const struct container *c, const
     size_t i, n = 0;
     char **out = keep(s, xcalloc(json_array_size(env) + 5, sizeof(char *)));
     if (!env_has(env, "PATH"))
-        out[n++] = keepf(s, "PATH=%s", DEFAULT_PATH);
+        out[n++] = keepf(s, "PATH=%s", PLAN_DEFAULT_PATH);
     out[n++] = keepf(s, "HOSTNAME=%s", json_get_str(c->config, "Hostname"));
     json_array_foreach(env, i, e) if (json_string_value(e)) out[n++] =
         keepf(s, "%s", json_string_value(e));
@@ -464,14 +472,14 @@ static char **environment(struct plan_store *s, const struct container *c, const
         out[n++] = keepf(s, "TERM=xterm");
     if (!env_has(env, "HOME"))
         out[n++] = keepf(s, "HOME=%s", s->user.home ? s->user.home : "/");
-    *path = DEFAULT_PATH;
+    *path = PLAN_DEFAULT_PATH;
     for (size_t k = 0; k < n; k++)
         if (strncmp(out[k], "PATH=", 5) == 0)
             *path = out[k] + 5;
     return out;
 }
 
-static const char **split_path(struct plan_store *s, const char *path)
+const char *const *plan_path_dirs(struct plan_store *s, const char *path)
 {
     char *copy = keepf(s, "%s", path);
     size_t n = 1;
@@ -513,10 +521,10 @@ const char *plan_init_binary(const char *configured)
     return NULL;
 }
 
-static int rlimits(struct plan_store *s, const struct container *c, struct spawn_plan *p,
+static int rlimits(struct plan_store *s, const json_t *hc, struct spawn_plan *p,
                    struct berth_err **err)
 {
-    json_t *list = json_object_get(c->host_config, "Ulimits"), *u;
+    json_t *list = json_object_get(hc, "Ulimits"), *u;
     size_t i;
     struct spawn_rlimit *out = keep(s, xcalloc(json_array_size(list) + 1, sizeof(*out)));
     json_array_foreach(list, i, u)
@@ -601,13 +609,13 @@ static int lsm_attrs(struct plan_store *s, const struct lsm_opts *o, struct spaw
     return 0;
 }
 
-/* Capabilities, seccomp, AppArmor and SELinux. */
-static int security(struct plan_store *s, const struct container *c, struct spawn_plan *p,
-                    struct berth_err **err)
+/* Capabilities, seccomp, AppArmor and SELinux, then limits. */
+int plan_security(struct plan_store *s, const json_t *hc, bool all_caps, struct spawn_plan *p,
+                  struct berth_err **err)
 {
-    bool privileged = json_get_bool(c->host_config, "Privileged", false);
+    bool privileged = json_get_bool(hc, "Privileged", false);
     struct security_opts so;
-    int r = plan_security_opts(json_object_get(c->host_config, "SecurityOpt"), &so, err);
+    int r = plan_security_opts(json_object_get(hc, "SecurityOpt"), &so, err);
     if (r < 0)
         return r;
     p->no_new_privs = so.no_new_privs;
@@ -615,8 +623,8 @@ static int security(struct plan_store *s, const struct container *c, struct spaw
         return r;
     bool unconfined = privileged || so.unconfined;
     const char *profile = so.profile;
-    r = caps_compute(privileged, json_object_get(c->host_config, "CapAdd"),
-                     json_object_get(c->host_config, "CapDrop"), p->uid == 0, &p->caps, err);
+    r = caps_compute(privileged, json_object_get(hc, "CapAdd"), json_object_get(hc, "CapDrop"),
+                     p->uid == 0, &p->caps, err);
     if (r < 0)
         return r;
     if (!unconfined) {
@@ -624,10 +632,18 @@ static int security(struct plan_store *s, const struct container *c, struct spaw
             return r;
     }
     p->seccomp = s->seccomp;
+    /* the container's filter stays (runc applies it to every process of the container): only
+     * the capabilities grow */
+    if (all_caps && (r = caps_compute(true, NULL, NULL, p->uid == 0, &p->caps, err)) < 0)
+        return r;
+    if ((r = rlimits(s, hc, p, err)) < 0)
+        return r;
+    p->oom_score_adj = (int)json_get_int(hc, "OomScoreAdj", 0);
     return 0;
 }
 
-static int open_pty(struct plan_stdio *io, const json_t *size, struct berth_err **err)
+static int open_pty(struct plan_stdio *io, unsigned short rows, unsigned short cols,
+                    struct berth_err **err)
 {
     io->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     char name[64];
@@ -637,37 +653,53 @@ static int open_pty(struct plan_stdio *io, const json_t *size, struct berth_err 
     int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0)
         return berth_error(err, errno, "open `%s`", name);
-    struct winsize ws = {.ws_row = (unsigned short)json_integer_value(json_array_get(size, 0)),
-                         .ws_col = (unsigned short)json_integer_value(json_array_get(size, 1))};
+    struct winsize ws = {.ws_row = rows, .ws_col = cols};
     if (ws.ws_row && ws.ws_col)
         ioctl(slave, TIOCSWINSZ, &ws);
     io->child[0] = io->child[1] = io->child[2] = slave;
     return 0;
 }
 
-int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err)
+/* A pipe whose `child_end` (0: read, 1: write) the child gets as fd, ours non-blocking. */
+static int open_pipe(int *child, int *ours, int child_end, struct berth_err **err)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return berth_error(err, errno, "pipe");
+    *child = fds[child_end], *ours = fds[!child_end];
+    fcntl(*ours, F_SETFL, O_NONBLOCK);
+    return 0;
+}
+
+int plan_stdio_open(const struct plan_stdio_want *w, struct plan_stdio *io, struct berth_err **err)
 {
     *io = PLAN_STDIO_NONE;
-    if (json_get_bool(c->config, "Tty", false))
-        return open_pty(io, json_object_get(c->host_config, "ConsoleSize"), err);
-    int out[2], errp[2], in[2];
-    if (pipe2(out, O_CLOEXEC) < 0)
-        return berth_error(err, errno, "pipe");
-    io->out = out[0], io->child[1] = out[1];
-    if (pipe2(errp, O_CLOEXEC) < 0)
-        return berth_error(err, errno, "pipe");
-    io->err = errp[0], io->child[2] = errp[1];
-    if (json_get_bool(c->config, "OpenStdin", false)) {
-        if (pipe2(in, O_CLOEXEC) < 0)
-            return berth_error(err, errno, "pipe");
-        io->child[0] = in[0], io->in = in[1];
-        fcntl(io->in, F_SETFL, O_NONBLOCK);
-    } else if ((io->child[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
-        return berth_error(err, errno, "open /dev/null"); /* O_RDWR: as runc's stdin */
+    if (w->tty)
+        return open_pty(io, w->rows, w->cols, err);
+    const bool want[3] = {w->in, w->out, w->err};
+    int *ours[3] = {&io->in, &io->out, &io->err};
+    for (int i = 0; i < 3; i++) {
+        int r = want[i] ? open_pipe(&io->child[i], ours[i], i == 0 ? 0 : 1, err) : 0;
+        if (r < 0)
+            return r;
+        /* O_RDWR: as runc's stdin */
+        if (!want[i] && (io->child[i] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+            return berth_error(err, errno, "open /dev/null");
     }
-    fcntl(io->out, F_SETFL, O_NONBLOCK);
-    fcntl(io->err, F_SETFL, O_NONBLOCK);
     return 0;
+}
+
+int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err)
+{
+    const json_t *size = json_object_get(c->host_config, "ConsoleSize");
+    const struct plan_stdio_want w = {
+        .tty = json_get_bool(c->config, "Tty", false),
+        .in = json_get_bool(c->config, "OpenStdin", false),
+        .out = true,
+        .err = true,
+        .rows = (unsigned short)json_integer_value(json_array_get(size, 0)),
+        .cols = (unsigned short)json_integer_value(json_array_get(size, 1))};
+    return plan_stdio_open(&w, io, err);
 }
 
 void plan_stdio_close_child(struct plan_stdio *io)
@@ -714,15 +746,33 @@ void plan_limits(const struct container *c, const struct dev_set *devs, struct c
 }
 
 /* HostConfig.GroupAdd (--group-add) as a NULL-terminated list. */
-static char *const *group_add(struct plan_store *s, const struct container *c)
+static char *const *group_add(struct plan_store *s, const json_t *hc)
 {
-    json_t *list = json_object_get(c->host_config, "GroupAdd"), *g;
+    json_t *list = json_object_get(hc, "GroupAdd"), *g;
     size_t n = json_array_size(list), i;
     char **out = keep(s, xcalloc(n + 1, sizeof(char *)));
     size_t k = 0;
     json_array_foreach(list, i, g) if (json_is_string(g)) out[k++] =
         keepf(s, "%s", json_string_value(g));
     return out;
+}
+
+int plan_user(struct plan_store *s, const json_t *hc, const char *root, const char *user,
+              struct spawn_plan *p, struct berth_err **err)
+{
+    int r = rootfs_user(root, user, group_add(s, hc), &s->user, err);
+    if (r < 0)
+        return r;
+    p->uid = s->user.uid; /* plan_security computes the capabilities for this user */
+    p->gid = s->user.gid;
+    p->groups = s->user.groups;
+    p->ngroups = s->user.ngroups;
+    return 0;
+}
+
+const char *plan_user_home(const struct plan_store *s)
+{
+    return s->user.home ? s->user.home : "/";
 }
 
 /* A namespace of its own unless it shares the host's or another container's. */
@@ -772,7 +822,7 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
 {
     const char *rootfs = in->rootfs, *init = in->init;
     const struct ns_join *join = in->join;
-    struct plan_store *s = *store = xcalloc(1, sizeof(*s));
+    struct plan_store *s = *store = plan_store_new();
     const char *workdir = json_get_str(c->config, "WorkingDir");
     const char *path;
     struct ns_modes m;
@@ -780,7 +830,7 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
     p->rootfs = rootfs;
     ns_modes(c->host_config, &m);
     namespaces(&m, join, p);
-    int r = rootfs_user(rootfs, json_get_str(c->config, "User"), group_add(s, c), &s->user, err);
+    int r = plan_user(s, c->host_config, rootfs, json_get_str(c->config, "User"), p, err);
     if (r < 0)
         return r;
     /* dockerd creates a missing working directory */
@@ -800,13 +850,7 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
         if ((r = bind(s, rootfs, init, INIT_TARGET, true, false, NULL, err)) < 0)
             return r;
     }
-    p->uid = s->user.uid; /* security() computes the capabilities for this user */
-    p->gid = s->user.gid;
-    p->groups = s->user.groups;
-    p->ngroups = s->user.ngroups;
-    if ((r = security(s, c, p, err)) < 0)
-        return r;
-    if ((r = rlimits(s, c, p, err)) < 0)
+    if ((r = plan_security(s, c->host_config, false, p, err)) < 0)
         return r;
     p->mounts = s->mounts;
     p->nmounts = s->nmounts;
@@ -819,11 +863,10 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
     if (p->domainname && !*p->domainname)
         p->domainname = NULL;
     sysctls(s, c, p);
-    p->oom_score_adj = (int)json_get_int(c->host_config, "OomScoreAdj", 0);
     p->cwd = workdir && *workdir ? workdir : "/";
     p->argv = arguments(s, c, init != NULL);
     p->envp = environment(s, c, &path);
-    p->path = split_path(s, path);
+    p->path = plan_path_dirs(s, path);
     p->tty = json_get_bool(c->config, "Tty", false);
     return 0;
 }

@@ -9,6 +9,9 @@
 #include "exec/lsm.h"
 #include "exec/spawn.h"
 
+/* PATH when the image sets none, as dockerd's. */
+#define PLAN_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* Everything a plan owns, freed together. */
 struct plan_store;
 
@@ -42,8 +45,36 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
 const char *plan_init_binary(const char *configured);
 void plan_store_free(struct plan_store *s);
 
-/* Pipes or a pty for the container's stdio, per Config.Tty and Config.OpenStdin. On failure
- * what was opened stays in *io for plan_stdio_close. */
+/* ---- the parts a container's process and a docker exec share (exec/execplan.c) ---- */
+
+struct plan_store *plan_store_new(void);
+/* p (heap) is freed with the store; returns p. */
+void *plan_keep(struct plan_store *s, void *p);
+/* The user as dockerd resolves it: USER ("" or NULL: root) in ROOT's /etc/passwd and /etc/group
+ * (read inside ROOT, nothing followed out of it), with the HostConfig hc's GroupAdd; sets
+ * p's uid, gid and groups. ENOENT with dockerd's words for an unknown user or group. */
+int plan_user(struct plan_store *s, const json_t *hc, const char *root, const char *user,
+              struct spawn_plan *p, struct berth_err **err);
+/* The resolved user's home ("/" when it has none). */
+const char *plan_user_home(const struct plan_store *s);
+/* From the HostConfig hc, for p's user (plan_user first): capabilities, seccomp,
+ * no_new_privs, AppArmor/SELinux exec attributes, rlimits and oom_score_adj. all_caps (docker
+ * exec --privileged) gives every capability but keeps the container's seccomp filter, as runc
+ * applies it to every process of a container. */
+int plan_security(struct plan_store *s, const json_t *hc, bool all_caps, struct spawn_plan *p,
+                  struct berth_err **err);
+/* PATH's directories, for the child's command lookup (NULL-terminated, in the store). */
+const char *const *plan_path_dirs(struct plan_store *s, const char *path);
+
+/* What a process's stdio is: a pty (rows x cols when both are set) for all three, or a pipe
+ * for each stream wanted and /dev/null for the others. */
+struct plan_stdio_want {
+    bool tty, in, out, err;
+    unsigned short rows, cols;
+};
+/* On failure what was opened stays in *io for plan_stdio_close. */
+int plan_stdio_open(const struct plan_stdio_want *w, struct plan_stdio *io, struct berth_err **err);
+/* The container's: per Config.Tty and Config.OpenStdin, stdout and stderr always. */
 int plan_stdio(const struct container *c, struct plan_stdio *io, struct berth_err **err);
 void plan_stdio_close_child(struct plan_stdio *io);
 void plan_stdio_close(struct plan_stdio *io);

@@ -28,6 +28,7 @@
 #include "core/xalloc.h"
 #include "exec/attach.h"
 #include "exec/devices.h"
+#include "exec/execproc.h"
 #include "exec/logconfig.h"
 #include "exec/logfile.h"
 #include "exec/namespaces.h"
@@ -325,6 +326,7 @@ static void cleanup_done(struct pool_job *job)
     free(cl);
     run_free(run);
     attach_end_all(c);
+    execproc_container_exited(env, c);
     wake_waiters(c, false);
     /* Stoppers last: one may remove the container (rm -f), whose rm -rf must come after the
      * state write above (ctr_retire waits for it), or start it again (restart). */
@@ -473,8 +475,7 @@ static bool wants_init(const struct container *c, const struct exec_env *env)
     return json_is_boolean(v) ? json_is_true(v) : env->init;
 }
 
-/* CgroupParent, or the daemon's. */
-static const char *cgroup_parent_of(const struct container *c, const struct exec_env *env)
+const char *ctr_cgroup_parent(const struct container *c, const struct exec_env *env)
 {
     const char *parent = json_get_str(c->host_config, "CgroupParent");
     return parent && *parent ? parent : env->cgroup_parent;
@@ -504,7 +505,7 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     if ((r = dev_resolve(c->host_config, &j->devs, &j->err)) < 0)
         return r;
     plan_limits(c, j->devs, &limits);
-    if ((r = cgroup_create(cgroup_parent_of(c, j->env), c->id, &limits, &j->cg, &j->err)) < 0)
+    if ((r = cgroup_create(ctr_cgroup_parent(c, j->env), c->id, &limits, &j->cg, &j->err)) < 0)
         return r;
     crashpoint("start-cgroup");
     j->t_cgroup = mono_us();
@@ -927,6 +928,7 @@ static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn don
 {
     c->state.status = CTR_REMOVING;
     attach_end_all(c);
+    execproc_container_removed(env, c);
     ctr_remove(env->cs, c);
     struct removal *rm = xcalloc(1, sizeof(*rm));
     *rm = (struct removal){.job = {.work = removal_work, .done = removal_done},
@@ -1021,7 +1023,7 @@ struct ctr_recovery *ctr_recover_plan(struct exec_env *env)
         struct recover_item *it = &rc->items[rc->n++];
         memcpy(it->id, c->id, sizeof(it->id));
         it->dir = xstrdup(c->dir);
-        it->cgroup_parent = xstrdup(cgroup_parent_of(c, env));
+        it->cgroup_parent = xstrdup(ctr_cgroup_parent(c, env));
     }
     struct map stale = {0};
     ctr_store_take_stale(env->cs, &stale);

@@ -41,6 +41,7 @@ struct exec_env {
     struct ctr_notify notify;  /* the daemon's events */
 
     struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
+    struct map execs;              /* docker exec instances by ID (exec/execproc.c) */
 };
 
 typedef void (*ctr_done_fn)(void *ctx, int res, const struct berth_err *err);
@@ -82,6 +83,8 @@ int ctr_resize(struct container *c, int height, int width, struct berth_err **er
  * bound at its /dev/shm (NULL: a tmpfs of its own or none), for a container joining its
  * namespaces. Reactor thread. */
 int ctr_run_pidfd(const struct container *c);
+/* Its cgroup's parent: HostConfig.CgroupParent, else the daemon's. */
+const char *ctr_cgroup_parent(const struct container *c, const struct exec_env *env);
 const char *ctr_run_shm(const struct container *c);
 /* Attach input for a running container: queued for its stdin; returns the bytes still waiting
  * for it (past a limit, exec/attach holds its clients back, as dockerd's pipe blocks them). */

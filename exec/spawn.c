@@ -16,12 +16,14 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/xalloc.h"
 #include "exec/lsm.h"
 
@@ -29,13 +31,11 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* What the child tells berthd: where it failed and why (index: which sysctl), or, with stage 0,
- * the pid of the process it forked into a joined PID namespace. */
+/* What the child tells berthd: where it failed and why (index: which sysctl). */
 struct child_report {
     int stage;
     int err;
     int index;
-    pid_t pid;
 };
 
 /* ---- the child ---- */
@@ -190,6 +190,8 @@ static int write_sysctls(const struct spawn_plan *p, int *stage, int *index)
 
 static int setup_fs(const struct spawn_plan *p, int *stage, int *index)
 {
+    if (p->exec) /* it entered the container's mount namespace, whose root is the container's */
+        return 0;
     *stage = STAGE_MOUNT;
     int r = root_propagation(p);
     if (r < 0)
@@ -332,30 +334,16 @@ static int join_cgroup(const struct spawn_plan *p, const int *fds, int nfds)
 }
 
 /* Other containers' namespaces (several of one pidfd could go in one setns; one each is as
- * cheap). A PID namespace takes only children: then a sibling is forked into it, its pid sent
- * to berthd, and this process leaves; the sibling goes on as the container's process. */
-static int join_namespaces(const struct spawn_plan *p, int report_fd)
+ * cheap). A PID namespace was entered by the parent before the clone (see spawn): it takes
+ * only children. */
+static int join_namespaces(const struct spawn_plan *p)
 {
-    bool pid = false;
     for (size_t i = 0; i < p->njoins; i++) {
-        if (setns(p->joins[i].pidfd, p->joins[i].nstype) < 0)
+        int nstype = p->joins[i].nstype & ~CLONE_NEWPID;
+        if (nstype && setns(p->joins[i].pidfd, nstype) < 0)
             return -errno;
-        pid |= p->joins[i].nstype == CLONE_NEWPID;
     }
-    if (!pid)
-        return 0;
-    struct clone_args args = {.flags = CLONE_PARENT}; /* exit signal: ours, SIGCHLD */
-    pid_t child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-    if (child < 0)
-        return -errno;
-    if (child == 0) { /* a fork clears these */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        prctl(PR_SET_DUMPABLE, 0);
-        return 0;
-    }
-    struct child_report r = {.pid = child};
-    (void)!write(report_fd, &r, sizeof(r));
-    _exit(0);
+    return 0;
 }
 
 static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, int report_fd)
@@ -366,7 +354,7 @@ static int child_main(const struct spawn_plan *p, const int *cg_fds, int ncg, in
     if ((r = join_cgroup(p, cg_fds, ncg)) < 0)
         goto fail;
     stage = STAGE_NAMESPACES;
-    if (p->njoins && (r = join_namespaces(p, report_fd)) < 0)
+    if (p->njoins && (r = join_namespaces(p)) < 0)
         goto fail;
     reset_signals();
     stage = STAGE_STDIO;
@@ -413,49 +401,56 @@ static const char *stage_name(int stage)
     return stage > 0 && stage <= STAGE_EXEC ? names[stage] : "setup";
 }
 
-/* dockerd's words (which the docker CLI matches to pick exit codes 127 and 126). */
+/* strerror's words; for an exec in Go's spelling, as runc says them ("no such file or
+ * directory"). */
+static const char *why(const struct spawn_plan *p, int e, char buf[128])
+{
+    snprintf(buf, 128, "%s", strerror(e));
+    if (p->exec && buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
+/* dockerd's words (which the docker CLI matches to pick exit codes 127 and 126), as its
+ * container start says them, or as runc's exec does for a docker exec. */
 static int child_error(const struct spawn_plan *p, const struct child_report *rep, int *exit_code,
                        struct berth_err **err)
 {
+    const char *pre = p->exec ? "OCI runtime exec failed: exec failed: unable to start container "
+                                "process: "
+                              : "failed to create task for container: ";
+    const char *post = p->exec ? ": unknown" : "";
     const char *file = p->argv[0];
+    char text[128];
     if (rep->stage == STAGE_EXEC && (rep->err == ENOENT || rep->err == ENOTDIR)) {
         *exit_code = 127;
         if (strchr(file, '/'))
             return berth_user_error(err, EINVAL,
-                                    "failed to create task for container: exec: "
-                                    "\"%s\": stat %s: no such file or directory",
-                                    file, file);
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: exec: \"%s\": "
-                                "executable file not found in $PATH",
-                                file);
+                                    "%sexec: \"%s\": stat %s: no such file or directory%s", pre,
+                                    file, file, post);
+        return berth_user_error(err, EINVAL, "%sexec: \"%s\": executable file not found in $PATH%s",
+                                pre, file, post);
     }
     if (rep->stage == STAGE_EXEC && rep->err == EACCES) {
         *exit_code = 126;
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: exec: \"%s\": "
-                                "permission denied",
-                                file);
+        return berth_user_error(err, EINVAL, "%sexec: \"%s\": permission denied%s", pre, file,
+                                post);
     }
     *exit_code = 125;
     const struct spawn_sysctl *sc =
         rep->index >= 0 && (size_t)rep->index < p->nsysctls ? &p->sysctls[rep->index] : NULL;
     if (rep->stage == STAGE_SYSCTL_OPEN && sc) /* runc's words */
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: open sysctl %s file: %s",
-                                sc->key, strerror(rep->err));
+        return berth_user_error(err, EINVAL, "%sopen sysctl %s file: %s%s", pre, sc->key,
+                                why(p, rep->err, text), post);
     if (rep->stage == STAGE_SYSCTL && sc)
-        return berth_user_error(err, EINVAL,
-                                "failed to create task for container: failed to write sysctl %s "
-                                "= \"%s\": %s",
-                                sc->key, sc->value, strerror(rep->err));
+        return berth_user_error(err, EINVAL, "%sfailed to write sysctl %s = \"%s\": %s%s", pre,
+                                sc->key, sc->value, why(p, rep->err, text), post);
     if (rep->stage == STAGE_CWD)
         return berth_user_error(err, EINVAL,
-                                "failed to create task for container: chdir to cwd "
-                                "(\"%s\") set in config.json failed: %s",
-                                p->cwd, strerror(rep->err));
-    return berth_user_error(err, EINVAL, "failed to create task for container: %s: %s",
-                            stage_name(rep->stage), strerror(rep->err));
+                                "%schdir to cwd (\"%s\") set in config.json failed: %s%s", pre,
+                                p->cwd, why(p, rep->err, text), post);
+    return berth_user_error(err, EINVAL, "%s%s: %s%s", pre, stage_name(rep->stage),
+                            why(p, rep->err, text), post);
 }
 
 static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *pidfd)
@@ -469,22 +464,47 @@ static pid_t do_clone(const struct spawn_plan *p, const struct cgroup *cg, int *
     return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
-/* The container's process is the sibling the child forked into a joined PID namespace: the
- * child (which has left) reaped, a pidfd opened for the sibling. It is berthd's child, so
- * nobody else can reap it and its pid cannot be reused before the pidfd is open. */
-static int adopt_forked(const struct child_report *rep, struct spawn_result *out,
-                        struct berth_err **err)
+/* The PID namespace the process is to join: a pidfd of a process in it, or -1. */
+static int pid_join(const struct spawn_plan *p)
 {
-    waitpid(out->pid, NULL, 0);
-    close(out->pidfd);
-    out->pid = rep->pid;
-    out->pidfd = (int)syscall(SYS_pidfd_open, rep->pid, 0);
-    if (out->pidfd >= 0)
+    for (size_t i = 0; i < p->njoins; i++)
+        if (p->joins[i].nstype & CLONE_NEWPID)
+            return p->joins[i].pidfd;
+    return -1;
+}
+
+/* berthd's own PID namespace, to come back to. */
+static int own_pidns = -1;
+
+static void open_own_pidns(void)
+{
+    own_pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+}
+
+/* A PID namespace takes only the children of who enters it, so this thread enters it for
+ * the clone (the child is born there: no second fork) and comes back at once. Only this
+ * thread's children are placed by it, and nothing else runs on this thread meanwhile. */
+static int enter_pidns(const struct spawn_plan *p, int pidfd, struct berth_err **err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, open_own_pidns);
+    if (own_pidns < 0)
+        return berth_error(err, EBADF, "open /proc/thread-self/ns/pid");
+    if (setns(pidfd, CLONE_NEWPID) == 0)
         return 0;
     int e = errno;
-    kill(rep->pid, SIGKILL);
-    waitpid(rep->pid, NULL, 0);
-    return berth_error(err, e, "pidfd_open");
+    return berth_user_error(err, EINVAL, "%s: join namespaces: %s",
+                            p->exec ? "OCI runtime exec failed: exec failed"
+                                    : "failed to create task for container",
+                            strerror(e));
+}
+
+static void leave_pidns(void)
+{
+    if (setns(own_pidns, CLONE_NEWPID) < 0) { /* later children would land in a container */
+        log_error("spawn: cannot return to berthd's PID namespace: %s", strerror(errno));
+        abort();
+    }
 }
 
 static void close_all(int *fds, int n)
@@ -505,6 +525,12 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
         close_all(cg_fds, ncg);
         return berth_error(err, errno, "pipe");
     }
+    int join_pid = pid_join(p), r;
+    if (join_pid >= 0 && (r = enter_pidns(p, join_pid, err)) < 0) {
+        close_all(cg_fds, ncg);
+        close(rep[0]), close(rep[1]);
+        return r;
+    }
     int64_t t0 = mono_us();
     pid_t pid = do_clone(p, cg, &pidfd);
     if (pid == 0) {
@@ -512,6 +538,8 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
         child_main(p, cg_fds, ncg, rep[1]);
     }
     int e = errno;
+    if (join_pid >= 0)
+        leave_pidns();
     close_all(cg_fds, ncg);
     close(rep[1]);
     _cleanup_close_ int rep_fd = rep[0];
@@ -522,13 +550,6 @@ int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_resu
     out->clone_us = mono_us() - t0;
     struct child_report report;
     ssize_t n = read(rep_fd, &report, sizeof(report));
-    if (n == (ssize_t)sizeof(report) && report.stage == 0) { /* forked into a joined PID ns */
-        int r = adopt_forked(&report, out, err);
-        if (r < 0)
-            return r;
-        pid = out->pid, pidfd = out->pidfd;
-        n = read(rep_fd, &report, sizeof(report));
-    }
     out->exec_us = mono_us() - t0;
     if (n == 0)
         return 0; /* the close-on-exec pipe closed: the command runs */

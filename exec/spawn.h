@@ -45,10 +45,10 @@ struct spawn_rlimit {
     struct rlimit limit;
 };
 
-/* One of another container's namespaces to enter: setns(pidfd, nstype) in the child. */
+/* Namespaces of another process to enter: setns(pidfd, nstype) in the child. */
 struct spawn_join {
     int pidfd;
-    int nstype; /* CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWPID */
+    int nstype; /* CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWPID; for an exec, all it enters */
 };
 #define SPAWN_JOINS_MAX 3
 
@@ -63,6 +63,10 @@ struct spawn_attr {
 };
 
 struct spawn_plan {
+    /* A process started in a running container (docker exec): it enters the container's
+     * namespaces (one join, the container's pidfd) and builds no filesystem (rootfs, mounts,
+     * masked paths and hostname unset), and its failures have dockerd's exec words. */
+    bool exec;
     const char *rootfs; /* the mounted root (overlay merged dir) */
     int clone_flags;    /* CLONE_NEW*, but for the cgroup namespace: */
     bool cgroupns;      /* a private one, made once the child is in its cgroup */
@@ -130,8 +134,8 @@ struct spawn_result {
     int64_t clone_us, exec_us; /* from clone3's call to its return, and to exec */
 };
 
-/* Blocking (latency pool job). On a failure inside the child, EINVAL/ENOENT/EACCES with
- * dockerd's words (`exec: "x": executable file not found in $PATH`), *exit_code set to 127
- * (not found), 126 (not executable) or 125 (anything else), and no process left. */
+/* Blocking (latency pool job). On a failure inside the child, EINVAL with dockerd's words
+ * (`exec: "x": executable file not found in $PATH`), *exit_code set to 127 (not found), 126
+ * (not executable) or 125 (anything else), and no process left. */
 int spawn(const struct spawn_plan *p, const struct cgroup *cg, struct spawn_result *out,
           int *exit_code, struct berth_err **err);

@@ -20,6 +20,7 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "fs/image_delete.h"
+#include "exec/execproc.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
 #include "handlers/api.h"
@@ -393,6 +394,7 @@ static void daemon_stop(struct daemon *d)
         return;
     }
     recovery_free(d);
+    execproc_free_all(&d->exec);
     events_close(d->events); /* after the containers' last events */
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);

@@ -14,6 +14,7 @@
 #include "core/xalloc.h"
 #include "exec/create.h"
 #include "exec/effective.h"
+#include "exec/execproc.h"
 #include "exec/fields.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
@@ -190,19 +191,33 @@ static json_t *graph_driver(struct api_req *a, const struct container *c)
     return json_pack("{so ss}", "Data", data, "Name", "overlay2");
 }
 
+/* Its execs that have not exited (created or running), as dockerd lists them; null for none. */
+static json_t *exec_ids(const struct container *c)
+{
+    json_t *ids = NULL;
+    for (const struct execproc *e = c->execs; e; e = e->ctr_next) {
+        if (e->state == EXECPROC_EXITED)
+            continue;
+        if (!ids)
+            ids = json_array();
+        json_array_append_new(ids, json_string(e->id));
+    }
+    return ids ? ids : json_null();
+}
+
 static json_t *inspect(struct api_req *a, const struct container *c)
 {
     _cleanup_free_ char *log_path =
         log_config_enabled(c->host_config) ? ctr_log_path(c) : xstrdup("");
     const char *etc = ns_etc_dir(a->d->cs, c); /* --network container:X: X's files */
     json_t *j = json_pack(
-        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss s:n so so so so so}", "Id", c->id,
+        "{ss ss ss sO so ss so so so so ss si ss ss ss ss ss so so so so so so}", "Id", c->id,
         "Created", c->created, "Path", c->path, "Args", c->args, "State", state_json(c), "Image",
         c->image_id, "ResolvConfPath", json_sprintf("%s/resolv.conf", etc), "HostnamePath",
         json_sprintf("%s/hostname", etc), "HostsPath", json_sprintf("%s/hosts", etc), "LogPath",
         json_string(log_path), "Name", "", "RestartCount", c->state.restart_count, "Driver",
         "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile",
-        "", "ExecIDs", "HostConfig", ctr_effective_host_config(c), "GraphDriver",
+        "", "ExecIDs", exec_ids(c), "HostConfig", ctr_effective_host_config(c), "GraphDriver",
         graph_driver(a, c), "Mounts", ctr_mount_points(c), "Config", config_json(c),
         "NetworkSettings", network_json(c));
     json_object_set_new(j, "Name", json_sprintf("/%s", c->name));

@@ -2,6 +2,7 @@
  * method and path. A handler answers exactly once (see handlers/api.h). */
 #pragma once
 
+#include "exec/attach.h"
 #include "handlers/api.h"
 
 /* system.c */
@@ -49,6 +50,14 @@ void containers_unpause(struct api_req *a);
 void containers_resize(struct api_req *a);
 void containers_attach(struct api_req *a);
 void containers_delete(struct api_req *a);
+/* A hijacked connection lent to exec/ (attach, exec start): its ctx is the http_conn. */
+extern const struct attach_link_ops handlers_hijacked_link;
 
 /* logs.c */
 void containers_logs(struct api_req *a);
+
+/* exec.c */
+void exec_create(struct api_req *a);
+void exec_start(struct api_req *a);
+void exec_resize(struct api_req *a);
+void exec_inspect(struct api_req *a);

@@ -306,7 +306,7 @@ void containers_wait(struct api_req *a)
 
 /* ---- attach ---- */
 
-/* An attach client's link is its hijacked connection. */
+/* An attach (or exec) client's link is its hijacked connection. */
 static bool link_write(void *ctx, const void *data, size_t n)
 {
     return http_raw_write(ctx, data, n);
@@ -341,12 +341,12 @@ static void link_end(void *ctx, bool abort)
         http_conn_close(ctx);
 }
 
-static const struct attach_link_ops hijacked_link = {.write = link_write,
-                                                     .pending = link_pending,
-                                                     .pause_input = link_pause,
-                                                     .resume_input = link_resume,
-                                                     .on_drain = link_on_drain,
-                                                     .end = link_end};
+const struct attach_link_ops handlers_hijacked_link = {.write = link_write,
+                                                       .pending = link_pending,
+                                                       .pause_input = link_pause,
+                                                       .resume_input = link_resume,
+                                                       .on_drain = link_on_drain,
+                                                       .end = link_end};
 
 static void attach_data(void *arg, const char *data, ssize_t n)
 {
@@ -379,7 +379,7 @@ void containers_attach(struct api_req *a)
     int64_t max_size;
     log_config_limits(c->host_config, &max_size, &o.log_files);
     struct attach_client *client;
-    struct attach_link link = {.ops = &hijacked_link, .ctx = a->c};
+    struct attach_link link = {.ops = &handlers_hijacked_link, .ctx = a->c};
     if (attach_add(c, &link, &o, &client, &err) < 0)
         return api_reply_error(a, err);
     /* Docker's hijack: 101 when the client asked to upgrade, else 200 (old clients); a raw

@@ -100,6 +100,10 @@ const struct param_row params_table[] = {
     {"GET", "/containers/{id}/logs", "until", H, "docker logs --until", NULL},
     {"GET", "/containers/{id}/logs", "timestamps", H, "docker logs -t", NULL},
     {"GET", "/containers/{id}/logs", "tail", H, "docker logs -n", NULL},
+    /* ---- exec ---- (POST /containers/{id}/exec, POST /exec/{id}/start, GET /exec/{id}/json:
+     * no parameters) */
+    {"POST", "/exec/{id}/resize", "h", H, "docker exec -t (the terminal's size)", NULL},
+    {"POST", "/exec/{id}/resize", "w", H, "docker exec -t (the terminal's size)", NULL},
 };
 
 #undef H

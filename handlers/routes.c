@@ -44,8 +44,13 @@ static const struct route routes[] = {
     {"POST", "/containers/{id}/resize", containers_resize, 0},
     {"POST", "/containers/{id}/attach", containers_attach, 0},
     {"GET", "/containers/{id}/logs", containers_logs, 0},
+    {"POST", "/containers/{id}/exec", exec_create, 0},
     /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
     {"DELETE", "/containers/{id*}", containers_delete, ROUTE_AFTER_RECOVERY},
+
+    {"POST", "/exec/{id}/start", exec_start, 0},
+    {"POST", "/exec/{id}/resize", exec_resize, 0},
+    {"GET", "/exec/{id}/json", exec_inspect, 0},
 };
 
 struct route *api_routes_all(size_t *count)

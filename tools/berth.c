@@ -1,4 +1,4 @@
-/* tools/berth.c — berth's own small client: `berth version|info|ping|run|inspect` over the
+/* tools/berth.c — berth's own small client: `berth version|info|ping|run|exec|inspect` over the
  * engine's unix socket (-H, BERTH_HOST or DOCKER_HOST; default /run/berth/berth.sock). */
 #include <errno.h>
 #include <signal.h>
@@ -44,6 +44,9 @@ static int usage(FILE *out)
                  "  run [--rm] [-d] [--name N] [--network none|host|...] IMAGE [CMD...]\n"
                  "             Create and start a container; without -d, print its output\n"
                  "             and exit with its exit code\n"
+                 "  exec [-d] [-u USER] [-w DIR] [-e K=V]... CONTAINER CMD...\n"
+                 "             Run CMD in a running container (no stdin, no tty); without -d,\n"
+                 "             print its output and exit with its exit code\n"
                  "  inspect [--trace] CONTAINER\n"
                  "             The container's JSON, or with --trace the last start's phases\n");
     return out == stderr ? 2 : 0;
@@ -352,17 +355,23 @@ static int start(struct client *cl, const char *id)
  * then the hijacked stream) and the wait (200 at once, its body when the container is done).
  * The request is sent first on every stream, then the heads are read (begin, then finish),
  * so the two round trips overlap. */
-static int stream_begin(const char *host, const char *method, const char *path, const char *headers,
-                        struct http_client *hc)
+static int stream_begin_body(const char *host, const char *method, const char *path,
+                             const char *headers, const char *body, struct http_client *hc)
 {
     _cleanup_err_ struct berth_err *err = NULL;
     if (connect_to(host, hc) < 0)
         return -1;
-    if (http_client_send(hc, method, path, headers, NULL, 0, &err) < 0) {
+    if (http_client_send(hc, method, path, headers, body, body ? strlen(body) : 0, &err) < 0) {
         fprintf(stderr, "berth: %s %s: %s\n", method, path, err->msg);
         return -1;
     }
     return 0;
+}
+
+static int stream_begin(const char *host, const char *method, const char *path, const char *headers,
+                        struct http_client *hc)
+{
+    return stream_begin_body(host, method, path, headers, NULL, hc);
 }
 
 static int stream_head(struct http_client *hc, const char *what)
@@ -544,6 +553,112 @@ static int cmd_run(struct client *cl, int argc, char **argv)
     return wait_result(&wt);
 }
 
+/* ---- exec ---- */
+
+struct exec_opts {
+    bool detach;
+    json_t *body; /* ExecConfig */
+    const char *ctr;
+    char **cmd;
+};
+
+static int parse_exec(int argc, char **argv, struct exec_opts *o)
+{
+    int i = 1;
+    json_t *env = json_array();
+    json_object_set_new(o->body, "Env", env);
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        bool missing = false;
+        const char *v;
+        if (strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--detach") == 0)
+            o->detach = true;
+        else if ((v = opt_value(argc, argv, &i, "-u", &missing)) ||
+                 (v = opt_value(argc, argv, &i, "--user", &missing)))
+            json_object_set_new(o->body, "User", json_string(v));
+        else if ((v = opt_value(argc, argv, &i, "-w", &missing)) ||
+                 (v = opt_value(argc, argv, &i, "--workdir", &missing)))
+            json_object_set_new(o->body, "WorkingDir", json_string(v));
+        else if ((v = opt_value(argc, argv, &i, "-e", &missing)) ||
+                 (v = opt_value(argc, argv, &i, "--env", &missing)))
+            json_array_append_new(env, json_string(v));
+        else {
+            fprintf(stderr, "berth exec: %s `%s`\n",
+                    missing ? "a value is missing after" : "unknown option", argv[i]);
+            return -1;
+        }
+    }
+    if (i + 1 >= argc) {
+        fprintf(stderr, "berth exec: a container and a command are required: berth exec "
+                        "[OPTIONS] CONTAINER CMD...\n");
+        return -1;
+    }
+    o->ctr = argv[i];
+    o->cmd = argv + i + 1;
+    return 0;
+}
+
+/* POST /containers/{id}/exec: the exec's ID in *id, or -1 after saying why. */
+static int exec_create(struct client *cl, struct exec_opts *o, char **id)
+{
+    json_t *cmd = json_array();
+    for (char **a = o->cmd; *a; a++)
+        json_array_append_new(cmd, json_string(*a));
+    json_object_set_new(o->body, "Cmd", cmd);
+    json_object_set_new(o->body, "AttachStdout", json_boolean(!o->detach));
+    json_object_set_new(o->body, "AttachStderr", json_boolean(!o->detach));
+    struct buf path = {0};
+    buf_puts(&path, "/containers/");
+    query_escape(&path, o->ctr);
+    buf_puts(&path, "/exec");
+    _cleanup_json_ json_t *j = NULL;
+    int r = call(cl, "POST", path.data, o->body, &j);
+    buf_free(&path);
+    if (r < 0)
+        return -1;
+    *id = json_get_str(j, "Id") ? strdup(json_get_str(j, "Id")) : NULL;
+    if (!*id)
+        fprintf(stderr, "berth: the engine's exec answer has no Id\n");
+    return *id ? 0 : -1;
+}
+
+/* The exec's ExitCode once it has run (its stream has ended), as docker exec reads it. */
+static int exec_exit_code(struct client *cl, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/exec/%s/json", id);
+    _cleanup_json_ json_t *j = call_json(cl, path);
+    return j ? (int)json_get_int(j, "ExitCode", EXIT_ENGINE) : EXIT_ENGINE;
+}
+
+/* Round trips: create; start (its own connection, hijacked: the output until the process is
+ * done); inspect for the exit code. -d: create, start detached. */
+static int cmd_exec(struct client *cl, int argc, char **argv)
+{
+    _cleanup_json_ json_t *body = json_object();
+    struct exec_opts o = {.body = body};
+    if (parse_exec(argc, argv, &o) < 0)
+        return EXIT_ENGINE;
+    _cleanup_free_ char *id = NULL;
+    if (exec_create(cl, &o, &id) < 0)
+        return 1;
+    char path[128];
+    snprintf(path, sizeof(path), "/exec/%s/start", id);
+    if (o.detach) {
+        _cleanup_json_ json_t *start = json_pack("{sb}", "Detach", 1), *j = NULL;
+        return call(cl, "POST", path, start, &j) < 0 ? 1 : 0;
+    }
+    _cleanup_(http_client_close) struct http_client at = {.fd = -1};
+    if (stream_begin_body(cl->host, "POST", path,
+                          "Connection: Upgrade\r\nUpgrade: tcp\r\n"
+                          "Content-Type: application/json\r\n",
+                          "{\"Detach\":false,\"Tty\":false}", &at) < 0 ||
+        stream_head(&at, "exec") < 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    copy_output(&at, cl, id); /* no signal is forwarded: docker exec proxies none */
+    return exec_exit_code(cl, id);
+}
+
 /* ---- inspect ---- */
 
 /* The last start's phases (StartTrace: name -> microseconds, TotalUs the whole), one per line
@@ -625,6 +740,8 @@ int main(int argc, char **argv)
         r = cmd_info(&cl);
     else if (strcmp(argv[i], "run") == 0)
         r = cmd_run(&cl, argc - i, argv + i);
+    else if (strcmp(argv[i], "exec") == 0)
+        r = cmd_exec(&cl, argc - i, argv + i);
     else if (strcmp(argv[i], "inspect") == 0)
         r = cmd_inspect(&cl, argc - i, argv + i);
     else {
