@@ -16,6 +16,7 @@
 #include "fs/image_delete.h"
 #include "fs/layer.h"
 #include "fs/store.h"
+#include "fs/volume.h"
 #include "net/download.h"
 #include "net/hclient.h"
 #include "net/pull.h"
@@ -49,6 +50,7 @@ struct daemon {
     struct image_store *images;
     struct image_users image_users; /* which container uses an image, for rmi's conflicts */
     struct ctr_store *cs;
+    struct volume_store *volumes;
     struct exec_env exec;
     struct registry_config regcfg;
     struct hclient *hc;
