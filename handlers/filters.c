@@ -58,7 +58,8 @@ static const struct filters_key volume_prune_keys[] = {
     {NULL, NULL},
 };
 /* berth has no user-defined network and no build cache yet: these prunes find nothing, whatever
- * the keys select (handlers/prune_empty.c). */
+ * the keys select (handlers/prune_empty.c; the build prune, as dockerd's, ignores keys it does
+ * not know). */
 static const struct filters_key network_prune_keys[] = {
     {"label", NULL},
     {"label!", NULL},
