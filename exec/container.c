@@ -69,6 +69,8 @@ static json_t *ctr_json(const struct container *c)
                           state_json(&c->state), "RestartCount", c->state.restart_count);
     if (c->trace)
         json_object_set(j, "StartTrace", c->trace);
+    if (json_array_size(c->mounts))
+        json_object_set(j, "MountPoints", c->mounts);
     return j;
 }
 
@@ -105,6 +107,8 @@ static struct container *ctr_from_json(const json_t *j)
                                   .restart_count = (int)json_get_int(j, "RestartCount", 0)};
     json_t *trace = json_object_get(j, "StartTrace");
     c->trace = trace ? json_incref(trace) : NULL;
+    json_t *mounts = json_object_get(j, "MountPoints");
+    c->mounts = json_is_array(mounts) ? json_incref(mounts) : json_array();
     if (!c->config)
         c->config = json_object();
     if (!c->host_config)
@@ -124,6 +128,7 @@ void ctr_free(struct container *c)
     json_decref(c->host_config);
     json_decref(c->args);
     json_decref(c->trace);
+    json_decref(c->mounts);
     free(c->name);
     free(c->created);
     free(c->image_chain);

@@ -48,6 +48,7 @@ struct container {
     char *image_chain;   /* chain ID of the image's top layer ("" for no layers) */
     json_t *config;      /* Config, image defaults merged */
     json_t *host_config; /* HostConfig */
+    json_t *mounts;      /* MountPoints of its volumes and --volumes-from (exec/volumes.h) */
     char *path;          /* the command: entrypoint + cmd */
     json_t *args;
     struct ctr_state state;

@@ -165,7 +165,7 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     mounts_fill_default_paths(c->host_config);
     merge_image(c->config, json_object_get(img->config, "config"));
     if ((r = fields_check_merged(body, c->config, c->host_config, warnings, err)) < 0) {
-        ctr_free(c); /* the image's VOLUME would need a volume */
+        ctr_free(c); /* a rule on the merged config refused it */
         return r;
     }
     const char *net = json_get_str(c->host_config, "NetworkMode");

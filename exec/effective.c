@@ -11,6 +11,7 @@
 #include "core/xalloc.h"
 #include "exec/mounts.h"
 #include "exec/verify.h"
+#include "exec/volumes.h"
 
 #define DEFAULT_SHM_SIZE (64LL << 20) /* plan.c's /dev/shm without ShmSize, dockerd's default */
 
@@ -68,12 +69,12 @@ static bool has_option(const char *mode, const char *want)
     return false;
 }
 
-/* -v SRC:DST[:MODE]: create accepts binds of host paths only (named volumes are refused). */
+/* -v SRC:DST[:MODE] of a host path; a volume's (NAME:DST, DST) is one of c->mounts. */
 static json_t *bind_point(const char *spec)
 {
     _cleanup_free_ char *copy = xstrdup(spec);
     char *dst = strchr(copy, ':'), *mode = dst ? strchr(dst + 1, ':') : NULL;
-    if (!dst)
+    if (!dst || copy[0] != '/')
         return NULL;
     *dst++ = '\0';
     if (mode)
@@ -104,6 +105,10 @@ json_t *ctr_mount_points(const struct container *c)
             json_array_append_new(out, p);
     }
     json_array_foreach(json_object_get(c->host_config, "Mounts"), i, v)
-        json_array_append_new(out, mount_point(v));
+    {
+        if (strcmp(json_get_str(v, "Type") ?: "", "volume") != 0) /* volumes: in c->mounts */
+            json_array_append_new(out, mount_point(v));
+    }
+    json_array_foreach(c->mounts, i, v) json_array_append_new(out, ctr_volume_point_json(v));
     return out;
 }

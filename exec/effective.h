@@ -16,6 +16,7 @@ json_t *ctr_effective_host_config(const struct container *c);
  * "none" (its own empty namespace) for every other mode until bridge networking exists. */
 const char *ctr_network_mode(const struct container *c);
 /* The mount points as dockerd's MountPoint list: one {Type, Source, Destination, Mode, RW,
- * Propagation} per -v bind and per --mount bind, in that order; (HostConfig.Tmpfs mounts are
- * not mount points, as with dockerd). A new array. */
+ * Propagation} per -v bind and per --mount bind or tmpfs, then those of its volumes (with Name
+ * and Driver) and of --volumes-from (exec/volumes.h); HostConfig.Tmpfs mounts are not mount
+ * points, as with dockerd. A new array. */
 json_t *ctr_mount_points(const struct container *c);

@@ -13,8 +13,8 @@
  *   or warns itself (restart policy, isolation, QoS, CPU percent, healthcheck durations).
  * - Fields the spec does not define are left alone, as dockerd's JSON decoder leaves them.
  * - The check runs after dockerd's own checks (exec/verify.c and the modules it calls), so
- *   that what those refuse with dockerd's words keeps them (named volumes in Binds, volume
- *   mounts, --gpus); the table refuses the rest. User-defined networks alone are refused
+ *   that what those refuse with dockerd's words keeps them (--gpus); the table refuses the
+ *   rest. User-defined networks alone are refused
  *   before (FIELD_AT_EARLY): verify.c would answer 404, and on a 404 the CLI pulls the image.
  * - Only rows with a rule or REFUSED are walked at create: a plain `docker run` costs one
  *   object lookup per such row. */
@@ -208,14 +208,14 @@ static int cpu_percent(struct fields_ctx *x, const struct field_row *row, const 
     return 0;
 }
 
-/* --mount type=bind and type=tmpfs are honoured; volume and image mounts are refused by name
+/* --mount type=bind, volume and tmpfs are honoured; image mounts are refused by name
  * (exec/verify.c checks the rest of each mount). */
 static int mount_type(struct fields_ctx *x, const struct field_row *row, const json_t *v,
                       const char *at, struct berth_err **err)
 {
     const char *s = json_string_value(v) ?: "";
     (void)x, (void)row;
-    if (strcmp(s, "volume") && strcmp(s, "image"))
+    if (strcmp(s, "image"))
         return 0;
     return berth_user_error(err, EINVAL, "%s \"%s\" (--mount type=%s) is not supported yet", at, s,
                             s);
@@ -274,80 +274,19 @@ static int healthcheck(struct fields_ctx *x, const struct field_row *row, const 
     return 0;
 }
 
-/* Go's path.Clean of an absolute path, into out (cap bytes). */
-static void clean_path(const char *in, char *out, size_t cap)
+/* --volume-driver and --mount volume-driver=: the local driver (which "" means) is the only one
+ * berth has; dockerd would look for a volume plugin of that name. */
+static int volume_driver(struct fields_ctx *x, const struct field_row *row, const json_t *v,
+                         const char *at, struct berth_err **err)
 {
-    size_t n = 0;
-    out[n++] = '/';
-    for (const char *p = in; *p;) {
-        size_t len = strcspn(p, "/");
-        if (len == 2 && strncmp(p, "..", 2) == 0) {
-            while (n > 1 && out[n - 1] != '/')
-                n--;
-            if (n > 1)
-                n--; /* the slash before the dropped component */
-        } else if (len && !(len == 1 && *p == '.') && n + len + 2 < cap) {
-            if (n > 1)
-                out[n++] = '/';
-            memcpy(out + n, p, len);
-            n += len;
-        }
-        p += len + (p[len] == '/');
-    }
-    out[n] = '\0';
-}
-
-static bool same_path(const char *a, const char *b)
-{
-    char ca[4096], cb[4096];
-    clean_path(a, ca, sizeof(ca));
-    clean_path(b, cb, sizeof(cb));
-    return strcmp(ca, cb) == 0;
-}
-
-/* A bind (-v, --mount) or tmpfs (--tmpfs, --mount) on this path: dockerd makes no anonymous
- * volume there. */
-static bool volume_covered(const json_t *hc, const char *path)
-{
-    size_t i;
-    json_t *m;
-    const char *dst;
-    json_array_foreach(json_object_get(hc, "Binds"), i, m)
-    {
-        const char *b = json_string_value(m) ?: "", *colon = strchr(b, ':');
-        if (!colon)
-            continue;
-        char d[4096];
-        snprintf(d, sizeof(d), "%.*s", (int)strcspn(colon + 1, ":"), colon + 1);
-        if (same_path(d, path))
-            return true;
-    }
-    json_array_foreach(json_object_get(hc, "Mounts"), i,
-                       m) if (same_path(json_get_str(m, "Target") ?: "", path)) return true;
-    json_object_foreach((json_t *)json_object_get(hc, "Tmpfs"), dst,
-                        m) if (same_path(dst, path)) return true;
-    return false;
-}
-
-/* Config.Volumes (the image's VOLUME, or -v PATH): each path needs an anonymous volume unless a
- * mount covers it, and berth has no volumes yet. */
-static int volumes(struct fields_ctx *x, const struct field_row *row, const json_t *v,
-                   const char *at, struct berth_err **err)
-{
-    const char *path;
-    json_t *ignored;
-    (void)row;
-    json_object_foreach((json_t *)v, path, ignored)
-    {
-        if (volume_covered(x->hc, path))
-            continue;
-        return berth_user_error(err, EINVAL,
-                                "%s %s (the image's VOLUME, or -v %s) needs an anonymous volume, "
-                                "and volumes are not supported yet: -v /host/dir:%s or --tmpfs %s "
-                                "works around it",
-                                at, path, path, path, path);
-    }
-    return 0;
+    const char *s = json_string_value(v) ?: "";
+    (void)x;
+    if (!*s || strcmp(s, "local") == 0)
+        return 0;
+    return berth_user_error(err, EINVAL,
+                            "%s \"%s\" (%s): volume plugins are not supported yet, only the local "
+                            "driver",
+                            at, s, row->flag);
 }
 
 /* ---- the table ---- */
@@ -356,7 +295,6 @@ static int volumes(struct fields_ctx *x, const struct field_row *row, const json
 #define R       FIELD_REFUSED
 #define N       FIELD_NOOP
 #define W       FIELD_WARNED
-#define MERGED  (FIELD_AT_MERGED)
 #define BOTH    (FIELD_AT_REQUEST | FIELD_AT_MERGED)
 #define EARLY   (FIELD_AT_EARLY)
 #define WINDOWS "Windows only: dockerd on Linux ignores it"
@@ -397,10 +335,8 @@ const struct field_row fields_table[] = {
     {"Config.Healthcheck.StartInterval", W, "--health-start-interval", "as Healthcheck", NULL, 0},
     {"Config.ArgsEscaped", N, NULL, WINDOWS, NULL, 0},
     {"Config.Image", H, NULL, NULL, NULL, 0},
-    {"Config.Volumes", R, "-v PATH",
-     "refused only where a volume would be made: no bind or "
-     "tmpfs mount on the path",
-     volumes, MERGED},
+    {"Config.Volumes", H, "-v PATH",
+     "the image's VOLUME too: an anonymous volume where nothing else is mounted", NULL, 0},
     {"Config.WorkingDir", H, "--workdir", NULL, NULL, 0},
     {"Config.Entrypoint", H, "--entrypoint", NULL, NULL, 0},
     {"Config.NetworkDisabled", R, NULL, NULL, NULL, 0},
@@ -474,8 +410,7 @@ const struct field_row fields_table[] = {
     {"HostConfig.IOMaximumBandwidth", R, "--io-maxbandwidth",
      "invalid option: QoS maximum bandwidth configuration is not supported on linux",
      dockerd_refuses, 0},
-    {"HostConfig.Binds", H, "--volume", "host paths; named volumes are refused in exec/verify.c",
-     NULL, 0},
+    {"HostConfig.Binds", H, "--volume", "host paths, named and anonymous volumes", NULL, 0},
     {"HostConfig.ContainerIDFile", N, "--cidfile",
      "the CLI writes the file itself; dockerd only "
      "keeps the path",
@@ -499,13 +434,14 @@ const struct field_row fields_table[] = {
     {"HostConfig.RestartPolicy.MaximumRetryCount", R, "--restart on-failure:N",
      "with on-failure only", restart_count, 0},
     {"HostConfig.AutoRemove", H, "--rm", NULL, NULL, 0},
-    {"HostConfig.VolumeDriver", R, "--volume-driver", NULL, NULL, 0},
-    {"HostConfig.VolumesFrom", R, "--volumes-from", NULL, NULL, 0},
+    {"HostConfig.VolumeDriver", H, "--volume-driver", "local (or \"\"): plugins are refused",
+     volume_driver, 0},
+    {"HostConfig.VolumesFrom", H, "--volumes-from", NULL, NULL, 0},
     {"HostConfig.Mounts", H, "--mount", NULL, NULL, 0},
     {"HostConfig.Mounts[].Target", H, "--mount", NULL, NULL, 0},
     {"HostConfig.Mounts[].Source", H, "--mount", NULL, NULL, 0},
-    {"HostConfig.Mounts[].Type", H, "--mount", "bind and tmpfs; volume and image refused",
-     mount_type, 0},
+    {"HostConfig.Mounts[].Type", H, "--mount", "bind, volume and tmpfs; image refused", mount_type,
+     0},
     {"HostConfig.Mounts[].ReadOnly", H, "--mount", NULL, NULL, 0},
     {"HostConfig.Mounts[].Consistency", N, "--mount consistency=",
      "a file-sharing hint of Docker Desktop on macOS: dockerd on Linux ignores it", NULL, 0},
@@ -518,19 +454,16 @@ const struct field_row fields_table[] = {
      NULL, NULL, 0},
     {"HostConfig.Mounts[].BindOptions.ReadOnlyForceRecursive", H, "--mount bind-recursive=readonly",
      NULL, NULL, 0},
-    {"HostConfig.Mounts[].VolumeOptions", R, "--mount type=volume", NULL, NULL, 0},
-    {"HostConfig.Mounts[].VolumeOptions.NoCopy", R, "--mount volume-nocopy", "as VolumeOptions",
-     by_parent, 0},
-    {"HostConfig.Mounts[].VolumeOptions.Labels", R, "--mount volume-label=", "as VolumeOptions",
-     by_parent, 0},
-    {"HostConfig.Mounts[].VolumeOptions.DriverConfig", R,
-     "--mount volume-driver=", "as VolumeOptions", by_parent, 0},
-    {"HostConfig.Mounts[].VolumeOptions.DriverConfig.Name", R,
-     "--mount volume-driver=", "as VolumeOptions", by_parent, 0},
-    {"HostConfig.Mounts[].VolumeOptions.DriverConfig.Options", R,
-     "--mount volume-opt=", "as VolumeOptions", by_parent, 0},
-    {"HostConfig.Mounts[].VolumeOptions.Subpath", R, "--mount volume-subpath=", "as VolumeOptions",
-     by_parent, 0},
+    {"HostConfig.Mounts[].VolumeOptions", H, "--mount type=volume", NULL, NULL, 0},
+    {"HostConfig.Mounts[].VolumeOptions.NoCopy", H, "--mount volume-nocopy", NULL, NULL, 0},
+    {"HostConfig.Mounts[].VolumeOptions.Labels", H,
+     "--mount volume-label=", "labels of the volume it makes", NULL, 0},
+    {"HostConfig.Mounts[].VolumeOptions.DriverConfig", H, "--mount volume-driver=", NULL, NULL, 0},
+    {"HostConfig.Mounts[].VolumeOptions.DriverConfig.Name", H,
+     "--mount volume-driver=", "local (or \"\"): plugins are refused", volume_driver, 0},
+    {"HostConfig.Mounts[].VolumeOptions.DriverConfig.Options", H, "--mount volume-opt=",
+     "the local driver's type, device and o of the volume it makes", NULL, 0},
+    {"HostConfig.Mounts[].VolumeOptions.Subpath", R, "--mount volume-subpath=", NULL, NULL, 0},
     {"HostConfig.Mounts[].ImageOptions", R, "--mount type=image", NULL, NULL, 0},
     {"HostConfig.Mounts[].ImageOptions.Subpath", R, "--mount image-subpath=", "as ImageOptions",
      by_parent, 0},

@@ -29,7 +29,7 @@ typedef int (*field_rule_fn)(struct fields_ctx *x, const struct field_row *row, 
 
 enum {
     FIELD_AT_REQUEST = 1, /* the rule runs on the request, after dockerd's checks of it */
-    FIELD_AT_MERGED = 2,  /* ... on the config merged with the image's (Volumes, Healthcheck) */
+    FIELD_AT_MERGED = 2,  /* ... on the config merged with the image's (Healthcheck) */
     FIELD_AT_EARLY = 4,   /* ... on the request, before dockerd's checks (networks) */
 };
 
@@ -60,12 +60,11 @@ int fields_check_early(const json_t *body, struct berth_err **err);
  * naming the first field set that berth does not honour (or dockerd's words where dockerd
  * refuses the value itself); warnings gets dockerd's warning strings (host networking discards
  * published ports, CPU percent is discarded). After dockerd's checks, so that where those
- * refuse a value with dockerd's own words (named volumes, --gpus) the words are dockerd's.
+ * refuse a value with dockerd's own words (--gpus) the words are dockerd's.
  * Reactor thread, no I/O. */
 int fields_check_request(const json_t *body, json_t *warnings, struct berth_err **err);
 /* After the image's defaults are merged in: config is the merged Config, hc the HostConfig,
- * body the request. EINVAL for a Volumes entry that would need an anonymous volume (no bind or
- * tmpfs mount on its path); a warning for a healthcheck (not run). Reactor thread, no I/O. */
+ * body the request. A warning for a healthcheck (not run). Reactor thread, no I/O. */
 int fields_check_merged(const json_t *body, const json_t *config, const json_t *hc,
                         json_t *warnings, struct berth_err **err);
 /* The create reply's warning for a container on the default network ("", "default" or

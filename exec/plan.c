@@ -315,9 +315,9 @@ static bool has_opt(const char *opts, const char *want)
     return false;
 }
 
-/* -v SRC:DST[:OPTS] (binds of host paths; named volumes come with the volumes work). */
-static int binds(struct plan_store *s, const struct container *c, const char *rootfs,
-                 struct berth_err **err)
+/* -v SRC:DST[:OPTS] of host paths (a volume's NAME:DST or DST is one of c->mounts). */
+static int host_binds(struct plan_store *s, const struct container *c, const char *rootfs,
+                      struct berth_err **err)
 {
     size_t i;
     json_t *b;
@@ -327,7 +327,7 @@ static int binds(struct plan_store *s, const struct container *c, const char *ro
         char *dst = strchr(spec, ':');
         char *opts = dst ? strchr(dst + 1, ':') : NULL;
         if (!dst || spec[0] != '/')
-            return berth_user_error(err, EINVAL, "invalid volume specification: '%s'", spec);
+            continue; /* a volume */
         *dst++ = '\0';
         if (opts)
             *opts++ = '\0';
@@ -349,6 +349,56 @@ static int binds(struct plan_store *s, const struct container *c, const char *ro
             return r;
     }
     return 0;
+}
+
+/* c->mounts (exec/volumes.h): a volume is its _data bound at the destination; --volumes-from
+ * brings the other container's binds as they are there. */
+static int volume_binds(struct plan_store *s, const struct container *c, const char *rootfs,
+                        struct berth_err **err)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(c->mounts, i, m)
+    {
+        bool volume = strcmp(json_get_str(m, "Type") ?: "", "volume") == 0;
+        const char *prop = json_get_str(m, "Propagation");
+        int r =
+            bind(s, rootfs, json_get_str(m, "Source") ?: "", json_get_str(m, "Destination") ?: "/",
+                 !json_get_bool(m, "RW", true), !volume, prop && *prop ? prop : NULL, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int binds(struct plan_store *s, const struct container *c, const char *rootfs,
+                 struct berth_err **err)
+{
+    int r = host_binds(s, c, rootfs, err);
+    return r < 0 ? r : volume_binds(s, c, rootfs, err);
+}
+
+/* Slashes in a mount's target: how deep it sits. */
+static size_t depth(const struct spawn_mount *m)
+{
+    size_t n = 0;
+    for (const char *p = m->target; p && *p; p++)
+        n += *p == '/';
+    return n;
+}
+
+/* The user's mounts (binds, volumes, tmpfs: from index first on) in the order of their depth, as
+ * dockerd sorts them, so that a mount inside another one's target is made after it. Stable:
+ * mounts at the same depth keep their order. */
+static void sort_user_mounts(struct plan_store *s, size_t first)
+{
+    for (size_t i = first + 1; i < s->nmounts; i++) {
+        struct spawn_mount m = s->mounts[i];
+        size_t k = i, d = depth(&m);
+        for (; k > first && depth(&s->mounts[k - 1]) > d; k--)
+            s->mounts[k] = s->mounts[k - 1];
+        s->mounts[k] = m;
+    }
 }
 
 /* A tmpfs at DST with OPTS (--tmpfs DST:OPTS): the mount flags taken out of OPTS, the rest
@@ -842,10 +892,12 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
         return r;
     if ((r = etc_files(s, c, rootfs, join && join->etc_dir ? join->etc_dir : c->dir, err)) < 0)
         return r;
+    size_t user_mounts = s->nmounts;
     if ((r = binds(s, c, rootfs, err)) < 0)
         return r;
     if ((r = tmpfs_mounts(s, c, rootfs, err)) < 0)
         return r;
+    sort_user_mounts(s, user_mounts);
     if (init) {
         if ((r = bind(s, rootfs, init, INIT_TARGET, true, false, NULL, err)) < 0)
             return r;

@@ -37,6 +37,7 @@
 #include "exec/rootfs.h"
 #include "exec/spawn.h"
 #include "exec/verify.h"
+#include "exec/volumes.h"
 #include "fs/atomic.h"
 #include "fs/layer.h"
 
@@ -76,8 +77,9 @@ struct ctr_run {
     int status; /* exit code */
     struct reactor_timer kill_timer;
     struct stop_waiter *stoppers;
-    char *shm;    /* the host directory at its /dev/shm, for containers joining its IPC */
-    bool own_shm; /* ... its own tmpfs (--ipc shareable), unmounted at its end */
+    char *shm;             /* the host directory at its /dev/shm, for containers joining its IPC */
+    bool own_shm;          /* ... its own tmpfs (--ipc shareable), unmounted at its end */
+    struct ctr_vols *vols; /* its volumes, given back at its end */
 };
 
 struct ctr_waiter {
@@ -244,6 +246,7 @@ static void run_free(struct ctr_run *run)
     reactor_io_close(run->pidfd);
     buf_free(&run->stdin_q);
     free(run->shm);
+    ctr_vols_free(run->vols);
     free(run);
 }
 
@@ -281,6 +284,7 @@ static void cleanup_work(struct pool_job *job)
     struct ctr_run *run = cl->run;
     cl->oom = run->cg && cgroup_oom_killed(run->cg);
     release_host(run->c, take_ptr(run->cg), run->own_shm);
+    ctr_volumes_teardown(run->vols); /* its last user unmounts a volume's options */
 }
 
 static void remove_after_exit(struct exec_env *env, struct container *c);
@@ -406,8 +410,9 @@ struct start_job {
     struct spawn_result sr;
     struct plan_stdio io;
     struct cgroup *cg;
-    struct dev_set *devs; /* NULL unless it maps devices or limits block I/O */
-    struct ns_join *join; /* other containers' namespaces it enters, its shared /dev/shm */
+    struct dev_set *devs;  /* NULL unless it maps devices or limits block I/O */
+    struct ns_join *join;  /* other containers' namespaces it enters, its shared /dev/shm */
+    struct ctr_vols *vols; /* its volumes (NULL: none) */
     int log_fd;
     int64_t log_size;
     int64_t t_submit, t_begin, t_mount, t_cgroup, t_plan, t_end;
@@ -502,6 +507,8 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
         return r;
     crashpoint("start-mounted");
     j->t_mount = mono_us();
+    if ((r = ctr_volumes_setup(j->vols, *merged, &j->err)) < 0)
+        return r;
     if ((r = dev_resolve(c->host_config, &j->devs, &j->err)) < 0)
         return r;
     plan_limits(c, j->devs, &limits);
@@ -544,6 +551,7 @@ static void undo(struct start_job *j)
     if (j->cg)
         cgroup_destroy(j->cg, NULL);
     j->cg = NULL;
+    ctr_volumes_teardown(j->vols);
     rootfs_unmount(j->c->dir, NULL);
     if (j->join && j->join->own_shm)
         ns_shm_unmount(j->c->dir);
@@ -628,6 +636,7 @@ static void begin_run(struct start_job *j)
         run->shm = take_ptr(j->join->shm);
         run->own_shm = j->join->own_shm;
     }
+    run->vols = take_ptr(j->vols);
     c->run = run;
     reactor_poll(run->pidfd, POLLIN, on_exit_ready);
     buf_append(&run->stdin_q, c->stdin_pending.data, c->stdin_pending.len);
@@ -681,6 +690,7 @@ static void start_done(struct pool_job *job)
     free(j->lowerdir);
     free(j->top_link);
     ns_join_free(j->join);
+    ctr_vols_free(j->vols);
     free(j);
     if (failed) {
         log_followers_finish(&c->followers); /* followers of a run that never happened */
@@ -706,6 +716,10 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
     if (env->shutdown) /* it would outlive the daemon's stop of every container */
         return berth_user_error(err, EAGAIN, "cannot start container %s: berthd is shutting down",
                                 c->id);
+    struct ctr_vols *vols; /* its volumes are looked up now, while none can go */
+    int r = ctr_volumes_pin(env->volumes, c, &vols, err);
+    if (r < 0)
+        return r;
     struct start_job *j = xcalloc(1, sizeof(*j));
     *j = (struct start_job){.job = {.work = start_work, .done = start_done},
                             .env = env,
@@ -713,10 +727,12 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
                             .done = done,
                             .ctx = ctx,
                             .io = PLAN_STDIO_NONE, /* undo() may run before plan_stdio */
+                            .vols = vols,
                             .log_fd = -1};
     struct layer *top =
         c->image_chain && *c->image_chain ? layer_get(env->layers, c->image_chain) : NULL;
     if (c->image_chain && *c->image_chain && !top) {
+        ctr_vols_free(j->vols);
         free(j);
         return berth_user_error(err, ENOENT, "the image layers of container %s are gone", c->id);
     }
@@ -887,6 +903,7 @@ struct removal {
     struct exec_env *env;
     struct ctr_shutdown *shutdown; /* held while it runs */
     struct container *c;
+    bool volumes; /* its anonymous volumes go too (rm -v, --rm) */
     ctr_done_fn done;
     void *ctx;
     int res;
@@ -901,10 +918,9 @@ static void removal_work(struct pool_job *job)
     rm->res = layer_rm_tree(rm->c->dir, &rm->err);
 }
 
-static void removal_done(struct pool_job *job)
+static void removal_finish(void *arg)
 {
-    struct removal *rm = (struct removal *)job;
-    wake_waiters(rm->c, true);
+    struct removal *rm = arg;
     if (rm->res == 0)
         notify(rm->env, rm->c, CTR_EVENT_DESTROY, 0);
     if (rm->done)
@@ -917,6 +933,15 @@ static void removal_done(struct pool_job *job)
     free(rm);
 }
 
+/* Its files are gone: its volumes are given back (its anonymous ones removed with rm -v), and
+ * only then is the removal done: a volume list after `docker rm -v` no longer shows them. */
+static void removal_done(struct pool_job *job)
+{
+    struct removal *rm = (struct removal *)job;
+    wake_waiters(rm->c, true);
+    ctr_volumes_release(rm->env->volumes, rm->c, rm->volumes, removal_finish, rm);
+}
+
 static void submit_removal(void *arg)
 {
     struct removal *rm = arg;
@@ -924,7 +949,8 @@ static void submit_removal(void *arg)
 }
 
 /* Out of the index at once (its name is free again), files removed in the bulk class. */
-static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn done, void *ctx)
+static void do_remove(struct exec_env *env, struct container *c, bool volumes, ctr_done_fn done,
+                      void *ctx)
 {
     c->state.status = CTR_REMOVING;
     attach_end_all(c);
@@ -935,6 +961,7 @@ static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn don
                            .env = env,
                            .shutdown = shutdown_hold(env),
                            .c = c,
+                           .volumes = volumes,
                            .done = done,
                            .ctx = ctx};
     ctr_retire(c, submit_removal, rm); /* no state write races the rm -rf */
@@ -943,6 +970,7 @@ static void do_remove(struct exec_env *env, struct container *c, ctr_done_fn don
 struct remove_when_stopped {
     struct exec_env *env;
     struct container *c;
+    bool volumes;
     ctr_done_fn done;
     void *ctx;
 };
@@ -951,12 +979,18 @@ static void stopped_then_remove(void *arg, int res, const struct berth_err *err)
 {
     struct remove_when_stopped *w = arg;
     (void)res, (void)err;
-    do_remove(w->env, w->c, w->done, w->ctx);
+    do_remove(w->env, w->c, w->volumes, w->done, w->ctx);
     free(w);
 }
 
 int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_done_fn done,
                      void *ctx, struct berth_err **err)
+{
+    return ctr_remove_with_volumes(env, c, force, false, done, ctx, err);
+}
+
+int ctr_remove_with_volumes(struct exec_env *env, struct container *c, bool force, bool volumes,
+                            ctr_done_fn done, void *ctx, struct berth_err **err)
 {
     if (c->state.status == CTR_REMOVING)
         return berth_user_error(err, EBUSY, "removal of container %s is already in progress",
@@ -970,18 +1004,20 @@ int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_
                                 "force remove",
                                 c->name);
     if (!c->run) {
-        do_remove(env, c, done, ctx);
+        do_remove(env, c, volumes, done, ctx);
         return 0;
     }
     struct remove_when_stopped *w = xcalloc(1, sizeof(*w));
-    *w = (struct remove_when_stopped){.env = env, .c = c, .done = done, .ctx = ctx};
+    *w = (struct remove_when_stopped){
+        .env = env, .c = c, .volumes = volumes, .done = done, .ctx = ctx};
     ctr_stop(env, c, 0, stopped_then_remove, w); /* rm -f: SIGKILL at once */
     return 0;
 }
 
+/* --rm: dockerd removes its anonymous volumes with it. */
 static void remove_after_exit(struct exec_env *env, struct container *c)
 {
-    do_remove(env, c, NULL, NULL);
+    do_remove(env, c, true, NULL, NULL);
 }
 
 /* What one container may have left on the host, copied so the pool job never reads the
@@ -1009,7 +1045,7 @@ static void remove_auto_removed(struct exec_env *env)
             doomed[n++] = c;
     for (size_t i = 0; i < n; i++) {
         log_info("start-up: removing --rm container %.12s", doomed[i]->id);
-        ctr_remove_async(env, doomed[i], true, NULL, NULL, NULL);
+        ctr_remove_with_volumes(env, doomed[i], true, true, NULL, NULL, NULL);
     }
     free(doomed);
 }

@@ -12,6 +12,7 @@
 #include "exec/container.h"
 #include "fs/image.h"
 #include "fs/layer.h"
+#include "fs/volume.h"
 
 struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
 
@@ -31,6 +32,7 @@ struct exec_env {
     struct ctr_store *cs;
     struct image_store *images;
     struct layer_store *layers;
+    struct volume_store *volumes;
     const char *cgroup_parent; /* daemon default ("berth") */
     const char *log_driver;    /* daemon.json log-driver and log-opts: defaults for create */
     const json_t *log_opts;
@@ -77,6 +79,10 @@ void ctr_wait_cancel(struct container *c, void *ctx);
  * gone. */
 int ctr_remove_async(struct exec_env *env, struct container *c, bool force, ctr_done_fn done,
                      void *ctx, struct berth_err **err);
+/* The same, and with volumes its anonymous volumes no other container uses go too (docker rm -v,
+ * as dockerd's RemoveVolume); done runs once they are gone. */
+int ctr_remove_with_volumes(struct exec_env *env, struct container *c, bool force, bool volumes,
+                            ctr_done_fn done, void *ctx, struct berth_err **err);
 /* Resize the tty of a running container (nothing to do without a tty, as dockerd). */
 int ctr_resize(struct container *c, int height, int width, struct berth_err **err);
 /* A running container's pidfd (-1 when it does not run or has exited), and the host directory

@@ -337,12 +337,7 @@ static int check_bind(const char *raw, struct berth_err **err)
                                 "invalid volume specification: '%s': invalid mount config for "
                                 "type \"%s\": %s",
                                 raw, bind ? "bind" : "volume", why);
-    if (!bind)
-        return berth_user_error(err, EINVAL,
-                                "invalid volume specification: '%s': volumes are not supported "
-                                "yet, only binds of absolute host paths",
-                                raw);
-    return check_relabel(raw, mode, err);
+    return check_relabel(raw, mode, err); /* a volume's name is checked as it is made */
 }
 
 /* moby's validateExclusiveOptions: each kind's options only on its own type. Heap or NULL. */
@@ -388,10 +383,39 @@ static char *tmpfs_problem(const json_t *m, const char *src)
     return NULL;
 }
 
-/* One HostConfig.Mounts entry (moby's ValidateMountConfig). Binds and tmpfs are honoured. */
+/* filepath.IsLocal: relative, and never above where it starts. */
+static bool is_local(const char *p)
+{
+    if (!*p || *p == '/')
+        return false;
+    int depth = 0;
+    for (const char *c = p; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n == 2 && strncmp(c, "..", 2) == 0 && --depth < 0)
+            return false;
+        if (n && !(n == 1 && c[0] == '.') && !(n == 2 && strncmp(c, "..", 2) == 0))
+            depth++;
+        c += n + (c[n] == '/');
+    }
+    return true;
+}
+
+/* The volume half: a subpath only of a named volume, and inside it. Heap or NULL. */
+static char *volume_problem(const json_t *m, const char *src)
+{
+    const char *sub = json_get_str(json_object_get(m, "VolumeOptions"), "Subpath");
+    if (sub && *sub && !*src)
+        return xstrdup("must not set Subpath when using anonymous volumes");
+    if (sub && *sub && !is_local(sub))
+        return xstrdup("subpath must be a relative path within the volume");
+    return NULL;
+}
+
+/* One HostConfig.Mounts entry (moby's ValidateMountConfig). Binds, volumes and tmpfs are
+ * honoured. */
 static int check_mount(const json_t *m, struct berth_err **err)
 {
-    static const char *const others[] = {"volume", "image", NULL};
+    static const char *const others[] = {"image", NULL};
     const char *type = json_get_str(m, "Type") ?: "", *src = json_get_str(m, "Source") ?: "";
     _cleanup_free_ char *q = go_quote(type);
     _cleanup_free_ char *why = exclusive_problem(m, type);
@@ -401,6 +425,8 @@ static int check_mount(const json_t *m, struct berth_err **err)
         why = bind_problem(m, src);
     else if (!why && strcmp(type, "tmpfs") == 0)
         why = tmpfs_problem(m, src);
+    else if (!why && strcmp(type, "volume") == 0)
+        why = volume_problem(m, src);
     else if (!why && !one_of(type, others))
         why = xstrdup("mount type unknown");
     if (why)

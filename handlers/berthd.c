@@ -23,6 +23,7 @@
 #include "exec/execproc.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
+#include "exec/volumes.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/routes.h"
@@ -220,6 +221,7 @@ static void start_exec(struct daemon *d)
                                 .cs = d->cs,
                                 .images = d->images,
                                 .layers = d->layers,
+                                .volumes = d->volumes,
                                 .cgroup_parent = parent && *parent ? parent : "berth",
                                 .log_driver = json_get_str(d->cfg.file, "log-driver"),
                                 .log_opts = json_object_get(d->cfg.file, "log-opts"),
@@ -285,7 +287,14 @@ static int open_each_store(struct daemon *d, struct berth_err **err)
     r = image_store_open(d->cfg.root, d->blobs, d->layers, d->pool, &d->images, err);
     if (r < 0)
         return r;
-    return ctr_store_open(d->cfg.root, d->pool, &d->cs, err);
+    r = ctr_store_open(d->cfg.root, d->pool, &d->cs, err);
+    if (r < 0)
+        return r;
+    r = volume_store_open(d->cfg.root, d->pool, &d->volumes, err);
+    if (r < 0)
+        return r;
+    ctr_volumes_ref_all(d->volumes, d->cs); /* which volume each container uses */
+    return 0;
 }
 
 static int open_stores(struct daemon *d, struct berth_err **err)
@@ -398,6 +407,7 @@ static void daemon_stop(struct daemon *d)
     events_close(d->events); /* after the containers' last events */
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
+    volume_store_close(d->volumes);
     image_store_close(d->images);
     layer_store_close(d->layers);
     store_close(d->blobs);

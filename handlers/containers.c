@@ -21,6 +21,7 @@
 #include "exec/macaddr.h"
 #include "exec/mounts.h"
 #include "exec/run.h"
+#include "exec/volumes.h"
 #include "fs/image.h"
 #include "fs/ref.h"
 #include "fs/treesize.h"
@@ -54,6 +55,8 @@ static void create_done(struct pool_job *job)
     struct create_call *cc = (struct create_call *)job;
     if (cc->res < 0) {
         ctr_remove(cc->a->d->cs, cc->c);
+        /* as dockerd's cleanup of a create that failed: the anonymous volumes made for it go */
+        ctr_volumes_release(cc->a->d->volumes, cc->c, true, NULL, NULL);
         ctr_free(cc->c);
         api_reply_error(cc->a, cc->err);
     } else {
@@ -63,6 +66,18 @@ static void create_done(struct pool_job *job)
     json_decref(cc->warnings);
     berth_err_free(cc->err);
     free(cc);
+}
+
+/* Its volumes exist (dockerd makes them at create): its directory and record next. */
+static void volumes_made(void *ctx, int res, const struct berth_err *err)
+{
+    struct create_call *cc = ctx;
+    if (res < 0) {
+        cc->res = res;
+        cc->err = berth_err_dup(err, "create volumes");
+        return create_done(&cc->job);
+    }
+    pool_submit(cc->a->d->pool, POOL_LATENCY, &cc->job);
 }
 
 /* daemon.json "bridge": "none" (dockerd's -b none): containers on the default network run
@@ -88,7 +103,8 @@ void containers_create(struct api_req *a)
     }
     if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0 ||
         ns_settle(a->d->cs, c->host_config, a->d->exec.ipc_mode, a->d->exec.cgroupns_mode, &err) <
-            0) {
+            0 ||
+        ctr_volumes_resolve(a->d->cs, a->d->volumes, c, &err) < 0) {
         ctr_free(c);
         json_decref(warnings);
         return api_reply_error(a, err);
@@ -103,7 +119,7 @@ void containers_create(struct api_req *a)
                                .warnings = warnings,
                                .flush_layers = layer_chain_unsynced(a->d->layers, c->image_chain)};
     api_async(a);
-    pool_submit(a->d->pool, POOL_LATENCY, &cc->job);
+    ctr_volumes_create(a->d->volumes, c, volumes_made, cc);
 }
 
 /* ---- inspect ---- */
@@ -379,6 +395,11 @@ static json_t *summary(const struct container *c)
                           "NetworkMode", ctr_network_mode(c), "NetworkSettings", "Networks",
                           networks_json(c), "Mounts", ctr_mount_points(c));
     return s;
+}
+
+json_t *containers_summary(const struct container *c)
+{
+    return summary(c);
 }
 
 struct ps_opts {

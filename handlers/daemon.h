@@ -16,6 +16,7 @@
 #include "fs/image_delete.h"
 #include "fs/layer.h"
 #include "fs/store.h"
+#include "fs/volume.h"
 #include "net/download.h"
 #include "net/hclient.h"
 #include "net/pull.h"
@@ -51,6 +52,7 @@ struct daemon {
     struct image_users image_users; /* which container uses an image, for rmi's conflicts */
     struct ctr_store *cs;
     struct events *events; /* GET /events: what handlers emit (handlers/events.h) */
+    struct volume_store *volumes;
     struct exec_env exec;
     struct registry_config regcfg;
     struct hclient *hc;

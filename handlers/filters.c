@@ -67,6 +67,28 @@ static const struct filters_key events_keys[] = {
     {"volume", NULL},
     {NULL, NULL},
 };
+static const struct filters_key volume_list_keys[] = {
+    {"dangling", NULL}, {"driver", NULL}, {"label", NULL}, {"name", NULL}, {NULL, NULL},
+};
+static const struct filters_key volume_prune_keys[] = {
+    {"all", NULL},
+    {"label", NULL},
+    {"label!", NULL},
+    {NULL, NULL},
+};
+/* berth has no user-defined network and no build cache yet: these prunes find nothing, whatever
+ * the keys select (handlers/prune_empty.c; the build prune, as dockerd's, ignores keys it does
+ * not know). */
+static const struct filters_key network_prune_keys[] = {
+    {"label", NULL},
+    {"label!", NULL},
+    {"until", NULL},
+    {NULL, NULL},
+};
+static const struct filters_key build_prune_keys[] = {
+    {"description", NULL}, {"id", NULL},   {"inuse", NULL}, {"parent", NULL}, {"private", NULL},
+    {"shared", NULL},      {"type", NULL}, {"until", NULL}, {NULL, NULL},
+};
 
 const struct filters_route_keys filters_table[FILTERS_ROUTES] = {
     [FILTERS_CONTAINER_LIST] = {"GET", "/containers/json", container_list_keys},
@@ -74,6 +96,10 @@ const struct filters_route_keys filters_table[FILTERS_ROUTES] = {
     [FILTERS_IMAGE_LIST] = {"GET", "/images/json", image_list_keys},
     [FILTERS_IMAGE_PRUNE] = {"POST", "/images/prune", image_prune_keys},
     [FILTERS_EVENTS] = {"GET", "/events", events_keys},
+    [FILTERS_VOLUME_LIST] = {"GET", "/volumes", volume_list_keys},
+    [FILTERS_VOLUME_PRUNE] = {"POST", "/volumes/prune", volume_prune_keys},
+    [FILTERS_NETWORK_PRUNE] = {"POST", "/networks/prune", network_prune_keys},
+    [FILTERS_BUILD_PRUNE] = {"POST", "/build/prune", build_prune_keys},
 };
 
 static json_t *normalise(json_t *raw)

@@ -32,12 +32,14 @@ void images_save_many(struct api_req *a);
 void images_save(struct api_req *a);
 void image_import(struct api_req *a, const char *src);
 
-/* containers.c */
+/* containers.c (containers_summary: one container in the list's shape, for /system/df too) */
 void containers_create(struct api_req *a);
 void containers_list(struct api_req *a);
 void containers_prune(struct api_req *a);
 void containers_inspect(struct api_req *a);
 void containers_rename(struct api_req *a);
+struct container;
+json_t *containers_summary(const struct container *c);
 
 /* lifecycle.c */
 void containers_start(struct api_req *a);
@@ -61,3 +63,18 @@ void exec_create(struct api_req *a);
 void exec_start(struct api_req *a);
 void exec_resize(struct api_req *a);
 void exec_inspect(struct api_req *a);
+/* volumes.c */
+void volumes_list(struct api_req *a);
+void volumes_create(struct api_req *a);
+void volumes_inspect(struct api_req *a);
+void volumes_update(struct api_req *a);
+void volumes_delete(struct api_req *a);
+void volumes_prune(struct api_req *a);
+
+/* df.c: docker system df */
+void system_df(struct api_req *a);
+
+/* prune_empty.c: the prunes of what berth has none of yet (networks, build cache), which
+ * docker system prune asks for */
+void networks_prune(struct api_req *a);
+void build_prune(struct api_req *a);

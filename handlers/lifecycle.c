@@ -215,7 +215,8 @@ void containers_delete(struct api_req *a)
                                 "container");
     }
     api_async(a);
-    if (ctr_remove_async(&a->d->exec, c, http_query_bool(a->msg, "force"), done_204, a, &err) < 0)
+    if (ctr_remove_with_volumes(&a->d->exec, c, http_query_bool(a->msg, "force"),
+                                http_query_bool(a->msg, "v"), done_204, a, &err) < 0)
         api_reply_error(a, err);
 }
 

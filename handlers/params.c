@@ -25,6 +25,7 @@ const struct param_row params_table[] = {
      "replayed from the event log, which outlives restarts"},
     {"GET", "/events", "until", H, "docker events --until", NULL},
     {"GET", "/events", "filters", H, "docker events --filter", "its keys are checked by the route"},
+    {"GET", "/system/df", "type", H, NULL, "container, image, volume, build-cache (always empty)"},
     /* ---- images ---- */
     {"GET", "/images/json", "all", H, "docker images -a", NULL},
     {"GET", "/images/json", "filters", H, "docker images --filter",
@@ -87,9 +88,8 @@ const struct param_row params_table[] = {
     {"POST", "/containers/{id}/attach", "stdin", H, "docker attach", NULL},
     {"POST", "/containers/{id}/attach", "stdout", H, "docker attach", NULL},
     {"POST", "/containers/{id}/attach", "stderr", H, "docker attach", NULL},
-    {"DELETE", "/containers/{id}", "v", N, "docker rm -v",
-     "it removes the container's anonymous volumes, and berth's have none (volumes are refused "
-     "at create): dockerd does nothing either for a container without any"},
+    {"DELETE", "/containers/{id}", "v", H, "docker rm -v",
+     "its anonymous volumes go too, unless another container uses them"},
     {"DELETE", "/containers/{id}", "force", H, "docker rm -f", NULL},
     {"DELETE", "/containers/{id}", "link", H, "docker rm --link",
      "berth has no links: dockerd's answer for a name that is no link"},
@@ -104,6 +104,26 @@ const struct param_row params_table[] = {
      * no parameters) */
     {"POST", "/exec/{id}/resize", "h", H, "docker exec -t (the terminal's size)", NULL},
     {"POST", "/exec/{id}/resize", "w", H, "docker exec -t (the terminal's size)", NULL},
+    /* ---- volumes ---- */
+    {"GET", "/volumes", "filters", H, "docker volume ls --filter", NULL},
+    {"PUT", "/volumes/{name}", "version", N, NULL,
+     "cluster volumes only: without swarm dockerd answers 503 before reading it, as berth does"},
+    {"DELETE", "/volumes/{name}", "force", H, "docker volume rm -f",
+     "a volume that does not exist is no error"},
+    {"POST", "/volumes/prune", "filters", H, "docker volume prune --filter", NULL},
+    /* ---- prunes of what berth has none of yet ---- */
+    {"POST", "/networks/prune", "filters", H, "docker network prune --filter",
+     "berth has no user-defined network: nothing matches, nothing is pruned"},
+    {"POST", "/build/prune", "keep-storage", H, "docker builder prune --keep-storage",
+     "berth has no build cache: nothing is pruned"},
+    {"POST", "/build/prune", "reserved-space", H, "docker builder prune --reserved-space",
+     "as keep-storage"},
+    {"POST", "/build/prune", "max-used-space", H, "docker builder prune --max-used-space",
+     "as keep-storage"},
+    {"POST", "/build/prune", "min-free-space", H, "docker builder prune --min-free-space",
+     "as keep-storage"},
+    {"POST", "/build/prune", "all", H, "docker builder prune -a", "as keep-storage"},
+    {"POST", "/build/prune", "filters", H, "docker builder prune --filter", "as keep-storage"},
 };
 
 #undef H

@@ -1,7 +1,8 @@
 /* handlers/recovery.c — see recovery.h. Two pool jobs after the socket listens: a latency
  * job reconciles every container with the host (nothing else may start or remove one until
  * it ends: those requests are parked and replayed), then a bulk job deletes the trees and
- * blobs set aside. Nothing set aside is visible to a request, so only the first job gates. */
+ * blobs set aside (volumes' too, once the first job has unmounted what was left mounted). Nothing
+ * set aside is visible to a request, so only the first job gates. */
 #include "handlers/recovery.h"
 
 #include <stdlib.h>
@@ -73,6 +74,8 @@ void recovery_prepare(struct daemon *d)
     trash_unkept_blobs(d);
     layer_store_take_stale(d->layers, &rv->trash);
     store_take_stale(d->blobs, &rv->trash);
+    /* volumes half made or half removed: deleted after host_work unmounted what they held */
+    volume_store_take_stale(d->volumes, &rv->trash);
     rv->rc = ctr_recover_plan(&d->exec);
 }
 
@@ -106,6 +109,7 @@ static void host_work(struct pool_job *job)
 {
     struct recovery *rv = container_of(job, struct recovery, host_job);
     ctr_recover_host(rv->rc);
+    volume_recover_host(rv->d->volumes); /* no container runs: no volume is mounted */
 }
 
 /* Containers are reconciled: the parked requests run, in the order they came. */

@@ -1,7 +1,8 @@
 /* handlers/recovery.h — start-up after a crash, with the API serving at once: what the last
  * daemon left (stale layer trees, blobs nothing references, containers' cgroups and mounts,
- * directories no record owns) is set aside quickly before the socket listens and reconciled
- * on the pool after; requests that would race that work wait for it. */
+ * directories no record owns, volumes half made or removed, volume mounts) is set aside quickly
+ * before the socket listens and reconciled on the pool after; requests that would race that work
+ * wait for it. */
 #pragma once
 
 #include <stdbool.h>

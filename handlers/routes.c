@@ -14,6 +14,7 @@ static const struct route routes[] = {
     {"HEAD", "/_ping", system_ping, 0},
     {"GET", "/version", system_version, 0},
     {"GET", "/info", system_info, 0},
+    {"GET", "/system/df", system_df, 0},
     {"POST", "/auth", auth_login, 0},
     {"GET", "/events", system_events, 0},
 
@@ -51,6 +52,15 @@ static const struct route routes[] = {
     {"POST", "/exec/{id}/start", exec_start, 0},
     {"POST", "/exec/{id}/resize", exec_resize, 0},
     {"GET", "/exec/{id}/json", exec_inspect, 0},
+    {"GET", "/volumes", volumes_list, 0},
+    {"POST", "/volumes/create", volumes_create, 0},
+    {"POST", "/volumes/prune", volumes_prune, ROUTE_AFTER_RECOVERY},
+    {"GET", "/volumes/{name}", volumes_inspect, 0},
+    {"PUT", "/volumes/{name}", volumes_update, 0},
+    {"DELETE", "/volumes/{name}", volumes_delete, ROUTE_AFTER_RECOVERY},
+
+    {"POST", "/networks/prune", networks_prune, 0},
+    {"POST", "/build/prune", build_prune, 0},
 };
 
 struct route *api_routes_all(size_t *count)

@@ -226,17 +226,17 @@ static json_t *info_engine(const struct daemon *d, const struct info_facts *f)
     const char *log_driver =
         d->exec.log_driver && *d->exec.log_driver ? d->exec.log_driver : "json-file";
     /* Plugins: only what berth implements. Its overlay mounts never take userxattr (berthd runs
-     * as root); it has no volume drivers and no authorization plugins; its networks are host and
-     * none (null). */
+     * as root); its volume driver is dockerd's built-in local one; it has no authorization
+     * plugins; its networks are host and none (null). */
     return json_pack(
-        "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[] s[ss] s:n s[s]} sb si si ss ss "
+        "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[s] s[ss] s:n s[s]} sb si si ss ss "
         "ss ss si}",
         "ID", d->id, "Containers", all, "ContainersRunning", running, "ContainersPaused", paused,
         "ContainersStopped", all - running - paused, "Images", (int)image_count(d->images),
         "Driver", "overlay2", "DriverStatus", "Backing Filesystem", b->name, "Supports d_type",
         b->d_type ? "true" : "false", "Using metacopy", b->metacopy ? "true" : "false",
         "Native Overlay Diff", b->native_diff ? "true" : "false", "userxattr", "false",
-        "DockerRootDir", d->cfg.root, "Plugins", "Volume", "Network", "host", "null",
+        "DockerRootDir", d->cfg.root, "Plugins", "Volume", "local", "Network", "host", "null",
         "Authorization", "Log", "json-file", "Debug", log_get_level() >= LOG_DEBUG, "NFd", f->nfd,
         "NGoroutines", f->nthreads, "SystemTime", now, "LoggingDriver", log_driver, "CgroupDriver",
         "cgroupfs", "CgroupVersion", d->cgroup.version == 2 ? "2" : "1", "NEventsListener",

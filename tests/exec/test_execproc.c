@@ -26,8 +26,8 @@ static char *joined(char **v)
 static void test_environment(void **state)
 {
     (void)state;
-    struct container c = {.config = json_pack("{ss s[sss]}", "Hostname", "box", "Env",
-                                              "PATH=/bin", "A=ctr", "B=ctr")};
+    struct container c = {.config = json_pack("{ss s[sss]}", "Hostname", "box", "Env", "PATH=/bin",
+                                              "A=ctr", "B=ctr")};
     json_t *exec_env = json_pack("[ssss]", "B=exec", "C=exec", "A", "NOSUCH");
     _cleanup_strv_ char **env = environment(&c, false, exec_env);
     _cleanup_free_ char *got = joined(env);
@@ -93,8 +93,7 @@ static void test_nstypes(void **state)
 static void test_exit_codes(void **state)
 {
     (void)state;
-    assert_int_equal(exit_code_of("exec: \"x\": executable file not found in $PATH: unknown"),
-                     127);
+    assert_int_equal(exit_code_of("exec: \"x\": executable file not found in $PATH: unknown"), 127);
     assert_int_equal(exit_code_of("stat /x: no such file or directory: unknown"), 127);
     assert_int_equal(exit_code_of("exec: \"/etc\": permission denied: unknown"), 126);
     assert_int_equal(exit_code_of("capabilities: operation not permitted: unknown"), 128);

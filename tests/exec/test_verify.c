@@ -137,15 +137,11 @@ static void test_binds(void **state)
     refused(NULL, "{\"Binds\":[\"/dst:ro\"]}", "invalid volume specification: '/dst:ro'");
     refused(NULL, "{\"Binds\":[\":/dst\"]}", "invalid volume specification: ':/dst'");
     refused(NULL, "{\"Binds\":[\"/a:/b:ro:x\"]}", "invalid volume specification: '/a:/b:ro:x'");
-    refused(NULL, "{\"Binds\":[\"vol:/data\"]}",
-            "invalid volume specification: 'vol:/data': volumes are not supported yet, only "
-            "binds of absolute host paths");
+    /* volumes: named (its name is checked as it is made), anonymous, with a volume's modes */
+    accepted(NULL, "{\"Binds\":[\"vol:/data\",\"/data2\",\"v2:/d3:ro,nocopy\"]}");
     refused(NULL, "{\"Binds\":[\"vol:data\"]}",
             "invalid volume specification: 'vol:data': invalid mount config for type "
             "\"volume\": invalid mount path: 'data' mount path must be absolute");
-    refused(NULL, "{\"Binds\":[\"/data\"]}",
-            "invalid volume specification: '/data': volumes are not supported yet, only binds "
-            "of absolute host paths");
     /* nocopy is a volume's option: moby refuses it on a bind before looking at the target */
     refused(NULL, "{\"Binds\":[\"/src:/:nocopy\"]}",
             "invalid volume specification: '/src:/:nocopy': invalid mount config for type "
@@ -181,8 +177,20 @@ static void test_mounts(void **state)
             "invalid mount config for type \"bind\": field VolumeOptions must not be specified");
     refused(NULL, "{\"Mounts\":[{\"Type\":\"x\\n\",\"Target\":\"/t\"}]}",
             "invalid mount config for type \"x\\n\": mount type unknown");
-    refused(NULL, "{\"Mounts\":[{\"Type\":\"volume\",\"Target\":\"/t\"}]}",
-            "mounts of type \"volume\" are not supported yet");
+    accepted(NULL, "{\"Mounts\":[{\"Type\":\"volume\",\"Target\":\"/t\"},{\"Type\":\"volume\","
+                   "\"Source\":\"v\",\"Target\":\"/u\",\"VolumeOptions\":{\"NoCopy\":true}}]}");
+    refused(NULL,
+            "{\"Mounts\":[{\"Type\":\"volume\",\"Target\":\"/t\",\"VolumeOptions\":"
+            "{\"Subpath\":\"a\"}}]}",
+            "invalid mount config for type \"volume\": must not set Subpath when using anonymous "
+            "volumes");
+    refused(NULL,
+            "{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"/t\","
+            "\"VolumeOptions\":{\"Subpath\":\"../a\"}}]}",
+            "invalid mount config for type \"volume\": subpath must be a relative path within the "
+            "volume");
+    refused(NULL, "{\"Mounts\":[{\"Type\":\"image\",\"Source\":\"i\",\"Target\":\"/t\"}]}",
+            "mounts of type \"image\" are not supported yet");
     /* each type's options on its own type only, checked before anything else (moby's order) */
     refused(NULL, "{\"Mounts\":[{\"Type\":\"tmpfs\",\"BindOptions\":{}}]}",
             "invalid mount config for type \"tmpfs\": field BindOptions must not be specified");

@@ -126,9 +126,15 @@ teardown() {
   refused "$(body "{\"Binds\":[\"$BT_DIR/src:/x:bogus\"]}")" "invalid mode: bogus"
 }
 
-@test "Binds of volumes are refused at create (volumes are not supported yet)" {
-  refused "$(body '{"Binds":["myvol:/data"]}')" \
-    "invalid volume specification: 'myvol:/data': volumes are not supported yet, only binds of absolute host paths"
+@test "Binds of volumes: a bad volume name is refused in dockerd's words, a good one is made" {
+  refused "$(body '{"Binds":["my@vol:/data"]}')" \
+    'create my@vol: "my@vol" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path'
+  refused "$(body '{"Binds":["v:/data"]}')" \
+    "create v: volume name is too short, names should be at least two alphanumeric characters"
+  [ -z "$(docker volume ls -q)" ]
+  [ "$(api_save POST /containers/create -H 'Content-Type: application/json' \
+    -d "$(body '{"Binds":["myvol:/data"]}')")" = 201 ]
+  [ "$(docker volume ls -q)" = myvol ]
 }
 
 @test "a newline in an ExtraHosts entry is refused (it would add lines to /etc/hosts)" {

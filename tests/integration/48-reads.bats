@@ -93,7 +93,7 @@ fs_name() {
   [ "$(js '.Labels | join(",")')" = zone=a ]
   # drivers: only those berth has
   [ "$(js '.Plugins.Network | join(",")')" = host,null ]
-  [ "$(js '.Plugins.Volume | length')" = 0 ]
+  [ "$(js '.Plugins.Volume | join(",")')" = local ]
   [ "$(js '.Plugins.Log | join(",")')" = json-file ]
   # the docker CLI shows the same
   [ "$(info '{{.LoggingDriver}}')" = none ]
