@@ -49,3 +49,13 @@ void containers_delete(struct api_req *a);
 
 /* logs.c */
 void containers_logs(struct api_req *a);
+
+/* ctrarchive.c: docker cp, export, diff */
+void containers_archive_head(struct api_req *a);
+void containers_archive_get(struct api_req *a);
+void containers_archive_put(struct api_req *a);
+void containers_export(struct api_req *a);
+void containers_changes(struct api_req *a);
+
+/* commit.c */
+void images_commit(struct api_req *a);

@@ -96,6 +96,21 @@ const struct param_row params_table[] = {
     {"GET", "/containers/{id}/logs", "until", H, "docker logs --until", NULL},
     {"GET", "/containers/{id}/logs", "timestamps", H, "docker logs -t", NULL},
     {"GET", "/containers/{id}/logs", "tail", H, "docker logs -n", NULL},
+    {"HEAD", "/containers/{id}/archive", "path", H, "docker cp", NULL},
+    {"GET", "/containers/{id}/archive", "path", H, "docker cp", NULL},
+    {"PUT", "/containers/{id}/archive", "path", H, "docker cp", NULL},
+    {"PUT", "/containers/{id}/archive", "noOverwriteDirNonDir", H, "docker cp",
+     "the docker CLI sends it always"},
+    {"PUT", "/containers/{id}/archive", "copyUIDGID", H, "docker cp -a",
+     "owned by the container's user (Config.User), as dockerd does; else the archive's owners"},
+    /* ---- commit ---- */
+    {"POST", "/commit", "container", H, "docker commit", NULL},
+    {"POST", "/commit", "repo", H, "docker commit", NULL},
+    {"POST", "/commit", "tag", H, "docker commit", NULL},
+    {"POST", "/commit", "comment", H, "docker commit -m", NULL},
+    {"POST", "/commit", "author", H, "docker commit -a", NULL},
+    {"POST", "/commit", "pause", H, "docker commit --pause=false", NULL},
+    {"POST", "/commit", "changes", H, "docker commit -c", NULL},
 };
 
 #undef H

@@ -43,6 +43,14 @@ static const struct route routes[] = {
     {"POST", "/containers/{id}/resize", containers_resize, 0},
     {"POST", "/containers/{id}/attach", containers_attach, 0},
     {"GET", "/containers/{id}/logs", containers_logs, 0},
+    /* these may mount a stopped container's rootfs: after the start-up unmounts */
+    {"HEAD", "/containers/{id}/archive", containers_archive_head, ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/archive", containers_archive_get, ROUTE_AFTER_RECOVERY},
+    {"PUT", "/containers/{id}/archive", containers_archive_put,
+     ROUTE_STREAM_BODY | ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/export", containers_export, ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/changes", containers_changes, 0},
+    {"POST", "/commit", images_commit, ROUTE_AFTER_RECOVERY},
     /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
     {"DELETE", "/containers/{id*}", containers_delete, ROUTE_AFTER_RECOVERY},
 };
