@@ -56,11 +56,11 @@ struct container {
     struct ctr_run *run;
     struct ctr_waiter *waiters;
     struct attach_client *attached;
-    struct buf stdin_pending; /* input that arrived before the process (docker run -i) */
-    bool stdin_eof;           /* ... and its end */
-    bool starting;            /* a start job is under way */
-    int fs_holds;  /* exec/ctrfs.c: cp, export, commit or diff reading its files: no removal */
-    int fs_mounts; /* ... of them, those that mounted its stopped rootfs: no start either */
+    struct buf stdin_pending;       /* input that arrived before the process (docker run -i) */
+    bool stdin_eof;                 /* ... and its end */
+    bool starting;                  /* a start job is under way */
+    int fs_holds;                   /* exec/ctrfs.c: cp, commit... read its files: no removal */
+    int fs_mounts;                  /* ... with its stopped rootfs mounted: no start either */
     struct log_followers followers; /* docker logs -f readers */
 };
 

@@ -77,8 +77,8 @@ static int not_found(const char *path, const char *ctr_name, struct berth_err **
                             ctr_name);
 }
 
-int ctrcopy_stat(struct ctrfs *fs, const char *path, const char *ctr_name,
-                 struct ctrcopy_stat *st, struct berth_err **err)
+int ctrcopy_stat(struct ctrfs *fs, const char *path, const char *ctr_name, struct ctrcopy_stat *st,
+                 struct berth_err **err)
 {
     bool follow;
     _cleanup_free_ char *abs = abs_path(path, &follow);
@@ -182,11 +182,11 @@ int ctrcopy_extract(struct ctrfs *fs, const struct ctrcopy_put *p, unpack_read_f
     o.chown = p->copy_uidgid && r > 0;
     /* dockerd's words name the extraction point as resolved, its trailing "/" or "/." kept */
     size_t alen = strlen(abs);
-    _cleanup_free_ char *dest = xasprintf(
-        "%s%s", cpath,
-        follow ? (abs[alen - 1] == '.' ? (strcmp(cpath, "/") ? "/." : ".")
-                                       : (strcmp(cpath, "/") ? "/" : ""))
-               : "");
+    _cleanup_free_ char *dest =
+        xasprintf("%s%s", cpath,
+                  follow ? (abs[alen - 1] == '.' ? (strcmp(cpath, "/") ? "/." : ".")
+                                                 : (strcmp(cpath, "/") ? "/" : ""))
+                         : "");
     o.dest = dest;
     return unpack_copy(fd, &o, read, ctx, err);
 }

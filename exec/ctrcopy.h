@@ -15,7 +15,7 @@
 
 /* What a path in the container is (dockerd's PathStat) and how GET archives it. */
 struct ctrcopy_stat {
-    char *name;   /* filepath.Base of the path: "passwd", "etc", ".", "/" */
+    char *name; /* filepath.Base of the path: "passwd", "etc", ".", "/" */
     int64_t size;
     uint32_t mode; /* Go's os.FileMode bits */
     int64_t mtime_ns;
@@ -26,8 +26,8 @@ struct ctrcopy_stat {
 
 /* Stat path (as the client gave it; ctr_name as the client named the container, for the
  * words): ENOENT "Could not find the file PATH in container NAME". */
-int ctrcopy_stat(struct ctrfs *fs, const char *path, const char *ctr_name,
-                 struct ctrcopy_stat *st, struct berth_err **err);
+int ctrcopy_stat(struct ctrfs *fs, const char *path, const char *ctr_name, struct ctrcopy_stat *st,
+                 struct berth_err **err);
 void ctrcopy_stat_free(struct ctrcopy_stat *st);
 /* {"name","size","mode","mtime","linkTarget"} as dockerd encodes it (before base64). */
 json_t *ctrcopy_stat_json(const struct ctrcopy_stat *st);

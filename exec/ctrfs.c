@@ -108,8 +108,8 @@ char *ctrfs_clean(const char *path)
 static void add_bind(struct ctrfs_spec *s, const char *src, const char *dst, bool ro, bool etc)
 {
     s->binds = xrealloc(s->binds, (s->nbinds + 1) * sizeof(*s->binds));
-    s->binds[s->nbinds++] = (struct ctrfs_bind){
-        .dest = ctrfs_clean(dst), .source = xstrdup(src), .ro = ro, .etc = etc};
+    s->binds[s->nbinds++] =
+        (struct ctrfs_bind){.dest = ctrfs_clean(dst), .source = xstrdup(src), .ro = ro, .etc = etc};
 }
 
 static bool has_ro(const char *opts)
@@ -298,8 +298,7 @@ static int open_stopped(struct ctrfs *fs, struct berth_err **err)
         r = mount_detached(fs->s, err);
         if (r >= 0) {
             m = xcalloc(1, sizeof(*m));
-            *m = (struct shared_mount){
-                .dir = xstrdup(fs->s->dir), .fd = r, .next = shared_mounts};
+            *m = (struct shared_mount){.dir = xstrdup(fs->s->dir), .fd = r, .next = shared_mounts};
             shared_mounts = m;
         }
     }
@@ -351,8 +350,8 @@ static void map_binds(struct ctrfs *fs)
                 close(fd);
             continue; /* a source made at the first start, not yet there */
         }
-        fs->maps[fs->nmaps++] =
-            (struct mapping){.bind = b, .len = strlen(b->dest), .fd = fd, .dir = S_ISDIR(st.st_mode)};
+        fs->maps[fs->nmaps++] = (struct mapping){
+            .bind = b, .len = strlen(b->dest), .fd = fd, .dir = S_ISDIR(st.st_mode)};
     }
 }
 

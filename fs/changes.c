@@ -121,8 +121,8 @@ static ssize_t capability(int dirfd, const char *name, char *buf, size_t cap)
 static bool differs(const struct stat *old, int old_dir, const struct stat *new, int new_dir,
                     const char *name)
 {
-    if (old->st_mode != new->st_mode || old->st_uid != new->st_uid ||
-        old->st_gid != new->st_gid || old->st_rdev != new->st_rdev)
+    if (old->st_mode != new->st_mode || old->st_uid != new->st_uid || old->st_gid != new->st_gid ||
+        old->st_rdev != new->st_rdev)
         return true;
     if (S_ISDIR(new->st_mode))
         return false; /* a directory's size and mtime say nothing (moby#9874) */
@@ -212,7 +212,8 @@ static int walk(struct differ *d, int upfd, const char *path, const struct lower
         }
         if (!S_ISDIR(st.st_mode))
             continue;
-        _cleanup_close_ int child = openat(upfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int child =
+            openat(upfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (child < 0)
             continue;
         if (found && !S_ISDIR(old.st_mode))

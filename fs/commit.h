@@ -14,7 +14,8 @@
 
 /* The sha256 of an empty tar (two zero blocks): dockerd's "empty layer", which a commit does
  * not add (its history row says empty_layer). */
-#define COMMIT_EMPTY_DIFF_ID "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+#define COMMIT_EMPTY_DIFF_ID                                                                       \
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
 /* The new image's Config, as dockerd builds it: the request's config (body; NULL or empty: the
  * container's), the changes (Dockerfile instructions) applied, then what it leaves unset taken

@@ -31,7 +31,7 @@ struct tarw {
     struct archive *a;
     tarw_write_fn write;
     void *ctx;
-    int fd;         /* tarw_new_fd's */
+    int fd;          /* tarw_new_fd's */
     int write_errno; /* the write function's failure, for the words */
 };
 
@@ -113,9 +113,8 @@ static int write_entry(struct tarw *t, struct archive_entry *e, struct berth_err
 int tarw_header(struct tarw *t, const char *name, mode_t mode, int64_t size, int64_t mtime,
                 struct berth_err **err)
 {
-    _cleanup_free_ char *path = S_ISDIR(mode) && name[strlen(name) - 1] != '/'
-                                    ? xasprintf("%s/", name)
-                                    : xstrdup(name);
+    _cleanup_free_ char *path =
+        S_ISDIR(mode) && name[strlen(name) - 1] != '/' ? xasprintf("%s/", name) : xstrdup(name);
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, path);
     archive_entry_set_mode(e, mode);
@@ -143,7 +142,7 @@ struct walker {
 
 /* An entry of the walk: where it is, what it is called in the archive and in the walk. */
 struct node {
-    int fd;          /* O_PATH, never followed */
+    int fd; /* O_PATH, never followed */
     struct stat st;
     const char *name; /* archive name, without a directory's '/'; NULL: no entry (root) */
     const char *rel;  /* relative to the walk's root; "" for the root */
@@ -322,8 +321,8 @@ static int add_children(struct walker *wk, struct node *n)
     if (count)
         qsort(names, count, sizeof(*names), cmp_names);
     for (size_t i = 0; i < count; i++) {
-        _cleanup_free_ char *name = n->name ? xasprintf("%s/%s", n->name, names[i])
-                                            : xstrdup(names[i]);
+        _cleanup_free_ char *name =
+            n->name ? xasprintf("%s/%s", n->name, names[i]) : xstrdup(names[i]);
         _cleanup_free_ char *rel =
             *n->rel ? xasprintf("%s/%s", n->rel, names[i]) : xstrdup(names[i]);
         int r = add_node(wk, n->fd, names[i], name, rel, n->st.st_dev);

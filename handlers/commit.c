@@ -132,8 +132,8 @@ static int commit_body(struct api_req *a, json_t **out, struct berth_err **err)
     *out = NULL;
     while (i < len && strchr(" \t\r\n", data[i]))
         i++;
-    if (len - i >= 4 && strncmp(data + i, "null", 4) == 0 && strspn(data + i + 4, " \t\r\n") ==
-                                                                  len - i - 4)
+    if (len - i >= 4 && strncmp(data + i, "null", 4) == 0 &&
+        strspn(data + i + 4, " \t\r\n") == len - i - 4)
         return 0;
     int r = json_parse_body(data, len, true, out, err);
     if (r == 0 && !json_is_object(*out)) {

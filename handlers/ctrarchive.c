@@ -112,8 +112,8 @@ static int stream_produce(void *arg, int fd, struct berth_err **err)
     s->fd = fd;
     _cleanup_(tarw_freep) struct tarw *t = tarw_new(stream_write, s);
     int r = atomic_load(&s->stop) ? -ECANCELED
-            : s->export          ? ctrcopy_export(s->fs, t, err)
-                                 : ctrcopy_archive(s->fs, &s->st, t, err);
+            : s->export           ? ctrcopy_export(s->fs, t, err)
+                                  : ctrcopy_archive(s->fs, &s->st, t, err);
     ctrfs_close(take_ptr(s->fs));
     return r;
 }
