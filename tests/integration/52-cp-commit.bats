@@ -114,8 +114,12 @@ put_tar() {
   [ "$(docker cp cc:/d - | tar_names)" = "$(printf 'd/\nd/e/\nd/e/f')" ]
   [ "$(docker cp cc:/d/. - | tar_names)" = "$(printf './\n./e/\n./e/f')" ]
   [ "$(docker cp cc:/top - | tar_names)" = top ]
-  docker cp cc:/ - | tar_names | grep -qx /bin/busybox
-  docker cp cc:/ - | tar_names | grep -qx /top
+  docker cp cc:/ - | tar_names >"$W/root"
+  grep -qx /bin/busybox "$W/root"
+  grep -qx /top "$W/root"
+  grep -qx /proc/ "$W/root"
+  ! grep -q '^/proc/.' "$W/root" # its /proc and /sys are mounts of the kernel's: not read
+  ! grep -q '^/sys/.' "$W/root"
 }
 
 @test "cp into a running container: the container sees the file and the directory" {
@@ -149,6 +153,11 @@ put_tar() {
   echo later >"$W/later"
   docker cp "$W/later" done:/
   docker cp done:/later - | tar -xO | grep -qx later
+  # copies at the same time share one mount of the stopped rootfs, which goes with the last
+  local i
+  for i in 1 2 3 4; do docker cp done:/bin - >"$W/bin$i.tar" & done
+  wait
+  for i in 1 2 3 4; do tar -tf "$W/bin$i.tar" | grep -qx bin/busybox; done
   [ "$(count_mounts)" = 1 ] # fresh's; the stopped rootfs was mounted for the copies only
 }
 
@@ -347,7 +356,7 @@ put_tar() {
 
 @test "commit pauses the container while it reads its files; it runs on after" {
   docker run -d --name pp busybox sh -c 'dd if=/dev/zero of=/big bs=1M count=96 2>/dev/null; echo ready
-    i=0; while :; do i=$((i + 1)); echo $i >/tmp/tick; sleep 0.05; done'
+    i=0; while :; do i=$((i + 1)); echo $i >/tmp/t; mv /tmp/t /tmp/tick; sleep 0.05; done'
   log_wait pp ready
   local id state seen=
   id=$(docker inspect -f '{{.Id}}' pp)
