@@ -61,6 +61,8 @@ struct container {
     struct buf stdin_pending;       /* input that arrived before the process (docker run -i) */
     bool stdin_eof;                 /* ... and its end */
     bool starting;                  /* a start job is under way */
+    int fs_holds;                   /* exec/ctrfs.c: cp, commit... read its files: no removal */
+    int fs_mounts;                  /* ... with its stopped rootfs mounted: no start either */
     struct log_followers followers; /* docker logs -f readers */
     struct execproc *execs;         /* its exec instances (execproc.h), newest first */
 };

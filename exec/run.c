@@ -713,6 +713,11 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
                                 c->id);
     if (c->starting)
         return berth_user_error(err, EBUSY, "container %s is already starting", c->id);
+    if (c->fs_mounts) /* a second overlay on its upper dir would be undefined behaviour */
+        return berth_user_error(err, EBUSY,
+                                "container %s is busy: its files are being copied or "
+                                "exported, try again",
+                                c->id);
     if (env->shutdown) /* it would outlive the daemon's stop of every container */
         return berth_user_error(err, EAGAIN, "cannot start container %s: berthd is shutting down",
                                 c->id);
@@ -997,6 +1002,11 @@ int ctr_remove_with_volumes(struct exec_env *env, struct container *c, bool forc
                                 c->id);
     if (c->starting)
         return berth_user_error(err, EBUSY, "container %s is starting: try again", c->id);
+    if (c->fs_holds) /* dockerd waits on the container's lock; berth says so instead */
+        return berth_user_error(err, EBUSY,
+                                "container %s is in use: a copy, commit, diff or export is "
+                                "under way, try again",
+                                c->id);
     if (c->run && !force)
         return berth_user_error(err, EBUSY,
                                 "cannot remove container \"/%s\": container is "

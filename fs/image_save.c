@@ -1,12 +1,11 @@
 /* fs/image_save.c — `docker save`: the OCI image layout (index.json, oci-layout, blobs) plus
  * Docker's manifest.json and repositories, as docker 25+ writes them. Layers go out as
  * uncompressed tars, decompressed on the fly from the stored blobs. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -18,6 +17,7 @@
 #include "fs/manifest.h"
 #include "fs/ref.h"
 #include "fs/store.h"
+#include "fs/tarwrite.h"
 
 /* ---- the plan (reactor) ---- */
 
@@ -125,56 +125,38 @@ void save_plan_free(struct save_plan *plan)
 
 /* ---- writing (pool) ---- */
 
-struct tarw {
-    struct archive *a;
+struct saver {
+    struct tarw *t;
     struct store *blobs;
     struct map written; /* blob paths already in the archive */
 };
 
-static int tar_error(struct tarw *t, const char *what, struct berth_err **err)
-{
-    int e = archive_errno(t->a);
-    return berth_error(err, e > 0 ? e : EIO, "save: %s: %s", what, archive_error_string(t->a));
-}
-
-static int tar_header(struct tarw *t, const char *path, int64_t size, bool dir,
+static int tar_header(struct saver *sv, const char *path, int64_t size, bool dir,
                       struct berth_err **err)
 {
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, path);
-    archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(e, dir ? 0755 : 0644);
-    archive_entry_set_size(e, dir ? 0 : size);
-    archive_entry_set_mtime(e, 0, 0); /* reproducible archives */
-    int r = archive_write_header(t->a, e);
-    archive_entry_free(e);
-    return r == ARCHIVE_OK ? 0 : tar_error(t, path, err);
+    /* mtime 0: reproducible archives */
+    return tarw_header(sv->t, path, dir ? S_IFDIR | 0755 : S_IFREG | 0644, size, 0, err);
 }
 
-static int tar_data(struct tarw *t, const void *p, size_t n, struct berth_err **err)
-{
-    return n && archive_write_data(t->a, p, n) < 0 ? tar_error(t, "write", err) : 0;
-}
-
-static int tar_file(struct tarw *t, const char *path, const void *data, size_t len,
+static int tar_file(struct saver *sv, const char *path, const void *data, size_t len,
                     struct berth_err **err)
 {
-    if (map_has(&t->written, path))
+    if (map_has(&sv->written, path))
         return 0;
-    map_put(&t->written, path, (void *)1);
-    int r = tar_header(t, path, (int64_t)len, false, err);
-    return r < 0 ? r : tar_data(t, data, len, err);
+    map_put(&sv->written, path, (void *)1);
+    int r = tar_header(sv, path, (int64_t)len, false, err);
+    return r < 0 ? r : tarw_data(sv->t, data, len, err);
 }
 
-static int tar_blob(struct tarw *t, const char *digest, const void *data, size_t len,
+static int tar_blob(struct saver *sv, const char *digest, const void *data, size_t len,
                     struct berth_err **err)
 {
     _cleanup_free_ char *path = xasprintf("blobs/sha256/%s", digest_hex(digest));
-    return tar_file(t, path, data, len, err);
+    return tar_file(sv, path, data, len, err);
 }
 
 /* Copy the blob in fd into the open archive entry, decompressed; *total counts the output. */
-static int copy_decompressed(struct tarw *t, int fd, uint64_t *total, struct berth_err **err)
+static int copy_decompressed(struct saver *sv, int fd, uint64_t *total, struct berth_err **err)
 {
     static __thread char in[1 << 17], out[1 << 18];
     _cleanup_(decompressor_freep) struct decompressor *dz = NULL;
@@ -192,7 +174,7 @@ static int copy_decompressed(struct tarw *t, int fd, uint64_t *total, struct ber
                 return end;
             off += used;
             *total += made;
-            int r = tar_data(t, out, made, err);
+            int r = tarw_data(sv->t, out, made, err);
             if (r < 0)
                 return r;
         } while (!end && (off < (size_t)n || made == sizeof(out)));
@@ -205,21 +187,21 @@ static int copy_decompressed(struct tarw *t, int fd, uint64_t *total, struct ber
 }
 
 /* A layer as an uncompressed tar, decompressed from its stored blob as it is written. */
-static int tar_layer(struct tarw *t, const struct save_layer *l, struct berth_err **err)
+static int tar_layer(struct saver *sv, const struct save_layer *l, struct berth_err **err)
 {
     _cleanup_free_ char *path = xasprintf("blobs/sha256/%s", digest_hex(l->diff_id));
-    if (map_has(&t->written, path))
+    if (map_has(&sv->written, path))
         return 0;
-    map_put(&t->written, path, (void *)1);
-    _cleanup_free_ char *src = store_blob_path(t->blobs, l->blob);
+    map_put(&sv->written, path, (void *)1);
+    _cleanup_free_ char *src = store_blob_path(sv->blobs, l->blob);
     _cleanup_close_ int fd = open(src, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return berth_error(err, errno, "save: open layer blob %s", l->blob);
     uint64_t total = 0;
-    int r = tar_header(t, path, (int64_t)l->tar_size, false, err);
+    int r = tar_header(sv, path, (int64_t)l->tar_size, false, err);
     if (r < 0)
         return r;
-    if ((r = copy_decompressed(t, fd, &total, err)) < 0)
+    if ((r = copy_decompressed(sv, fd, &total, err)) < 0)
         return r;
     if (total != l->tar_size)
         return berth_user_error(err, EIO,
@@ -282,19 +264,19 @@ static void describe(struct docs *d, const struct save_image *si, const char *ma
                                                "RepoTags", tags, "Layers", layers));
 }
 
-static int write_image(struct tarw *t, struct docs *d, const struct save_image *si,
+static int write_image(struct saver *sv, struct docs *d, const struct save_image *si,
                        struct berth_err **err)
 {
     _cleanup_free_ char *config = NULL;
     size_t len;
-    int r = store_get(t->blobs, si->id, &config, &len, err);
+    int r = store_get(sv->blobs, si->id, &config, &len, err);
     if (r < 0)
         return r;
-    if ((r = tar_blob(t, si->id, config, len, err)) < 0)
+    if ((r = tar_blob(sv, si->id, config, len, err)) < 0)
         return r;
     _cleanup_json_ json_t *layers = json_array();
     for (size_t i = 0; i < si->nlayers; i++) {
-        if ((r = tar_layer(t, &si->layers[i], err)) < 0)
+        if ((r = tar_layer(sv, &si->layers[i], err)) < 0)
             return r;
         json_array_append_new(layers, json_pack("{ss ss sI}", "mediaType", MT_OCI_LAYER, "digest",
                                                 si->layers[i].diff_id, "size",
@@ -306,22 +288,22 @@ static int write_image(struct tarw *t, struct docs *d, const struct save_image *
     _cleanup_free_ char *text = json_dumps(man, JSON_COMPACT);
     char digest[DIGEST_LEN + 1];
     digest_buf(text, strlen(text), digest);
-    if ((r = tar_blob(t, digest, text, strlen(text), err)) < 0)
+    if ((r = tar_blob(sv, digest, text, strlen(text), err)) < 0)
         return r;
     describe(d, si, digest, strlen(text));
     return 0;
 }
 
-static int write_doc(struct tarw *t, const char *path, json_t *doc, struct berth_err **err)
+static int write_doc(struct saver *sv, const char *path, json_t *doc, struct berth_err **err)
 {
     _cleanup_free_ char *text = json_dumps(doc, JSON_COMPACT);
-    return tar_file(t, path, text, strlen(text), err);
+    return tar_file(sv, path, text, strlen(text), err);
 }
 
-static void tarw_release(struct tarw *t)
+static void saver_release(struct saver *sv)
 {
-    archive_write_free(t->a); /* also closes an archive left open by a failure */
-    map_free(&t->written);
+    tarw_free(sv->t);
+    map_free(&sv->written);
 }
 
 static void docs_release(struct docs *d)
@@ -333,33 +315,27 @@ static void docs_release(struct docs *d)
 
 int save_write(struct store *blobs, const struct save_plan *plan, int fd, struct berth_err **err)
 {
-    _cleanup_(tarw_release) struct tarw t = {.a = archive_write_new(), .blobs = blobs};
+    _cleanup_(saver_release) struct saver sv = {.t = tarw_new_fd(fd), .blobs = blobs};
     _cleanup_(docs_release) struct docs d = {
         .index = json_array(), .docker = json_array(), .repositories = json_object()};
-    archive_write_set_format_pax_restricted(t.a);
-    archive_write_set_bytes_in_last_block(t.a, 1);
-    if (archive_write_open_fd(t.a, fd) != ARCHIVE_OK)
-        return tar_error(&t, "open", err);
-    int r = tar_header(&t, "blobs/", 0, true, err);
+    int r = tar_header(&sv, "blobs/", 0, true, err);
     if (r < 0)
         return r;
-    if ((r = tar_header(&t, "blobs/sha256/", 0, true, err)) < 0)
+    if ((r = tar_header(&sv, "blobs/sha256/", 0, true, err)) < 0)
         return r;
     for (size_t i = 0; i < plan->n; i++)
-        if ((r = write_image(&t, &d, &plan->images[i], err)) < 0)
+        if ((r = write_image(&sv, &d, &plan->images[i], err)) < 0)
             return r;
     _cleanup_json_ json_t *index = json_pack("{si ss sO}", "schemaVersion", 2, "mediaType",
                                              MT_OCI_INDEX, "manifests", d.index);
     _cleanup_json_ json_t *layout = json_pack("{ss}", "imageLayoutVersion", "1.0.0");
-    if ((r = write_doc(&t, "index.json", index, err)) < 0)
+    if ((r = write_doc(&sv, "index.json", index, err)) < 0)
         return r;
-    if ((r = write_doc(&t, "manifest.json", d.docker, err)) < 0)
+    if ((r = write_doc(&sv, "manifest.json", d.docker, err)) < 0)
         return r;
-    if ((r = write_doc(&t, "oci-layout", layout, err)) < 0)
+    if ((r = write_doc(&sv, "oci-layout", layout, err)) < 0)
         return r;
-    if ((r = write_doc(&t, "repositories", d.repositories, err)) < 0)
+    if ((r = write_doc(&sv, "repositories", d.repositories, err)) < 0)
         return r;
-    if (archive_write_close(t.a) != ARCHIVE_OK)
-        return tar_error(&t, "close", err);
-    return 0;
+    return tarw_finish(sv.t, err);
 }

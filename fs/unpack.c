@@ -255,6 +255,24 @@ static char *clean_name(const char *name)
     return out;
 }
 
+/* A name that climbs above the root once cleaned ("../x", "a/../../x"); a leading '/' is
+ * stripped first, as go-archive does. docker cp refuses those where a layer clamps them. */
+static bool escapes(const char *name)
+{
+    int depth = 0;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (--depth < 0)
+                return true;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            depth++;
+        }
+        p += n + (p[n] == '/');
+    }
+    return false;
+}
+
 /* ---- the writer ---- */
 
 struct dir_time {
@@ -262,9 +280,17 @@ struct dir_time {
     struct timespec ts[2];
 };
 
+enum unpack_mode {
+    MODE_LAYER,   /* unpack_layer */
+    MODE_ARCHIVE, /* unpack_archive: files that are read back */
+    MODE_COPY,    /* unpack_copy: docker cp into a container */
+};
+
 struct unpacker {
     int root;
-    bool plain; /* an archive of files (unpack_archive), not a layer */
+    enum unpack_mode mode;
+    const struct unpack_copy_opts *copy; /* MODE_COPY's options */
+    const char *copy_name;               /* the entry being applied, cleaned */
     struct archive *a;
     char *parent_path; /* cached parent directory */
     int parent_fd;
@@ -331,6 +357,11 @@ static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_di
     *is_dir = false;
     if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : berth_error(u->err, errno, "stat `%s`", base);
+    if (u->copy && u->copy->no_overwrite_dir_nondir && u->copy_name &&
+        S_ISDIR(st.st_mode) != keep_dir) /* dockerd's words, and its 500 */
+        return berth_user_error(u->err, EIO, "cannot overwrite %s \"%s\" with %s \"%s\"",
+                                keep_dir ? "non-directory" : "directory", u->copy_name,
+                                keep_dir ? "directory" : "non-directory", u->copy->dest);
     if (S_ISDIR(st.st_mode) && keep_dir) {
         *is_dir = true;
         return 0;
@@ -356,10 +387,19 @@ static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_di
  * security.capability), then times. fd is a regular open of the file or directory. What we
  * created mostly has the entry's owner and mode already: a stat is cheaper than changing an
  * inode twice, and a setgid parent, an ACL or the umask can still make either differ. */
+/* The owner an entry gets: its own, or docker cp's copyUIDGID user. */
+static void entry_owner(const struct unpacker *u, struct archive_entry *e, uid_t *uid, gid_t *gid)
+{
+    bool chown_all = u->copy && u->copy->chown;
+    *uid = chown_all ? u->copy->uid : (uid_t)archive_entry_uid(e);
+    *gid = chown_all ? u->copy->gid : (gid_t)archive_entry_gid(e);
+}
+
 static int set_meta_fd(struct unpacker *u, int fd, struct archive_entry *e, const char *name)
 {
-    uid_t uid = (uid_t)archive_entry_uid(e);
-    gid_t gid = (gid_t)archive_entry_gid(e);
+    uid_t uid;
+    gid_t gid;
+    entry_owner(u, e, &uid, &gid);
     mode_t perm = archive_entry_perm(e) & 07777;
     struct stat st;
     if (fstat(fd, &st) < 0)
@@ -487,8 +527,10 @@ static int make_special(struct unpacker *u, int dfd, const char *base, struct ar
                 : mknodat(dfd, base, type | (archive_entry_perm(e) & 07777), archive_entry_rdev(e));
     if (r < 0)
         return berth_error(u->err, errno, "create `%s`", name);
-    if (fchownat(dfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
-                 AT_SYMLINK_NOFOLLOW) < 0)
+    uid_t uid;
+    gid_t gid;
+    entry_owner(u, e, &uid, &gid);
+    if (fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         return berth_error(u->err, errno, "set owner of `%s`", name);
     if (type != AE_IFLNK && fchmodat(dfd, base, archive_entry_perm(e) & 07777, 0) < 0)
         return berth_error(u->err, errno, "set mode of `%s`", name); /* we just made it */
@@ -503,6 +545,8 @@ static int make_special(struct unpacker *u, int dfd, const char *base, struct ar
 static int make_hardlink(struct unpacker *u, int dfd, const char *base, const char *target,
                          const char *name)
 {
+    if (u->mode == MODE_COPY && escapes(target)) /* go-archive's words; 500 as in dockerd */
+        return berth_user_error(u->err, EIO, "invalid hardlink target \"%s\"", target);
     _cleanup_free_ char *clean = clean_name(target);
     _cleanup_close_ int tfd = open_in_root(u->root, clean, O_PATH | O_NOFOLLOW, 0);
     if (tfd < 0)
@@ -574,17 +618,21 @@ static int refuse_entry(struct unpacker *u, const char *name, mode_t type)
 
 static int apply_entry(struct unpacker *u, struct archive_entry *e)
 {
-    _cleanup_free_ char *name =
-        clean_name(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+    const char *raw = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    if (u->mode == MODE_COPY && escapes(raw)) /* go-archive's words; 500 as in dockerd */
+        return berth_user_error(u->err, EIO, "invalid entry name \"%s\"", raw);
+    _cleanup_free_ char *name = clean_name(raw);
     if (!*name)
-        return 0; /* the layer's root itself */
+        return 0;        /* the layer's root itself */
+    u->copy_name = name; /* for make_room's words */
     char *slash = strrchr(name, '/');
     const char *base = slash ? slash + 1 : name;
     mode_t type = archive_entry_filetype(e);
     const char *link = archive_entry_hardlink(e);
-    if (u->plain && !link && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+    if (u->mode == MODE_ARCHIVE && !link && type != AE_IFREG && type != AE_IFDIR &&
+        type != AE_IFLNK)
         return refuse_entry(u, name, type);
-    bool is_whiteout = !u->plain && strncmp(base, ".wh.", 4) == 0;
+    bool is_whiteout = u->mode == MODE_LAYER && strncmp(base, ".wh.", 4) == 0;
     if (type == AE_IFREG && !link && !is_whiteout) {
         int made = make_new_file(u, e, name);
         if (made != 0)
@@ -643,7 +691,8 @@ static void unpacker_release(struct unpacker *u)
 static int bad_tar(struct unpacker *u)
 {
     return berth_user_error(u->err, EINVAL, "%s%s",
-                            u->plain ? "" : "invalid layer tar: ", archive_error_string(u->a));
+                            u->mode == MODE_LAYER ? "invalid layer tar: " : "",
+                            archive_error_string(u->a));
 }
 
 static int read_entries(struct unpacker *u)
@@ -675,13 +724,17 @@ static int unpack_all(struct unpacker *u, struct source *s)
     return 0;
 }
 
-static int unpack(int dirfd, bool plain, unpack_read_fn read, void *ctx, struct unpack_result *res,
-                  struct berth_err **err)
+static int unpack(int dirfd, enum unpack_mode mode, const struct unpack_copy_opts *copy,
+                  unpack_read_fn read, void *ctx, struct unpack_result *res, struct berth_err **err)
 {
     /* s is declared first so that it is freed last, after the archive that reads from it */
     _cleanup_(source_free) struct source s = {0};
-    _cleanup_(unpacker_release) struct unpacker u = {
-        .root = dirfd, .plain = plain, .parent_fd = -1, .a = archive_read_new(), .err = err};
+    _cleanup_(unpacker_release) struct unpacker u = {.root = dirfd,
+                                                     .mode = mode,
+                                                     .copy = copy,
+                                                     .parent_fd = -1,
+                                                     .a = archive_read_new(),
+                                                     .err = err};
     archive_read_support_format_tar(u.a);
     archive_read_support_format_empty(u.a);
     int r = source_start(&s, read, ctx, err);
@@ -705,11 +758,18 @@ static int unpack(int dirfd, bool plain, unpack_read_fn read, void *ctx, struct 
 int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
                  struct berth_err **err)
 {
-    return unpack(dirfd, false, read, ctx, res, err);
+    return unpack(dirfd, MODE_LAYER, NULL, read, ctx, res, err);
 }
 
 int unpack_archive(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
                    struct berth_err **err)
 {
-    return unpack(dirfd, true, read, ctx, res, err);
+    return unpack(dirfd, MODE_ARCHIVE, NULL, read, ctx, res, err);
+}
+
+int unpack_copy(int dirfd, const struct unpack_copy_opts *o, unpack_read_fn read, void *ctx,
+                struct berth_err **err)
+{
+    struct unpack_result res;
+    return unpack(dirfd, MODE_COPY, o, read, ctx, &res, err);
 }

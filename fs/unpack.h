@@ -1,6 +1,7 @@
 /* fs/unpack.h — unpacks a layer tar stream (gzip, zstd or plain, detected from its first
  * bytes) into a directory, safely: no entry can create, change or follow anything outside it.
- * The same for an archive of plain files that is read back afterwards (docker load's). */
+ * The same for an archive of plain files that is read back afterwards (docker load's), and for
+ * docker cp's archive into a container. */
 #pragma once
 
 #include <stdint.h>
@@ -33,3 +34,19 @@ int unpack_layer(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result
  * refused (EINVAL, the entry named), and ".wh." names are ordinary names. */
 int unpack_archive(int dirfd, unpack_read_fn read, void *ctx, struct unpack_result *res,
                    struct berth_err **err);
+
+/* docker cp into a container (PUT /containers/{id}/archive), as dockerd's extraction does it:
+ * dirfd is the extraction point, the root every name and symlink is resolved in (".." and
+ * absolute names too: a name that climbs above it is refused, "invalid entry name"); ".wh."
+ * names are ordinary names; devices and fifos are made; owners are the archive's unless chown. */
+struct unpack_copy_opts {
+    /* refused (dockerd's words): an existing directory replaced by a non-directory, or the
+     * reverse */
+    bool no_overwrite_dir_nondir;
+    bool chown; /* every entry owned by uid:gid (copyUIDGID with a container user) */
+    uid_t uid;
+    gid_t gid;
+    const char *dest; /* the extraction point as the container names it, for the words */
+};
+int unpack_copy(int dirfd, const struct unpack_copy_opts *o, unpack_read_fn read, void *ctx,
+                struct berth_err **err);

@@ -63,6 +63,7 @@ void exec_create(struct api_req *a);
 void exec_start(struct api_req *a);
 void exec_resize(struct api_req *a);
 void exec_inspect(struct api_req *a);
+
 /* volumes.c */
 void volumes_list(struct api_req *a);
 void volumes_create(struct api_req *a);
@@ -78,3 +79,12 @@ void system_df(struct api_req *a);
  * docker system prune asks for */
 void networks_prune(struct api_req *a);
 void build_prune(struct api_req *a);
+/* ctrarchive.c: docker cp, export, diff */
+void containers_archive_head(struct api_req *a);
+void containers_archive_get(struct api_req *a);
+void containers_archive_put(struct api_req *a);
+void containers_export(struct api_req *a);
+void containers_changes(struct api_req *a);
+
+/* commit.c */
+void images_commit(struct api_req *a);

@@ -188,6 +188,17 @@ static json_t *graph_driver(struct api_req *a, const struct image *img)
     return json_pack("{so ss}", "Data", data, "Name", "overlay2");
 }
 
+/* The image's comment, else its last history row's, as dockerd's inspect has it (a commit -m
+ * puts it in the history only). */
+static const char *comment_of(const json_t *config)
+{
+    const char *c = json_get_str(config, "comment");
+    json_t *hist = json_object_get(config, "history");
+    if ((!c || !*c) && json_array_size(hist))
+        c = json_get_str(json_array_get(hist, json_array_size(hist) - 1), "comment");
+    return c ? c : "";
+}
+
 static json_t *inspect(struct api_req *a, struct image *img)
 {
     json_t *c = img->config;
@@ -198,20 +209,20 @@ static json_t *inspect(struct api_req *a, struct image *img)
     json_t *config = json_object_get(c, "config");
     json_t *diff_ids = json_object_get(json_object_get(c, "rootfs"), "diff_ids");
     const char *last_tag = json_get_str(img->meta, "LastTagTime");
-    json_t *j = json_pack(
-        "{ss so so ss ss ss ss ss sO ss ss sI so s{ss so} s{ss}}", "Id", img->id, "RepoTags",
-        image_repo_tags(a->d->images, img->id), "RepoDigests",
-        image_repo_digests(a->d->images, img->id), "Parent",
-        json_get_str(img->meta, "Parent") ? json_get_str(img->meta, "Parent") : "", "Comment",
-        json_get_str(c, "comment") ? json_get_str(c, "comment") : "", "Created", created,
-        "DockerVersion", json_get_str(c, "docker_version") ? json_get_str(c, "docker_version") : "",
-        "Author", json_get_str(c, "author") ? json_get_str(c, "author") : "", "Config",
-        config ? config : json_null(), "Architecture",
-        json_get_str(c, "architecture") ? json_get_str(c, "architecture") : "", "Os",
-        json_get_str(c, "os") ? json_get_str(c, "os") : "", "Size", (json_int_t)img->size,
-        "GraphDriver", graph_driver(a, img), "RootFS", "Type", "layers", "Layers",
-        diff_ids ? json_incref(diff_ids) : json_array(), "Metadata", "LastTagTime",
-        last_tag ? last_tag : TIME_ZERO);
+    json_t *j =
+        json_pack("{ss so so ss ss ss ss ss sO ss ss sI so s{ss so} s{ss}}", "Id", img->id,
+                  "RepoTags", image_repo_tags(a->d->images, img->id), "RepoDigests",
+                  image_repo_digests(a->d->images, img->id), "Parent",
+                  json_get_str(img->meta, "Parent") ? json_get_str(img->meta, "Parent") : "",
+                  "Comment", comment_of(c), "Created", created, "DockerVersion",
+                  json_get_str(c, "docker_version") ? json_get_str(c, "docker_version") : "",
+                  "Author", json_get_str(c, "author") ? json_get_str(c, "author") : "", "Config",
+                  config ? config : json_null(), "Architecture",
+                  json_get_str(c, "architecture") ? json_get_str(c, "architecture") : "", "Os",
+                  json_get_str(c, "os") ? json_get_str(c, "os") : "", "Size", (json_int_t)img->size,
+                  "GraphDriver", graph_driver(a, img), "RootFS", "Type", "layers", "Layers",
+                  diff_ids ? json_incref(diff_ids) : json_array(), "Metadata", "LastTagTime",
+                  last_tag ? last_tag : TIME_ZERO);
     if (json_get_str(c, "variant"))
         json_object_set_new(j, "Variant", json_string(json_get_str(c, "variant")));
     if (api_version_before(a, "1.44"))

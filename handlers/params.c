@@ -124,6 +124,21 @@ const struct param_row params_table[] = {
      "as keep-storage"},
     {"POST", "/build/prune", "all", H, "docker builder prune -a", "as keep-storage"},
     {"POST", "/build/prune", "filters", H, "docker builder prune --filter", "as keep-storage"},
+    {"HEAD", "/containers/{id}/archive", "path", H, "docker cp", NULL},
+    {"GET", "/containers/{id}/archive", "path", H, "docker cp", NULL},
+    {"PUT", "/containers/{id}/archive", "path", H, "docker cp", NULL},
+    {"PUT", "/containers/{id}/archive", "noOverwriteDirNonDir", H, "docker cp",
+     "the docker CLI sends it always"},
+    {"PUT", "/containers/{id}/archive", "copyUIDGID", H, "docker cp -a",
+     "owned by the container's user (Config.User), as dockerd does; else the archive's owners"},
+    /* ---- commit ---- */
+    {"POST", "/commit", "container", H, "docker commit", NULL},
+    {"POST", "/commit", "repo", H, "docker commit", NULL},
+    {"POST", "/commit", "tag", H, "docker commit", NULL},
+    {"POST", "/commit", "comment", H, "docker commit -m", NULL},
+    {"POST", "/commit", "author", H, "docker commit -a", NULL},
+    {"POST", "/commit", "pause", H, "docker commit --pause=false", NULL},
+    {"POST", "/commit", "changes", H, "docker commit -c", NULL},
 };
 
 #undef H

@@ -46,12 +46,21 @@ static const struct route routes[] = {
     {"POST", "/containers/{id}/attach", containers_attach, 0},
     {"GET", "/containers/{id}/logs", containers_logs, 0},
     {"POST", "/containers/{id}/exec", exec_create, 0},
+    /* these may mount a stopped container's rootfs: after the start-up unmounts */
+    {"HEAD", "/containers/{id}/archive", containers_archive_head, ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/archive", containers_archive_get, ROUTE_AFTER_RECOVERY},
+    {"PUT", "/containers/{id}/archive", containers_archive_put,
+     ROUTE_STREAM_BODY | ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/export", containers_export, ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/changes", containers_changes, 0},
+    {"POST", "/commit", images_commit, ROUTE_AFTER_RECOVERY},
     /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
     {"DELETE", "/containers/{id*}", containers_delete, ROUTE_AFTER_RECOVERY},
 
     {"POST", "/exec/{id}/start", exec_start, 0},
     {"POST", "/exec/{id}/resize", exec_resize, 0},
     {"GET", "/exec/{id}/json", exec_inspect, 0},
+
     {"GET", "/volumes", volumes_list, 0},
     {"POST", "/volumes/create", volumes_create, 0},
     {"POST", "/volumes/prune", volumes_prune, ROUTE_AFTER_RECOVERY},

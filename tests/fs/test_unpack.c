@@ -653,6 +653,141 @@ static void test_archive_refuses_specials(void **state)
     }
 }
 
+/* ---- docker cp's extraction ---- */
+
+static int unpack_copy_mem(int dfd, const struct buf *tar, const struct unpack_copy_opts *o,
+                           struct berth_err **err)
+{
+    struct mem_src m = {.p = (const unsigned char *)tar->data,
+                        .len = tar->len,
+                        .chunk = 65536,
+                        .cancel_at = SIZE_MAX};
+    return unpack_copy(dfd, o, mem_read, &m, err);
+}
+
+/* As dockerd: ".wh." names are files, devices and fifos are made, owners are the archive's or,
+ * with chown, the container user's. */
+static void test_copy_entries_and_owners(void **state)
+{
+    NEED_ROOT();
+    struct fixture *f = *state;
+    struct tar t;
+    tar_open(&t);
+    struct archive_entry *e = tar_entry("d/f", AE_IFREG, 0640);
+    archive_entry_set_uid(e, 1234);
+    archive_entry_set_gid(e, 5678);
+    tar_add(&t, e, "data", 4);
+    tar_file(&t, ".wh.x", "a file", 0644);
+    e = tar_entry("dev/null", AE_IFCHR, 0666);
+    archive_entry_set_rdev(e, makedev(1, 3));
+    tar_add(&t, e, NULL, 0);
+    tar_add(&t, tar_entry("fifo", AE_IFIFO, 0600), NULL, 0);
+    struct buf tar;
+    tar_close(&t, &tar);
+    struct unpack_copy_opts o = {.dest = "/dst"};
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (unpack_copy_mem(f->dfd, &tar, &o, &err) < 0)
+        fail_msg("unpack_copy: %s", err->msg);
+    assert_int_equal(lstat_in(f, "d/f").st_uid, 1234);
+    assert_int_equal(lstat_in(f, "d/f").st_gid, 5678);
+    expect_content(f, ".wh.x", "a file");
+    assert_true(S_ISCHR(lstat_in(f, "dev/null").st_mode));
+    assert_true(S_ISFIFO(lstat_in(f, "fifo").st_mode));
+    o = (struct unpack_copy_opts){.chown = true, .uid = 42, .gid = 43, .dest = "/dst"};
+    if (unpack_copy_mem(f->dfd, &tar, &o, &err) < 0)
+        fail_msg("unpack_copy with chown: %s", err->msg);
+    assert_int_equal(lstat_in(f, "d/f").st_uid, 42);
+    assert_int_equal(lstat_in(f, "d/f").st_gid, 43);
+    assert_int_equal(lstat_in(f, "fifo").st_uid, 42);
+    check_outside(f);
+    buf_free(&tar);
+}
+
+/* A name or a hard link that climbs out is refused in go-archive's words; an absolute name or a
+ * symlink is resolved inside the extraction point. */
+static void test_copy_escapes(void **state)
+{
+    NEED_ROOT();
+    struct fixture *f = *state;
+    const struct {
+        const char *name, *link, *words;
+    } refused[] = {
+        {"../outside/sentinel", NULL, "invalid entry name \"../outside/sentinel\""},
+        {"a/../../sentinel", NULL, "invalid entry name \"a/../../sentinel\""},
+        {"h", "../sentinel", "invalid hardlink target \"../sentinel\""},
+    };
+    struct unpack_copy_opts o = {.no_overwrite_dir_nondir = true, .dest = "/dst"};
+    for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+        struct tar t;
+        tar_open(&t);
+        if (refused[i].link)
+            tar_hardlink(&t, refused[i].name, refused[i].link);
+        else
+            tar_file(&t, refused[i].name, "escaped", 0644);
+        struct buf tar;
+        tar_close(&t, &tar);
+        _cleanup_err_ struct berth_err *err = NULL;
+        int r = unpack_copy_mem(f->dfd, &tar, &o, &err);
+        if (r >= 0 || !err || strcmp(err->msg, refused[i].words) != 0 || err->status != EIO)
+            fail_msg("case %zu: rc %d (%s)", i, r, err ? err->msg : "");
+        check_outside(f);
+        buf_free(&tar);
+    }
+    struct tar t;
+    tar_open(&t);
+    tar_file(&t, "/abs", "inside", 0644);
+    tar_symlink(&t, "up", "../../..");
+    tar_file(&t, "up/via-up", "inside", 0644);
+    tar_symlink(&t, "root", "/");
+    tar_file(&t, "root/via-root", "inside", 0644);
+    struct buf tar;
+    tar_close(&t, &tar);
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (unpack_copy_mem(f->dfd, &tar, &o, &err) < 0)
+        fail_msg("unpack_copy: %s", err->msg);
+    expect_content(f, "abs", "inside");
+    expect_content(f, "via-up", "inside");
+    expect_content(f, "via-root", "inside");
+    check_outside(f);
+    buf_free(&tar);
+}
+
+/* noOverwriteDirNonDir: a directory never replaced by a non-directory, nor the reverse; without
+ * it both are. */
+static void test_copy_no_overwrite(void **state)
+{
+    NEED_ROOT();
+    struct fixture *f = *state;
+    _cleanup_free_ char *dir = in_layer(f, "dir"), *file = in_layer(f, "file");
+    mkdir(dir, 0755);
+    tu_write(file, "f", 1);
+    struct tar t;
+    tar_open(&t);
+    tar_file(&t, "dir", "now a file", 0644);
+    struct buf over_dir;
+    tar_close(&t, &over_dir);
+    tar_open(&t);
+    tar_dir(&t, "file", 0755);
+    struct buf over_file;
+    tar_close(&t, &over_file);
+    struct unpack_copy_opts o = {.no_overwrite_dir_nondir = true, .dest = "/tmp/"};
+    _cleanup_err_ struct berth_err *e1 = NULL, *e2 = NULL, *e3 = NULL;
+    assert_true(unpack_copy_mem(f->dfd, &over_dir, &o, &e1) < 0);
+    assert_string_equal(e1->msg, "cannot overwrite directory \"dir\" with non-directory \"/tmp/\"");
+    assert_true(unpack_copy_mem(f->dfd, &over_file, &o, &e2) < 0);
+    assert_string_equal(e2->msg,
+                        "cannot overwrite non-directory \"file\" with directory \"/tmp/\"");
+    assert_true(S_ISDIR(lstat_in(f, "dir").st_mode));
+    assert_true(S_ISREG(lstat_in(f, "file").st_mode));
+    o.no_overwrite_dir_nondir = false;
+    assert_int_equal(unpack_copy_mem(f->dfd, &over_dir, &o, &e3), 0);
+    assert_int_equal(unpack_copy_mem(f->dfd, &over_file, &o, &e3), 0);
+    expect_content(f, "dir", "now a file");
+    assert_true(S_ISDIR(lstat_in(f, "file").st_mode));
+    buf_free(&over_dir);
+    buf_free(&over_file);
+}
+
 /* ---- the diff ID and the compressions ---- */
 
 static void test_diff_id_all_compressions(void **state)
@@ -1102,6 +1237,9 @@ int main(void)
         T(test_bad_whiteouts),
         T(test_archive_plain_entries),
         T(test_archive_refuses_specials),
+        T(test_copy_entries_and_owners),
+        T(test_copy_escapes),
+        T(test_copy_no_overwrite),
         T(test_diff_id_all_compressions),
         T(test_truncated),
         T(test_cancelled),
