@@ -481,6 +481,8 @@ static void on_exit_ready(void *ctx, int revents)
     e->_exited_ms = mono_ms();
     run->exited = true;
     log_debug("exec %.12s: exited with %d", e->id, e->exit_code);
+    if (e->c && run->env->notify.exec_die) /* a container that exited first took its execs */
+        run->env->notify.exec_die(run->env->notify.arg, e->c, e->id, e->exit_code);
     run->drain.fn = on_drain_deadline;
     reactor_timer_start(run->env->r, &run->drain, DRAIN_WAIT_MS);
     maybe_finish(e);

@@ -679,6 +679,7 @@ static void start_done(struct pool_job *job)
         set_time(&c->state.started_at);
         json_decref(c->trace);
         c->trace = trace(j);
+        notify(j->env, c, CTR_EVENT_START, 0);
         _cleanup_free_ char *t = json_dumps(c->trace, JSON_COMPACT);
         log_debug("container %.12s: started pid %d, trace %s", c->id, j->sr.pid, t);
     }

@@ -19,10 +19,13 @@ struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
 /* What happens to a container that only exec/ sees, reported for the daemon's events (reactor
  * thread; fn NULL: nobody listens). value: the signal sent for CTR_EVENT_KILL (by a kill or a
  * stop, its timeout's SIGKILL too), the exit code for CTR_EVENT_DIE; OOM comes before DIE when
- * the kernel killed in its cgroup; DESTROY once its files are gone, before it is freed. */
-enum ctr_event { CTR_EVENT_KILL, CTR_EVENT_OOM, CTR_EVENT_DIE, CTR_EVENT_DESTROY };
+ * the kernel killed in its cgroup; DESTROY once its files are gone, before it is freed. START
+ * when its process runs (before the start's caller hears it: its volumes were mounted).
+ * exec_die: one of its exec processes exited (value: its exit code). */
+enum ctr_event { CTR_EVENT_START, CTR_EVENT_KILL, CTR_EVENT_OOM, CTR_EVENT_DIE, CTR_EVENT_DESTROY };
 struct ctr_notify {
     void (*fn)(void *arg, const struct container *c, enum ctr_event what, int value);
+    void (*exec_die)(void *arg, const struct container *c, const char *exec_id, int exit_code);
     void *arg;
 };
 

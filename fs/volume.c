@@ -37,6 +37,8 @@ struct volume_store {
     struct pool *pool;
     struct map by_name;
     struct map stale; /* temp and trash directories a crash left */
+    volume_notify_fn notify;
+    void *notify_arg;
 };
 
 struct volume_waiter {
@@ -283,6 +285,18 @@ void volume_store_close(struct volume_store *vs)
 }
 
 /* ---- the index ---- */
+
+void volume_store_notify(struct volume_store *vs, volume_notify_fn fn, void *arg)
+{
+    vs->notify = fn;
+    vs->notify_arg = arg;
+}
+
+static void notify(struct volume_store *vs, const char *name, enum volume_event what)
+{
+    if (vs->notify)
+        vs->notify(vs->notify_arg, name, what);
+}
 
 struct volume *volume_get(struct volume_store *vs, const char *name)
 {
@@ -600,6 +614,7 @@ static void create_done(struct pool_job *job)
     } else {
         log_debug("volume %s: created", v->name);
         v->state = VOLUME_READY;
+        notify(cj->vs, v->name, VOLUME_EVENT_CREATE);
         wake(v, 0, NULL);
     }
     berth_err_free(cj->err);
@@ -696,6 +711,7 @@ static void remove_done(struct pool_job *job)
         v->state = VOLUME_READY;
     } else {
         log_debug("volume %s: removed", v->name);
+        notify(rj->vs, v->name, VOLUME_EVENT_DESTROY);
         map_del(&rj->vs->by_name, v->name);
         volume_free(v);
     }

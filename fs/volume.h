@@ -60,6 +60,11 @@ void volume_store_take_stale(struct volume_store *vs, struct map *into);
  * daemon did not undo) is unmounted. */
 void volume_recover_host(struct volume_store *vs);
 void volume_store_close(struct volume_store *vs);
+/* Who hears of volumes made and removed (the daemon's events; reactor thread, before the
+ * caller's done). */
+enum volume_event { VOLUME_EVENT_CREATE, VOLUME_EVENT_DESTROY };
+typedef void (*volume_notify_fn)(void *arg, const char *name, enum volume_event what);
+void volume_store_notify(struct volume_store *vs, volume_notify_fn fn, void *arg);
 /* ROOT/volumes/<name>/_data for a name (heap), whether or not the volume exists yet. */
 char *volume_data_path(const struct volume_store *vs, const char *name);
 

@@ -216,20 +216,21 @@ static const char *image_user(void *arg, const char *image_id, bool *running)
 static void start_exec(struct daemon *d)
 {
     const char *parent = json_get_str(d->cfg.file, "cgroup-parent");
-    d->exec = (struct exec_env){.r = d->r,
-                                .pool = d->pool,
-                                .cs = d->cs,
-                                .images = d->images,
-                                .layers = d->layers,
-                                .volumes = d->volumes,
-                                .cgroup_parent = parent && *parent ? parent : "berth",
-                                .log_driver = json_get_str(d->cfg.file, "log-driver"),
-                                .log_opts = json_object_get(d->cfg.file, "log-opts"),
-                                .init = json_get_bool(d->cfg.file, "init", false),
-                                .init_path = json_get_str(d->cfg.file, "init-path"),
-                                .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
-                                .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode"),
-                                .notify = {.fn = events_on_container, .arg = d->events}};
+    d->exec = (struct exec_env){
+        .r = d->r,
+        .pool = d->pool,
+        .cs = d->cs,
+        .images = d->images,
+        .layers = d->layers,
+        .volumes = d->volumes,
+        .cgroup_parent = parent && *parent ? parent : "berth",
+        .log_driver = json_get_str(d->cfg.file, "log-driver"),
+        .log_opts = json_object_get(d->cfg.file, "log-opts"),
+        .init = json_get_bool(d->cfg.file, "init", false),
+        .init_path = json_get_str(d->cfg.file, "init-path"),
+        .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
+        .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode"),
+        .notify = {.fn = events_on_container, .exec_die = events_on_exec_die, .arg = d->events}};
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
 }
 
@@ -311,7 +312,10 @@ static int open_stores(struct daemon *d, struct berth_err **err)
 static int open_events(struct daemon *d, struct berth_err **err)
 {
     _cleanup_free_ char *dir = xasprintf("%s/events", d->cfg.root);
-    return events_open(d->r, d->pool, dir, d->id, &d->events, err);
+    int r = events_open(d->r, d->pool, dir, d->id, &d->events, err);
+    if (r == 0)
+        volume_store_notify(d->volumes, events_on_volume, d->events);
+    return r;
 }
 
 static int start_api(struct daemon *d, struct berth_err **err)

@@ -65,13 +65,29 @@ static void commit_work(struct pool_job *job)
         cc->rc = commit_image(cc->d->images, ctrfs_upper(fs), &o, &cc->res, &cc->err);
 }
 
+/* dockerd's commit event: the comment, the new image's ID and its tag as the user writes it. */
+static void commit_event(struct commit_call *cc)
+{
+    struct container *c;
+    if (ctr_lookup(cc->d->cs, cc->ctr_id, &c, NULL) < 0)
+        return;
+    _cleanup_ref_ struct image_ref r = {0};
+    _cleanup_free_ char *familiar =
+        cc->ref && ref_parse(cc->ref, 0, &r, NULL) == 0 ? ref_familiar(&r) : NULL;
+    events_container(cc->d->events, c, "commit",
+                     json_pack("{ss ss ss}", "comment", cc->comment, "imageID", cc->res.img->id,
+                               "imageRef", familiar ? familiar : ""));
+}
+
 static void commit_replied(void *ctx, int res, const struct berth_err *err)
 {
     struct commit_call *cc = ctx;
-    if (res < 0)
+    if (res < 0) {
         api_reply_error(cc->a, err);
-    else
+    } else {
+        commit_event(cc);
         api_reply_json(cc->a, 201, json_pack("{ss}", "Id", cc->res.img->id));
+    }
     image_store_release(cc->d->images);
     commit_free(cc);
 }

@@ -257,6 +257,51 @@ void events_image(struct events *ev, struct image_store *is, const char *id, con
     events_emit(ev, EVENT_IMAGE, action, id, attrs);
 }
 
+/* dockerd's volume mount and unmount events: one per volume the container has (its
+ * MountPoints of type volume), at its start and its end. */
+static void volume_points(struct events *ev, const struct container *c, const char *action)
+{
+    size_t i;
+    const json_t *p;
+    json_array_foreach(c->mounts, i, p)
+    {
+        const char *name = json_get_str(p, "Name");
+        if (!name || strcmp(json_get_str(p, "Type") ?: "", "volume") != 0)
+            continue;
+        json_t *attrs = json_pack("{ss ss}", "driver", json_get_str(p, "Driver") ?: VOLUME_DRIVER,
+                                  "container", c->id);
+        if (strcmp(action, "mount") == 0)
+            json_object_update_new(
+                attrs, json_pack("{ss ss ss}", "destination", json_get_str(p, "Destination") ?: "",
+                                 "read/write", json_get_bool(p, "RW", true) ? "true" : "false",
+                                 "propagation", json_get_str(p, "Propagation") ?: ""));
+        events_emit(ev, EVENT_VOLUME, action, name, attrs);
+    }
+}
+
+void events_on_volume(void *arg, const char *name, enum volume_event what)
+{
+    events_emit(arg, EVENT_VOLUME, what == VOLUME_EVENT_CREATE ? "create" : "destroy", name,
+                json_pack("{ss}", "driver", VOLUME_DRIVER));
+}
+
+void events_on_exec_die(void *arg, const struct container *c, const char *exec_id, int exit_code)
+{
+    char n[16];
+    snprintf(n, sizeof(n), "%d", exit_code);
+    events_container(arg, c, "exec_die", json_pack("{ss ss}", "execID", exec_id, "exitCode", n));
+}
+
+void events_exec(struct events *ev, const struct container *c, const char *action,
+                 const char *exec_id, char *const *argv)
+{
+    _cleanup_buf_ struct buf b = {0};
+    buf_printf(&b, "%s: %s ", action, argv && argv[0] ? argv[0] : "");
+    for (size_t i = 1; argv && argv[i]; i++)
+        buf_printf(&b, "%s%s", i > 1 ? " " : "", argv[i]);
+    events_container(ev, c, b.data, json_pack("{ss}", "execID", exec_id));
+}
+
 void events_on_container(void *arg, const struct container *c, enum ctr_event what, int value)
 {
     struct events *ev = arg;
@@ -269,7 +314,11 @@ void events_on_container(void *arg, const struct container *c, enum ctr_event wh
     case CTR_EVENT_OOM:
         events_container(ev, c, "oom", NULL);
         break;
-    case CTR_EVENT_DIE: { /* as dockerd: whole seconds it ran */
+    case CTR_EVENT_START:
+        volume_points(ev, c, "mount");
+        break;
+    case CTR_EVENT_DIE: { /* as dockerd: whole seconds it ran, after its volumes' unmount */
+        volume_points(ev, c, "unmount");
         int64_t from = time_parse_rfc3339(c->state.started_at);
         int64_t to = time_parse_rfc3339(c->state.finished_at);
         char secs[24];

@@ -63,8 +63,16 @@ void events_container(struct events *ev, const struct container *c, const char *
 void events_image(struct events *ev, struct image_store *is, const char *id, const char *name,
                   const char *action);
 /* exec/run.c's reports (ctr_notify, arg: the struct events): kill (the signal), die (exitCode,
- * execDuration), oom, destroy. */
+ * execDuration) after its volumes' unmount, oom, destroy; at start its volumes' mount. */
 void events_on_container(void *arg, const struct container *c, enum ctr_event what, int value);
+/* exec/execproc.c's report (ctr_notify.exec_die): exec_die (execID, exitCode). */
+void events_on_exec_die(void *arg, const struct container *c, const char *exec_id, int exit_code);
+/* fs/volume.c's reports (volume_store_notify): create and destroy, driver local. */
+void events_on_volume(void *arg, const char *name, enum volume_event what);
+/* exec_create and exec_start, as dockerd names them: "exec_create: ENTRYPOINT ARGS..." (with
+ * its space when there is no argument), execID in the attributes. */
+void events_exec(struct events *ev, const struct container *c, const char *action,
+                 const char *exec_id, char *const *argv);
 
 /* ---- subscriptions (handlers/system_events.c) ---- */
 

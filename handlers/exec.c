@@ -35,6 +35,7 @@ static void create(struct api_req *a, struct container *c, const json_t *body)
     if (execproc_create(&a->d->exec, c, a->params[0], body, !api_version_before(a, "1.42"), &e,
                         &err) < 0)
         return api_reply_error(a, err);
+    events_exec(a->d->events, c, "exec_create", e->id, e->argv);
     api_reply_json(a, 201, json_pack("{ss}", "Id", e->id));
 }
 
@@ -116,6 +117,7 @@ static void start_attached(struct api_req *a, struct execproc *e, bool tty,
 {
     _cleanup_err_ struct berth_err *err = NULL;
     struct exec_env *env = &a->d->exec;
+    struct events *ev = a->d->events; /* a is freed at the hijack */
     struct http_conn *conn = a->c;
     const char *ctype = a->msg->upgrade && !tty && !api_version_before(a, "1.42")
                             ? "application/vnd.docker.multiplexed-stream"
@@ -127,7 +129,8 @@ static void start_attached(struct api_req *a, struct execproc *e, bool tty,
     const struct attach_link link = {.ops = &handlers_hijacked_link, .ctx = conn};
     const struct execproc_start o = {
         .link = &link, .framed = !tty, .console = {console[0], console[1]}};
-    execproc_start(env, e, &o, &err); /* a refusal is in the stream, which has ended */
+    if (execproc_start(env, e, &o, &err) == 0) /* a refusal is in the stream, which has ended */
+        events_exec(ev, e->c, "exec_start", e->id, e->argv);
 }
 
 void exec_start(struct api_req *a)
@@ -154,8 +157,10 @@ void exec_start(struct api_req *a)
     api_async(a);
     const struct execproc_start o = {
         .console = {console[0], console[1]}, .started = detached_started, .ctx = a};
+    struct events *ev = a->d->events;
     if (execproc_start(&a->d->exec, e, &o, &err) < 0)
-        api_reply_error(a, err);
+        return api_reply_error(a, err);
+    events_exec(ev, e->c, "exec_start", e->id, e->argv);
 }
 
 /* ---- resize ---- */

@@ -189,6 +189,10 @@ static void prune_finish(struct vprune *p)
 {
     if (--p->pending > 0)
         return;
+    char reclaimed[24];
+    snprintf(reclaimed, sizeof(reclaimed), "%llu", (unsigned long long)p->reclaimed);
+    events_emit(p->a->d->events, EVENT_VOLUME, "prune", "",
+                json_pack("{ss}", "reclaimed", reclaimed));
     api_reply_json(p->a, 200,
                    json_pack("{so sI}", "VolumesDeleted", p->deleted, "SpaceReclaimed",
                              (json_int_t)p->reclaimed));

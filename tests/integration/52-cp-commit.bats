@@ -154,9 +154,12 @@ put_tar() {
   docker cp "$W/later" done:/
   docker cp done:/later - | tar -xO | grep -qx later
   # copies at the same time share one mount of the stopped rootfs, which goes with the last
-  local i
-  for i in 1 2 3 4; do docker cp done:/bin - >"$W/bin$i.tar" & done
-  wait
+  local i pids=()
+  for i in 1 2 3 4; do
+    docker cp done:/bin - >"$W/bin$i.tar" &
+    pids+=($!)
+  done
+  wait "${pids[@]}" # not a bare wait: berthd is this shell's child too
   for i in 1 2 3 4; do tar -tf "$W/bin$i.tar" | grep -qx bin/busybox; done
   [ "$(count_mounts)" = 1 ] # fresh's; the stopped rootfs was mounted for the copies only
 }

@@ -281,3 +281,59 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
   [ "$(jq -r '[.Action, .Actor.ID, .Actor.Attributes.name, .Actor.Attributes.origin // "-"] | join(" ")' "$BT_DIR/ev")" = \
     "$(printf '%s\n' "pull $REGISTRY/t/evpull:v1 $REGISTRY/t/evpull fixture" "push $REGISTRY/t/evpush:v2 $REGISTRY/t/evpush -")" ]
 }
+
+@test "exec events: exec_create and exec_start name the command, exec_die has its exit code" {
+  docker run -d --name evx busybox sleep 1d >/dev/null
+  t0=$(now)
+  run docker exec evx sh -c 'exit 4'
+  [ "$status" -eq 4 ]
+  docker exec -d evx true
+  exec_dies() { [ "$(events "$t0" "$(now)" --filter event=exec_die | wc -l)" -eq 2 ]; }
+  wait_until 10 exec_dies
+  events "$t0" "$(now)" --filter container=evx >"$BT_DIR/ev"
+  exec_id=$(jq -r 'select(.Action == "exec_die") | .Actor.Attributes.execID' "$BT_DIR/ev" | head -n 1)
+  [ ${#exec_id} -eq 64 ]
+  [ "$(actions "$BT_DIR/ev" | sed 's/execID=[0-9a-f]*/execID=X/')" = "$(printf '%s\n' \
+    'exec_create: sh -c exit 4 execID=X' 'exec_start: sh -c exit 4 execID=X' \
+    'exec_die execID=X exitCode=4' 'exec_create: true  execID=X' 'exec_start: true  execID=X' \
+    'exec_die execID=X exitCode=0')" ]
+  # an event filter names the action before its colon, as dockerd matches it
+  [ "$(events "$t0" "$(now)" --filter event=exec_start | wc -l)" -eq 2 ]
+  docker rm -f evx >/dev/null
+}
+
+@test "volume events: create, mount and unmount around a container's run, destroy, prune" {
+  t0=$(now)
+  docker volume create evvol >/dev/null
+  docker run --rm -v evvol:/data busybox true
+  docker volume rm evvol >/dev/null
+  docker volume create evvol2 >/dev/null
+  docker volume prune -af >/dev/null
+  t1=$(now)
+  events "$t0" "$t1" --filter type=volume >"$BT_DIR/ev"
+  run actions "$BT_DIR/ev"
+  id=$(events "$t0" "$t1" --filter type=container --filter event=create --format '{{.Actor.ID}}')
+  [ "$output" = "$(printf '%s\n' 'create driver=local' \
+    "mount container=$id destination=/data driver=local propagation= read/write=true" \
+    "unmount container=$id driver=local" 'destroy driver=local' 'create driver=local' \
+    'destroy driver=local' 'prune reclaimed=0')" ]
+  [ "$(jq -r '.Actor.ID' "$BT_DIR/ev" | sort -u | tr '\n' ' ')" = " evvol evvol2 " ]
+  # the volume filter, by name
+  [ "$(events "$t0" "$t1" --filter volume=evvol2 | wc -l)" -eq 2 ]
+}
+
+@test "cp, export and commit events: archive-path, extract-to-dir, export, commit with its image" {
+  docker run -d --name evc busybox sleep 1d >/dev/null
+  t0=$(now)
+  echo hi >"$BT_DIR/f"
+  docker cp "$BT_DIR/f" evc:/f
+  docker cp evc:/f "$BT_DIR/g"
+  docker export evc >/dev/null
+  img=$(docker commit -m note evc evimg:v1)
+  t1=$(now)
+  events "$t0" "$t1" --filter container=evc >"$BT_DIR/ev"
+  [ "$(actions "$BT_DIR/ev")" = "$(printf '%s\n' 'extract-to-dir' 'archive-path' 'export' \
+    "commit comment=note imageID=$img imageRef=evimg:v1")" ]
+  docker rm -f evc >/dev/null
+  docker rmi evimg:v1 >/dev/null
+}
