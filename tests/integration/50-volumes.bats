@@ -408,3 +408,47 @@ crashed() {
   done
   [ "$(volumes | wc -w)" -ge 5 ]
 }
+
+@test "the Volumes API through docker-py: create, get, list with filters, remove, prune; its errors" {
+  run "$HOSTPY" - "$BT_SOCK" <<'EOF2'
+import sys, docker
+cl = docker.DockerClient(base_url="unix://" + sys.argv[1])
+v = cl.volumes.create("pyvol", driver="local", labels={"k": "v"})
+print(v.name, v.attrs["Driver"], v.attrs["Labels"]["k"], v.attrs["Scope"],
+      v.attrs["Mountpoint"].endswith("/volumes/pyvol/_data"))
+t = cl.volumes.create("pytmp", driver_opts={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"})
+print(t.attrs["Options"]["type"], cl.volumes.get("pytmp").attrs["Options"]["o"])
+print(sorted(x.name for x in cl.volumes.list(filters={"label": "k=v"})))
+print(sorted(x.name for x in cl.volumes.list(filters={"name": "py"})))
+c = cl.containers.run("busybox", "sleep 1000", detach=True, volumes={"pyvol": {"bind": "/d", "mode": "rw"}})
+print(sorted(x.name for x in cl.volumes.list(filters={"dangling": True})))
+try:
+    v.remove()
+except docker.errors.APIError as e:
+    print(e.status_code, "volume is in use" in str(e.explanation), c.id in str(e.explanation))
+try:
+    cl.volumes.get("nosuch")
+except docker.errors.NotFound as e:
+    print(404, e.explanation)
+try:
+    cl.volumes.create("a/b")
+except docker.errors.APIError as e:
+    print(e.status_code)
+c.remove(force=True)
+r = cl.volumes.prune(filters={"all": "true", "label": "k"})
+print(r["VolumesDeleted"], r["SpaceReclaimed"] >= 0)
+t.remove()
+print(sorted(x.name for x in cl.volumes.list()))
+EOF2
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "pyvol local v local True" ]
+  [ "${lines[1]}" = "tmpfs size=1m" ]
+  [ "${lines[2]}" = "['pyvol']" ]
+  [ "${lines[3]}" = "['pytmp', 'pyvol']" ]
+  [ "${lines[4]}" = "['pytmp']" ]
+  [ "${lines[5]}" = "409 True True" ]
+  [ "${lines[6]}" = "404 get nosuch: no such volume" ]
+  [ "${lines[7]}" = "400" ]
+  [ "${lines[8]}" = "['pyvol'] True" ]
+  [ "${lines[9]}" = "[]" ]
+}

@@ -455,3 +455,46 @@ put_tar() {
   ! grep -qx /bin/vi "$W/stopped"
   [ "$(count_mounts)" = 0 ]
 }
+
+@test "the archive API through docker-py: put_archive, get_archive with its stat, export, diff, commit" {
+  docker run -d --name pyc busybox sleep 1000 >/dev/null
+  run "$HOSTPY" - "$BT_SOCK" <<'EOF2'
+import io, sys, tarfile, docker
+cl = docker.DockerClient(base_url="unix://" + sys.argv[1])
+c = cl.containers.get("pyc")
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    i = tarfile.TarInfo("py.txt"); data = b"from python\n"; i.size = len(data); i.mode = 0o640
+    t.addfile(i, io.BytesIO(data))
+print(c.put_archive("/tmp", buf.getvalue()))
+print(c.exec_run("cat /tmp/py.txt").output.decode().strip())
+stream, stat = c.get_archive("/tmp/py.txt")
+with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as t:
+    m = t.getmember("py.txt")
+    print(stat["name"], stat["size"], oct(stat["mode"] & 0o777), t.extractfile(m).read().decode().strip())
+try:
+    c.get_archive("/nosuch")
+except docker.errors.NotFound as e:
+    print(404)
+try:
+    c.put_archive("/nosuch/dir", buf.getvalue())
+except docker.errors.NotFound as e:
+    print(404)
+names = tarfile.open(fileobj=io.BytesIO(b"".join(c.export())), mode="r|").getnames()
+print("tmp/py.txt" in names, "bin/busybox" in names)
+print(sorted((d["Path"], d["Kind"]) for d in c.diff() if d["Path"].startswith("/tmp")))
+img = c.commit(repository="pycommit", tag="v1", message="msg", author="me", changes=["ENV X=1"])
+print(img.tags, img.attrs["Comment"], img.attrs["Author"], "X=1" in img.attrs["Config"]["Env"])
+print(cl.containers.run("pycommit:v1", "cat /tmp/py.txt", remove=True).decode().strip())
+EOF2
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = True ]
+  [ "${lines[1]}" = "from python" ]
+  [ "${lines[2]}" = "py.txt 12 0o640 from python" ]
+  [ "${lines[3]}" = 404 ]
+  [ "${lines[4]}" = 404 ]
+  [ "${lines[5]}" = "True True" ]
+  [ "${lines[6]}" = "[('/tmp', 0), ('/tmp/py.txt', 1)]" ]
+  [ "${lines[7]}" = "['pycommit:v1'] msg me True" ]
+  [ "${lines[8]}" = "from python" ]
+}
