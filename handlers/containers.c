@@ -29,6 +29,7 @@
 #include "handlers/daemon.h"
 #include "handlers/handlers.h"
 #include "handlers/filters.h"
+#include "handlers/prune.h"
 
 /* ---- create ---- */
 
@@ -673,91 +674,26 @@ void containers_rename(struct api_req *a)
     ctr_save(c, renamed, rc);
 }
 
-/* A container prune: the stopped containers the filters select, their writable layers
- * measured on a bulk thread (dockerd's SpaceReclaimed counts what removing them frees), then
- * removed; only those removed are reported. */
-struct prune_victim {
-    struct prune *p;
-    char id[65];
-    char *upper;
-    int64_t size;
-};
-
-struct prune {
-    struct api_req *a;
-    struct prune_victim *v;
-    size_t n;
-    json_t *deleted;
-    uint64_t reclaimed;
-    int pending;
-};
-
 static bool prunable(const struct container *c)
 {
     return !c->run && !c->starting && c->state.status != CTR_REMOVING;
 }
 
-static void prune_finish(struct prune *p)
+static int prune_one(struct api_req *a, const char *id, prune_removed_fn removed, void *ctx,
+                     struct berth_err **err)
 {
-    if (--p->pending > 0)
-        return;
-    char reclaimed[24];
-    snprintf(reclaimed, sizeof(reclaimed), "%llu", (unsigned long long)p->reclaimed);
-    events_emit(p->a->d->events, EVENT_CONTAINER, "prune", "",
-                json_pack("{ss}", "reclaimed", reclaimed));
-    json_t *deleted = p->deleted; /* dockerd says null for none */
-    if (!json_array_size(deleted)) {
-        json_decref(deleted);
-        deleted = json_null();
-    }
-    api_reply_json(p->a, 200,
-                   json_pack("{so sI}", "ContainersDeleted", deleted, "SpaceReclaimed",
-                             (json_int_t)p->reclaimed));
-    for (size_t i = 0; i < p->n; i++)
-        free(p->v[i].upper);
-    free(p->v);
-    free(p);
+    struct container *c = NULL;
+    if (ctr_lookup(a->d->cs, id, &c, NULL) < 0 || strcmp(c->id, id) || !prunable(c))
+        return 0;
+    int r = ctr_remove_async(&a->d->exec, c, false, removed, ctx, err);
+    return r < 0 ? r : 1;
 }
 
-static void pruned_one(void *ctx, int res, const struct berth_err *err)
-{
-    struct prune_victim *v = ctx;
-    struct prune *p = v->p;
-    if (res < 0) { /* dockerd logs it and goes on with the others */
-        log_warn("failed to prune container %s: %s", v->id, err ? err->msg : "error");
-    } else {
-        json_array_append_new(p->deleted, json_string(v->id));
-        p->reclaimed += v->size > 0 ? (uint64_t)v->size : 0;
-    }
-    prune_finish(p);
-}
-
-static void prune_measure(struct api_task *t)
-{
-    struct prune *p = t->data;
-    for (size_t i = 0; i < p->n; i++)
-        p->v[i].size = fs_tree_size(p->v[i].upper);
-}
-
-/* Back on the reactor: each victim that is still there and still stopped goes. */
-static void prune_remove(struct api_task *t)
-{
-    struct prune *p = t->data;
-    p->a = t->a;
-    for (size_t i = 0; i < p->n; i++) {
-        struct container *c = NULL;
-        if (ctr_lookup(p->a->d->cs, p->v[i].id, &c, NULL) < 0 || strcmp(c->id, p->v[i].id) ||
-            !prunable(c))
-            continue;
-        p->pending++;
-        _cleanup_err_ struct berth_err *err = NULL;
-        if (ctr_remove_async(&p->a->d->exec, c, false, pruned_one, &p->v[i], &err) < 0) {
-            log_warn("failed to prune container %s: %s", c->id, err->msg);
-            p->pending--;
-        }
-    }
-    prune_finish(p);
-}
+static const struct prune_ops container_prune_ops = {.what = "container",
+                                                     .type = EVENT_CONTAINER,
+                                                     .deleted_key = "ContainersDeleted",
+                                                     .null_when_none = true,
+                                                     .remove = prune_one};
 
 /* Stopped containers go, those created by until= and with the labels label= and label!= ask,
  * as dockerd's container prune takes them. */
@@ -769,18 +705,12 @@ void containers_prune(struct api_req *a)
     if (filters_parse(a->msg, FILTERS_CONTAINER_PRUNE, &f, &err) < 0 ||
         filters_prune(f, false, &m, &err) < 0)
         return api_reply_error(a, err);
-    struct prune *p = xcalloc(1, sizeof(*p));
-    *p = (struct prune){.deleted = json_array(), .pending = 1};
-    p->v = xcalloc(ctr_count(a->d->cs, -1) + 1, sizeof(*p->v));
+    struct prune *p = prune_new(a, &container_prune_ops, ctr_count(a->d->cs, -1));
     struct container *c;
-    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));) {
-        if (!prunable(c) ||
-            !prune_match(&m, time_parse_rfc3339(c->created), json_object_get(c->config, "Labels")))
-            continue;
-        struct prune_victim *v = &p->v[p->n++];
-        *v = (struct prune_victim){.p = p, .upper = xasprintf("%s/upper", c->dir)};
-        memcpy(v->id, c->id, sizeof(v->id));
-    }
+    for (size_t i = 0; (c = ctr_next(a->d->cs, &i));)
+        if (prunable(c) &&
+            prune_match(&m, time_parse_rfc3339(c->created), json_object_get(c->config, "Labels")))
+            prune_add(p, c->id, xasprintf("%s/upper", c->dir)); /* what removing it frees */
     prune_match_free(&m);
-    api_task_run(a, POOL_BULK, prune_measure, prune_remove, p);
+    prune_run(p);
 }

@@ -16,6 +16,7 @@
 #include "handlers/daemon.h"
 #include "handlers/filters.h"
 #include "handlers/handlers.h"
+#include "handlers/prune.h"
 
 /* dockerd's Volume: no UsageData outside /system/df, no Status for the local driver. */
 static json_t *volume_json(const struct volume *v)
@@ -170,77 +171,18 @@ void volumes_delete(struct api_req *a)
 
 /* ---- prune ---- */
 
-struct prune_victim {
-    struct vprune *p;
-    char *name, *data;
-    int64_t size;
-};
-
-struct vprune {
-    struct api_req *a;
-    struct prune_victim *v;
-    size_t n;
-    json_t *deleted;
-    uint64_t reclaimed;
-    int pending;
-};
-
-static void prune_finish(struct vprune *p)
+static int prune_one(struct api_req *a, const char *name, prune_removed_fn removed, void *ctx,
+                     struct berth_err **err)
 {
-    if (--p->pending > 0)
-        return;
-    char reclaimed[24];
-    snprintf(reclaimed, sizeof(reclaimed), "%llu", (unsigned long long)p->reclaimed);
-    events_emit(p->a->d->events, EVENT_VOLUME, "prune", "",
-                json_pack("{ss}", "reclaimed", reclaimed));
-    api_reply_json(p->a, 200,
-                   json_pack("{so sI}", "VolumesDeleted", p->deleted, "SpaceReclaimed",
-                             (json_int_t)p->reclaimed));
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->v[i].name);
-        free(p->v[i].data);
-    }
-    free(p->v);
-    free(p);
+    struct volume *v = volume_get(a->d->volumes, name);
+    if (!v || volume_nrefs(v) > 0) /* gone, or a container took it meanwhile */
+        return 0;
+    int r = volume_remove(a->d->volumes, v, removed, ctx, err);
+    return r < 0 ? r : 1;
 }
 
-static void pruned_one(void *ctx, int res, const struct berth_err *err)
-{
-    struct prune_victim *v = ctx;
-    if (res < 0) { /* dockerd logs it and goes on with the others */
-        log_warn("could not remove volume %s: %s", v->name, err ? err->msg : "error");
-    } else {
-        json_array_append_new(v->p->deleted, json_string(v->name));
-        v->p->reclaimed += v->size > 0 ? (uint64_t)v->size : 0;
-    }
-    prune_finish(v->p);
-}
-
-static void prune_measure(struct api_task *t)
-{
-    struct vprune *p = t->data;
-    for (size_t i = 0; i < p->n; i++)
-        p->v[i].size = fs_tree_size(p->v[i].data);
-}
-
-/* Back on the reactor: each victim still there and still unused goes. */
-static void prune_remove(struct api_task *t)
-{
-    struct vprune *p = t->data;
-    p->a = t->a;
-    for (size_t i = 0; i < p->n; i++) {
-        _cleanup_err_ struct berth_err *err = NULL;
-        struct volume *v = volume_get(p->a->d->volumes, p->v[i].name);
-        if (!v)
-            continue;
-        p->pending++;
-        if (volume_remove(p->a->d->volumes, v, pruned_one, &p->v[i], &err) < 0) {
-            log_warn("could not remove volume %s: %s", v->name, err->msg);
-            p->pending--;
-        }
-    }
-    prune_finish(p);
-}
+static const struct prune_ops volume_prune_ops = {
+    .what = "volume", .type = EVENT_VOLUME, .deleted_key = "VolumesDeleted", .remove = prune_one};
 
 /* moby's withPrune: all=true (one value, Go's ParseBool) takes named volumes too; API < 1.42
  * always did. */
@@ -285,18 +227,15 @@ void volumes_prune(struct api_req *a)
         return api_reply_error(a, err);
     struct label_match labels;
     filters_labels(f, &labels);
-    struct vprune *p = xcalloc(1, sizeof(*p));
-    *p = (struct vprune){.deleted = json_array(), .pending = 1};
-    p->v = xcalloc(volume_count(a->d->volumes) + 1, sizeof(*p->v));
+    struct prune *p = prune_new(a, &volume_prune_ops, volume_count(a->d->volumes));
     struct volume *v;
     for (size_t i = 0; (v = volume_next(a->d->volumes, &i));) {
         bool anonymous = json_object_get(v->labels, VOLUME_ANONYMOUS_LABEL) != NULL;
         if (volume_nrefs(v) > 0 || json_object_size(v->options) > 0 || (!all && !anonymous) ||
             !label_match(&labels, v->labels))
             continue;
-        p->v[p->n++] =
-            (struct prune_victim){.p = p, .name = xstrdup(v->name), .data = xstrdup(v->data)};
+        prune_add(p, v->name, xstrdup(v->data));
     }
     label_match_free(&labels);
-    api_task_run(a, POOL_BULK, prune_measure, prune_remove, p);
+    prune_run(p);
 }
