@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
@@ -303,16 +304,13 @@ static bool is_device(const struct stat *st)
 /* Every device below DIR (not following symlinks), at CTR plus its path below DIR. */
 static void walk(struct dev_set *set, int dirfd, const char *ctr, const char *perms, int depth)
 {
-    _cleanup_closedir_ DIR *d = fdopendir(dirfd);
+    _cleanup_closedir_ DIR *d = fs_opendir_fd(dirfd);
     struct dirent *e;
-    if (!d) {
-        close(dirfd);
+    if (!d)
         return;
-    }
     while ((e = readdir(d)) && set->nnodes < MAX_NODES) {
         struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fs_is_dot(e->d_name) || fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         _cleanup_free_ char *path = xasprintf("%s/%s", ctr, e->d_name);
         int sub = S_ISDIR(st.st_mode) && depth < MAX_DEPTH

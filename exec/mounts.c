@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/macros.h"
 #include "core/xalloc.h"
+#include "fs/mountinfo.h"
 #include "fs/atomic.h"
 
 static const struct {
@@ -65,22 +66,6 @@ const char *mounts_bind_propagation(const json_t *mount)
 
 /* ---- the source's mount on the host ---- */
 
-/* mountinfo's octal escapes (\040 for a space ...) undone, in place. */
-static void unescape(char *s)
-{
-    char *out = s;
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-            s[3] >= '0' && s[3] <= '7') {
-            *out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-            s += 3;
-        } else {
-            *out++ = *s;
-        }
-    }
-    *out = '\0';
-}
-
 /* Is mnt the path itself or one of its parents? */
 static bool is_parent(const char *mnt, const char *path)
 {
@@ -115,26 +100,14 @@ static int source_mount(const char *mountinfo, const char *path, char **mnt, cha
     *mnt = *optional = NULL;
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        char *f[6], *rest = line;
-        size_t i;
-        for (i = 0; i < 6 && rest; i++) {
-            f[i] = rest;
-            rest = strchr(rest, ' ');
-            if (rest)
-                *rest++ = '\0';
-        }
-        if (i < 6 || !rest)
-            continue;
-        char *dash = strncmp(rest, "- ", 2) == 0 ? rest : strstr(rest, " - ");
-        if (dash) /* the optional fields end there */
-            *dash = '\0';
-        unescape(f[4]);
-        if (!is_parent(f[4], path) || (*mnt && strlen(f[4]) < strlen(*mnt)))
+        struct mountinfo_line m;
+        if (!mountinfo_parse(line, &m) || !is_parent(m.point, path) ||
+            (*mnt && strlen(m.point) < strlen(*mnt)))
             continue;
         free(*mnt);
         free(*optional);
-        *mnt = xstrdup(f[4]);
-        *optional = xstrdup(rest);
+        *mnt = xstrdup(m.point);
+        *optional = xstrdup(m.optional);
     }
     free(text);
     return *mnt ? 0 : berth_user_error(err, ENOENT, "Can't find mount point of %s", path);

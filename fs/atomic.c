@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/crashpoint.h"
@@ -164,15 +165,9 @@ static bool is_temp_name(const char *name)
 
 int fs_sweep_temps(int dirfd)
 {
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    _cleanup_closedir_ DIR *d = fs_opendir_at(dirfd, ".");
     int n = 0;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return 0;
-    }
-    for (struct dirent *e; (e = readdir(d));)
+    for (struct dirent *e; d && (e = readdir(d));)
         if ((e->d_type == DT_REG || e->d_type == DT_UNKNOWN) && is_temp_name(e->d_name) &&
             unlinkat(dirfd, e->d_name, 0) == 0)
             n++;

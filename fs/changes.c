@@ -22,6 +22,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/cleanup.h"
 #include "core/map.h"
 #include "core/xalloc.h"
@@ -136,25 +137,6 @@ static bool differs(const struct stat *old, int old_dir, const struct stat *new,
     return la != lb || (la > 0 && memcmp(a, b, (size_t)la) != 0);
 }
 
-static char **list_names(int dirfd, size_t *count)
-{
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    char **names = xcalloc(1, sizeof(*names));
-    size_t n = 0;
-    if (fd >= 0 && !d)
-        close(fd);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        names = xrealloc(names, (n + 2) * sizeof(*names));
-        names[n++] = xstrdup(e->d_name);
-        names[n] = NULL;
-    }
-    *count = n;
-    return names;
-}
-
 /* Under an opaque directory the names below are gone, unless the directory holds them again:
  * each gone name (not whited out further up, which hides it already) is D. */
 static void opaque_deletes(struct differ *d, const struct lowers *lo, const struct map *kept,
@@ -163,7 +145,7 @@ static void opaque_deletes(struct differ *d, const struct lowers *lo, const stru
     struct map seen = {0};
     for (size_t i = 0; i < lo->n; i++) {
         size_t count;
-        _cleanup_strv_ char **names = list_names(lo->fd[i], &count);
+        _cleanup_strv_ char **names = fs_list_names(lo->fd[i], ".", &count);
         for (size_t k = 0; k < count; k++) {
             if (map_has(&seen, names[k]))
                 continue;
@@ -185,7 +167,7 @@ static int walk(struct differ *d, int upfd, const char *path, const struct lower
                 bool *inside)
 {
     size_t count;
-    _cleanup_strv_ char **names = list_names(upfd, &count);
+    _cleanup_strv_ char **names = fs_list_names(upfd, ".", &count);
     struct map kept = {0};
     int r = 0;
     for (size_t i = 0; i < count && r == 0; i++) {

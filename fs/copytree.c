@@ -16,6 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/cleanup.h"
 #include "core/map.h"
 #include "core/xalloc.h"
@@ -176,17 +177,11 @@ static int copy_entry(struct copy *cp, int sfd, int dfd, const char *name, const
 
 static int copy_dir(struct copy *cp, int sfd, int dfd, const char *rel)
 {
-    int fd = dup(sfd);
-    if (fd < 0)
+    _cleanup_closedir_ DIR *d = fs_opendir_at(sfd, ".");
+    if (!d)
         return -errno;
-    _cleanup_closedir_ DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
     for (struct dirent *e; (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (fs_is_dot(e->d_name))
             continue;
         int r = copy_entry(cp, sfd, dfd, e->d_name, rel);
         if (r < 0)
@@ -208,17 +203,11 @@ int fs_copy_tree(int src_dirfd, int dst_dirfd, struct berth_err **err)
 
 int fs_dir_is_empty(int dirfd)
 {
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    _cleanup_closedir_ DIR *d = fs_opendir_at(dirfd, ".");
+    if (!d)
         return -errno;
-    _cleanup_closedir_ DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
     for (struct dirent *e; (e = readdir(d));)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+        if (!fs_is_dot(e->d_name))
             return 0;
     return 1;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/clock.h"
@@ -232,14 +233,11 @@ static int rm_at(int dirfd, const char *name, bool is_dir);
 /* Unlink everything in the directory fd (which this closes); -errno on failure. */
 static int empty_dir(int fd)
 {
-    _cleanup_closedir_ DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
+    _cleanup_closedir_ DIR *d = fs_opendir_fd(fd);
+    if (!d)
+        return -errno;
     for (struct dirent *e; (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (fs_is_dot(e->d_name))
             continue;
         bool sub = e->d_type == DT_DIR;
         struct stat st;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/cleanup.h"
 #include "core/log.h"
 #include "core/map.h"
@@ -55,7 +56,7 @@ bool store_has(struct store *s, const char *digest)
 
 static int index_dir(struct store *s, struct berth_err **err)
 {
-    _cleanup_closedir_ DIR *d = fdopendir(dup(s->dirfd));
+    _cleanup_closedir_ DIR *d = fs_opendir_at(s->dirfd, ".");
     if (!d)
         return berth_error(err, errno, "read `%s`", s->dir);
     for (struct dirent *e; (e = readdir(d));) {

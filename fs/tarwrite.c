@@ -21,6 +21,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/cleanup.h"
 #include "core/map.h"
 #include "core/xalloc.h"
@@ -272,35 +273,6 @@ static int add_file(struct walker *wk, struct node *n, const char *path)
     return copy_data(wk, fd, size);
 }
 
-/* The names in a directory, sorted bytewise (Go's walk order). */
-static char **list_dir(int fd, size_t *count)
-{
-    int dfd = reopen(fd, O_RDONLY | O_DIRECTORY);
-    _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    if (dfd >= 0 && !d)
-        close(dfd);
-    for (struct dirent *de; d && (de = readdir(d));) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (n + 1 >= cap) {
-            cap = cap ? cap * 2 : 16;
-            names = xrealloc(names, cap * sizeof(*names));
-        }
-        names[n++] = xstrdup(de->d_name);
-    }
-    if (names)
-        names[n] = NULL;
-    *count = n;
-    return names;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool opaque(int fd)
 {
     char v[2];
@@ -317,9 +289,7 @@ static int add_node(struct walker *wk, int dirfd, const char *base, const char *
 static int add_children(struct walker *wk, struct node *n)
 {
     size_t count;
-    _cleanup_strv_ char **names = list_dir(n->fd, &count);
-    if (count)
-        qsort(names, count, sizeof(*names), cmp_names);
+    _cleanup_strv_ char **names = fs_list_names(n->fd, ".", &count);
     for (size_t i = 0; i < count; i++) {
         _cleanup_free_ char *name =
             n->name ? xasprintf("%s/%s", n->name, names[i]) : xstrdup(names[i]);

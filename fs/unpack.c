@@ -19,6 +19,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fs/dirlist.h"
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/xalloc.h"
@@ -370,9 +371,9 @@ static int make_room(struct unpacker *u, int dfd, const char *base, bool keep_di
     if (!S_ISDIR(st.st_mode))
         return unlinkat(dfd, base, 0) < 0 ? berth_error(u->err, errno, "replace `%s`", base) : 0;
     _cleanup_close_ int sub = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    _cleanup_closedir_ DIR *d = sub >= 0 ? fdopendir(dup(sub)) : NULL;
+    _cleanup_closedir_ DIR *d = sub >= 0 ? fs_opendir_at(sub, ".") : NULL;
     for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (fs_is_dot(e->d_name))
             continue;
         bool sub_dir;
         int r = make_room(u, sub, e->d_name, false, &sub_dir);

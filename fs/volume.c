@@ -26,6 +26,7 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "fs/layer.h"
+#include "fs/mountinfo.h"
 
 #define RECORD     "volume.json"
 #define DATA       "_data"
@@ -345,22 +346,6 @@ size_t volume_nrefs(const struct volume *v)
 
 /* ---- mounts on the host ---- */
 
-/* mountinfo's octal escapes (\040 for a space ...) undone, in place. */
-static void unescape(char *s)
-{
-    char *out = s;
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-            s[3] >= '0' && s[3] <= '7') {
-            *out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-            s += 3;
-        } else {
-            *out++ = *s;
-        }
-    }
-    *out = '\0';
-}
-
 /* The mount points at or below dir, the last mounted first (NULL-terminated, heap). */
 static char **mounts_under(const char *dir)
 {
@@ -371,18 +356,13 @@ static char **mounts_under(const char *dir)
         return out;
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        char *f = line;
-        for (int i = 0; i < 4 && f; i++)
-            f = strchr(f, ' ') ? strchr(f, ' ') + 1 : NULL;
-        if (!f)
-            continue;
-        f[strcspn(f, " ")] = '\0';
-        unescape(f);
-        if (strncmp(f, dir, dlen) != 0 || (f[dlen] != '\0' && f[dlen] != '/'))
+        struct mountinfo_line m;
+        if (!mountinfo_parse(line, &m) || strncmp(m.point, dir, dlen) != 0 ||
+            (m.point[dlen] != '\0' && m.point[dlen] != '/'))
             continue;
         out = xrealloc(out, (n + 2) * sizeof(*out));
         memmove(out + 1, out, (n + 1) * sizeof(*out)); /* newest first */
-        out[0] = xstrdup(f);
+        out[0] = xstrdup(m.point);
         n++;
     }
     return out;
