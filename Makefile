@@ -16,13 +16,13 @@ LIBS    := -lcap -lseccomp -luring -lev -ljansson -lhttp_parser -lnettle -larchi
            -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 
 # Everything but the mains goes into one static library the binaries and tests link.
-LIB_SRC := $(wildcard core/*.c fs/*.c net/*.c exec/*.c cgroup/*.c) \
+LIB_SRC := $(wildcard core/*.c fs/*.c net/*.c net/*/*.c exec/*.c cgroup/*.c) \
            $(filter-out handlers/berthd.c,$(wildcard handlers/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB     := $(BUILD)/libberth.a
 
 UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/test_*.c \
-                         tests/net/test_*.c tests/exec/test_*.c tests/cgroup/test_*.c)
+                         tests/net/test_*.c tests/net/*/test_*.c tests/exec/test_*.c tests/cgroup/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor

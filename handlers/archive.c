@@ -21,7 +21,7 @@
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/handlers.h"
-#include "net/progress.h"
+#include "net/registry/progress.h"
 
 /* ---- import ---- */
 

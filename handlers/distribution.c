@@ -13,10 +13,10 @@
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/handlers.h"
-#include "net/progress.h"
-#include "net/pull.h"
-#include "net/push.h"
-#include "net/registry.h"
+#include "net/registry/progress.h"
+#include "net/registry/pull.h"
+#include "net/registry/push.h"
+#include "net/registry/registry.h"
 
 /* A pull or push in progress for one client. */
 struct xfer_call {

@@ -10,7 +10,7 @@
 #include "core/xalloc.h"
 #include "exec/execplan.h"
 #include "exec/execproc.h"
-#include "net/regauth.h"
+#include "net/registry/regauth.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/handlers.h"

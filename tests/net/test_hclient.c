@@ -1,5 +1,5 @@
-/* tests/net/test_hclient.c — net/hclient.c against a small threaded HTTP(S) server in this file
- * (blocking sockets, mbedtls on the server side), every case on both reactor backends. */
+/* tests/net/test_hclient.c — net/registry/hclient.c against a small threaded HTTP(S) server in this
+ * file (blocking sockets, mbedtls on the server side), every case on both reactor backends. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,7 +28,7 @@
 #include "core/pool.h"
 #include "core/reactor.h"
 #include "core/xalloc.h"
-#include "net/hclient.h"
+#include "net/registry/hclient.h"
 
 #define BIG_SIZE    (4 << 20)
 #define UPLOAD_SIZE (3 << 20)

@@ -1,5 +1,6 @@
-/* tests/net/test_progress.c — net/progress.c: the jsonmessage lines byte for byte as dockerd
- * marshals them (its field order, omitempty, the 51-column bar of JSONProgress.String()). */
+/* tests/net/test_progress.c — net/registry/progress.c: the jsonmessage lines byte for byte as
+ * dockerd marshals them (its field order, omitempty, the 51-column bar of JSONProgress.String()).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,7 @@
 
 #include "core/cleanup.h"
 #include "core/json.h"
-#include "net/progress.h"
+#include "net/registry/progress.h"
 
 /* The compact line berthd sends (without its line end). */
 static void expect_json(json_t *msg, const char *want)

@@ -1,5 +1,6 @@
-/* tests/net/test_registry.c — net/registry.c and net/regauth.c: tables for the pure parts, then
- * real docker-registry instances (plain, htpasswd, token, TLS) on 127.0.0.1, both backends. */
+/* tests/net/test_registry.c — net/registry/registry.c and net/registry/regauth.c: tables for the
+ * pure parts, then real docker-registry instances (plain, htpasswd, token, TLS) on 127.0.0.1, both
+ * backends. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,7 +18,7 @@
 #include "core/macros.h"
 #include "core/pool.h"
 #include "core/reactor.h"
-#include "net/registry.c" /* reaches the session's statics: one test plays a revoked token */
+#include "net/registry/registry.c" /* reaches the session's statics: one test plays a revoked token */
 
 static const char *const backends[] = {"io_uring", "epoll"};
 

@@ -1,6 +1,6 @@
-/* net/regauth.c — challenge parsing, token server requests and error words, written after
+/* net/registry/regauth.c — challenge parsing, token server requests and error words, written after
  * distribution's registry/client/auth and registry/client/errors.go so the words match. */
-#include "net/regauth.h"
+#include "net/registry/regauth.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* net/tls.h — TLS client sessions (mbedtls) over memory buffers, so the reactor moves the
+/* net/registry/tls.h — TLS client sessions (mbedtls) over memory buffers, so the reactor moves the
  * ciphertext the same way on every backend; and a per-host cache of client configs. */
 #pragma once
 

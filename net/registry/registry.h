@@ -1,12 +1,12 @@
-/* net/registry.h — the Docker Registry HTTP API v2 on top of hclient: which scheme a registry
- * speaks (https, or http for insecure registries), the token/basic auth dance on 401, and
+/* net/registry/registry.h — the Docker Registry HTTP API v2 on top of hclient: which scheme a
+ * registry speaks (https, or http for insecure registries), the token/basic auth dance on 401, and
  * docker login. Everything is asynchronous on the reactor. */
 #pragma once
 
 #include <stdbool.h>
 
 #include "core/err.h"
-#include "net/hclient.h"
+#include "net/registry/hclient.h"
 
 /* Credentials as the docker CLI sends them (X-Registry-Auth / POST /auth bodies). */
 struct registry_auth {

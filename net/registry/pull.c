@@ -1,7 +1,7 @@
-/* net/pull.c — one pull as a chain of small asynchronous steps on the reactor:
+/* net/registry/pull.c — one pull as a chain of small asynchronous steps on the reactor:
  * fetch_manifest → (pick platform → fetch_manifest) → fetch_config → join_layers →
  * (downloads) → save_image (pool) → tag → done. Any failure ends it through fail(). */
-#include "net/pull.h"
+#include "net/registry/pull.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,8 +18,8 @@
 #include "fs/layer.h"
 #include "fs/manifest.h"
 #include "fs/store.h"
-#include "net/progress.h"
-#include "net/regcall.h"
+#include "net/registry/progress.h"
+#include "net/registry/regcall.h"
 
 #define MAX_CONFIG (16u << 20) /* manifests and configs are far smaller */
 

@@ -1,5 +1,5 @@
-/* net/push.h — `docker push`: for each layer, skip it if the registry has it, mount it from
- * another repository of the same registry if one had it, else upload it; then the config and
+/* net/registry/push.h — `docker push`: for each layer, skip it if the registry has it, mount it
+ * from another repository of the same registry if one had it, else upload it; then the config and
  * the manifest (the original bytes for pulled images, so digests survive a round trip). */
 #pragma once
 
@@ -9,7 +9,7 @@
 #include "core/pool.h"
 #include "fs/image.h"
 #include "fs/ref.h"
-#include "net/registry.h"
+#include "net/registry/registry.h"
 
 struct push_env {
     struct reactor *r;

@@ -1,7 +1,7 @@
-/* net/download.c — a layer download: the reactor receives the blob into a byte queue, a bulk
- * pool job writes it to the content store and unpacks it as it arrives, and the layer is
+/* net/registry/download.c — a layer download: the reactor receives the blob into a byte queue, a
+ * bulk pool job writes it to the content store and unpacks it as it arrives, and the layer is
  * committed only when both its digest and its diff ID check out. */
-#include "net/download.h"
+#include "net/registry/download.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* net/hclient.h — HTTP/1.1 and HTTPS (mbedtls) client on the reactor, for talking to
+/* net/registry/hclient.h — HTTP/1.1 and HTTPS (mbedtls) client on the reactor, for talking to
  * registries: keep-alive connections per host, redirects, timeouts, streamed bodies with
  * back-pressure both ways. Every callback runs on the reactor thread. */
 #pragma once

@@ -1,6 +1,6 @@
-/* net/registry.c — registry sessions on hclient: which endpoint answers (https first, http for
- * insecure registries), the 401 → token → retry dance, docker login, X-Registry-Auth. */
-#include "net/registry.h"
+/* net/registry/registry.c — registry sessions on hclient: which endpoint answers (https first, http
+ * for insecure registries), the 401 → token → retry dance, docker login, X-Registry-Auth. */
+#include "net/registry/registry.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,7 +17,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
-#include "net/regauth.h"
+#include "net/registry/regauth.h"
 
 /* A token is refreshed this long before the server said it expires. */
 #define TOKEN_MARGIN_MS 5000

@@ -1,10 +1,10 @@
-/* net/regcall.h — one registry request whose response is small enough to keep whole
+/* net/registry/regcall.h — one registry request whose response is small enough to keep whole
  * (manifests, configs, upload handshakes): status, the headers that matter, and the body. */
 #pragma once
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "net/registry.h"
+#include "net/registry/registry.h"
 
 struct regcall_result {
     int status;

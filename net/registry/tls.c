@@ -1,6 +1,6 @@
-/* net/tls.c — mbedtls client sessions whose BIO callbacks read and write memory buffers that
- * the reactor fills and drains, and the per-host config cache loaded in the pool. */
-#include "net/tls.h"
+/* net/registry/tls.c — mbedtls client sessions whose BIO callbacks read and write memory buffers
+ * that the reactor fills and drains, and the per-host config cache loaded in the pool. */
+#include "net/registry/tls.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

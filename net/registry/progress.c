@@ -1,7 +1,7 @@
-/* net/progress.c — builds Docker's jsonmessage objects as dockerd marshals them: fields in
+/* net/registry/progress.c — builds Docker's jsonmessage objects as dockerd marshals them: fields in
  * its order (status, progressDetail, progress, id) and its omitempty rules. The "progress"
  * text is what old clients print; current clients draw the bar from progressDetail. */
-#include "net/progress.h"
+#include "net/registry/progress.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
-/* net/push.c — a push as steps on the reactor, one tag at a time: next_tag → (for each
+/* net/registry/push.c — a push as steps on the reactor, one tag at a time: next_tag → (for each
  * layer: check → mount → start upload → upload) → config → manifest → record the repo
  * digest. Blob bytes come from the content store through a pump. */
-#include "net/push.h"
+#include "net/registry/push.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +19,9 @@
 #include "core/xalloc.h"
 #include "fs/manifest.h"
 #include "fs/store.h"
-#include "net/download.h"
-#include "net/progress.h"
-#include "net/regcall.h"
+#include "net/registry/download.h"
+#include "net/registry/progress.h"
+#include "net/registry/regcall.h"
 
 #define MAX_RESPONSE (1u << 20)
 

@@ -1,6 +1,6 @@
-/* net/regcall.c — buffers one registry response. The done callback is deferred to a zero
+/* net/registry/regcall.c — buffers one registry response. The done callback is deferred to a zero
  * timer when the request fails before it starts, so callers never see it re-entrantly. */
-#include "net/regcall.h"
+#include "net/registry/regcall.h"
 
 #include <errno.h>
 #include <stdlib.h>

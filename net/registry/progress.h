@@ -1,5 +1,5 @@
-/* net/progress.h — Docker's JSON progress messages (pull, push, load): status lines keyed by
- * a short layer id, byte progress the CLI draws as bars, and in-stream errors. */
+/* net/registry/progress.h — Docker's JSON progress messages (pull, push, load): status lines keyed
+ * by a short layer id, byte progress the CLI draws as bars, and in-stream errors. */
 #pragma once
 
 #include <stdint.h>

@@ -1,5 +1,6 @@
-/* net/regauth.h — the pieces of registry authentication that net/registry.c strings together:
- * WWW-Authenticate challenges, token server requests, base64, and distribution's error words. */
+/* net/registry/regauth.h — the pieces of registry authentication that net/registry.c strings
+ * together: WWW-Authenticate challenges, token server requests, base64, and distribution's error
+ * words. */
 #pragma once
 
 #include <stdbool.h>
@@ -8,7 +9,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "net/hclient.h"
+#include "net/registry/hclient.h"
 
 enum regauth_scheme { REGAUTH_NONE, REGAUTH_BASIC, REGAUTH_BEARER };
 

@@ -1,4 +1,4 @@
-/* net/download.h — layer downloads shared between pulls: one streamed pass per layer
+/* net/registry/download.h — layer downloads shared between pulls: one streamed pass per layer
  * (registry → digest → decompress → unpack → commit) with at most N running at once; a pull
  * subscribes, and a download nobody waits for any more is cancelled and leaves nothing. */
 #pragma once
@@ -12,7 +12,7 @@
 #include "core/reactor.h"
 #include "fs/image.h"
 #include "fs/manifest.h"
-#include "net/registry.h"
+#include "net/registry/registry.h"
 
 /* A registry session shared by a pull and the downloads it started. */
 struct reg_ref {

@@ -1,6 +1,7 @@
-/* net/hclient.c — HTTP/1.1 client on the reactor: non-blocking dials, TLS over memory buffers,
- * keep-alive reuse, redirects, timeouts and streamed bodies with back-pressure both ways. */
-#include "net/hclient.h"
+/* net/registry/hclient.c — HTTP/1.1 client on the reactor: non-blocking dials, TLS over memory
+ * buffers, keep-alive reuse, redirects, timeouts and streamed bodies with back-pressure both ways.
+ */
+#include "net/registry/hclient.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,7 +21,7 @@
 #include "core/cleanup.h"
 #include "core/log.h"
 #include "core/xalloc.h"
-#include "net/tls.h"
+#include "net/registry/tls.h"
 
 #define IDLE_TIMEOUT_MS   30000 /* dockerd's IdleConnTimeout */
 #define IDLE_MAX_TOTAL    64

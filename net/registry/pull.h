@@ -1,4 +1,4 @@
-/* net/pull.h — `docker pull`: resolve the manifest (and the platform's entry of an index),
+/* net/registry/pull.h — `docker pull`: resolve the manifest (and the platform's entry of an index),
  * fetch the config, download missing layers through the shared downloads, then register the
  * image and its references, reporting progress in Docker's JSON messages. */
 #pragma once
@@ -10,9 +10,9 @@
 #include "core/err.h"
 #include "fs/image.h"
 #include "fs/ref.h"
-#include "net/download.h"
-#include "net/hclient.h"
-#include "net/registry.h"
+#include "net/registry/download.h"
+#include "net/registry/hclient.h"
+#include "net/registry/registry.h"
 
 struct pull_env {
     struct hclient *hc;
