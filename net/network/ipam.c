@@ -114,8 +114,11 @@ static bool set_del(struct ipam_set *s, ipam_u128 a)
         iv->lo++;
     else if (iv->hi == a)
         iv->hi--;
-    else
-        set_insert_at(s, i + 1, (struct ipam_ival){a + 1, iv->hi}), s->v[i].hi = a - 1;
+    else { /* split in two; the insert may move the array */
+        ipam_u128 hi = iv->hi;
+        s->v[i].hi = a - 1;
+        set_insert_at(s, i + 1, (struct ipam_ival){a + 1, hi});
+    }
     return true;
 }
 
@@ -480,11 +483,12 @@ static int take_addr(struct ipam_pool *pool, const struct ipam_addr *pref, struc
 {
     struct ipam_set *used = &pool->_sn->used;
     if (pref && pref->family) {
-        if (!ipam_prefix_contains(&pool->subnet, pref))
+        struct ipam_addr a = ipam_addr_unmap(*pref); /* dockerd unmaps every address asked */
+        if (!ipam_prefix_contains(&pool->subnet, &a))
             return berth_user_error(err, EINVAL, "requested address is out of range");
-        if (!set_add(used, pref->v))
+        if (!set_add(used, a.v))
             return berth_user_error(err, EACCES, "Address already in use");
-        *out = *pref;
+        *out = a;
         return 0;
     }
     ipam_u128 lo, hi, a;
@@ -636,18 +640,20 @@ int ipam_addr_request(struct ipam_pool *pool, const struct ipam_addr *pref, stru
     return 0;
 }
 
-int ipam_addr_release(struct ipam_pool *pool, const struct ipam_addr *a, struct berth_err **err)
+int ipam_addr_release(struct ipam_pool *pool, const struct ipam_addr *addr, struct berth_err **err)
 {
-    if (!ipam_prefix_contains(&pool->subnet, a))
+    struct ipam_addr a = ipam_addr_unmap(*addr);
+    if (!ipam_prefix_contains(&pool->subnet, &a))
         return berth_user_error(err, EINVAL, "requested address is out of range");
-    if (set_del(&pool->_mine, a->v))
-        set_del(&pool->_sn->used, a->v);
+    if (set_del(&pool->_mine, a.v))
+        set_del(&pool->_sn->used, a.v);
     return 0;
 }
 
-bool ipam_addr_in_use(const struct ipam_pool *pool, const struct ipam_addr *a)
+bool ipam_addr_in_use(const struct ipam_pool *pool, const struct ipam_addr *addr)
 {
-    return ipam_prefix_contains(&pool->subnet, a) && set_has(&pool->_sn->used, a->v);
+    struct ipam_addr a = ipam_addr_unmap(*addr);
+    return ipam_prefix_contains(&pool->subnet, &a) && set_has(&pool->_sn->used, a.v);
 }
 
 uint64_t ipam_pool_count(const struct ipam_pool *pool)
@@ -660,11 +666,12 @@ int ipam_pools_assign(struct ipam_pool *const *pools, size_t n, const struct ipa
                       size_t *which, struct berth_err **err)
 {
     bool has_pref = pref && pref->family;
-    int family = has_pref ? pref->family : n ? pools[0]->subnet.addr.family : 4;
+    struct ipam_addr a = has_pref ? ipam_addr_unmap(*pref) : (struct ipam_addr){0};
+    int family = has_pref ? a.family : n ? pools[0]->subnet.addr.family : 4;
     for (size_t i = 0; i < n; i++) {
-        if (has_pref && !ipam_prefix_contains(&pools[i]->subnet, pref))
+        if (has_pref && !ipam_prefix_contains(&pools[i]->subnet, &a))
             continue;
-        int r = ipam_addr_request(pools[i], pref, out, err);
+        int r = ipam_addr_request(pools[i], has_pref ? &a : NULL, out, err);
         if (r == 0) {
             if (which)
                 *which = i;
@@ -677,12 +684,12 @@ int ipam_pools_assign(struct ipam_pool *const *pools, size_t n, const struct ipa
             *err = NULL;
         }
     }
-    char a[IPAM_ADDR_STRLEN];
+    char text[IPAM_ADDR_STRLEN];
     if (has_pref)
         return berth_user_error(err, EINVAL,
                                 "invalid address %s: It does not belong to any of this network's "
                                 "subnets",
-                                ipam_addr_fmt(pref, a));
+                                ipam_addr_fmt(pref, text));
     return berth_user_error(err, EIO,
                             "no available IPv%d addresses on this network's address pools: %s (%s)",
                             family, net_name ? net_name : "", net_id ? net_id : "");

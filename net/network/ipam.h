@@ -203,11 +203,11 @@ int ipam_endpoint_check(const char *ipv4, const char *ipv6, bool user_defined,
 /* What stays out of dynamic subnets, as dockerd's InferReservedNetworks: the resolv.conf
  * nameservers and the on-link routes (no gateway, not reject, not default) of /proc/net/route,
  * and for IPv6 also those of /proc/net/ipv6_route (dockerd skips IPv6 routes; berth avoids a
- * ULA /64 the host already uses). Paths, so tests feed files; a missing file gives nothing.
- * Reads files: not on the reactor. Heap array, sorted. */
-int ipam_host_reserved(int family, const char *route_path, const char *route6_path,
-                       const char *resolv_path, struct ipam_prefix **out, size_t *n,
-                       struct berth_err **err);
+ * ULA /64 the host already uses). Paths, so tests feed files; a file that cannot be read
+ * reserves nothing, as in dockerd. Reads files: not on the reactor. *out is a sorted heap array
+ * (NULL when empty); returns its length. */
+size_t ipam_host_reserved(int family, const char *route_path, const char *route6_path,
+                          const char *resolv_path, struct ipam_prefix **out);
 
 /* The default bridge's IPAM config for one family, as dockerd's getDefaultBridgeIPAMConf:
  * bip gives subnet and gateway; else an address already on the bridge (bridge_addrs, as
@@ -228,8 +228,10 @@ int ipam_bridge_conf(const struct ipam_bridge_opts *o, struct ipam_conf *out,
 
 /* ---- saving (ipam_store.c) ---- */
 
-/* A pool as JSON: its config and its endpoint addresses as ranges ("a" or "a-b"). */
-json_t *ipam_pool_json(const struct ipam_pool *pool);
+/* A pool as JSON: its config and, with_addresses, its endpoint addresses as ranges ("a" or
+ * "a-b"). Without them it is what a network's own record needs when each container's record
+ * keeps its address (the recommended way: no extra write when a container starts). */
+json_t *ipam_pool_json(const struct ipam_pool *pool, bool with_addresses);
 /* Bring a saved pool back (a restore request: its subnet, gateway and aux again, then its
  * addresses). Nothing stays reserved on failure. */
 int ipam_pool_from_json(struct ipam *ipam, const json_t *j, struct ipam_pool **out,

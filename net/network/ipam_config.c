@@ -374,11 +374,9 @@ static int prefix_cmp_qsort(const void *a, const void *b)
     return ipam_prefix_cmp(a, b);
 }
 
-int ipam_host_reserved(int family, const char *route_path, const char *route6_path,
-                       const char *resolv_path, struct ipam_prefix **out, size_t *n,
-                       struct berth_err **err)
+size_t ipam_host_reserved(int family, const char *route_path, const char *route6_path,
+                          const char *resolv_path, struct ipam_prefix **out)
 {
-    (void)err; /* nothing here fails: an unreadable file reserves nothing, as in dockerd */
     struct plist l = {0};
     nameservers(resolv_path, family, &l);
     if (family == 4)
@@ -388,8 +386,7 @@ int ipam_host_reserved(int family, const char *route_path, const char *route6_pa
     if (l.n)
         qsort(l.v, l.n, sizeof(*l.v), prefix_cmp_qsort);
     *out = l.v;
-    *n = l.n;
-    return 0;
+    return l.n;
 }
 
 /* ---- the default bridge ---- */

@@ -28,7 +28,7 @@ static void set_prefix(json_t *j, const char *key, const struct ipam_prefix *p)
         json_object_set_new(j, key, json_string(ipam_prefix_fmt(p, b)));
 }
 
-json_t *ipam_pool_json(const struct ipam_pool *pool)
+json_t *ipam_pool_json(const struct ipam_pool *pool, bool with_addresses)
 {
     json_t *j = json_object();
     set_prefix(j, "subnet", &pool->subnet);
@@ -41,6 +41,8 @@ json_t *ipam_pool_json(const struct ipam_pool *pool)
         json_object_set_new(j, "aux", aux);
     }
     json_object_set_new(j, "user_subnet", json_boolean(pool->user_subnet));
+    if (!with_addresses)
+        return j;
     json_t *addrs = json_array();
     for (size_t i = 0; i < pool->_mine.n; i++) {
         struct ipam_ival *iv = &pool->_mine.v[i];
@@ -146,7 +148,7 @@ int ipam_state_save(const char *path, struct ipam_pool *const *pools, size_t n,
         json_pack("{si so}", "version", STATE_VERSION, "pools", json_array());
     json_t *arr = json_object_get(j, "pools");
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, ipam_pool_json(pools[i]));
+        json_array_append_new(arr, ipam_pool_json(pools[i], true));
     _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
     return fs_write_atomic(path, text, strlen(text), 0600, err);
 }

@@ -454,10 +454,9 @@ static void test_host_reserved(void **state)
     tu_write(rt, route_file, strlen(route_file));
     tu_write(rt6, route6_file, strlen(route6_file));
     tu_write(rc, resolv_file, strlen(resolv_file));
-    struct berth_err *err = NULL;
     struct ipam_prefix *res = NULL;
     size_t n = 0;
-    assert_int_equal(ipam_host_reserved(4, rt, rt6, rc, &res, &n, &err), 0);
+    n = ipam_host_reserved(4, rt, rt6, rc, &res);
     static const char *want4[] = {"172.17.0.0/16", "172.19.5.0/24", "172.20.0.53/32",
                                   "192.0.2.0/24"};
     assert_int_equal(n, 4);
@@ -475,7 +474,7 @@ static void test_host_reserved(void **state)
     struct ipam_pool *s = pool_ok(ipam, &c, 4, res, n);
     free(res);
 
-    assert_int_equal(ipam_host_reserved(6, rt, rt6, rc, &res, &n, &err), 0);
+    n = ipam_host_reserved(6, rt, rt6, rc, &res);
     static const char *want6[] = {"fd00::/64", "fd00:53::1/128", "fda5:c4b8:5235::/64",
                                   "fe80::1/128"};
     assert_int_equal(n, 4);
@@ -486,8 +485,7 @@ static void test_host_reserved(void **state)
     free(res);
 
     /* missing files reserve nothing */
-    assert_int_equal(ipam_host_reserved(4, "/nonexistent/route", NULL, NULL, &res, &n, &err), 0);
-    assert_int_equal(n, 0);
+    assert_int_equal(ipam_host_reserved(4, "/nonexistent/route", NULL, NULL, &res), 0);
     free(res);
     ipam_pool_release(a);
     ipam_pool_release(b);
@@ -768,6 +766,8 @@ static void test_sequential_release(void **state)
     expect_err(ipam_addr_request(p, &gw, &got, &err), &err, EACCES, "Address already in use");
     expect_err(ipam_addr_request(p, &out, &got, &err), &err, EINVAL,
                "requested address is out of range");
+    struct ipam_addr mapped = alloc_ok(p, "::ffff:10.2.0.201"); /* unmapped, as dockerd */
+    assert_string_equal(fa(&mapped), "10.2.0.201");
     ipam_pool_release(p);
     ipam_free(ipam);
 }
@@ -1308,6 +1308,37 @@ static void test_state_torn_temp(void **state)
     ipam_free(ipam);
 }
 
+/* The recommended integration: the network's record keeps its pool without addresses, each
+ * running container's record its own address; start-up replays both. */
+static void test_replay_from_records(void **state)
+{
+    (void)state;
+    struct ipam *ipam = new_ipam(NULL, NULL);
+    struct ipam_conf c = conf("10.14.0.0/24", "10.14.0.0/25", "10.14.0.1", "r=10.14.0.2");
+    struct ipam_pool *p = pool_ok(ipam, &c, 4, NULL, 0);
+    struct ipam_addr ctr[3] = {alloc_ok(p, NULL), alloc_ok(p, NULL), alloc_ok(p, "10.14.0.200")};
+    json_t *net = ipam_pool_json(p, false);
+    assert_null(json_object_get(net, "addresses"));
+    ipam_pool_release(p);
+    ipam_free(ipam);
+
+    ipam = new_ipam(NULL, NULL);
+    struct berth_err *err = NULL;
+    if (ipam_pool_from_json(ipam, net, &p, &err) < 0)
+        fail_msg("from_json: %s", err->msg);
+    json_decref(net);
+    assert_true(p->user_subnet);
+    for (int i = 0; i < 3; i++) { /* each container record's address, taken again */
+        struct ipam_addr got;
+        assert_int_equal(ipam_addr_request(p, &ctr[i], &got, &err), 0);
+    }
+    expect_addr(p, "10.14.0.5"); /* .1 gateway, .2 aux, .3 .4 the containers */
+    struct ipam_addr dup;
+    expect_err(ipam_addr_request(p, &ctr[0], &dup, &err), &err, EACCES, "Address already in use");
+    ipam_pool_release(p);
+    ipam_free(ipam);
+}
+
 /* A child saves the new state with a crash point armed between the temp file's fsync and its
  * rename: it dies by SIGKILL there, and the file still holds the old state. Then again without
  * the crash: the new state. */
@@ -1389,7 +1420,7 @@ static void test_timing(void **state)
     t0 = now_ns();
     for (int i = 0; i < S; i++) {
         struct ipam_addr a = alloc_ok(p, NULL);
-        json_t *j = ipam_pool_json(p);
+        json_t *j = ipam_pool_json(p, true);
         char *text = json_dumps(j, JSON_COMPACT);
         assert_int_equal(fs_write_replace(f->path, text, strlen(text), 0600, NULL), 0);
         free(text);
@@ -1426,6 +1457,7 @@ int main(void)
         cmocka_unit_test(test_bridge_conf),
         cmocka_unit_test_setup_teardown(test_state_round_trip, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_state_torn_temp, store_setup, store_teardown),
+        cmocka_unit_test(test_replay_from_records),
         cmocka_unit_test_setup_teardown(test_state_crash, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_timing, store_setup, store_teardown),
     };
