@@ -25,7 +25,8 @@ UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/tes
                          tests/net/test_*.c tests/net/*/test_*.c tests/exec/test_*.c tests/cgroup/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor
+BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor \
+        $(BUILD)/bench/netlink-plumb
 
 .PHONY: all deps run stop test unit integration asan fuzz bench format format-check clean
 
@@ -46,6 +47,10 @@ $(BUILD)/berth: $(BUILD)/obj/tools/berth.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/bench/api-load: $(BUILD)/obj/bench/api/load.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/netlink-plumb: $(BUILD)/obj/bench/netlink/plumb.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

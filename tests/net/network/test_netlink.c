@@ -893,6 +893,30 @@ static void test_list_by_prefix_and_delete_leaves_nothing(void **state)
     OK(nl_link_delete_name(h, "btother", E));
 }
 
+/* The cheap way to unplumb (nl_link_delete waits for RCU grace periods, ~16 ms): let the netns
+ * go, and the kernel removes the pair in its netns cleanup work. */
+static void test_netns_close_takes_the_pair(void **state)
+{
+    (void)state;
+    NEED_NETNS();
+    _cleanup_nl_ struct nl_handle *h = open_in(-1);
+    int ns = new_netns();
+    struct nl_veth_plumb p = {
+        .host_name = "btgone",
+        .netns_fd = ns,
+        .ifname = "eth0",
+        .addr4 = prefix("10.83.0.2/24"),
+        .lo_up = true,
+    };
+    OK(nl_plumb_veth(h, &p, E));
+    assert_true(link_exists(h, "btgone"));
+    close(ns);
+    /* soon, not at once: polled for up to 10 s */
+    for (int i = 0; i < 10000 && link_exists(h, "btgone"); i++)
+        usleep(1000);
+    assert_false(link_exists(h, "btgone"));
+}
+
 struct sysctl_job {
     int ns;
     int r;
@@ -989,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_addresses_and_routes),
         cmocka_unit_test(test_list_by_prefix_and_delete_leaves_nothing),
+        cmocka_unit_test(test_netns_close_takes_the_pair),
         cmocka_unit_test(test_sysctl_in_netns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
