@@ -102,8 +102,9 @@ int nl_dummy_create(struct nl_handle *h, const char *name, const struct nl_link_
 /* A veth pair: `name` in the handle's netns with *a; `peer` born directly in peer_netns_fd
  * (< 0: the handle's netns) under that name (e.g. "eth0", which may also exist here) with
  * *peer_a, so nothing is moved or renamed afterwards. The kernel cannot make the second end of
- * a pair up (it configures it before joining the two: ENOTCONN), so peer_a->up costs a second
- * message: in the same batch when the peer is here, on a socket opened in its netns if not. */
+ * a pair up (it configures it before joining the two: ENOTCONN) and ignores a master for it, so
+ * peer_a->up and ->master cost a second message: in the same batch when the peer is here, on a
+ * socket opened in its netns if not (up only). If that fails the pair is deleted. */
 int nl_veth_create(struct nl_handle *h, const char *name, const struct nl_link_attrs *a,
                    const char *peer, int peer_netns_fd, const struct nl_link_attrs *peer_a,
                    struct berth_err **err);

@@ -126,18 +126,25 @@ void nl_veth_msg(struct nl_batch *bt, const char *name, const struct nl_link_att
      * joined, when opening it fails with ENOTCONN (the first end, configured after, can). */
     struct nlattr *peer_nest = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
     put_ifinfo(nlh, 0, 0, 0);
-    put_link_attrs(nlh, peer, peer_a, peer_netns_fd);
+    struct nl_link_attrs born = *peer_a;
+    born.master = 0; /* ignored there by the kernel: nl_veth_create joins it afterwards */
+    put_link_attrs(nlh, peer, &born, peer_netns_fd);
     mnl_attr_nest_end(nlh, peer_nest);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, linkinfo);
 }
 
-/* RTM_SETLINK bringing up the link named `name` (rtnl_setlink finds it by IFLA_IFNAME). */
-static void up_by_name_msg(struct nl_batch *bt, const char *name)
+/* RTM_SETLINK of the link named `name` (rtnl_setlink finds it by IFLA_IFNAME): up, and into
+ * the bridge `master` when not 0. */
+static void peer_msg(struct nl_batch *bt, const char *name, bool up, int master)
 {
-    struct nlmsghdr *nlh = nl_batch_add(bt, RTM_SETLINK, 0, "bring `%s` up", name);
-    put_ifinfo(nlh, 0, IFF_UP, IFF_UP);
+    struct nlmsghdr *nlh =
+        nl_batch_add(bt, RTM_SETLINK, 0, "%s `%s`%s", up ? "bring up" : "attach", name,
+                     master ? (up ? " in its bridge" : " to its bridge") : "");
+    put_ifinfo(nlh, 0, up ? IFF_UP : 0, up ? IFF_UP : 0);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+    if (master)
+        mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 }
 
 static int peer_up_in(int netns_fd, const char *peer, struct berth_err **err)
@@ -148,7 +155,7 @@ static int peer_up_in(int netns_fd, const char *peer, struct berth_err **err)
         return r;
     _cleanup_nl_batch_ struct nl_batch bt;
     nl_batch_init(&bt, hn);
-    up_by_name_msg(&bt, peer);
+    peer_msg(&bt, peer, true, 0);
     return nl_batch_run(&bt, err);
 }
 
@@ -165,10 +172,10 @@ int nl_veth_create(struct nl_handle *h, const char *name, const struct nl_link_a
     _cleanup_nl_batch_ struct nl_batch bt;
     nl_batch_init(&bt, h);
     nl_veth_msg(&bt, name, a, peer, peer_netns_fd, peer_a);
-    /* The peer comes up by a message of its own: in this batch when it is here; else on a
-     * socket in its netns once it exists. */
-    if (peer_a->up && peer_netns_fd < 0)
-        up_by_name_msg(&bt, peer);
+    /* The peer comes up and joins a bridge by a message of its own: in this batch when it is
+     * here; else (up only: create_ok refused a master there) on a socket in its netns. */
+    if ((peer_a->up || peer_a->master) && peer_netns_fd < 0)
+        peer_msg(&bt, peer, peer_a->up, peer_a->master);
     if ((r = nl_batch_run(&bt, err)) < 0 || !peer_a->up || peer_netns_fd < 0)
         return r;
     if ((r = peer_up_in(peer_netns_fd, peer, err)) < 0)
@@ -457,7 +464,7 @@ static bool parse_link(const struct nlmsghdr *nlh, void *item, const void *arg)
             break;
         }
     }
-    if (l->link == l->ifindex)
+    if (l->link == l->ifindex && l->link_netnsid < 0)
         l->link = 0; /* lo and hardware name themselves as their link */
     const char *prefix = arg;
     return !prefix || strncmp(l->name, prefix, strlen(prefix)) == 0;

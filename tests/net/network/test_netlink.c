@@ -695,8 +695,15 @@ static void test_master_and_move(void **state)
     _cleanup_nl_ struct nl_handle *hn = open_in(ns);
     OK(nl_bridge_create(h, "btbr3", NULL, E));
     int br = ifindex_of(h, "btbr3");
-    OK(nl_veth_create(h, "btm0", NULL, "btm1", -1, NULL, E));
+    /* the peer's master and up come by a second message: both must hold */
+    OK(nl_veth_create(h, "btm0", NULL, "btm1", -1,
+                      &(struct nl_link_attrs){.up = true, .master = br}, E));
     int m0 = ifindex_of(h, "btm0"), m1 = ifindex_of(h, "btm1");
+    struct nl_link l1 = get_link(h, "btm1");
+    assert_int_equal(l1.master, br);
+    assert_true(l1.flags & IFF_UP);
+    assert_false(get_link(h, "btm0").flags & IFF_UP);
+    OK(nl_link_set_master(h, m1, 0, E));
     OK(nl_link_set_master(h, m0, br, E));
     assert_int_equal(get_link(h, "btm0").master, br);
     char target[64] = "";
