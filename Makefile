@@ -13,7 +13,7 @@ CFLAGS  := -std=gnu17 -Wall -Wextra -Werror $(OPT) -g -I. -D_GNU_SOURCE $(SAN) -
            -DBERTH_BUILD_TIME='"$(BUILDTIME)"'
 LDFLAGS := $(SAN)
 LIBS    := -lcap -lseccomp -luring -lev -ljansson -lhttp_parser -lnettle -larchive -lisal -lzstd \
-           -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
+           -lmbedtls -lmbedx509 -lmbedcrypto -lmnl -lpthread
 
 # Everything but the mains goes into one static library the binaries and tests link.
 LIB_SRC := $(wildcard core/*.c fs/*.c net/*.c net/*/*.c exec/*.c cgroup/*.c) \
@@ -25,7 +25,8 @@ UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/tes
                          tests/net/test_*.c tests/net/*/test_*.c tests/exec/test_*.c tests/cgroup/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor
+BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor \
+        $(BUILD)/bench/netlink-plumb
 
 .PHONY: all deps run stop test unit integration asan fuzz bench format format-check clean
 
@@ -46,6 +47,10 @@ $(BUILD)/berth: $(BUILD)/obj/tools/berth.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/bench/api-load: $(BUILD)/obj/bench/api/load.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/netlink-plumb: $(BUILD)/obj/bench/netlink/plumb.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
