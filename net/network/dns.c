@@ -22,6 +22,8 @@
 
 #define TCP_BACKLOG     64
 #define ACCEPT_RETRY_MS 100
+#define BIND_TRIES      20
+#define BIND_WAIT_US    5000
 
 static const struct dns_server_opts defaults = {
     .addr = "127.0.0.11",
@@ -175,7 +177,13 @@ static int bound_socket(const struct dns_server *s, int type, struct berth_err *
     int one = 1;
     if (type == SOCK_STREAM)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (const struct sockaddr *)&s->listen, s->listen_len) < 0)
+    /* A server just stopped in this netns lets go of the address once its cancelled io_uring
+     * operations have ended, a moment later: wait for that a little (this is a pool thread). */
+    int r, tries = 0;
+    while ((r = bind(fd, (const struct sockaddr *)&s->listen, s->listen_len)) < 0 &&
+           errno == EADDRINUSE && ++tries < BIND_TRIES)
+        usleep(BIND_WAIT_US);
+    if (r < 0)
         return berth_error(err, errno, "bind %s:%u/%s", s->o.addr, s->o.port,
                            type == SOCK_STREAM ? "tcp" : "udp");
     if (type == SOCK_STREAM && listen(fd, TCP_BACKLOG) < 0)
@@ -318,7 +326,8 @@ void dns_ctr_stop(struct dns_ctr *c)
 void dns_ctr_set_upstreams(struct dns_ctr *c, const struct sockaddr_storage *up, size_t n)
 {
     c->nupstream = n < DNS_MAX_UPSTREAM ? n : DNS_MAX_UPSTREAM;
-    memcpy(c->upstream, up, c->nupstream * sizeof(*up));
+    if (c->nupstream)
+        memcpy(c->upstream, up, c->nupstream * sizeof(*up));
 }
 
 unsigned dns_ctr_inflight(const struct dns_ctr *c)
