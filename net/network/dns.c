@@ -61,21 +61,20 @@ struct dns_server *dns_server_new(struct reactor *r, struct pool *pool,
     s->r = r;
     s->pool = pool;
     s->o = opts ? *opts : defaults;
-#define DEFAULT(f)                                                                                 \
-    if (!s->o.f)                                                                                   \
-    s->o.f = defaults.f
-    DEFAULT(addr);
-    DEFAULT(port);
-    DEFAULT(timeout_ms);
-    DEFAULT(max_inflight);
-    DEFAULT(max_tcp);
-    DEFAULT(tcp_idle_ms);
-    DEFAULT(tcp_max_queries);
-#undef DEFAULT
+    const struct dns_server_opts *d = &defaults;
+    s->o.addr = s->addr = xstrdup(s->o.addr ? s->o.addr : d->addr);
+    s->o.port = s->o.port ? s->o.port : d->port;
+    s->o.timeout_ms = s->o.timeout_ms ? s->o.timeout_ms : d->timeout_ms;
+    s->o.max_inflight = s->o.max_inflight ? s->o.max_inflight : d->max_inflight;
+    s->o.max_tcp = s->o.max_tcp ? s->o.max_tcp : d->max_tcp;
+    s->o.tcp_idle_ms = s->o.tcp_idle_ms ? s->o.tcp_idle_ms : d->tcp_idle_ms;
+    s->o.tcp_max_queries = s->o.tcp_max_queries ? s->o.tcp_max_queries : d->tcp_max_queries;
     s->listen_len = make_sockaddr(s->o.addr, s->o.port, &s->listen);
     if (!s->listen_len) {
         log_error("dns: `%s` is not an address; using %s", s->o.addr, defaults.addr);
-        s->listen_len = make_sockaddr(defaults.addr, s->o.port, &s->listen);
+        free(s->addr);
+        s->o.addr = s->addr = xstrdup(defaults.addr);
+        s->listen_len = make_sockaddr(s->o.addr, s->o.port, &s->listen);
     }
     s->scratch = xmalloc(DNS_MSG_MAX);
     return s;
@@ -88,6 +87,7 @@ void dns_server_free(struct dns_server *s)
     if (s->live)
         log_error("dns: %u container servers still running at shutdown", s->live);
     free(s->scratch);
+    free(s->addr);
     free(s);
 }
 
@@ -246,6 +246,18 @@ static void on_accept_retry(struct reactor_timer *t)
         reactor_timer_start(c->s->r, t, ACCEPT_RETRY_MS);
 }
 
+/* A start that failed: the caller hears why, then the server goes. It counts as stopped
+ * already, so a dns_ctr_stop() from inside the callback does nothing. */
+static void start_failed(struct dns_ctr *c, const struct berth_err *err)
+{
+    c->stopped = true;
+    if (c->ready)
+        c->ready(c->ready_ctx, c, err);
+    reactor_io_close(c->udp);
+    reactor_io_close(c->tcp);
+    ctr_free(c);
+}
+
 static void start_done(struct pool_job *job)
 {
     struct dns_ctr *c = container_of(job, struct dns_ctr, job);
@@ -259,9 +271,7 @@ static void start_done(struct pool_job *job)
     }
     if (c->job_err) {
         berth_error_wrap(&c->job_err, "embedded DNS server");
-        if (c->ready)
-            c->ready(c->ready_ctx, c, c->job_err);
-        ctr_free(c);
+        start_failed(c, c->job_err);
         return;
     }
     c->udp = reactor_io_open(c->s->r, c->fds[0], c);
@@ -273,9 +283,7 @@ static void start_done(struct pool_job *job)
     if (r < 0) {
         _cleanup_err_ struct berth_err *err = NULL;
         berth_error(&err, -r, "embedded DNS server: serve %s", c->s->o.addr);
-        if (c->ready)
-            c->ready(c->ready_ctx, c, err);
-        dns_ctr_stop(c);
+        start_failed(c, err);
         return;
     }
     if (c->ready)

@@ -59,7 +59,8 @@ struct dns_ctr_config {
 };
 
 /* Called on the reactor thread once the container's sockets are bound and served (err NULL),
- * or could not be (err, borrowed for the call; the server is then stopped and freed). */
+ * or could not be (err, borrowed for the call; the server is freed when it returns, so c must
+ * not be kept; a dns_ctr_stop(c) inside the call is harmless). */
 typedef void (*dns_ctr_ready_cb)(void *ctx, struct dns_ctr *c, const struct berth_err *err);
 
 /* Serve DNS inside the netns of netns_fd (borrowed: dup it if it is closed before ready): a

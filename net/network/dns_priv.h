@@ -12,7 +12,8 @@ struct dns_fwd;
 struct dns_server {
     struct reactor *r;
     struct pool *pool;
-    struct dns_server_opts o;
+    struct dns_server_opts o; /* o.addr points at addr */
+    char *addr;
     struct sockaddr_storage listen; /* addr:port */
     uint32_t listen_len;
     struct dns_stats stats;
