@@ -25,21 +25,38 @@
  * I/O: the rest run on the next turn, which then waits with a zero timeout. */
 #define TIMERS_PER_TURN 64
 
+/* One datagram for reactor_sendmsg(), with what sendmsg() needs, in one allocation that lives
+ * until its completion. */
+struct rdgram {
+    struct rdgram *next;
+    struct msghdr msg;
+    struct iovec iov;
+    struct sockaddr_storage to;
+    char data[];
+};
+
 struct rio {
     struct reactor *r;
     int fd;
     uint32_t slot, gen;
     bool open, is_sock;
     bool accept_wanted, recv_wanted, queued_for_rearm;
-    uint32_t armed; /* bit (1 << enum rop) per operation in flight */
+    enum rop recv_op; /* what recv_wanted asks for: ROP_RECV or ROP_RECVMSG */
+    uint32_t armed;   /* bit (1 << enum rop) per operation in flight */
     void *ctx;
     reactor_accept_cb on_accept;
     reactor_recv_cb on_recv;
+    reactor_recvmsg_cb on_recvmsg;
     reactor_sent_cb on_sent;
     reactor_poll_cb on_poll;
     char *send_data;
     size_t send_len, send_off;
-    struct rio *next; /* free list, or re-arm list */
+    /* Datagrams: those queued wait until every one of the batch in flight has completed, so a
+     * batch is freed at once and no completion needs to say which datagram it was. */
+    struct rdgram *dg_queue, *dg_last, *dg_flight;
+    uint32_t dg_count;    /* queued + in the batch in flight: bounded by REACTOR_DGRAM_QUEUE */
+    uint32_t dg_inflight; /* completions still due for dg_flight */
+    struct rio *next;     /* free list, or re-arm list */
 };
 
 struct reactor {
@@ -56,7 +73,7 @@ struct reactor {
     uint64_t now_ms;
     bool stopping;
     struct {
-        uint64_t stale, enobufs;
+        uint64_t stale, enobufs, dgram_errors;
     } stats;
     struct rdone batch[BATCH];
 };
@@ -179,6 +196,15 @@ struct rio *reactor_io_open(struct reactor *r, int fd, void *ctx)
     return io;
 }
 
+static void dgram_free(struct rdgram *d)
+{
+    while (d) {
+        struct rdgram *next = d->next;
+        free(d);
+        d = next;
+    }
+}
+
 /* A closed rio's slot is reused only once no operation of it is in flight, so every late
  * completion still finds the slot's generation and is recognised as stale. */
 static void maybe_recycle(struct rio *io)
@@ -186,6 +212,8 @@ static void maybe_recycle(struct rio *io)
     if (io->open || io->armed || io->queued_for_rearm)
         return;
     free(io->send_data);
+    dgram_free(io->dg_queue);
+    dgram_free(io->dg_flight);
     struct reactor *r = io->r;
     uint32_t slot = io->slot, gen = (io->gen + 1) & 0xffffff;
     memset(io, 0, sizeof(*io));
@@ -203,6 +231,21 @@ static void cancel_op(struct rio *io, enum rop op)
         io->armed &= ~bit(op);
 }
 
+/* Queued datagrams go now; those in flight stay allocated until their completions have come,
+ * or go now when the backend says none will come. */
+static void cancel_sendmsg(struct rio *io)
+{
+    dgram_free(io->dg_queue);
+    io->dg_queue = io->dg_last = NULL;
+    if (!(io->armed & bit(ROP_SENDMSG)) ||
+        io->r->ops->cancel(io->r->impl, ROP_SENDMSG, io->slot, io->gen))
+        return;
+    io->armed &= ~bit(ROP_SENDMSG);
+    dgram_free(io->dg_flight);
+    io->dg_flight = NULL;
+    io->dg_inflight = 0;
+}
+
 void reactor_io_close(struct rio *io)
 {
     if (!io || !io->open)
@@ -210,7 +253,10 @@ void reactor_io_close(struct rio *io)
     io->open = false;
     io->accept_wanted = io->recv_wanted = false;
     for (enum rop op = ROP_ACCEPT; op < ROP_CANCEL; op++)
-        cancel_op(io, op);
+        if (op == ROP_SENDMSG)
+            cancel_sendmsg(io);
+        else
+            cancel_op(io, op);
     close(io->fd);
     io->fd = -1;
     maybe_recycle(io);
@@ -255,14 +301,25 @@ int reactor_recv(struct rio *io, reactor_recv_cb cb)
     if (!io->open)
         return -EBADF;
     io->on_recv = cb;
+    io->recv_op = ROP_RECV;
     io->recv_wanted = true;
     return (io->armed & bit(ROP_RECV)) ? 0 : arm(io, ROP_RECV, NULL, 0, 0);
+}
+
+int reactor_recvmsg(struct rio *io, reactor_recvmsg_cb cb)
+{
+    if (!io->open)
+        return -EBADF;
+    io->on_recvmsg = cb;
+    io->recv_op = ROP_RECVMSG;
+    io->recv_wanted = true;
+    return (io->armed & bit(ROP_RECVMSG)) ? 0 : arm(io, ROP_RECVMSG, NULL, 0, 0);
 }
 
 void reactor_recv_pause(struct rio *io)
 {
     io->recv_wanted = false;
-    cancel_op(io, ROP_RECV);
+    cancel_op(io, io->recv_op == ROP_RECVMSG ? ROP_RECVMSG : ROP_RECV);
 }
 
 int reactor_send(struct rio *io, char *data, size_t len, reactor_sent_cb cb)
@@ -281,6 +338,64 @@ int reactor_send(struct rio *io, char *data, size_t len, reactor_sent_cb cb)
         free(data);
     }
     return r;
+}
+
+/* Send every queued datagram as one batch, unless a batch is still in flight: its completions
+ * bring the next one. A batch whose submissions all failed is freed at once. */
+static void dgram_flush(struct rio *io)
+{
+    if (io->dg_flight || !io->dg_queue)
+        return;
+    io->dg_flight = io->dg_queue;
+    io->dg_queue = io->dg_last = NULL;
+    for (struct rdgram *d = io->dg_flight; d; d = d->next) {
+        struct rsub s = {.op = ROP_SENDMSG,
+                         .slot = io->slot,
+                         .gen = io->gen,
+                         .fd = io->fd,
+                         .is_sock = true,
+                         .msg = &d->msg,
+                         .ordered_next = d->next != NULL};
+        if (io->r->ops->submit(io->r->impl, &s) == 0)
+            io->dg_inflight++;
+        else
+            io->r->stats.dgram_errors++;
+    }
+    if (io->dg_inflight > 0)
+        io->armed |= bit(ROP_SENDMSG);
+    if (io->dg_inflight == 0) {
+        io->dg_count = 0;
+        dgram_free(take_ptr(io->dg_flight));
+    }
+}
+
+int reactor_sendmsg(struct rio *io, const void *data, size_t len, const struct sockaddr *to,
+                    uint32_t tolen)
+{
+    if (!io->open)
+        return -EBADF;
+    if (to && tolen > sizeof(struct sockaddr_storage))
+        return -EINVAL;
+    if (io->dg_count >= REACTOR_DGRAM_QUEUE)
+        return -ENOBUFS;
+    struct rdgram *d = xmalloc(sizeof(*d) + len);
+    memcpy(d->data, data, len);
+    d->next = NULL;
+    d->iov = (struct iovec){.iov_base = d->data, .iov_len = len};
+    d->msg = (struct msghdr){.msg_iov = &d->iov, .msg_iovlen = 1};
+    if (to) {
+        memcpy(&d->to, to, tolen);
+        d->msg.msg_name = &d->to;
+        d->msg.msg_namelen = tolen;
+    }
+    if (io->dg_queue)
+        io->dg_last->next = d;
+    else
+        io->dg_queue = d;
+    io->dg_last = d;
+    io->dg_count++;
+    dgram_flush(io);
+    return 0;
 }
 
 int reactor_poll(struct rio *io, int events, reactor_poll_cb cb)
@@ -313,8 +428,8 @@ static void rearm_pending(struct reactor *r)
         io->queued_for_rearm = false;
         if (io->open && io->accept_wanted && !(io->armed & bit(ROP_ACCEPT)))
             arm(io, ROP_ACCEPT, NULL, 0, 0);
-        if (io->open && io->recv_wanted && !(io->armed & bit(ROP_RECV)))
-            arm(io, ROP_RECV, NULL, 0, 0);
+        if (io->open && io->recv_wanted && !(io->armed & bit(io->recv_op)))
+            arm(io, io->recv_op, NULL, 0, 0);
         maybe_recycle(io);
         io = next;
     }
@@ -349,6 +464,40 @@ static void on_recv_done(struct rio *io, const struct rdone *d)
     io->on_recv(io->ctx, d->data, d->res);
 }
 
+static void on_recvmsg_done(struct rio *io, const struct rdone *d)
+{
+    if (d->res == -ENOBUFS || (d->res >= 0 && !d->more) ||
+        (d->res == -ECANCELED && io->recv_wanted)) {
+        if (d->res == -ENOBUFS)
+            io->r->stats.enobufs++;
+        queue_rearm(io);
+    }
+    if (d->res == -ENOBUFS || d->res == -ECANCELED)
+        return;
+    if (d->res < 0 && d->more)
+        return; /* one datagram the backend could not frame; the receive goes on */
+    if (d->res < 0)
+        io->recv_wanted = false;
+    io->on_recvmsg(io->ctx, d->data, d->res, d->from, d->fromlen);
+}
+
+/* Runs for closed rios too: the batch is freed when its last completion has come. */
+static void on_sendmsg_done(struct rio *io, const struct rdone *d)
+{
+    if (d->res < 0 && d->res != -ECANCELED && io->open)
+        io->r->stats.dgram_errors++;
+    if (io->dg_inflight == 0 || --io->dg_inflight > 0)
+        return;
+    io->armed &= ~bit(ROP_SENDMSG);
+    for (struct rdgram *g = io->dg_flight; g; g = g->next)
+        io->dg_count--;
+    dgram_free(take_ptr(io->dg_flight));
+    if (io->open)
+        dgram_flush(io);
+    else
+        maybe_recycle(io);
+}
+
 static void on_send_done(struct rio *io, const struct rdone *d)
 {
     int res = d->res;
@@ -373,6 +522,10 @@ static void dispatch(struct reactor *r, const struct rdone *d)
         r->stats.stale += d->op != ROP_CANCEL;
         return;
     }
+    if (d->op == ROP_SENDMSG) {
+        on_sendmsg_done(io, d);
+        return;
+    }
     if (!d->more)
         io->armed &= ~bit(d->op);
     if (!io->open) {
@@ -386,6 +539,9 @@ static void dispatch(struct reactor *r, const struct rdone *d)
         break;
     case ROP_RECV:
         on_recv_done(io, d);
+        break;
+    case ROP_RECVMSG:
+        on_recvmsg_done(io, d);
         break;
     case ROP_SEND:
         on_send_done(io, d);
@@ -537,6 +693,8 @@ void reactor_free(struct reactor *r)
         if (io->open)
             close(io->fd);
         free(io->send_data);
+        dgram_free(io->dg_queue);
+        dgram_free(io->dg_flight);
         free(io);
     }
     free(r->slots);

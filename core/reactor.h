@@ -11,12 +11,17 @@
 #include "core/err.h"
 
 struct reactor;
-struct rio; /* one file descriptor watched by the reactor */
+struct rio;      /* one file descriptor watched by the reactor */
+struct sockaddr; /* (not <sys/socket.h>: its bind() and listen() would take names from all) */
 
 typedef void (*reactor_accept_cb)(void *ctx, int fd);                    /* fd < 0: -errno */
 typedef void (*reactor_recv_cb)(void *ctx, const char *data, ssize_t n); /* 0 EOF, < 0 -errno */
 typedef void (*reactor_sent_cb)(void *ctx, int res);                     /* 0 or -errno */
 typedef void (*reactor_poll_cb)(void *ctx, int revents);                 /* POLL* or -errno */
+/* One datagram (n >= 0 bytes; 0 is an empty datagram, not an end) and its sender, both valid
+ * only during the callback; n < 0: -errno, and the receive has ended. */
+typedef void (*reactor_recvmsg_cb)(void *ctx, const char *data, ssize_t n,
+                                   const struct sockaddr *from, uint32_t fromlen);
 
 /* Embedded by the caller; the reactor never allocates or frees it. */
 struct reactor_timer {
@@ -59,6 +64,21 @@ void reactor_recv_pause(struct rio *io);
 /* Send all len bytes of data, which the reactor owns and frees when done. One send at a
  * time per rio; cb reports 0 once everything is written, or the error. */
 int reactor_send(struct rio *io, char *data, size_t len, reactor_sent_cb cb);
+/* Datagram sockets. Deliver datagrams with their senders until an error or
+ * reactor_recv_pause() (which pauses this receive as it does reactor_recv). A datagram longer
+ * than REACTOR_DGRAM_MAX (16 KiB less a header) arrives cut to that length. */
+#define REACTOR_DGRAM_MAX (16384 - 256)
+int reactor_recvmsg(struct rio *io, reactor_recvmsg_cb cb);
+/* Send one datagram of len bytes (copied) to `to` (NULL: the connected peer). Fire and forget,
+ * as the network is: a datagram the kernel refuses is counted in the reactor's stats, not
+ * reported. At most REACTOR_DGRAM_QUEUE datagrams wait or fly per rio; beyond that the call
+ * returns -ENOBUFS and nothing is sent, so a flood costs bounded memory. A full socket makes
+ * them wait for room, except on an unconnected unix socket, whose poll cannot see a full peer
+ * (connect it). */
+#define REACTOR_DGRAM_QUEUE 256
+int reactor_sendmsg(struct rio *io, const void *data, size_t len, const struct sockaddr *to,
+                    uint32_t tolen);
+
 /* One-shot readiness: cb gets the POLL* events that fired. */
 int reactor_poll(struct rio *io, int events, reactor_poll_cb cb);
 

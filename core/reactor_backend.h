@@ -4,10 +4,21 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "core/err.h"
 
-enum rop { ROP_NONE, ROP_ACCEPT, ROP_RECV, ROP_SEND, ROP_POLL, ROP_CANCEL, ROP_MAX };
+enum rop {
+    ROP_NONE,
+    ROP_ACCEPT,
+    ROP_RECV,
+    ROP_SEND,
+    ROP_POLL,
+    ROP_RECVMSG, /* datagrams with their senders (multishot) */
+    ROP_SENDMSG, /* one datagram; several may be in flight on one rio */
+    ROP_CANCEL,
+    ROP_MAX
+};
 
 /* user_data: 63-56 op | 55-32 rio generation (24 bits) | 31-0 rio slot */
 static inline uint64_t ud_pack(enum rop op, uint32_t gen, uint32_t slot)
@@ -31,10 +42,12 @@ struct rsub {
     enum rop op;
     uint32_t slot, gen;
     int fd;
-    bool is_sock;     /* recv/send vs read/write */
-    const char *data; /* ROP_SEND */
-    size_t len;       /* ROP_SEND */
-    int events;       /* ROP_POLL: POLLIN/POLLOUT */
+    bool is_sock;             /* recv/send vs read/write */
+    const char *data;         /* ROP_SEND */
+    size_t len;               /* ROP_SEND */
+    int events;               /* ROP_POLL: POLLIN/POLLOUT */
+    const struct msghdr *msg; /* ROP_SENDMSG: valid until its completion */
+    bool ordered_next;        /* ROP_SENDMSG: the next submission goes after this one */
 };
 
 struct rdone {
@@ -42,8 +55,10 @@ struct rdone {
     uint32_t slot, gen;
     int32_t res;      /* bytes, fd, revents, or -errno */
     bool more;        /* the operation stays armed (multishot) */
-    const char *data; /* ROP_RECV bytes, owned by the backend until release() */
+    const char *data; /* ROP_RECV(MSG) bytes, owned by the backend until release() */
     uint32_t buf_id;
+    const struct sockaddr *from; /* ROP_RECVMSG: the sender, inside the same buffer */
+    socklen_t fromlen;
 };
 
 struct reactor_ops {
@@ -52,8 +67,8 @@ struct reactor_ops {
     void (*fini)(void *impl);
     /* Arm one operation; 0 or -errno. */
     int (*submit)(void *impl, const struct rsub *s);
-    /* Cancel an armed operation. Returns true when a final completion will still be
-     * reported for it, false when it is gone already. */
+    /* Cancel an armed operation (every ROP_SENDMSG of the rio at once). Returns true when a
+     * final completion will still be reported for each, false when they are gone already. */
     bool (*cancel)(void *impl, enum rop op, uint32_t slot, uint32_t gen);
     /* Wait up to timeout_ms (-1: no limit) and fill out[0..max); returns the count or -errno. */
     int (*wait)(void *impl, int timeout_ms, struct rdone *out, int max);

@@ -8,11 +8,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/reactor.h"
 #include "core/reactor_backend.h"
 #include "core/xalloc.h"
 
 #define BUF_SIZE         16384
 #define ACCEPTS_PER_WAKE 64
+/* Datagrams read per readiness: each is a whole message, so a few per wake save epoll turns
+ * without letting one busy socket starve the others for long. */
+#define DGRAMS_PER_WAKE 32
+/* A datagram buffer holds the bytes first (so release() gets the start back) and the sender in
+ * its last bytes. */
+#define DGRAM_NAME_OFF (BUF_SIZE - (int)sizeof(struct sockaddr_storage))
+_Static_assert(REACTOR_DGRAM_MAX <= DGRAM_NAME_OFF, "a datagram leaves room for its sender");
 
 struct evbe;
 
@@ -25,6 +33,9 @@ struct evslot {
     bool is_sock;
     const char *send_data;
     size_t send_len;
+    /* ROP_SENDMSG: datagrams that met a full socket, sent in order once it is writable. */
+    const struct msghdr **dgrams;
+    size_t ndgrams, dgrams_cap;
 };
 
 struct evbe {
@@ -38,8 +49,8 @@ struct evbe {
     size_t nspare, spare_cap;
 };
 
-static void push(struct evbe *be, struct evslot *s, enum rop op, int32_t res, bool more,
-                 const char *data)
+static struct rdone *push(struct evbe *be, struct evslot *s, enum rop op, int32_t res, bool more,
+                          const char *data)
 {
     if (be->qhead + be->qlen == be->qcap) {
         if (be->qhead > 0) {
@@ -50,8 +61,10 @@ static void push(struct evbe *be, struct evslot *s, enum rop op, int32_t res, bo
             be->q = xrealloc(be->q, be->qcap * sizeof(*be->q));
         }
     }
-    be->q[be->qhead + be->qlen++] = (struct rdone){
+    struct rdone *d = &be->q[be->qhead + be->qlen++];
+    *d = (struct rdone){
         .op = op, .slot = s->slot, .gen = s->gen, .res = res, .more = more, .data = data};
+    return d;
 }
 
 static char *get_buf(struct evbe *be)
@@ -100,6 +113,32 @@ static void do_recv(struct evbe *be, struct evslot *s)
     push(be, s, ROP_RECV, n == 0 ? 0 : -e, false, NULL);
 }
 
+static void do_recvmsg(struct evbe *be, struct evslot *s)
+{
+    for (int i = 0; i < DGRAMS_PER_WAKE; i++) {
+        char *buf = get_buf(be);
+        struct iovec iov = {.iov_base = buf, .iov_len = REACTOR_DGRAM_MAX};
+        struct msghdr msg = {.msg_name = buf + DGRAM_NAME_OFF,
+                             .msg_namelen = sizeof(struct sockaddr_storage),
+                             .msg_iov = &iov,
+                             .msg_iovlen = 1};
+        ssize_t n = recvmsg(s->fd, &msg, 0);
+        if (n >= 0) {
+            struct rdone *d = push(be, s, ROP_RECVMSG, (int32_t)n, true, buf);
+            d->from = msg.msg_name;
+            d->fromlen = msg.msg_namelen;
+            continue;
+        }
+        int e = errno;
+        put_buf(be, buf);
+        if (e == EAGAIN || e == EINTR)
+            return;
+        ev_io_stop(be->loop, &s->rd);
+        push(be, s, ROP_RECVMSG, -e, false, NULL);
+        return;
+    }
+}
+
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
@@ -108,6 +147,8 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
         do_accept(s->be, s);
     } else if (s->rd_op == ROP_RECV) {
         do_recv(s->be, s);
+    } else if (s->rd_op == ROP_RECVMSG) {
+        do_recvmsg(s->be, s);
     } else {
         ev_io_stop(s->be->loop, w);
         push(s->be, s, ROP_POLL, (revents & EV_READ) ? POLLIN : POLLERR, false, NULL);
@@ -125,9 +166,47 @@ static bool try_send(struct evbe *be, struct evslot *s)
     return true;
 }
 
+/* Sends the waiting datagrams in order; false when the socket filled up again. A datagram the
+ * kernel refuses for another reason is reported and the next one goes. */
+static bool flush_dgrams(struct evbe *be, struct evslot *s)
+{
+    size_t i = 0;
+    for (; i < s->ndgrams; i++) {
+        ssize_t n = sendmsg(s->fd, s->dgrams[i], MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        push(be, s, ROP_SENDMSG, n < 0 ? -errno : (int32_t)n, false, NULL);
+    }
+    memmove(s->dgrams, s->dgrams + i, (s->ndgrams - i) * sizeof(*s->dgrams));
+    s->ndgrams -= i;
+    return s->ndgrams == 0;
+}
+
+static int submit_sendmsg(struct evbe *be, struct evslot *s, const struct msghdr *msg)
+{
+    if (ev_is_active(&s->wr) && s->wr_op != ROP_SENDMSG)
+        return -EBUSY;
+    if (s->ndgrams == s->dgrams_cap) {
+        s->dgrams_cap = s->dgrams_cap ? s->dgrams_cap * 2 : 16;
+        s->dgrams = xrealloc(s->dgrams, s->dgrams_cap * sizeof(*s->dgrams));
+    }
+    s->dgrams[s->ndgrams++] = msg;
+    if (ev_is_active(&s->wr) || flush_dgrams(be, s))
+        return 0; /* behind others, or sent (most datagrams fit the socket buffer) */
+    s->wr_op = ROP_SENDMSG;
+    ev_io_set(&s->wr, s->fd, EV_WRITE);
+    ev_io_start(be->loop, &s->wr);
+    return 0;
+}
+
 static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct evslot *s = w->data;
+    if (s->wr_op == ROP_SENDMSG) {
+        if (flush_dgrams(s->be, s))
+            ev_io_stop(loop, w);
+        return;
+    }
     if (s->wr_op == ROP_SEND) {
         if (try_send(s->be, s))
             ev_io_stop(loop, w);
@@ -162,6 +241,7 @@ static struct evslot *slot_for(struct evbe *be, const struct rsub *sub)
         s->fd = sub->fd;
         s->slot = sub->slot;
         s->is_sock = sub->is_sock;
+        s->ndgrams = 0;
     }
     return s;
 }
@@ -179,6 +259,8 @@ static int ev_submit(void *impl, const struct rsub *sub)
 {
     struct evbe *be = impl;
     struct evslot *s = slot_for(be, sub);
+    if (sub->op == ROP_SENDMSG)
+        return submit_sendmsg(be, s, sub->msg);
     bool reads = sub->op != ROP_SEND && !(sub->op == ROP_POLL && !(sub->events & POLLIN));
     if (reads) {
         if (ev_is_active(&s->rd))
@@ -209,6 +291,8 @@ static bool ev_cancel(void *impl, enum rop op, uint32_t slot, uint32_t gen)
         ev_io_stop(be->loop, &s->rd);
     if (s->wr_op == op)
         ev_io_stop(be->loop, &s->wr);
+    if (op == ROP_SENDMSG)
+        s->ndgrams = 0; /* the caller frees them: no completion follows */
     return false;
 }
 
@@ -265,8 +349,11 @@ static void ev_fini(void *impl)
     struct evbe *be = impl;
     if (!be)
         return;
-    for (uint32_t i = 0; i < be->nslots; i++)
+    for (uint32_t i = 0; i < be->nslots; i++) {
+        if (be->slots[i])
+            free(be->slots[i]->dgrams);
         free(be->slots[i]);
+    }
     for (size_t i = 0; i < be->qlen; i++)
         free((char *)be->q[be->qhead + i].data);
     for (size_t i = 0; i < be->nspare; i++)

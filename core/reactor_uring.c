@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "core/macros.h"
+#include "core/reactor.h"
 #include "core/reactor_backend.h"
 #include "core/xalloc.h"
 
@@ -22,7 +23,17 @@ struct uring {
     struct io_uring_buf_ring *br;
     size_t br_size;
     char *bufs;
+    /* What a multishot recvmsg fills in at the head of each buffer: room for the sender, no
+     * control data. The kernel reads it at submission; the same one serves every socket. */
+    struct msghdr recvmsg_shape;
 };
+
+/* A datagram buffer: io_uring's header, the sender (recvmsg_shape.msg_namelen), then the bytes;
+ * REACTOR_DGRAM_MAX leaves room for the first two. */
+_Static_assert(sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_storage) +
+                       REACTOR_DGRAM_MAX <=
+                   BUF_SIZE,
+               "a datagram buffer holds header, sender and REACTOR_DGRAM_MAX bytes");
 
 /* Ring setup prefers SINGLE_ISSUER|DEFER_TASKRUN (completions run only when we wait, on this
  * thread) and falls back to COOP_TASKRUN, then to no flags, on -EINVAL from older kernels. */
@@ -81,6 +92,7 @@ static int uring_init(void **impl, struct berth_err **err)
         free(u);
         return berth_error(err, -r, "io_uring setup");
     }
+    u->recvmsg_shape.msg_namelen = sizeof(struct sockaddr_storage);
     r = setup_buffers(u);
     if (r < 0) {
         uring_fini(u);
@@ -120,6 +132,19 @@ static int uring_submit(void *impl, const struct rsub *s)
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = BUF_GROUP;
         break;
+    case ROP_RECVMSG:
+        io_uring_prep_recvmsg_multishot(sqe, s->fd, &u->recvmsg_shape, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = BUF_GROUP;
+        break;
+    case ROP_SENDMSG:
+        io_uring_prep_sendmsg(sqe, s->fd, s->msg, MSG_NOSIGNAL);
+        /* A batch goes as one hard-linked chain: in order, one at a time waiting for room (a
+         * herd of sends woken together would mostly fail with EAGAIN, as an O_NONBLOCK socket
+         * is polled once per request), and a refused datagram does not cancel the rest. */
+        if (s->ordered_next)
+            sqe->flags |= IOSQE_IO_HARDLINK;
+        break;
     case ROP_SEND:
         if (s->is_sock)
             io_uring_prep_send(sqe, s->fd, s->data, s->len, MSG_NOSIGNAL);
@@ -141,9 +166,30 @@ static bool uring_cancel(void *impl, enum rop op, uint32_t slot, uint32_t gen)
 {
     struct uring *u = impl;
     struct io_uring_sqe *sqe = get_sqe(u);
-    io_uring_prep_cancel64(sqe, ud_pack(op, gen, slot), 0);
+    /* Several datagram sends share one user_data: cancel them all (a kernel before 5.19 refuses
+     * the flag, and its sends then simply finish). */
+    io_uring_prep_cancel64(sqe, ud_pack(op, gen, slot),
+                           op == ROP_SENDMSG ? IORING_ASYNC_CANCEL_ALL : 0);
     io_uring_sqe_set_data64(sqe, ud_pack(ROP_CANCEL, 0, 0));
     return true;
+}
+
+/* A multishot recvmsg buffer starts with io_uring's header and the sender: point the
+ * completion at the datagram inside it. */
+static void unframe_datagram(struct uring *u, struct rdone *d)
+{
+    struct io_uring_recvmsg_out *o =
+        io_uring_recvmsg_validate((void *)d->data, d->res, &u->recvmsg_shape);
+    if (!o) {
+        d->res = -EMSGSIZE;
+        return;
+    }
+    d->from = io_uring_recvmsg_name(o);
+    d->fromlen =
+        o->namelen < u->recvmsg_shape.msg_namelen ? o->namelen : u->recvmsg_shape.msg_namelen;
+    unsigned len = io_uring_recvmsg_payload_length(o, d->res, &u->recvmsg_shape);
+    d->res = (int32_t)(len < REACTOR_DGRAM_MAX ? len : REACTOR_DGRAM_MAX); /* as epoll cuts */
+    d->data = io_uring_recvmsg_payload(o, &u->recvmsg_shape);
 }
 
 static int reap(struct uring *u, struct rdone *out, int max)
@@ -168,6 +214,8 @@ static int reap(struct uring *u, struct rdone *out, int max)
         if (cqe->flags & IORING_CQE_F_BUFFER) {
             d->buf_id = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
             d->data = u->bufs + (size_t)d->buf_id * BUF_SIZE;
+            if (d->op == ROP_RECVMSG && d->res >= 0)
+                unframe_datagram(u, d);
         }
     }
     io_uring_cq_advance(&u->ring, seen);
