@@ -20,6 +20,7 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "fs/image_delete.h"
+#include "exec/effective.h"
 #include "exec/execproc.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
@@ -230,7 +231,9 @@ static void start_exec(struct daemon *d)
         .init_path = json_get_str(d->cfg.file, "init-path"),
         .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
         .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode"),
-        .notify = {.fn = events_on_container, .exec_die = events_on_exec_die, .arg = d->events}};
+        .notify = {.fn = events_on_container, .exec_die = events_on_exec_die, .arg = d->events},
+        .default_bridge = !d->bridge_cfg.disabled}; /* .bridge: made by handlers/recovery.c */
+    ctr_network_default_bridge(!d->bridge_cfg.disabled);
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
 }
 
@@ -351,6 +354,8 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
         return r;
     if ((r = ns_check_defaults(d->cfg.file, err)) < 0)
         return r;
+    if ((r = netbr_config_parse(d->cfg.file, &d->bridge_cfg, err)) < 0)
+        return r;
     if ((r = prepare_dirs(d, err)) < 0)
         return r;
     if ((r = lock_pidfile(d, err)) < 0)
@@ -411,6 +416,8 @@ static void daemon_stop(struct daemon *d)
     events_close(d->events); /* after the containers' last events */
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
+    netbr_close(take_ptr(d->exec.bridge)); /* its link stays, as docker0 does */
+    netbr_config_free(&d->bridge_cfg);
     volume_store_close(d->volumes);
     image_store_close(d->images);
     layer_store_close(d->layers);
@@ -436,6 +443,8 @@ static int serve(struct daemon *d, struct berth_err **err)
     r = reactor_run(d->r);
     if (r < 0)
         return r;
+    if (d->fatal) /* said in the log when it happened */
+        return berth_user_error(err, EIO, "start-up failed");
     log_info("berthd shut down");
     return 0;
 }
