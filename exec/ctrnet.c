@@ -30,7 +30,8 @@ struct ctrnet {
 bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge)
 {
     const char *mode = json_get_str(host_config, "NetworkMode");
-    return default_bridge && (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"));
+    return default_bridge &&
+           (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"));
 }
 
 int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrnet **out,

@@ -17,6 +17,7 @@
 #include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "fs/image_delete.h"
@@ -363,6 +364,7 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
     if ((r = load_engine_id(d, err)) < 0)
         return r;
     raise_limits();
+    d->started = time_format_rfc3339(time_now_ns());
     host_info_load(&d->host);
     cgroup_detect(&d->cgroup);
     if ((r = start_reactor(d, err)) < 0)
@@ -429,6 +431,7 @@ static void daemon_stop(struct daemon *d)
     release_pidfile(d);
     host_info_free(&d->host);
     free(d->id);
+    free(d->started);
     config_free(&d->cfg);
 }
 

@@ -66,4 +66,5 @@ struct daemon {
     int stop_signals;               /* SIGTERM/SIGINT received: containers are being stopped */
     struct netbr_config bridge_cfg; /* daemon.json's default bridge (exec.bridge once made) */
     bool fatal;                     /* start-up failed after the API listened: exit with an error */
+    char *started;                  /* RFC 3339: when it started (host and none's Created) */
 };

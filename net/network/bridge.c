@@ -153,8 +153,7 @@ static int settle_pool(struct netbr *b, const struct ipam_prefix *addrs, size_t 
     if (r < 0)
         return r;
     _cleanup_free_ struct ipam_prefix *reserved = NULL;
-    size_t nres =
-        ipam_host_reserved(4, "/proc/net/route", NULL, "/etc/resolv.conf", &reserved);
+    size_t nres = ipam_host_reserved(4, "/proc/net/route", NULL, "/etc/resolv.conf", &reserved);
     struct ipam_pool_opts po = {.family = 4, .reserved = reserved, .n_reserved = nres};
     if ((r = ipam_new(b->cfg.pools, b->cfg.npools, NULL, &b->_ipam, err)) == 0)
         r = ipam_pool_request(b->_ipam, &conf, &po, &b->_pool, err);

@@ -22,21 +22,21 @@
 #include "core/err.h"
 #include "net/network/ipam.h"
 
-#define NETBR_DEFAULT_NAME "berth0"  /* never docker0: a dockerd may share the host */
-#define NETBR_VETH_PREFIX  "vb"      /* host ends of containers' veths (reconciled by it) */
+#define NETBR_DEFAULT_NAME "berth0" /* never docker0: a dockerd may share the host */
+#define NETBR_VETH_PREFIX  "vb"     /* host ends of containers' veths (reconciled by it) */
 #define NETBR_DEFAULT_MTU  1500
-#define NETBR_IFNAME       "eth0"    /* the container end */
+#define NETBR_IFNAME       "eth0" /* the container end */
 
 /* daemon.json's default-bridge keys (dockerd's names and defaults). */
 struct netbr_config {
-    bool disabled;     /* "bridge": "none" (dockerd's -b none): no default bridge */
-    char *name;        /* the bridge: NETBR_DEFAULT_NAME or daemon.json "bridge" */
-    bool user_bridge;  /* daemon.json named one (dockerd's -b): never addressed if it exists */
-    char *bip;         /* "bip": the bridge's address, CIDR */
-    char *fixed_cidr;  /* "fixed-cidr": containers' addresses come from this range */
-    char *default_gw;  /* "default-gateway": the containers' default route instead */
-    char *host_ip;     /* "ip": the default host address of published ports (for NAT) */
-    unsigned mtu;      /* "mtu" (0 in the file: 1500) */
+    bool disabled;    /* "bridge": "none" (dockerd's -b none): no default bridge */
+    char *name;       /* the bridge: NETBR_DEFAULT_NAME or daemon.json "bridge" */
+    bool user_bridge; /* daemon.json named one (dockerd's -b): never addressed if it exists */
+    char *bip;        /* "bip": the bridge's address, CIDR */
+    char *fixed_cidr; /* "fixed-cidr": containers' addresses come from this range */
+    char *default_gw; /* "default-gateway": the containers' default route instead */
+    char *host_ip;    /* "ip": the default host address of published ports (for NAT) */
+    unsigned mtu;     /* "mtu" (0 in the file: 1500) */
     struct ipam_pool_def *pools; /* "default-address-pools" (NULL: dockerd's) */
     size_t npools;
     bool ip_forward; /* "ip-forward" (true): net.ipv4.ip_forward=1 at start-up */
@@ -63,7 +63,7 @@ struct netbr {
     struct ipam_addr gateway;   /* the bridge's address */
     struct ipam_addr route_via; /* containers' default route: default-gateway, else gateway */
     unsigned mtu;
-    struct ipam *_ipam;       /* reactor only, after netbr_open */
+    struct ipam *_ipam; /* reactor only, after netbr_open */
     struct ipam_pool *_pool;
 };
 
@@ -87,9 +87,9 @@ char *netbr_gateway_str(const struct netbr *b, char *buf);
 /* ---- endpoints (bridge_endpoint.c) ---- */
 
 struct netbr_endpoint {
-    char id[65];               /* EndpointID: 64 random hex digits */
-    char host_if[IFNAMSIZ];    /* NETBR_VETH_PREFIX + 11 hex digits of the ID */
-    struct ipam_addr addr;     /* the container's address (family 0: none held) */
+    char id[65];            /* EndpointID: 64 random hex digits */
+    char host_if[IFNAMSIZ]; /* NETBR_VETH_PREFIX + 11 hex digits of the ID */
+    struct ipam_addr addr;  /* the container's address (family 0: none held) */
     uint8_t mac[6];
 };
 

@@ -68,8 +68,8 @@ static int read_keys(const json_t *file, struct netbr_config *c, struct berth_er
     c->name = c->user_bridge ? take_ptr(bridge) : xstrdup(NETBR_DEFAULT_NAME);
     free(bridge);
     if (strlen(c->name) >= IFNAMSIZ)
-        return berth_user_error(err, EINVAL, "bridge name %s: longer than %d characters",
-                                c->name, IFNAMSIZ - 1);
+        return berth_user_error(err, EINVAL, "bridge name %s: longer than %d characters", c->name,
+                                IFNAMSIZ - 1);
     if ((r = get_str(file, "bip", &c->bip, err)) < 0 ||
         (r = get_str(file, "fixed-cidr", &c->fixed_cidr, err)) < 0 ||
         (r = get_str(file, "default-gateway", &c->default_gw, err)) < 0 ||

@@ -36,10 +36,10 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 {
     unsigned v[6];
     char tail;
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &tail) == 6 ||
-        sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &tail) == 6) {
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) ==
+            6 ||
+        sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) ==
+            6) {
         if (strlen(s) != 17)
             return false;
         for (int i = 0; i < 6; i++)
@@ -75,8 +75,9 @@ int netbr_endpoint_new(struct netbr *b, const char *mac, struct netbr_endpoint *
 {
     *ep = (struct netbr_endpoint){0};
     if (mac && *mac && !parse_mac(mac, ep->mac))
-        return berth_user_error(err, EINVAL, "invalid MAC address %s for the bridge network: "
-                                             "it needs 6 bytes",
+        return berth_user_error(err, EINVAL,
+                                "invalid MAC address %s for the bridge network: "
+                                "it needs 6 bytes",
                                 mac);
     struct ipam_pool *pools[] = {b->_pool};
     size_t which;

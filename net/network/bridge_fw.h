@@ -20,18 +20,18 @@
 #include "net/network/ipam.h"
 
 struct netbr_fw_network {
-    const char *bridge;       /* "berth0" */
-    int ifindex;              /* the bridge's, in berthd's netns */
+    const char *bridge; /* "berth0" */
+    int ifindex;        /* the bridge's, in berthd's netns */
     struct ipam_prefix subnet;
     struct ipam_addr gateway;
     unsigned mtu;
-    const char *host_ip;      /* daemon.json "ip": default host address of published ports */
+    const char *host_ip; /* daemon.json "ip": default host address of published ports */
     bool icc, iptables, ip_masq;
 };
 
 struct netbr_fw_endpoint {
     const char *ctr_id;
-    const char *host_if;      /* the host end of its veth, in the bridge */
+    const char *host_if; /* the host end of its veth, in the bridge */
     struct ipam_addr addr;
     const json_t *host_config; /* its HostConfig: PortBindings, PublishAllPorts */
 };
