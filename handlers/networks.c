@@ -44,8 +44,8 @@ static size_t views(const struct daemon *d, struct net_view out[3])
     size_t n = 0;
     const struct netbr *br = d->exec.bridge;
     if (br) {
-        out[n] = (struct net_view){.name = "bridge", .driver = "bridge", .created = br->created,
-                                   .br = br};
+        out[n] = (struct net_view){
+            .name = "bridge", .driver = "bridge", .created = br->created, .br = br};
         memcpy(out[n++].id, br->id, sizeof(br->id));
     }
     static const char *const names[] = {"host", "none"}, *const drivers[] = {"host", "null"};
@@ -83,9 +83,9 @@ static json_t *ipam_json(const struct net_view *v)
     if (v->br->range.addr.family)
         json_object_set_new(conf, "IPRange", json_string(ipam_prefix_fmt(&v->br->range, range)));
     if (!ipam_addr_eq(&v->br->route_via, &v->br->gateway))
-        json_object_set_new(conf, "AuxiliaryAddresses",
-                            json_pack("{ss}", "DefaultGatewayIPv4",
-                                      ipam_addr_fmt(&v->br->route_via, gw)));
+        json_object_set_new(
+            conf, "AuxiliaryAddresses",
+            json_pack("{ss}", "DefaultGatewayIPv4", ipam_addr_fmt(&v->br->route_via, gw)));
     return json_pack("{ss s:n s[o]}", "Driver", "default", "Options", "Config", conf);
 }
 
@@ -110,8 +110,8 @@ static json_t *summary_json(const struct net_view *v)
     return json_pack("{ss ss ss ss ss sb sb so sb sb sb s{ss} sb so s{}}", "Name", v->name, "Id",
                      v->id, "Created", v->created, "Scope", "local", "Driver", v->driver,
                      "EnableIPv4", v->br != NULL || strcmp(v->name, "host") == 0, "EnableIPv6",
-                     false, "IPAM", ipam_json(v), "Internal", false, "Attachable", false,
-                     "Ingress", false, "ConfigFrom", "Network", "", "ConfigOnly", false, "Options",
+                     false, "IPAM", ipam_json(v), "Internal", false, "Attachable", false, "Ingress",
+                     false, "ConfigFrom", "Network", "", "ConfigOnly", false, "Options",
                      options_json(v), "Labels");
 }
 
@@ -127,12 +127,12 @@ static json_t *containers_json(struct daemon *d, const struct net_view *v)
         _cleanup_free_ char *cidr =
             ip && *ip ? xasprintf("%s/%d", ip, (int)json_get_int(c->net, "IPPrefixLen", 0))
                       : xstrdup("");
-        json_object_set_new(
-            out, c->id,
-            json_pack("{ss ss ss ss ss}", "Name", c->name, "EndpointID",
-                      v->br ? json_get_str(c->net, "EndpointID") ?: "" : "", "MacAddress",
-                      v->br ? json_get_str(c->net, "MacAddress") ?: "" : "", "IPv4Address", cidr,
-                      "IPv6Address", ""));
+        json_object_set_new(out, c->id,
+                            json_pack("{ss ss ss ss ss}", "Name", c->name, "EndpointID",
+                                      v->br ? json_get_str(c->net, "EndpointID") ?: "" : "",
+                                      "MacAddress",
+                                      v->br ? json_get_str(c->net, "MacAddress") ?: "" : "",
+                                      "IPv4Address", cidr, "IPv6Address", ""));
     }
     return out;
 }
@@ -199,9 +199,8 @@ static bool listed(const json_t *f, const struct net_view *v, bool dangling_only
     return any(f, "driver", v->driver, true) && any(f, "name", v->name, false) &&
            any(f, "id", v->id, false) && !filters_has(f, "label") &&
            any(f, "scope", "local", true) && !dangling_only &&
-           (!filters_has(f, "type") || !strcmp(json_string_value(json_array_get(
-                                                   filters_values(f, "type"), 0)),
-                                               "builtin"));
+           (!filters_has(f, "type") ||
+            !strcmp(json_string_value(json_array_get(filters_values(f, "type"), 0)), "builtin"));
 }
 
 void networks_list(struct api_req *a)
@@ -256,8 +255,9 @@ void networks_delete(struct api_req *a)
 
 void networks_create(struct api_req *a)
 {
-    api_reply_errorf(a, 400, "network create is not supported yet (berth has the default "
-                             "networks bridge, host and none only)");
+    api_reply_errorf(a, 400,
+                     "network create is not supported yet (berth has the default "
+                     "networks bridge, host and none only)");
 }
 
 void networks_connect(struct api_req *a)
