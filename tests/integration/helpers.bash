@@ -77,7 +77,7 @@ bt_netns_up() {
 bt_netns_down() {
   [ -n "${BT_NETNS_PID:-}" ] || return 0
   kill "$BT_NETNS_PID" 2>/dev/null
-  wait "$BT_NETNS_PID" 2>/dev/null
+  wait "$BT_NETNS_PID" 2>/dev/null || true # killed: 143
   BT_NETNS_PID=
 }
 

@@ -462,9 +462,8 @@ static void test_pool_full(void **state)
     OK(netbr_endpoint_new(b, NULL, &e1, E));
     _cleanup_err_ struct berth_err *err = NULL;
     assert_true(netbr_endpoint_new(b, NULL, &e2, &err) < 0);
-    _cleanup_free_ char *want =
-        xasprintf("no available IPv4 addresses on this network's address pools: bridge (%s)",
-                  b->id);
+    _cleanup_free_ char *want = xasprintf(
+        "no available IPv4 addresses on this network's address pools: bridge (%s)", b->id);
     assert_string_equal(err->msg, want);
     netbr_endpoint_release(b, &e1);
     netbr_close(b);
