@@ -80,6 +80,17 @@ static int read_keys(const json_t *file, struct netbr_config *c, struct berth_er
         (r = get_bool(file, "iptables", true, &c->iptables, err)) < 0 ||
         (r = get_bool(file, "ip-masq", true, &c->ip_masq, err)) < 0)
         return r;
+    /* IPv6 on the default bridge is not there yet: refused rather than ignored */
+    json_t *v6 = json_object_get(file, "ipv6");
+    if (json_is_true(v6))
+        return berth_user_error(err, EINVAL,
+                                "ipv6 (IPv6 on the default bridge) is not supported yet");
+    static const char *const v6_keys[] = {"fixed-cidr-v6", "default-gateway-v6"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *val = json_string_value(json_object_get(file, v6_keys[i]));
+        if (val && *val)
+            return berth_user_error(err, EINVAL, "%s is not supported yet", v6_keys[i]);
+    }
     json_t *pools = json_object_get(file, "default-address-pools");
     if (pools && !json_is_null(pools) &&
         (r = ipam_pools_parse(pools, &c->pools, &c->npools, err)) < 0)

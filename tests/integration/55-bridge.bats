@@ -283,3 +283,27 @@ web() {
   [ "$(ip_of after)" = 172.17.0.2 ]
   [ "$(docker network inspect -f '{{len .Containers}}' bridge)" = 1 ]
 }
+
+@test "a default bridge daemon.json refuses, or that cannot be set up, keeps berthd from starting" {
+  ctr_teardown
+  bt_netns_up
+  bt_prepare
+  printf '{"bridge":"br-x","bip":"10.1.0.1/24"}\n' >"$BT_DIR/daemon.json"
+  run timeout 10 nsenter "--net=/proc/$BT_NETNS_PID/ns/net" "$BERTHD" "${BT_FLAGS[@]}" 3>&-
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"You specified -b & --bip, mutually exclusive options. Please specify only one"* ]]
+  printf '{"icc":false,"iptables":false}\n' >"$BT_DIR/daemon.json"
+  run timeout 10 nsenter "--net=/proc/$BT_NETNS_PID/ns/net" "$BERTHD" "${BT_FLAGS[@]}" 3>&-
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"ICC=false uses iptables to function"* ]]
+  printf '{"ipv6":true}\n' >"$BT_DIR/daemon.json"
+  run timeout 10 nsenter "--net=/proc/$BT_NETNS_PID/ns/net" "$BERTHD" "${BT_FLAGS[@]}" 3>&-
+  [[ "$output" == *"ipv6 (IPv6 on the default bridge) is not supported yet"* ]]
+  # the bridge named is a link of another kind: berthd stops, in dockerd's words
+  in_netns ip link add btveth0 type veth peer name btveth1
+  printf '{"bridge":"btveth0"}\n' >"$BT_DIR/daemon.json"
+  run timeout 20 nsenter "--net=/proc/$BT_NETNS_PID/ns/net" "$BERTHD" "${BT_FLAGS[@]}" 3>&-
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'failed to start daemon: error creating default \"bridge\" network: btveth0 exists and is not a bridge'* ]]
+  [ ! -S "$BT_SOCK" ]
+}

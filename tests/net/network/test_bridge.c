@@ -148,6 +148,12 @@ static void test_config_refusals(void **state)
     refused("{\"bridge\":\"a-name-far-too-long\"}", "bridge name a-name-far-too-long");
     refused("{\"default-address-pools\":[{\"base\":\"nope\",\"size\":24}]}",
             "default-address-pools:");
+    /* not there yet: refused, never ignored */
+    refused("{\"ipv6\":true}", "ipv6 (IPv6 on the default bridge) is not supported yet");
+    refused("{\"fixed-cidr-v6\":\"fd00:1::/64\"}", "fixed-cidr-v6 is not supported yet");
+    struct netbr_config c;
+    parse("{\"ipv6\":false,\"fixed-cidr-v6\":\"\"}", &c);
+    netbr_config_free(&c);
 }
 
 static void test_endpoint_record(void **state)
