@@ -75,8 +75,8 @@ static const struct net_view *find(const struct net_view *v, size_t n, const cha
 
 static json_t *ipam_json(const struct net_view *v)
 {
-    if (!v->br)
-        return json_pack("{ss s:n s[]}", "Driver", "default", "Options", "Config");
+    if (!v->br) /* no IPAM for host and none: null, as dockerd 25+ (older ones said []) */
+        return json_pack("{ss s:n s:n}", "Driver", "default", "Options", "Config");
     char sn[IPAM_PREFIX_STRLEN], gw[IPAM_ADDR_STRLEN], range[IPAM_PREFIX_STRLEN];
     json_t *conf = json_pack("{ss ss}", "Subnet", netbr_subnet_str(v->br, sn), "Gateway",
                              netbr_gateway_str(v->br, gw));

@@ -149,7 +149,7 @@ web() {
   netid=$(jq -r '.[0].Id' "$BT_DIR/br")
   [ "$(docker network inspect -f '{{.Name}}' "$netid")" = bridge ]
   [ "$(docker network inspect -f '{{.Name}}' "${netid:0:6}")" = bridge ]
-  [ "$(docker network inspect -f '{{.Driver}} {{json .IPAM.Config}}' none)" = "null []" ]
+  [ "$(docker network inspect -f '{{.Driver}} {{json .IPAM.Config}}' none)" = "null null" ]
   [ "$(docker network inspect -f '{{.Driver}}' host)" = host ]
   run docker network inspect nope
   [ "$status" -ne 0 ]
