@@ -69,6 +69,8 @@ static json_t *ctr_json(const struct container *c)
                           state_json(&c->state), "RestartCount", c->state.restart_count);
     if (c->trace)
         json_object_set(j, "StartTrace", c->trace);
+    if (c->net)
+        json_object_set(j, "BridgeEndpoint", c->net);
     if (json_array_size(c->mounts))
         json_object_set(j, "MountPoints", c->mounts);
     return j;
@@ -107,6 +109,8 @@ static struct container *ctr_from_json(const json_t *j)
                                   .restart_count = (int)json_get_int(j, "RestartCount", 0)};
     json_t *trace = json_object_get(j, "StartTrace");
     c->trace = trace ? json_incref(trace) : NULL;
+    json_t *net = json_object_get(j, "BridgeEndpoint");
+    c->net = json_is_object(net) ? json_incref(net) : NULL;
     json_t *mounts = json_object_get(j, "MountPoints");
     c->mounts = json_is_array(mounts) ? json_incref(mounts) : json_array();
     if (!c->config)
@@ -128,6 +132,7 @@ void ctr_free(struct container *c)
     json_decref(c->host_config);
     json_decref(c->args);
     json_decref(c->trace);
+    json_decref(c->net);
     json_decref(c->mounts);
     free(c->name);
     free(c->created);

@@ -9,18 +9,28 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "exec/mounts.h"
 #include "exec/verify.h"
 #include "exec/volumes.h"
 
 #define DEFAULT_SHM_SIZE (64LL << 20) /* plan.c's /dev/shm without ShmSize, dockerd's default */
 
+/* daemon.json's "bridge", fixed for the daemon's life: every reader of a container's network
+ * (inspect, ps and its filter, the start path) must agree on it. */
+static bool default_bridge;
+
+void ctr_network_default_bridge(bool bridge)
+{
+    default_bridge = bridge;
+}
+
 const char *ctr_network_mode(const struct container *c)
 {
     const char *mode = json_get_str(c->host_config, "NetworkMode");
     if (mode && (!strcmp(mode, "host") || !strncmp(mode, "container:", 10)))
         return mode; /* host, or another container's namespace (container:ID) */
-    return "none";
+    return ctrnet_on_bridge(c->host_config, default_bridge) ? "bridge" : "none";
 }
 
 static bool unset(const json_t *hc, const char *key)

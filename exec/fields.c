@@ -39,9 +39,6 @@ struct fields_ctx {
     json_t *warnings;
 };
 
-#define BRIDGE_WARNING                                                                             \
-    "bridge networking is not supported yet: the container runs with network none "                \
-    "(--network none or --network host says so and silences this warning)"
 #define HEALTH_WARNING                                                                             \
     "healthchecks are not supported yet: Config.Healthcheck (--health-cmd, or the image's "        \
     "HEALTHCHECK) is kept but never run"
@@ -110,8 +107,8 @@ static int dockerd_refuses(struct fields_ctx *x, const struct field_row *row, co
     return is_set(v) ? berth_user_error(err, EINVAL, "%s", row->note) : 0;
 }
 
-/* none, host and container:X are honoured; "", default and bridge run as none with a warning
- * (fields_network_warning); any other name is a user-defined network. A 400, not
+/* none, host, container:X and the default bridge ("", default, bridge) are honoured; any other
+ * name is a user-defined network. A 400, not
  * dockerd's 404 for a missing network: on a 404 the docker CLI pulls the image and retries. */
 static int network_mode(struct fields_ctx *x, const struct field_row *row, const json_t *v,
                         const char *at, struct berth_err **err)
@@ -419,8 +416,8 @@ const struct field_row fields_table[] = {
     {"HostConfig.LogConfig.Type", H, "--log-driver", NULL, NULL, 0},
     {"HostConfig.LogConfig.Config", H, "--log-opt", NULL, NULL, 0},
     {"HostConfig.NetworkMode", H, "--network",
-     "none, host, container:X; default and bridge run "
-     "as none with a warning; user-defined networks refused",
+     "none, host, container:X and the default bridge (\"\", default, bridge: as none with "
+     "daemon.json bridge none); user-defined networks refused",
      network_mode, EARLY},
     {"HostConfig.PortBindings", R, "-p, --publish",
      "with --network host: discarded with "
@@ -676,13 +673,6 @@ int fields_check_early(const json_t *body, struct berth_err **err)
 int fields_check_request(const json_t *body, json_t *warnings, struct berth_err **err)
 {
     return check_request(body, FIELD_AT_REQUEST, warnings, err);
-}
-
-void fields_network_warning(const json_t *hc, json_t *warnings)
-{
-    const char *net = json_get_str(hc, "NetworkMode") ?: "";
-    if (!*net || !strcmp(net, "default") || !strcmp(net, "bridge"))
-        json_array_append_new(warnings, json_string(BRIDGE_WARNING));
 }
 
 int fields_check_merged(const json_t *body, const json_t *config, const json_t *hc,

@@ -67,8 +67,3 @@ int fields_check_request(const json_t *body, json_t *warnings, struct berth_err 
  * body the request. A warning for a healthcheck (not run). Reactor thread, no I/O. */
 int fields_check_merged(const json_t *body, const json_t *config, const json_t *hc,
                         json_t *warnings, struct berth_err **err);
-/* The create reply's warning for a container on the default network ("", "default" or
- * "bridge"), which runs with network none until bridge networking lands. The caller leaves it
- * out when the daemon has no default bridge (daemon.json "bridge": "none", dockerd's -b none:
- * there dockerd runs such containers without networking, silently). */
-void fields_network_warning(const json_t *hc, json_t *warnings);

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/macros.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "exec/devices.h"
 #include "exec/namespaces.h"
 #include "exec/lsm.h"
@@ -831,13 +832,18 @@ static int own(enum ns_mode mode, int flag)
     return mode == NS_HOST || mode == NS_CONTAINER ? 0 : flag;
 }
 
-/* The namespaces it makes and those it enters (join: the other containers' pidfds). */
-static void namespaces(const struct ns_modes *m, const struct ns_join *join, struct spawn_plan *p)
+/* The namespaces it makes and those it enters (join: the other containers' pidfds; netns: its
+ * own network namespace, already plumbed, or -1). */
+static void namespaces(const struct ns_modes *m, const struct ns_join *join, int netns,
+                       struct spawn_plan *p)
 {
     p->clone_flags = CLONE_NEWNS | own(m->pid, CLONE_NEWPID) | own(m->uts, CLONE_NEWUTS) |
-                     own(m->ipc, CLONE_NEWIPC) | own(m->net, CLONE_NEWNET);
+                     own(m->ipc, CLONE_NEWIPC) | (netns >= 0 ? 0 : own(m->net, CLONE_NEWNET));
     p->cgroupns = m->cgroup == NS_PRIVATE;
-    const struct spawn_join joins[] = {{join ? join->net : -1, CLONE_NEWNET},
+    const struct spawn_join joins[] = {{netns >= 0 ? netns
+                                        : join     ? join->net
+                                                   : -1,
+                                        CLONE_NEWNET},
                                        {join ? join->ipc : -1, CLONE_NEWIPC},
                                        {join ? join->pid : -1, CLONE_NEWPID}}; /* PID last */
     for (size_t i = 0; i < SPAWN_JOINS_MAX; i++)
@@ -879,7 +885,7 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
     memset(p, 0, sizeof(*p));
     p->rootfs = rootfs;
     ns_modes(c->host_config, &m);
-    namespaces(&m, join, p);
+    namespaces(&m, join, ctrnet_netns(in->net), p);
     int r = plan_user(s, c->host_config, rootfs, json_get_str(c->config, "User"), p, err);
     if (r < 0)
         return r;

@@ -26,6 +26,7 @@ struct plan_stdio {
     ((struct plan_stdio){.child = {-1, -1, -1}, .out = -1, .err = -1, .in = -1, .master = -1})
 
 struct dev_set; /* exec/devices.h */
+struct ctrnet;  /* exec/ctrnet.h */
 
 /* What a start has found out before it plans the process. */
 struct plan_inputs {
@@ -35,6 +36,8 @@ struct plan_inputs {
     const struct dev_set *devs; /* its device nodes (dev_resolve; NULL: Docker's defaults) */
     const struct ns_join *join; /* other containers' namespaces it enters, the /dev/shm it
                                  * binds (NULL: none) */
+    const struct ctrnet *net;   /* its network namespace, made and plumbed (exec/ctrnet.h):
+                                 * entered instead of a new one (NULL: none) */
 };
 
 /* PLAN is filled and points into *store (and in->join's fds). */

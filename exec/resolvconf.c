@@ -13,6 +13,7 @@
 
 struct resolv {
     struct buf ns, search, options, other; /* each a list of lines or words, ready to print */
+    bool legacy; /* the default bridge's nameservers: no loopback, no IPv6 */
 };
 
 static bool is_ip(const char *s)
@@ -20,6 +21,14 @@ static bool is_ip(const char *s)
     unsigned char addr[16];
     _cleanup_free_ char *bare = xstrndup(s, strcspn(s, "%")); /* fe80::1%eth0: a zone */
     return inet_pton(AF_INET, bare, addr) == 1 || inet_pton(AF_INET6, bare, addr) == 1;
+}
+
+/* What a container on the default bridge cannot reach: the host's loopback (127.0.0.0/8, ::1:
+ * the container has its own) and, on an IPv4-only network, any IPv6 server. */
+static bool unreachable_on_bridge(const char *s)
+{
+    unsigned char a[4];
+    return inet_pton(AF_INET, s, a) != 1 || a[0] == 127;
 }
 
 /* The words of a line, space or tab separated (Go's strings.Fields, for these bytes). */
@@ -48,7 +57,7 @@ static void parse_line(struct resolv *rc, const char *raw)
     if (n == 0)
         return;
     if (strcmp(w[0], "nameserver") == 0) {
-        if (n >= 2 && is_ip(w[1]))
+        if (n >= 2 && is_ip(w[1]) && !(rc->legacy && unreachable_on_bridge(w[1])))
             buf_printf(&rc->ns, "nameserver %s\n", w[1]);
     } else if (strcmp(w[0], "search") == 0 || strcmp(w[0], "domain") == 0) {
         if (n >= 2) { /* only the last one counts */
@@ -75,10 +84,11 @@ static void list_words(struct buf *b, const json_t *list, bool drop_dot)
     }
 }
 
-char *resolvconf_build(const char *host, const json_t *dns, const json_t *search,
-                       const json_t *options)
+static char *build(const char *host, const json_t *dns, const json_t *search, const json_t *options,
+                   bool legacy)
 {
-    struct resolv rc = {0};
+    /* --dns given: its servers as they are, as libnetwork skips the transform then */
+    struct resolv rc = {.legacy = legacy && !json_array_size(dns)};
     _cleanup_free_ char *copy = xstrdup(host ? host : "");
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
@@ -89,6 +99,8 @@ char *resolvconf_build(const char *host, const json_t *dns, const json_t *search
         buf_reset(&rc.ns);
         json_array_foreach(dns, i, v) buf_printf(&rc.ns, "nameserver %s\n", json_string_value(v));
     }
+    if (rc.legacy && !rc.ns.len) /* libnetwork's fallback when none is left */
+        buf_puts(&rc.ns, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
     if (json_array_size(search)) {
         buf_reset(&rc.search);
         list_words(&rc.search, search, true);
@@ -110,4 +122,16 @@ char *resolvconf_build(const char *host, const json_t *dns, const json_t *search
     buf_free(&rc.options);
     buf_free(&rc.other);
     return buf_steal(&out, NULL);
+}
+
+char *resolvconf_build(const char *host, const json_t *dns, const json_t *search,
+                       const json_t *options)
+{
+    return build(host, dns, search, options, false);
+}
+
+char *resolvconf_build_bridge(const char *host, const json_t *dns, const json_t *search,
+                              const json_t *options)
+{
+    return build(host, dns, search, options, true);
 }

@@ -1,5 +1,6 @@
 /* exec/resolvconf.h — a container's /etc/resolv.conf as libnetwork writes it for a sandbox of its
- * own (network none or host): the host's file read as the resolver reads it, with --dns,
+ * own (network none or host) or on the default bridge: the host's file read as the resolver reads
+ * it, with --dns,
  * --dns-search and --dns-option replacing its nameservers, search domains and options. */
 #pragma once
 
@@ -12,3 +13,8 @@
  * nameservers that are not IP addresses. Heap string. */
 char *resolvconf_build(const char *host, const json_t *dns, const json_t *search,
                        const json_t *options);
+/* The same for a container on the default bridge (libnetwork's TransformForLegacyNw, IPv4-only
+ * network): the host's loopback and IPv6 nameservers dropped, and 8.8.8.8 and 8.8.4.4 when none
+ * is left; --dns servers are kept as given. */
+char *resolvconf_build_bridge(const char *host, const json_t *dns, const json_t *search,
+                              const json_t *options);

@@ -27,6 +27,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
+#include "exec/ctrnet.h"
 #include "exec/devices.h"
 #include "exec/execproc.h"
 #include "exec/logconfig.h"
@@ -80,6 +81,8 @@ struct ctr_run {
     char *shm;             /* the host directory at its /dev/shm, for containers joining its IPC */
     bool own_shm;          /* ... its own tmpfs (--ipc shareable), unmounted at its end */
     struct ctr_vols *vols; /* its volumes, given back at its end */
+    struct ctrnet *net;    /* its endpoint on the default bridge (NULL: not on it) */
+    bool net_shared;       /* ... and another container still runs in its netns */
 };
 
 struct ctr_waiter {
@@ -247,6 +250,7 @@ static void run_free(struct ctr_run *run)
     buf_free(&run->stdin_q);
     free(run->shm);
     ctr_vols_free(run->vols);
+    ctrnet_release(run->env, run->net, NULL);
     free(run);
 }
 
@@ -285,6 +289,7 @@ static void cleanup_work(struct pool_job *job)
     cl->oom = run->cg && cgroup_oom_killed(run->cg);
     release_host(run->c, take_ptr(run->cg), run->own_shm);
     ctr_volumes_teardown(run->vols); /* its last user unmounts a volume's options */
+    ctrnet_unplumb(run->net, run->c->id, run->net_shared);
 }
 
 static void remove_after_exit(struct exec_env *env, struct container *c);
@@ -319,6 +324,8 @@ static void cleanup_done(struct pool_job *job)
     c->state.exit_code = run->status;
     c->state.oom_killed = cl->oom;
     set_time(&c->state.finished_at);
+    if (run->net || c->net) /* its address back to the pool before anyone hears of its end */
+        ctrnet_release(env, take_ptr(run->net), c);
     log_debug("container %.12s: exited with %d%s", c->id, run->status, cl->oom ? " (OOM)" : "");
     if (cl->oom)
         notify(env, c, CTR_EVENT_OOM, 0);
@@ -358,6 +365,7 @@ static void log_closed(void *arg)
     log_followers_finish(&run->c->followers); /* everything it printed is in the file */
     struct cleanup *cl = xcalloc(1, sizeof(*cl));
     *cl = (struct cleanup){.job = {.work = cleanup_work, .done = cleanup_done}, .run = run};
+    run->net_shared = run->net && ctrnet_shared(run->env, run->c);
     pool_submit(run->env->pool, POOL_LATENCY, &cl->job);
 }
 
@@ -413,9 +421,10 @@ struct start_job {
     struct dev_set *devs;  /* NULL unless it maps devices or limits block I/O */
     struct ns_join *join;  /* other containers' namespaces it enters, its shared /dev/shm */
     struct ctr_vols *vols; /* its volumes (NULL: none) */
+    struct ctrnet *net;    /* its endpoint on the default bridge (NULL: not on it) */
     int log_fd;
     int64_t log_size;
-    int64_t t_submit, t_begin, t_mount, t_cgroup, t_plan, t_end;
+    int64_t t_submit, t_begin, t_net, t_mount, t_cgroup, t_plan, t_end;
 };
 
 static char *read_host_file(const char *path)
@@ -425,15 +434,17 @@ static char *read_host_file(const char *path)
     return fs_read_file(path, &data, &len, NULL) == 0 ? data : xstrdup("");
 }
 
-/* /etc/hosts, /etc/hostname and /etc/resolv.conf as Docker writes them for networks without
- * a bridge (none: loopback only; host: the host's files). With --network container:X it uses
- * X's files, and writes none. */
-static int write_etc(const struct container *c, const struct ns_join *join, struct berth_err **err)
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf as Docker writes them: for none loopback only,
+ * for host the host's files, on the default bridge also the container's address and the host's
+ * nameservers it can reach (net). With --network container:X it uses X's files, and writes
+ * none. */
+static int write_etc(const struct container *c, const struct ns_join *join,
+                     const struct ctrnet *net, struct berth_err **err)
 {
     if (join && join->etc_dir)
         return 0;
-    const char *net = json_get_str(c->host_config, "NetworkMode");
-    bool host = net && strcmp(net, "host") == 0;
+    const char *mode = json_get_str(c->host_config, "NetworkMode");
+    bool host = mode && strcmp(mode, "host") == 0;
     _cleanup_buf_ struct buf hosts = {0}, resolv = {0};
     _cleanup_free_ char *host_hosts = host ? read_host_file("/etc/hosts") : NULL;
     _cleanup_free_ char *host_resolv = read_host_file("/etc/resolv.conf");
@@ -452,10 +463,15 @@ static int write_etc(const struct container *c, const struct ns_join *join, stru
             return r;
         buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - e), e);
     }
+    ctrnet_hosts_line(net, json_get_str(c->config, "Hostname"),
+                      json_get_str(c->config, "Domainname"), &hosts);
     json_t *dns = json_object_get(c->host_config, "Dns");
     json_t *search = json_object_get(c->host_config, "DnsSearch");
     json_t *options = json_object_get(c->host_config, "DnsOptions");
-    if (json_array_size(dns) || json_array_size(search) || json_array_size(options)) {
+    if (net) {
+        _cleanup_free_ char *text = resolvconf_build_bridge(host_resolv, dns, search, options);
+        buf_puts(&resolv, text);
+    } else if (json_array_size(dns) || json_array_size(search) || json_array_size(options)) {
         _cleanup_free_ char *text = resolvconf_build(host_resolv, dns, search, options);
         buf_puts(&resolv, text);
     } else {
@@ -493,8 +509,12 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
     struct container *c = j->c;
     struct cgroup_limits limits;
     *merged = xasprintf("%s/merged", c->dir);
-    int r = write_etc(c, j->join, &j->err);
+    int r = ctrnet_setup(j->net, c, &j->err);
     if (r < 0)
+        return r;
+    crashpoint("start-plumbed");
+    j->t_net = mono_us();
+    if ((r = write_etc(c, j->join, j->net, &j->err)) < 0)
         return r;
     if ((r = ns_shm_mount(j->join, &j->err)) < 0)
         return r;
@@ -524,11 +544,14 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
                                 "failed to create task for container: exec: \"docker-init\": "
                                 "executable file not found in $PATH (install Debian's tini or "
                                 "set init-path in daemon.json)");
-    r = plan_build(
-        c,
-        &(struct plan_inputs){
-            .rootfs = *merged, .init = init, .cg = j->cg, .devs = j->devs, .join = j->join},
-        plan, store, &j->err);
+    r = plan_build(c,
+                   &(struct plan_inputs){.rootfs = *merged,
+                                         .init = init,
+                                         .cg = j->cg,
+                                         .devs = j->devs,
+                                         .join = j->join,
+                                         .net = j->net},
+                   plan, store, &j->err);
     if (r < 0)
         return r;
     if ((r = plan_stdio(c, &j->io, &j->err)) < 0)
@@ -555,6 +578,7 @@ static void undo(struct start_job *j)
     rootfs_unmount(j->c->dir, NULL);
     if (j->join && j->join->own_shm)
         ns_shm_unmount(j->c->dir);
+    ctrnet_undo(j->net, j->c->id);
 }
 
 /* Prepare, then spawn the process from the plan. */
@@ -567,6 +591,7 @@ static int start_process(struct start_job *j, struct plan_store **store, char **
     memcpy(plan.stdio, j->io.child, sizeof(plan.stdio));
     r = spawn(&plan, j->cg, &j->sr, &j->exit_code, &j->err);
     plan_stdio_close_child(&j->io); /* the child has its copies */
+    ctrnet_spawned(j->net);         /* and its netns */
     crashpoint("start-spawned");    /* it runs; its state is not saved yet */
     return r;
 }
@@ -576,7 +601,7 @@ static void start_work(struct pool_job *job)
     struct start_job *j = (struct start_job *)job;
     struct plan_store *store = NULL;
     _cleanup_free_ char *merged = NULL;
-    j->t_begin = mono_us();
+    j->t_begin = j->t_net = mono_us();
     j->log_fd = -1;
     j->exit_code = 125;
     j->res = start_process(j, &store, &merged);
@@ -590,12 +615,22 @@ static void start_work(struct pool_job *job)
 /* The start trace: where the time went, kept with the container and in the debug log. */
 static json_t *trace(const struct start_job *j)
 {
-    return json_pack("{sI sI sI sI sI sI sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit),
-                     "RootfsUs", (json_int_t)(j->t_mount - j->t_begin), "CgroupUs",
-                     (json_int_t)(j->t_cgroup - j->t_mount), "PlanUs",
-                     (json_int_t)(j->t_plan - j->t_cgroup), "CloneUs", (json_int_t)j->sr.clone_us,
-                     "ExecUs", (json_int_t)(j->sr.exec_us - j->sr.clone_us), "TotalUs",
-                     (json_int_t)(j->t_end - j->t_submit));
+    json_t *t = json_pack("{sI}", "QueueUs", (json_int_t)(j->t_begin - j->t_submit));
+    if (j->net) { /* the default bridge: its netns, then the veth plumbed into it */
+        int64_t netns, plumb;
+        ctrnet_times(j->net, &netns, &plumb);
+        json_object_set_new(t, "NetnsUs", json_integer(netns));
+        json_object_set_new(t, "PlumbUs", json_integer(plumb));
+    }
+    json_t *rest =
+        json_pack("{sI sI sI sI sI sI}", "RootfsUs", (json_int_t)(j->t_mount - j->t_net),
+                  "CgroupUs", (json_int_t)(j->t_cgroup - j->t_mount), "PlanUs",
+                  (json_int_t)(j->t_plan - j->t_cgroup), "CloneUs", (json_int_t)j->sr.clone_us,
+                  "ExecUs", (json_int_t)(j->sr.exec_us - j->sr.clone_us), "TotalUs",
+                  (json_int_t)(j->t_end - j->t_submit));
+    json_object_update(t, rest);
+    json_decref(rest);
+    return t;
 }
 
 static struct rio *watch(struct exec_env *env, int fd, struct ctr_run *run, reactor_recv_cb cb)
@@ -637,6 +672,8 @@ static void begin_run(struct start_job *j)
         run->own_shm = j->join->own_shm;
     }
     run->vols = take_ptr(j->vols);
+    run->net = take_ptr(j->net);
+    ctrnet_record(run->net, j->env, c);
     c->run = run;
     reactor_poll(run->pidfd, POLLIN, on_exit_ready);
     buf_append(&run->stdin_q, c->stdin_pending.data, c->stdin_pending.len);
@@ -671,14 +708,14 @@ static void start_done(struct pool_job *job)
         c->state.error = xstrdup(j->err->msg);
         log_debug("container %.12s: start failed: %s", c->id, j->err->msg);
     } else {
+        json_decref(c->trace);
+        c->trace = trace(j); /* before begin_run takes its network */
         begin_run(j);
         c->state.status = CTR_RUNNING;
         c->state.pid = j->sr.pid;
         c->state.exit_code = 0;
         c->state.oom_killed = false;
         set_time(&c->state.started_at);
-        json_decref(c->trace);
-        c->trace = trace(j);
         notify(j->env, c, CTR_EVENT_START, 0);
         _cleanup_free_ char *t = json_dumps(c->trace, JSON_COMPACT);
         log_debug("container %.12s: started pid %d, trace %s", c->id, j->sr.pid, t);
@@ -692,6 +729,7 @@ static void start_done(struct pool_job *job)
     free(j->top_link);
     ns_join_free(j->join);
     ctr_vols_free(j->vols);
+    ctrnet_release(env, take_ptr(j->net), NULL); /* a start that failed: its address back */
     free(j);
     if (failed) {
         log_followers_finish(&c->followers); /* followers of a run that never happened */
@@ -749,6 +787,8 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
     }
     /* the other containers' namespaces are looked up now, while they cannot change */
     int joined = ns_join_resolve(env->cs, c, &j->join, &j->err);
+    if (joined == 0) /* its address is taken here, on the reactor: IPAM needs no lock */
+        joined = ctrnet_prepare(env, c, &j->net, &j->err);
     c->starting = true; /* blocks a concurrent start or removal until the job is done */
     log_followers_open(&c->followers); /* logs -f from now on waits for this run's end */
     j->t_submit = mono_us();

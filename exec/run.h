@@ -15,6 +15,7 @@
 #include "fs/volume.h"
 
 struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
+struct netbr;        /* net/network/bridge.h: the default bridge network */
 
 /* What happens to a container that only exec/ sees, reported for the daemon's events (reactor
  * thread; fn NULL: nobody listens). value: the signal sent for CTR_EVENT_KILL (by a kill or a
@@ -44,6 +45,9 @@ struct exec_env {
     const char *ipc_mode;      /* daemon.json "default-ipc-mode" (NULL: dockerd's, private) */
     const char *cgroupns_mode; /* daemon.json "default-cgroupns-mode" (NULL: per cgroup version) */
     struct ctr_notify notify;  /* the daemon's events */
+    bool default_bridge;       /* daemon.json "bridge" is not "none": "", default and bridge
+                                * put a container on the default bridge */
+    struct netbr *bridge;      /* ... once it is set up, at start-up (before any start) */
 
     struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
     struct map execs;              /* docker exec instances by ID (exec/execproc.c) */

@@ -17,9 +17,11 @@
 #include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "fs/image_delete.h"
+#include "exec/effective.h"
 #include "exec/execproc.h"
 #include "exec/logconfig.h"
 #include "exec/namespaces.h"
@@ -230,7 +232,9 @@ static void start_exec(struct daemon *d)
         .init_path = json_get_str(d->cfg.file, "init-path"),
         .ipc_mode = json_get_str(d->cfg.file, "default-ipc-mode"),
         .cgroupns_mode = json_get_str(d->cfg.file, "default-cgroupns-mode"),
-        .notify = {.fn = events_on_container, .exec_die = events_on_exec_die, .arg = d->events}};
+        .notify = {.fn = events_on_container, .exec_die = events_on_exec_die, .arg = d->events},
+        .default_bridge = !d->bridge_cfg.disabled}; /* .bridge: made by handlers/recovery.c */
+    ctr_network_default_bridge(!d->bridge_cfg.disabled);
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
 }
 
@@ -351,6 +355,8 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
         return r;
     if ((r = ns_check_defaults(d->cfg.file, err)) < 0)
         return r;
+    if ((r = netbr_config_parse(d->cfg.file, &d->bridge_cfg, err)) < 0)
+        return r;
     if ((r = prepare_dirs(d, err)) < 0)
         return r;
     if ((r = lock_pidfile(d, err)) < 0)
@@ -358,6 +364,7 @@ static int daemon_start(struct daemon *d, struct berth_err **err)
     if ((r = load_engine_id(d, err)) < 0)
         return r;
     raise_limits();
+    d->started = time_format_rfc3339(time_now_ns());
     host_info_load(&d->host);
     cgroup_detect(&d->cgroup);
     if ((r = start_reactor(d, err)) < 0)
@@ -411,6 +418,8 @@ static void daemon_stop(struct daemon *d)
     events_close(d->events); /* after the containers' last events */
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
+    netbr_close(take_ptr(d->exec.bridge)); /* its link stays, as docker0 does */
+    netbr_config_free(&d->bridge_cfg);
     volume_store_close(d->volumes);
     image_store_close(d->images);
     layer_store_close(d->layers);
@@ -422,6 +431,7 @@ static void daemon_stop(struct daemon *d)
     release_pidfile(d);
     host_info_free(&d->host);
     free(d->id);
+    free(d->started);
     config_free(&d->cfg);
 }
 
@@ -436,6 +446,8 @@ static int serve(struct daemon *d, struct berth_err **err)
     r = reactor_run(d->r);
     if (r < 0)
         return r;
+    if (d->fatal) /* said in the log when it happened */
+        return berth_user_error(err, EIO, "start-up failed");
     log_info("berthd shut down");
     return 0;
 }

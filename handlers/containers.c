@@ -81,14 +81,6 @@ static void volumes_made(void *ctx, int res, const struct berth_err *err)
     pool_submit(cc->a->d->pool, POOL_LATENCY, &cc->job);
 }
 
-/* daemon.json "bridge": "none" (dockerd's -b none): containers on the default network run
- * without networking, as they do here until bridge networking lands, and without a warning. */
-static bool no_default_bridge(const struct daemon *d)
-{
-    const char *bridge = json_get_str(d->cfg.file, "bridge");
-    return bridge && strcmp(bridge, "none") == 0;
-}
-
 void containers_create(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
@@ -110,8 +102,6 @@ void containers_create(struct api_req *a)
         json_decref(warnings);
         return api_reply_error(a, err);
     }
-    if (!no_default_bridge(a->d))
-        fields_network_warning(c->host_config, warnings);
     ctr_add(a->d->cs, c, a->d->pool); /* the name is taken from now on */
     struct create_call *cc = xcalloc(1, sizeof(*cc));
     *cc = (struct create_call){.job = {.work = create_work, .done = create_done},
@@ -137,15 +127,21 @@ static json_t *state_json(const struct container *c)
                      s->finished_at ? s->finished_at : TIME_ZERO);
 }
 
-/* One network's endpoint as dockerd's EndpointSettings: empty operational data, as for none
- * and host (no address), and the MAC address the container asked for (--mac-address). */
+/* One network's endpoint as dockerd's EndpointSettings: the MAC address the container asked for
+ * (--mac-address) and, on the default bridge, what its endpoint has (c->net: NetworkID once it
+ * ran there, address, gateway and MAC while it runs); empty for none and host (no address). */
 static json_t *endpoint_json(const struct container *c)
 {
-    return json_pack("{s:n s:n s:n ss s:n si ss ss ss ss si ss ss si s:n}", "IPAMConfig", "Links",
-                     "Aliases", "MacAddress", json_get_str(c->config, "MacAddress") ?: "",
-                     "DriverOpts", "GwPriority", 0, "NetworkID", "", "EndpointID", "", "Gateway",
-                     "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address",
-                     "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+    const json_t *ep = c->net;
+    const char *mac = json_get_str(ep, "MacAddress") ?: json_get_str(c->config, "MacAddress");
+    return json_pack("{s:n s:n s:n ss s:n si ss ss ss ss sI ss ss si s:n}", "IPAMConfig", "Links",
+                     "Aliases", "MacAddress", mac ?: "", "DriverOpts", "GwPriority", 0, "NetworkID",
+                     json_get_str(ep, "NetworkID") ?: "", "EndpointID",
+                     json_get_str(ep, "EndpointID") ?: "", "Gateway",
+                     json_get_str(ep, "Gateway") ?: "", "IPAddress",
+                     json_get_str(ep, "IPAddress") ?: "", "IPPrefixLen",
+                     (json_int_t)json_get_int(ep, "IPPrefixLen", 0), "IPv6Gateway", "",
+                     "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
 }
 
 /* Config as inspect shows it: dockerd shows Config.MacAddress (deprecated) only for a network
@@ -172,9 +168,10 @@ static json_t *networks_json(const struct container *c)
     return nets;
 }
 
-/* dockerd's NetworkSettings: the base, the default network's fields (empty for none and host:
- * no address, MacAddress ""), and the endpoint per network. A running container in a network
- * namespace of its own shows it as its SandboxKey, a path nsenter and ip-netns take. */
+/* dockerd's NetworkSettings: the base, the default network's fields (the bridge endpoint's
+ * address while it runs; empty for none and host: no address, MacAddress ""), and the endpoint
+ * per network. A running container in a network namespace of its own shows it as its
+ * SandboxKey, a path nsenter and ip-netns take. */
 static json_t *network_json(const struct container *c)
 {
     const char *mode = ctr_network_mode(c);
@@ -187,6 +184,12 @@ static json_t *network_json(const struct container *c)
         "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", networks_json(c));
     if (own_ns)
         json_object_set_new(j, "SandboxKey", json_sprintf("/proc/%d/ns/net", c->state.pid));
+    if (strcmp(mode, "bridge") == 0 && c->net) { /* dockerd's top-level copy, default bridge only */
+        static const char *const keys[] = {"EndpointID", "Gateway", "IPAddress", "MacAddress"};
+        for (size_t i = 0; i < 4; i++)
+            json_object_set_new(j, keys[i], json_string(json_get_str(c->net, keys[i]) ?: ""));
+        json_object_set_new(j, "IPPrefixLen", json_integer(json_get_int(c->net, "IPPrefixLen", 0)));
+    }
     return j;
 }
 

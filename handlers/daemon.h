@@ -17,6 +17,7 @@
 #include "fs/layer.h"
 #include "fs/store.h"
 #include "fs/volume.h"
+#include "net/network/bridge.h"
 #include "net/registry/download.h"
 #include "net/registry/hclient.h"
 #include "net/registry/pull.h"
@@ -61,6 +62,9 @@ struct daemon {
     struct push_env push_env;
     char *id; /* engine ID, kept in ROOT/engine-id */
     int pidfile_fd;
-    struct recovery *recovery; /* start-up recovery still under way (handlers/recovery.c) */
-    int stop_signals;          /* SIGTERM/SIGINT received: containers are being stopped */
+    struct recovery *recovery;      /* start-up recovery still under way (handlers/recovery.c) */
+    int stop_signals;               /* SIGTERM/SIGINT received: containers are being stopped */
+    struct netbr_config bridge_cfg; /* daemon.json's default bridge (exec.bridge once made) */
+    bool fatal;                     /* start-up failed after the API listened: exit with an error */
+    char *started;                  /* RFC 3339: when it started (host and none's Created) */
 };

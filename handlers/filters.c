@@ -76,6 +76,10 @@ static const struct filters_key volume_prune_keys[] = {
     {"label!", NULL},
     {NULL, NULL},
 };
+static const struct filters_key network_list_keys[] = {
+    {"dangling", NULL}, {"driver", NULL}, {"id", NULL},   {"label", NULL},
+    {"name", NULL},     {"scope", NULL},  {"type", NULL}, {NULL, NULL},
+};
 /* berth has no user-defined network and no build cache yet: these prunes find nothing, whatever
  * the keys select (handlers/prune_empty.c; the build prune, as dockerd's, ignores keys it does
  * not know). */
@@ -98,6 +102,7 @@ const struct filters_route_keys filters_table[FILTERS_ROUTES] = {
     [FILTERS_EVENTS] = {"GET", "/events", events_keys},
     [FILTERS_VOLUME_LIST] = {"GET", "/volumes", volume_list_keys},
     [FILTERS_VOLUME_PRUNE] = {"POST", "/volumes/prune", volume_prune_keys},
+    [FILTERS_NETWORK_LIST] = {"GET", "/networks", network_list_keys},
     [FILTERS_NETWORK_PRUNE] = {"POST", "/networks/prune", network_prune_keys},
     [FILTERS_BUILD_PRUNE] = {"POST", "/build/prune", build_prune_keys},
 };

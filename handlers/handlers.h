@@ -75,6 +75,14 @@ void volumes_prune(struct api_req *a);
 /* df.c: docker system df */
 void system_df(struct api_req *a);
 
+/* networks.c: the predefined networks (bridge, host, none) */
+void networks_list(struct api_req *a);
+void networks_inspect(struct api_req *a);
+void networks_create(struct api_req *a);
+void networks_delete(struct api_req *a);
+void networks_connect(struct api_req *a);
+void networks_disconnect(struct api_req *a);
+
 /* prune_empty.c: the prunes of what berth has none of yet (networks, build cache), which
  * docker system prune asks for */
 void networks_prune(struct api_req *a);

@@ -111,6 +111,13 @@ const struct param_row params_table[] = {
     {"DELETE", "/volumes/{name}", "force", H, "docker volume rm -f",
      "a volume that does not exist is no error"},
     {"POST", "/volumes/prune", "filters", H, "docker volume prune --filter", NULL},
+    /* ---- networks ---- */
+    {"GET", "/networks", "filters", H, "docker network ls --filter",
+     "its keys are checked by the route"},
+    {"GET", "/networks/{id}", "verbose", H, "docker network inspect -v",
+     "nothing more to show: no swarm services"},
+    {"GET", "/networks/{id}", "scope", H, "docker network inspect",
+     "every network is local: another scope finds none"},
     /* ---- prunes of what berth has none of yet ---- */
     {"POST", "/networks/prune", "filters", H, "docker network prune --filter",
      "berth has no user-defined network: nothing matches, nothing is pruned"},

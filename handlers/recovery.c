@@ -5,13 +5,17 @@
  * set aside is visible to a request, so only the first job gates. */
 #include "handlers/recovery.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/cleanup.h"
 #include "core/log.h"
 #include "core/macros.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "handlers/daemon.h"
+#include "net/network/bridge.h"
 
 struct parked {
     struct api_req *a;
@@ -27,6 +31,8 @@ struct recovery {
     size_t removed, failed;
     struct parked *parked, **tail;
     bool host_done;
+    struct netbr *bridge; /* the default bridge, set up by host_work */
+    struct berth_err *bridge_err;
 };
 
 /* Layers nothing uses: left by a crash between unregistering an image and trashing its layers,
@@ -108,14 +114,37 @@ static void trash_done(struct pool_job *job)
 static void host_work(struct pool_job *job)
 {
     struct recovery *rv = container_of(job, struct recovery, host_job);
+    /* before any container starts (starts wait for this job): the default bridge, made or
+     * reused, and what a crash left in it */
+    if (!rv->d->bridge_cfg.disabled)
+        netbr_open(&rv->d->bridge_cfg, &rv->bridge, &rv->bridge_err);
     ctr_recover_host(rv->rc);
     volume_recover_host(rv->d->volumes); /* no container runs: no volume is mounted */
+}
+
+/* As dockerd, a default bridge that cannot be set up stops the daemon (SIGTERM to itself: the
+ * usual shutdown, which stops what runs); else containers may use it from now on, and the
+ * addresses their records kept are settled. */
+static void bridge_ready(struct recovery *rv)
+{
+    struct daemon *d = rv->d;
+    if (rv->bridge_err) {
+        log_error("failed to start daemon: %s", rv->bridge_err->msg);
+        berth_err_free(take_ptr(rv->bridge_err));
+        d->fatal = true;
+        kill(getpid(), SIGTERM);
+        return;
+    }
+    d->exec.bridge = take_ptr(rv->bridge);
+    if (d->exec.bridge)
+        ctrnet_recover(&d->exec);
 }
 
 /* Containers are reconciled: the parked requests run, in the order they came. */
 static void host_done(struct pool_job *job)
 {
     struct recovery *rv = container_of(job, struct recovery, host_job);
+    bridge_ready(rv);
     ctr_recover_finish(take_ptr(rv->rc), &rv->trash);
     rv->host_done = true;
     log_info("start-up: containers reconciled with the host");

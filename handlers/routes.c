@@ -68,7 +68,14 @@ static const struct route routes[] = {
     {"PUT", "/volumes/{name}", volumes_update, 0},
     {"DELETE", "/volumes/{name}", volumes_delete, ROUTE_AFTER_RECOVERY},
 
+    /* the default bridge is set up by the start-up recovery */
+    {"GET", "/networks", networks_list, ROUTE_AFTER_RECOVERY},
+    {"POST", "/networks/create", networks_create, 0},
     {"POST", "/networks/prune", networks_prune, 0},
+    {"GET", "/networks/{id}", networks_inspect, ROUTE_AFTER_RECOVERY},
+    {"DELETE", "/networks/{id}", networks_delete, ROUTE_AFTER_RECOVERY},
+    {"POST", "/networks/{id}/connect", networks_connect, ROUTE_AFTER_RECOVERY},
+    {"POST", "/networks/{id}/disconnect", networks_disconnect, ROUTE_AFTER_RECOVERY},
     {"POST", "/build/prune", build_prune, 0},
 };
 

@@ -60,7 +60,8 @@ berth_up() {
   local d=$BENCH_DIR/berth
   mkdir -p "$d"
   BENCH_CG+=("$BENCH_TAG-berth")
-  printf '{"cgroup-parent": "/%s"}\n' "$BENCH_TAG-berth" >"$d/daemon.json"
+  # no default bridge, as the peers' dockerd: the host's network untouched
+  printf '{"bridge": "none", "cgroup-parent": "/%s"}\n' "$BENCH_TAG-berth" >"$d/daemon.json"
   setsid "$BERTHD" --root "$d/root" --exec-root "$d" -H "unix://$d/berth.sock" -p "$d/berthd.pid" \
     --config-file "$d/daemon.json" --log-level "${BERTH_LOG_LEVEL:-debug}" \
     </dev/null >"$d/berthd.log" 2>&1 &

@@ -184,30 +184,6 @@ static void test_cli_defaults_pass(void **state)
     passes("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"container:web\"}}", "");
 }
 
-/* The default network (however it is asked for) runs as none, with a warning. */
-static void test_network_warning(void **state)
-{
-    (void)state;
-    static const char *const warned[] = {"{}", "{\"NetworkMode\":\"\"}",
-                                         "{\"NetworkMode\":\"default\"}",
-                                         "{\"NetworkMode\":\"bridge\"}"};
-    static const char *const quiet[] = {"{\"NetworkMode\":\"none\"}", "{\"NetworkMode\":\"host\"}",
-                                        "{\"NetworkMode\":\"container:web\"}"};
-    for (size_t i = 0; i < 4 + 3; i++) {
-        json_t *hc = json_loads(i < 4 ? warned[i] : quiet[i - 4], 0, NULL), *w = json_array();
-        fields_network_warning(hc, w);
-        assert_int_equal(json_array_size(w), i < 4 ? 1 : 0);
-        if (i < 4)
-            assert_string_equal(json_string_value(json_array_get(w, 0)), BRIDGE_WARNING);
-        json_decref(hc);
-        json_decref(w);
-    }
-    json_t *w = json_array();
-    fields_network_warning(NULL, w); /* no HostConfig at all: the default network */
-    assert_int_equal(json_array_size(w), 1);
-    json_decref(w);
-}
-
 static void test_refused_by_name(void **state)
 {
     (void)state;
@@ -387,15 +363,10 @@ static void test_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_matches_spec),
-        cmocka_unit_test(test_cli_defaults_pass),
-        cmocka_unit_test(test_network_warning),
-        cmocka_unit_test(test_refused_by_name),
-        cmocka_unit_test(test_defaults_are_unset),
-        cmocka_unit_test(test_dockerd_words),
-        cmocka_unit_test(test_volumes),
-        cmocka_unit_test(test_healthcheck_warns),
-        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_table_matches_spec), cmocka_unit_test(test_cli_defaults_pass),
+        cmocka_unit_test(test_refused_by_name),    cmocka_unit_test(test_defaults_are_unset),
+        cmocka_unit_test(test_dockerd_words),      cmocka_unit_test(test_volumes),
+        cmocka_unit_test(test_healthcheck_warns),  cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* tests/exec/test_resolvconf.c — exec/resolvconf.c: the host's resolv.conf read as libnetwork
  * reads it (last search wins, options add up, comments and bad nameservers go, other
- * directives stay) and --dns, --dns-search, --dns-option replacing their parts. */
+ * directives stay), --dns, --dns-search, --dns-option replacing their parts, and the default
+ * bridge's transform (no loopback or IPv6 nameserver, Google's when none is left). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,9 +63,38 @@ static void test_overrides(void **state)
            "sortlist 10.0.0.0/8\n");
 }
 
+static char *bridge(const char *host_text, const char *dns)
+{
+    json_t *d = dns ? json_loads(dns, 0, NULL) : NULL;
+    char *got = resolvconf_build_bridge(host_text, d, NULL, NULL);
+    json_decref(d);
+    return got;
+}
+
+static void test_bridge(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *a = bridge(host, NULL);
+    assert_string_equal(a, "nameserver 10.0.0.1\nsearch a.example b.example\n"
+                           "options ndots:1 rotate\nsortlist 10.0.0.0/8\n");
+    _cleanup_free_ char *b = bridge("nameserver 127.0.0.53\nnameserver ::1\nnameserver 127.1.2.3\n"
+                                    "nameserver 192.0.2.53\nsearch lan\n",
+                                    NULL);
+    assert_string_equal(b, "nameserver 192.0.2.53\nsearch lan\n");
+    /* nothing reachable is left: dockerd's fallback */
+    _cleanup_free_ char *c = bridge("nameserver 127.0.0.53\noptions edns0\n", NULL);
+    assert_string_equal(c, "nameserver 8.8.8.8\nnameserver 8.8.4.4\noptions edns0\n");
+    _cleanup_free_ char *d = bridge("", NULL);
+    assert_string_equal(d, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    /* --dns as given, loopback or not */
+    _cleanup_free_ char *e = bridge("nameserver 10.0.0.1\n", "[\"127.0.0.1\"]");
+    assert_string_equal(e, "nameserver 127.0.0.1\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_host_file),
-                                       cmocka_unit_test(test_overrides)};
+                                       cmocka_unit_test(test_overrides),
+                                       cmocka_unit_test(test_bridge)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

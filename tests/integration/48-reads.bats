@@ -92,7 +92,7 @@ fs_name() {
   [ "$(js '.RegistryConfig.IndexConfigs["myreg.example:5000"].Secure')" = false ]
   [ "$(js '.Labels | join(",")')" = zone=a ]
   # drivers: only those berth has
-  [ "$(js '.Plugins.Network | join(",")')" = host,null ]
+  [ "$(js '.Plugins.Network | join(",")')" = bridge,host,null ]
   [ "$(js '.Plugins.Volume | join(",")')" = local ]
   [ "$(js '.Plugins.Log | join(",")')" = json-file ]
   # the docker CLI shows the same
@@ -116,7 +116,7 @@ fs_name() {
   docker create --name plain --label own=1 withcfg >/dev/null
   [ "$(docker inspect -f '{{.HostConfig.ShmSize}}' plain)" = 67108864 ]
   [ "$(docker inspect -f '{{.HostConfig.Runtime}}' plain)" = runc ]
-  # bridge networking does not exist yet: the container is on none, and says so
+  # this daemon has no default bridge ("bridge": "none"): the container is on none, and says so
   [ "$(docker inspect -f '{{.HostConfig.NetworkMode}}' plain)" = none ]
   [ "$(docker inspect -f '{{json .NetworkSettings.Networks}}' plain | jq -r 'keys | join(",")')" = none ]
   [ "$(docker inspect -f '{{.HostConfig.IpcMode}}' plain)" = private ]

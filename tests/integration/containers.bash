@@ -26,12 +26,13 @@ ctr_setup_file() {
 # ctr_setup [berthd flags...]: a berthd with cgroup-parent /berth-test-RANDOM (plus whatever
 # BT_CONFIG_EXTRA adds to daemon.json, e.g. '"log-opts":{"max-size":"1m"}') and busybox.
 # daemon.json also says "bridge": "none" (dockerd's -b none: no default bridge, containers on
-# the default network run without networking, silently), so that a plain docker run's stderr
-# has no "bridge networking is not supported yet" warning; CTR_BRIDGE=1 leaves it out.
+# the default network run without networking), so the suites' berthds leave the host's network
+# alone; CTR_BRIDGE=1 leaves it out and runs berthd in a network namespace of its own
+# (bt_netns_up), where it makes its default bridge.
 ctr_setup() {
   CG_PARENT=berth-test-$$-$RANDOM
   local bridge='"bridge":"none",'
-  [ -z "${CTR_BRIDGE:-}" ] || bridge=
+  [ -z "${CTR_BRIDGE:-}" ] || { bridge=; [ -n "${BT_NETNS_PID:-}" ] || bt_netns_up; }
   BT_CONFIG="{$bridge\"cgroup-parent\":\"/$CG_PARENT\"${BT_CONFIG_EXTRA:+,$BT_CONFIG_EXTRA}}"
   start_berthd "$@"
   docker import --change 'CMD ["sh"]' "$BUSYBOX_TAR" busybox:latest >/dev/null

@@ -30,11 +30,58 @@ bt_prepare() {
 berthd_spawn() {
   BT_ARGS=("$@")
   export DOCKER_HOST=unix://$BT_SOCK
+  bt_no_host_bridge "$@"
+  local ns=()
+  [ -z "${BT_NETNS_PID:-}" ] || ns=(nsenter "--net=/proc/$BT_NETNS_PID/ns/net")
   # 3>&-: bats waits for fd 3 to close, so a daemon must not hold it.
-  ${BT_WRAP[@]+"${BT_WRAP[@]}"} "$BERTHD" "$@" </dev/null >>"$BT_DIR/berthd.log" 2>&1 3>&- &
+  ${ns[@]+"${ns[@]}"} ${BT_WRAP[@]+"${BT_WRAP[@]}"} "$BERTHD" "$@" </dev/null \
+    >>"$BT_DIR/berthd.log" 2>&1 3>&- &
   BT_PID=$!
   wait_for_socket "$BT_SOCK" || { cat "$BT_DIR/berthd.log" >&2; return 1; }
 }
+
+# bt_no_host_bridge [berthd flags...]: berthd makes a default bridge (berth0) where it runs, and
+# every test's berthd would share the host's: unless berthd runs in a network namespace of its
+# own (bt_netns_up), its daemon.json (--config-file, else $BT_DIR/daemon.json) gets
+# "bridge": "none" when it names no bridge (a file that is no JSON object is left as it is).
+bt_no_host_bridge() {
+  [ -z "${BT_NETNS_PID:-}" ] || return 0
+  local f=$BT_DIR/daemon.json
+  while [ $# -gt 0 ]; do
+    case $1 in
+    --config-file) f=$2; shift ;;
+    --config-file=*) f=${1#*=} ;;
+    esac
+    shift
+  done
+  [ -f "$f" ] && jq -e 'type == "object" and (has("bridge") | not)' "$f" >/dev/null 2>&1 || return 0
+  jq -c '. + {"bridge": "none"}' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
+}
+
+# bt_netns_up: a network namespace for berthd (call before start_berthd): held by a sleeping
+# process of ours (so it outlives a berthd killed with -9 and its restarts), lo up in it; berthd
+# runs there through nsenter, and docker and curl still reach its unix socket from here. Sets
+# BT_NETNS_PID; bt_netns_down (stop_berthd calls it) kills the holder. in_netns CMD... runs CMD
+# in that namespace (ip, ping, nc: the daemon's side of the bridge).
+bt_netns_up() {
+  unshare --net sleep infinity </dev/null >/dev/null 2>&1 3>&- &
+  BT_NETNS_PID=$!
+  local i
+  for i in $(seq 100); do
+    [ "$(readlink "/proc/$BT_NETNS_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.01
+  done
+  in_netns ip link set lo up
+}
+
+bt_netns_down() {
+  [ -n "${BT_NETNS_PID:-}" ] || return 0
+  kill "$BT_NETNS_PID" 2>/dev/null
+  wait "$BT_NETNS_PID" 2>/dev/null || true # killed: 143
+  BT_NETNS_PID=
+}
+
+in_netns() { nsenter "--net=/proc/$BT_NETNS_PID/ns/net" "$@"; }
 
 # start_berthd [extra berthd flags...]: bt_prepare, then berthd on the private dirs.
 # BT_LOG_LEVEL (default debug; empty: no flag) picks the --log-level flag.
@@ -100,6 +147,7 @@ stop_berthd() {
     rm -rf "$BT_DIR"
     BT_DIR=
   fi
+  [ "${1:-}" = --keep ] || bt_netns_down
   return $rc
 }
 

@@ -1,0 +1,206 @@
+/* exec/ctrnet.c — the default bridge for one container: endpoint from the bridge's pool on the
+ * reactor, netns and veth on the start job's thread, and the way back at its end. The netns is
+ * held by berthd only until the process has entered it: from then on it lives as long as the
+ * container's processes, and the kernel takes the veth pair down with it (deleting a pair
+ * ourselves would block ~16 ms, see net/network/netlink.h). */
+#include "exec/ctrnet.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "exec/run.h"
+#include "net/network/bridge.h"
+#include "net/network/netlink.h"
+
+struct ctrnet {
+    struct netbr *br;
+    struct netbr_endpoint ep;
+    int netns;
+    bool plumbed;
+    int64_t netns_us, plumb_us;
+};
+
+bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge)
+{
+    const char *mode = json_get_str(host_config, "NetworkMode");
+    return default_bridge &&
+           (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"));
+}
+
+int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrnet **out,
+                   struct berth_err **err)
+{
+    *out = NULL;
+    if (!ctrnet_on_bridge(c->host_config, env->default_bridge))
+        return 0;
+    if (!env->bridge) /* set up at start-up before any start runs: its set-up failed */
+        return berth_user_error(err, EIO, "network bridge not found");
+    struct ctrnet *n = xcalloc(1, sizeof(*n));
+    n->br = env->bridge;
+    n->netns = -1;
+    int r = netbr_endpoint_new(n->br, json_get_str(c->config, "MacAddress"), &n->ep, err);
+    if (r < 0) {
+        free(n);
+        return berth_error_wrap(err, "failed to set up container networking");
+    }
+    *out = n;
+    return 0;
+}
+
+int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err **err)
+{
+    if (!n)
+        return 0;
+    int64_t t0 = mono_us();
+    int r = nl_netns_new(&n->netns, err);
+    int64_t t1 = mono_us();
+    n->netns_us = t1 - t0;
+    if (r < 0)
+        return berth_error_wrap(err, "failed to set up container networking");
+    r = netbr_endpoint_plumb(n->br, &n->ep, n->netns, c->id, c->host_config, err);
+    n->plumb_us = mono_us() - t1;
+    if (r < 0)
+        return berth_error_wrap(err, "failed to set up container networking");
+    n->plumbed = true;
+    return 0;
+}
+
+int ctrnet_netns(const struct ctrnet *n)
+{
+    return n ? n->netns : -1;
+}
+
+void ctrnet_spawned(struct ctrnet *n)
+{
+    if (n && n->netns >= 0) {
+        close(n->netns);
+        n->netns = -1;
+    }
+}
+
+void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
+{
+    if (!n)
+        return;
+    if (n->plumbed) /* the firewall's rules; the pair goes with the netns below */
+        netbr_endpoint_unplumb(n->br, &n->ep, ctr_id, false);
+    n->plumbed = false;
+    ctrnet_spawned(n);
+}
+
+void ctrnet_hosts_record(const char *ip, const char *hostname, const char *domainname,
+                         struct buf *out)
+{
+    if (!ip || !*ip || !hostname || !*hostname)
+        return;
+    buf_printf(out, "%s\t%s", ip, hostname);
+    if (domainname && *domainname)
+        buf_printf(out, ".%s", domainname);
+    /* a dotted name is also known by its first label */
+    const char *dot = strchr(hostname, '.');
+    if (dot || (domainname && *domainname))
+        buf_printf(out, " %.*s", (int)(dot ? dot - hostname : (ptrdiff_t)strlen(hostname)),
+                   hostname);
+    buf_puts(out, "\n");
+}
+
+void ctrnet_hosts_line(const struct ctrnet *n, const char *hostname, const char *domainname,
+                       struct buf *out)
+{
+    char ip[IPAM_ADDR_STRLEN];
+    if (n && n->ep.addr.family)
+        ctrnet_hosts_record(ipam_addr_fmt(&n->ep.addr, ip), hostname, domainname, out);
+}
+
+void ctrnet_times(const struct ctrnet *n, int64_t *netns_us, int64_t *plumb_us)
+{
+    *netns_us = n ? n->netns_us : 0;
+    *plumb_us = n ? n->plumb_us : 0;
+}
+
+void ctrnet_record(const struct ctrnet *n, struct exec_env *env, struct container *c)
+{
+    (void)env;
+    if (!n)
+        return;
+    char gw[IPAM_ADDR_STRLEN];
+    json_t *j = netbr_endpoint_json(&n->ep);
+    json_object_set_new(j, "NetworkID", json_string(n->br->id));
+    json_object_set_new(j, "IPPrefixLen", json_integer(n->br->subnet.bits));
+    json_object_set_new(j, "Gateway", json_string(ipam_addr_fmt(&n->br->route_via, gw)));
+    json_decref(c->net);
+    c->net = j;
+}
+
+/* "container:X" names c, by ID (ns_settle's form) or name. */
+static bool joins(struct exec_env *env, const struct container *other, const struct container *c)
+{
+    const char *mode = json_get_str(other->host_config, "NetworkMode");
+    if (!mode || strncmp(mode, "container:", 10) != 0)
+        return false;
+    struct container *x = NULL;
+    return ctr_lookup(env->cs, mode + 10, &x, NULL) == 0 && x == c;
+}
+
+bool ctrnet_shared(struct exec_env *env, const struct container *c)
+{
+    struct container *o;
+    for (size_t i = 0; (o = ctr_next(env->cs, &i));)
+        if (o != c && o->run && joins(env, o, c))
+            return true;
+    return false;
+}
+
+void ctrnet_unplumb(struct ctrnet *n, const char *ctr_id, bool shared)
+{
+    if (n)
+        netbr_endpoint_unplumb(n->br, &n->ep, ctr_id, shared);
+}
+
+/* What only a running endpoint has goes; NetworkID stays, as dockerd's cleanOperationalData. */
+static void clear_operational(struct container *c)
+{
+    if (!c->net)
+        return;
+    const char *id = json_get_str(c->net, "NetworkID");
+    json_t *kept = json_pack("{ss}", "NetworkID", id ? id : "");
+    json_decref(c->net);
+    c->net = kept;
+}
+
+void ctrnet_release(struct exec_env *env, struct ctrnet *n, struct container *c)
+{
+    (void)env;
+    if (c)
+        clear_operational(c);
+    if (!n)
+        return;
+    netbr_endpoint_release(n->br, &n->ep);
+    ctrnet_spawned(n);
+    free(n);
+}
+
+void ctrnet_recover(struct exec_env *env)
+{
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(env->cs, &i));) {
+        struct netbr_endpoint ep;
+        if (!c->net || !netbr_endpoint_from_json(c->net, &ep) || !ep.addr.family)
+            continue;
+        bool runs = c->state.status == CTR_RUNNING || c->state.status == CTR_PAUSED;
+        _cleanup_err_ struct berth_err *err = NULL;
+        if (runs && env->bridge && netbr_endpoint_restore(env->bridge, &ep, &err) == 0)
+            continue; /* it still runs (it outlived the last berthd): its address is taken */
+        if (runs)
+            log_warn("container %.12s: its bridge address is lost: %s", c->id,
+                     err ? err->msg : "no bridge");
+        clear_operational(c);
+    }
+}

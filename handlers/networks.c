@@ -1,0 +1,275 @@
+/* handlers/networks.c — the network API group for the networks every dockerd has: bridge (the
+ * default bridge, unless daemon.json says "bridge": "none"), host and none, listed and
+ * inspected in dockerd's shapes. User-defined networks do not exist yet: creating, connecting
+ * and disconnecting are refused by name, and removing a predefined network is refused with
+ * dockerd's words. */
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/digest.h"
+#include "core/json.h"
+#include "core/xalloc.h"
+#include "exec/effective.h"
+#include "handlers/api.h"
+#include "handlers/daemon.h"
+#include "handlers/filters.h"
+#include "handlers/handlers.h"
+#include "net/network/bridge.h"
+
+/* One of the predefined networks. */
+struct net_view {
+    const char *name, *driver;
+    char id[DIGEST_HEX_LEN + 1];
+    const char *created;
+    const struct netbr *br; /* bridge only */
+};
+
+/* host's and none's IDs are the engine's own and never change (dockerd keeps them in its
+ * store); the bridge's is new at each start, as dockerd makes its bridge network again. */
+static void stable_id(const struct daemon *d, const char *name, char out[DIGEST_HEX_LEN + 1])
+{
+    char digest[DIGEST_LEN + 1];
+    _cleanup_free_ char *seed = xasprintf("berth network %s %s", d->id, name);
+    digest_buf(seed, strlen(seed), digest);
+    memcpy(out, digest_hex(digest), DIGEST_HEX_LEN + 1);
+}
+
+/* The networks in dockerd's list order (bridge, host, none); returns how many. */
+static size_t views(const struct daemon *d, struct net_view out[3])
+{
+    size_t n = 0;
+    const struct netbr *br = d->exec.bridge;
+    if (br) {
+        out[n] = (struct net_view){
+            .name = "bridge", .driver = "bridge", .created = br->created, .br = br};
+        memcpy(out[n++].id, br->id, sizeof(br->id));
+    }
+    static const char *const names[] = {"host", "none"}, *const drivers[] = {"host", "null"};
+    for (size_t i = 0; i < 2; i++) {
+        out[n] = (struct net_view){.name = names[i], .driver = drivers[i], .created = d->started};
+        stable_id(d, names[i], out[n++].id);
+    }
+    return n;
+}
+
+/* dockerd's lookup: full ID, then full name, then a unique ID prefix. */
+static const struct net_view *find(const struct net_view *v, size_t n, const char *term)
+{
+    const struct net_view *prefix = NULL;
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].id, term))
+            return &v[i];
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].name, term))
+            return &v[i];
+    for (size_t i = 0; *term && i < n; i++)
+        if (!strncmp(v[i].id, term, strlen(term)))
+            prefix = &v[i], hits++;
+    return hits == 1 ? prefix : NULL;
+}
+
+static json_t *ipam_json(const struct net_view *v)
+{
+    if (!v->br) /* no IPAM for host and none: null, as dockerd 25+ (older ones said []) */
+        return json_pack("{ss s:n s:n}", "Driver", "default", "Options", "Config");
+    char sn[IPAM_PREFIX_STRLEN], gw[IPAM_ADDR_STRLEN], range[IPAM_PREFIX_STRLEN];
+    json_t *conf = json_pack("{ss ss}", "Subnet", netbr_subnet_str(v->br, sn), "Gateway",
+                             netbr_gateway_str(v->br, gw));
+    if (v->br->range.addr.family)
+        json_object_set_new(conf, "IPRange", json_string(ipam_prefix_fmt(&v->br->range, range)));
+    if (!ipam_addr_eq(&v->br->route_via, &v->br->gateway))
+        json_object_set_new(
+            conf, "AuxiliaryAddresses",
+            json_pack("{ss}", "DefaultGatewayIPv4", ipam_addr_fmt(&v->br->route_via, gw)));
+    return json_pack("{ss s:n s[o]}", "Driver", "default", "Options", "Config", conf);
+}
+
+/* The default bridge's driver options, as dockerd shows them. */
+static json_t *options_json(const struct net_view *v)
+{
+    if (!v->br)
+        return json_object();
+    const struct netbr_config *c = &v->br->cfg;
+    _cleanup_free_ char *mtu = xasprintf("%u", v->br->mtu);
+    return json_pack("{ss ss ss ss ss ss}", "com.docker.network.bridge.default_bridge", "true",
+                     "com.docker.network.bridge.enable_icc", c->icc ? "true" : "false",
+                     "com.docker.network.bridge.enable_ip_masquerade",
+                     c->ip_masq ? "true" : "false", "com.docker.network.bridge.host_binding_ipv4",
+                     c->host_ip ? c->host_ip : "0.0.0.0", "com.docker.network.bridge.name", c->name,
+                     "com.docker.network.driver.mtu", mtu);
+}
+
+/* dockerd's network Summary (the list's entries: no Containers). */
+static json_t *summary_json(const struct net_view *v)
+{
+    return json_pack("{ss ss ss ss ss sb sb so sb sb sb s{ss} sb so s{}}", "Name", v->name, "Id",
+                     v->id, "Created", v->created, "Scope", "local", "Driver", v->driver,
+                     "EnableIPv4", v->br != NULL || strcmp(v->name, "host") == 0, "EnableIPv6",
+                     false, "IPAM", ipam_json(v), "Internal", false, "Attachable", false, "Ingress",
+                     false, "ConfigFrom", "Network", "", "ConfigOnly", false, "Options",
+                     options_json(v), "Labels");
+}
+
+/* Its running containers, by ID: name, endpoint and addresses (only the bridge's have any). */
+static json_t *containers_json(struct daemon *d, const struct net_view *v)
+{
+    json_t *out = json_object();
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(d->cs, &i));) {
+        if (!c->run || strcmp(ctr_network_mode(c), v->name) != 0)
+            continue;
+        const char *ip = v->br ? json_get_str(c->net, "IPAddress") : NULL;
+        _cleanup_free_ char *cidr =
+            ip && *ip ? xasprintf("%s/%d", ip, (int)json_get_int(c->net, "IPPrefixLen", 0))
+                      : xstrdup("");
+        json_object_set_new(out, c->id,
+                            json_pack("{ss ss ss ss ss}", "Name", c->name, "EndpointID",
+                                      v->br ? json_get_str(c->net, "EndpointID") ?: "" : "",
+                                      "MacAddress",
+                                      v->br ? json_get_str(c->net, "MacAddress") ?: "" : "",
+                                      "IPv4Address", cidr, "IPv6Address", ""));
+    }
+    return out;
+}
+
+/* ---- list ---- */
+
+/* moby's Args.Match: the exact value, or a regular expression found in s. */
+static bool matches(const char *want, const char *s)
+{
+    regex_t re;
+    if (strcmp(want, s) == 0)
+        return true;
+    if (regcomp(&re, want, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    bool hit = regexec(&re, s, 0, NULL, 0) == 0;
+    regfree(&re);
+    return hit;
+}
+
+static bool any(const json_t *f, const char *key, const char *s, bool exact)
+{
+    json_t *vals = filters_values(f, key), *v;
+    size_t i;
+    if (!json_array_size(vals))
+        return true;
+    json_array_foreach(vals, i, v)
+    {
+        const char *want = json_string_value(v);
+        if (exact ? !strcmp(want, s) : matches(want, s))
+            return true;
+    }
+    return false;
+}
+
+/* dockerd's network filters for the predefined networks: no labels, all builtin and in use
+ * (dangling=true finds none of them), scope local. */
+static int check_filters(const json_t *f, bool *dangling_only, struct berth_err **err)
+{
+    json_t *vals = filters_values(f, "dangling"), *v;
+    size_t i;
+    *dangling_only = false;
+    if (json_array_size(vals) > 1)
+        return berth_user_error(err, EINVAL, "got more than one value for filter key \"dangling\"");
+    if (json_array_size(vals) == 1) {
+        const char *s = json_string_value(json_array_get(vals, 0));
+        if (!strcmp(s, "1") || !strcmp(s, "true"))
+            *dangling_only = true;
+        else if (strcmp(s, "0") && strcmp(s, "false"))
+            return berth_user_error(err, EINVAL,
+                                    "invalid value for filter 'dangling', must be \"true\" (or "
+                                    "\"1\"), or \"false\" (or \"0\")");
+    }
+    json_array_foreach(filters_values(f, "type"), i, v)
+    {
+        const char *t = json_string_value(v);
+        if (strcmp(t, "builtin") && strcmp(t, "custom"))
+            return berth_user_error(err, EINVAL, "invalid filter: 'type'='%s'", t);
+    }
+    return 0;
+}
+
+static bool listed(const json_t *f, const struct net_view *v, bool dangling_only)
+{
+    return any(f, "driver", v->driver, true) && any(f, "name", v->name, false) &&
+           any(f, "id", v->id, false) && !filters_has(f, "label") &&
+           any(f, "scope", "local", true) && !dangling_only &&
+           (!filters_has(f, "type") ||
+            !strcmp(json_string_value(json_array_get(filters_values(f, "type"), 0)), "builtin"));
+}
+
+void networks_list(struct api_req *a)
+{
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_json_ json_t *f = NULL;
+    bool dangling_only;
+    if (filters_parse(a->msg, FILTERS_NETWORK_LIST, &f, &err) < 0 ||
+        check_filters(f, &dangling_only, &err) < 0)
+        return api_reply_error(a, err);
+    struct net_view v[3];
+    size_t n = views(a->d, v);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (listed(f, &v[i], dangling_only))
+            json_array_append_new(out, summary_json(&v[i]));
+    api_reply_json(a, 200, out);
+}
+
+/* ---- inspect, and what is refused ---- */
+
+static const struct net_view *lookup(struct api_req *a, struct net_view v[3])
+{
+    size_t n = views(a->d, v);
+    const struct net_view *hit = find(v, n, a->params[0]);
+    if (!hit)
+        api_reply_errorf(a, 404, "network %s not found", a->params[0]);
+    return hit;
+}
+
+void networks_inspect(struct api_req *a)
+{
+    struct net_view v[3];
+    _cleanup_free_ char *scope = http_query_get(a->msg, "scope");
+    if (scope && *scope && strcmp(scope, "local") != 0) /* dockerd: none of that scope */
+        return api_reply_errorf(a, 404, "network %s not found", a->params[0]);
+    const struct net_view *nv = lookup(a, v);
+    if (!nv)
+        return;
+    json_t *j = summary_json(nv);
+    json_object_set_new(j, "Containers", containers_json(a->d, nv));
+    api_reply_json(a, 200, j);
+}
+
+void networks_delete(struct api_req *a)
+{
+    struct net_view v[3];
+    const struct net_view *nv = lookup(a, v);
+    if (nv) /* dockerd's words and 403 */
+        api_reply_errorf(a, 403, "%s is a pre-defined network and cannot be removed", nv->name);
+}
+
+void networks_create(struct api_req *a)
+{
+    api_reply_errorf(a, 400,
+                     "network create is not supported yet (berth has the default "
+                     "networks bridge, host and none only)");
+}
+
+void networks_connect(struct api_req *a)
+{
+    struct net_view v[3];
+    if (lookup(a, v))
+        api_reply_errorf(a, 400, "network connect is not supported yet");
+}
+
+void networks_disconnect(struct api_req *a)
+{
+    struct net_view v[3];
+    if (lookup(a, v))
+        api_reply_errorf(a, 400, "network disconnect is not supported yet");
+}
