@@ -383,6 +383,7 @@ static void daemon_stop(struct daemon *d)
         return;
     }
     recovery_free(d);
+    ctr_stats_free(d->stats);
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
     image_store_close(d->images);

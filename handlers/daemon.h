@@ -12,6 +12,7 @@
 #include "core/reactor.h"
 #include "exec/container.h"
 #include "exec/run.h"
+#include "exec/stats.h"
 #include "fs/image.h"
 #include "fs/image_delete.h"
 #include "fs/layer.h"
@@ -50,6 +51,7 @@ struct daemon {
     struct image_users image_users; /* which container uses an image, for rmi's conflicts */
     struct ctr_store *cs;
     struct exec_env exec;
+    struct ctr_stats *stats; /* docker stats' collector, made at the first request */
     struct registry_config regcfg;
     struct hclient *hc;
     struct dl_env dl;

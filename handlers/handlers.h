@@ -49,3 +49,8 @@ void containers_delete(struct api_req *a);
 
 /* logs.c */
 void containers_logs(struct api_req *a);
+
+/* stats.c, top.c, update.c */
+void containers_stats(struct api_req *a);
+void containers_top(struct api_req *a);
+void containers_update(struct api_req *a);

@@ -96,6 +96,10 @@ const struct param_row params_table[] = {
     {"GET", "/containers/{id}/logs", "until", H, "docker logs --until", NULL},
     {"GET", "/containers/{id}/logs", "timestamps", H, "docker logs -t", NULL},
     {"GET", "/containers/{id}/logs", "tail", H, "docker logs -n", NULL},
+    {"GET", "/containers/{id}/stats", "stream", H, "docker stats --no-stream", NULL},
+    {"GET", "/containers/{id}/stats", "one-shot", H, NULL,
+     "API 1.41 and later: one sample, without the earlier one CPU percentages need"},
+    {"GET", "/containers/{id}/top", "ps_args", H, "docker top CONTAINER [ps OPTIONS]", NULL},
 };
 
 #undef H

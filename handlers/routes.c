@@ -43,6 +43,9 @@ static const struct route routes[] = {
     {"POST", "/containers/{id}/resize", containers_resize, 0},
     {"POST", "/containers/{id}/attach", containers_attach, 0},
     {"GET", "/containers/{id}/logs", containers_logs, 0},
+    {"GET", "/containers/{id}/stats", containers_stats, 0},
+    {"GET", "/containers/{id}/top", containers_top, 0},
+    {"POST", "/containers/{id}/update", containers_update, 0},
     /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
     {"DELETE", "/containers/{id*}", containers_delete, ROUTE_AFTER_RECOVERY},
 };
