@@ -606,8 +606,7 @@ static int v1_memory_update(const char *dir, const struct cgroup_limits *l, stru
         return r;
     if (mem && (r = write_file(dir, "memory.limit_in_bytes", mem, err)) < 0)
         return r;
-    if (swap && !swap_first &&
-        (r = write_file(dir, "memory.memsw.limit_in_bytes", swap, err)) < 0)
+    if (swap && !swap_first && (r = write_file(dir, "memory.memsw.limit_in_bytes", swap, err)) < 0)
         return r;
     if (l->memory_reservation > 0) {
         _cleanup_free_ char *v = num(l->memory_reservation);
@@ -624,8 +623,7 @@ static int pids_update(const char *dir, const struct cgroup_limits *l, struct be
     return write_file(dir, "pids.max", v, err);
 }
 
-static int v1_update(const struct cgroup *cg, const struct cgroup_limits *l,
-                     struct berth_err **err)
+static int v1_update(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *mem = dir_of(cg, "memory");
     _cleanup_free_ char *pids = dir_of(cg, "pids");
@@ -644,8 +642,7 @@ static int v1_update(const struct cgroup *cg, const struct cgroup_limits *l,
 
 /* v2's files take each value on its own: memory.swap.max is the swap beyond memory (the
  * caller gives the memory limit with a swap limit), cpu.max "QUOTA PERIOD". */
-static int v2_update(const struct cgroup *cg, const struct cgroup_limits *l,
-                     struct berth_err **err)
+static int v2_update(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *dir = dir_of(cg, NULL);
     int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
@@ -672,9 +669,9 @@ static int v2_update(const struct cgroup *cg, const struct cgroup_limits *l,
             return r;
     }
     if (quota > 0 || l->cpu_period > 0) {
-        _cleanup_free_ char *v = quota > 0 ? xasprintf("%lld %lld", (long long)quota,
-                                                       (long long)period)
-                                           : xasprintf("max %lld", (long long)period);
+        _cleanup_free_ char *v = quota > 0
+                                     ? xasprintf("%lld %lld", (long long)quota, (long long)period)
+                                     : xasprintf("max %lld", (long long)period);
         if ((r = write_file(dir, "cpu.max", v, err)) < 0)
             return r;
     }

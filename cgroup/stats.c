@@ -1,8 +1,10 @@
 /* cgroup/stats.c — the counters `docker stats` shows, read as containerd's cgroups library
  * reads them for dockerd (the same files, the same keys, "max" read the same way), but with
- * files opened once per container and read with pread: a sample is about ten syscalls.
- * v1 takes cpuacct.usage_all for the total, the per-CPU usage and the user/kernel split at
- * once (the library reads three files for them; their sum is cpuacct.usage exactly). */
+ * files opened once per container and read with pread: a sample is about a dozen syscalls.
+ * v1's CPU time comes from cpuacct.usage (the total, in ns, exact), cpuacct.usage_percpu and
+ * cpuacct.stat (user and system in USER_HZ ticks), as the library reads it: cpuacct.usage_all
+ * would give all three at once, but its user and system columns are tick-based on recent
+ * kernels and their sum is not cpuacct.usage. */
 #include "cgroup/stats.h"
 
 #include <errno.h>
@@ -128,24 +130,16 @@ uint64_t cgroup_parse_u64(const char *text, uint64_t max_value)
     return number(&p);
 }
 
-/* "cpu user system" then "N USER SYSTEM" per CPU, in nanoseconds. */
-void cgroup_parse_usage_all(const char *text, struct cgroup_stats *s)
+/* cpuacct.usage_percpu: one number per possible CPU, in nanoseconds. */
+void cgroup_parse_percpu(const char *text, struct cgroup_stats *s)
 {
     size_t n = 0, cap = 0;
     uint64_t *percpu = NULL;
-    s->cpu_total = s->cpu_user = s->cpu_kernel = 0;
-    for (const char *p = next_line(text); *p; p = next_line(p)) {
-        if (*p < '0' || *p > '9')
-            continue;
-        const char *q = p;
-        number(&q);
-        uint64_t user = number(&q), sys = number(&q);
+    for (const char *p = text + strspn(text, " \t\n"); *p >= '0' && *p <= '9';
+         p += strspn(p, " \t\n")) {
         if (n == cap)
             percpu = xrealloc(percpu, (cap = cap ? 2 * cap : 8) * sizeof(*percpu));
-        percpu[n++] = user + sys;
-        s->cpu_user += user;
-        s->cpu_kernel += sys;
-        s->cpu_total += user + sys;
+        percpu[n++] = number(&p);
     }
     free(s->percpu);
     s->percpu = percpu;
@@ -153,9 +147,8 @@ void cgroup_parse_usage_all(const char *text, struct cgroup_stats *s)
 }
 
 /* KEY VALUE lines: calls fn for each. */
-static void each_kv(const char *text, void (*fn)(void *arg, const char *key, size_t klen,
-                                                 uint64_t v),
-                    void *arg)
+static void each_kv(const char *text,
+                    void (*fn)(void *arg, const char *key, size_t klen, uint64_t v), void *arg)
 {
     for (const char *p = text; *p; p = next_line(p)) {
         size_t klen = strcspn(p, " \n");
@@ -190,6 +183,22 @@ static void cpu_kv(void *arg, const char *key, size_t klen, uint64_t v)
         s->cpu_user = v * 1000;
     else if (key_is(key, klen, "system_usec"))
         s->cpu_kernel = v * 1000;
+}
+
+/* v1 cpuacct.stat: "user TICKS", "system TICKS" in USER_HZ (100 a second, as the library
+ * assumes). */
+static void cpuacct_kv(void *arg, const char *key, size_t klen, uint64_t v)
+{
+    struct cgroup_stats *s = arg;
+    if (key_is(key, klen, "user"))
+        s->cpu_user = v * (1000000000ull / 100);
+    else if (key_is(key, klen, "system"))
+        s->cpu_kernel = v * (1000000000ull / 100);
+}
+
+void cgroup_parse_cpuacct_stat(const char *text, struct cgroup_stats *s)
+{
+    each_kv(text, cpuacct_kv, s);
 }
 
 void cgroup_parse_cpu_stat(const char *text, struct cgroup_stats *s)
@@ -341,10 +350,26 @@ struct stat_file {
     const char *name;
 };
 
-enum { V1_USAGE_ALL, V1_CPU_STAT, V1_MEM_USAGE, V1_MEM_MAX, V1_MEM_LIMIT, V1_MEM_FAILCNT,
-       V1_MEM_STAT, V1_PIDS_CUR, V1_PIDS_MAX, V1_BLK_BYTES, V1_BLK_OPS, V1_FILES };
+enum {
+    V1_USAGE,
+    V1_PERCPU,
+    V1_CPUACCT_STAT,
+    V1_CPU_STAT,
+    V1_MEM_USAGE,
+    V1_MEM_MAX,
+    V1_MEM_LIMIT,
+    V1_MEM_FAILCNT,
+    V1_MEM_STAT,
+    V1_PIDS_CUR,
+    V1_PIDS_MAX,
+    V1_BLK_BYTES,
+    V1_BLK_OPS,
+    V1_FILES
+};
 static const struct stat_file v1_files[V1_FILES] = {
-    [V1_USAGE_ALL] = {"cpuacct", "cpuacct.usage_all"},
+    [V1_USAGE] = {"cpuacct", "cpuacct.usage"},
+    [V1_PERCPU] = {"cpuacct", "cpuacct.usage_percpu"},
+    [V1_CPUACCT_STAT] = {"cpuacct", "cpuacct.stat"},
     [V1_CPU_STAT] = {"cpu", "cpu.stat"},
     [V1_MEM_USAGE] = {"memory", "memory.usage_in_bytes"},
     [V1_MEM_MAX] = {"memory", "memory.max_usage_in_bytes"},
@@ -357,13 +382,22 @@ static const struct stat_file v1_files[V1_FILES] = {
     [V1_BLK_OPS] = {"blkio", "blkio.throttle.io_serviced"},
 };
 
-enum { V2_CPU_STAT, V2_MEM_CUR, V2_MEM_MAX, V2_MEM_STAT, V2_MEM_EVENTS, V2_PIDS_CUR, V2_PIDS_MAX,
-       V2_IO_STAT, V2_FILES };
+enum {
+    V2_CPU_STAT,
+    V2_MEM_CUR,
+    V2_MEM_MAX,
+    V2_MEM_STAT,
+    V2_MEM_EVENTS,
+    V2_PIDS_CUR,
+    V2_PIDS_MAX,
+    V2_IO_STAT,
+    V2_FILES
+};
 static const struct stat_file v2_files[V2_FILES] = {
-    [V2_CPU_STAT] = {NULL, "cpu.stat"},         [V2_MEM_CUR] = {NULL, "memory.current"},
-    [V2_MEM_MAX] = {NULL, "memory.max"},        [V2_MEM_STAT] = {NULL, "memory.stat"},
-    [V2_MEM_EVENTS] = {NULL, "memory.events"},  [V2_PIDS_CUR] = {NULL, "pids.current"},
-    [V2_PIDS_MAX] = {NULL, "pids.max"},         [V2_IO_STAT] = {NULL, "io.stat"},
+    [V2_CPU_STAT] = {NULL, "cpu.stat"},        [V2_MEM_CUR] = {NULL, "memory.current"},
+    [V2_MEM_MAX] = {NULL, "memory.max"},       [V2_MEM_STAT] = {NULL, "memory.stat"},
+    [V2_MEM_EVENTS] = {NULL, "memory.events"}, [V2_PIDS_CUR] = {NULL, "pids.current"},
+    [V2_PIDS_MAX] = {NULL, "pids.max"},        [V2_IO_STAT] = {NULL, "io.stat"},
 };
 
 struct cgroup_stats_reader {
@@ -455,8 +489,12 @@ static ssize_t read_at(const struct cgroup_stats_reader *r, int which, char *buf
 static int read_v1(struct cgroup_stats_reader *r, struct cgroup_stats *s, bool cpu_only)
 {
     char buf[16384];
-    READ_OR_FAIL(V1_USAGE_ALL);
-    cgroup_parse_usage_all(buf, s);
+    READ_OR_FAIL(V1_USAGE);
+    s->cpu_total = cgroup_parse_u64(buf, 0);
+    READ_OR_FAIL(V1_PERCPU);
+    cgroup_parse_percpu(buf, s);
+    READ_OR_FAIL(V1_CPUACCT_STAT);
+    cgroup_parse_cpuacct_stat(buf, s);
     READ_OR_FAIL(V1_CPU_STAT);
     cgroup_parse_cpu_stat(buf, s);
     if (cpu_only)

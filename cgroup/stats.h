@@ -14,7 +14,7 @@
 struct cgroup;
 
 #define CGROUP_STATS_MEM_KEYS 40 /* room for the longest list below (v1: 32, v2: 31) */
-#define CGROUP_STATS_FDS_MAX  11 /* files a reader holds open: v1 11, v2 8 */
+#define CGROUP_STATS_FDS_MAX  13 /* files a reader holds open: v1 13, v2 8 */
 
 /* One line of a block I/O counter file: 8:0 Read 4096 (v1 op as the kernel writes it: Read,
  * Write, Sync, Async, Discard, Total; v2 "read" or "write" as dockerd names io.stat's). */
@@ -26,7 +26,7 @@ struct cgroup_io_entry {
 
 struct cgroup_stats {
     int version;
-    /* cpu: nanoseconds; percpu only on v1 (cpuacct.usage_all, one entry per possible CPU) */
+    /* cpu: nanoseconds; percpu only on v1 (cpuacct.usage_percpu, one entry per possible CPU) */
     uint64_t cpu_total, cpu_user, cpu_kernel;
     uint64_t *percpu;
     size_t npercpu;
@@ -74,7 +74,8 @@ int cgroup_host_cpu(int fd, uint64_t *total_ns, uint32_t *online);
 int cgroup_procs(const struct cgroup *cg, pid_t **pids, size_t *n, struct berth_err **err);
 
 /* The parsers, for the unit tests. Each takes a NUL-terminated file's text. */
-void cgroup_parse_usage_all(const char *text, struct cgroup_stats *s);
+void cgroup_parse_percpu(const char *text, struct cgroup_stats *s);
+void cgroup_parse_cpuacct_stat(const char *text, struct cgroup_stats *s);
 void cgroup_parse_cpu_stat(const char *text, struct cgroup_stats *s);
 void cgroup_parse_mem_stat(const char *text, struct cgroup_stats *s);
 uint64_t cgroup_parse_u64(const char *text, uint64_t max_value);

@@ -139,8 +139,8 @@ size_t ctr_stats_parse_net_dev(const char *text, struct ctr_net_stat **out)
             unsigned long long v[16] = {0};
             if (len > 0 && len < sizeof(s.name) &&
                 sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-                       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
-                       &v[10], &v[11]) == 12 &&
+                       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
+                       &v[11]) == 12 &&
                 !(len == 2 && memcmp(name, "lo", 2) == 0)) {
                 memcpy(s.name, name, len);
                 /* receive: bytes packets errs drop fifo frame compressed multicast; transmit:
@@ -172,7 +172,30 @@ static void read_nets(pid_t pid, struct ctr_sample *s)
 
 /* ---- a round's job (pool thread) ---- */
 
-static void read_item(struct ctr_stats *st, struct item *it)
+/* The host's CPU time as of a read that is at most HOST_CPU_REUSE_US old: /proc/stat costs as
+ * much as half a container's files, and its counters move in 10 ms ticks anyway. */
+#define HOST_CPU_REUSE_US 1000
+
+struct host_cpu {
+    int64_t at; /* monotonic µs of the read, 0: none yet */
+    uint64_t total_ns;
+    uint32_t online;
+};
+
+static void host_cpu_now(struct ctr_stats *st, struct host_cpu *h, struct ctr_sample *s)
+{
+    int64_t now = mono_us();
+    if (!h->at || now - h->at > HOST_CPU_REUSE_US) {
+        h->total_ns = 0;
+        h->online = 0;
+        cgroup_host_cpu(st->proc_stat, &h->total_ns, &h->online);
+        h->at = now;
+    }
+    s->system_cpu = h->total_ns;
+    s->online_cpus = h->online;
+}
+
+static void read_item(struct ctr_stats *st, struct host_cpu *host, struct item *it)
 {
     struct stats_entry *e = it->e;
     it->cur.running = false;
@@ -184,7 +207,7 @@ static void read_item(struct ctr_stats *st, struct item *it)
         return; /* the empty sample, as dockerd gives for a container that does not run */
     }
     /* the host's CPU time right after the container's, as dockerd samples it */
-    cgroup_host_cpu(st->proc_stat, &it->cur.system_cpu, &it->cur.online_cpus);
+    host_cpu_now(st, host, &it->cur);
     it->cur.running = true;
     it->cur.read_ns = time_now_ns();
     it->read_ms = mono_ms();
@@ -216,8 +239,9 @@ static void render_item(struct ctr_stats *st, struct item *it)
 static void round_work(struct pool_job *job)
 {
     struct round_job *j = (struct round_job *)job;
+    struct host_cpu host = {0};
     for (size_t i = 0; i < j->n; i++) {
-        read_item(j->st, &j->items[i]);
+        read_item(j->st, &host, &j->items[i]);
         if (!j->items[i].cpu_only)
             render_item(j->st, &j->items[i]);
     }
@@ -518,10 +542,12 @@ struct ctr_stats *ctr_stats_new(struct exec_env *env, uint64_t mem_total,
                              .render = render,
                              .timer = {.fn = on_timer},
                              .proc_stat = open("/proc/stat", O_RDONLY | O_CLOEXEC),
-                             .max_jobs = ncpu < 1 ? 1 : ncpu > MAX_JOBS ? MAX_JOBS : (int)ncpu};
+                             .max_jobs = ncpu < 1          ? 1
+                                         : ncpu > MAX_JOBS ? MAX_JOBS
+                                                           : (int)ncpu};
     getrlimit(RLIMIT_NOFILE, &rl);
-    st->fd_budget = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 24) ? 1 << 23
-                                                                            : (int)(rl.rlim_cur / 2);
+    st->fd_budget =
+        rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 24) ? 1 << 23 : (int)(rl.rlim_cur / 2);
     return st;
 }
 

@@ -28,12 +28,13 @@ int ctr_top_check_args(const char *ps_args, struct berth_err **err)
 {
     /* dockerd's regexp \s+([^\s]*)=\s*(PID[^\s]*), every match */
     regex_t re;
-    if (regcomp(&re, "[[:space:]]+([^[:space:]]*)=[[:space:]]*(PID[^[:space:]]*)",
-                REG_EXTENDED) != 0)
+    if (regcomp(&re, "[[:space:]]+([^[:space:]]*)=[[:space:]]*(PID[^[:space:]]*)", REG_EXTENDED) !=
+        0)
         return berth_error(err, EINVAL, "compile the ps arguments' pattern");
     regmatch_t m[3];
     int r = 0;
-    for (const char *p = ps_args; r == 0 && regexec(&re, p, 3, m, p == ps_args ? 0 : REG_NOTBOL) == 0;
+    for (const char *p = ps_args;
+         r == 0 && regexec(&re, p, 3, m, p == ps_args ? 0 : REG_NOTBOL) == 0;
          p += m[0].rm_eo > 0 ? m[0].rm_eo : 1) {
         int klen = (int)(m[1].rm_eo - m[1].rm_so), vlen = (int)(m[2].rm_eo - m[2].rm_so);
         if (klen != 3 || strncmp(p + m[1].rm_so, "pid", 3) != 0)
@@ -177,7 +178,8 @@ static void append_row(json_t *processes, json_t *f, size_t ntitles)
         json_array_append(row, json_array_get(f, i));
     struct buf last = {0};
     for (size_t i = ntitles - 1; i < n; i++)
-        buf_printf(&last, "%s%s", i > ntitles - 1 ? " " : "", json_string_value(json_array_get(f, i)));
+        buf_printf(&last, "%s%s", i > ntitles - 1 ? " " : "",
+                   json_string_value(json_array_get(f, i)));
     json_array_append_new(row, json_string(last.data ? last.data : ""));
     buf_free(&last);
     json_array_append_new(processes, row);

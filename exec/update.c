@@ -14,14 +14,77 @@
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/fields.h"
 #include "exec/verify.h"
 
+/* Anything but null, "", 0, false, [] or {}: what the docker CLI sends for a flag not given. */
+static bool is_set(const json_t *v)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_STRING:
+        return json_string_length(v) > 0;
+    case JSON_INTEGER:
+        return json_integer_value(v) != 0;
+    case JSON_REAL:
+        return json_real_value(v) != 0;
+    case JSON_TRUE:
+        return true;
+    case JSON_ARRAY:
+        return json_array_size(v) > 0;
+    case JSON_OBJECT:
+        return json_object_size(v) > 0;
+    default:
+        return false;
+    }
+}
+
+/* The Resources fields update takes no value for. dockerd keeps some of them in the
+ * HostConfig without writing them to the cgroup and drops the rest without a word; berth
+ * refuses them all, so that an update never answers 200 for a change it did not make. */
+static int check_unchangeable(const json_t *body, struct berth_err **err)
+{
+    static const char *const fields[][2] = {
+        {"CgroupParent", "--cgroup-parent"},
+        {"BlkioWeightDevice", "--blkio-weight-device"},
+        {"BlkioDeviceReadBps", "--device-read-bps"},
+        {"BlkioDeviceWriteBps", "--device-write-bps"},
+        {"BlkioDeviceReadIOps", "--device-read-iops"},
+        {"BlkioDeviceWriteIOps", "--device-write-iops"},
+        {"Devices", "--device"},
+        {"DeviceCgroupRules", "--device-cgroup-rule"},
+        {"DeviceRequests", "--gpus"},
+        {"KernelMemory", "--kernel-memory"},
+        {"KernelMemoryTCP", "--kernel-memory-tcp"},
+        {"MemorySwappiness", "--memory-swappiness"},
+        {"OomKillDisable", "--oom-kill-disable"},
+        {"Init", "--init"},
+        {"Ulimits", "--ulimit"},
+        {"CpuCount", "--cpu-count"},
+        {"CpuPercent", "--cpu-percent"},
+        {"IOMaximumIOps", "--io-maxiops"},
+        {"IOMaximumBandwidth", "--io-maxbandwidth"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        const json_t *v = json_object_get(body, fields[i][0]);
+        bool unset = json_is_integer(v) && json_integer_value(v) == -1 &&
+                     strcmp(fields[i][0], "MemorySwappiness") == 0; /* -1: the default */
+        if (is_set(v) && !unset)
+            return berth_user_error(err, EINVAL,
+                                    "%s (%s) cannot be changed by docker update: it is set when "
+                                    "the container is created",
+                                    fields[i][0], fields[i][1]);
+    }
+    return 0;
+}
+
 int ctr_update_check(const json_t *body, json_t *warnings, struct berth_err **err)
 {
-    int r = verify_update(body, warnings, err);
+    int r = check_unchangeable(body, err);
     if (r < 0)
+        return r;
+    if ((r = verify_update(body, warnings, err)) < 0)
         return r;
     /* the restart policy through create's rules: "no" passes, the rest as create refuses it */
     json_t *policy = json_object_get(body, "RestartPolicy");
@@ -57,13 +120,13 @@ static int conflicts(const struct container *c, const json_t *body, struct berth
                                 "cannot be \"update\"",
                                 c->id);
     if (c->starting) /* its start job reads the HostConfig: berth's refusal, for that moment */
-        return berth_user_error(err, EBUSY,
-                                "Cannot update container %s: container is starting: try again",
-                                c->id);
+        return berth_user_error(
+            err, EBUSY, "Cannot update container %s: container is starting: try again", c->id);
     for (size_t i = 0; i < sizeof(cpu) / sizeof(cpu[0]); i++)
         if (json_get_int(body, cpu[i].want, 0) > 0 && json_get_int(hc, cpu[i].have, 0) > 0)
-            return berth_user_error(err, EBUSY, "Cannot update container %s: Conflicting options: %s",
-                                    c->id, cpu[i].words);
+            return berth_user_error(err, EBUSY,
+                                    "Cannot update container %s: Conflicting options: %s", c->id,
+                                    cpu[i].words);
     int64_t mem = json_get_int(body, "Memory", 0);
     if (mem != 0 && mem > swap_now(hc) && json_get_int(body, "MemorySwap", 0) == 0)
         return berth_user_error(err, EBUSY,
@@ -78,9 +141,9 @@ static int conflicts(const struct container *c, const json_t *body, struct berth
  * 0 and below meaning none; the restart policy when it has a name). */
 static void merge(json_t *hc, const json_t *body)
 {
-    static const char *const ints[] = {"BlkioWeight",       "CpuShares",         "NanoCpus",
-                                       "CpuPeriod",         "CpuQuota",          "MemorySwap",
-                                       "MemoryReservation", "CpuRealtimePeriod", "CpuRealtimeRuntime"};
+    static const char *const ints[] = {
+        "BlkioWeight", "CpuShares",         "NanoCpus",          "CpuPeriod",         "CpuQuota",
+        "MemorySwap",  "MemoryReservation", "CpuRealtimePeriod", "CpuRealtimeRuntime"};
     static const char *const strs[] = {"CpusetCpus", "CpusetMems"};
     int64_t mem = json_get_int(body, "Memory", 0);
     if (mem && !json_get_int(body, "MemorySwap", 0)) /* the swap limit dockerd had kept */
@@ -124,9 +187,9 @@ struct update_job {
     struct berth_err *err;
 };
 
-/* What the request sets, for the running container's cgroup: the CPU period and quota both
- * from the merged HostConfig when either (or --cpus) changes, and a swap limit with the memory
- * limit it counts from. */
+/* What the request sets, for the running container's cgroup: the CPU period (100 ms unless
+ * set) and quota (none: -1) both from the merged HostConfig when either (or --cpus) changes,
+ * and a swap limit with the memory limit it counts from. */
 static void live_limits(struct update_job *j, const json_t *body, const json_t *hc)
 {
     bool cpu = json_get_int(body, "NanoCpus", 0) || json_get_int(body, "CpuPeriod", 0) ||
@@ -141,7 +204,7 @@ static void live_limits(struct update_job *j, const json_t *body, const json_t *
         .memory_swappiness = -1,
         .cpu_shares = json_get_int(body, "CpuShares", 0),
         .nano_cpus = cpu ? json_get_int(hc, "NanoCpus", 0) : 0,
-        .cpu_period = cpu ? json_get_int(hc, "CpuPeriod", 0) : 0,
+        .cpu_period = !cpu ? 0 : json_get_int(hc, "CpuPeriod", 0) ?: 100000,
         .cpu_quota = cpu ? json_get_int(hc, "CpuQuota", 0) : 0,
         .cpuset_cpus = j->cpus,
         .cpuset_mems = j->mems,
@@ -151,8 +214,12 @@ static void live_limits(struct update_job *j, const json_t *body, const json_t *
         .cpu_rt_runtime = json_get_int(body, "CpuRealtimeRuntime", 0),
         .privileged = true, /* devices are not the update's */
     };
+    /* the memory limit a swap limit counts from (v2's memory.swap.max is the difference), and
+     * the kept swap limit with a new memory limit (merged into hc as dockerd keeps it) */
     if (j->l.memory_swap && !j->l.memory)
         j->l.memory = json_get_int(hc, "Memory", 0);
+    if (j->l.memory && !j->l.memory_swap)
+        j->l.memory_swap = json_get_int(hc, "MemorySwap", 0);
 }
 
 static void update_work(struct pool_job *job)

@@ -101,8 +101,9 @@ static void put_cpu(struct buf *b, const char *key, const struct ctr_sample *s)
     bool first = false;
     put_opt(b, &first, "system_cpu_usage", s->system_cpu);
     put_opt(b, &first, "online_cpus", s->online_cpus);
-    buf_printf(b, ",\"throttling_data\":{\"periods\":%llu,\"throttled_periods\":%llu,"
-                  "\"throttled_time\":%llu}}",
+    buf_printf(b,
+               ",\"throttling_data\":{\"periods\":%llu,\"throttled_periods\":%llu,"
+               "\"throttled_time\":%llu}}",
                (unsigned long long)c->periods, (unsigned long long)c->throttled_periods,
                (unsigned long long)c->throttled_time);
 }
@@ -254,21 +255,20 @@ void containers_stats(struct api_req *a)
         return api_reply_error(a, err);
     bool stream = query_bool_or(a, "stream", true);
     bool one_shot = !api_version_before(a, "1.41") && query_bool_or(a, "one-shot", false);
+    if (stream && one_shot)
+        return api_reply_errorf(a, 400, "cannot have stream=true and one-shot=true");
     bool running = ctr_run_cgroup(c) && c->state.status != CTR_RESTARTING;
     struct ctr_stats *st = collector(a->d);
     if (!stream && !running) { /* dockerd's empty sample, at once */
         _cleanup_buf_ struct buf text = {0};
         const struct ctr_sample none = {0};
-        stats_render(&(struct ctr_stats_view){.id = c->id, .name = c->name, .cur = &none},
-                     &text);
+        stats_render(&(struct ctr_stats_view){.id = c->id, .name = c->name, .cur = &none}, &text);
         return api_reply_raw(a, 200, "application/json", text.data, text.len);
     }
     struct stats_call *sc = xcalloc(1, sizeof(*sc));
     sc->a = a;
     sc->st = st;
-    sc->sub.mode = stream     ? CTR_STATS_STREAM
-                   : one_shot ? CTR_STATS_ONE_SHOT
-                              : CTR_STATS_ONCE;
+    sc->sub.mode = stream ? CTR_STATS_STREAM : one_shot ? CTR_STATS_ONE_SHOT : CTR_STATS_ONCE;
     sc->sub.deliver = stream ? stream_sample : reply_once;
     sc->sub.end = stream_end;
     if (stream) /* no Content-Type: dockerd's streamed reply has none either */

@@ -49,9 +49,8 @@ void containers_top(struct api_req *a)
     if (!cg)
         return api_reply_errorf(a, 409, "container %s is not running", c->id);
     if (c->state.status == CTR_RESTARTING)
-        return api_reply_errorf(a, 409,
-                                "Container %s is restarting, wait until the container is running",
-                                c->id);
+        return api_reply_errorf(
+            a, 409, "Container %s is restarting, wait until the container is running", c->id);
     struct top_call *tc = xcalloc(1, sizeof(*tc));
     tc->cg = cgroup_dup(cg);
     tc->ps_args = xstrdup(ps_args ? ps_args : "");

@@ -23,10 +23,10 @@ static void updated(void *ctx, int res, const struct berth_err *err)
     if (res < 0)
         api_reply_error(uc->a, err);
     else
-        api_reply_json(uc->a, 200,
-                       json_pack("{so}", "Warnings",
-                                 json_array_size(uc->warnings) ? json_incref(uc->warnings)
-                                                               : json_null()));
+        api_reply_json(
+            uc->a, 200,
+            json_pack("{so}", "Warnings",
+                      json_array_size(uc->warnings) ? json_incref(uc->warnings) : json_null()));
     json_decref(uc->warnings);
     free(uc);
 }
