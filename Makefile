@@ -25,7 +25,8 @@ UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/tes
                          tests/net/test_*.c tests/exec/test_*.c tests/cgroup/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor
+BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor \
+        $(BUILD)/bench/stats-client
 
 .PHONY: all deps run stop test unit integration asan fuzz bench format format-check clean
 
@@ -52,6 +53,10 @@ $(BUILD)/bench/api-load: $(BUILD)/obj/bench/api/load.o $(LIB)
 $(BUILD)/bench/api-floor: $(BUILD)/obj/bench/api/floor.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/bench/stats-client: $(BUILD)/obj/bench/stats/client.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)

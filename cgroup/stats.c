@@ -364,7 +364,8 @@ enum {
     V1_PIDS_MAX,
     V1_BLK_BYTES,
     V1_BLK_OPS,
-    V1_FILES
+    V1_FILES,
+    V1_CPU_FILES = V1_MEM_USAGE /* the CPU counters' files come first */
 };
 static const struct stat_file v1_files[V1_FILES] = {
     [V1_USAGE] = {"cpuacct", "cpuacct.usage"},
@@ -391,7 +392,8 @@ enum {
     V2_PIDS_CUR,
     V2_PIDS_MAX,
     V2_IO_STAT,
-    V2_FILES
+    V2_FILES,
+    V2_CPU_FILES = V2_MEM_CUR
 };
 static const struct stat_file v2_files[V2_FILES] = {
     [V2_CPU_STAT] = {NULL, "cpu.stat"},        [V2_MEM_CUR] = {NULL, "memory.current"},
@@ -403,7 +405,7 @@ static const struct stat_file v2_files[V2_FILES] = {
 struct cgroup_stats_reader {
     struct cgroup *cg; /* a copy of where it lives */
     int version;
-    bool opened;
+    bool opened_cpu, opened_all; /* the CPU files; all of them */
     int fds[CGROUP_STATS_FDS_MAX];
 };
 
@@ -426,7 +428,7 @@ int cgroup_stats_reader_close(struct cgroup_stats_reader *r)
             r->fds[i] = -1;
             n++;
         }
-    r->opened = false;
+    r->opened_cpu = r->opened_all = false;
     return n;
 }
 
@@ -447,22 +449,29 @@ void cgroup_stats_reader_free(struct cgroup_stats_reader *r)
     free(r);
 }
 
-/* Every file that exists; ENOENT when none does and the cgroup's directory is gone. */
-static int reader_open(struct cgroup_stats_reader *r)
+/* Every file of the CPU counters (the first ones of the list), or of all the counters, that
+ * exists and is not open yet: a reader that only ever takes CPU samples (an earlier sample for
+ * a CPU percentage) holds 4 files on v1, 1 on v2. ENOENT when none is there and the cgroup's
+ * directory is gone. */
+static int reader_open(struct cgroup_stats_reader *r, bool cpu_only)
 {
     const struct stat_file *files = r->version == 2 ? v2_files : v1_files;
-    size_t n = r->version == 2 ? V2_FILES : V1_FILES;
+    size_t n = cpu_only ? (r->version == 2 ? V2_CPU_FILES : V1_CPU_FILES)
+                        : (r->version == 2 ? V2_FILES : V1_FILES);
     int opened = 0;
     for (size_t i = 0; i < n; i++) {
+        if (r->fds[i] >= 0)
+            continue;
         _cleanup_free_ char *dir = cgroup_path(r->cg, files[i].controller);
         _cleanup_free_ char *path = xasprintf("%s/%s", dir, files[i].name);
         r->fds[i] = open(path, O_RDONLY | O_CLOEXEC);
         opened += r->fds[i] >= 0;
     }
     _cleanup_free_ char *dir = cgroup_path(r->cg, r->version == 2 ? NULL : "memory");
-    if (!opened && access(dir, F_OK) < 0)
+    if (!opened && !cgroup_stats_reader_fds(r) && access(dir, F_OK) < 0)
         return -ENOENT;
-    r->opened = true;
+    r->opened_cpu = true;
+    r->opened_all = r->opened_all || !cpu_only;
     return 0;
 }
 
@@ -550,7 +559,7 @@ int cgroup_stats_read(struct cgroup_stats_reader *r, struct cgroup_stats *out, b
 {
     memset(out, 0, sizeof(*out));
     out->version = r->version;
-    int res = r->opened ? 0 : reader_open(r);
+    int res = r->opened_all || (cpu_only && r->opened_cpu) ? 0 : reader_open(r, cpu_only);
     if (res < 0)
         return res;
     res = r->version == 2 ? read_v2(r, out, cpu_only) : read_v1(r, out, cpu_only);

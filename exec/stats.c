@@ -5,17 +5,22 @@
  *
  * When samples are due: streams once a second, all in the same round (a new stream waits for
  * the next one, as with dockerd); single answers in the next round, which starts at the end of
- * the reactor turn that asked (a burst of requests shares one). A single answer with an earlier
- * sample (stream=false: dockerd waits for its collector's next two samples, one to three
- * seconds) takes that sample from the entry's last read when it is 100 ms to 2 s old, else reads
- * the CPU counters now and answers 100 ms later. Over such a short window /proc/stat's 10 ms
- * ticks per field would be off by 15 %, so that answer's earlier system_cpu_usage is the current
- * one less the elapsed time on every online CPU, which is what /proc/stat counts, exactly;
- * streams keep dockerd's two /proc/stat readings a second apart.
+ * the reactor turn that asked (a burst of requests shares one). A round between ticks walks only
+ * the entries queued for it (new requests, answers waiting for their time), not every entry: a
+ * thousand single answers over a few connections cost a thousand small rounds.
  *
- * An entry keeps its reader's files open (about ten per container) and its last read for 2 s
- * after its last subscriber, so a follow-up request costs a few preads; past an fd budget (half
- * of RLIMIT_NOFILE) readers open and close their files at each read instead. */
+ * A single answer with an earlier sample (stream=false: dockerd waits for its collector's next
+ * two samples, one to three seconds) takes the newer of the entry's last two reads that is 100 ms
+ * to 2 s old; when the newest is younger it waits until that one is 100 ms old, and when there is
+ * none it reads the CPU counters now and answers 100 ms later. Over such a short window
+ * /proc/stat's 10 ms ticks per field would be off by 15 %, so that answer's earlier
+ * system_cpu_usage is the current one less the elapsed time on every online CPU, which is what
+ * /proc/stat counts; streams keep dockerd's two /proc/stat readings a second apart (each
+ * stream's earlier sample is the previous tick's read, whatever single answers read between).
+ *
+ * An entry keeps its reader's files open (13 per container on v1, 8 on v2) and its last reads
+ * for 2 s after its last subscriber, so a follow-up request costs a few preads; past an fd budget
+ * (half of RLIMIT_NOFILE) readers open and close their files at each read instead. */
 #include "exec/stats.h"
 
 #include <errno.h>
@@ -41,7 +46,8 @@
 #define PRE_MIN_MS    100  /* the shortest window a CPU percentage is taken over */
 #define PRE_MAX_MS    2000 /* ... and the oldest earlier sample a single answer takes */
 #define LINGER_MS     2000 /* an entry without subscribers keeps its files and last read */
-#define JOB_MIN_ITEMS 64   /* a round splits into parallel jobs of at least this many */
+#define SWEEP_MS      500  /* ... give or take this */
+#define JOB_MIN_ITEMS 16   /* a round splits into parallel jobs of at least this many */
 #define MAX_JOBS      4
 
 enum pre_kind { PRE_NONE, PRE_AS_READ, PRE_OVER_CLOCK, PRE_KINDS };
@@ -50,22 +56,27 @@ struct stats_entry {
     char id[65];
     struct ctr_stats_sub *subs;
     struct cgroup_stats_reader *reader;
-    char *run;              /* StartedAt of the run the reader and last belong to */
-    struct ctr_sample last; /* the CPU part of the latest read; read_ns 0: none */
-    uint64_t last_ms;       /* when it was read (monotonic) */
-    uint64_t used_ms;       /* its subscribers' last activity: it lingers LINGER_MS after */
-    int fds;                /* its reader holds */
+    char *run; /* StartedAt of the run the reader and samples belong to */
+    /* the CPU part of the two latest reads, newest first, and of the latest tick's read (a
+     * stream's earlier sample); read_ns 0: none */
+    struct ctr_sample hist[2], at_tick;
+    uint64_t used_ms; /* its subscribers' last activity: it lingers LINGER_MS after */
+    int fds;          /* its reader holds */
+    bool net;         /* the run has a network namespace of its own with interfaces */
+    bool queued;      /* in the collector's queue for the next round between ticks */
+    unsigned planned; /* the round it was last put in */
+    struct stats_entry *qnext;
 };
 
 /* One entry's part of a round. */
 struct item {
     struct stats_entry *e;
     char *name;
-    bool running, gone, cpu_only, keep_open, want_net, want[PRE_KINDS];
+    bool running, gone, cpu_only, keep_open, want_net, tick, cold, want[PRE_KINDS];
     pid_t pid;
-    struct ctr_sample pre, cur;
+    struct ctr_sample pre[PRE_KINDS]; /* the earlier sample of each kind wanted */
+    struct ctr_sample cur;
     struct buf text[PRE_KINDS];
-    uint64_t read_ms;
     int fds_after;
 };
 
@@ -83,9 +94,13 @@ struct ctr_stats {
     uint64_t mem_total;
     ctr_stats_render_fn render;
     struct map entries; /* by container ID */
+    struct stats_entry *queue;
     struct reactor_timer timer;
     uint64_t timer_due; /* 0: not armed */
     uint64_t next_tick; /* when streams are due */
+    uint64_t sweep_at;  /* when a lingering entry is due to go (a walk of every entry); 0: none */
+    uint64_t swept_ms;  /* the last walk for lingering entries */
+    uint64_t warmed_ms; /* the last round that read every running container's CPU counters */
     size_t nstreams;
     unsigned round;
     int inflight;
@@ -109,6 +124,7 @@ static void copy_cpu(struct ctr_sample *dst, const struct ctr_sample *src)
     const struct cgroup_stats *c = &src->cg;
     *dst = (struct ctr_sample){.running = src->running,
                                .read_ns = src->read_ns,
+                               .mono_us = src->mono_us,
                                .system_cpu = src->system_cpu,
                                .online_cpus = src->online_cpus};
     dst->cg = (struct cgroup_stats){.version = c->version,
@@ -210,7 +226,7 @@ static void read_item(struct ctr_stats *st, struct host_cpu *host, struct item *
     host_cpu_now(st, host, &it->cur);
     it->cur.running = true;
     it->cur.read_ns = time_now_ns();
-    it->read_ms = mono_ms();
+    it->cur.mono_us = mono_us();
     if (!it->keep_open)
         cgroup_stats_reader_close(e->reader);
     it->fds_after = cgroup_stats_reader_fds(e->reader);
@@ -225,10 +241,10 @@ static void render_item(struct ctr_stats *st, struct item *it)
     for (int k = 0; k < PRE_KINDS; k++) {
         if (!it->want[k])
             continue;
-        struct ctr_sample pre = it->pre;
+        struct ctr_sample pre = it->pre[k];
         if (k == PRE_OVER_CLOCK && it->cur.running && pre.read_ns &&
-            it->cur.read_ns > pre.read_ns) {
-            uint64_t span = (uint64_t)(it->cur.read_ns - pre.read_ns) * it->cur.online_cpus;
+            it->cur.mono_us > pre.mono_us) {
+            uint64_t span = (uint64_t)(it->cur.mono_us - pre.mono_us) * 1000 * it->cur.online_cpus;
             pre.system_cpu = it->cur.system_cpu > span ? it->cur.system_cpu - span : 0;
         }
         v.pre = k == PRE_NONE || !it->cur.running || !pre.read_ns ? NULL : &pre;
@@ -274,14 +290,34 @@ static void entry_reset(struct ctr_stats *st, struct stats_entry *e)
     e->fds = 0;
     cgroup_stats_reader_free(take_ptr(e->reader));
     free(take_ptr(e->run));
-    sample_free(&e->last);
-    memset(&e->last, 0, sizeof(e->last));
+    for (int i = 0; i < 2; i++)
+        sample_free(&e->hist[i]);
+    sample_free(&e->at_tick);
+    memset(e->hist, 0, sizeof(e->hist));
+    memset(&e->at_tick, 0, sizeof(e->at_tick));
 }
 
 static void entry_free(struct ctr_stats *st, struct stats_entry *e)
 {
     entry_reset(st, e);
     free(e);
+}
+
+static void enqueue(struct ctr_stats *st, struct stats_entry *e)
+{
+    if (e->queued)
+        return;
+    e->queued = true;
+    e->qnext = st->queue;
+    st->queue = e;
+}
+
+/* A network of its own with interfaces (bridge's kind): none, host and container:X show none,
+ * as with dockerd. */
+static bool has_network(const struct container *c)
+{
+    const char *mode = ctr_network_mode(c);
+    return strcmp(mode, "none") && strcmp(mode, "host") && strncmp(mode, "container:", 10);
 }
 
 /* The reader follows the container's runs: a new run has a new cgroup. */
@@ -299,20 +335,20 @@ static bool entry_track(struct ctr_stats *st, struct stats_entry *e, const struc
     entry_reset(st, e);
     e->run = xstrdup(run);
     e->reader = cgroup_stats_reader_new(cg);
+    e->net = has_network(c);
     return true;
 }
 
-/* A network of its own with interfaces (bridge's kind): none, host and container:X show none,
- * as with dockerd. */
-static bool has_network(const struct container *c)
+/* The earlier sample a single answer takes: the newer of the last two reads that is PRE_MIN_MS
+ * to PRE_MAX_MS old; NULL when none is. */
+static const struct ctr_sample *usable_pre(const struct stats_entry *e, uint64_t now_ms)
 {
-    const char *mode = ctr_network_mode(c);
-    return strcmp(mode, "none") && strcmp(mode, "host") && strncmp(mode, "container:", 10);
-}
-
-static bool last_usable(const struct stats_entry *e, uint64_t now)
-{
-    return e->last.read_ns && now >= e->last_ms + PRE_MIN_MS && now <= e->last_ms + PRE_MAX_MS;
+    for (int i = 0; i < 2; i++) {
+        uint64_t at = (uint64_t)e->hist[i].mono_us / 1000;
+        if (e->hist[i].read_ns && now_ms >= at + PRE_MIN_MS && now_ms <= at + PRE_MAX_MS)
+            return &e->hist[i];
+    }
+    return NULL;
 }
 
 static void serve(struct ctr_stats_sub *s, struct item *it, unsigned round, enum pre_kind k)
@@ -329,19 +365,20 @@ static void earliest(uint64_t *next_wake, uint64_t t)
 }
 
 /* Which of e's subscribers this round serves, and with which earlier sample; *next_wake gets
- * the time the first one left waiting is due. Returns whether e is read (or its empty sample
- * rendered) in this round at all. */
-static bool plan_subs(struct stats_entry *e, struct item *it, unsigned round, bool tick,
-                      uint64_t now, uint64_t *next_wake)
+ * the time the first one left waiting is due, *waiting whether one is. Returns whether e is
+ * read (or its empty sample rendered) in this round at all. */
+static bool plan_subs(struct stats_entry *e, struct item *it, unsigned round, uint64_t now,
+                      uint64_t *next_wake, bool *waiting)
 {
     bool read = false, full = false;
+    const struct ctr_sample *pre = it->running ? usable_pre(e, now) : NULL;
     for (struct ctr_stats_sub *s = e->subs; s; s = s->_next) {
         if (it->gone) {
             serve(s, it, round, PRE_NONE);
         } else if (s->mode == CTR_STATS_STREAM) {
-            if (!tick || s->paused)
+            if (!it->tick || s->paused)
                 continue;
-            serve(s, it, round, !s->_first && e->last.read_ns ? PRE_AS_READ : PRE_NONE);
+            serve(s, it, round, !s->_first && e->at_tick.read_ns ? PRE_AS_READ : PRE_NONE);
         } else if (s->mode == CTR_STATS_ONCE && it->running) {
             if (s->_awaiting)
                 continue; /* its read is under way */
@@ -349,14 +386,17 @@ static bool plan_subs(struct stats_entry *e, struct item *it, unsigned round, bo
                 earliest(next_wake, s->_due_ms);
                 continue;
             }
-            if (!last_usable(e, now)) {
-                /* too young: wait until it is old enough; none, or too old: read one now */
-                bool young = e->last.read_ns && now < e->last_ms + PRE_MIN_MS;
-                s->_due_ms = young ? e->last_ms + PRE_MIN_MS : 0;
+            if (!pre) {
+                /* the newest too young: wait until it is old enough; none, or too old: read
+                 * one now */
+                uint64_t at = (uint64_t)e->hist[0].mono_us / 1000;
+                bool young = e->hist[0].read_ns && now < at + PRE_MIN_MS;
+                s->_due_ms = young ? at + PRE_MIN_MS : 0;
                 s->_awaiting = !young;
                 if (young)
                     earliest(next_wake, s->_due_ms);
                 read = read || !young;
+                it->cold = it->cold || !young;
                 continue;
             }
             serve(s, it, round, PRE_OVER_CLOCK);
@@ -365,6 +405,12 @@ static bool plan_subs(struct stats_entry *e, struct item *it, unsigned round, bo
         }
         full = true;
     }
+    for (struct ctr_stats_sub *s = e->subs; s; s = s->_next) /* single answers left waiting */
+        *waiting = *waiting || (s->mode == CTR_STATS_ONCE && it->running && s->_round != round);
+    if (it->want[PRE_AS_READ])
+        copy_cpu(&it->pre[PRE_AS_READ], &e->at_tick);
+    if (it->want[PRE_OVER_CLOCK])
+        copy_cpu(&it->pre[PRE_OVER_CLOCK], pre);
     it->cpu_only = !full;
     return read || full;
 }
@@ -372,55 +418,137 @@ static bool plan_subs(struct stats_entry *e, struct item *it, unsigned round, bo
 /* Submit the round's items as up to max_jobs jobs. */
 static void submit_round(struct ctr_stats *st, unsigned round, struct item *items, size_t n);
 
+struct plan {
+    unsigned round;
+    uint64_t now, next_wake;
+    bool tick, cold;
+    struct item *items;
+    size_t n, cap;
+};
+
+/* A walk of every entry for the lingering ones that are due to go, at most every SWEEP_MS: each
+ * entry's linger ends at its own millisecond. */
+static void sweep_later(struct ctr_stats *st, uint64_t at)
+{
+    if (at < st->swept_ms + SWEEP_MS)
+        at = st->swept_ms + SWEEP_MS;
+    if (!st->sweep_at || at < st->sweep_at)
+        st->sweep_at = at;
+}
+
+static void add_item(struct ctr_stats *st, struct plan *p, struct item *it)
+{
+    /* room for all of its files, counting those it holds already */
+    it->keep_open = st->fds - it->e->fds + CGROUP_STATS_FDS_MAX <= st->fd_budget;
+    it->e->planned = p->round;
+    if (p->n == p->cap)
+        p->items = xrealloc(p->items, (p->cap = p->cap ? 2 * p->cap : 16) * sizeof(*p->items));
+    p->items[p->n++] = *it;
+}
+
+/* e's part of the round, if any; an entry without subscribers whose linger is over (or whose
+ * container is gone) is freed. */
+static void plan_entry(struct ctr_stats *st, struct plan *p, struct stats_entry *e)
+{
+    struct container *c = NULL;
+    bool gone = ctr_lookup(st->env->cs, e->id, &c, NULL) < 0 || c->state.status == CTR_REMOVING;
+    if (!e->subs) {
+        if (gone || p->now >= e->used_ms + LINGER_MS) {
+            map_del(&st->entries, e->id);
+            entry_free(st, e);
+        } else {
+            sweep_later(st, e->used_ms + LINGER_MS);
+        }
+        return;
+    }
+    struct item it = {.e = e, .gone = gone, .tick = p->tick}; /* gone: all hear of it now */
+    bool waiting = false;
+    it.running = entry_track(st, e, gone ? NULL : c);
+    bool read = plan_subs(e, &it, p->round, p->now, &p->next_wake, &waiting);
+    if (waiting) /* a single answer waits for its time or its read: the next rounds look again */
+        enqueue(st, e);
+    if (!read)
+        return;
+    it.name = xstrdup(gone ? "" : c->name);
+    it.pid = it.running ? c->state.pid : 0;
+    it.want_net = it.running && !it.cpu_only && e->net;
+    p->cold = p->cold || it.cold;
+    add_item(st, p, &it);
+}
+
+/* A single answer that had to read a container's CPU counters and wait is likely the first of
+ * a sweep over many containers (docker stats --no-stream asks for every one at once; monitoring
+ * tools ask one after the other): the same round reads every other running container's CPU
+ * counters that has no recent sample, so that their answers in the next PRE_MAX_MS need no
+ * wait. At most once per PRE_MAX_MS; on v1 four small files a container, one on v2. */
+static void prewarm(struct ctr_stats *st, struct plan *p)
+{
+    struct container *c;
+    st->warmed_ms = p->now;
+    for (size_t i = 0; (c = ctr_next(st->env->cs, &i));) {
+        if (!ctr_run_cgroup(c) || c->state.status == CTR_RESTARTING)
+            continue;
+        struct stats_entry *e = map_get(&st->entries, c->id);
+        if (e &&
+            (e->planned == p->round ||
+             (e->hist[0].read_ns && p->now < (uint64_t)e->hist[0].mono_us / 1000 + PRE_MAX_MS / 2)))
+            continue;
+        if (!e) {
+            e = xcalloc(1, sizeof(*e));
+            memcpy(e->id, c->id, sizeof(e->id));
+            map_put(&st->entries, c->id, e);
+        }
+        e->used_ms = p->now; /* it lingers as an entry whose subscribers left */
+        sweep_later(st, p->now + LINGER_MS);
+        struct item it = {.e = e, .cpu_only = true, .name = xstrdup(c->name)};
+        it.running = entry_track(st, e, c);
+        if (!it.running) {
+            free(it.name);
+            continue;
+        }
+        add_item(st, p, &it);
+    }
+}
+
 static void plan(struct ctr_stats *st)
 {
     if (st->inflight)
         return;
-    uint64_t now = mono_ms(), next_wake = UINT64_MAX;
-    bool tick = st->nstreams > 0 && now >= st->next_tick;
-    unsigned round = ++st->round ? st->round : ++st->round;
-    size_t n = 0, cap = 0;
-    struct item *items = NULL;
-    const char *id;
-    void *v;
-    for (size_t i = 0; map_next(&st->entries, &i, &id, &v);) {
-        struct stats_entry *e = v;
-        struct container *c = NULL;
-        bool gone = ctr_lookup(st->env->cs, e->id, &c, NULL) < 0 || c->state.status == CTR_REMOVING;
-        if (!e->subs) {
-            if (gone || now >= e->used_ms + LINGER_MS) {
-                map_del(&st->entries, e->id);
-                entry_free(st, e);
-            } else if (e->used_ms + LINGER_MS < next_wake) {
-                next_wake = e->used_ms + LINGER_MS;
-            }
-            continue;
+    struct plan p = {.now = mono_ms(), .next_wake = UINT64_MAX};
+    p.tick = st->nstreams > 0 && p.now >= st->next_tick;
+    p.round = ++st->round ? st->round : ++st->round;
+    bool sweep = st->sweep_at && p.now >= st->sweep_at;
+    struct stats_entry *queue = take_ptr(st->queue);
+    for (struct stats_entry *e = queue; e; e = e->qnext)
+        e->queued = false;
+    if (p.tick || sweep) { /* every entry: streams are due, or lingering ones may go */
+        st->sweep_at = 0;
+        st->swept_ms = p.now;
+        const char *id;
+        void *v;
+        for (size_t i = 0; map_next(&st->entries, &i, &id, &v);)
+            plan_entry(st, &p, v);
+    } else {
+        for (struct stats_entry *e = queue, *next; e; e = next) {
+            next = e->qnext;
+            plan_entry(st, &p, e);
         }
-        struct item it = {.e = e, .gone = gone}; /* gone: every subscriber hears of it now */
-        it.running = entry_track(st, e, gone ? NULL : c);
-        if (!plan_subs(e, &it, round, tick, now, &next_wake))
-            continue;
-        it.name = xstrdup(gone ? "" : c->name);
-        it.pid = it.running ? c->state.pid : 0;
-        it.want_net = it.running && has_network(c);
-        it.keep_open = e->fds > 0 || st->fds + CGROUP_STATS_FDS_MAX <= st->fd_budget;
-        if (it.want[PRE_AS_READ] || it.want[PRE_OVER_CLOCK])
-            copy_cpu(&it.pre, &e->last);
-        if (n == cap)
-            items = xrealloc(items, (cap = cap ? 2 * cap : 16) * sizeof(*items));
-        items[n++] = it;
     }
-    if (tick)
-        st->next_tick = now + TICK_MS;
-    if (st->nstreams && st->next_tick < next_wake)
-        next_wake = st->next_tick > now ? st->next_tick : now;
-    if (n) {
-        submit_round(st, round, items, n);
+    if (p.cold && p.now >= st->warmed_ms + PRE_MAX_MS)
+        prewarm(st, &p);
+    if (p.tick)
+        st->next_tick = p.now + TICK_MS;
+    if (st->nstreams)
+        earliest(&p.next_wake, st->next_tick > p.now ? st->next_tick : p.now);
+    if (st->sweep_at)
+        earliest(&p.next_wake, st->sweep_at);
+    if (p.n) {
+        submit_round(st, p.round, p.items, p.n);
         return;
     }
-    free(items);
-    if (next_wake != UINT64_MAX)
-        wake_at(st, next_wake);
+    free(p.items);
+    if (p.next_wake != UINT64_MAX)
+        wake_at(st, p.next_wake);
 }
 
 /* ---- a round's end (reactor) ---- */
@@ -437,6 +565,8 @@ static void unlink_sub(struct ctr_stats *st, struct ctr_stats_sub *s)
         st->nstreams--;
     s->_entry = NULL;
     e->used_ms = mono_ms();
+    if (!e->subs)
+        sweep_later(st, e->used_ms + LINGER_MS);
 }
 
 /* Hand the texts to the subscribers this round served. A callback may unsubscribe others (or
@@ -463,29 +593,44 @@ static void deliver_item(struct ctr_stats *st, unsigned round, struct item *it)
     }
 }
 
+static void item_free(struct item *it)
+{
+    sample_free(&it->cur);
+    for (int k = 0; k < PRE_KINDS; k++) {
+        sample_free(&it->pre[k]);
+        buf_free(&it->text[k]);
+    }
+    free(it->name);
+}
+
 static void finish_item(struct ctr_stats *st, unsigned round, struct item *it)
 {
     struct stats_entry *e = it->e;
     st->fds += it->fds_after - e->fds;
     e->fds = it->fds_after;
-    if (it->cur.running) {
-        sample_free(&e->last);
-        copy_cpu(&e->last, &it->cur);
-        e->last_ms = it->read_ms;
+    /* kept only PRE_MIN_MS or more after the newest kept one: the two kept stay that far
+     * apart, so that one of them is always old enough for a single answer, however often
+     * single answers read */
+    bool keep = !e->hist[0].read_ns || it->cur.mono_us - e->hist[0].mono_us >= PRE_MIN_MS * 1000;
+    if (it->cur.running && keep) {
+        sample_free(&e->hist[1]);
+        e->hist[1] = e->hist[0];
+        copy_cpu(&e->hist[0], &it->cur);
     }
-    /* the ONCE subscribers that waited for this read answer PRE_MIN_MS after it */
+    if (it->cur.running && it->tick && !it->cpu_only) {
+        sample_free(&e->at_tick);
+        copy_cpu(&e->at_tick, &it->cur);
+    }
+    /* the single answers that waited for this read answer PRE_MIN_MS after it */
     for (struct ctr_stats_sub *s = e->subs; s; s = s->_next)
         if (s->_awaiting) {
             s->_awaiting = false;
-            s->_due_ms = e->last_ms + PRE_MIN_MS; /* a failed read: served at once, empty */
+            s->_due_ms = (uint64_t)e->hist[0].mono_us / 1000 + PRE_MIN_MS; /* failed: at once */
+            enqueue(st, e);
         }
     deliver_item(st, round, it);
     e->used_ms = mono_ms();
-    sample_free(&it->cur);
-    sample_free(&it->pre);
-    for (int k = 0; k < PRE_KINDS; k++)
-        buf_free(&it->text[k]);
-    free(it->name);
+    item_free(it);
 }
 
 static void round_done(struct pool_job *job)
@@ -559,14 +704,8 @@ void ctr_stats_free(struct ctr_stats *st)
     while (st->jobs) { /* rounds whose end never ran: the pool has stopped */
         struct round_job *j = st->jobs;
         st->jobs = j->next;
-        for (size_t i = 0; i < j->n; i++) {
-            struct item *it = &j->items[i];
-            sample_free(&it->cur);
-            sample_free(&it->pre);
-            for (int k = 0; k < PRE_KINDS; k++)
-                buf_free(&it->text[k]);
-            free(it->name);
-        }
+        for (size_t i = 0; i < j->n; i++)
+            item_free(&j->items[i]);
         free(j->items);
         free(j);
     }
@@ -598,6 +737,7 @@ void ctr_stats_subscribe(struct ctr_stats *st, const struct container *c, struct
     e->used_ms = mono_ms();
     if (s->mode == CTR_STATS_STREAM && st->nstreams++ == 0)
         st->next_tick = 0; /* the first stream: a round now */
+    enqueue(st, e);
     wake_at(st, mono_ms());
 }
 
@@ -606,5 +746,6 @@ void ctr_stats_unsubscribe(struct ctr_stats *st, struct ctr_stats_sub *s)
     if (!s->_entry)
         return;
     unlink_sub(st, s);
-    wake_at(st, mono_ms() + LINGER_MS); /* to close its files after the linger */
+    if (st->sweep_at)
+        wake_at(st, st->sweep_at); /* to close its files after the linger */
 }

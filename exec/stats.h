@@ -26,6 +26,7 @@ struct ctr_net_stat {
 struct ctr_sample {
     bool running;
     int64_t read_ns; /* CLOCK_REALTIME */
+    int64_t mono_us; /* CLOCK_MONOTONIC, for the windows between samples */
     struct cgroup_stats cg;
     uint64_t system_cpu; /* the host's CPU time, ns (/proc/stat) */
     uint32_t online_cpus;

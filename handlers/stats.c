@@ -18,7 +18,25 @@
 #include "handlers/daemon.h"
 #include "handlers/handlers.h"
 
-/* ---- the JSON (pool thread) ---- */
+/* ---- the JSON (pool thread) ----
+ * Written by hand with a number writer of its own rather than printf: a sample has some 80
+ * numbers, and a thousand samples should cost little more than reading their files. */
+
+static void put_u64(struct buf *b, uint64_t v)
+{
+    char tmp[20], *p = tmp + sizeof(tmp);
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10));
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* TEXT (a key and its punctuation, e.g. ",\"periods\":") then N. */
+static void put_kv(struct buf *b, const char *text, uint64_t v)
+{
+    buf_puts(b, text);
+    put_u64(b, v);
+}
 
 /* A JSON string; names and interface names need no more than quotes and control bytes. */
 static void put_str(struct buf *b, const char *s)
@@ -46,7 +64,9 @@ static void put_opt(struct buf *b, bool *first, const char *key, uint64_t v)
 {
     if (!v)
         return;
-    buf_printf(b, "%s\"%s\":%llu", *first ? "" : ",", key, (unsigned long long)v);
+    buf_puts(b, *first ? "\"" : ",\"");
+    buf_puts(b, key);
+    put_kv(b, "\":", v);
     *first = false;
 }
 
@@ -55,16 +75,22 @@ static void put_opt(struct buf *b, bool *first, const char *key, uint64_t v)
 static void put_io(struct buf *b, const char *key, const struct cgroup_io_entry *e, size_t n,
                    bool empty_is_list)
 {
-    buf_printf(b, "\"%s\":", key);
+    buf_puts(b, "\"");
+    buf_puts(b, key);
+    buf_puts(b, "\":");
     if (!n && !empty_is_list) {
         buf_puts(b, "null");
         return;
     }
     buf_puts(b, "[");
-    for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s{\"major\":%llu,\"minor\":%llu,\"op\":\"%s\",\"value\":%llu}",
-                   i ? "," : "", (unsigned long long)e[i].major, (unsigned long long)e[i].minor,
-                   e[i].op, (unsigned long long)e[i].value);
+    for (size_t i = 0; i < n; i++) {
+        put_kv(b, i ? ",{\"major\":" : "{\"major\":", e[i].major);
+        put_kv(b, ",\"minor\":", e[i].minor);
+        buf_puts(b, ",\"op\":\"");
+        buf_puts(b, e[i].op);
+        put_kv(b, "\",\"value\":", e[i].value);
+        buf_puts(b, "}");
+    }
     buf_puts(b, "]");
 }
 
@@ -88,24 +114,25 @@ static void put_blkio(struct buf *b, const struct ctr_sample *s)
 static void put_cpu(struct buf *b, const char *key, const struct ctr_sample *s)
 {
     const struct cgroup_stats *c = &s->cg;
-    buf_printf(b, "\"%s\":{\"cpu_usage\":{\"total_usage\":%llu", key,
-               (unsigned long long)c->cpu_total);
+    buf_puts(b, "\"");
+    buf_puts(b, key);
+    put_kv(b, "\":{\"cpu_usage\":{\"total_usage\":", c->cpu_total);
     if (c->npercpu) {
         buf_puts(b, ",\"percpu_usage\":[");
         for (size_t i = 0; i < c->npercpu; i++)
-            buf_printf(b, "%s%llu", i ? "," : "", (unsigned long long)c->percpu[i]);
+            put_kv(b, i ? "," : "", c->percpu[i]);
         buf_puts(b, "]");
     }
-    buf_printf(b, ",\"usage_in_kernelmode\":%llu,\"usage_in_usermode\":%llu}",
-               (unsigned long long)c->cpu_kernel, (unsigned long long)c->cpu_user);
+    put_kv(b, ",\"usage_in_kernelmode\":", c->cpu_kernel);
+    put_kv(b, ",\"usage_in_usermode\":", c->cpu_user);
+    buf_puts(b, "}");
     bool first = false;
     put_opt(b, &first, "system_cpu_usage", s->system_cpu);
     put_opt(b, &first, "online_cpus", s->online_cpus);
-    buf_printf(b,
-               ",\"throttling_data\":{\"periods\":%llu,\"throttled_periods\":%llu,"
-               "\"throttled_time\":%llu}}",
-               (unsigned long long)c->periods, (unsigned long long)c->throttled_periods,
-               (unsigned long long)c->throttled_time);
+    put_kv(b, ",\"throttling_data\":{\"periods\":", c->periods);
+    put_kv(b, ",\"throttled_periods\":", c->throttled_periods);
+    put_kv(b, ",\"throttled_time\":", c->throttled_time);
+    buf_puts(b, "}}");
 }
 
 static void put_memory(struct buf *b, const struct ctr_sample *s, uint64_t mem_total)
@@ -118,10 +145,12 @@ static void put_memory(struct buf *b, const struct ctr_sample *s, uint64_t mem_t
         const char *const *keys = cgroup_stats_mem_keys(c->version);
         put_opt(b, &first, "usage", c->mem_usage);
         put_opt(b, &first, "max_usage", c->mem_max_usage);
-        buf_printf(b, "%s\"stats\":{", first ? "" : ",");
-        for (size_t i = 0; keys[i]; i++)
-            buf_printf(b, "%s\"%s\":%llu", i ? "," : "", keys[i],
-                       (unsigned long long)c->mem_stat[i]);
+        buf_puts(b, first ? "\"stats\":{" : ",\"stats\":{");
+        for (size_t i = 0; keys[i]; i++) {
+            buf_puts(b, i ? ",\"" : "\"");
+            buf_puts(b, keys[i]);
+            put_kv(b, "\":", c->mem_stat[i]);
+        }
         buf_puts(b, "}");
         first = false;
         put_opt(b, &first, "failcnt", c->mem_failcnt);
@@ -139,13 +168,15 @@ static void put_networks(struct buf *b, const struct ctr_sample *s)
         const struct ctr_net_stat *n = &s->nets[i];
         buf_puts(b, i ? "," : "");
         put_str(b, n->name);
-        buf_printf(b,
-                   ":{\"rx_bytes\":%llu,\"rx_packets\":%llu,\"rx_errors\":%llu,\"rx_dropped\":%llu,"
-                   "\"tx_bytes\":%llu,\"tx_packets\":%llu,\"tx_errors\":%llu,\"tx_dropped\":%llu}",
-                   (unsigned long long)n->rx_bytes, (unsigned long long)n->rx_packets,
-                   (unsigned long long)n->rx_errors, (unsigned long long)n->rx_dropped,
-                   (unsigned long long)n->tx_bytes, (unsigned long long)n->tx_packets,
-                   (unsigned long long)n->tx_errors, (unsigned long long)n->tx_dropped);
+        put_kv(b, ":{\"rx_bytes\":", n->rx_bytes);
+        put_kv(b, ",\"rx_packets\":", n->rx_packets);
+        put_kv(b, ",\"rx_errors\":", n->rx_errors);
+        put_kv(b, ",\"rx_dropped\":", n->rx_dropped);
+        put_kv(b, ",\"tx_bytes\":", n->tx_bytes);
+        put_kv(b, ",\"tx_packets\":", n->tx_packets);
+        put_kv(b, ",\"tx_errors\":", n->tx_errors);
+        put_kv(b, ",\"tx_dropped\":", n->tx_dropped);
+        buf_puts(b, "}");
     }
     buf_puts(b, "}");
 }
@@ -160,7 +191,9 @@ static void stats_render(const struct ctr_stats_view *v, struct buf *out)
     buf_reserve(out, 2048);
     buf_puts(out, "{\"name\":");
     put_str(out, name);
-    buf_printf(out, ",\"id\":\"%s\",\"read\":", v->id);
+    buf_puts(out, ",\"id\":\"");
+    buf_puts(out, v->id);
+    buf_puts(out, "\",\"read\":");
     put_time(out, s->running ? s->read_ns : 0);
     buf_puts(out, ",\"preread\":");
     put_time(out, pre->read_ns);

@@ -329,8 +329,8 @@ static void test_reader_v1(void **state)
 
     /* the cgroup gone: ENOENT at the next open */
     cgroup_stats_reader_close(r);
-    for (const char *const *c = (const char *const[]){"cpuacct", "cpu", "memory", "pids", NULL};
-         *c; c++) {
+    for (const char *const *c = (const char *const[]){"cpuacct", "cpu", "memory", "pids", NULL}; *c;
+         c++) {
         _cleanup_free_ char *d = xasprintf("%s/%s/p/c", root, *c);
         tu_rm_rf(d);
     }
@@ -348,8 +348,9 @@ static void test_reader_v2(void **state)
     _cleanup_free_ char *root = tu_tmpdir("stats-v2");
     put(root, "cgroup.controllers", "cpuset cpu io memory pids\n");
     _cleanup_free_ char *dir = mkdirs(root, "p/c");
-    put(dir, "cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n"
-                         "nr_periods 7\nnr_throttled 1\nthrottled_usec 250\n");
+    put(dir, "cpu.stat",
+        "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n"
+        "nr_periods 7\nnr_throttled 1\nthrottled_usec 250\n");
     put(dir, "memory.current", "5242880\n");
     put(dir, "memory.max", "max\n");
     put(dir, "memory.stat", "anon 4194304\nfile 1048576\ninactive_file 524288\n");
@@ -438,8 +439,8 @@ static void test_reader_kernel_v1(void **state)
     if (!tu_is_root() || cgroup_unified() || access("/sys/fs/cgroup/cpuacct", F_OK) < 0)
         skip();
     _cleanup_free_ char *parent = xasprintf("berth-test-stats-%d", (int)getpid());
-    struct cgroup_limits l = {.memory = 64 << 20, .pids_limit = 10, .memory_swappiness = -1,
-                              .privileged = true};
+    struct cgroup_limits l = {
+        .memory = 64 << 20, .pids_limit = 10, .memory_swappiness = -1, .privileged = true};
     struct cgroup *cg = NULL;
     _cleanup_err_ struct berth_err *err = NULL;
     if (cgroup_create(parent, "c", &l, &cg, &err) < 0)
@@ -454,7 +455,7 @@ static void test_reader_kernel_v1(void **state)
         char c;
         volatile char *m;
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed assertion in the parent ends it too */
-        close(1);                          /* and the test's output is not held open */
+        close(1);                         /* and the test's output is not held open */
         for (int i = 0; i < nfds; i++)
             if (write(fds[i], "0", 1) < 0)
                 _exit(1);

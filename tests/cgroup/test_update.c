@@ -59,9 +59,9 @@ static void test_update_v2(void **state)
     _cleanup_free_ char *ctrls = xasprintf("%s/cgroup.controllers", root);
     tu_write(ctrls, "cpuset cpu io memory pids\n", 26);
     _cleanup_free_ char *dir = mkdirs(root, "p/c");
-    static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low",
-                                        "cpu.weight", "cpu.max",         "cpuset.cpus",
-                                        "cpuset.mems", "pids.max",       NULL};
+    static const char *const files[] = {"memory.max",  "memory.swap.max", "memory.low",
+                                        "cpu.weight",  "cpu.max",         "cpuset.cpus",
+                                        "cpuset.mems", "pids.max",        NULL};
     empty(dir, files);
     cgroup_set_root(root);
     struct cgroup *cg = cgroup_open("p", "c");
@@ -83,7 +83,7 @@ static void test_update_v2(void **state)
     ASSERT_FILE(dir, "cpu.weight", "20"); /* 512 shares on cpu.weight's scale, as runc */
     ASSERT_FILE(dir, "cpu.max", "150000 100000");
     ASSERT_FILE(dir, "cpuset.cpus", "0");
-    ASSERT_FILE(dir, "cpuset.mems", "");  /* not set: left alone */
+    ASSERT_FILE(dir, "cpuset.mems", ""); /* not set: left alone */
     ASSERT_FILE(dir, "pids.max", "max"); /* < 0: the limit lifted */
 
     /* the quota lifted (-1 with a period), an unlimited swap, the rest left alone */
@@ -149,8 +149,8 @@ static void test_update_v1(void **state)
 
     /* a swap limit alone leaves the memory limit's file untouched when the caller gives none;
      * the quota lifted writes -1 */
-    empty(memory, (const char *const[]){"memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-                                        NULL});
+    empty(memory,
+          (const char *const[]){"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", NULL});
     empty(cpu, (const char *const[]){"cpu.cfs_period_us", "cpu.cfs_quota_us", NULL});
     l = (struct cgroup_limits){.memory_swap = -1,
                                .memory_swappiness = -1,
