@@ -1,10 +1,11 @@
 /* cgroup/stats.c — the counters `docker stats` shows, read as containerd's cgroups library
  * reads them for dockerd (the same files, the same keys, "max" read the same way), but with
  * files opened once per container and read with pread: a sample is about a dozen syscalls.
- * v1's CPU time comes from cpuacct.usage (the total, in ns, exact), cpuacct.usage_percpu and
- * cpuacct.stat (user and system in USER_HZ ticks), as the library reads it: cpuacct.usage_all
- * would give all three at once, but its user and system columns are tick-based on recent
- * kernels and their sum is not cpuacct.usage. */
+ * v1's CPU time comes from cpuacct.usage_percpu (in ns, exact) and cpuacct.stat (user and
+ * system in USER_HZ ticks), as the library reads them; the total is the per-CPU values' sum,
+ * which is what the kernel's cpuacct.usage adds up (the same counters), so one file less to
+ * hold and read. cpuacct.usage_all would give it all at once, but its user and system columns
+ * are tick-based on recent kernels and their sum is not cpuacct.usage. */
 #include "cgroup/stats.h"
 
 #include <errno.h>
@@ -351,7 +352,6 @@ struct stat_file {
 };
 
 enum {
-    V1_USAGE,
     V1_PERCPU,
     V1_CPUACCT_STAT,
     V1_CPU_STAT,
@@ -368,7 +368,6 @@ enum {
     V1_CPU_FILES = V1_MEM_USAGE /* the CPU counters' files come first */
 };
 static const struct stat_file v1_files[V1_FILES] = {
-    [V1_USAGE] = {"cpuacct", "cpuacct.usage"},
     [V1_PERCPU] = {"cpuacct", "cpuacct.usage_percpu"},
     [V1_CPUACCT_STAT] = {"cpuacct", "cpuacct.stat"},
     [V1_CPU_STAT] = {"cpu", "cpu.stat"},
@@ -498,10 +497,10 @@ static ssize_t read_at(const struct cgroup_stats_reader *r, int which, char *buf
 static int read_v1(struct cgroup_stats_reader *r, struct cgroup_stats *s, bool cpu_only)
 {
     char buf[16384];
-    READ_OR_FAIL(V1_USAGE);
-    s->cpu_total = cgroup_parse_u64(buf, 0);
     READ_OR_FAIL(V1_PERCPU);
     cgroup_parse_percpu(buf, s);
+    for (size_t i = 0; i < s->npercpu; i++)
+        s->cpu_total += s->percpu[i];
     READ_OR_FAIL(V1_CPUACCT_STAT);
     cgroup_parse_cpuacct_stat(buf, s);
     READ_OR_FAIL(V1_CPU_STAT);

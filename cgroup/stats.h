@@ -14,7 +14,7 @@
 struct cgroup;
 
 #define CGROUP_STATS_MEM_KEYS 40 /* room for the longest list below (v1: 32, v2: 31) */
-#define CGROUP_STATS_FDS_MAX  13 /* files a reader holds open: v1 13, v2 8 */
+#define CGROUP_STATS_FDS_MAX  12 /* files a reader holds open: v1 12, v2 8 */
 
 /* One line of a block I/O counter file: 8:0 Read 4096 (v1 op as the kernel writes it: Read,
  * Write, Sync, Async, Discard, Total; v2 "read" or "write" as dockerd names io.stat's). */

@@ -18,7 +18,7 @@
  * /proc/stat counts; streams keep dockerd's two /proc/stat readings a second apart (each
  * stream's earlier sample is the previous tick's read, whatever single answers read between).
  *
- * An entry keeps its reader's files open (13 per container on v1, 8 on v2) and its last reads
+ * An entry keeps its reader's files open (12 per container on v1, 8 on v2) and its last reads
  * for 2 s after its last subscriber, so a follow-up request costs a few preads; past an fd budget
  * (half of RLIMIT_NOFILE) readers open and close their files at each read instead. */
 #include "exec/stats.h"
