@@ -79,10 +79,63 @@ static int check_unchangeable(const json_t *body, struct berth_err **err)
     return 0;
 }
 
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return "string";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "bool";
+    default:
+        return "number";
+    }
+}
+
+/* The fields update reads, of the type dockerd's decoder wants (a value of another type would
+ * otherwise read as unset): its words for the first that is not. */
+static int check_types(const json_t *body, struct berth_err **err)
+{
+    static const struct {
+        const char *name, *go_type;
+        json_type type;
+    } fields[] = {
+        {"Memory", "int64", JSON_INTEGER},
+        {"MemorySwap", "int64", JSON_INTEGER},
+        {"MemoryReservation", "int64", JSON_INTEGER},
+        {"NanoCpus", "int64", JSON_INTEGER},
+        {"CpuShares", "int64", JSON_INTEGER},
+        {"CpuPeriod", "int64", JSON_INTEGER},
+        {"CpuQuota", "int64", JSON_INTEGER},
+        {"CpuRealtimePeriod", "int64", JSON_INTEGER},
+        {"CpuRealtimeRuntime", "int64", JSON_INTEGER},
+        {"PidsLimit", "int64", JSON_INTEGER},
+        {"BlkioWeight", "uint16", JSON_INTEGER},
+        {"CpusetCpus", "string", JSON_STRING},
+        {"CpusetMems", "string", JSON_STRING},
+        {"RestartPolicy", "container.RestartPolicy", JSON_OBJECT},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        const json_t *v = json_object_get(body, fields[i].name);
+        if (v && !json_is_null(v) && json_typeof(v) != fields[i].type)
+            return berth_user_error(err, EINVAL,
+                                    "json: cannot unmarshal %s into Go struct field "
+                                    "UpdateConfig.%s of type %s",
+                                    json_kind(v), fields[i].name, fields[i].go_type);
+    }
+    return 0;
+}
+
 int ctr_update_check(const json_t *body, json_t *warnings, struct berth_err **err)
 {
-    int r = check_unchangeable(body, err);
+    int r = check_types(body, err);
     if (r < 0)
+        return r;
+    if ((r = check_unchangeable(body, err)) < 0)
         return r;
     if ((r = verify_update(body, warnings, err)) < 0)
         return r;

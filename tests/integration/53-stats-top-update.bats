@@ -352,6 +352,9 @@ v1() { [ ! -f "$CG_ROOT/cgroup.controllers" ]; }
   run docker update --memory 2m up
   [[ "$output" == *"Minimum memory limit allowed is 6MB"* ]]
   [ "$(api_save POST /containers/nope/update -H 'Content-Type: application/json' -d '{}')" = 404 ]
+  # a value of the wrong type is refused, not read as unset
+  [ "$(api_save POST /containers/up/update -H 'Content-Type: application/json' -d '{"Memory":"1g"}')" = 400 ]
+  [ "$(js .message)" = "json: cannot unmarshal string into Go struct field UpdateConfig.Memory of type int64" ]
 }
 
 @test "docker update: a limit the kernel refuses leaves the container as it was" {
