@@ -26,7 +26,8 @@ UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/tes
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor \
-        $(BUILD)/bench/netlink-plumb
+        $(BUILD)/bench/netlink-plumb \
+        $(BUILD)/bench/stats-client
 
 .PHONY: all deps run stop test unit integration asan fuzz bench format format-check clean
 
@@ -57,6 +58,10 @@ $(BUILD)/bench/netlink-plumb: $(BUILD)/obj/bench/netlink/plumb.o $(LIB)
 $(BUILD)/bench/api-floor: $(BUILD)/obj/bench/api/floor.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/bench/stats-client: $(BUILD)/obj/bench/stats/client.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)

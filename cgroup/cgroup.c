@@ -534,6 +534,13 @@ struct cgroup *cgroup_open(const char *parent, const char *name)
     return cg;
 }
 
+struct cgroup *cgroup_dup(const struct cgroup *cg)
+{
+    struct cgroup *copy = xcalloc(1, sizeof(*copy));
+    *copy = (struct cgroup){.version = cg->version, .rel = xstrdup(cg->rel), .dirfd = -1};
+    return copy;
+}
+
 int cgroup_dir_fd(const struct cgroup *cg)
 {
     return cg->version == 2 ? cg->dirfd : -1;
@@ -574,6 +581,115 @@ int cgroup_join_fds(const struct cgroup *cg, int fds[CGROUP_JOIN_MAX], struct be
         fds[n++] = fd;
     }
     return n;
+}
+
+/* ---- live updates (docker update) ---- */
+
+static char *swap_text(int64_t swap, const char *unlimited)
+{
+    return swap < 0 ? xstrdup(unlimited) : num(swap);
+}
+
+/* v1 memory and swap in an order the kernel takes: memsw may never be below memory, so a swap
+ * limit above the current memory limit (or none, -1) goes first, as runc orders them. */
+static int v1_memory_update(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
+{
+    _cleanup_free_ char *mem = l->memory > 0 ? num(l->memory) : NULL;
+    bool memsw = l->memory_swap && has_file(dir, "memory.memsw.limit_in_bytes");
+    _cleanup_free_ char *swap = memsw ? swap_text(l->memory_swap, "-1") : NULL;
+    char cur[32] = "";
+    bool swap_first = swap && (l->memory_swap < 0 ||
+                               (read_file(dir, "memory.limit_in_bytes", cur, sizeof(cur)) == 0 &&
+                                strtoull(cur, NULL, 10) < (unsigned long long)l->memory_swap));
+    int r;
+    if (swap_first && (r = write_file(dir, "memory.memsw.limit_in_bytes", swap, err)) < 0)
+        return r;
+    if (mem && (r = write_file(dir, "memory.limit_in_bytes", mem, err)) < 0)
+        return r;
+    if (swap && !swap_first && (r = write_file(dir, "memory.memsw.limit_in_bytes", swap, err)) < 0)
+        return r;
+    if (l->memory_reservation > 0) {
+        _cleanup_free_ char *v = num(l->memory_reservation);
+        return write_file(dir, "memory.soft_limit_in_bytes", v, err);
+    }
+    return 0;
+}
+
+static int pids_update(const char *dir, const struct cgroup_limits *l, struct berth_err **err)
+{
+    if (!l->pids_limit)
+        return 0;
+    _cleanup_free_ char *v = l->pids_limit < 0 ? xstrdup("max") : num(l->pids_limit);
+    return write_file(dir, "pids.max", v, err);
+}
+
+static int v1_update(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
+{
+    _cleanup_free_ char *mem = dir_of(cg, "memory");
+    _cleanup_free_ char *pids = dir_of(cg, "pids");
+    _cleanup_free_ char *blkio = dir_of(cg, "blkio");
+    int r = v1_memory_update(mem, l, err);
+    if (r < 0)
+        return r;
+    if ((r = v1_cpu(cg, l, err)) < 0)
+        return r;
+    if ((r = pids_update(pids, l, err)) < 0)
+        return r;
+    if (l->blkio_weight > 0 && exists(blkio))
+        return v1_blkio(blkio, l, err);
+    return 0;
+}
+
+/* v2's files take each value on its own: memory.swap.max is the swap beyond memory (the
+ * caller gives the memory limit with a swap limit), cpu.max "QUOTA PERIOD". */
+static int v2_update(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
+{
+    _cleanup_free_ char *dir = dir_of(cg, NULL);
+    int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
+    int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
+    int r;
+    if (l->memory > 0) {
+        _cleanup_free_ char *v = num(l->memory);
+        if ((r = write_file(dir, "memory.max", v, err)) < 0)
+            return r;
+    }
+    if (l->memory_swap) {
+        _cleanup_free_ char *v = swap_text(l->memory_swap - l->memory, "max");
+        if ((r = write_file(dir, "memory.swap.max", v, err)) < 0)
+            return r;
+    }
+    if (l->memory_reservation > 0) {
+        _cleanup_free_ char *v = num(l->memory_reservation);
+        if ((r = write_file(dir, "memory.low", v, err)) < 0)
+            return r;
+    }
+    if (l->cpu_shares > 0) {
+        _cleanup_free_ char *v = num(1 + ((l->cpu_shares - 2) * 9999) / 262142);
+        if ((r = write_file(dir, "cpu.weight", v, err)) < 0)
+            return r;
+    }
+    if (quota > 0 || l->cpu_period > 0) {
+        _cleanup_free_ char *v = quota > 0
+                                     ? xasprintf("%lld %lld", (long long)quota, (long long)period)
+                                     : xasprintf("max %lld", (long long)period);
+        if ((r = write_file(dir, "cpu.max", v, err)) < 0)
+            return r;
+    }
+    const char *sets[][2] = {{"cpuset.cpus", l->cpuset_cpus}, {"cpuset.mems", l->cpuset_mems}};
+    for (size_t i = 0; i < 2; i++) {
+        if (sets[i][1] && *sets[i][1] && (r = write_file(dir, sets[i][0], sets[i][1], err)) < 0)
+            return r;
+    }
+    if ((r = pids_update(dir, l, err)) < 0)
+        return r;
+    if (l->blkio_weight > 0 && has_file(dir, "io.max"))
+        return v2_weight(dir, "", (uint64_t)l->blkio_weight, err);
+    return 0;
+}
+
+int cgroup_update(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
+{
+    return cg->version == 2 ? v2_update(cg, l, err) : v1_update(cg, l, err);
 }
 
 /* "oom_kill N" in memory.oom_control (v1, kernel 4.13+) or memory.events (v2). */

@@ -71,8 +71,17 @@ void cgroup_set_root(const char *root);
  * write the limits. EINVAL for limits the host cannot honour, with Docker's words. */
 int cgroup_create(const char *parent, const char *name, const struct cgroup_limits *l,
                   struct cgroup **out, struct berth_err **err);
+/* Write new limits into a container's cgroup while it runs (docker update). Only what is set
+ * is written; unlike at create, memory_swap 0 leaves the swap limit as it is (and a swap limit
+ * comes with the memory limit it adds to, which v2 needs), pids_limit < 0 lifts the limit, and
+ * cpu_period or cpu_quota/nano_cpus rewrite both of the period and the quota. Devices and
+ * per-device block I/O are left alone. Blocking. */
+int cgroup_update(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err);
 /* Open an existing one (after a daemon restart). */
 struct cgroup *cgroup_open(const char *parent, const char *name);
+/* A copy of where cg lives (no directory fd), for a pool job to use while the container's own
+ * handle may go away with it. */
+struct cgroup *cgroup_dup(const struct cgroup *cg);
 /* v2: a directory fd for clone3's CLONE_INTO_CGROUP; -1 on v1. */
 int cgroup_dir_fd(const struct cgroup *cg);
 /* v1: the controllers berth places containers in, NULL-terminated (the ones this host lacks

@@ -259,6 +259,11 @@ int ctr_run_pidfd(const struct container *c)
     return c->run && !c->run->exited ? reactor_io_fd(c->run->pidfd) : -1;
 }
 
+const struct cgroup *ctr_run_cgroup(const struct container *c)
+{
+    return c->run && !c->run->exited && !c->run->finishing ? c->run->cg : NULL;
+}
+
 const char *ctr_run_shm(const struct container *c)
 {
     return c->run ? c->run->shm : NULL;

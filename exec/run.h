@@ -99,6 +99,10 @@ int ctr_run_pidfd(const struct container *c);
 /* Its cgroup's parent: HostConfig.CgroupParent, else the daemon's. */
 const char *ctr_cgroup_parent(const struct container *c, const struct exec_env *env);
 const char *ctr_run_shm(const struct container *c);
+/* The cgroup of a running container (paused included), NULL once it has exited: its end's
+ * cleanup takes it. A pool job uses a copy (cgroup_dup), as the handle goes with the run. */
+struct cgroup;
+const struct cgroup *ctr_run_cgroup(const struct container *c);
 /* Attach input for a running container: queued for its stdin; returns the bytes still waiting
  * for it (past a limit, exec/attach holds its clients back, as dockerd's pipe blocks them). */
 size_t ctr_stdin_write(struct container *c, const char *data, size_t n);

@@ -572,7 +572,9 @@ static int check_host(const json_t *hc, struct berth_err **err)
 
 /* ---- HostConfig: dockerd's verifyPlatformContainerResources ---- */
 
-static int check_memory(const json_t *hc, json_t *warnings, struct berth_err **err)
+/* update: dockerd's update allows a swap limit without a memory limit in the request (the
+ * container may have one). */
+static int check_memory(const json_t *hc, bool update, json_t *warnings, struct berth_err **err)
 {
     int64_t mem = json_get_int(hc, "Memory", 0), swap = json_get_int(hc, "MemorySwap", 0);
     int64_t swappiness = json_get_int(hc, "MemorySwappiness", -1);
@@ -583,7 +585,7 @@ static int check_memory(const json_t *hc, json_t *warnings, struct berth_err **e
         return berth_user_error(err, EINVAL,
                                 "Minimum memoryswap limit should be larger than "
                                 "memory limit, see usage");
-    if (mem == 0 && swap > 0)
+    if (mem == 0 && swap > 0 && !update)
         return berth_user_error(err, EINVAL,
                                 "You should always set the Memory limit when using "
                                 "Memoryswap limit, see usage");
@@ -709,16 +711,35 @@ static int check_network(const json_t *hc, struct berth_err **err)
     return 0;
 }
 
-int verify_create(const json_t *config, const json_t *hc, json_t *warnings, struct berth_err **err)
+static int check_shares(const json_t *hc, struct berth_err **err)
 {
     int64_t shares = json_get_int(hc, "CpuShares", 0);
     if (shares < 0) /* moby refuses it as it decodes the request */
         return berth_user_error(err, EINVAL,
                                 "invalid CPU shares (%lld): value must be a positive integer",
                                 (long long)shares);
-    struct security_opts so;
-    int r = ns_check_request(config, hc, err); /* dockerd checks these as it decodes */
+    return 0;
+}
+
+int verify_update(const json_t *resources, json_t *warnings, struct berth_err **err)
+{
+    int r = check_shares(resources, err);
     if (r < 0)
+        return r;
+    if ((r = check_cpu_rt(resources, err)) < 0)
+        return r;
+    if ((r = check_memory(resources, true, warnings, err)) < 0)
+        return r;
+    return check_cpu(resources, warnings, err);
+}
+
+int verify_create(const json_t *config, const json_t *hc, json_t *warnings, struct berth_err **err)
+{
+    int r = check_shares(hc, err);
+    if (r < 0)
+        return r;
+    struct security_opts so;
+    if ((r = ns_check_request(config, hc, err)) < 0) /* dockerd checks these as it decodes */
         return r;
     if ((r = check_cpu_rt(hc, err)) < 0)
         return r;
@@ -726,7 +747,7 @@ int verify_create(const json_t *config, const json_t *hc, json_t *warnings, stru
         return r;
     if ((r = check_host(hc, err)) < 0)
         return r;
-    if ((r = check_memory(hc, warnings, err)) < 0)
+    if ((r = check_memory(hc, false, warnings, err)) < 0)
         return r;
     if ((r = check_cpu(hc, warnings, err)) < 0)
         return r;

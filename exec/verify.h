@@ -13,6 +13,10 @@
  * yet" for fields berth does not honour yet; ENOENT "network X not found" for an unknown
  * network. warnings gets dockerd's warning strings. Reactor thread, no I/O but sysconf. */
 int verify_create(const json_t *config, const json_t *hc, json_t *warnings, struct berth_err **err);
+/* dockerd's checks of docker update's resources (verifyContainerSettings with update set), the
+ * same rules and words as at create for the same fields: memory, swap, reservation, CPU shares,
+ * period, quota, --cpus, cpusets, real-time budget, blkio weight. Reactor thread. */
+int verify_update(const json_t *resources, json_t *warnings, struct berth_err **err);
 /* The host half of dockerd's check of HostConfig.Mounts: a bind's source must exist unless its
  * BindOptions.CreateMountpoint is set. Blocking (stat). */
 int verify_mount_sources(const json_t *hc, struct berth_err **err);

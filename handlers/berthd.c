@@ -414,6 +414,7 @@ static void daemon_stop(struct daemon *d)
         return;
     }
     recovery_free(d);
+    ctr_stats_free(d->stats);
     execproc_free_all(&d->exec);
     events_close(d->events); /* after the containers' last events */
     ctr_shutdown_free(&d->exec);

@@ -68,15 +68,12 @@ static void commit_work(struct pool_job *job)
 /* dockerd's commit event: the comment, the new image's ID and its tag as the user writes it. */
 static void commit_event(struct commit_call *cc)
 {
-    struct container *c;
-    if (ctr_lookup(cc->d->cs, cc->ctr_id, &c, NULL) < 0)
-        return;
     _cleanup_ref_ struct image_ref r = {0};
     _cleanup_free_ char *familiar =
         cc->ref && ref_parse(cc->ref, 0, &r, NULL) == 0 ? ref_familiar(&r) : NULL;
-    events_container(cc->d->events, c, "commit",
-                     json_pack("{ss ss ss}", "comment", cc->comment, "imageID", cc->res.img->id,
-                               "imageRef", familiar ? familiar : ""));
+    events_container_id(cc->d->events, cc->d->cs, cc->ctr_id, "commit",
+                        json_pack("{ss ss ss}", "comment", cc->comment, "imageID", cc->res.img->id,
+                                  "imageRef", familiar ? familiar : ""));
 }
 
 static void commit_replied(void *ctx, int res, const struct berth_err *err)

@@ -80,14 +80,6 @@ struct ctr_stream {
     struct berth_err *err;
 };
 
-/* dockerd's events: archive-path (a copy out), extract-to-dir (a copy in), export. */
-static void container_event(struct daemon *d, const char *id, const char *action)
-{
-    struct container *c;
-    if (ctr_lookup(d->cs, id, &c, NULL) == 0)
-        events_container(d->events, c, action, NULL);
-}
-
 static void stream_free(struct ctr_stream *s)
 {
     ctrcopy_stat_free(&s->st);
@@ -196,7 +188,9 @@ static void stream_open_done(struct pool_job *job)
         return stream_free(s);
     }
     _cleanup_err_ struct berth_err *err = NULL;
-    container_event(s->d, ctrfs_spec_id(s->spec), s->export ? "export" : "archive-path");
+    /* dockerd's events: archive-path (a copy out), export */
+    events_container_id(s->d->events, s->d->cs, ctrfs_spec_id(s->spec),
+                        s->export ? "export" : "archive-path", NULL);
     if (!s->a->c) {
         s->gone = true;
         atomic_store(&s->stop, true);
@@ -372,7 +366,7 @@ static void put_done(struct pool_job *job)
     struct api_req *a = p->body.a;
     api_body_close(&p->body);
     if (p->res == 0)
-        container_event(a->d, ctrfs_spec_id(p->spec), "extract-to-dir");
+        events_container_id(a->d->events, a->d->cs, ctrfs_spec_id(p->spec), "extract-to-dir", NULL);
     ctrfs_release(&a->d->exec, p->spec);
     if (p->res < 0)
         api_reply_error(a, p->err);

@@ -12,6 +12,7 @@
 #include "core/reactor.h"
 #include "exec/container.h"
 #include "exec/run.h"
+#include "exec/stats.h"
 #include "fs/image.h"
 #include "fs/image_delete.h"
 #include "fs/layer.h"
@@ -55,6 +56,7 @@ struct daemon {
     struct events *events; /* GET /events: what handlers emit (handlers/events.h) */
     struct volume_store *volumes;
     struct exec_env exec;
+    struct ctr_stats *stats; /* docker stats' collector, made at the first request */
     struct registry_config regcfg;
     struct hclient *hc;
     struct dl_env dl;

@@ -243,6 +243,16 @@ void events_container(struct events *ev, const struct container *c, const char *
     events_emit(ev, EVENT_CONTAINER, action, c->id, attrs);
 }
 
+void events_container_id(struct events *ev, struct ctr_store *cs, const char *id,
+                         const char *action, json_t *extra)
+{
+    struct container *c;
+    if (ctr_lookup(cs, id, &c, NULL) == 0 && strcmp(c->id, id) == 0)
+        events_container(ev, c, action, extra);
+    else
+        json_decref(extra);
+}
+
 void events_image(struct events *ev, struct image_store *is, const char *id, const char *name,
                   const char *action)
 {

@@ -58,6 +58,10 @@ void events_emit(struct events *ev, enum event_type type, const char *action, co
  * extra (taken; NULL: none), then its labels, image and name. */
 void events_container(struct events *ev, const struct container *c, const char *action,
                       json_t *extra);
+/* The same for the container with this exact ID, if it is still there (after an asynchronous
+ * step, which it may not have outlived). */
+void events_container_id(struct events *ev, struct ctr_store *cs, const char *id,
+                         const char *action, json_t *extra);
 /* An image's event as dockerd's LogImageEvent: actor id, attributes the image's labels (while
  * the store has it: is may be NULL) and name (NULL: none). */
 void events_image(struct events *ev, struct image_store *is, const char *id, const char *name,

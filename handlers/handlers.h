@@ -96,3 +96,7 @@ void containers_changes(struct api_req *a);
 
 /* commit.c */
 void images_commit(struct api_req *a);
+/* stats.c, top.c, update.c */
+void containers_stats(struct api_req *a);
+void containers_top(struct api_req *a);
+void containers_update(struct api_req *a);

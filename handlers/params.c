@@ -146,6 +146,10 @@ const struct param_row params_table[] = {
     {"POST", "/commit", "author", H, "docker commit -a", NULL},
     {"POST", "/commit", "pause", H, "docker commit --pause=false", NULL},
     {"POST", "/commit", "changes", H, "docker commit -c", NULL},
+    {"GET", "/containers/{id}/stats", "stream", H, "docker stats --no-stream", NULL},
+    {"GET", "/containers/{id}/stats", "one-shot", H, NULL,
+     "API 1.41 and later: one sample, without the earlier one CPU percentages need"},
+    {"GET", "/containers/{id}/top", "ps_args", H, "docker top CONTAINER [ps OPTIONS]", NULL},
 };
 
 #undef H

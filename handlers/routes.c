@@ -54,6 +54,9 @@ static const struct route routes[] = {
     {"GET", "/containers/{id}/export", containers_export, ROUTE_AFTER_RECOVERY},
     {"GET", "/containers/{id}/changes", containers_changes, 0},
     {"POST", "/commit", images_commit, ROUTE_AFTER_RECOVERY},
+    {"GET", "/containers/{id}/stats", containers_stats, 0},
+    {"GET", "/containers/{id}/top", containers_top, 0},
+    {"POST", "/containers/{id}/update", containers_update, 0},
     /* {name:.*} in dockerd: a link's name PARENT/ALIAS (rm --link) is one name */
     {"DELETE", "/containers/{id*}", containers_delete, ROUTE_AFTER_RECOVERY},
 

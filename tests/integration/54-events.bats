@@ -337,3 +337,14 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$BT_PID/status"; }
   docker rm -f evc >/dev/null
   docker rmi evimg:v1 >/dev/null
 }
+
+@test "top and update events" {
+  docker run -d --name evt busybox sleep 1d >/dev/null
+  t0=$(now)
+  docker top evt >/dev/null
+  docker update --memory 64m --memory-swap 128m evt >/dev/null
+  run docker top evt -o nosuchcolumn # a failed top is no event
+  events "$t0" "$(now)" --filter container=evt >"$BT_DIR/ev"
+  [ "$(actions "$BT_DIR/ev")" = "$(printf '%s\n' top update)" ]
+  docker rm -f evt >/dev/null
+}
