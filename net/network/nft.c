@@ -6,16 +6,15 @@
  * table ip berth {
  *   set bridges { type ifname; }   set masq { type ifname; }   set same { type ifname . ifname; }
  *   set icc_off { type ifname; }   set internal { type ifname; }
- *   set nets { type ipv4_addr . ifname; flags interval; }
+ *   set subnets { type ipv4_addr; flags interval; }    (each commented with its bridge)
  *   map ports_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
  *   map ports_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
  *   chain prerouting { type nat hook prerouting priority dstnat; policy accept;    (and output,
  *     fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @ports_ip    type nat
- *     fib daddr type local dnat ip to meta l4proto . th dport map @ports_any }            hook output)
- *   chain postrouting { type nat hook postrouting priority srcnat; policy accept;
- *     ct status dnat ip saddr . oifname @nets masquerade      hairpin: a container to a port on
- *                                                              its own network by a host address
- *     iifname . oifname @same return                          routed within one bridge
+ *     fib daddr type local dnat ip to meta l4proto . th dport map @ports_any }            hook
+ * output) chain postrouting { type nat hook postrouting priority srcnat; policy accept; ct status
+ * dnat oifname @bridges ip saddr @subnets masquerade   hairpin: a container to a published port by
+ * a host address iifname . oifname @same return                          routed within one bridge
  *     oifname @bridges ip saddr 127.0.0.0/8 masquerade        the host's 127.0.0.1 to a port
  *     iifname @masq masquerade }                              ip-masq
  *   chain forward { type filter hook forward priority filter; policy accept;
@@ -407,7 +406,6 @@ static void put_chains(struct nft *n, const struct fam *f)
 struct set_def {
     const char *name;
     uint32_t flags, key_type, key_len, data_type, data_len;
-    uint8_t fields[2]; /* field lengths of an interval concatenation, or zeros */
 };
 
 static void put_set(struct nft *n, const struct fam *f, const struct set_def *d, uint32_t id)
@@ -424,14 +422,13 @@ static void put_set(struct nft *n, const struct fam *f, const struct set_def *d,
         nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, d->data_type);
         nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, d->data_len);
     }
-    if (d->fields[0])
-        nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, d->fields, sizeof(d->fields));
     if (d->key_type == DT_IFNAME) {
         /* For `nft list` alone: a name is kept in host byte order (nft's BYTEORDER_HOST_ENDIAN),
          * which nft reads from the set's user data. */
         struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(16);
         nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, 1);
-        nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
+        nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+                           nftnl_udata_buf_len(ud));
         nftnl_udata_buf_free(ud);
     }
     struct nlmsghdr *nlh = msg_start(n, NFT_MSG_NEWSET, f->nfproto, NLM_F_CREATE);
@@ -444,17 +441,16 @@ static void put_sets(struct nft *n, const struct fam *f)
 {
     const uint32_t a = f->dt_addr, addr_port = DT_CONCAT2(a, DT_INET_SERVICE);
     const struct set_def defs[] = {
-        {"bridges", 0, DT_IFNAME, IFNAMSIZ, 0, 0, {0}},
-        {"same", 0, DT_CONCAT2(DT_IFNAME, DT_IFNAME), 2 * IFNAMSIZ, 0, 0, {0}},
-        {"masq", 0, DT_IFNAME, IFNAMSIZ, 0, 0, {0}},
-        {"icc_off", 0, DT_IFNAME, IFNAMSIZ, 0, 0, {0}},
-        {"internal", 0, DT_IFNAME, IFNAMSIZ, 0, 0, {0}},
-        {"nets", NFT_SET_INTERVAL | NFT_SET_CONCAT, DT_CONCAT2(a, DT_IFNAME), f->alen + IFNAMSIZ, 0,
-         0, {(uint8_t)f->alen, IFNAMSIZ}},
+        {"bridges", 0, DT_IFNAME, IFNAMSIZ, 0, 0},
+        {"same", 0, DT_CONCAT2(DT_IFNAME, DT_IFNAME), 2 * IFNAMSIZ, 0, 0},
+        {"masq", 0, DT_IFNAME, IFNAMSIZ, 0, 0},
+        {"icc_off", 0, DT_IFNAME, IFNAMSIZ, 0, 0},
+        {"internal", 0, DT_IFNAME, IFNAMSIZ, 0, 0},
+        {"subnets", NFT_SET_INTERVAL, a, f->alen, 0, 0},
         {"ports_any", NFT_SET_MAP, DT_CONCAT2(DT_INET_PROTO, DT_INET_SERVICE), 8, addr_port,
-         f->alen + 4, {0}},
+         f->alen + 4},
         {"ports_ip", NFT_SET_MAP, DT_CONCAT3(a, DT_INET_PROTO, DT_INET_SERVICE), f->alen + 8,
-         addr_port, f->alen + 4, {0}},
+         addr_port, f->alen + 4},
     };
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
         put_set(n, f, &defs[i], (uint32_t)i + 1);
@@ -471,8 +467,7 @@ static struct nftnl_rule *rule_new(const struct fam *f, const char *chain)
 
 static void put_rule(struct nft *n, const struct fam *f, struct nftnl_rule *r)
 {
-    struct nlmsghdr *nlh =
-        msg_start(n, NFT_MSG_NEWRULE, f->nfproto, NLM_F_CREATE | NLM_F_APPEND);
+    struct nlmsghdr *nlh = msg_start(n, NFT_MSG_NEWRULE, f->nfproto, NLM_F_CREATE | NLM_F_APPEND);
     nftnl_rule_nlmsg_build_payload(nlh, r);
     nftnl_rule_free(r);
     msg_end(n, nlh);
@@ -514,9 +509,9 @@ static void put_postrouting(struct nft *n, const struct fam *f)
 {
     struct nftnl_rule *r = rule_new(f, "postrouting");
     x_ct_any(r, NFT_CT_STATUS, IPS_DST_NAT);
+    x_if_in(r, NFT_META_OIFNAME, "bridges");
     x_payload(r, NFT_PAYLOAD_NETWORK_HEADER, f->saddr, f->alen, NFT_REG_1);
-    x_meta(r, NFT_META_OIFNAME, f->reg_after_addr);
-    x_lookup(r, NFT_REG_1, "nets", 0);
+    x_lookup(r, NFT_REG_1, "subnets", 0);
     x_masq(r);
     put_rule(n, f, r);
 
@@ -566,8 +561,7 @@ static void put_forward(struct nft *n, const struct fam *f)
 
     r = rule_new(f, "forward");
     x_if_in(r, NFT_META_OIFNAME, "bridges");
-    x_ct_any(r, NFT_CT_STATE,
-             NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+    x_ct_any(r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
     x_verdict(r, NF_ACCEPT);
     put_rule(n, f, r);
 
@@ -606,10 +600,11 @@ static void put_table_gone(struct nft *n, const struct fam *f)
 
 /* ---- elements ---- */
 
-/* One element: key, optional interval end, optional map value. */
+/* One element: key, optional map value, flags, optional comment (the bridge of a subnet). */
 struct elem {
-    uint8_t key[40], key_end[40], data[20];
-    uint32_t key_len, key_end_len, data_len;
+    uint8_t key[40], data[20];
+    uint32_t key_len, data_len, flags;
+    const char *comment;
 };
 
 /* Elements of one set, ELEMS_PER_MSG to a message, added (EXCL: an element already there is
@@ -625,10 +620,17 @@ static void put_elems(struct nft *n, const struct fam *f, const char *set, bool 
         for (size_t i = at; i < count && i < at + ELEMS_PER_MSG; i++) {
             struct nftnl_set_elem *e = nftnl_set_elem_alloc();
             nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el[i].key, el[i].key_len);
-            if (el[i].key_end_len)
-                nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, el[i].key_end, el[i].key_end_len);
+            if (el[i].flags)
+                nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, el[i].flags);
             if (add && el[i].data_len)
                 nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, el[i].data, el[i].data_len);
+            if (add && el[i].comment) {
+                struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(IFNAMSIZ + 8);
+                nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, el[i].comment);
+                nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud),
+                                   nftnl_udata_buf_len(ud));
+                nftnl_udata_buf_free(ud);
+            }
             nftnl_set_elem_add(s, e);
         }
         struct nlmsghdr *nlh =
@@ -657,20 +659,26 @@ static struct elem ifname_elem(const char *a, const char *b)
     return e;
 }
 
-/* subnet . bridge, from the network address to the last address of the subnet. */
-static struct elem subnet_elem(const struct fam *f, const struct nft_subnet *s, const char *br)
+/* A subnet as an interval of the rbtree set: its first address, commented with its bridge
+ * (nft_list reads it back), and the address past its last, which closes the interval. When
+ * the subnet runs to the last address of the family there is nothing past it: nft leaves the
+ * interval open then, and so does this. Returns the number of elements (1 or 2). */
+static size_t subnet_elems(const struct fam *f, const struct nft_subnet *s, const char *br,
+                           struct elem out[2])
 {
-    struct elem e = {.key_len = f->alen + IFNAMSIZ, .key_end_len = f->alen + IFNAMSIZ};
+    out[0] = (struct elem){.key_len = f->alen, .comment = br};
+    out[1] = (struct elem){.key_len = f->alen, .flags = NFT_SET_ELEM_INTERVAL_END};
     const uint8_t *a = (const uint8_t *)&s->addr;
     for (uint32_t i = 0; i < f->alen; i++) {
         int bits = (int)s->prefixlen - 8 * (int)i;
         uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-        e.key[i] = a[i] & mask;
-        e.key_end[i] = (uint8_t)(a[i] | ~mask);
+        out[0].key[i] = a[i] & mask;
+        out[1].key[i] = (uint8_t)(a[i] | ~mask);
     }
-    copy_ifname(e.key + f->alen, br);
-    copy_ifname(e.key_end + f->alen, br);
-    return e;
+    for (int i = (int)f->alen - 1; i >= 0; i--)
+        if (++out[1].key[i] != 0)
+            return 2; /* no carry out of this byte */
+    return 1;
 }
 
 static int check_network(const struct nft_network *net, struct berth_err **err)
@@ -705,13 +713,13 @@ static void put_network(struct nft *n, const struct nft_network *net, bool add)
             put_elems(n, f, "icc_off", add, &br, 1);
         if (net->internal)
             put_elems(n, f, "internal", add, &br, 1);
-        struct elem nets[NFT_SUBNETS_MAX];
+        struct elem nets[2 * NFT_SUBNETS_MAX];
         size_t k = 0;
         for (size_t i = 0; i < net->n_subnets && i < NFT_SUBNETS_MAX; i++)
             if (net->subnets[i].family == f->af)
-                nets[k++] = subnet_elem(f, &net->subnets[i], net->bridge);
+                k += subnet_elems(f, &net->subnets[i], net->bridge, nets + k);
         if (k)
-            put_elems(n, f, "nets", add, nets, k);
+            put_elems(n, f, "subnets", add, nets, k);
     }
 }
 
@@ -739,7 +747,10 @@ int nft_network_del(struct nft *n, const struct nft_network *net, struct berth_e
 
 static const char *proto_name(uint8_t proto)
 {
-    return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_SCTP ? "sctp" : NULL;
+    return proto == IPPROTO_TCP    ? "tcp"
+           : proto == IPPROTO_UDP  ? "udp"
+           : proto == IPPROTO_SCTP ? "sctp"
+                                   : NULL;
 }
 
 static bool addr_any(const struct fam *f, const union nft_addr *a)
@@ -956,11 +967,20 @@ static int dump_set(struct nft *n, const struct fam *f, const char *name, struct
     }
 }
 
+/* An element of a subnets set: an interval's start (with its bridge) or end. */
+struct bound {
+    uint8_t key[16];
+    bool end;
+    char bridge[IFNAMSIZ];
+};
+
 struct lister {
     struct nft_state *st;
     size_t cap_nets, cap_ports;
     const struct fam *f;
     const char *set;
+    struct bound *bounds; /* the subnets set's elements, paired once all are read */
+    size_t n_bounds, cap_bounds;
 };
 
 static struct nft_network *network_named(struct lister *l, const char *name, bool make)
@@ -999,31 +1019,78 @@ static int list_ifname(struct nftnl_set_elem *e, void *data)
     return 0;
 }
 
-static int list_subnet(struct nftnl_set_elem *e, void *data)
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+    if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT)
+        memcpy(data, nftnl_udata_get(attr), strnlen(nftnl_udata_get(attr), IFNAMSIZ - 1));
+    return 0;
+}
+
+static int list_bound(struct nftnl_set_elem *e, void *data)
 {
     struct lister *l = data;
-    uint32_t len = 0, end_len = 0;
+    uint32_t len = 0, ud_len = 0;
     const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-    const uint8_t *end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &end_len);
-    if (!key || !end || len != l->f->alen + IFNAMSIZ || end_len != len)
+    if (!key || len != l->f->alen)
         return 0;
-    char name[IFNAMSIZ] = "";
-    memcpy(name, key + l->f->alen, IFNAMSIZ - 1);
-    struct nft_network *net = network_named(l, name, false);
-    if (!net || net->n_subnets == NFT_SUBNETS_MAX)
-        return 0;
-    struct nft_subnet *s = &net->subnets[net->n_subnets++];
-    *s = (struct nft_subnet){.family = l->f->af};
-    memcpy(&s->addr, key, l->f->alen);
-    /* The prefix: the leading bits where the first and the last address agree. */
-    uint8_t p = 0;
-    for (uint32_t i = 0; i < l->f->alen && key[i] == end[i]; i++)
-        p += 8;
-    if (p < 8 * l->f->alen)
-        for (uint8_t diff = key[p / 8] ^ end[p / 8]; !(diff & 0x80); diff <<= 1)
-            p++;
-    s->prefixlen = p;
+    if (l->n_bounds == l->cap_bounds) {
+        l->cap_bounds = l->cap_bounds ? 2 * l->cap_bounds : 16;
+        l->bounds = xrealloc(l->bounds, l->cap_bounds * sizeof(*l->bounds));
+    }
+    struct bound *b = &l->bounds[l->n_bounds++];
+    *b = (struct bound){0};
+    memcpy(b->key, key, len);
+    b->end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+             (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
+    const void *ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ud_len);
+    if (ud)
+        nftnl_udata_parse(ud, ud_len, comment_cb, b->bridge);
     return 0;
+}
+
+static int bound_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct bound *)a)->key, ((const struct bound *)b)->key, 16);
+}
+
+/* The prefix length of [start, end): the leading bits where start and end - 1 agree. */
+static uint8_t prefix_of(const uint8_t *start, const uint8_t *end, uint32_t alen, bool open)
+{
+    uint8_t last[16];
+    memcpy(last, end, alen);
+    for (int i = (int)alen - 1; i >= 0 && !open; i--)
+        if (last[i]-- != 0)
+            break; /* no borrow */
+    if (open)
+        memset(last, 0xff, alen);
+    uint8_t p = 0;
+    for (uint32_t i = 0; i < alen && start[i] == last[i]; i++)
+        p += 8;
+    if (p < 8 * alen)
+        for (uint8_t diff = start[p / 8] ^ last[p / 8]; !(diff & 0x80); diff <<= 1)
+            p++;
+    return p;
+}
+
+/* Intervals do not overlap, so in key order each start is followed by its end (or by
+ * nothing, for an interval open to the last address). */
+static void list_subnets(struct lister *l)
+{
+    qsort(l->bounds, l->n_bounds, sizeof(*l->bounds), bound_cmp);
+    for (size_t i = 0; i < l->n_bounds; i++) {
+        const struct bound *b = &l->bounds[i];
+        if (b->end)
+            continue;
+        bool open = i + 1 == l->n_bounds || !l->bounds[i + 1].end;
+        struct nft_network *net = network_named(l, b->bridge, false);
+        if (!net || net->n_subnets == NFT_SUBNETS_MAX)
+            continue;
+        struct nft_subnet *s = &net->subnets[net->n_subnets++];
+        *s = (struct nft_subnet){.family = l->f->af};
+        memcpy(&s->addr, b->key, l->f->alen);
+        s->prefixlen = prefix_of(b->key, open ? b->key : l->bounds[i + 1].key, l->f->alen, open);
+    }
+    l->n_bounds = 0;
 }
 
 static int list_port(struct nftnl_set_elem *e, void *data)
@@ -1062,8 +1129,8 @@ static int list_family(struct nft *n, struct lister *l)
         int (*cb)(struct nftnl_set_elem *, void *);
     } order[] = {
         /* bridges first: the flags and subnets that follow attach to them */
-        {"bridges", list_ifname},  {"masq", list_ifname},       {"icc_off", list_ifname},
-        {"internal", list_ifname}, {"nets", list_subnet},       {"ports_any", list_port},
+        {"bridges", list_ifname},  {"masq", list_ifname},   {"icc_off", list_ifname},
+        {"internal", list_ifname}, {"subnets", list_bound}, {"ports_any", list_port},
         {"ports_ip", list_port},
     };
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -1072,6 +1139,8 @@ static int list_family(struct nft *n, struct lister *l)
         if (r == 0) {
             l->set = order[i].set;
             nftnl_set_elem_foreach(s, order[i].cb, l);
+            if (order[i].cb == list_bound)
+                list_subnets(l);
         }
         nftnl_set_free(s);
         if (r == -ENOENT && i == 0)
@@ -1082,19 +1151,102 @@ static int list_family(struct nft *n, struct lister *l)
     return 0;
 }
 
-int nft_list(struct nft *n, struct nft_state *out, struct berth_err **err)
+static int port_cmp(const void *a, const void *b)
+{
+    const struct nft_port *x = a, *y = b;
+    if (x->family != y->family)
+        return x->family - y->family;
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    int c = memcmp(&x->host_ip, &y->host_ip, sizeof(x->host_ip));
+    return c ? c : x->host_port - y->host_port;
+}
+
+/* A hash set that shrinks while it is dumped (after many deletions, in the kernel's own time)
+ * can yield an element twice: keep one, so that removing what is listed does not fail. */
+static void ports_unique(struct nft_state *st)
+{
+    qsort(st->ports, st->n_ports, sizeof(*st->ports), port_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < st->n_ports; i++)
+        if (k == 0 || port_cmp(&st->ports[k - 1], &st->ports[i]) != 0)
+            st->ports[k++] = st->ports[i];
+    st->n_ports = k;
+}
+
+static int network_cmp(const void *a, const void *b)
+{
+    const struct nft_network *x = a, *y = b;
+    int c = strncmp(x->bridge, y->bridge, IFNAMSIZ);
+    if (c || x->masquerade != y->masquerade || x->icc != y->icc || x->internal != y->internal ||
+        x->n_subnets != y->n_subnets)
+        return c ? c : 1;
+    for (size_t i = 0; i < x->n_subnets; i++)
+        if (x->subnets[i].family != y->subnets[i].family ||
+            x->subnets[i].prefixlen != y->subnets[i].prefixlen ||
+            memcmp(&x->subnets[i].addr, &y->subnets[i].addr, sizeof(x->subnets[i].addr)) != 0)
+            return 1;
+    return 0;
+}
+
+static bool state_equal(const struct nft_state *a, const struct nft_state *b)
+{
+    if (a->n_networks != b->n_networks || a->n_ports != b->n_ports)
+        return false;
+    for (size_t i = 0; i < a->n_networks; i++)
+        if (network_cmp(&a->networks[i], &b->networks[i]) != 0)
+            return false;
+    for (size_t i = 0; i < a->n_ports; i++) {
+        const struct nft_port *x = &a->ports[i], *y = &b->ports[i];
+        if (port_cmp(x, y) != 0 || x->ctr_port != y->ctr_port ||
+            memcmp(&x->ctr_ip, &y->ctr_ip, sizeof(x->ctr_ip)) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int list_once(struct nft *n, struct nft_state *out, struct berth_err **err)
 {
     *out = (struct nft_state){0};
     struct lister l = {.st = out};
     for (size_t fi = 0; fi < 2; fi++) {
         l.f = &FAMS[fi];
         int r = list_family(n, &l);
+        free(take_ptr(l.bounds));
+        l.cap_bounds = 0;
         if (r < 0) {
             nft_state_free(out);
             return berth_error(err, -r, "list table %s %s", fi ? "ip6" : "ip", NFT_TABLE);
         }
     }
+    qsort(out->networks, out->n_networks, sizeof(*out->networks), network_cmp);
+    ports_unique(out);
     return 0;
+}
+
+/* A set the kernel resizes while it is dumped in pieces (it grows or shrinks a hash set in
+ * its own time after many additions or removals) comes out with elements twice or missing,
+ * as each piece of the dump skips as many elements as were sent before: list until two
+ * listings in a row agree. */
+int nft_list(struct nft *n, struct nft_state *out, struct berth_err **err)
+{
+    struct nft_state prev;
+    int r = list_once(n, &prev, err);
+    for (int tries = 0; r == 0 && tries < 20; tries++) {
+        r = list_once(n, out, err);
+        if (r == 0 && state_equal(&prev, out)) {
+            nft_state_free(&prev);
+            return 0;
+        }
+        nft_state_free(&prev);
+        prev = *out;
+        *out = (struct nft_state){0};
+    }
+    if (r == 0) {
+        nft_state_free(&prev);
+        return berth_error(err, EAGAIN, "list table %s: it keeps changing", NFT_TABLE);
+    }
+    return r;
 }
 
 void nft_state_free(struct nft_state *s)

@@ -97,7 +97,9 @@ int nft_commit(struct nft *n, struct berth_err **err);
 void nft_discard(struct nft *n);
 
 /* What the tables hold, for reconciling after a crash: every network (a bridge with its
- * flags and subnets, both families merged) and every published port element (count 1 each). */
+ * flags and subnets, both families merged) and every published port element (count 1 each),
+ * sorted. Listed until two dumps in a row agree: the kernel resizes a big hash set in its own
+ * time, and a dump that meets a resize shows elements twice or misses some. */
 struct nft_state {
     struct nft_network *networks;
     size_t n_networks;
