@@ -1,35 +1,47 @@
+// clang-format off
 /* net/network/nft.c — berth's nftables tables through libnftnl over libmnl: netlink messages
  * built directly, queued in one buffer and sent as one nfnetlink batch (one transaction), with
  * no ruleset cache to fetch first. The table for family ip, as `nft list` shows it (ip6 is the
- * same with ip6 addresses and without the 127.0.0.0/8 rule):
+ * same with ip6 addresses and without the 127.0.0.0/8 rule; nft's priority dstnat is -100):
  *
  * table ip berth {
- *   set bridges { type ifname; }   set masq { type ifname; }   set same { type ifname . ifname; }
- *   set icc_off { type ifname; }   set internal { type ifname; }
- *   set subnets { type ipv4_addr; flags interval; }    (each commented with its bridge)
+ *   set bridges { type ifname; }      set same { type ifname . ifname; }     ("br" . "br")
+ *   set masq { type ifname; }         set icc_off { type ifname; }
+ *   set internal { type ifname; }     set subnets { type ipv4_addr; flags interval; }
  *   map ports_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
  *   map ports_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
- *   chain prerouting { type nat hook prerouting priority dstnat; policy accept;    (and output,
- *     fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @ports_ip    type nat
- *     fib daddr type local dnat ip to meta l4proto . th dport map @ports_any }            hook
- * output) chain postrouting { type nat hook postrouting priority srcnat; policy accept; ct status
- * dnat oifname @bridges ip saddr @subnets masquerade   hairpin: a container to a published port by
- * a host address iifname . oifname @same return                          routed within one bridge
- *     oifname @bridges ip saddr 127.0.0.0/8 masquerade        the host's 127.0.0.1 to a port
- *     iifname @masq masquerade }                              ip-masq
- *   chain forward { type filter hook forward priority filter; policy accept;
- *     iifname . oifname @same iifname @icc_off drop           icc = false
+ *
+ *   chain prerouting {            (and chain output, type nat hook output priority -100)
+ *     type nat hook prerouting priority dstnat; policy accept;
+ *     fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @ports_ip
+ *     fib daddr type local dnat ip to meta l4proto . th dport map @ports_any
+ *   }
+ *   chain postrouting {
+ *     type nat hook postrouting priority srcnat; policy accept;
+ *     ct status dnat oifname @bridges ip saddr @subnets masquerade     hairpin
+ *     iifname . oifname @same return                                   routed within a bridge
+ *     oifname @bridges ip saddr 127.0.0.0/8 masquerade                 the host's 127.0.0.1
+ *     iifname @masq masquerade                                         ip-masq
+ *   }
+ *   chain forward {
+ *     type filter hook forward priority filter; policy accept;
+ *     iifname . oifname @same iifname @icc_off drop                    icc = false
  *     iifname . oifname @same accept
  *     iifname @internal drop
  *     oifname @internal drop
  *     oifname @bridges ct state established,related accept
- *     oifname @bridges ct status dnat accept                  published ports
- *     oifname @bridges drop }                                 other bridges, unpublished ports
+ *     oifname @bridges ct status dnat accept                           published ports
+ *     oifname @bridges drop                        other bridges, unpublished ports (dockerd 28)
+ *   }
  * }
  *
- * Within one bridge the chains see `iifname . oifname` equal: there is no comparing two
- * registers in nf_tables, so the `same` set holds "br" . "br" for each bridge. Policy stays
- * accept: berth only drops, and leaves the rest to the host's own rules. */
+ * Hairpin: a container reaching a published port through a host address gets the bridge's
+ * address as source, or the answer would go back to it straight, from an address it did not
+ * ask. Within one bridge the chains see `iifname . oifname` equal: nf_tables cannot compare two
+ * registers, so the `same` set holds "br" . "br" for each bridge. A subnets element carries its
+ * bridge's name as comment, for nft_list. The policies stay accept: berth only drops, and
+ * leaves the rest to the host's own rules. */
+// clang-format on
 #include "net/network/nft.h"
 
 #include <arpa/inet.h>
@@ -92,7 +104,7 @@ static const struct fam *fam_of(int af)
 /* One queued call: the sequence numbers of its messages, and words for an error. */
 struct op {
     uint32_t first_seq, last_seq;
-    char what[128];
+    char what[192];
 };
 
 /* The pending batch: its messages from BATCH_BEGIN on, and the calls that queued them. */
@@ -803,7 +815,7 @@ static int port_op(struct nft *n, const struct nft_port *p, bool add, struct ber
         memcpy(el[i].data + f->alen, &cp, 2);
         el[i].data_len = f->alen + 4;
     }
-    char words[128];
+    char words[160];
     port_words(f, p, words, sizeof(words));
     size_t o = op_start(n, "%s published port %s", add ? "add" : "remove", words);
     put_elems(n, f, any ? "ports_any" : "ports_ip", add, el, count);
@@ -1076,6 +1088,8 @@ static uint8_t prefix_of(const uint8_t *start, const uint8_t *end, uint32_t alen
  * nothing, for an interval open to the last address). */
 static void list_subnets(struct lister *l)
 {
+    if (l->n_bounds == 0)
+        return;
     qsort(l->bounds, l->n_bounds, sizeof(*l->bounds), bound_cmp);
     for (size_t i = 0; i < l->n_bounds; i++) {
         const struct bound *b = &l->bounds[i];
@@ -1166,6 +1180,8 @@ static int port_cmp(const void *a, const void *b)
  * can yield an element twice: keep one, so that removing what is listed does not fail. */
 static void ports_unique(struct nft_state *st)
 {
+    if (st->n_ports == 0)
+        return;
     qsort(st->ports, st->n_ports, sizeof(*st->ports), port_cmp);
     size_t k = 0;
     for (size_t i = 0; i < st->n_ports; i++)
@@ -1219,7 +1235,8 @@ static int list_once(struct nft *n, struct nft_state *out, struct berth_err **er
             return berth_error(err, -r, "list table %s %s", fi ? "ip6" : "ip", NFT_TABLE);
         }
     }
-    qsort(out->networks, out->n_networks, sizeof(*out->networks), network_cmp);
+    if (out->n_networks)
+        qsort(out->networks, out->n_networks, sizeof(*out->networks), network_cmp);
     ports_unique(out);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -143,6 +144,7 @@ static struct ctr spawn(const char *name, const uint16_t *tcp, size_t n_tcp, uin
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with the test, however it ends */
         close(pfd[0]);
         serve(name, tcp, n_tcp, udp, pfd[1]);
     }
@@ -185,6 +187,7 @@ static bool talk(pid_t ns, int type, const char *ip, uint16_t port, char *out, s
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(pfd[0]);
         if (ns) {
             char path[64];
