@@ -13,7 +13,7 @@ CFLAGS  := -std=gnu17 -Wall -Wextra -Werror $(OPT) -g -I. -D_GNU_SOURCE $(SAN) -
            -DBERTH_BUILD_TIME='"$(BUILDTIME)"'
 LDFLAGS := $(SAN)
 LIBS    := -lcap -lseccomp -luring -lev -ljansson -lhttp_parser -lnettle -larchive -lisal -lzstd \
-           -lmbedtls -lmbedx509 -lmbedcrypto -lmnl -lpthread
+           -lmbedtls -lmbedx509 -lmbedcrypto -lnftnl -lmnl -lpthread
 
 # Everything but the mains goes into one static library the binaries and tests link.
 LIB_SRC := $(wildcard core/*.c fs/*.c net/*.c net/*/*.c exec/*.c cgroup/*.c) \
