@@ -30,6 +30,7 @@
 #include "handlers/handlers.h"
 #include "handlers/filters.h"
 #include "handlers/prune.h"
+#include "net/network/ports.h"
 
 /* ---- create ---- */
 
@@ -168,6 +169,14 @@ static json_t *networks_json(const struct container *c)
     return nets;
 }
 
+/* NetworkSettings.Ports while it runs on the bridge: exposed ports, and where they are
+ * published (exec/ctrnet.c keeps it in c->net); NULL otherwise (dockerd shows {} then). */
+static json_t *running_ports(const struct container *c)
+{
+    json_t *p = c->state.pid > 0 && c->net ? json_object_get(c->net, "Ports") : NULL;
+    return json_is_object(p) ? p : NULL;
+}
+
 /* dockerd's NetworkSettings: the base, the default network's fields (the bridge endpoint's
  * address while it runs; empty for none and host: no address, MacAddress ""), and the endpoint
  * per network. A running container in a network namespace of its own shows it as its
@@ -184,6 +193,9 @@ static json_t *network_json(const struct container *c)
         "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", networks_json(c));
     if (own_ns)
         json_object_set_new(j, "SandboxKey", json_sprintf("/proc/%d/ns/net", c->state.pid));
+    json_t *ports = running_ports(c);
+    if (ports)
+        json_object_set_new(j, "Ports", json_incref(ports));
     if (strcmp(mode, "bridge") == 0 && c->net) { /* dockerd's top-level copy, default bridge only */
         static const char *const keys[] = {"EndpointID", "Gateway", "IPAddress", "MacAddress"};
         for (size_t i = 0; i < 4; i++)
@@ -398,6 +410,9 @@ static json_t *summary(const struct container *c)
                           ctr_status_name(c->state.status), "Status", status, "HostConfig",
                           "NetworkMode", ctr_network_mode(c), "NetworkSettings", "Networks",
                           networks_json(c), "Mounts", ctr_mount_points(c));
+    json_t *ports = running_ports(c);
+    if (ports)
+        json_object_set_new(s, "Ports", ports_summary_json(ports));
     return s;
 }
 
