@@ -204,8 +204,8 @@ static int already_allocated(const struct in_addr *at, uint16_t port, struct ber
 {
     char ip[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, at, ip, sizeof(ip));
-    return berth_user_error(err, EADDRINUSE, "Bind for %s:%u failed: port is already allocated",
-                            ip, port);
+    return berth_user_error(err, EADDRINUSE, "Bind for %s:%u failed: port is already allocated", ip,
+                            port);
 }
 
 static int bind_failed(int e, bool range, uint16_t port, const char *binding,
@@ -219,8 +219,8 @@ static int bind_failed(int e, bool range, uint16_t port, const char *binding,
     return berth_user_error(err, e, "failed to bind host port for %s: %s", binding, words);
 }
 
-static void held_out(struct portalloc *pa, uint8_t proto, struct in_addr ip, uint16_t port,
-                     int fd, struct portalloc_port *out)
+static void held_out(struct portalloc *pa, uint8_t proto, struct in_addr ip, uint16_t port, int fd,
+                     struct portalloc_port *out)
 {
     hold(pa, proto, port, ip);
     *out = (struct portalloc_port){.proto = proto, .ip = ip, .port = port, .fd = fd};

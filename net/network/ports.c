@@ -132,8 +132,7 @@ int ports_check(const json_t *host_config, struct berth_err **err)
         if (rc < 0)
             return rc;
         if (!json_is_array(list) && !json_is_null(list))
-            return berth_user_error(err, EINVAL, "HostConfig.PortBindings[%s]: not an array",
-                                    key);
+            return berth_user_error(err, EINVAL, "HostConfig.PortBindings[%s]: not an array", key);
         size_t i;
         json_t *b;
         json_array_foreach(list, i, b)

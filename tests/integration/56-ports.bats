@@ -154,6 +154,32 @@ with_config() {
   [ "$(nft_ports | wc -l)" -eq 5 ]
 }
 
+@test "ps filters publish and expose, as dockerd's" {
+  web f1 -p 18080:80
+  docker run -d --name f2 --expose 443 -p 127.0.0.1:18443:8443/udp busybox sleep 300 >/dev/null
+  docker run -d --name f3 busybox sleep 300 >/dev/null
+  names() { docker ps --format '{{.Names}}' "$@" | sort | tr '\n' ' '; }
+  [ "$(names --filter publish=18080)" = "f1 " ]
+  [ "$(names --filter publish=18080/tcp)" = "f1 " ]
+  [ "$(names --filter publish=18080/udp)" = "" ]
+  [ "$(names --filter publish=18000-18500/udp)" = "f2 " ]
+  [ "$(names --filter publish=80)" = "" ]
+  [ "$(names --filter expose=80)" = "f1 " ]
+  [ "$(names --filter expose=443)" = "f2 " ]          # exposed only
+  [ "$(names --filter expose=8443/udp)" = "f2 " ]
+  [ "$(names --filter expose=1-1000 --filter publish=18443/udp)" = "f1 f2 " ]
+  run docker ps --filter publish=a:80
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"filter for 'publish' should not contain ':': a:80"* ]]
+  run docker ps --filter expose=x
+  [[ "$output" == *"error while looking up for expose x: strconv.ParseUint: parsing \"x\": invalid syntax"* ]]
+  run docker ps --filter expose=90-80
+  [[ "$output" == *"error while looking up for expose 90-80: invalid range specified for port: 90-80"* ]]
+  # a stopped container lists no ports
+  docker stop -t 0 f1 >/dev/null
+  [ "$(names -a --filter publish=18080)" = "" ]
+}
+
 @test "UDP: -p 18053:5353/udp from the peer (its own address kept) and from 127.0.0.1 (masqueraded)" {
   docker run -d --name u1 -p 18053:5353/udp -v "$NETPEER:/netpeer:ro" busybox /netpeer udp-echo 5353 >/dev/null
   [ "$(docker port u1)" = "5353/udp -> 0.0.0.0:18053" ]
