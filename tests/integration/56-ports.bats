@@ -215,7 +215,7 @@ with_config() {
   [[ "$output" == *"driver failed programming external connectivity on endpoint r4 ("*"): all ports are allocated"* ]]
 }
 
-@test "-p 127.0.0.1::80 and -p IP:HOST:CTR: published on that address only" {
+@test "-p 127.0.0.1::80, -p IP:HOST:CTR and daemon.json ip: published on that address only" {
   web l1 -p 127.0.0.1::80
   [ "$(docker port l1)" = "80/tcp -> 127.0.0.1:40000" ]
   [ "$(docker ps --format '{{.Ports}}' -f name=l1)" = "127.0.0.1:40000->80/tcp" ]
@@ -234,6 +234,13 @@ with_config() {
   run docker run -d --name l4 -p 18081:80 busybox sleep 300
   [ "$status" -ne 0 ]
   [[ "$output" == *": Bind for 10.99.0.1:18081 failed: port is already allocated"* ]]
+  # daemon.json "ip": the address of a port published without one
+  with_config '{"ip": "127.0.0.1"}'
+  web l5 -p 18083:80
+  [ "$(docker port l5)" = "80/tcp -> 127.0.0.1:18083" ]
+  wait_until 5 served http://127.0.0.1:18083/ "hello from l5"
+  run peer_get http://10.99.0.1:18083/
+  [ "$status" -ne 0 ]
 }
 
 @test "a port another container holds: dockerd's error, the second not started, nothing leaked" {
