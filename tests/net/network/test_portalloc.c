@@ -1,6 +1,6 @@
 /* tests/net/network/test_portalloc.c — net/network/portalloc.c in a network namespace of the
- * program's own (made before any test; lo up, and with it all of 127.0.0.0/8): berth's own clashes in
- * dockerd's words (any address against one, one against another), ports held by a socket that a
+ * program's own (made before any test; lo up, and with it all of 127.0.0.0/8): berth's own clashes
+ * in dockerd's words (any address against one, one against another), ports held by a socket that a
  * host process cannot take, a host process's port found by the bind, ephemeral ports after the
  * last one handed out and around the reserved ones, ranges that skip what is taken, and what a
  * reservation costs. */
@@ -60,8 +60,8 @@ static struct portalloc_port take(struct portalloc *pa, uint8_t proto, const cha
     return p;
 }
 
-static void refused(struct portalloc *pa, uint8_t proto, const char *addr, uint16_t lo,
-                    uint16_t hi, const char *words)
+static void refused(struct portalloc *pa, uint8_t proto, const char *addr, uint16_t lo, uint16_t hi,
+                    const char *words)
 {
     struct portalloc_port p;
     _cleanup_err_ struct berth_err *err = NULL;

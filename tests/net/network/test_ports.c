@@ -162,7 +162,8 @@ static void test_publishes(void **state)
 static void test_settings_and_summary(void **state)
 {
     (void)state;
-    _cleanup_json_ json_t *config = j("{\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{},\"81/tcp\":{}}}");
+    _cleanup_json_ json_t *config =
+        j("{\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{},\"81/tcp\":{}}}");
     struct ports_bound b[3] = {
         {.proto = IPPROTO_TCP, .ctr_port = 80, .host_port = 8080},
         {.proto = IPPROTO_TCP, .ctr_port = 80, .host_port = 32768},
