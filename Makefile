@@ -25,7 +25,7 @@ UNIT_SRC  := $(wildcard tests/core/test_*.c tests/handlers/test_*.c tests/fs/tes
                          tests/net/test_*.c tests/net/*/test_*.c tests/exec/test_*.c tests/cgroup/test_*.c)
 UNIT_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/bench/api-load $(BUILD)/bench/api-floor \
+BINS := $(BUILD)/berthd $(BUILD)/berth $(BUILD)/nft-list $(BUILD)/bench/api-load $(BUILD)/bench/api-floor \
         $(BUILD)/bench/netlink-plumb \
         $(BUILD)/bench/stats-client
 
@@ -45,6 +45,9 @@ $(BUILD)/berthd: $(BUILD)/obj/handlers/berthd.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/berth: $(BUILD)/obj/tools/berth.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/nft-list: $(BUILD)/obj/tools/nft-list.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/bench/api-load: $(BUILD)/obj/bench/api/load.o $(LIB)

@@ -18,12 +18,14 @@
 #include "exec/run.h"
 #include "net/network/bridge.h"
 #include "net/network/netlink.h"
+#include "net/network/ports.h"
 
 struct ctrnet {
     struct netbr *br;
     struct netbr_endpoint ep;
     int netns;
     bool plumbed;
+    json_t *ports; /* NetworkSettings.Ports of its published ports (NULL: none published) */
     int64_t netns_us, plumb_us;
 };
 
@@ -64,7 +66,9 @@ int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err *
     n->netns_us = t1 - t0;
     if (r < 0)
         return berth_error_wrap(err, "failed to set up container networking");
-    r = netbr_endpoint_plumb(n->br, &n->ep, n->netns, c->id, c->host_config, err);
+    struct netbr_ctr who = {
+        .id = c->id, .name = c->name, .config = c->config, .host_config = c->host_config};
+    r = netbr_endpoint_plumb(n->br, &n->ep, n->netns, &who, &n->ports, err);
     n->plumb_us = mono_us() - t1;
     if (r < 0)
         return berth_error_wrap(err, "failed to set up container networking");
@@ -92,6 +96,7 @@ void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
     if (n->plumbed) /* the firewall's rules; the pair goes with the netns below */
         netbr_endpoint_unplumb(n->br, &n->ep, ctr_id, false);
     n->plumbed = false;
+    json_decref(take_ptr(n->ports));
     ctrnet_spawned(n);
 }
 
@@ -135,6 +140,9 @@ void ctrnet_record(const struct ctrnet *n, struct exec_env *env, struct containe
     json_object_set_new(j, "NetworkID", json_string(n->br->id));
     json_object_set_new(j, "IPPrefixLen", json_integer(n->br->subnet.bits));
     json_object_set_new(j, "Gateway", json_string(ipam_addr_fmt(&n->br->route_via, gw)));
+    /* what inspect and the list show of its ports: those published, else those only exposed */
+    json_t *ports = n->ports ? json_incref(n->ports) : ports_settings_json(c->config, NULL, 0);
+    json_object_set_new(j, "Ports", ports);
     json_decref(c->net);
     c->net = j;
 }
@@ -184,6 +192,7 @@ void ctrnet_release(struct exec_env *env, struct ctrnet *n, struct container *c)
         return;
     netbr_endpoint_release(n->br, &n->ep);
     ctrnet_spawned(n);
+    json_decref(n->ports);
     free(n);
 }
 

@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/macros.h"
 #include "core/xalloc.h"
+#include "net/network/ports.h"
 
 struct fields_ctx {
     const json_t *body;   /* the request */
@@ -125,22 +126,19 @@ static int network_mode(struct fields_ctx *x, const struct field_row *row, const
         err, EINVAL, "%s (--network %s): user-defined networks are not supported yet", at, s);
 }
 
-/* -p: with the host's network dockerd discards them with this warning; else refused. */
+/* -p: with the host's network dockerd discards them with this warning; else checked as dockerd
+ * checks them (an IPv6 host address refused: the default bridge is IPv4-only). They take effect
+ * on the default bridge; with none, container:X (refused by ns_check_request) or no default
+ * bridge there is nothing to publish to, and dockerd makes nothing either. */
 static int port_bindings(struct fields_ctx *x, const struct field_row *row, const json_t *v,
                          const char *at, struct berth_err **err)
 {
+    (void)row, (void)at;
     if (is_set(v) && is_host_network(x)) {
         warn(x, "Published ports are discarded when using host network mode");
         return 0;
     }
-    return refuse_set(x, row, v, at, err);
-}
-
-/* -P: with the host's network dockerd ignores it without a word; else refused. */
-static int publish_all(struct fields_ctx *x, const struct field_row *row, const json_t *v,
-                       const char *at, struct berth_err **err)
-{
-    return is_host_network(x) ? 0 : refuse_set(x, row, v, at, err);
+    return ports_check(x->hc, err);
 }
 
 /* --restart: "no" (the CLI's default) and "" are no policy; the other policies of dockerd are
@@ -310,9 +308,9 @@ const struct field_row fields_table[] = {
      NULL, 0},
     {"Config.AttachStdout", N, "--attach", "as AttachStdin", NULL, 0},
     {"Config.AttachStderr", N, "--attach", "as AttachStdin", NULL, 0},
-    {"Config.ExposedPorts", N, "--expose",
-     "used by -P and the bridge network only (both refused "
-     "or not yet there; with none and host dockerd ignores it too); kept for inspect",
+    {"Config.ExposedPorts", H, "--expose",
+     "on the default bridge: what -P publishes, and NetworkSettings.Ports and the list's Ports "
+     "show (with none and host dockerd ignores it too)",
      NULL, 0},
     {"Config.Tty", H, "--tty", NULL, NULL, 0},
     {"Config.OpenStdin", H, "--interactive", NULL, NULL, 0},
@@ -419,12 +417,12 @@ const struct field_row fields_table[] = {
      "none, host, container:X and the default bridge (\"\", default, bridge: as none with "
      "daemon.json bridge none); user-defined networks refused",
      network_mode, EARLY},
-    {"HostConfig.PortBindings", R, "-p, --publish",
-     "with --network host: discarded with "
-     "dockerd's warning",
+    {"HostConfig.PortBindings", H, "-p, --publish",
+     "published on the default bridge (nftables DNAT, host ports held); IPv6 host addresses "
+     "refused; with --network host: discarded with dockerd's warning",
      port_bindings, 0},
-    {"HostConfig.PortBindings{}[].HostIp", R, "-p, --publish", "as PortBindings", by_parent, 0},
-    {"HostConfig.PortBindings{}[].HostPort", R, "-p, --publish", "as PortBindings", by_parent, 0},
+    {"HostConfig.PortBindings{}[].HostIp", H, "-p, --publish", "as PortBindings", by_parent, 0},
+    {"HostConfig.PortBindings{}[].HostPort", H, "-p, --publish", "as PortBindings", by_parent, 0},
     {"HostConfig.RestartPolicy", R, "--restart", "\"no\" is no policy", by_members, 0},
     {"HostConfig.RestartPolicy.Name", R, "--restart", "\"no\" and \"\" are no policy", restart_name,
      0},
@@ -485,10 +483,10 @@ const struct field_row fields_table[] = {
     {"HostConfig.OomScoreAdj", H, "--oom-score-adj", NULL, NULL, 0},
     {"HostConfig.PidMode", H, "--pid", NULL, NULL, 0},
     {"HostConfig.Privileged", H, "--privileged", NULL, NULL, 0},
-    {"HostConfig.PublishAllPorts", R, "-P, --publish-all",
-     "with --network host: ignored, as "
-     "dockerd ignores it",
-     publish_all, 0},
+    {"HostConfig.PublishAllPorts", H, "-P, --publish-all",
+     "the exposed ports on ephemeral host ports (ip_local_port_range) on the default bridge; "
+     "with --network host: ignored, as dockerd ignores it",
+     NULL, 0},
     {"HostConfig.ReadonlyRootfs", H, "--read-only", NULL, NULL, 0},
     {"HostConfig.SecurityOpt", H, "--security-opt", NULL, NULL, 0},
     {"HostConfig.StorageOpt", R, "--storage-opt", NULL, NULL, 0},

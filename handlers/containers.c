@@ -1,5 +1,6 @@
 /* handlers/containers.c — the container API group's create, inspect, list, rename and prune
  * endpoints, in the shapes the docker CLI reads. Lifecycle endpoints are in lifecycle.c. */
+#include <ctype.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "handlers/handlers.h"
 #include "handlers/filters.h"
 #include "handlers/prune.h"
+#include "net/network/ports.h"
 
 /* ---- create ---- */
 
@@ -168,6 +170,14 @@ static json_t *networks_json(const struct container *c)
     return nets;
 }
 
+/* NetworkSettings.Ports while it runs on the bridge: exposed ports, and where they are
+ * published (exec/ctrnet.c keeps it in c->net); NULL otherwise (dockerd shows {} then). */
+static json_t *running_ports(const struct container *c)
+{
+    json_t *p = c->state.pid > 0 && c->net ? json_object_get(c->net, "Ports") : NULL;
+    return json_is_object(p) ? p : NULL;
+}
+
 /* dockerd's NetworkSettings: the base, the default network's fields (the bridge endpoint's
  * address while it runs; empty for none and host: no address, MacAddress ""), and the endpoint
  * per network. A running container in a network namespace of its own shows it as its
@@ -184,6 +194,9 @@ static json_t *network_json(const struct container *c)
         "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks", networks_json(c));
     if (own_ns)
         json_object_set_new(j, "SandboxKey", json_sprintf("/proc/%d/ns/net", c->state.pid));
+    json_t *ports = running_ports(c);
+    if (ports)
+        json_object_set_new(j, "Ports", json_incref(ports));
     if (strcmp(mode, "bridge") == 0 && c->net) { /* dockerd's top-level copy, default bridge only */
         static const char *const keys[] = {"EndpointID", "Gateway", "IPAddress", "MacAddress"};
         for (size_t i = 0; i < 4; i++)
@@ -398,6 +411,9 @@ static json_t *summary(const struct container *c)
                           ctr_status_name(c->state.status), "Status", status, "HostConfig",
                           "NetworkMode", ctr_network_mode(c), "NetworkSettings", "Networks",
                           networks_json(c), "Mounts", ctr_mount_points(c));
+    json_t *ports = running_ports(c);
+    if (ports)
+        json_object_set_new(s, "Ports", ports_summary_json(ports));
     return s;
 }
 
@@ -507,6 +523,77 @@ static bool match_ancestor(const char *v, void *arg)
            strcmp(img->id, an->c->image_id) == 0;
 }
 
+/* publish=/expose= values, as dockerd's portOp reads them: PORT or START-END, then /PROTO (tcp
+ * when absent); dockerd's words for one that is not. */
+struct port_filter {
+    unsigned long lo, hi;
+    char proto[16];
+};
+
+static int port_filter_parse(const char *key, const char *v, struct port_filter *pf,
+                             struct berth_err **err)
+{
+    const char *slash = strchr(v, '/');
+    _cleanup_free_ char *num = xstrndup(v, slash ? (size_t)(slash - v) : strlen(v));
+    snprintf(pf->proto, sizeof(pf->proto), "%s", slash && slash[1] ? slash + 1 : "tcp");
+    if (strchr(v, ':'))
+        return berth_user_error(err, EINVAL, "filter for '%s' should not contain ':': %s", key, v);
+    if (!*num)
+        return berth_user_error(err, EINVAL,
+                                "error while looking up for %s %s: empty string specified for "
+                                "ports",
+                                key, v);
+    char *dash = strchr(num, '-');
+    if (dash)
+        *dash = 0;
+    const char *parts[2] = {num, dash ? dash + 1 : num};
+    unsigned long *n[2] = {&pf->lo, &pf->hi};
+    for (int i = 0; i < 2; i++) {
+        char *end;
+        errno = 0;
+        *n[i] = strtoul(parts[i], &end, 10);
+        if (!isdigit((unsigned char)parts[i][0]) || *end || errno || *n[i] > 65535)
+            return berth_user_error(err, EINVAL,
+                                    "error while looking up for %s %s: strconv.ParseUint: "
+                                    "parsing \"%s\": invalid syntax",
+                                    key, v, parts[i]);
+    }
+    if (pf->hi < pf->lo)
+        return berth_user_error(err, EINVAL,
+                                "error while looking up for %s %s: invalid range specified for "
+                                "port: %s-%s",
+                                key, v, parts[0], parts[1]);
+    return 0;
+}
+
+/* One of the listed ports of c (GET /containers/json's Ports: a running container's) has its
+ * public port in a publish= value or its private port in an expose= value (dockerd's
+ * includeContainerInList). No such filter: true. */
+static bool match_ports(const json_t *f, const struct container *c)
+{
+    json_t *pub = filters_values(f, "publish"), *exp = filters_values(f, "expose"), *p, *v;
+    if (!json_array_size(pub) && !json_array_size(exp))
+        return true;
+    json_t *settings = running_ports(c);
+    _cleanup_json_ json_t *list = settings ? ports_summary_json(settings) : NULL;
+    size_t i, k;
+    json_array_foreach(list, i, p)
+    {
+        const char *type = json_get_str(p, "Type") ?: "";
+        for (int which = 0; which < 2; which++) {
+            int64_t port = json_get_int(p, which ? "PrivatePort" : "PublicPort", 0);
+            json_array_foreach(which ? exp : pub, k, v)
+            {
+                struct port_filter pf;
+                if (port_filter_parse("", json_string_value(v), &pf, NULL) == 0 &&
+                    port >= (int64_t)pf.lo && port <= (int64_t)pf.hi && !strcmp(type, pf.proto))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
 static bool keep(struct api_req *a, struct container *c, const struct ps_opts *o)
 {
     int64_t created = time_parse_rfc3339(c->created);
@@ -520,7 +607,7 @@ static bool keep(struct api_req *a, struct container *c, const struct ps_opts *o
            any_value(o->f, "ancestor", match_ancestor, &an) &&
            any_value(o->f, "isolation", match_isolation, c) &&
            any_value(o->f, "network", match_network, c) &&
-           any_value(o->f, "volume", match_volume, c) && !o->is_task &&
+           any_value(o->f, "volume", match_volume, c) && match_ports(o->f, c) && !o->is_task &&
            label_match(&o->labels, json_object_get(c->config, "Labels")) &&
            (o->before < 0 || created < o->before) && (o->since < 0 || created > o->since);
 }
@@ -540,6 +627,16 @@ static int check_values(const json_t *f, struct berth_err **err)
             return berth_user_error(
                 err, EINVAL, "invalid filter 'exited=%s': strconv.Atoi: parsing \"%s\": %s", code,
                 code, *code && !*end ? "value out of range" : "invalid syntax");
+    }
+    static const char *const port_keys[] = {"publish", "expose"};
+    for (size_t p = 0; p < 2; p++) {
+        json_array_foreach(filters_values(f, port_keys[p]), k, v)
+        {
+            struct port_filter pf;
+            int r = port_filter_parse(port_keys[p], json_string_value(v), &pf, err);
+            if (r < 0)
+                return r;
+        }
     }
     json_array_foreach(filters_values(f, "status"), k, v)
     {

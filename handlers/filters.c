@@ -20,7 +20,7 @@ static const struct filters_key container_list_keys[] = {
     {"ancestor", NULL},
     {"before", NULL},
     {"exited", NULL},
-    {"expose", "container ports are not reported yet (no port publishing)"},
+    {"expose", NULL},
     {"health", "healthchecks are not run yet"},
     {"id", NULL},
     {"is-task", NULL}, /* no swarm: no container is a task */
@@ -28,7 +28,7 @@ static const struct filters_key container_list_keys[] = {
     {"label", NULL},
     {"name", NULL},
     {"network", NULL},
-    {"publish", "ports are not published yet"},
+    {"publish", NULL},
     {"since", NULL},
     {"status", NULL},
     {"volume", NULL},

@@ -20,6 +20,7 @@ static void bridge_free(struct netbr *b)
 {
     if (!b)
         return;
+    netbr_fw_close(b->_fw);
     ipam_pool_release(b->_pool);
     ipam_free(b->_ipam);
     netbr_config_free(&b->cfg);
@@ -250,7 +251,7 @@ static int open_bridge(struct netbr *b, struct berth_err **err)
         return berth_error_wrap(err, "enable IP forwarding");
     struct netbr_fw_network fw;
     fw_network(b, &fw);
-    if ((r = netbr_fw_network_up(&fw, err)) < 0)
+    if ((r = netbr_fw_network_up(&fw, &b->_fw, err)) < 0)
         return r;
     remove_stale_veths(h, b);
     return 0;

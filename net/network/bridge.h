@@ -65,6 +65,7 @@ struct netbr {
     unsigned mtu;
     struct ipam *_ipam; /* reactor only, after netbr_open */
     struct ipam_pool *_pool;
+    struct netbr_fw *_fw; /* bridge_fw.c's state (thread-safe) */
 };
 
 /* Blocking (pool), once at start-up, before any container starts: the bridge made (up, its
@@ -110,13 +111,21 @@ void netbr_endpoint_release(struct netbr *b, struct netbr_endpoint *ep);
  * again. EACCES when another holds it (then this one keeps none). */
 int netbr_endpoint_restore(struct netbr *b, struct netbr_endpoint *ep, struct berth_err **err);
 
+/* The container an endpoint is for, as the firewall needs it. */
+struct netbr_ctr {
+    const char *id, *name;
+    const json_t *config;      /* ExposedPorts */
+    const json_t *host_config; /* PortBindings, PublishAllPorts */
+};
+
 /* Blocking (pool). The veth plumbed (net/network/netlink.h nl_plumb_veth: two round trips): the
- * host end up in the bridge, eth0 in netns_fd with its MAC, MTU, address and default route, lo
- * up, IPv6 off on eth0; then the firewall's endpoint rules (bridge_fw.c) with host_config
- * (the container's HostConfig: PortBindings are the firewall's). On failure nothing is left.
- * Undone by letting the netns go (the kernel removes the pair) and netbr_endpoint_unplumb. */
+ * host end up in the bridge (in hairpin mode when the container publishes a port), eth0 in
+ * netns_fd with its MAC, MTU, address and default route, lo up, IPv6 off on eth0; then the
+ * firewall's endpoint rules (bridge_fw.c: published ports), *ports their NetworkSettings.Ports
+ * (NULL when none is published). On failure nothing is left. Undone by letting the netns go
+ * (the kernel removes the pair) and netbr_endpoint_unplumb. */
 int netbr_endpoint_plumb(const struct netbr *b, const struct netbr_endpoint *ep, int netns_fd,
-                         const char *ctr_id, const json_t *host_config, struct berth_err **err);
+                         const struct netbr_ctr *ctr, json_t **ports, struct berth_err **err);
 /* Blocking (pool), when its container has exited: the firewall's endpoint rules go; with
  * delete_link the host end is deleted now (~16 ms) — for a netns that outlives the container
  * (another container shares it): the kernel would otherwise keep the pair, address and all. */

@@ -119,8 +119,8 @@ static struct nl_prefix nl_prefix_of(const struct ipam_addr *a, unsigned bits)
     return p;
 }
 
-static void fw_views(const struct netbr *b, const struct netbr_endpoint *ep, const char *ctr_id,
-                     const json_t *host_config, struct netbr_fw_network *n,
+static void fw_views(const struct netbr *b, const struct netbr_endpoint *ep,
+                     const struct netbr_ctr *ctr, struct netbr_fw_network *n,
                      struct netbr_fw_endpoint *e)
 {
     *n = (struct netbr_fw_network){.bridge = b->cfg.name,
@@ -131,15 +131,25 @@ static void fw_views(const struct netbr *b, const struct netbr_endpoint *ep, con
                                    .host_ip = b->cfg.host_ip ? b->cfg.host_ip : "0.0.0.0",
                                    .icc = b->cfg.icc,
                                    .iptables = b->cfg.iptables,
-                                   .ip_masq = b->cfg.ip_masq};
-    *e = (struct netbr_fw_endpoint){
-        .ctr_id = ctr_id, .host_if = ep->host_if, .addr = ep->addr, .host_config = host_config};
+                                   .ip_masq = b->cfg.ip_masq,
+                                   .fw = b->_fw};
+    *e = (struct netbr_fw_endpoint){.ctr_id = ctr->id,
+                                    .ctr_name = ctr->name,
+                                    .endpoint_id = ep->id,
+                                    .host_if = ep->host_if,
+                                    .addr = ep->addr,
+                                    .config = ctr->config,
+                                    .host_config = ctr->host_config};
 }
 
 int netbr_endpoint_plumb(const struct netbr *b, const struct netbr_endpoint *ep, int netns_fd,
-                         const char *ctr_id, const json_t *host_config, struct berth_err **err)
+                         const struct netbr_ctr *ctr, json_t **ports, struct berth_err **err)
 {
     _cleanup_nl_ struct nl_handle *h = NULL;
+    struct netbr_fw_network fn;
+    struct netbr_fw_endpoint fe;
+    fw_views(b, ep, ctr, &fn, &fe);
+    *ports = NULL;
     int r = nl_open(-1, &h, err);
     if (r < 0)
         return r;
@@ -151,14 +161,12 @@ int netbr_endpoint_plumb(const struct netbr *b, const struct netbr_endpoint *ep,
                               .addr4 = nl_prefix_of(&ep->addr, b->subnet.bits),
                               .gw4 = nl_prefix_of(&b->route_via, 32).ip,
                               .disable_ipv6 = true, /* an IPv4-only network, as dockerd */
-                              .lo_up = true};
+                              .lo_up = true,
+                              .hairpin = netbr_fw_hairpin(&fn, ctr->config, ctr->host_config)};
     memcpy(p.mac, ep->mac, sizeof(p.mac));
     if ((r = nl_plumb_veth(h, &p, err)) < 0)
         return r;
-    struct netbr_fw_network fn;
-    struct netbr_fw_endpoint fe;
-    fw_views(b, ep, ctr_id, host_config, &fn, &fe);
-    if ((r = netbr_fw_endpoint_up(&fn, &fe, err)) < 0)
+    if ((r = netbr_fw_endpoint_up(&fn, &fe, ports, err)) < 0)
         (void)nl_link_delete_name(h, ep->host_if, NULL); /* the pair goes with its host end */
     return r;
 }
@@ -168,7 +176,7 @@ void netbr_endpoint_unplumb(const struct netbr *b, const struct netbr_endpoint *
 {
     struct netbr_fw_network fn;
     struct netbr_fw_endpoint fe;
-    fw_views(b, ep, ctr_id, NULL, &fn, &fe);
+    fw_views(b, ep, &(struct netbr_ctr){.id = ctr_id}, &fn, &fe);
     netbr_fw_endpoint_down(&fn, &fe);
     if (!delete_link)
         return;

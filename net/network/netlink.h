@@ -200,11 +200,15 @@ struct nl_veth_plumb {
     bool disable_ipv6; /* ipv6/conf/IF/disable_ipv6=1 before IF comes up (dockerd does for
                         * IPv4-only networks) */
     bool lo_up;        /* bring the netns's lo up as well */
+    bool hairpin;      /* the host end's bridge port in hairpin mode (a container reaching its
+                        * own published port through a host address: with br_netfilter the
+                        * DNATed frame goes back out of the port it came in by) */
 };
 
 /* Both ends made, configured and up, addresses and default routes in place, in two netlink
  * round trips: (1) one RTM_NEWLINK makes the pair, the host end born up and in the bridge, the
- * container end born in its netns with its name, MAC and MTU (down: see nl_veth_create);
+ * container end born in its netns with its name, MAC and MTU (down: see nl_veth_create), and
+ * with hairpin a second message in the same batch sets the host end's bridge port mode;
  * (2) one batch on a socket in the container netns brings lo and IF up and adds the addresses
  * and default routes (each message acked; the first failing one is reported by its step). In
  * between, one setns round trip opens that socket and writes disable_ipv6 while IF is down;

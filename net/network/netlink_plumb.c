@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
 #include "net/network/netlink_impl.h"
@@ -32,6 +33,22 @@ static int plumb_check(const struct nl_veth_plumb *p, struct berth_err **err)
     return 0;
 }
 
+/* RTM_NEWLINK on the link named `name` (no NLM_F_CREATE: a change) with bridge-port data: the
+ * change path hands IFLA_INFO_SLAVE_DATA to the master's driver, which RTM_SETLINK does not,
+ * and it finds the link by name, which the AF_BRIDGE RTM_SETLINK does not. */
+static void hairpin_msg(struct nl_batch *bt, const char *name)
+{
+    struct nlmsghdr *nlh = nl_batch_add(bt, RTM_NEWLINK, 0, "hairpin mode on `%s`", name);
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+    ifi->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+    struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+    struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_SLAVE_DATA);
+    mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+    mnl_attr_nest_end(nlh, data);
+    mnl_attr_nest_end(nlh, linkinfo);
+}
+
 /* Round trip 1: the host end born up and in the bridge, the container end born in its netns
  * with its name, MAC and MTU (down: a veth's second end cannot be born up). */
 static int plumb_pair(struct nl_handle *h, const struct nl_veth_plumb *p, struct berth_err **err)
@@ -42,6 +59,8 @@ static int plumb_pair(struct nl_handle *h, const struct nl_veth_plumb *p, struct
     _cleanup_nl_batch_ struct nl_batch bt;
     nl_batch_init(&bt, h);
     nl_veth_msg(&bt, p->host_name, &host, p->ifname, p->netns_fd, &inside);
+    if (p->hairpin)
+        hairpin_msg(&bt, p->host_name);
     return nl_batch_run(&bt, err);
 }
 

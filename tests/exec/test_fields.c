@@ -173,6 +173,12 @@ static void test_cli_defaults_pass(void **state)
     /* no HostConfig at all, --network bridge */
     passes("{\"Image\":\"busybox\"}", "");
     passes("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"bridge\"}}", "");
+    /* -p, -P, --expose */
+    passes("{\"Image\":\"busybox\",\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},"
+           "\"HostConfig\":{\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\","
+           "\"HostPort\":\"8080-8085\"}],\"53/udp\":[{\"HostPort\":\"\"}]},"
+           "\"PublishAllPorts\":true}}",
+           "");
     /* -it, --network none / host / container:X (with the endpoint map the CLI sends) */
     passes("{\"Image\":\"busybox\",\"Tty\":true,\"OpenStdin\":true,\"AttachStdin\":true,"
            "\"StdinOnce\":true,\"HostConfig\":{\"NetworkMode\":\"none\",\"ConsoleSize\":[24,80]},"
@@ -190,10 +196,12 @@ static void test_refused_by_name(void **state)
     static const struct {
         const char *extra, *hc, *msg;
     } cases[] = {
-        {"", "\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]}",
-         "HostConfig.PortBindings (-p, --publish) is not supported yet"},
-        {"", "\"PublishAllPorts\":true",
-         "HostConfig.PublishAllPorts (-P, --publish-all) is not supported yet"},
+        /* -p: dockerd's checks, and an IPv6 host address (the default bridge is IPv4-only) */
+        {"", "\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"x80\"}]}",
+         "invalid port specification: \"x80\""},
+        {"", "\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"::1\",\"HostPort\":\"8080\"}]}",
+         "HostConfig.PortBindings: an IPv6 host address (::1) is not supported yet: the default "
+         "bridge is IPv4-only"},
         {"", "\"RestartPolicy\":{\"Name\":\"always\",\"MaximumRetryCount\":0}",
          "HostConfig.RestartPolicy.Name (--restart always) is not supported yet"},
         {"", "\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":3}",

@@ -413,8 +413,10 @@ static void test_endpoints(void **state)
     assert_int_equal(strncmp(e1.host_if, "vb", 2), 0);
     assert_string_not_equal(e1.host_if, e2.host_if);
     int ns1 = new_netns(), ns2 = new_netns();
-    OK(netbr_endpoint_plumb(b, &e1, ns1, "c1", NULL, E));
-    OK(netbr_endpoint_plumb(b, &e2, ns2, "c2", NULL, E));
+    json_t *ports = NULL;
+    OK(netbr_endpoint_plumb(b, &e1, ns1, &(struct netbr_ctr){.id = "c1", .name = "c1"}, &ports, E));
+    assert_null(ports); /* nothing published */
+    OK(netbr_endpoint_plumb(b, &e2, ns2, &(struct netbr_ctr){.id = "c2", .name = "c2"}, &ports, E));
     struct nl_link eth0 = get_link(ns1, "eth0"), host = get_link(-1, e1.host_if);
     assert_int_equal(eth0.mtu, 1450);
     assert_memory_equal(eth0.mac, e1.mac, 6);
