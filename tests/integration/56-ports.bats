@@ -33,7 +33,8 @@ setup() {
 
 teardown() {
   local p
-  for p in ${BG_PIDS:-}; do kill "$p" 2>/dev/null; done
+  # bg's PID is the subshell that runs a function (in_netns, in_peer): its child is the peer
+  for p in ${BG_PIDS:-}; do kill $(ps -o pid= --ppid "$p") "$p" 2>/dev/null; done
   BG_PIDS=
   ctr_teardown
   peer_down
