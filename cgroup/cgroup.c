@@ -228,12 +228,23 @@ static int v1_cpu_rt(const char *dir, const struct cgroup_limits *l, struct bert
     return berth_error(err, errno, "write %s to `%s`", runtime, path);
 }
 
+/* The CFS period (the kernel's default 100 ms when none is given) and the quota in it: --cpus
+ * is a quota over that period. */
+static int64_t cpu_period(const struct cgroup_limits *l)
+{
+    return l->cpu_period > 0 ? l->cpu_period : 100000;
+}
+
+static int64_t cpu_quota(const struct cgroup_limits *l, int64_t period)
+{
+    return l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
+}
+
 static int v1_cpu(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *cpu = dir_of(cg, "cpu");
     _cleanup_free_ char *cpuset = dir_of(cg, "cpuset");
-    int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
-    int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
+    int64_t period = cpu_period(l), quota = cpu_quota(l, period);
     int r;
     if (l->cpu_shares > 0) {
         _cleanup_free_ char *v = num(l->cpu_shares);
@@ -410,8 +421,7 @@ static int v2_io(const char *dir, const struct cgroup_limits *l, struct berth_er
 static int v2_limits(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *dir = dir_of(cg, NULL);
-    int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
-    int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
+    int64_t period = cpu_period(l), quota = cpu_quota(l, period);
     int r;
     if (l->memory > 0) {
         _cleanup_free_ char *v = num(l->memory);
@@ -645,8 +655,7 @@ static int v1_update(const struct cgroup *cg, const struct cgroup_limits *l, str
 static int v2_update(const struct cgroup *cg, const struct cgroup_limits *l, struct berth_err **err)
 {
     _cleanup_free_ char *dir = dir_of(cg, NULL);
-    int64_t period = l->cpu_period > 0 ? l->cpu_period : 100000;
-    int64_t quota = l->nano_cpus > 0 ? l->nano_cpus * period / 1000000000 : l->cpu_quota;
+    int64_t period = cpu_period(l), quota = cpu_quota(l, period);
     int r;
     if (l->memory > 0) {
         _cleanup_free_ char *v = num(l->memory);
