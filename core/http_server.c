@@ -197,10 +197,23 @@ static void peer_put(struct http_server *s, struct peer *p)
 
 /* ---- life cycle ---- */
 
+/* Input of the client's that was never read turns the close into a reset (ECONNRESET on a
+ * unix socket, RST on TCP), which can cost the client an answer it has not read yet: a 408 to
+ * a request still trickling in. Refuse more input, then drop what came (a bounded amount: a
+ * client pouring data in is reset). */
+static void drop_unread_input(int fd)
+{
+    char sink[4096];
+    shutdown(fd, SHUT_RD);
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        continue;
+}
+
 static void conn_free(struct http_conn *c)
 {
     struct http_server *s = c->srv;
     reactor_timer_stop(s->r, &c->timer);
+    drop_unread_input(reactor_io_fd(c->io));
     reactor_io_close(c->io);
     if (c->prev)
         c->prev->next = c->next;

@@ -792,6 +792,17 @@ static void test_bad_request(void **state)
     assert_true(run_until(h->r, no_conns, h->srv, 2000));
 }
 
+/* Input the server never read (what follows a bad request, sent at once) is dropped before the
+ * close: the client reads its 400 and an end, not a reset (ECONNRESET on a unix socket). */
+static void test_error_with_unread_input(void **state)
+{
+    struct hs *h = start(state, LONG, LONG);
+    static char req[40 * 1024];
+    memset(req, 'x', sizeof(req) - 1);
+    memcpy(req, "THIS IS NOT HTTP\r\n\r\n", 20);
+    check_error_reply(h, req, 400);
+}
+
 /* A chunk not followed by CRLF: 400 and the close, not a request handed to the handler. */
 static void test_bad_chunk_framing(void **state)
 {
@@ -1508,6 +1519,7 @@ int main(void)
         BOTH(test_limits),
         BOTH(test_limits_chunked),
         BOTH(test_bad_request),
+        BOTH(test_error_with_unread_input),
         BOTH(test_bad_chunk_framing),
         BOTH(test_bad_chunk_framing_streamed),
         BOTH(test_stream_backpressure),
