@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # daemon.json: settings applied, dockerd's refusals for unknown keys and keys also given as
 # flags, and clear errors for files that are not valid configuration.
+# bats file_tags=reactor-neutral
 
 load helpers
 

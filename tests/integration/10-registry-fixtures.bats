@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The image-test fixtures end to end, without berth: tools/mkimage.py layouts pushed with skopeo
 # to each registry variant (plain, TLS, htpasswd, token), read back, and a corrupt blob caught.
+# bats file_tags=reactor-neutral
 
 load registry
 

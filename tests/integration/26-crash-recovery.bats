@@ -4,6 +4,7 @@
 # root: nothing it made may be left behind (cgroups, overlay mounts, record-less container
 # directories, temp files, blobs and layers no image uses), and the API answers before the
 # start-up clean-up has finished.
+# bats file_tags=reactor-neutral
 
 load helpers
 load containers

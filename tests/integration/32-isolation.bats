@@ -2,6 +2,7 @@
 # What a default container sees of the host: only its own fds, Docker's mount list, a
 # read-only /sys, masked and read-only /proc paths, a small /dev, pid 1, its own hostname and
 # namespaces.
+# bats file_tags=reactor-neutral
 
 load helpers
 load containers

@@ -3,6 +3,7 @@
 # no host directory), sent to the API directly so that berthd's check is what is tested, and
 # through the docker CLI where the CLI passes the value on; HostConfig fields berth does not
 # honour yet refused by name; inspect's HostConfig.Runtime and NetworkSettings.MacAddress.
+# bats file_tags=reactor-neutral
 
 load helpers
 load containers

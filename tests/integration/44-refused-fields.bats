@@ -6,6 +6,7 @@
 # CTR_BRIDGE=1, in a network namespace of its own), docker create and docker-py's
 # containers.run work without a warning. Query parameters berth does not honour are refused by
 # name the same way.
+# bats file_tags=reactor-neutral
 
 bats_require_minimum_version 1.5.0
 

@@ -3,6 +3,7 @@
 # --ipc host|private|shareable|none|container:X, --uts host, --network container:X, --cgroupns
 # host|private, --sysctl; dockerd's refusals (at create, creating nothing; at start, when the
 # container to join does not run) and daemon.json's default-ipc-mode and default-cgroupns-mode.
+# bats file_tags=reactor-neutral
 
 load helpers
 load containers

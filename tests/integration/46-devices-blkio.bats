@@ -7,6 +7,7 @@
 # test owns; /dev/vda (the host's disk) only ever gets limits written into the test's cgroup and
 # denied reads. Commands inside start with `exec 2>&1`: the CLI writes the container's stdout
 # and stderr apart, so lines of the two could come in either order.
+# bats file_tags=reactor-neutral
 
 bats_require_minimum_version 1.5.0
 

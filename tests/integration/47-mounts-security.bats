@@ -4,6 +4,7 @@
 # with size and mode, MaskedPaths/ReadonlyPaths from the API and systempaths=unconfined,
 # apparmor=/label= on a host without either module, z/Z/nocopy, --dns-search, --dns-option,
 # --domainname, --mac-address, stop -s / restart -s, attach with logs, rm --link.
+# bats file_tags=reactor-neutral
 
 load helpers
 load containers

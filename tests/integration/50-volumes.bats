@@ -5,6 +5,7 @@
 # a SIGKILL of berthd; the image's content copied into an empty volume (not with nocopy);
 # anonymous volumes (-v /p, the image's VOLUME) removed by rm -v and --rm; --volumes-from;
 # dockerd's words for a volume in use; volume mounts in inspect; what a crash leaves.
+# bats file_tags=reactor-neutral
 
 load helpers
 load containers

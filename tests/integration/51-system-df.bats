@@ -3,6 +3,7 @@
 # their writable layer, volumes with their size and the containers using them, an empty build
 # cache) against what is on the disk; docker system prune [-a] [--volumes] [--filter] removing
 # the right things; docker info's counts of containers by state and of images.
+# bats file_tags=reactor-neutral
 
 load helpers
 load containers

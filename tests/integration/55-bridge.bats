@@ -6,6 +6,7 @@
 # the daemon's side reaches them; inspect and docker network show what dockerd shows; daemon.json
 # bip, mtu and "bridge": "none" are honoured; stop, rm, --network container:X, a failed start,
 # kill -9 of berthd and 50 containers leave no veth and no address taken twice.
+# bats file_tags=reactor-neutral
 
 bats_require_minimum_version 1.5.0
 

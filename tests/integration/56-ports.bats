@@ -8,6 +8,7 @@
 # container or a host process fails the start with dockerd's words and leaves nothing; hairpin,
 # outbound masquerade (ip-masq), icc false, iptables false; restart and kill -9 of berthd leave no
 # stale element. The tables are read with build/nft-list (berth's own nft_list), not the nft CLI.
+# bats file_tags=reactor-neutral
 
 bats_require_minimum_version 1.5.0
 
