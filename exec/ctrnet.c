@@ -19,9 +19,11 @@
 #include "net/network/bridge.h"
 #include "net/network/netlink.h"
 #include "net/network/ports.h"
+#include "net/network/usernet.h"
 
 struct ctrnet {
     struct netbr *br;
+    struct usernet *un; /* a user network's (NULL: the default bridge) */
     struct netbr_endpoint ep;
     int netns;
     bool plumbed;
@@ -36,12 +38,43 @@ bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge)
            (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"));
 }
 
+bool ctrnet_user_mode(const char *mode)
+{
+    return mode && *mode && strcmp(mode, "default") && strcmp(mode, "bridge") &&
+           strcmp(mode, "none") && strcmp(mode, "host") && strncmp(mode, "container:", 10);
+}
+
+/* --network NAME of a user network: its bridge, --ip from EndpointsConfig. */
+static int prepare_user(struct exec_env *env, const struct container *c, const char *mode,
+                        struct ctrnet **out, struct berth_err **err)
+{
+    struct usernet *un = env->nets ? usernets_find(env->nets, mode) : NULL;
+    if (!un)
+        return berth_user_error(err, ENOENT, "network %s not found", mode);
+    if (!un->br)
+        return berth_user_error(err, EIO, "network %s: its bridge is not set up", un->name);
+    struct ctrnet *n = xcalloc(1, sizeof(*n));
+    n->br = un->br;
+    n->un = un;
+    n->netns = -1;
+    const char *ip = json_get_str(c->net_request, "IPv4Address");
+    int r = netbr_endpoint_new_at(n->br, json_get_str(c->config, "MacAddress"), ip, &n->ep, err);
+    if (r < 0) {
+        free(n);
+        return berth_error_wrap(err, "failed to set up container networking");
+    }
+    *out = n;
+    return 0;
+}
+
 int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrnet **out,
                    struct berth_err **err)
 {
     *out = NULL;
-    if (!ctrnet_on_bridge(c->host_config, env->default_bridge))
-        return 0;
+    if (!ctrnet_on_bridge(c->host_config, env->default_bridge)) {
+        const char *mode = json_get_str(c->host_config, "NetworkMode");
+        return ctrnet_user_mode(mode) ? prepare_user(env, c, mode, out, err) : 0;
+    }
     if (!env->bridge) /* set up at start-up before any start runs: its set-up failed */
         return berth_user_error(err, EIO, "network bridge not found");
     struct ctrnet *n = xcalloc(1, sizeof(*n));
@@ -137,7 +170,7 @@ void ctrnet_record(const struct ctrnet *n, struct exec_env *env, struct containe
         return;
     char gw[IPAM_ADDR_STRLEN];
     json_t *j = netbr_endpoint_json(&n->ep);
-    json_object_set_new(j, "NetworkID", json_string(n->br->id));
+    json_object_set_new(j, "NetworkID", json_string(n->un ? n->un->id : n->br->id));
     json_object_set_new(j, "IPPrefixLen", json_integer(n->br->subnet.bits));
     json_object_set_new(j, "Gateway", json_string(ipam_addr_fmt(&n->br->route_via, gw)));
     /* what inspect and the list show of its ports: those published, else those only exposed */

@@ -19,6 +19,8 @@ struct ctrnet; /* one run's network: its endpoint and, during the start, its net
 /* The network the container's HostConfig puts it on is the default bridge ("", "default" or
  * "bridge") and the daemon has one (daemon.json "bridge" is not "none"). */
 bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge);
+/* NetworkMode names a user-defined network (not default, bridge, none, host, container:X). */
+bool ctrnet_user_mode(const char *mode);
 
 /* Reactor, at ctr_start: NULL in *out (and 0) when the container is not on the default bridge.
  * Else its endpoint with an address from the bridge's pool (errors: the pool is full, a MAC

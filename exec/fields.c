@@ -120,10 +120,8 @@ static int network_mode(struct fields_ctx *x, const struct field_row *row, const
     for (const char *const *k = known; *k; k++)
         if (strcmp(s, *k) == 0)
             return 0;
-    if (strncmp(s, "container:", 10) == 0)
-        return 0;
-    return berth_user_error(
-        err, EINVAL, "%s (--network %s): user-defined networks are not supported yet", at, s);
+    (void)at, (void)err;
+    return 0; /* container:X, or a user-defined network (looked up at start) */
 }
 
 /* -p: with the host's network dockerd discards them with this warning; else checked as dockerd
@@ -230,10 +228,10 @@ static int endpoints(struct fields_ctx *x, const struct field_row *row, const js
         bool ok = strcmp(name, x->net) == 0;
         for (const char *const *k = known; !ok && *k; k++)
             ok = strcmp(name, *k) == 0;
-        if (!ok)
+        if (!ok) /* a second network at create: docker network connect after it */
             return berth_user_error(err, EINVAL,
-                                    "%s.%s (--network %s): user-defined networks are not "
-                                    "supported yet",
+                                    "%s.%s (--network %s): a container on more than one network "
+                                    "at create is not supported yet",
                                     at, name, name);
     }
     return 0;
@@ -513,13 +511,15 @@ const struct field_row fields_table[] = {
      endpoints, EARLY},
     {"NetworkingConfig.EndpointsConfig{}.IPAMConfig", R, "--ip, --ip6, --link-local-ip", NULL,
      by_members, 0},
-    {"NetworkingConfig.EndpointsConfig{}.IPAMConfig.IPv4Address", R, "--ip", NULL, NULL, 0},
+    {"NetworkingConfig.EndpointsConfig{}.IPAMConfig.IPv4Address", H, "--ip",
+     "user-defined networks (checked at start)", NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.IPAMConfig.IPv6Address", R, "--ip6", NULL, NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.IPAMConfig.LinkLocalIPs", R, "--link-local-ip", NULL, NULL,
      0},
     {"NetworkingConfig.EndpointsConfig{}.Links", R, "--link", NULL, NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.MacAddress", H, "--mac-address", NULL, NULL, 0},
-    {"NetworkingConfig.EndpointsConfig{}.Aliases", R, "--network-alias", NULL, NULL, 0},
+    {"NetworkingConfig.EndpointsConfig{}.Aliases", H, "--network-alias",
+     "user-defined networks' DNS", NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.DriverOpts", R, "--network driver-opt=", NULL, NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.GwPriority", R, "--network gw-priority=", NULL, NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.NetworkID", N, NULL, ENDPOINT, NULL, 0},

@@ -16,6 +16,7 @@
 
 struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
 struct netbr;        /* net/network/bridge.h: the default bridge network */
+struct usernets;     /* net/network/usernet.h: user-defined networks */
 
 /* What happens to a container that only exec/ sees, reported for the daemon's events (reactor
  * thread; fn NULL: nobody listens). value: the signal sent for CTR_EVENT_KILL (by a kill or a
@@ -48,6 +49,7 @@ struct exec_env {
     bool default_bridge;       /* daemon.json "bridge" is not "none": "", default and bridge
                                 * put a container on the default bridge */
     struct netbr *bridge;      /* ... once it is set up, at start-up (before any start) */
+    struct usernets *nets;     /* user-defined networks (net/network/usernet.h) */
 
     struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
     struct map execs;              /* docker exec instances by ID (exec/execproc.c) */

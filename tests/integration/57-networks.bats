@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# User-defined bridge networks (issue 13 §5, §6): berthd in a network namespace of its own
+# (bt_netns_up, as 55-bridge). docker network create/ls/inspect/rm/prune in dockerd's shapes and
+# words, a container on a user network (its bridge br-<12 hex>, --ip, --internal), isolation
+# between networks, the records kept across a restart, and the network events.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+load containers
+
+setup_file() { ctr_setup_file; }
+setup() { CTR_BRIDGE=1 ctr_setup; }
+teardown() { ctr_teardown; }
+
+ip_on() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
+
+web() {
+  local name=$1
+  shift
+  docker run -d --name "$name" "$@" busybox sh -c \
+    "mkdir /www && echo hello from $name >/www/index.html && exec httpd -f -p 80 -h /www" >/dev/null
+}
+
+@test "network create, ls, inspect and rm in dockerd's shapes; the bridge br-<12 hex of the ID>" {
+  local id
+  id=$(docker network create --label team=a n1)
+  [[ "$id" =~ ^[0-9a-f]{64}$ ]]
+  in_netns ip link show "br-${id:0:12}"
+  run docker network ls --format '{{.Name}} {{.Driver}} {{.Scope}}'
+  [[ "$output" == *"n1 bridge local"* ]]
+  [ "$(docker network inspect -f '{{.Id}} {{.Driver}} {{.Internal}} {{.Attachable}} {{index .Labels "team"}}' n1)" = "$id bridge false false a" ]
+  local subnet gw
+  subnet=$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' n1)
+  gw=$(docker network inspect -f '{{(index .IPAM.Config 0).Gateway}}' n1)
+  [ -n "$subnet" ] && [ "$subnet" != 172.17.0.0/16 ]
+  in_netns ip -o -4 addr show "br-${id:0:12}" | grep -q "inet $gw/"
+  [ "$(docker network ls -q --filter label=team=a --no-trunc)" = "$id" ]
+  [ "$(docker network ls -q --filter type=custom --no-trunc)" = "$id" ]
+  # a name taken: dockerd's 409 words
+  run docker network create n1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"network with name n1 already exists"* ]]
+  docker network rm n1
+  run in_netns ip link show "br-${id:0:12}"
+  [ "$status" -ne 0 ]
+  run docker network inspect n1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"network n1 not found"* ]]
+}
+
+@test "create with --subnet --gateway --ip-range, -o bridge.name and mtu; overlaps refused" {
+  docker network create --subnet 10.77.0.0/16 --gateway 10.77.0.254 --ip-range 10.77.5.0/24 \
+    -o com.docker.network.bridge.name=btnet0 -o com.docker.network.driver.mtu=1400 n2 >/dev/null
+  in_netns ip -o -4 addr show btnet0 | grep -q 'inet 10.77.0.254/16'
+  [ "$(in_netns cat /sys/class/net/btnet0/mtu)" = 1400 ]
+  [ "$(docker network inspect -f '{{(index .IPAM.Config 0).IPRange}}' n2)" = 10.77.5.0/24 ]
+  run docker run --rm --network n2 busybox sh -c 'ip -o -4 addr show eth0; cat /sys/class/net/eth0/mtu; ip route'
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == *"inet 10.77.5.0/16"* || "${lines[0]}" == *"inet 10.77.5.1/16"* ]]
+  [ "${lines[1]}" = 1400 ]
+  [[ "$output" == *"default via 10.77.0.254 dev eth0"* ]]
+  run docker network create --subnet 10.77.128.0/24 n3
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Pool overlaps with other one on this address space"* ]]
+  run docker network create -d macvlan n4
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"not supported yet"* ]]
+}
+
+@test "two containers on a user network reach each other by address; not across two networks" {
+  docker network create na >/dev/null
+  docker network create nb >/dev/null
+  web wa --network na
+  docker run -d --name a2 --network na busybox sleep 300 >/dev/null
+  docker run -d --name b1 --network nb busybox sleep 300 >/dev/null
+  local ipa
+  ipa=$(ip_on wa na)
+  [ -n "$ipa" ]
+  [ "$(docker exec a2 timeout 5 wget -qO- "http://$ipa/")" = "hello from wa" ]
+  run docker exec b1 timeout 3 wget -qO- "http://$ipa/"
+  [ "$status" -ne 0 ]
+  run docker exec b1 ping -c1 -W1 "$ipa"
+  [ "$status" -ne 0 ]
+  # inspect of the network lists its running containers
+  run docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' na
+  [[ "$output" == *wa* && "$output" == *a2* ]]
+  # in use: dockerd's words
+  run docker network rm na
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"has active endpoints"* ]]
+  # resolv.conf: the embedded server's address and ndots:0
+  run docker exec a2 cat /etc/resolv.conf
+  [[ "$output" == *"nameserver 127.0.0.11"* ]]
+  [[ "$output" == *"options ndots:0"* ]]
+}
+
+@test "--ip on a network with a subnet; --internal has no way out" {
+  docker network create --subnet 10.78.0.0/24 nip >/dev/null
+  docker run -d --name fixed --network nip --ip 10.78.0.50 busybox sleep 300 >/dev/null
+  [ "$(ip_on fixed nip)" = 10.78.0.50 ]
+  docker exec fixed ip -o -4 addr show eth0 | grep -q 'inet 10.78.0.50/24'
+  docker network create --internal nint >/dev/null
+  [ "$(docker network inspect -f '{{.Internal}}' nint)" = true ]
+  run docker run --rm --network nint busybox sh -c 'ip route; ping -c1 -W1 10.78.0.1'
+  [ "$status" -ne 0 ]
+  [[ "$output" != *default* ]]
+}
+
+@test "networks and their addresses survive a restart of berthd; prune removes unused ones" {
+  docker network create --subnet 10.79.0.0/24 keep >/dev/null
+  local id
+  id=$(docker network inspect -f '{{.Id}}' keep)
+  docker network create unused >/dev/null
+  restart_berthd
+  [ "$(docker network inspect -f '{{.Id}} {{(index .IPAM.Config 0).Subnet}}' keep)" = "$id 10.79.0.0/24" ]
+  web w1 --network keep
+  docker run -d --name w2 --network keep busybox sleep 300 >/dev/null
+  [ "$(docker exec w2 timeout 5 wget -qO- "http://$(ip_on w1 keep)/")" = "hello from w1" ]
+  run docker network prune -f
+  [ "$status" -eq 0 ]
+  [[ "$output" == *unused* ]]
+  [[ "$output" != *keep* ]]
+  run docker network inspect unused
+  [ "$status" -ne 0 ]
+}
+
+@test "network events: create and destroy" {
+  local since
+  since=$(date +%s)
+  docker network create ev1 >/dev/null
+  docker network rm ev1 >/dev/null
+  run docker events --since "$since" --until "$(($(date +%s) + 1))" --filter type=network \
+    --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+  [ "${lines[0]}" = "network create ev1" ]
+  [ "${lines[1]}" = "network destroy ev1" ]
+}
