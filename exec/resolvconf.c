@@ -144,8 +144,8 @@ char *resolvconf_build_user(const char *host, const json_t *search, const json_t
     bool ndots = false;
     size_t i;
     json_t *v;
-    json_array_foreach(options, i, v) ndots = ndots || !strncmp(json_string_value(v) ?: "",
-                                                                 "ndots:", 6);
+    json_array_foreach(options, i, v) ndots =
+        ndots || !strncmp(json_string_value(v) ?: "", "ndots:", 6);
     if (!ndots)
         json_array_append_new(opts, json_string("ndots:0"));
     json_array_extend(opts, (json_t *)options);

@@ -93,8 +93,7 @@ static json_t *user_ipam_json(const struct usernet *un)
         json_object_set_new(conf, "IPRange", json_string(un->ip_range));
     if (un->gateway)
         json_object_set_new(conf, "Gateway", json_string(un->gateway));
-    return json_pack("{ss so s[o]}", "Driver", "default", "Options", json_object(), "Config",
-                     conf);
+    return json_pack("{ss so s[o]}", "Driver", "default", "Options", json_object(), "Config", conf);
 }
 
 static json_t *ipam_json(const struct net_view *v)
@@ -256,8 +255,8 @@ static bool listed(struct daemon *d, const json_t *f, const struct net_view *v, 
     bool type_ok = !filters_has(f, "type");
     json_t *t;
     size_t i;
-    json_array_foreach(filters_values(f, "type"), i, t)
-    type_ok = type_ok || !strcmp(json_string_value(t), type);
+    json_array_foreach(filters_values(f, "type"), i, t) type_ok =
+        type_ok || !strcmp(json_string_value(t), type);
     if (dangling_only && (!v->un || in_use(d, v)))
         return false;
     return any(f, "driver", v->driver, true) && any(f, "name", v->name, false) &&

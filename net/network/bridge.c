@@ -250,7 +250,8 @@ static int open_bridge(struct netbr *b, struct berth_err **err)
         return r;
     if ((r = address_bridge(h, b, addrs, naddrs, err)) < 0)
         return r;
-    if (b->cfg.ip_forward && !b->cfg.user_net && (r = nl_sysctl_set(-1, "ipv4/ip_forward", "1", err)) < 0)
+    if (b->cfg.ip_forward && !b->cfg.user_net &&
+        (r = nl_sysctl_set(-1, "ipv4/ip_forward", "1", err)) < 0)
         return berth_error_wrap(err, "enable IP forwarding");
     struct netbr_fw_network fw;
     fw_network(b, &fw);

@@ -38,7 +38,7 @@ struct netbr_fw_network {
     const char *host_ip; /* daemon.json "ip": default host address of published ports */
     bool icc, iptables, ip_masq;
     bool user_net, internal; /* a user network: only its own element is reconciled */
-    struct netbr_fw *fw; /* what network_up made (NULL before) */
+    struct netbr_fw *fw;     /* what network_up made (NULL before) */
 };
 
 struct netbr_fw_endpoint {

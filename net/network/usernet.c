@@ -133,8 +133,9 @@ static int parse_ipam(const json_t *req, struct usernet *n, struct berth_err **e
     else if (n4 && v4[0].n_aux)
         r = berth_user_error(err, EINVAL, "--aux-address is not supported yet");
     else if (n4 && !v4[0].subnet.addr.family)
-        r = berth_user_error(err, EINVAL, "an IPAM config entry without a subnet is not "
-                                          "supported yet");
+        r = berth_user_error(err, EINVAL,
+                             "an IPAM config entry without a subnet is not "
+                             "supported yet");
     char buf[IPAM_PREFIX_STRLEN];
     if (r == 0 && n4) {
         n->subnet = xstrdup(ipam_prefix_fmt(&v4[0].subnet, buf));
@@ -165,8 +166,7 @@ static bool overlaps(const struct usernet *n, const struct usernets *all,
 }
 
 static int check_request(const json_t *req, const struct usernets *all,
-                         const struct ipam_prefix *dflt, struct usernet *n,
-                         struct berth_err **err)
+                         const struct ipam_prefix *dflt, struct usernet *n, struct berth_err **err)
 {
     const char *name = json_get_str(req, "Name"), *driver = json_get_str(req, "Driver");
     if (!name || !*name)

@@ -20,8 +20,8 @@ struct usernet {
     char *name;
     char *created; /* RFC 3339 */
     bool internal, attachable;
-    json_t *labels;  /* {} */
-    json_t *options; /* the driver options as given ({}) */
+    json_t *labels;                    /* {} */
+    json_t *options;                   /* the driver options as given ({}) */
     char *subnet, *gateway, *ip_range; /* as asked (NULL: picked), then as settled */
     struct netbr_config cfg;           /* what usernet_open makes */
     struct netbr *br;                  /* NULL until opened (or when it could not be) */

@@ -53,7 +53,7 @@ web() {
   docker network create --subnet 10.77.0.0/16 --gateway 10.77.0.254 --ip-range 10.77.5.0/24 \
     -o com.docker.network.bridge.name=btnet0 -o com.docker.network.driver.mtu=1400 n2 >/dev/null
   in_netns ip -o -4 addr show btnet0 | grep -q 'inet 10.77.0.254/16'
-  [ "$(in_netns cat /sys/class/net/btnet0/mtu)" = 1400 ]
+  in_netns ip -o link show btnet0 | grep -q "mtu 1400"
   [ "$(docker network inspect -f '{{(index .IPAM.Config 0).IPRange}}' n2)" = 10.77.5.0/24 ]
   run docker run --rm --network n2 busybox sh -c 'ip -o -4 addr show eth0; cat /sys/class/net/eth0/mtu; ip route'
   [ "$status" -eq 0 ]
