@@ -46,7 +46,7 @@ void ctrnet_hosts_record(const char *ip, const char *hostname, const char *domai
 void ctrnet_times(const struct ctrnet *n, int64_t *netns_us, int64_t *plumb_us);
 
 /* Reactor: the process runs: its endpoint goes into c->net (what inspect and the record show). */
-void ctrnet_record(const struct ctrnet *n, struct exec_env *env, struct container *c);
+void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c);
 /* Reactor, at its end, before the cleanup job: whether another running container shares its
  * netns (--network container:ID), which then outlives it and keeps the veth. */
 bool ctrnet_shared(struct exec_env *env, const struct container *c);

@@ -17,6 +17,7 @@
 struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
 struct netbr;        /* net/network/bridge.h: the default bridge network */
 struct usernets;     /* net/network/usernet.h: user-defined networks */
+struct dns_server;   /* net/network/dns.h: the embedded DNS server */
 
 /* What happens to a container that only exec/ sees, reported for the daemon's events (reactor
  * thread; fn NULL: nobody listens). value: the signal sent for CTR_EVENT_KILL (by a kill or a
@@ -50,6 +51,7 @@ struct exec_env {
                                 * put a container on the default bridge */
     struct netbr *bridge;      /* ... once it is set up, at start-up (before any start) */
     struct usernets *nets;     /* user-defined networks (net/network/usernet.h) */
+    struct dns_server *dns;    /* their embedded DNS server, made at the first use */
 
     struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
     struct map execs;              /* docker exec instances by ID (exec/execproc.c) */

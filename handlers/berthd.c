@@ -28,6 +28,7 @@
 #include "exec/volumes.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "net/network/dns.h"
 #include "net/network/usernet.h"
 #include "handlers/routes.h"
 #include "handlers/recovery.h"
@@ -424,6 +425,7 @@ static void daemon_stop(struct daemon *d)
     ctr_store_close(d->cs);
     netbr_close(take_ptr(d->exec.bridge)); /* its link stays, as docker0 does */
     usernets_free(take_ptr(d->exec.nets));
+    dns_server_free(take_ptr(d->exec.dns)); /* every container's server stopped with it */
     netbr_config_free(&d->bridge_cfg);
     volume_store_close(d->volumes);
     image_store_close(d->images);

@@ -136,14 +136,24 @@ static json_t *endpoint_json(const struct container *c)
 {
     const json_t *ep = c->net;
     const char *mac = json_get_str(ep, "MacAddress") ?: json_get_str(c->config, "MacAddress");
-    return json_pack("{s:n s:n s:n ss s:n si ss ss ss ss sI ss ss si s:n}", "IPAMConfig", "Links",
-                     "Aliases", "MacAddress", mac ?: "", "DriverOpts", "GwPriority", 0, "NetworkID",
-                     json_get_str(ep, "NetworkID") ?: "", "EndpointID",
-                     json_get_str(ep, "EndpointID") ?: "", "Gateway",
-                     json_get_str(ep, "Gateway") ?: "", "IPAddress",
-                     json_get_str(ep, "IPAddress") ?: "", "IPPrefixLen",
-                     (json_int_t)json_get_int(ep, "IPPrefixLen", 0), "IPv6Gateway", "",
-                     "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+    json_t *j = json_pack("{s:n s:n s:n ss s:n si ss ss ss ss sI ss ss si s:n}", "IPAMConfig",
+                          "Links", "Aliases", "MacAddress", mac ?: "", "DriverOpts", "GwPriority",
+                          0, "NetworkID", json_get_str(ep, "NetworkID") ?: "", "EndpointID",
+                          json_get_str(ep, "EndpointID") ?: "", "Gateway",
+                          json_get_str(ep, "Gateway") ?: "", "IPAddress",
+                          json_get_str(ep, "IPAddress") ?: "", "IPPrefixLen",
+                          (json_int_t)json_get_int(ep, "IPPrefixLen", 0), "IPv6Gateway", "",
+                          "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+    /* a user network's: --network-alias and its DNS names (exec/ctrnet.c); --ip as asked */
+    json_t *aliases = json_object_get(c->net_request, "Aliases");
+    if (json_array_size(aliases))
+        json_object_set(j, "Aliases", aliases);
+    if (json_object_get(ep, "DNSNames"))
+        json_object_set(j, "DNSNames", json_object_get(ep, "DNSNames"));
+    const char *ip = json_get_str(c->net_request, "IPv4Address");
+    if (ip)
+        json_object_set_new(j, "IPAMConfig", json_pack("{ss}", "IPv4Address", ip));
+    return j;
 }
 
 /* Config as inspect shows it: dockerd shows Config.MacAddress (deprecated) only for a network

@@ -71,13 +71,27 @@ web() {
 @test "two containers on a user network reach each other by address; not across two networks" {
   docker network create na >/dev/null
   docker network create nb >/dev/null
-  web wa --network na
+  web wa --network na --network-alias webalias
   docker run -d --name a2 --network na busybox sleep 300 >/dev/null
   docker run -d --name b1 --network nb busybox sleep 300 >/dev/null
   local ipa
   ipa=$(ip_on wa na)
   [ -n "$ipa" ]
   [ "$(docker exec a2 timeout 5 wget -qO- "http://$ipa/")" = "hello from wa" ]
+  # by name, alias and short ID through the embedded DNS server
+  [ "$(docker exec a2 timeout 5 wget -qO- http://wa/)" = "hello from wa" ]
+  [ "$(docker exec a2 timeout 5 wget -qO- http://webalias/)" = "hello from wa" ]
+  local wid
+  wid=$(docker inspect -f '{{.Id}}' wa)
+  [ "$(docker exec a2 timeout 5 wget -qO- "http://${wid:0:12}/")" = "hello from wa" ]
+  docker exec wa ping -c1 -W2 a2
+  run docker exec a2 nslookup wa 127.0.0.11
+  [[ "$output" == *"$ipa"* ]]
+  [ "$(docker inspect -f '{{json (index .NetworkSettings.Networks "na").Aliases}}' wa)" = '["webalias"]' ]
+  [ "$(docker inspect -f '{{json (index .NetworkSettings.Networks "na").DNSNames}}' wa)" = "[\"wa\",\"webalias\",\"${wid:0:12}\"]" ]
+  # not a name of another network
+  run docker exec b1 timeout 3 wget -qO- http://wa/
+  [ "$status" -ne 0 ]
   run docker exec b1 timeout 3 wget -qO- "http://$ipa/"
   [ "$status" -ne 0 ]
   run docker exec b1 ping -c1 -W1 "$ipa"
