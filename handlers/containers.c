@@ -26,9 +26,11 @@
 #include "fs/image.h"
 #include "fs/ref.h"
 #include "fs/treesize.h"
+#include "exec/ctrnet.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/handlers.h"
+#include "net/network/usernet.h"
 #include "handlers/filters.h"
 #include "handlers/prune.h"
 #include "net/network/ports.h"
@@ -95,6 +97,13 @@ void containers_create(struct api_req *a)
         ctr_build(a->d->cs, a->d->images, body, name, warnings, &c, &err) < 0) {
         json_decref(warnings);
         return api_reply_error(a, err);
+    }
+    const char *mode = json_get_str(c->host_config, "NetworkMode");
+    if (ctrnet_user_mode(mode) && !usernets_find(a->d->exec.nets, mode)) {
+        /* dockerd's words; a 400 rather than its 404, on which the CLI pulls the image */
+        ctr_free(c);
+        json_decref(warnings);
+        return api_reply_errorf(a, 400, "network %s not found", mode);
     }
     if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0 ||
         ns_settle(a->d->cs, c->host_config, a->d->exec.ipc_mode, a->d->exec.cgroupns_mode, &err) <
