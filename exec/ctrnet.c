@@ -5,6 +5,8 @@
  * ourselves would block ~16 ms, see net/network/netlink.h). */
 #include "exec/ctrnet.h"
 
+#include "exec/ctrnet_priv.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,24 +26,6 @@
 #include "net/network/ports.h"
 #include "net/network/usernet.h"
 
-struct ctrnet {
-    struct netbr *br;
-    struct usernet *un; /* a user network's (NULL: the default bridge) */
-    /* a user network's embedded DNS: its names there (name, aliases, short ID), the netns its
-     * server binds in (held until it is ready), the server, the upstream resolvers */
-    json_t *dns_names;
-    int dns_netns;
-    struct dns_ctr *dns;
-    struct dns_names *views[1];
-    struct dns_names_view view;
-    struct dns_ctr_config dns_cfg;
-    bool dns_added;
-    struct netbr_endpoint ep;
-    int netns;
-    bool plumbed;
-    json_t *ports; /* NetworkSettings.Ports of its published ports (NULL: none published) */
-    int64_t netns_us, plumb_us;
-};
 
 bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge)
 {
@@ -56,14 +40,15 @@ bool ctrnet_user_mode(const char *mode)
            strcmp(mode, "none") && strcmp(mode, "host") && strncmp(mode, "container:", 10);
 }
 
-/* dockerd's DNSNames: its name, its aliases, its short ID. */
-static json_t *dns_names_of(const struct container *c)
+json_t *ctrnet_dns_names(const struct container *c, const json_t *aliases)
 {
     json_t *names = json_pack("[s]", c->name), *v;
     size_t i;
-    json_array_foreach(json_object_get(c->net_request, "Aliases"), i,
-                       v) if (json_is_string(v) && *json_string_value(v))
-        json_array_append(names, v);
+    json_array_foreach((json_t *)aliases, i, v)
+    {
+        if (json_is_string(v) && *json_string_value(v))
+            json_array_append(names, v);
+    }
     json_array_append_new(names, json_sprintf("%.12s", c->id));
     return names;
 }
@@ -82,7 +67,7 @@ static int prepare_user(struct exec_env *env, const struct container *c, const c
     n->un = un;
     n->netns = -1;
     n->dns_netns = -1;
-    n->dns_names = dns_names_of(c);
+    n->dns_names = ctrnet_dns_names(c, json_object_get(c->net_request, "Aliases"));
     const char *ip = json_get_str(c->net_request, "IPv4Address");
     int r = netbr_endpoint_new_at(n->br, json_get_str(c->config, "MacAddress"), ip, &n->ep, err);
     if (r < 0) {
@@ -236,7 +221,7 @@ static void dns_ready(void *ctx, struct dns_ctr *d, const struct berth_err *err)
     }
 }
 
-static void names_change(struct ctrnet *n, bool add)
+void ctrnet_names_change(struct ctrnet *n, bool add)
 {
     size_t count = json_array_size(n->dns_names);
     const char **names = xcalloc(count + 1, sizeof(*names));
@@ -258,7 +243,7 @@ static void dns_start(struct ctrnet *n, struct exec_env *env, const struct conta
 {
     if (!env->dns)
         env->dns = dns_server_new(env->r, env->pool, NULL);
-    names_change(n, true);
+    ctrnet_names_change(n, true);
     n->dns_added = true;
     n->views[0] = n->un->dns;
     n->view = (struct dns_names_view){.nets = n->views, .n = 1};
@@ -281,9 +266,21 @@ static void dns_stop(struct ctrnet *n)
         close(n->dns_netns);
     n->dns_netns = -1;
     if (n->dns_added && n->un)
-        names_change(n, false);
+        ctrnet_names_change(n, false);
     n->dns_added = false;
     json_decref(take_ptr(n->dns_names));
+}
+
+json_t *ctrnet_endpoint_json(const struct ctrnet *n)
+{
+    char gw[IPAM_ADDR_STRLEN];
+    json_t *j = netbr_endpoint_json(&n->ep);
+    json_object_set_new(j, "NetworkID", json_string(n->un ? n->un->id : n->br->id));
+    json_object_set_new(j, "IPPrefixLen", json_integer(n->br->subnet.bits));
+    json_object_set_new(j, "Gateway", json_string(ipam_addr_fmt(&n->br->route_via, gw)));
+    if (n->dns_names)
+        json_object_set(j, "DNSNames", n->dns_names);
+    return j;
 }
 
 void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c)
@@ -292,11 +289,7 @@ void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c)
         return;
     if (n->un)
         dns_start(n, env, c);
-    char gw[IPAM_ADDR_STRLEN];
-    json_t *j = netbr_endpoint_json(&n->ep);
-    json_object_set_new(j, "NetworkID", json_string(n->un ? n->un->id : n->br->id));
-    json_object_set_new(j, "IPPrefixLen", json_integer(n->br->subnet.bits));
-    json_object_set_new(j, "Gateway", json_string(ipam_addr_fmt(&n->br->route_via, gw)));
+    json_t *j = ctrnet_endpoint_json(n);
     /* what inspect and the list show of its ports: those published, else those only exposed */
     json_t *ports = n->ports ? json_incref(n->ports) : ports_settings_json(c->config, NULL, 0);
     json_object_set_new(j, "Ports", ports);
@@ -304,7 +297,6 @@ void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c)
         json_t *aliases = json_object_get(c->net_request, "Aliases");
         if (json_array_size(aliases))
             json_object_set(j, "Aliases", aliases);
-        json_object_set(j, "DNSNames", n->dns_names);
     }
     json_decref(c->net);
     c->net = j;
@@ -331,7 +323,7 @@ bool ctrnet_shared(struct exec_env *env, const struct container *c)
 
 void ctrnet_unplumb(struct ctrnet *n, const char *ctr_id, bool shared)
 {
-    if (n)
+    for (; n; n = n->extra)
         netbr_endpoint_unplumb(n->br, &n->ep, ctr_id, shared);
 }
 
@@ -353,6 +345,12 @@ void ctrnet_release(struct exec_env *env, struct ctrnet *n, struct container *c)
         clear_operational(c);
     if (!n)
         return;
+    while (n->extra) { /* networks connected while it ran: their netns went with it */
+        struct ctrnet *x = n->extra;
+        n->extra = x->extra;
+        x->extra = NULL;
+        ctrnet_release(env, x, NULL);
+    }
     dns_stop(n);
     netbr_endpoint_release(n->br, &n->ep);
     ctrnet_spawned(n);

@@ -1203,3 +1203,8 @@ void ctr_shutdown_free(struct exec_env *env)
 {
     free(take_ptr(env->shutdown));
 }
+
+struct ctrnet *ctr_run_net(const struct container *c)
+{
+    return c->run ? c->run->net : NULL;
+}

@@ -131,3 +131,6 @@ void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), vo
 void ctr_kill_all(struct exec_env *env);
 /* After the reactor's last turn. */
 void ctr_shutdown_free(struct exec_env *env);
+
+/* Its running endpoint (exec/ctrnet.h; NULL: not running, or on no bridge). */
+struct ctrnet *ctr_run_net(const struct container *c);

@@ -101,9 +101,10 @@ void containers_create(struct api_req *a)
     const char *mode = json_get_str(c->host_config, "NetworkMode");
     if (ctrnet_user_mode(mode) && !usernets_find(a->d->exec.nets, mode)) {
         /* dockerd's words; a 400 rather than its 404, on which the CLI pulls the image */
-        ctr_free(c);
+        api_reply_errorf(a, 400, "network %s not found", mode);
         json_decref(warnings);
-        return api_reply_errorf(a, 400, "network %s not found", mode);
+        ctr_free(c);
+        return;
     }
     if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0 ||
         ns_settle(a->d->cs, c->host_config, a->d->exec.ipc_mode, a->d->exec.cgroupns_mode, &err) <

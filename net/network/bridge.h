@@ -129,6 +129,8 @@ struct netbr_ctr {
     const char *id, *name;
     const json_t *config;      /* ExposedPorts */
     const json_t *host_config; /* PortBindings, PublishAllPorts */
+    const char *ifname;        /* its name in the container (NULL: eth0) */
+    bool no_gateway;           /* no default route through it (a second network's) */
 };
 
 /* Blocking (pool). The veth plumbed (net/network/netlink.h nl_plumb_veth: two round trips): the
