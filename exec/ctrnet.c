@@ -26,7 +26,6 @@
 #include "net/network/ports.h"
 #include "net/network/usernet.h"
 
-
 bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge)
 {
     const char *mode = json_get_str(host_config, "NetworkMode");

@@ -41,15 +41,18 @@ static int check_mode(const struct container *c, struct berth_err **err)
 {
     const char *mode = ctr_network_mode(c);
     if (!strcmp(mode, "host"))
-        return berth_user_error(err, EINVAL, "container cannot be disconnected from host network "
-                                             "or connected to host network");
+        return berth_user_error(err, EINVAL,
+                                "container cannot be disconnected from host network "
+                                "or connected to host network");
     if (!strncmp(mode, "container:", 10))
-        return berth_user_error(err, EINVAL, "container sharing network namespace with another "
-                                             "container or host cannot be connected to any "
-                                             "other network");
+        return berth_user_error(err, EINVAL,
+                                "container sharing network namespace with another "
+                                "container or host cannot be connected to any "
+                                "other network");
     if (!strcmp(mode, "none"))
-        return berth_user_error(err, EINVAL, "container cannot be connected to multiple networks "
-                                             "with one of the networks in private (none) mode");
+        return berth_user_error(err, EINVAL,
+                                "container cannot be connected to multiple networks "
+                                "with one of the networks in private (none) mode");
     return 0;
 }
 
@@ -149,8 +152,10 @@ int ctrnet_connect(struct exec_env *env, struct container *c, struct usernet *un
         return berth_user_error(err, EACCES, "endpoint with name %s already exists in network %s",
                                 c->name, un->name);
     if (count(prim) >= CTRNET_MAX_NETS)
-        return berth_user_error(err, EINVAL, "more than %d networks per container are not "
-                                             "supported yet", CTRNET_MAX_NETS);
+        return berth_user_error(err, EINVAL,
+                                "more than %d networks per container are not "
+                                "supported yet",
+                                CTRNET_MAX_NETS);
     struct ctrnet *x = xcalloc(1, sizeof(*x));
     x->br = un->br;
     x->un = un;

@@ -13,9 +13,11 @@
 #include "core/digest.h"
 #include "core/json.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "exec/effective.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/events.h"
 #include "handlers/filters.h"
 #include "handlers/handlers.h"
 #include "net/network/bridge.h"
@@ -150,17 +152,20 @@ static json_t *containers_json(struct daemon *d, const struct net_view *v)
     json_t *out = json_object();
     struct container *c;
     for (size_t i = 0; (c = ctr_next(d->cs, &i));) {
-        if (!c->run || strcmp(ctr_network_mode(c), v->un ? v->un->name : v->name) != 0)
+        if (!c->run || !ctrnet_on_network(c, v->un ? v->un->name : v->name))
             continue;
-        const char *ip = v->br ? json_get_str(c->net, "IPAddress") : NULL;
+        const json_t *ep = c->net;
+        if (v->un && strcmp(ctr_network_mode(c), v->un->name) != 0) /* connected later */
+            ep = json_object_get(json_object_get(c->net, "Extra"), v->un->name);
+        const char *ip = v->br ? json_get_str(ep, "IPAddress") : NULL;
         _cleanup_free_ char *cidr =
-            ip && *ip ? xasprintf("%s/%d", ip, (int)json_get_int(c->net, "IPPrefixLen", 0))
+            ip && *ip ? xasprintf("%s/%d", ip, (int)json_get_int(ep, "IPPrefixLen", 0))
                       : xstrdup("");
         json_object_set_new(out, c->id,
                             json_pack("{ss ss ss ss ss}", "Name", c->name, "EndpointID",
-                                      v->br ? json_get_str(c->net, "EndpointID") ?: "" : "",
+                                      v->br ? json_get_str(ep, "EndpointID") ?: "" : "",
                                       "MacAddress",
-                                      v->br ? json_get_str(c->net, "MacAddress") ?: "" : "",
+                                      v->br ? json_get_str(ep, "MacAddress") ?: "" : "",
                                       "IPv4Address", cidr, "IPv6Address", ""));
     }
     return out;
@@ -228,7 +233,7 @@ static bool in_use(struct daemon *d, const struct net_view *v)
 {
     struct container *c;
     for (size_t i = 0; (c = ctr_next(d->cs, &i));)
-        if (c->run && v->un && !strcmp(ctr_network_mode(c), v->un->name))
+        if (c->run && v->un && ctrnet_on_network(c, v->un->name))
             return true;
     return false;
 }
@@ -318,16 +323,72 @@ void networks_delete(struct api_req *a)
         api_reply_errorf(a, 403, "%s is a pre-defined network and cannot be removed", nv->name);
 }
 
-void networks_connect(struct api_req *a)
+/* ---- connect, disconnect ---- */
+
+struct conn_call {
+    struct api_req *a;
+    char net_id[65], ctr_id[65];
+    bool connect;
+};
+
+static void conn_done(void *ctx, int res, const struct berth_err *err)
+{
+    struct conn_call *cc = ctx;
+    struct daemon *d = cc->a->d;
+    if (res < 0) {
+        api_reply_error(cc->a, err);
+    } else {
+        struct usernet *un = usernets_find(d->exec.nets, cc->net_id);
+        events_emit(d->events, EVENT_NETWORK, cc->connect ? "connect" : "disconnect", cc->net_id,
+                    json_pack("{ss ss ss}", "container", cc->ctr_id, "name", un ? un->name : "",
+                              "type", "bridge"));
+        api_reply_raw(cc->a, 200, NULL, NULL, 0);
+    }
+    free(cc);
+}
+
+static void connect_or_disconnect(struct api_req *a, bool connect)
 {
     _cleanup_free_ struct net_view *v = xcalloc(NVIEWS(a->d), sizeof(*v));
-    if (lookup(a, v))
-        api_reply_errorf(a, 400, "network connect is not supported yet");
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_json_ json_t *body = NULL;
+    const struct net_view *nv = lookup(a, v);
+    if (!nv)
+        return;
+    if (json_parse_body(a->msg->body.data, a->msg->body.len, true, &body, &err) < 0)
+        return api_reply_error(a, err);
+    if (!nv->un)
+        return api_reply_errorf(a, 400,
+                                "network %s %s the predefined network %s is not "
+                                "supported yet",
+                                connect ? "connect" : "disconnect", connect ? "to" : "from",
+                                nv->name);
+    const char *who = json_get_str(body, "Container");
+    struct container *c = NULL;
+    if (!who || ctr_lookup(a->d->cs, who, &c, &err) < 0)
+        return err ? api_reply_error(a, err) : api_reply_errorf(a, 400, "container is required");
+    struct conn_call *cc = xcalloc(1, sizeof(*cc));
+    cc->a = a;
+    cc->connect = connect;
+    memcpy(cc->net_id, nv->id, sizeof(cc->net_id));
+    memcpy(cc->ctr_id, c->id, sizeof(cc->ctr_id));
+    struct usernet *un = (struct usernet *)nv->un;
+    int r = connect ? ctrnet_connect(&a->d->exec, c, un, json_object_get(body, "EndpointConfig"),
+                                     conn_done, cc, &err)
+                    : ctrnet_disconnect(&a->d->exec, c, un, conn_done, cc, &err);
+    if (r < 0) {
+        free(cc);
+        return api_reply_error(a, err);
+    }
+    api_async(a);
+}
+
+void networks_connect(struct api_req *a)
+{
+    connect_or_disconnect(a, true);
 }
 
 void networks_disconnect(struct api_req *a)
 {
-    _cleanup_free_ struct net_view *v = xcalloc(NVIEWS(a->d), sizeof(*v));
-    if (lookup(a, v))
-        api_reply_errorf(a, 400, "network disconnect is not supported yet");
+    connect_or_disconnect(a, false);
 }

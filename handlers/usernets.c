@@ -11,6 +11,7 @@
 #include "core/labels.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "exec/effective.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
@@ -75,7 +76,7 @@ static bool in_use(struct daemon *d, const struct usernet *n, struct berth_err *
 {
     struct container *c;
     for (size_t i = 0; (c = ctr_next(d->cs, &i));)
-        if (c->run && !strcmp(ctr_network_mode(c), n->name)) {
+        if (c->run && ctrnet_on_network(c, n->name)) {
             berth_user_error(err, EBUSY,
                              "error while removing network: network %s has active endpoints "
                              "(name:\"%s\" id:\"%.12s\")",

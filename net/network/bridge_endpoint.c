@@ -169,8 +169,9 @@ int netbr_endpoint_plumb(const struct netbr *b, const struct netbr_endpoint *ep,
                               .netns_fd = netns_fd,
                               .ifname = ctr->ifname ? ctr->ifname : NETBR_IFNAME,
                               .addr4 = nl_prefix_of(&ep->addr, b->subnet.bits),
-                              .gw4 = b->cfg.internal || ctr->no_gateway ? (struct nl_ip){0}
-                                                     : nl_prefix_of(&b->route_via, 32).ip,
+                              .gw4 = b->cfg.internal || ctr->no_gateway
+                                         ? (struct nl_ip){0}
+                                         : nl_prefix_of(&b->route_via, 32).ip,
                               .disable_ipv6 = true, /* an IPv4-only network, as dockerd */
                               .lo_up = true,
                               .hairpin = netbr_fw_hairpin(&fn, ctr->config, ctr->host_config)};

@@ -149,3 +149,51 @@ web() {
   [ "${lines[0]}" = "network create ev1" ]
   [ "${lines[1]}" = "network destroy ev1" ]
 }
+
+@test "connect and disconnect a running container: eth1 on the second network, names on both" {
+  docker network create --subnet 10.81.0.0/24 nx >/dev/null
+  docker network create --subnet 10.82.0.0/24 ny >/dev/null
+  web wx --network nx
+  web wy --network ny
+  docker run -d --name both --network nx busybox sleep 300 >/dev/null
+  # only nx at first
+  run docker exec both timeout 3 wget -qO- http://wy/
+  [ "$status" -ne 0 ]
+  docker network connect --alias bothy ny both
+  docker exec both ip -o -4 addr show eth1 | grep -q 'inet 10.82.0.'
+  [ "$(docker exec both timeout 5 wget -qO- http://wx/)" = "hello from wx" ]
+  [ "$(docker exec both timeout 5 wget -qO- http://wy/)" = "hello from wy" ]
+  # the others on ny find it by its name and alias there
+  docker exec wy ping -c1 -W2 both
+  docker exec wy ping -c1 -W2 bothy
+  [ "$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' both)" = "nx ny " ]
+  [ "$(docker inspect -f '{{json (index .NetworkSettings.Networks "ny").Aliases}}' both)" = '["bothy"]' ]
+  run docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' ny
+  [[ "$output" == *both* ]]
+  run docker network connect ny both
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"endpoint with name both already exists in network ny"* ]]
+  run docker network rm ny
+  [[ "$output" == *"has active endpoints"* ]]
+  docker network disconnect ny both
+  run docker exec both ip link show eth1
+  [ "$status" -ne 0 ]
+  run docker exec both timeout 3 wget -qO- "http://10.82.0.2/"
+  [ "$status" -ne 0 ]
+  [ "$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' both)" = "nx " ]
+  run docker exec wy ping -c1 -W1 both
+  [ "$status" -ne 0 ]
+  # connect again: its address back
+  docker network connect ny both
+  [ "$(docker exec both timeout 5 wget -qO- http://wy/)" = "hello from wy" ]
+  # the predefined networks' modes, in dockerd's words
+  docker run -d --name hostc --network host busybox sleep 300 >/dev/null
+  run docker network connect ny hostc
+  [[ "$output" == *"container cannot be disconnected from host network or connected to host network"* ]]
+  # events
+  run docker events --since 0 --until "$(($(date +%s) + 1))" --filter type=network --filter event=connect \
+    --format '{{.Action}} {{.Actor.Attributes.name}}'
+  [[ "$output" == *"connect ny"* ]]
+  docker rm -f both >/dev/null
+  docker network rm ny >/dev/null 2>&1 || { docker rm -f wy >/dev/null; docker network rm ny >/dev/null; }
+}
