@@ -239,6 +239,7 @@ static void start_exec(struct daemon *d)
     ctr_network_default_bridge(!d->bridge_cfg.disabled);
     _cleanup_free_ char *nets = xasprintf("%s/networks", d->cfg.root);
     d->exec.nets = usernets_new(nets);
+    usernets_read(d->exec.nets); /* their bridges: handlers/recovery.c */
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
 }
 

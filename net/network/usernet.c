@@ -301,13 +301,20 @@ static void load_one(struct usernets *all, const char *file)
         log_warn("network record %s: unreadable, skipped", path);
         return;
     }
-    _cleanup_err_ struct berth_err *err = NULL;
-    if (settle_config(n, &err) < 0 || netbr_open(&n->cfg, &n->br, &err) < 0)
-        log_warn("network %s: its bridge could not be set up: %s", n->name, err->msg);
     usernets_add(all, n);
 }
 
-void usernets_load(struct usernets *all)
+void usernets_open_all(struct usernets *all)
+{
+    for (size_t i = 0; i < all->n; i++) {
+        struct usernet *n = all->v[i];
+        _cleanup_err_ struct berth_err *err = NULL;
+        if (settle_config(n, &err) < 0 || netbr_open(&n->cfg, &n->br, &err) < 0)
+            log_warn("network %s: its bridge could not be set up: %s", n->name, err->msg);
+    }
+}
+
+void usernets_read(struct usernets *all)
 {
     _cleanup_(closedirp) DIR *d = opendir(all->dir);
     struct dirent *e;

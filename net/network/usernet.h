@@ -51,9 +51,11 @@ void usernet_free(struct usernet *n);
 struct usernets *usernets_new(const char *dir);
 /* Every network freed (their bridges stay on the host, as the default bridge's). */
 void usernets_free(struct usernets *all);
-/* Pool, at start-up after the default bridge: every record of dir loaded and opened (one that
- * cannot be is logged and kept without a bridge). */
-void usernets_load(struct usernets *all);
+/* Blocking, at start-up before the API listens: every record of dir read into the list. */
+void usernets_read(struct usernets *all);
+/* Pool, at start-up after the default bridge and before any container starts: each network's
+ * bridge made or reused (one that cannot be is logged and kept without a bridge). */
+void usernets_open_all(struct usernets *all);
 /* Reactor: by full ID, full name, then unique ID prefix (dockerd's lookup); NULL: none. */
 struct usernet *usernets_find(const struct usernets *all, const char *term);
 void usernets_add(struct usernets *all, struct usernet *n);

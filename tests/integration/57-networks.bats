@@ -127,8 +127,8 @@ web() {
   id=$(docker network inspect -f '{{.Id}}' keep)
   docker network create unused >/dev/null
   restart_berthd
+  web w1 --network keep # at once: the records are read before the API listens
   [ "$(docker network inspect -f '{{.Id}} {{(index .IPAM.Config 0).Subnet}}' keep)" = "$id 10.79.0.0/24" ]
-  web w1 --network keep
   docker run -d --name w2 --network keep busybox sleep 300 >/dev/null
   [ "$(docker exec w2 timeout 5 wget -qO- "http://$(ip_on w1 keep)/")" = "hello from w1" ]
   run docker network prune -f
