@@ -197,3 +197,19 @@ web() {
   docker rm -f both >/dev/null
   docker network rm ny >/dev/null 2>&1 || { docker rm -f wy >/dev/null; docker network rm ny >/dev/null; }
 }
+
+@test "the embedded DNS server forwards other names to the resolvers (--dns), from the daemon's side" {
+  # nsenter itself (not in_netns, a function): $! is the resolver's own PID, killed below
+  nsenter "--net=/proc/$BT_NETNS_PID/ns/net" "$HOSTPY" "$BATS_TEST_DIRNAME/dnsstub.py" \
+    127.0.0.1:53 10.9.8.7 >/dev/null 2>&1 3>&- &
+  local stub=$!
+  docker network create nf >/dev/null
+  docker run -d --name fw --network nf --dns 127.0.0.1 busybox sleep 300 >/dev/null
+  # resolv.conf keeps 127.0.0.11: the upstream is the server's business, as dockerd's
+  run docker exec fw grep nameserver /etc/resolv.conf
+  [ "$output" = "nameserver 127.0.0.11" ]
+  run docker exec fw timeout 5 nslookup example.org
+  kill "$stub"
+  wait "$stub" 2>/dev/null || true
+  [[ "$output" == *"10.9.8.7"* ]]
+}
