@@ -148,6 +148,13 @@ web() {
     --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
   [ "${lines[0]}" = "network create ev1" ]
   [ "${lines[1]}" = "network destroy ev1" ]
+  # the network filter: by name or ID
+  run docker events --since "$since" --until "$(($(date +%s) + 1))" --filter network=ev1 \
+    --format '{{.Action}}'
+  [ "$output" = "$(printf 'create\ndestroy')" ]
+  run docker events --since "$since" --until "$(($(date +%s) + 1))" --filter network=other \
+    --format '{{.Action}}'
+  [ -z "$output" ]
 }
 
 @test "connect and disconnect a running container: eth1 on the second network, names on both" {
