@@ -29,6 +29,18 @@ static struct usernets *nets_of(struct daemon *d)
 
 /* ---- create ---- */
 
+/* Creates run one at a time, each checked against the networks the one before made: a subnet
+ * is picked from the host's routes when the bridge is made, so two at once could pick one. */
+struct pending_create {
+    struct api_req *a;
+    json_t *body;
+    struct pending_create *next;
+};
+static struct pending_create *queue, **queue_tail = &queue;
+static bool creating;
+
+static void start_next(void);
+
 static void create_work(struct api_task *t)
 {
     struct usernet *n = t->data;
@@ -42,31 +54,54 @@ static void create_done(struct api_task *t)
 {
     struct usernet *n = t->data;
     struct daemon *d = t->a->d;
+    creating = false;
     if (t->res < 0) {
         usernet_free(n);
-        return api_reply_error(t->a, t->err);
+        api_reply_error(t->a, t->err);
+    } else {
+        usernets_add(nets_of(d), n);
+        events_emit(d->events, EVENT_NETWORK, "create", n->id,
+                    json_pack("{ss ss}", "name", n->name, "type", "bridge"));
+        api_reply_json(t->a, 201, json_pack("{ss ss}", "Id", n->id, "Warning", ""));
     }
-    usernets_add(nets_of(d), n);
-    events_emit(d->events, EVENT_NETWORK, "create", n->id,
-                json_pack("{ss ss}", "name", n->name, "type", "bridge"));
-    api_reply_json(t->a, 201, json_pack("{ss ss}", "Id", n->id, "Warning", ""));
+    start_next();
+}
+
+static void start_next(void)
+{
+    while (!creating && queue) {
+        struct pending_create *p = queue;
+        if (!(queue = p->next))
+            queue_tail = &queue;
+        struct daemon *d = p->a->d;
+        struct ipam_prefix dflt;
+        if (d->exec.bridge)
+            dflt = d->exec.bridge->subnet;
+        struct usernet *n = NULL;
+        _cleanup_err_ struct berth_err *err = NULL;
+        if (usernet_parse(p->body, nets_of(d), d->exec.bridge ? &dflt : NULL, &n, &err) < 0) {
+            api_reply_error(p->a, err);
+        } else {
+            creating = true;
+            api_task_run(p->a, POOL_LATENCY, create_work, create_done, n);
+        }
+        json_decref(p->body);
+        free(p);
+    }
 }
 
 void networks_create(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
-    _cleanup_json_ json_t *body = NULL;
+    json_t *body = NULL;
     if (json_parse_body(a->msg->body.data, a->msg->body.len, true, &body, &err) < 0)
         return api_reply_error(a, err);
-    struct daemon *d = a->d;
-    struct ipam_prefix dflt;
-    bool have_dflt = d->exec.bridge != NULL;
-    if (have_dflt)
-        dflt = d->exec.bridge->subnet;
-    struct usernet *n = NULL;
-    if (usernet_parse(body, nets_of(d), have_dflt ? &dflt : NULL, &n, &err) < 0)
-        return api_reply_error(a, err);
-    api_task_run(a, POOL_LATENCY, create_work, create_done, n);
+    struct pending_create *p = xcalloc(1, sizeof(*p));
+    *p = (struct pending_create){.a = a, .body = body};
+    *queue_tail = p;
+    queue_tail = &p->next;
+    api_async(a);
+    start_next();
 }
 
 /* ---- rm ---- */

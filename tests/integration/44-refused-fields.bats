@@ -108,8 +108,8 @@ print(c.containers.run('busybox', 'echo from-py', remove=True).decode().strip())
     --mount type=volume,src=named,dst=/p,volume-subpath=sub
   refused_run "HostConfig.Links (--link) is not supported yet" --link other:alias
   refused_run "network mynet not found" --network mynet
-  refused_run "user specified IP address is supported on user defined networks only" \
-    --ip 10.0.0.5
+  refused_run "invalid endpoint settings:
+user specified IP address is supported on user defined networks only" --ip 10.0.0.5
   refused_run "NetworkingConfig.EndpointsConfig.default.IPAMConfig.IPv6Address (--ip6) is not supported yet" \
     --ip6 fd00::5
   refused_run "HostConfig.StorageOpt (--storage-opt) is not supported yet" --storage-opt size=1G

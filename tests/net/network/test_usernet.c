@@ -59,13 +59,14 @@ static void test_settled(void **state)
     assert_null(usernets_find(all, "b"));
 
     struct usernet *m = NULL;
-    assert_int_equal(parse("{\"Name\":\"b\",\"Internal\":true,\"IPAM\":{\"Config\":[{\"Subnet\":"
-                           "\"10.5.0.0/16\",\"Gateway\":\"10.5.0.9\",\"IPRange\":\"10.5.1.0/24\"}]},"
-                           "\"Options\":{\"com.docker.network.bridge.name\":\"btx\","
-                           "\"com.docker.network.bridge.enable_icc\":\"false\","
-                           "\"com.docker.network.driver.mtu\":\"1400\"}}",
-                           &m, &err),
-                     0);
+    assert_int_equal(
+        parse("{\"Name\":\"b\",\"Internal\":true,\"IPAM\":{\"Config\":[{\"Subnet\":"
+              "\"10.5.0.0/16\",\"Gateway\":\"10.5.0.9\",\"IPRange\":\"10.5.1.0/24\"}]},"
+              "\"Options\":{\"com.docker.network.bridge.name\":\"btx\","
+              "\"com.docker.network.bridge.enable_icc\":\"false\","
+              "\"com.docker.network.driver.mtu\":\"1400\"}}",
+              &m, &err),
+        0);
     assert_string_equal(m->cfg.name, "btx");
     assert_string_equal(m->cfg.bip, "10.5.0.9/16");
     assert_string_equal(m->cfg.fixed_cidr, "10.5.1.0/24");
@@ -75,9 +76,9 @@ static void test_settled(void **state)
     usernets_add(all, m);
 
     struct usernet *g = NULL; /* no gateway: the subnet's first address */
-    assert_int_equal(parse("{\"Name\":\"c\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.6.0.0/24\"}]}}",
-                           &g, &err),
-                     0);
+    assert_int_equal(
+        parse("{\"Name\":\"c\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.6.0.0/24\"}]}}", &g, &err),
+        0);
     assert_string_equal(g->cfg.bip, "10.6.0.1/24");
     usernet_free(g);
 }
