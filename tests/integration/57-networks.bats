@@ -47,6 +47,11 @@ web() {
   run docker network inspect n1
   [ "$status" -ne 0 ]
   [[ "$output" == *"network n1 not found"* ]]
+  # two creates at once pick two subnets
+  docker network create p1 >/dev/null &
+  docker network create p2 >/dev/null
+  wait
+  [ "$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' p1)" != "$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' p2)" ]
 }
 
 @test "create with --subnet --gateway --ip-range, -o bridge.name and mtu; overlaps refused" {
@@ -139,19 +144,27 @@ web() {
   [ "$status" -ne 0 ]
 }
 
-@test "network events: create and destroy" {
+@test "network events: create, connect at a start, disconnect at its end, destroy" {
   local since
   since=$(date +%s)
   docker network create ev1 >/dev/null
+  docker run --rm --name evc --network ev1 busybox true
+  run docker events --since "$since" --until "$(($(date +%s) + 1))" --filter type=network \
+    --format '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}'
+  local cid
+  cid=$(docker events --since "$since" --until "$(($(date +%s) + 1))" --filter event=create \
+    --filter type=container --format '{{.Actor.ID}}')
+  [ "${lines[1]}" = "connect ev1 $cid" ]
+  [ "${lines[2]}" = "disconnect ev1 $cid" ]
   docker network rm ev1 >/dev/null
   run docker events --since "$since" --until "$(($(date +%s) + 1))" --filter type=network \
     --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
   [ "${lines[0]}" = "network create ev1" ]
-  [ "${lines[1]}" = "network destroy ev1" ]
+  [ "${lines[3]}" = "network destroy ev1" ]
   # the network filter: by name or ID
   run docker events --since "$since" --until "$(($(date +%s) + 1))" --filter network=ev1 \
     --format '{{.Action}}'
-  [ "$output" = "$(printf 'create\ndestroy')" ]
+  [ "$output" = "$(printf 'create\nconnect\ndisconnect\ndestroy')" ]
   run docker events --since "$since" --until "$(($(date +%s) + 1))" --filter network=other \
     --format '{{.Action}}'
   [ -z "$output" ]
