@@ -49,8 +49,9 @@ web() {
   [[ "$output" == *"network n1 not found"* ]]
   # two creates at once pick two subnets
   docker network create p1 >/dev/null &
+  local p1=$!
   docker network create p2 >/dev/null
-  wait
+  wait "$p1" # not a bare wait: the test netns's holder is a child too
   [ "$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' p1)" != "$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' p2)" ]
 }
 
