@@ -71,6 +71,8 @@ static json_t *ctr_json(const struct container *c)
         json_object_set(j, "StartTrace", c->trace);
     if (c->net)
         json_object_set(j, "BridgeEndpoint", c->net);
+    if (c->net_request)
+        json_object_set(j, "EndpointRequest", c->net_request);
     if (json_array_size(c->mounts))
         json_object_set(j, "MountPoints", c->mounts);
     return j;
@@ -111,6 +113,8 @@ static struct container *ctr_from_json(const json_t *j)
     c->trace = trace ? json_incref(trace) : NULL;
     json_t *net = json_object_get(j, "BridgeEndpoint");
     c->net = json_is_object(net) ? json_incref(net) : NULL;
+    json_t *req = json_object_get(j, "EndpointRequest");
+    c->net_request = json_is_object(req) ? json_incref(req) : NULL;
     json_t *mounts = json_object_get(j, "MountPoints");
     c->mounts = json_is_array(mounts) ? json_incref(mounts) : json_array();
     if (!c->config)
@@ -133,6 +137,7 @@ void ctr_free(struct container *c)
     json_decref(c->args);
     json_decref(c->trace);
     json_decref(c->net);
+    json_decref(c->net_request);
     json_decref(c->mounts);
     free(c->name);
     free(c->created);

@@ -52,11 +52,13 @@ struct container {
     char *path;          /* the command: entrypoint + cmd */
     json_t *args;
     struct ctr_state state;
-    char *dir;     /* ROOT/containers/<id> */
-    json_t *trace; /* the last start's phase timings, in microseconds */
-    json_t *net;   /* its endpoint on the default bridge (exec/ctrnet.c): NetworkID, and while
-                    * it runs EndpointID, IPAddress, IPPrefixLen, Gateway, MacAddress, HostIf;
-                    * NULL when it never ran there */
+    char *dir;           /* ROOT/containers/<id> */
+    json_t *trace;       /* the last start's phase timings, in microseconds */
+    json_t *net_request; /* NetworkingConfig.EndpointsConfig's entry of its user network (--ip
+                          * as IPAMConfig, --network-alias as Aliases), NULL: none */
+    json_t *net;         /* its endpoint on the default bridge (exec/ctrnet.c): NetworkID, and while
+                          * it runs EndpointID, IPAddress, IPPrefixLen, Gateway, MacAddress, HostIf;
+                          * NULL when it never ran there */
     struct statefile *sf;
     struct ctr_run *run;
     struct ctr_waiter *waiters;

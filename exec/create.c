@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "exec/devices.h"
 #include "exec/fields.h"
 #include "exec/mounts.h"
@@ -127,6 +128,25 @@ static int command_of(const json_t *config, char **path, json_t **args, struct b
     return 0;
 }
 
+/* A user network's endpoint settings (--ip, --network-alias), kept for its starts. */
+static void keep_endpoint_request(struct container *c, const json_t *body)
+{
+    const char *mode = json_get_str(c->host_config, "NetworkMode");
+    if (!ctrnet_user_mode(mode))
+        return;
+    json_t *eps = json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
+    json_t *ep = json_object_get(eps, mode);
+    if (!json_is_object(ep))
+        return;
+    json_t *req = json_object();
+    const char *ip = json_get_str(json_object_get(ep, "IPAMConfig"), "IPv4Address");
+    if (ip && *ip)
+        json_object_set_new(req, "IPv4Address", json_string(ip));
+    if (json_is_array(json_object_get(ep, "Aliases")))
+        json_object_set(req, "Aliases", json_object_get(ep, "Aliases"));
+    c->net_request = req;
+}
+
 int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, const char *name,
               json_t *warnings, struct container **out, struct berth_err **err)
 {
@@ -160,6 +180,7 @@ int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, 
     json_object_del(c->config, "HostConfig");
     json_object_del(c->config, "NetworkingConfig");
     c->host_config = json_is_object(hc) ? json_deep_copy(hc) : json_object();
+    keep_endpoint_request(c, body);
     if (!json_get_str(c->host_config, "Runtime") || !*json_get_str(c->host_config, "Runtime"))
         json_object_set_new(c->host_config, "Runtime", json_string(VERIFY_DEFAULT_RUNTIME));
     mounts_fill_default_paths(c->host_config);

@@ -5,9 +5,12 @@
  * ourselves would block ~16 ms, see net/network/netlink.h). */
 #include "exec/ctrnet.h"
 
+#include "exec/ctrnet_priv.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -17,17 +20,11 @@
 #include "core/xalloc.h"
 #include "exec/run.h"
 #include "net/network/bridge.h"
+#include "net/network/dns.h"
+#include "net/network/dns_names.h"
 #include "net/network/netlink.h"
 #include "net/network/ports.h"
-
-struct ctrnet {
-    struct netbr *br;
-    struct netbr_endpoint ep;
-    int netns;
-    bool plumbed;
-    json_t *ports; /* NetworkSettings.Ports of its published ports (NULL: none published) */
-    int64_t netns_us, plumb_us;
-};
+#include "net/network/usernet.h"
 
 bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge)
 {
@@ -36,17 +33,64 @@ bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge)
            (!mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge"));
 }
 
+bool ctrnet_user_mode(const char *mode)
+{
+    return mode && *mode && strcmp(mode, "default") && strcmp(mode, "bridge") &&
+           strcmp(mode, "none") && strcmp(mode, "host") && strncmp(mode, "container:", 10);
+}
+
+json_t *ctrnet_dns_names(const struct container *c, const json_t *aliases)
+{
+    json_t *names = json_pack("[s]", c->name), *v;
+    size_t i;
+    json_array_foreach((json_t *)aliases, i, v)
+    {
+        if (json_is_string(v) && *json_string_value(v))
+            json_array_append(names, v);
+    }
+    json_array_append_new(names, json_sprintf("%.12s", c->id));
+    return names;
+}
+
+/* --network NAME of a user network: its bridge, --ip from EndpointsConfig. */
+static int prepare_user(struct exec_env *env, const struct container *c, const char *mode,
+                        struct ctrnet **out, struct berth_err **err)
+{
+    struct usernet *un = env->nets ? usernets_find(env->nets, mode) : NULL;
+    if (!un)
+        return berth_user_error(err, ENOENT, "network %s not found", mode);
+    if (!un->br)
+        return berth_user_error(err, EIO, "network %s: its bridge is not set up", un->name);
+    struct ctrnet *n = xcalloc(1, sizeof(*n));
+    n->br = un->br;
+    n->un = un;
+    n->netns = -1;
+    n->dns_netns = -1;
+    n->dns_names = ctrnet_dns_names(c, json_object_get(c->net_request, "Aliases"));
+    const char *ip = json_get_str(c->net_request, "IPv4Address");
+    int r = netbr_endpoint_new_at(n->br, json_get_str(c->config, "MacAddress"), ip, &n->ep, err);
+    if (r < 0) {
+        free(n);
+        return berth_error_wrap(err, "failed to set up container networking");
+    }
+    *out = n;
+    return 0;
+}
+
 int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrnet **out,
                    struct berth_err **err)
 {
     *out = NULL;
-    if (!ctrnet_on_bridge(c->host_config, env->default_bridge))
-        return 0;
+    if (!ctrnet_on_bridge(c->host_config, env->default_bridge)) {
+        const char *mode = json_get_str(c->host_config, "NetworkMode");
+        return ctrnet_user_mode(mode) ? prepare_user(env, c, mode, out, err) : 0;
+    }
     if (!env->bridge) /* set up at start-up before any start runs: its set-up failed */
         return berth_user_error(err, EIO, "network bridge not found");
     struct ctrnet *n = xcalloc(1, sizeof(*n));
     n->br = env->bridge;
     n->netns = -1;
+    n->dns_netns = -1;
     int r = netbr_endpoint_new(n->br, json_get_str(c->config, "MacAddress"), &n->ep, err);
     if (r < 0) {
         free(n);
@@ -54,6 +98,34 @@ int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrne
     }
     *out = n;
     return 0;
+}
+
+/* Pool: what the DNS server will need (its netns held, the upstream resolvers: --dns, else the
+ * host's; none on an internal network, as dockerd forwards nothing from there). */
+static void dns_prepare(struct ctrnet *n, const struct container *c)
+{
+    n->dns_netns = fcntl(n->netns, F_DUPFD_CLOEXEC, 0);
+    if (n->un->internal)
+        return;
+    json_t *dns = json_object_get(c->host_config, "Dns"), *v;
+    size_t i;
+    struct buf text = {0};
+    if (json_array_size(dns)) {
+        json_array_foreach(dns, i, v) buf_printf(&text, "nameserver %s\n", json_string_value(v));
+    } else {
+        FILE *f = fopen("/etc/resolv.conf", "re");
+        if (f) {
+            char line[512];
+            while (fgets(line, sizeof(line), f))
+                buf_puts(&text, line);
+            fclose(f);
+        }
+    }
+    buf_reserve(&text, 1);
+    text.data[text.len] = '\0';
+    n->dns_cfg.nupstream =
+        dns_upstreams_parse(text.data, "127.0.0.11", n->dns_cfg.upstream, DNS_MAX_UPSTREAM);
+    buf_free(&text);
 }
 
 int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err **err)
@@ -73,6 +145,8 @@ int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err *
     if (r < 0)
         return berth_error_wrap(err, "failed to set up container networking");
     n->plumbed = true;
+    if (n->un)
+        dns_prepare(n, c);
     return 0;
 }
 
@@ -98,6 +172,9 @@ void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
     n->plumbed = false;
     json_decref(take_ptr(n->ports));
     ctrnet_spawned(n);
+    if (n->dns_netns >= 0)
+        close(n->dns_netns);
+    n->dns_netns = -1;
 }
 
 void ctrnet_hosts_record(const char *ip, const char *hostname, const char *domainname,
@@ -130,19 +207,96 @@ void ctrnet_times(const struct ctrnet *n, int64_t *netns_us, int64_t *plumb_us)
     *plumb_us = n ? n->plumb_us : 0;
 }
 
-void ctrnet_record(const struct ctrnet *n, struct exec_env *env, struct container *c)
+static void dns_ready(void *ctx, struct dns_ctr *d, const struct berth_err *err)
 {
-    (void)env;
-    if (!n)
-        return;
+    struct ctrnet *n = ctx;
+    if (n->dns_netns >= 0)
+        close(n->dns_netns);
+    n->dns_netns = -1;
+    if (err) {
+        log_warn("embedded DNS server: %s", err->msg);
+        if (n->dns == d)
+            n->dns = NULL;
+    }
+}
+
+void ctrnet_names_change(struct ctrnet *n, bool add)
+{
+    size_t count = json_array_size(n->dns_names);
+    const char **names = xcalloc(count + 1, sizeof(*names));
+    for (size_t i = 0; i < count; i++)
+        names[i] = json_string_value(json_array_get(n->dns_names, i));
+    uint8_t raw[16];
+    ipam_addr_bytes(&n->ep.addr, raw);
+    struct in_addr v4;
+    memcpy(&v4, raw, 4);
+    if (add)
+        dns_names_add(n->un->dns, names, count, &v4, NULL);
+    else
+        dns_names_del(n->un->dns, names, count, &v4, NULL);
+    free(names);
+}
+
+/* Reactor: its names on the network, and its server in its netns. */
+static void dns_start(struct ctrnet *n, struct exec_env *env, const struct container *c)
+{
+    if (!env->dns)
+        env->dns = dns_server_new(env->r, env->pool, NULL);
+    ctrnet_names_change(n, true);
+    n->dns_added = true;
+    n->views[0] = n->un->dns;
+    n->view = (struct dns_names_view){.nets = n->views, .n = 1};
+    bool ndots = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(c->host_config, "DnsOptions"), i, v) ndots =
+        ndots || !strncmp(json_string_value(v) ?: "", "ndots:", 6);
+    n->dns_cfg.lookup = dns_names_lookup(&n->view, ndots);
+    if (n->dns_netns >= 0)
+        n->dns = dns_ctr_start(env->dns, n->dns_netns, &n->dns_cfg, dns_ready, n);
+}
+
+/* Reactor, at its end: the server stopped, its names gone from the network. */
+static void dns_stop(struct ctrnet *n)
+{
+    if (n->dns)
+        dns_ctr_stop(take_ptr(n->dns));
+    if (n->dns_netns >= 0)
+        close(n->dns_netns);
+    n->dns_netns = -1;
+    if (n->dns_added && n->un)
+        ctrnet_names_change(n, false);
+    n->dns_added = false;
+    json_decref(take_ptr(n->dns_names));
+}
+
+json_t *ctrnet_endpoint_json(const struct ctrnet *n)
+{
     char gw[IPAM_ADDR_STRLEN];
     json_t *j = netbr_endpoint_json(&n->ep);
-    json_object_set_new(j, "NetworkID", json_string(n->br->id));
+    json_object_set_new(j, "NetworkID", json_string(n->un ? n->un->id : n->br->id));
     json_object_set_new(j, "IPPrefixLen", json_integer(n->br->subnet.bits));
     json_object_set_new(j, "Gateway", json_string(ipam_addr_fmt(&n->br->route_via, gw)));
+    if (n->dns_names)
+        json_object_set(j, "DNSNames", n->dns_names);
+    return j;
+}
+
+void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c)
+{
+    if (!n)
+        return;
+    if (n->un)
+        dns_start(n, env, c);
+    json_t *j = ctrnet_endpoint_json(n);
     /* what inspect and the list show of its ports: those published, else those only exposed */
     json_t *ports = n->ports ? json_incref(n->ports) : ports_settings_json(c->config, NULL, 0);
     json_object_set_new(j, "Ports", ports);
+    if (n->un) {
+        json_t *aliases = json_object_get(c->net_request, "Aliases");
+        if (json_array_size(aliases))
+            json_object_set(j, "Aliases", aliases);
+    }
     json_decref(c->net);
     c->net = j;
 }
@@ -168,7 +322,7 @@ bool ctrnet_shared(struct exec_env *env, const struct container *c)
 
 void ctrnet_unplumb(struct ctrnet *n, const char *ctr_id, bool shared)
 {
-    if (n)
+    for (; n; n = n->extra)
         netbr_endpoint_unplumb(n->br, &n->ep, ctr_id, shared);
 }
 
@@ -190,6 +344,13 @@ void ctrnet_release(struct exec_env *env, struct ctrnet *n, struct container *c)
         clear_operational(c);
     if (!n)
         return;
+    while (n->extra) { /* networks connected while it ran: their netns went with it */
+        struct ctrnet *x = n->extra;
+        n->extra = x->extra;
+        x->extra = NULL;
+        ctrnet_release(env, x, NULL);
+    }
+    dns_stop(n);
     netbr_endpoint_release(n->br, &n->ep);
     ctrnet_spawned(n);
     json_decref(n->ports);

@@ -12,13 +12,17 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "exec/container.h"
+#include "exec/run.h"
 
 struct exec_env;
+struct usernet;
 struct ctrnet; /* one run's network: its endpoint and, during the start, its netns */
 
 /* The network the container's HostConfig puts it on is the default bridge ("", "default" or
  * "bridge") and the daemon has one (daemon.json "bridge" is not "none"). */
 bool ctrnet_on_bridge(const json_t *host_config, bool default_bridge);
+/* NetworkMode names a user-defined network (not default, bridge, none, host, container:X). */
+bool ctrnet_user_mode(const char *mode);
 
 /* Reactor, at ctr_start: NULL in *out (and 0) when the container is not on the default bridge.
  * Else its endpoint with an address from the bridge's pool (errors: the pool is full, a MAC
@@ -44,7 +48,7 @@ void ctrnet_hosts_record(const char *ip, const char *hostname, const char *domai
 void ctrnet_times(const struct ctrnet *n, int64_t *netns_us, int64_t *plumb_us);
 
 /* Reactor: the process runs: its endpoint goes into c->net (what inspect and the record show). */
-void ctrnet_record(const struct ctrnet *n, struct exec_env *env, struct container *c);
+void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c);
 /* Reactor, at its end, before the cleanup job: whether another running container shares its
  * netns (--network container:ID), which then outlives it and keeps the veth. */
 bool ctrnet_shared(struct exec_env *env, const struct container *c);
@@ -57,3 +61,18 @@ void ctrnet_release(struct exec_env *env, struct ctrnet *n, struct container *c)
 /* Reactor, at start-up once the bridge exists: no container runs yet, so every address a record
  * kept is released (cleared from c->net); a container found running keeps its own (replayed). */
 void ctrnet_recover(struct exec_env *env);
+
+/* ---- docker network connect / disconnect (exec/ctrnet_connect.c) ---- */
+
+/* Whether it is on the network (its primary, or one connected while it runs). */
+bool ctrnet_on_network(const struct container *c, const char *name);
+/* Reactor: a running container on the default bridge or a user network gets an endpoint on un
+ * (the next ethN, epcfg's IPAMConfig.IPv4Address and Aliases), plumbed on the pool; done once it
+ * is there. dockerd's words for host, none and container:X; "endpoint with name C already
+ * exists in network N" (EACCES). */
+int ctrnet_connect(struct exec_env *env, struct container *c, struct usernet *un,
+                   const json_t *epcfg, ctr_done_fn done, void *ctx, struct berth_err **err);
+/* Reactor: the endpoint on un of a network connected while it runs goes (veth deleted, address
+ * back); its primary network is refused by name. */
+int ctrnet_disconnect(struct exec_env *env, struct container *c, struct usernet *un,
+                      ctr_done_fn done, void *ctx, struct berth_err **err);

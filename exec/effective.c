@@ -30,6 +30,8 @@ const char *ctr_network_mode(const struct container *c)
     const char *mode = json_get_str(c->host_config, "NetworkMode");
     if (mode && (!strcmp(mode, "host") || !strncmp(mode, "container:", 10)))
         return mode; /* host, or another container's namespace (container:ID) */
+    if (ctrnet_user_mode(mode))
+        return mode; /* a user-defined network */
     return ctrnet_on_bridge(c->host_config, default_bridge) ? "bridge" : "none";
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/json.h"
 #include "core/xalloc.h"
 
 struct resolv {
@@ -134,4 +135,19 @@ char *resolvconf_build_bridge(const char *host, const json_t *dns, const json_t 
                               const json_t *options)
 {
     return build(host, dns, search, options, true);
+}
+
+char *resolvconf_build_user(const char *host, const json_t *search, const json_t *options)
+{
+    _cleanup_json_ json_t *dns = json_pack("[s]", "127.0.0.11");
+    _cleanup_json_ json_t *opts = json_array();
+    bool ndots = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(options, i, v) ndots =
+        ndots || !strncmp(json_string_value(v) ?: "", "ndots:", 6);
+    if (!ndots)
+        json_array_append_new(opts, json_string("ndots:0"));
+    json_array_extend(opts, (json_t *)options);
+    return build(host, dns, search, opts, false);
 }

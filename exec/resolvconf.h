@@ -18,3 +18,7 @@ char *resolvconf_build(const char *host, const json_t *dns, const json_t *search
  * is left; --dns servers are kept as given. */
 char *resolvconf_build_bridge(const char *host, const json_t *dns, const json_t *search,
                               const json_t *options);
+/* For a container on a user network: nameserver 127.0.0.11 (the embedded DNS server, which
+ * forwards to the host's or --dns servers), the search domains as above and "options ndots:0"
+ * before the others, as libnetwork's rewrite for its resolver. */
+char *resolvconf_build_user(const char *host, const json_t *search, const json_t *options);

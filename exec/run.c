@@ -473,7 +473,10 @@ static int write_etc(const struct container *c, const struct ns_join *join,
     json_t *dns = json_object_get(c->host_config, "Dns");
     json_t *search = json_object_get(c->host_config, "DnsSearch");
     json_t *options = json_object_get(c->host_config, "DnsOptions");
-    if (net) {
+    if (net && ctrnet_user_mode(mode)) { /* the embedded DNS server, as dockerd's rewrite */
+        _cleanup_free_ char *text = resolvconf_build_user(host_resolv, search, options);
+        buf_puts(&resolv, text);
+    } else if (net) {
         _cleanup_free_ char *text = resolvconf_build_bridge(host_resolv, dns, search, options);
         buf_puts(&resolv, text);
     } else if (json_array_size(dns) || json_array_size(search) || json_array_size(options)) {
@@ -1199,4 +1202,9 @@ void ctr_kill_all(struct exec_env *env)
 void ctr_shutdown_free(struct exec_env *env)
 {
     free(take_ptr(env->shutdown));
+}
+
+struct ctrnet *ctr_run_net(const struct container *c)
+{
+    return c->run ? c->run->net : NULL;
 }

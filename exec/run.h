@@ -16,6 +16,8 @@
 
 struct ctr_shutdown; /* exec/run.c: the daemon stopping its containers */
 struct netbr;        /* net/network/bridge.h: the default bridge network */
+struct usernets;     /* net/network/usernet.h: user-defined networks */
+struct dns_server;   /* net/network/dns.h: the embedded DNS server */
 
 /* What happens to a container that only exec/ sees, reported for the daemon's events (reactor
  * thread; fn NULL: nobody listens). value: the signal sent for CTR_EVENT_KILL (by a kill or a
@@ -48,6 +50,8 @@ struct exec_env {
     bool default_bridge;       /* daemon.json "bridge" is not "none": "", default and bridge
                                 * put a container on the default bridge */
     struct netbr *bridge;      /* ... once it is set up, at start-up (before any start) */
+    struct usernets *nets;     /* user-defined networks (net/network/usernet.h) */
+    struct dns_server *dns;    /* their embedded DNS server, made at the first use */
 
     struct ctr_shutdown *shutdown; /* set by ctr_stop_all: no container starts any more */
     struct map execs;              /* docker exec instances by ID (exec/execproc.c) */
@@ -127,3 +131,6 @@ void ctr_stop_all(struct exec_env *env, int timeout, void (*done)(void *arg), vo
 void ctr_kill_all(struct exec_env *env);
 /* After the reactor's last turn. */
 void ctr_shutdown_free(struct exec_env *env);
+
+/* Its running endpoint (exec/ctrnet.h; NULL: not running, or on no bridge). */
+struct ctrnet *ctr_run_net(const struct container *c);

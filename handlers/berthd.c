@@ -28,6 +28,8 @@
 #include "exec/volumes.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "net/network/dns.h"
+#include "net/network/usernet.h"
 #include "handlers/routes.h"
 #include "handlers/recovery.h"
 
@@ -235,6 +237,9 @@ static void start_exec(struct daemon *d)
         .notify = {.fn = events_on_container, .exec_die = events_on_exec_die, .arg = d->events},
         .default_bridge = !d->bridge_cfg.disabled}; /* .bridge: made by handlers/recovery.c */
     ctr_network_default_bridge(!d->bridge_cfg.disabled);
+    _cleanup_free_ char *nets = xasprintf("%s/networks", d->cfg.root);
+    d->exec.nets = usernets_new(nets);
+    usernets_read(d->exec.nets); /* their bridges: handlers/recovery.c */
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
 }
 
@@ -420,6 +425,8 @@ static void daemon_stop(struct daemon *d)
     ctr_shutdown_free(&d->exec);
     ctr_store_close(d->cs);
     netbr_close(take_ptr(d->exec.bridge)); /* its link stays, as docker0 does */
+    usernets_free(take_ptr(d->exec.nets));
+    dns_server_free(take_ptr(d->exec.dns)); /* every container's server stopped with it */
     netbr_config_free(&d->bridge_cfg);
     volume_store_close(d->volumes);
     image_store_close(d->images);

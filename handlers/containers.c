@@ -26,9 +26,11 @@
 #include "fs/image.h"
 #include "fs/ref.h"
 #include "fs/treesize.h"
+#include "exec/ctrnet.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
 #include "handlers/handlers.h"
+#include "net/network/usernet.h"
 #include "handlers/filters.h"
 #include "handlers/prune.h"
 #include "net/network/ports.h"
@@ -96,6 +98,14 @@ void containers_create(struct api_req *a)
         json_decref(warnings);
         return api_reply_error(a, err);
     }
+    const char *mode = json_get_str(c->host_config, "NetworkMode");
+    if (ctrnet_user_mode(mode) && !usernets_find(a->d->exec.nets, mode)) {
+        /* dockerd's words; a 400 rather than its 404, on which the CLI pulls the image */
+        api_reply_errorf(a, 400, "network %s not found", mode);
+        json_decref(warnings);
+        ctr_free(c);
+        return;
+    }
     if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0 ||
         ns_settle(a->d->cs, c->host_config, a->d->exec.ipc_mode, a->d->exec.cgroupns_mode, &err) <
             0 ||
@@ -132,18 +142,32 @@ static json_t *state_json(const struct container *c)
 /* One network's endpoint as dockerd's EndpointSettings: the MAC address the container asked for
  * (--mac-address) and, on the default bridge, what its endpoint has (c->net: NetworkID once it
  * ran there, address, gateway and MAC while it runs); empty for none and host (no address). */
+static json_t *endpoint_of(const struct container *c, const json_t *ep, const json_t *req)
+{
+    const char *mac = json_get_str(ep, "MacAddress") ?: json_get_str(c->config, "MacAddress");
+    json_t *j = json_pack("{s:n s:n s:n ss s:n si ss ss ss ss sI ss ss si s:n}", "IPAMConfig",
+                          "Links", "Aliases", "MacAddress", mac ?: "", "DriverOpts", "GwPriority",
+                          0, "NetworkID", json_get_str(ep, "NetworkID") ?: "", "EndpointID",
+                          json_get_str(ep, "EndpointID") ?: "", "Gateway",
+                          json_get_str(ep, "Gateway") ?: "", "IPAddress",
+                          json_get_str(ep, "IPAddress") ?: "", "IPPrefixLen",
+                          (json_int_t)json_get_int(ep, "IPPrefixLen", 0), "IPv6Gateway", "",
+                          "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+    /* a user network's: --network-alias and its DNS names (exec/ctrnet.c); --ip as asked */
+    json_t *aliases = json_object_get(req ? req : ep, "Aliases");
+    if (json_array_size(aliases))
+        json_object_set(j, "Aliases", aliases);
+    if (json_object_get(ep, "DNSNames"))
+        json_object_set(j, "DNSNames", json_object_get(ep, "DNSNames"));
+    const char *ip = req ? json_get_str(req, "IPv4Address") : NULL;
+    if (ip)
+        json_object_set_new(j, "IPAMConfig", json_pack("{ss}", "IPv4Address", ip));
+    return j;
+}
+
 static json_t *endpoint_json(const struct container *c)
 {
-    const json_t *ep = c->net;
-    const char *mac = json_get_str(ep, "MacAddress") ?: json_get_str(c->config, "MacAddress");
-    return json_pack("{s:n s:n s:n ss s:n si ss ss ss ss sI ss ss si s:n}", "IPAMConfig", "Links",
-                     "Aliases", "MacAddress", mac ?: "", "DriverOpts", "GwPriority", 0, "NetworkID",
-                     json_get_str(ep, "NetworkID") ?: "", "EndpointID",
-                     json_get_str(ep, "EndpointID") ?: "", "Gateway",
-                     json_get_str(ep, "Gateway") ?: "", "IPAddress",
-                     json_get_str(ep, "IPAddress") ?: "", "IPPrefixLen",
-                     (json_int_t)json_get_int(ep, "IPPrefixLen", 0), "IPv6Gateway", "",
-                     "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DNSNames");
+    return endpoint_of(c, c->net, c->net_request);
 }
 
 /* Config as inspect shows it: dockerd shows Config.MacAddress (deprecated) only for a network
@@ -167,6 +191,10 @@ static json_t *networks_json(const struct container *c)
     json_t *nets = json_object();
     if (strncmp(mode, "container:", 10) != 0)
         json_object_set_new(nets, mode, endpoint_json(c));
+    const char *name; /* networks connected while it runs */
+    json_t *ep;
+    json_object_foreach(json_object_get(c->net, "Extra"), name, ep)
+        json_object_set_new(nets, name, endpoint_of(c, ep, NULL));
     return nets;
 }
 

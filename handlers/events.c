@@ -25,6 +25,7 @@
 #include "core/macros.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "fs/eventlog.h"
 #include "handlers/events_filter.h"
 
@@ -312,6 +313,17 @@ void events_exec(struct events *ev, const struct container *c, const char *actio
     events_container(ev, c, b.data, json_pack("{ss}", "execID", exec_id));
 }
 
+/* dockerd's network connect when a container on a user network starts, disconnect when it has
+ * ended (the default bridge's are not sent yet). */
+static void user_network(struct events *ev, const struct container *c, const char *action)
+{
+    const char *mode = json_get_str(c->host_config, "NetworkMode");
+    const char *id = json_get_str(c->net, "NetworkID");
+    if (ctrnet_user_mode(mode) && id && *id)
+        events_emit(ev, EVENT_NETWORK, action, id,
+                    json_pack("{ss ss ss}", "container", c->id, "name", mode, "type", "bridge"));
+}
+
 void events_on_container(void *arg, const struct container *c, enum ctr_event what, int value)
 {
     struct events *ev = arg;
@@ -325,6 +337,7 @@ void events_on_container(void *arg, const struct container *c, enum ctr_event wh
         events_container(ev, c, "oom", NULL);
         break;
     case CTR_EVENT_START:
+        user_network(ev, c, "connect");
         volume_points(ev, c, "mount");
         break;
     case CTR_EVENT_DIE: { /* as dockerd: whole seconds it ran, after its volumes' unmount */
@@ -335,6 +348,7 @@ void events_on_container(void *arg, const struct container *c, enum ctr_event wh
         snprintf(secs, sizeof(secs), "%lld",
                  from > 0 && to > from ? (long long)((to - from) / 1000000000) : 0LL);
         events_container(ev, c, "die", json_pack("{ss ss}", "exitCode", n, "execDuration", secs));
+        user_network(ev, c, "disconnect");
         break;
     }
     case CTR_EVENT_DESTROY:

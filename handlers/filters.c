@@ -57,7 +57,7 @@ static const struct filters_key events_keys[] = {
     {"event", NULL},
     {"image", NULL},
     {"label", NULL},
-    {"network", "berth emits no network events yet"},
+    {"network", NULL},
     {"node", "berth has no swarm nodes"},
     {"plugin", "berth has no plugins"},
     {"scope", NULL},

@@ -13,19 +13,23 @@
 #include "core/digest.h"
 #include "core/json.h"
 #include "core/xalloc.h"
+#include "exec/ctrnet.h"
 #include "exec/effective.h"
 #include "handlers/api.h"
 #include "handlers/daemon.h"
+#include "handlers/events.h"
 #include "handlers/filters.h"
 #include "handlers/handlers.h"
 #include "net/network/bridge.h"
+#include "net/network/usernet.h"
 
 /* One of the predefined networks. */
 struct net_view {
     const char *name, *driver;
     char id[DIGEST_HEX_LEN + 1];
     const char *created;
-    const struct netbr *br; /* bridge only */
+    const struct netbr *br;   /* bridge and user networks */
+    const struct usernet *un; /* user networks */
 };
 
 /* host's and none's IDs are the engine's own and never change (dockerd keeps them in its
@@ -38,8 +42,11 @@ static void stable_id(const struct daemon *d, const char *name, char out[DIGEST_
     memcpy(out, digest_hex(digest), DIGEST_HEX_LEN + 1);
 }
 
-/* The networks in dockerd's list order (bridge, host, none); returns how many. */
-static size_t views(const struct daemon *d, struct net_view out[3])
+#define NVIEWS(d) (3 + ((d)->exec.nets ? (d)->exec.nets->n : 0))
+
+/* The networks in dockerd's list order (bridge, host, none, then user networks); returns how
+ * many (out has NVIEWS(d) entries). */
+static size_t views(const struct daemon *d, struct net_view *out)
 {
     size_t n = 0;
     const struct netbr *br = d->exec.bridge;
@@ -52,6 +59,12 @@ static size_t views(const struct daemon *d, struct net_view out[3])
     for (size_t i = 0; i < 2; i++) {
         out[n] = (struct net_view){.name = names[i], .driver = drivers[i], .created = d->started};
         stable_id(d, names[i], out[n++].id);
+    }
+    for (size_t i = 0; d->exec.nets && i < d->exec.nets->n; i++) {
+        const struct usernet *un = d->exec.nets->v[i];
+        out[n] = (struct net_view){
+            .name = un->name, .driver = "bridge", .created = un->created, .br = un->br, .un = un};
+        memcpy(out[n++].id, un->id, sizeof(un->id));
     }
     return n;
 }
@@ -73,8 +86,22 @@ static const struct net_view *find(const struct net_view *v, size_t n, const cha
     return hits == 1 ? prefix : NULL;
 }
 
+static json_t *user_ipam_json(const struct usernet *un)
+{
+    json_t *conf = json_object();
+    if (un->subnet)
+        json_object_set_new(conf, "Subnet", json_string(un->subnet));
+    if (un->ip_range)
+        json_object_set_new(conf, "IPRange", json_string(un->ip_range));
+    if (un->gateway)
+        json_object_set_new(conf, "Gateway", json_string(un->gateway));
+    return json_pack("{ss so s[o]}", "Driver", "default", "Options", json_object(), "Config", conf);
+}
+
 static json_t *ipam_json(const struct net_view *v)
 {
+    if (v->un)
+        return user_ipam_json(v->un);
     if (!v->br) /* no IPAM for host and none: null, as dockerd 25+ (older ones said []) */
         return json_pack("{ss s:n s:n}", "Driver", "default", "Options", "Config");
     char sn[IPAM_PREFIX_STRLEN], gw[IPAM_ADDR_STRLEN], range[IPAM_PREFIX_STRLEN];
@@ -92,6 +119,8 @@ static json_t *ipam_json(const struct net_view *v)
 /* The default bridge's driver options, as dockerd shows them. */
 static json_t *options_json(const struct net_view *v)
 {
+    if (v->un)
+        return json_deep_copy(v->un->options);
     if (!v->br)
         return json_object();
     const struct netbr_config *c = &v->br->cfg;
@@ -107,12 +136,14 @@ static json_t *options_json(const struct net_view *v)
 /* dockerd's network Summary (the list's entries: no Containers). */
 static json_t *summary_json(const struct net_view *v)
 {
-    return json_pack("{ss ss ss ss ss sb sb so sb sb sb s{ss} sb so s{}}", "Name", v->name, "Id",
+    return json_pack("{ss ss ss ss ss sb sb so sb sb sb s{ss} sb so so}", "Name", v->name, "Id",
                      v->id, "Created", v->created, "Scope", "local", "Driver", v->driver,
-                     "EnableIPv4", v->br != NULL || strcmp(v->name, "host") == 0, "EnableIPv6",
-                     false, "IPAM", ipam_json(v), "Internal", false, "Attachable", false, "Ingress",
+                     "EnableIPv4", v->br != NULL || v->un || strcmp(v->name, "host") == 0,
+                     "EnableIPv6", false, "IPAM", ipam_json(v), "Internal",
+                     v->un && v->un->internal, "Attachable", v->un && v->un->attachable, "Ingress",
                      false, "ConfigFrom", "Network", "", "ConfigOnly", false, "Options",
-                     options_json(v), "Labels");
+                     options_json(v), "Labels",
+                     v->un ? json_deep_copy(v->un->labels) : json_object());
 }
 
 /* Its running containers, by ID: name, endpoint and addresses (only the bridge's have any). */
@@ -121,17 +152,20 @@ static json_t *containers_json(struct daemon *d, const struct net_view *v)
     json_t *out = json_object();
     struct container *c;
     for (size_t i = 0; (c = ctr_next(d->cs, &i));) {
-        if (!c->run || strcmp(ctr_network_mode(c), v->name) != 0)
+        if (!c->run || !ctrnet_on_network(c, v->un ? v->un->name : v->name))
             continue;
-        const char *ip = v->br ? json_get_str(c->net, "IPAddress") : NULL;
+        const json_t *ep = c->net;
+        if (v->un && strcmp(ctr_network_mode(c), v->un->name) != 0) /* connected later */
+            ep = json_object_get(json_object_get(c->net, "Extra"), v->un->name);
+        const char *ip = v->br ? json_get_str(ep, "IPAddress") : NULL;
         _cleanup_free_ char *cidr =
-            ip && *ip ? xasprintf("%s/%d", ip, (int)json_get_int(c->net, "IPPrefixLen", 0))
+            ip && *ip ? xasprintf("%s/%d", ip, (int)json_get_int(ep, "IPPrefixLen", 0))
                       : xstrdup("");
         json_object_set_new(out, c->id,
                             json_pack("{ss ss ss ss ss}", "Name", c->name, "EndpointID",
-                                      v->br ? json_get_str(c->net, "EndpointID") ?: "" : "",
+                                      v->br ? json_get_str(ep, "EndpointID") ?: "" : "",
                                       "MacAddress",
-                                      v->br ? json_get_str(c->net, "MacAddress") ?: "" : "",
+                                      v->br ? json_get_str(ep, "MacAddress") ?: "" : "",
                                       "IPv4Address", cidr, "IPv6Address", ""));
     }
     return out;
@@ -194,13 +228,45 @@ static int check_filters(const json_t *f, bool *dangling_only, struct berth_err 
     return 0;
 }
 
-static bool listed(const json_t *f, const struct net_view *v, bool dangling_only)
+/* Whether a running container is on it (dockerd's "in use": an endpoint). */
+static bool in_use(struct daemon *d, const struct net_view *v)
 {
+    struct container *c;
+    for (size_t i = 0; (c = ctr_next(d->cs, &i));)
+        if (c->run && v->un && ctrnet_on_network(c, v->un->name))
+            return true;
+    return false;
+}
+
+/* label=KEY or label=KEY=VALUE: all of them (moby's MatchKVList). */
+static bool labels_match(const json_t *f, const json_t *labels)
+{
+    json_t *vals = filters_values(f, "label"), *v;
+    size_t i;
+    json_array_foreach(vals, i, v)
+    {
+        const char *want = json_string_value(v), *eq = strchr(want, '=');
+        _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
+        const char *have = json_get_str(labels, key);
+        if (!have || (eq && strcmp(have, eq + 1) != 0))
+            return false;
+    }
+    return true;
+}
+
+static bool listed(struct daemon *d, const json_t *f, const struct net_view *v, bool dangling_only)
+{
+    const char *type = v->un ? "custom" : "builtin";
+    bool type_ok = !filters_has(f, "type");
+    json_t *t;
+    size_t i;
+    json_array_foreach(filters_values(f, "type"), i, t) type_ok =
+        type_ok || !strcmp(json_string_value(t), type);
+    if (dangling_only && (!v->un || in_use(d, v)))
+        return false;
     return any(f, "driver", v->driver, true) && any(f, "name", v->name, false) &&
-           any(f, "id", v->id, false) && !filters_has(f, "label") &&
-           any(f, "scope", "local", true) && !dangling_only &&
-           (!filters_has(f, "type") ||
-            !strcmp(json_string_value(json_array_get(filters_values(f, "type"), 0)), "builtin"));
+           any(f, "id", v->id, false) && labels_match(f, v->un ? v->un->labels : NULL) &&
+           any(f, "scope", "local", true) && type_ok;
 }
 
 void networks_list(struct api_req *a)
@@ -211,18 +277,18 @@ void networks_list(struct api_req *a)
     if (filters_parse(a->msg, FILTERS_NETWORK_LIST, &f, &err) < 0 ||
         check_filters(f, &dangling_only, &err) < 0)
         return api_reply_error(a, err);
-    struct net_view v[3];
+    _cleanup_free_ struct net_view *v = xcalloc(NVIEWS(a->d), sizeof(*v));
     size_t n = views(a->d, v);
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++)
-        if (listed(f, &v[i], dangling_only))
+        if (listed(a->d, f, &v[i], dangling_only))
             json_array_append_new(out, summary_json(&v[i]));
     api_reply_json(a, 200, out);
 }
 
 /* ---- inspect, and what is refused ---- */
 
-static const struct net_view *lookup(struct api_req *a, struct net_view v[3])
+static const struct net_view *lookup(struct api_req *a, struct net_view *v)
 {
     size_t n = views(a->d, v);
     const struct net_view *hit = find(v, n, a->params[0]);
@@ -233,7 +299,7 @@ static const struct net_view *lookup(struct api_req *a, struct net_view v[3])
 
 void networks_inspect(struct api_req *a)
 {
-    struct net_view v[3];
+    _cleanup_free_ struct net_view *v = xcalloc(NVIEWS(a->d), sizeof(*v));
     _cleanup_free_ char *scope = http_query_get(a->msg, "scope");
     if (scope && *scope && strcmp(scope, "local") != 0) /* dockerd: none of that scope */
         return api_reply_errorf(a, 404, "network %s not found", a->params[0]);
@@ -245,31 +311,84 @@ void networks_inspect(struct api_req *a)
     api_reply_json(a, 200, j);
 }
 
+void usernets_handle_delete(struct api_req *a, struct usernet *n); /* handlers/usernets.c */
+
 void networks_delete(struct api_req *a)
 {
-    struct net_view v[3];
+    _cleanup_free_ struct net_view *v = xcalloc(NVIEWS(a->d), sizeof(*v));
     const struct net_view *nv = lookup(a, v);
+    if (nv && nv->un)
+        return usernets_handle_delete(a, (struct usernet *)nv->un);
     if (nv) /* dockerd's words and 403 */
         api_reply_errorf(a, 403, "%s is a pre-defined network and cannot be removed", nv->name);
 }
 
-void networks_create(struct api_req *a)
+/* ---- connect, disconnect ---- */
+
+struct conn_call {
+    struct api_req *a;
+    char net_id[65], ctr_id[65];
+    bool connect;
+};
+
+static void conn_done(void *ctx, int res, const struct berth_err *err)
 {
-    api_reply_errorf(a, 400,
-                     "network create is not supported yet (berth has the default "
-                     "networks bridge, host and none only)");
+    struct conn_call *cc = ctx;
+    struct daemon *d = cc->a->d;
+    if (res < 0) {
+        api_reply_error(cc->a, err);
+    } else {
+        struct usernet *un = usernets_find(d->exec.nets, cc->net_id);
+        events_emit(d->events, EVENT_NETWORK, cc->connect ? "connect" : "disconnect", cc->net_id,
+                    json_pack("{ss ss ss}", "container", cc->ctr_id, "name", un ? un->name : "",
+                              "type", "bridge"));
+        api_reply_raw(cc->a, 200, NULL, NULL, 0);
+    }
+    free(cc);
+}
+
+static void connect_or_disconnect(struct api_req *a, bool connect)
+{
+    _cleanup_free_ struct net_view *v = xcalloc(NVIEWS(a->d), sizeof(*v));
+    _cleanup_err_ struct berth_err *err = NULL;
+    _cleanup_json_ json_t *body = NULL;
+    const struct net_view *nv = lookup(a, v);
+    if (!nv)
+        return;
+    if (json_parse_body(a->msg->body.data, a->msg->body.len, true, &body, &err) < 0)
+        return api_reply_error(a, err);
+    if (!nv->un)
+        return api_reply_errorf(a, 400,
+                                "network %s %s the predefined network %s is not "
+                                "supported yet",
+                                connect ? "connect" : "disconnect", connect ? "to" : "from",
+                                nv->name);
+    const char *who = json_get_str(body, "Container");
+    struct container *c = NULL;
+    if (!who || ctr_lookup(a->d->cs, who, &c, &err) < 0)
+        return err ? api_reply_error(a, err) : api_reply_errorf(a, 400, "container is required");
+    struct conn_call *cc = xcalloc(1, sizeof(*cc));
+    cc->a = a;
+    cc->connect = connect;
+    memcpy(cc->net_id, nv->id, sizeof(cc->net_id));
+    memcpy(cc->ctr_id, c->id, sizeof(cc->ctr_id));
+    struct usernet *un = (struct usernet *)nv->un;
+    int r = connect ? ctrnet_connect(&a->d->exec, c, un, json_object_get(body, "EndpointConfig"),
+                                     conn_done, cc, &err)
+                    : ctrnet_disconnect(&a->d->exec, c, un, conn_done, cc, &err);
+    if (r < 0) {
+        free(cc);
+        return api_reply_error(a, err);
+    }
+    api_async(a);
 }
 
 void networks_connect(struct api_req *a)
 {
-    struct net_view v[3];
-    if (lookup(a, v))
-        api_reply_errorf(a, 400, "network connect is not supported yet");
+    connect_or_disconnect(a, true);
 }
 
 void networks_disconnect(struct api_req *a)
 {
-    struct net_view v[3];
-    if (lookup(a, v))
-        api_reply_errorf(a, 400, "network disconnect is not supported yet");
+    connect_or_disconnect(a, false);
 }

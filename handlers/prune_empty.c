@@ -7,19 +7,6 @@
 #include "handlers/filters.h"
 #include "handlers/handlers.h"
 
-/* Only the predefined networks exist (host, none), and dockerd never prunes those. */
-void networks_prune(struct api_req *a)
-{
-    _cleanup_err_ struct berth_err *err = NULL;
-    _cleanup_json_ json_t *f = NULL;
-    struct prune_match m;
-    if (filters_parse(a->msg, FILTERS_NETWORK_PRUNE, &f, &err) < 0 ||
-        filters_prune(f, false, &m, &err) < 0)
-        return api_reply_error(a, err);
-    prune_match_free(&m);
-    api_reply_json(a, 200, json_pack("{s:n}", "NetworksDeleted"));
-}
-
 /* No image is built yet, so there is no build cache. dockerd passes the keys BuildKit knows
  * on and ignores the others (label=, which docker system prune --filter sends to every prune,
  * among them), so no key is refused here. */

@@ -16,6 +16,8 @@
 #include "exec/ctrnet.h"
 #include "handlers/daemon.h"
 #include "net/network/bridge.h"
+#include "net/network/usernet.h"
+#include "net/network/usernet.h"
 
 struct parked {
     struct api_req *a;
@@ -118,6 +120,8 @@ static void host_work(struct pool_job *job)
      * reused, and what a crash left in it */
     if (!rv->d->bridge_cfg.disabled)
         netbr_open(&rv->d->bridge_cfg, &rv->bridge, &rv->bridge_err);
+    if (!rv->bridge_err) /* after the default bridge, which reconciled the nft tables */
+        usernets_open_all(rv->d->exec.nets);
     ctr_recover_host(rv->rc);
     volume_recover_host(rv->d->volumes); /* no container runs: no volume is mounted */
 }

@@ -73,8 +73,8 @@ static const struct route routes[] = {
 
     /* the default bridge is set up by the start-up recovery */
     {"GET", "/networks", networks_list, ROUTE_AFTER_RECOVERY},
-    {"POST", "/networks/create", networks_create, 0},
-    {"POST", "/networks/prune", networks_prune, 0},
+    {"POST", "/networks/create", networks_create, ROUTE_AFTER_RECOVERY},
+    {"POST", "/networks/prune", networks_prune, ROUTE_AFTER_RECOVERY},
     {"GET", "/networks/{id}", networks_inspect, ROUTE_AFTER_RECOVERY},
     {"DELETE", "/networks/{id}", networks_delete, ROUTE_AFTER_RECOVERY},
     {"POST", "/networks/{id}/connect", networks_connect, ROUTE_AFTER_RECOVERY},

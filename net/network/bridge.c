@@ -36,6 +36,7 @@ static void config_copy(struct netbr_config *dst, const struct netbr_config *src
     dst->fixed_cidr = src->fixed_cidr ? xstrdup(src->fixed_cidr) : NULL;
     dst->default_gw = src->default_gw ? xstrdup(src->default_gw) : NULL;
     dst->host_ip = src->host_ip ? xstrdup(src->host_ip) : NULL;
+    dst->net_name = src->net_name ? xstrdup(src->net_name) : NULL;
     dst->pools = NULL;
     if (src->npools) {
         dst->pools = xcalloc(src->npools, sizeof(*dst->pools));
@@ -229,7 +230,9 @@ static void fw_network(const struct netbr *b, struct netbr_fw_network *n)
                                    .host_ip = b->cfg.host_ip ? b->cfg.host_ip : "0.0.0.0",
                                    .icc = b->cfg.icc,
                                    .iptables = b->cfg.iptables,
-                                   .ip_masq = b->cfg.ip_masq};
+                                   .ip_masq = b->cfg.ip_masq,
+                                   .user_net = b->cfg.user_net,
+                                   .internal = b->cfg.internal};
 }
 
 static int open_bridge(struct netbr *b, struct berth_err **err)
@@ -247,7 +250,8 @@ static int open_bridge(struct netbr *b, struct berth_err **err)
         return r;
     if ((r = address_bridge(h, b, addrs, naddrs, err)) < 0)
         return r;
-    if (b->cfg.ip_forward && (r = nl_sysctl_set(-1, "ipv4/ip_forward", "1", err)) < 0)
+    if (b->cfg.ip_forward && !b->cfg.user_net &&
+        (r = nl_sysctl_set(-1, "ipv4/ip_forward", "1", err)) < 0)
         return berth_error_wrap(err, "enable IP forwarding");
     struct netbr_fw_network fw;
     fw_network(b, &fw);
@@ -278,6 +282,20 @@ int netbr_open(const struct netbr_config *cfg, struct netbr **out, struct berth_
 
 void netbr_close(struct netbr *b)
 {
+    bridge_free(b);
+}
+
+void netbr_destroy(struct netbr *b)
+{
+    if (!b)
+        return;
+    struct netbr_fw_network fw;
+    fw_network(b, &fw);
+    netbr_fw_network_down(&fw, b->_fw);
+    _cleanup_nl_ struct nl_handle *h = NULL;
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (nl_open(-1, &h, &err) < 0 || nl_link_delete(h, b->ifindex, &err) < 0)
+        log_warn("network %s: remove bridge %s: %s", b->cfg.net_name ?: "", b->cfg.name, err->msg);
     bridge_free(b);
 }
 

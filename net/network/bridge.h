@@ -43,6 +43,12 @@ struct netbr_config {
     bool icc;        /* "icc" (true): containers reach each other (enforced by bridge_fw.c) */
     bool iptables;   /* "iptables" (true): berth keeps its firewall rules (bridge_fw.c) */
     bool ip_masq;    /* "ip-masq" (true, false without iptables): outbound NAT (bridge_fw.c) */
+    /* A user-defined network (net/network/usernet.h) rather than the default bridge: its
+     * firewall reconciles its own element only (the default bridge's start reconciled the
+     * tables), ip_forward is left alone, and with internal nothing is forwarded in or out and
+     * its containers get no default route (dockerd's needDefaultGW). */
+    bool user_net, internal;
+    char *net_name; /* the network's name in dockerd's words ("bridge" when NULL) */
 };
 
 /* Read and check the keys of daemon.json `file` (NULL: all defaults) with dockerd's words:
@@ -80,6 +86,9 @@ struct netbr {
 int netbr_open(const struct netbr_config *cfg, struct netbr **out, struct berth_err **err);
 /* Forget it (the bridge stays on the host, as docker0 does). NULL is fine. */
 void netbr_close(struct netbr *b);
+/* Blocking (pool): a user network removed: its nft element and its bridge link go, and b is
+ * freed. Failures are logged (what is left is reconciled at the next start). */
+void netbr_destroy(struct netbr *b);
 
 /* "172.18.0.0/16", "172.18.0.1" and the range, as inspect shows them (buf: IPAM_PREFIX_STRLEN). */
 char *netbr_subnet_str(const struct netbr *b, char *buf);
@@ -105,6 +114,10 @@ char *netbr_mac_str(const uint8_t mac[6], char buf[18]);
  * the pool is full; EINVAL for a MAC that is not 6 bytes. */
 int netbr_endpoint_new(struct netbr *b, const char *mac, struct netbr_endpoint *ep,
                        struct berth_err **err);
+/* The same at the address ip asks (--ip, NULL or "": the lowest free one), with dockerd's words
+ * for one out of the subnet or taken. */
+int netbr_endpoint_new_at(struct netbr *b, const char *mac, const char *ip,
+                          struct netbr_endpoint *ep, struct berth_err **err);
 /* Reactor: its address back to the pool (an endpoint without one is fine). */
 void netbr_endpoint_release(struct netbr *b, struct netbr_endpoint *ep);
 /* Reactor, at start-up: an endpoint a record kept (its container still runs) holds its address
@@ -116,6 +129,8 @@ struct netbr_ctr {
     const char *id, *name;
     const json_t *config;      /* ExposedPorts */
     const json_t *host_config; /* PortBindings, PublishAllPorts */
+    const char *ifname;        /* its name in the container (NULL: eth0) */
+    bool no_gateway;           /* no default route through it (a second network's) */
 };
 
 /* Blocking (pool). The veth plumbed (net/network/netlink.h nl_plumb_veth: two round trips): the

@@ -140,6 +140,7 @@ void netbr_config_free(struct netbr_config *c)
     free(c->fixed_cidr);
     free(c->default_gw);
     free(c->host_ip);
+    free(c->net_name);
     free(c->pools);
     *c = (struct netbr_config){0};
 }

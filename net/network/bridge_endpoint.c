@@ -73,6 +73,12 @@ static void new_id(struct netbr_endpoint *ep)
 int netbr_endpoint_new(struct netbr *b, const char *mac, struct netbr_endpoint *ep,
                        struct berth_err **err)
 {
+    return netbr_endpoint_new_at(b, mac, NULL, ep, err);
+}
+
+int netbr_endpoint_new_at(struct netbr *b, const char *mac, const char *ip,
+                          struct netbr_endpoint *ep, struct berth_err **err)
+{
     *ep = (struct netbr_endpoint){0};
     if (mac && *mac && !parse_mac(mac, ep->mac))
         return berth_user_error(err, EINVAL,
@@ -80,8 +86,12 @@ int netbr_endpoint_new(struct netbr *b, const char *mac, struct netbr_endpoint *
                                 "it needs 6 bytes",
                                 mac);
     struct ipam_pool *pools[] = {b->_pool};
+    struct ipam_addr pref;
+    if (ip && *ip && !ipam_addr_parse(ip, &pref))
+        return berth_user_error(err, EINVAL, "invalid IPv4 address: %s", ip);
     size_t which;
-    int r = ipam_pools_assign(pools, 1, NULL, "bridge", b->id, &ep->addr, &which, err);
+    int r = ipam_pools_assign(pools, 1, ip && *ip ? &pref : NULL, b->cfg.net_name ?: "bridge",
+                              b->id, &ep->addr, &which, err);
     if (r < 0)
         return r;
     if (!mac || !*mac)
@@ -157,9 +167,11 @@ int netbr_endpoint_plumb(const struct netbr *b, const struct netbr_endpoint *ep,
                               .bridge = b->ifindex,
                               .mtu = b->mtu,
                               .netns_fd = netns_fd,
-                              .ifname = NETBR_IFNAME,
+                              .ifname = ctr->ifname ? ctr->ifname : NETBR_IFNAME,
                               .addr4 = nl_prefix_of(&ep->addr, b->subnet.bits),
-                              .gw4 = nl_prefix_of(&b->route_via, 32).ip,
+                              .gw4 = b->cfg.internal || ctr->no_gateway
+                                         ? (struct nl_ip){0}
+                                         : nl_prefix_of(&b->route_via, 32).ip,
                               .disable_ipv6 = true, /* an IPv4-only network, as dockerd */
                               .lo_up = true,
                               .hairpin = netbr_fw_hairpin(&fn, ctr->config, ctr->host_config)};

@@ -53,7 +53,8 @@ static struct in_addr v4_of(const struct ipam_addr *a)
 
 static void nft_network_of(const struct netbr_fw_network *n, struct nft_network *out)
 {
-    *out = (struct nft_network){.masquerade = n->ip_masq, .icc = n->icc, .n_subnets = 1};
+    *out = (struct nft_network){
+        .masquerade = n->ip_masq, .icc = n->icc, .internal = n->internal, .n_subnets = 1};
     snprintf(out->bridge, sizeof(out->bridge), "%s", n->bridge);
     out->subnets[0].family = AF_INET;
     out->subnets[0].addr.v4 = v4_of(&n->subnet.addr);
@@ -106,6 +107,45 @@ static int reconcile(struct nft *nft, const struct nft_network *want, struct ber
     return r;
 }
 
+/* A user network's element: one of its bridge with other flags (an earlier berthd's) is
+ * replaced; the others' are left alone. */
+static int reconcile_own(struct nft *nft, const struct nft_network *want, struct berth_err **err)
+{
+    struct nft_state st;
+    int r = nft_list(nft, &st, err);
+    if (r < 0)
+        return r;
+    bool have = false;
+    nft_begin(nft);
+    for (size_t i = 0; r == 0 && i < st.n_networks; i++) {
+        if (strncmp(st.networks[i].bridge, want->bridge, IFNAMSIZ) != 0)
+            continue;
+        if (same_network(&st.networks[i], want))
+            have = true;
+        else
+            r = nft_network_del(nft, &st.networks[i], err);
+    }
+    if (r == 0 && !have)
+        r = nft_network_add(nft, want, err);
+    if (r < 0)
+        nft_discard(nft);
+    else
+        r = nft_commit(nft, err);
+    nft_state_free(&st);
+    return r;
+}
+
+void netbr_fw_network_down(const struct netbr_fw_network *n, struct netbr_fw *fw)
+{
+    if (!fw || !fw->nft)
+        return;
+    struct nft_network net;
+    nft_network_of(n, &net);
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (nft_network_del(fw->nft, &net, &err) < 0 && err->status != ENOENT)
+        log_warn("network %s: remove its firewall element: %s", n->bridge, err->msg);
+}
+
 /* route_localnet on the bridge: a published port answers on 127.0.0.1 (the DNAT to the bridge
  * of a packet from 127.0.0.1 is otherwise dropped as martian); with icc off, bridged traffic
  * through the IP hooks (br_netfilter), where the forward chain drops it. */
@@ -148,6 +188,12 @@ static int firewall_up(const struct netbr_fw_network *n, struct netbr_fw *fw,
     struct nft_network want;
     nft_network_of(n, &want);
     int r;
+    if (n->user_net) { /* the tables exist (the default bridge's start): its element only */
+        if ((r = nft_open(&fw->nft, err)) < 0 || (r = nft_init(fw->nft, err)) < 0 ||
+            (r = reconcile_own(fw->nft, &want, err)) < 0)
+            return r;
+        return set_sysctls(n, err);
+    }
     if ((r = nft_open(&fw->nft, err)) < 0 || (r = nft_init(fw->nft, err)) < 0 ||
         (r = reconcile(fw->nft, &want, err)) < 0)
         return r;

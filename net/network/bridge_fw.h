@@ -37,7 +37,8 @@ struct netbr_fw_network {
     unsigned mtu;
     const char *host_ip; /* daemon.json "ip": default host address of published ports */
     bool icc, iptables, ip_masq;
-    struct netbr_fw *fw; /* what network_up made (NULL before) */
+    bool user_net, internal; /* a user network: only its own element is reconciled */
+    struct netbr_fw *fw;     /* what network_up made (NULL before) */
 };
 
 struct netbr_fw_endpoint {
@@ -59,6 +60,8 @@ int netbr_fw_network_up(const struct netbr_fw_network *n, struct netbr_fw **out,
 /* At shutdown, after every endpoint is down: the handle closed; the tables stay (the next start
  * rewrites them), as docker0's rules stay. NULL is fine. */
 void netbr_fw_close(struct netbr_fw *fw);
+/* A user network removed: its element goes from the tables (then netbr_fw_close). */
+void netbr_fw_network_down(const struct netbr_fw_network *n, struct netbr_fw *fw);
 
 /* Whether the endpoint's bridge port needs hairpin mode: it publishes a port (it may reach it
  * through a host address, which sends the packets back out of the port they came in by). */

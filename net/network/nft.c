@@ -1060,9 +1060,13 @@ static int list_bound(struct nftnl_set_elem *e, void *data)
     return 0;
 }
 
+/* By key; at one key the end of an interval before the start of the next (adjacent subnets,
+ * as 172.17.0.0/16 and 172.18.0.0/16: the first's end is the second's start). */
 static int bound_cmp(const void *a, const void *b)
 {
-    return memcmp(((const struct bound *)a)->key, ((const struct bound *)b)->key, 16);
+    const struct bound *x = a, *y = b;
+    int c = memcmp(x->key, y->key, 16);
+    return c ? c : (int)y->end - (int)x->end;
 }
 
 /* The prefix length of [start, end): the leading bits where start and end - 1 agree. */

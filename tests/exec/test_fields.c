@@ -230,8 +230,6 @@ static void test_refused_by_name(void **state)
          "\"VolumeOptions\":{\"Subpath\":\"x\"}}]",
          "HostConfig.Mounts[0].VolumeOptions.Subpath (--mount volume-subpath=) is not supported "
          "yet"},
-        {"", "\"NetworkMode\":\"mynet\"",
-         "HostConfig.NetworkMode (--network mynet): user-defined networks are not supported yet"},
         {"\"NetworkDisabled\":true", "", "Config.NetworkDisabled is not supported yet"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -241,17 +239,16 @@ static void test_refused_by_name(void **state)
     /* endpoints: another network than the container's; an address on the default one */
     refused("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"none\"},"
             "\"NetworkingConfig\":{\"EndpointsConfig\":{\"mynet\":{}}}}",
-            "NetworkingConfig.EndpointsConfig.mynet (--network mynet): user-defined networks are "
-            "not supported yet");
+            "NetworkingConfig.EndpointsConfig.mynet (--network mynet): a container on more than "
+            "one network at create is not supported yet");
     refused("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"default\"},"
             "\"NetworkingConfig\":{\"EndpointsConfig\":{\"default\":{\"IPAMConfig\":"
             "{\"IPv4Address\":\"10.0.0.5\"},\"MacAddress\":\"\"}}}}",
-            "NetworkingConfig.EndpointsConfig.default.IPAMConfig.IPv4Address (--ip) is not "
-            "supported yet");
+            "invalid endpoint settings:\n"
+            "user specified IP address is supported on user defined networks only");
     refused("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"default\"},"
             "\"NetworkingConfig\":{\"EndpointsConfig\":{\"default\":{\"Aliases\":[\"a\"]}}}}",
-            "NetworkingConfig.EndpointsConfig.default.Aliases (--network-alias) is not supported "
-            "yet");
+            "network-scoped alias is supported only for containers in user defined networks");
 }
 
 /* The values the CLI sends by default for refused fields, and empty ones, are no request. */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/json.h"
 #include "exec/resolvconf.h"
 
 static const char host[] = "# the host's\n"
@@ -91,10 +92,21 @@ static void test_bridge(void **state)
     assert_string_equal(e, "nameserver 127.0.0.1\n");
 }
 
+/* A user network's: the embedded server, ndots:0 first unless --dns-option sets ndots. */
+static void test_user(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *a = resolvconf_build_user("nameserver 10.0.0.1\nsearch lan\n", NULL, NULL);
+    assert_string_equal(a, "nameserver 127.0.0.11\nsearch lan\noptions ndots:0\n");
+    _cleanup_json_ json_t *o = json_pack("[ss]", "ndots:2", "rotate");
+    _cleanup_free_ char *b = resolvconf_build_user("nameserver 10.0.0.1\n", NULL, o);
+    assert_string_equal(b, "nameserver 127.0.0.11\noptions ndots:2 rotate\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_host_file),
                                        cmocka_unit_test(test_overrides),
-                                       cmocka_unit_test(test_bridge)};
+                                       cmocka_unit_test(test_bridge), cmocka_unit_test(test_user)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

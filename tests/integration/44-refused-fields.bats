@@ -108,10 +108,9 @@ print(c.containers.run('busybox', 'echo from-py', remove=True).decode().strip())
   refused_run 'HostConfig.Mounts[0].VolumeOptions.Subpath (--mount volume-subpath=) is not supported yet' \
     --mount type=volume,src=named,dst=/p,volume-subpath=sub
   refused_run "HostConfig.Links (--link) is not supported yet" --link other:alias
-  refused_run "HostConfig.NetworkMode (--network mynet): user-defined networks are not supported yet" \
-    --network mynet
-  refused_run "NetworkingConfig.EndpointsConfig.default.IPAMConfig.IPv4Address (--ip) is not supported yet" \
-    --ip 10.0.0.5
+  refused_run "network mynet not found" --network mynet
+  refused_run "invalid endpoint settings:
+user specified IP address is supported on user defined networks only" --ip 10.0.0.5
   refused_run "NetworkingConfig.EndpointsConfig.default.IPAMConfig.IPv6Address (--ip6) is not supported yet" \
     --ip6 fd00::5
   refused_run "HostConfig.StorageOpt (--storage-opt) is not supported yet" --storage-opt size=1G

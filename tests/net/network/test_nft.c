@@ -684,6 +684,30 @@ static void test_elements(void **state)
     nft_state_free(&st);
 }
 
+/* Adjacent subnets (172.17.0.0/16 and 172.18.0.0/16: the first one's end is the second one's
+ * start) are read back each with its own prefix, so a reconcile finds them as they were. */
+static void test_adjacent_subnets(void **state)
+{
+    (void)state;
+    NEED_NETNS();
+    _cleanup_(nft_closep) struct nft *n = fresh();
+    struct nft_network a = network("btbr0", "172.17.0.0/16", NULL, true, true, false);
+    struct nft_network b = network("btbr1", "172.18.0.0/16", NULL, true, true, false);
+    OK(nft_network_add(n, &a, &err_));
+    OK(nft_network_add(n, &b, &err_));
+    struct nft_state st;
+    OK(nft_list(n, &st, &err_));
+    assert_int_equal(st.n_networks, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(st.networks[i].n_subnets, 1);
+        assert_int_equal(st.networks[i].subnets[0].prefixlen, 16);
+    }
+    /* what nft_list read removes exactly what was added */
+    OK(nft_network_del(n, &st.networks[0], &err_));
+    OK(nft_network_del(n, &st.networks[1], &err_));
+    nft_state_free(&st);
+}
+
 /* nft_begin .. nft_commit is one transaction: all of it, or none of it. */
 static void test_batch(void **state)
 {
@@ -1018,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_init_and_teardown),
         cmocka_unit_test(test_init_replaces_other_shape),
         cmocka_unit_test(test_elements),
+        cmocka_unit_test(test_adjacent_subnets),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_reconcile_after_crash),
         cmocka_unit_test(test_published_tcp),

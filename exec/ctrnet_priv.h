@@ -1,0 +1,47 @@
+/* exec/ctrnet_priv.h — what exec/ctrnet.c and exec/ctrnet_connect.c share: one endpoint of a
+ * container (its primary network's, or one connected while it runs) and its DNS side. */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "exec/ctrnet.h"
+#include "net/network/bridge.h"
+#include "net/network/dns.h"
+#include "net/network/dns_names.h"
+#include "net/network/usernet.h"
+
+#define CTRNET_MAX_NETS 8
+
+struct ctrnet {
+    struct netbr *br;
+    struct usernet *un; /* a user network's (NULL: the default bridge) */
+    /* a user network's embedded DNS: its names there (name, aliases, short ID), the netns its
+     * server binds in (held until it is ready), the server, the upstream resolvers */
+    json_t *dns_names;
+    int dns_netns;
+    struct dns_ctr *dns;
+    struct dns_names *views[CTRNET_MAX_NETS]; /* the networks its DNS server answers for */
+    struct dns_names_view view;
+    struct dns_ctr_config dns_cfg;
+    bool dns_added;
+    struct netbr_endpoint ep;
+    int netns;
+    bool plumbed;
+    json_t *ports; /* NetworkSettings.Ports of its published ports (NULL: none published) */
+    int64_t netns_us, plumb_us;
+    /* networks connected while it runs (docker network connect): eth1..., in its primary's
+     * list, which releases them with itself */
+    struct ctrnet *extra;
+    char ifname[IFNAMSIZ];
+};
+
+/* dockerd's DNSNames: the container's name, the aliases, its short ID (a JSON array). */
+json_t *ctrnet_dns_names(const struct container *c, const json_t *aliases);
+/* Reactor: its names on its network added or removed. */
+void ctrnet_names_change(struct ctrnet *n, bool add);
+/* Its endpoint's JSON as c->net keeps it (NetworkID, address, prefix, gateway, MAC, ...). */
+json_t *ctrnet_endpoint_json(const struct ctrnet *n);

@@ -1,0 +1,121 @@
+/* tests/net/network/test_usernet.c — net/network/usernet.c: a network create request checked
+ * with dockerd's words and settled into its bridge's settings (br-<12 hex of the ID>, bip from
+ * the subnet and gateway, options), the list's lookup as dockerd's. Pure: no kernel. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/cleanup.h"
+#include "net/network/usernet.h"
+
+static struct usernets *all;
+
+static int parse(const char *text, struct usernet **out, struct berth_err **err)
+{
+    json_error_t e;
+    _cleanup_json_ json_t *req = json_loads(text, 0, &e);
+    if (!req)
+        fail_msg("bad JSON in the test: %s", text);
+    struct ipam_prefix dflt;
+    assert_true(ipam_prefix_parse("172.17.0.0/16", &dflt));
+    return usernet_parse(req, all, &dflt, out, err);
+}
+
+static void refused(const char *text, int status, const char *words)
+{
+    struct usernet *n = NULL;
+    _cleanup_err_ struct berth_err *err = NULL;
+    assert_true(parse(text, &n, &err) < 0);
+    assert_null(n);
+    assert_int_equal(err->status, status);
+    if (!strstr(err->msg, words))
+        fail_msg("%s: got \"%s\", want \"%s\"", text, err->msg, words);
+}
+
+static void test_settled(void **state)
+{
+    (void)state;
+    struct usernet *n = NULL;
+    _cleanup_err_ struct berth_err *err = NULL;
+    assert_int_equal(parse("{\"Name\":\"a\",\"Labels\":{\"k\":\"v\"}}", &n, &err), 0);
+    assert_int_equal(strlen(n->id), 64);
+    char want[16];
+    snprintf(want, sizeof(want), "br-%.12s", n->id);
+    assert_string_equal(n->cfg.name, want);
+    assert_null(n->cfg.bip); /* a subnet picked when its bridge is made */
+    assert_true(n->cfg.icc && n->cfg.ip_masq && n->cfg.user_net && !n->cfg.internal);
+    usernets_add(all, n);
+    assert_ptr_equal(usernets_find(all, "a"), n);
+    assert_ptr_equal(usernets_find(all, n->id), n);
+    char prefix[8];
+    snprintf(prefix, sizeof(prefix), "%.6s", n->id);
+    assert_ptr_equal(usernets_find(all, prefix), n);
+    assert_null(usernets_find(all, "b"));
+
+    struct usernet *m = NULL;
+    assert_int_equal(
+        parse("{\"Name\":\"b\",\"Internal\":true,\"IPAM\":{\"Config\":[{\"Subnet\":"
+              "\"10.5.0.0/16\",\"Gateway\":\"10.5.0.9\",\"IPRange\":\"10.5.1.0/24\"}]},"
+              "\"Options\":{\"com.docker.network.bridge.name\":\"btx\","
+              "\"com.docker.network.bridge.enable_icc\":\"false\","
+              "\"com.docker.network.driver.mtu\":\"1400\"}}",
+              &m, &err),
+        0);
+    assert_string_equal(m->cfg.name, "btx");
+    assert_string_equal(m->cfg.bip, "10.5.0.9/16");
+    assert_string_equal(m->cfg.fixed_cidr, "10.5.1.0/24");
+    assert_int_equal(m->cfg.mtu, 1400);
+    assert_false(m->cfg.icc);
+    assert_true(m->cfg.internal);
+    usernets_add(all, m);
+
+    struct usernet *g = NULL; /* no gateway: the subnet's first address */
+    assert_int_equal(
+        parse("{\"Name\":\"c\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.6.0.0/24\"}]}}", &g, &err),
+        0);
+    assert_string_equal(g->cfg.bip, "10.6.0.1/24");
+    usernet_free(g);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    refused("{\"Name\":\"a\"}", EEXIST, "network with name a already exists");
+    refused("{\"Name\":\"bridge\"}", EEXIST, "network with name bridge already exists");
+    refused("{\"Name\":\"\"}", EINVAL, "name is empty");
+    refused("{\"Name\":\"m\",\"Driver\":\"macvlan\"}", EINVAL,
+            "network driver macvlan is not supported yet");
+    refused("{\"Name\":\"m\",\"EnableIPv6\":true}", EINVAL, "IPv6 networks are not supported yet");
+    refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.5.3.0/24\"}]}}", EACCES,
+            "invalid pool request: Pool overlaps with other one on this address space");
+    refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"172.17.5.0/24\"}]}}", EACCES,
+            "Pool overlaps");
+    refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.7.0.0/24\","
+            "\"AuxiliaryAddresses\":{\"h\":\"10.7.0.5\"}}]}}",
+            EINVAL, "--aux-address is not supported yet");
+    refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.8.0.0/24\","
+            "\"Gateway\":\"10.9.0.1\"}]}}",
+            EINVAL, "invalid network config");
+    refused("{\"Name\":\"m\",\"Options\":{\"com.docker.network.bridge.enable_icc\":\"maybe\"}}",
+            EINVAL, "failed to parse com.docker.network.bridge.enable_icc value: maybe");
+    refused("{\"Name\":\"m\",\"Options\":{\"com.docker.network.driver.mtu\":\"x\"}}", EINVAL,
+            "invalid MTU number: x");
+}
+
+int main(void)
+{
+    all = usernets_new("/nonexistent");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_settled),
+        cmocka_unit_test(test_refused),
+    };
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    usernets_free(all);
+    return r;
+}
