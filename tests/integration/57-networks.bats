@@ -234,3 +234,24 @@ web() {
   wait "$stub" 2>/dev/null || true
   [[ "$output" == *"10.9.8.7"* ]]
 }
+
+@test "the embedded DNS server answers A and PTR over UDP and TCP; a removed container's name goes" {
+  docker network create nd >/dev/null
+  docker run -d --name dq1 --network nd busybox sleep 300 >/dev/null
+  docker run -d --name dq2 --network nd busybox sleep 300 >/dev/null
+  local ip pid rev
+  ip=$(ip_on dq1 nd)
+  pid=$(docker inspect -f '{{.State.Pid}}' dq2)
+  rev=$(echo "$ip" | awk -F. '{print $4"."$3"."$2"."$1".in-addr.arpa"}')
+  # dnsquery.py in dq2's network namespace: a client of its 127.0.0.11, as the container's own
+  q() { nsenter "--net=/proc/$pid/ns/net" "$HOSTPY" "$BATS_TEST_DIRNAME/dnsquery.py" "$@"; }
+  [ "$(q udp 127.0.0.11 dq1 A)" = "$ip" ]
+  [ "$(q tcp 127.0.0.11 dq1 A)" = "$ip" ]
+  [ "$(q udp 127.0.0.11 "$rev" PTR)" = dq1.nd ]
+  [ "$(q tcp 127.0.0.11 "$rev" PTR)" = dq1.nd ]
+  docker rm -f dq1 >/dev/null
+  run q udp 127.0.0.11 dq1 A
+  [ "$status" -ne 0 ]
+  run q udp 127.0.0.11 "$rev" PTR
+  [ "$status" -ne 0 ]
+}
