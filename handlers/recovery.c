@@ -17,7 +17,6 @@
 #include "handlers/daemon.h"
 #include "net/network/bridge.h"
 #include "net/network/usernet.h"
-#include "net/network/usernet.h"
 
 struct parked {
     struct api_req *a;

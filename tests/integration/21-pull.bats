@@ -294,7 +294,7 @@ layer_diff() { grep -l "\"DiffID\":\"$1\"" "$BT_DIR"/root/layers/*/layer.json | 
   restart_berthd --kill
   wait "$CURL_PID" 2>/dev/null || true
   CURL_PID=
-  wait_until 10 test "$(tmp_entries)" -eq 0 # removed on the pool once the API serves
+  wait_until 10 eval 'test "$(tmp_entries)" -eq 0' # removed on the pool once the API serves
   [ -z "$(docker images -aq)" ]
   [ "$(info_images)" -eq 0 ]
   [ "$(layer_dirs)" -eq 0 ]

@@ -88,7 +88,7 @@ no_host_leftovers() { [ "$(count_mounts)" -eq 0 ] && [ -z "$(ctr_cgroup_dirs)" ]
   run docker inspect gone
   [ "$status" -ne 0 ]
   wait_until 10 no_host_leftovers
-  wait_until 10 test "$(ctr_dirs)" -eq 0
+  wait_until 10 eval 'test "$(ctr_dirs)" -eq 0'
 }
 
 @test "killed in a create (directories made, or its record half-written): no directory without a record is left" {
@@ -101,7 +101,7 @@ no_host_leftovers() { [ "$(count_mounts)" -eq 0 ] && [ -z "$(ctr_cgroup_dirs)" ]
     crashed
     [ "$(ctr_dirs)" -eq 1 ] # the half-made container
     respawn
-    wait_until 10 test "$(ctr_dirs)" -eq 0
+    wait_until 10 eval 'test "$(ctr_dirs)" -eq 0'
     [ "$(temp_files)" -eq 0 ]
     [ -z "$(docker ps -aq)" ]
   done
@@ -132,7 +132,7 @@ no_host_leftovers() { [ "$(count_mounts)" -eq 0 ] && [ -z "$(ctr_cgroup_dirs)" ]
   respawn
   [ "$(blob_count)" -eq "$before_blobs" ]
   [ "$(layer_dirs)" -eq "$before_layers" ]
-  wait_until 10 test "$(trash_count)" -eq 0
+  wait_until 10 eval 'test "$(trash_count)" -eq 0'
   grep -q "start-up: removing [0-9]* unreferenced blobs" "$BT_DIR/berthd.log"
   # what a whole pull fetched is all referenced: a restart keeps every blob
   docker pull -q "$REGISTRY/t/three:v1" >/dev/null
@@ -160,7 +160,7 @@ no_host_leftovers() { [ "$(count_mounts)" -eq 0 ] && [ -z "$(ctr_cgroup_dirs)" ]
       [ "$(blob_count)" -eq "$before_blobs" ]
       [ "$(layer_dirs)" -eq "$before_layers" ]
     fi
-    wait_until 10 test "$(trash_count)" -eq 0
+    wait_until 10 eval 'test "$(trash_count)" -eq 0'
     [ "$(temp_files)" -eq 0 ]
   done
   docker pull -q "$SLOW/t/three:v1" >/dev/null

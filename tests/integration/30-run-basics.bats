@@ -67,7 +67,7 @@ teardown() { ctr_teardown; }
   run docker rm -f $(docker ps -q)
   [ "$status" -eq 0 ]
   kill -0 "$BT_PID"
-  wait_until 10 test -z "$(docker ps -aq)"
+  wait_until 10 eval 'test -z "$(docker ps -aq)"'
   [ "$(count_mounts)" -eq 0 ]
   [ -z "$(ctr_cgroup_dirs)" ]
 }
@@ -79,10 +79,10 @@ teardown() { ctr_teardown; }
   kill -KILL "$BT_PID"
   wait "$BT_PID" 2>/dev/null || true
   berthd_spawn "${BT_ARGS[@]}"
-  wait_until 10 test -z "$(docker ps -aq --filter name=gone)"
+  wait_until 10 eval 'test -z "$(docker ps -aq --filter name=gone)"'
   [ "$(docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' kept)" = "exited 255" ]
-  wait_until 10 test "$(count_mounts)" -eq 0 # reconciled on the pool once the API serves
-  wait_until 10 test -z "$(ctr_cgroup_dirs)"
+  wait_until 10 eval 'test "$(count_mounts)" -eq 0' # reconciled on the pool once the API serves
+  wait_until 10 eval 'test -z "$(ctr_cgroup_dirs)"'
   docker start kept
   [ "$(docker inspect --format '{{.State.Running}}' kept)" = true ]
   [ "$(count_mounts)" -eq 1 ]

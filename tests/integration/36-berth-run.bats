@@ -53,7 +53,7 @@ berth() { "$BERTH" -H "unix://$BT_SOCK" "$@"; }
   # -d --rm: removed once it exits.
   run berth run -d --rm busybox true
   [ "$status" -eq 0 ]
-  wait_until 20 test -z "$(docker ps -aq --filter id="$output")" # generous: CI machines are busy
+  wait_until 20 eval 'test -z "$(docker ps -aq --filter id="$output")"' # generous: CI machines are busy
 }
 
 @test "berth run: an unknown image says so and exits 125; a missing command exits 127" {
@@ -64,7 +64,7 @@ berth() { "$BERTH" -H "unix://$BT_SOCK" "$@"; }
   run -127 --separate-stderr berth run --rm busybox /no/such/cmd
   [ "$status" -eq 127 ]
   [[ "$stderr" == "Error response from daemon: "*"/no/such/cmd"* ]]
-  wait_until 5 test -z "$(docker ps -aq)"
+  wait_until 5 eval 'test -z "$(docker ps -aq)"'
   run berth run
   [ "$status" -eq 125 ]
   [[ "$output" == *"an image is required"* ]]

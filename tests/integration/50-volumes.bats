@@ -372,7 +372,7 @@ crashed() {
   [ -n "$(leftovers)" ] # the temp directory of the volume being made
   berthd_spawn "${BT_ARGS[@]}"
   [ -z "$(volumes)" ]
-  wait_until 10 test -z "$(leftovers)"
+  wait_until 10 eval 'test -z "$(leftovers)"'
   docker volume create half >/dev/null # the name is free
   echo data >"$(vol_dir half)/_data/f"
   respawn_crashing volume-remove
@@ -382,7 +382,7 @@ crashed() {
   [ -n "$(leftovers)" ] # renamed out, not yet deleted
   berthd_spawn "${BT_ARGS[@]}"
   [ -z "$(volumes)" ]
-  wait_until 10 test -z "$(leftovers)"
+  wait_until 10 eval 'test -z "$(leftovers)"'
   # killed while a tmpfs volume is mounted: the restart unmounts it
   docker volume create -o type=tmpfs -o device=tmpfs tv >/dev/null
   docker run -d --name tt -v tv:/t busybox sleep 100 >/dev/null
@@ -404,7 +404,7 @@ crashed() {
   BT_PID=
   wait "$pid" || true
   berthd_spawn "${BT_ARGS[@]}"
-  wait_until 10 test -z "$(leftovers)"
+  wait_until 10 eval 'test -z "$(leftovers)"'
   local v
   for v in $(volumes); do
     [ -d "$(vol_dir "$v")/_data" ]

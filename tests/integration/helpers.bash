@@ -102,7 +102,8 @@ wait_for_socket() {
 }
 
 # wait_until TIMEOUT_SECS CMD...: run CMD every 25 ms until it succeeds; fails on timeout
-# (whole seconds).
+# (whole seconds). A $(...) in CMD's words is expanded once, before the wait: a condition on
+# something that changes goes through eval, quoted (wait_until 10 eval 'test -z "$(ls d)"').
 wait_until() {
   local timeout=$1 i
   shift
