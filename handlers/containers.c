@@ -14,6 +14,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/create.h"
+#include "exec/ctrlinks.h"
 #include "exec/effective.h"
 #include "exec/execproc.h"
 #include "exec/fields.h"
@@ -108,6 +109,8 @@ void containers_create(struct api_req *a)
     }
     if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0 ||
         ns_settle(a->d->cs, c->host_config, a->d->exec.ipc_mode, a->d->exec.cgroupns_mode, &err) <
+            0 ||
+        ctrlinks_settle(a->d->cs, c, body, !a->d->exec.bridge || a->d->exec.bridge->cfg.icc, &err) <
             0 ||
         ctr_volumes_resolve(a->d->cs, a->d->volumes, c, &err) < 0) {
         ctr_free(c);
