@@ -144,8 +144,8 @@ void ctrlinks_env(const char *link_name, const char *child_ip, const json_t *chi
         if (end.num != start.num || strcmp(end.proto, start.proto)) {
             memcpy(up, start.proto, sizeof(up));
             upper(up);
-            add(out, "%s_PORT_%d_%s_START=%s://%s:%d", alias, start.num, up, start.proto,
-                child_ip, start.num);
+            add(out, "%s_PORT_%d_%s_START=%s://%s:%d", alias, start.num, up, start.proto, child_ip,
+                start.num);
             add(out, "%s_PORT_%d_%s_PORT_START=%d", alias, start.num, up, start.num);
             add(out, "%s_PORT_%d_%s_END=%s://%s:%d", alias, start.num, up, end.proto, child_ip,
                 end.num);
@@ -183,9 +183,8 @@ static int link_target(struct ctr_store *cs, const char *name, struct container 
 {
     struct container *child = NULL;
     if (ctr_lookup(cs, name, &child, NULL) < 0) /* dockerd: invalid, not a missing image */
-        return berth_user_error(err, EINVAL,
-                                "could not get container for %s: No such container: %s", name,
-                                name);
+        return berth_user_error(
+            err, EINVAL, "could not get container for %s: No such container: %s", name, name);
     for (int hops = 0; hops < 16; hops++) {
         const char *mode = json_get_str(child->host_config, "NetworkMode");
         if (!mode || strncmp(mode, "container:", 10) != 0)
@@ -341,6 +340,33 @@ int ctrlinks_remove(struct ctr_store *cs, const char *name, struct berth_err **e
         }
     }
     return berth_user_error(err, ENOENT, "No such container: %s", name);
+}
+
+/* ---- rename ---- */
+
+void ctrlinks_renamed(struct ctr_store *cs, struct container *c, const char *old_name)
+{
+    struct container *o;
+    for (size_t i = 0; (o = ctr_next(cs, &i));) {
+        json_t *links = json_object_get(o->host_config, "Links"), *v;
+        bool changed = false;
+        size_t k;
+        json_array_foreach(links, k, v)
+        {
+            _cleanup_free_ char *name = NULL, *alias = NULL;
+            const char *s = json_string_value(v);
+            if (!s || s[0] != '/' || ctrlinks_parse(s, &name, &alias, NULL) < 0)
+                continue;
+            bool child = !strcmp(name, old_name), parent = o == c;
+            if (!child && !parent)
+                continue;
+            json_array_set_new(links, k,
+                               json_sprintf("/%s:/%s/%s", child ? c->name : name, o->name, alias));
+            changed = true;
+        }
+        if (changed && o != c)
+            ctr_save(o, NULL, NULL);
+    }
 }
 
 /* ---- a linked container's new address ---- */

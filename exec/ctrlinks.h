@@ -47,6 +47,11 @@ int ctrlinks_resolve(struct exec_env *env, const struct container *c, struct buf
  * words. */
 int ctrlinks_remove(struct ctr_store *cs, const char *name, struct berth_err **err);
 
+/* docker rename (reactor): c's own links carry its new parent name, and the links of others to
+ * c its new name (dockerd keeps them by container, so inspect shows the new names); those
+ * changed are saved (c by the caller). */
+void ctrlinks_renamed(struct ctr_store *cs, struct container *c, const char *old_name);
+
 /* A linked container started (reactor): the running containers linking to it get its new
  * address in their /etc/hosts lines of the link, as dockerd's UpdateHostsEntry. Costs one flag
  * test when no container has links. */

@@ -43,7 +43,8 @@ static void test_parse(void **state)
 /* The variables as one "\n"-joined string. */
 static char *env_of(const char *name, const char *ip, const char *env, const char *ports)
 {
-    json_t *e = env ? json_loads(env, 0, NULL) : NULL, *p = ports ? json_loads(ports, 0, NULL) : NULL;
+    json_t *e = env ? json_loads(env, 0, NULL) : NULL,
+           *p = ports ? json_loads(ports, 0, NULL) : NULL;
     json_t *out = json_array(), *v;
     ctrlinks_env(name, ip, e, p, out);
     size_t i, len = 0;
@@ -63,8 +64,9 @@ static char *env_of(const char *name, const char *ip, const char *env, const cha
 static void test_env_one_port(void **state)
 {
     (void)state;
-    _cleanup_free_ char *s = env_of("/web/db", "172.17.0.2", "[\"PATH=/bin\",\"HOME=/root\",\"PASS=x=y\",\"BAD\"]",
-                                    "{\"5432/tcp\":{}}");
+    _cleanup_free_ char *s =
+        env_of("/web/db", "172.17.0.2", "[\"PATH=/bin\",\"HOME=/root\",\"PASS=x=y\",\"BAD\"]",
+               "{\"5432/tcp\":{}}");
     assert_string_equal(s, "DB_PORT=tcp://172.17.0.2:5432\n"
                            "DB_PORT_5432_TCP=tcp://172.17.0.2:5432\n"
                            "DB_PORT_5432_TCP_ADDR=172.17.0.2\n"

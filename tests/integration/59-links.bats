@@ -62,6 +62,13 @@ web() {
   # HOME and PATH are not passed on; the container's own Env wins over a link variable
   ! grep -q '^MY_DB_ENV_HOME=\|^MY_DB_ENV_PATH=' <<<"$env"
   [ "$(grep -c '^MY_DB_ENV_GREETING=' <<<"$env")" -eq 1 ]
+  # docker exec gets them too, as dockerd computes them again for each exec
+  docker run -d --name user2 --link src:db busybox sleep 300 >/dev/null
+  [ "$(docker exec user2 sh -c 'echo $DB_PORT_80_TCP_ADDR $DB_NAME $DB_ENV_GREETING')" = "$ip /user2/db hi" ]
+  docker stop -t 0 src >/dev/null
+  run docker exec user2 true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Cannot link to a non running container: /src AS /user2/db"* ]]
 }
 
 @test "--link errors in dockerd's words: no such container, bad format, host networking, not running" {
@@ -99,6 +106,12 @@ web() {
   run docker rm --link par/nothere
   [ "$status" -ne 0 ]
   [[ "$output" == *"No such container: par/nothere"* ]]
+  # rename of either side: the link follows, as dockerd's (kept by container) does
+  docker rename par par2
+  docker rename kid kid2
+  [ "$(docker inspect -f '{{json .HostConfig.Links}}' par2)" = '["/kid2:/par2/kid"]' ]
+  docker rename par2 par
+  docker rename kid2 kid
   # the link survives a restart of berthd
   docker stop -t 0 kid >/dev/null
   restart_berthd
@@ -142,6 +155,7 @@ web() {
   [[ "$output" != *"Address: $ip"* ]]
   # dockerd shows it on the endpoint, not in HostConfig.Links
   [ "$(docker inspect -f '{{json .HostConfig.Links}}' linker)" = null ]
+  [ "$(docker inspect -f '{{json (index .NetworkSettings.Networks "btlnk").Links}}' linker)" = '["target:tgt"]' ]
   docker rm -f linker other target >/dev/null
   docker network rm btlnk >/dev/null
 }
