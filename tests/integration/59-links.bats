@@ -176,3 +176,12 @@ web() {
   [ "${lines[-2]}" = web.corp.test ]
   [ "${lines[-1]}" = corp.test ]
 }
+
+@test "--add-host NAME:host-gateway without a default bridge: dockerd's error" {
+  ctr_teardown
+  bt_netns_up
+  ctr_setup # "bridge": "none", in a namespace of its own
+  run docker run --rm --add-host gw:host-gateway busybox true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"unable to derive the IP value for host-gateway"* ]]
+}
