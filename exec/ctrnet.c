@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "exec/ctrlinks.h"
 #include "exec/run.h"
 #include "net/network/bridge.h"
 #include "net/network/dns.h"
@@ -237,6 +238,27 @@ void ctrnet_names_change(struct ctrnet *n, bool add)
     free(names);
 }
 
+/* --link NAME:ALIAS on a user network (dockerd's CreateOptionAlias): ALIAS resolves as NAME
+ * in this container alone. Parsed at create. */
+static void links_view(struct ctrnet *n, const struct container *c)
+{
+    json_t *links = json_object_get(c->net_request, "Links"), *v;
+    size_t i, count = json_array_size(links);
+    if (!count)
+        return;
+    n->link_alias = xcalloc(count, sizeof(char *));
+    n->link_name = xcalloc(count, sizeof(char *));
+    json_array_foreach(links, i, v)
+    {
+        if (ctrlinks_parse(json_string_value(v), &n->link_name[n->nlinks],
+                           &n->link_alias[n->nlinks], NULL) == 0)
+            n->nlinks++;
+    }
+    n->view.link_alias = (const char *const *)n->link_alias;
+    n->view.link_name = (const char *const *)n->link_name;
+    n->view.nlinks = n->nlinks;
+}
+
 /* Reactor: its names on the network, and its server in its netns. */
 static void dns_start(struct ctrnet *n, struct exec_env *env, const struct container *c)
 {
@@ -246,6 +268,7 @@ static void dns_start(struct ctrnet *n, struct exec_env *env, const struct conta
     n->dns_added = true;
     n->views[0] = n->un->dns;
     n->view = (struct dns_names_view){.nets = n->views, .n = 1};
+    links_view(n, c);
     bool ndots = false;
     size_t i;
     json_t *v;
@@ -268,6 +291,13 @@ static void dns_stop(struct ctrnet *n)
         ctrnet_names_change(n, false);
     n->dns_added = false;
     json_decref(take_ptr(n->dns_names));
+    for (size_t i = 0; i < n->nlinks; i++) {
+        free(n->link_alias[i]);
+        free(n->link_name[i]);
+    }
+    free(take_ptr(n->link_alias));
+    free(take_ptr(n->link_name));
+    n->nlinks = 0;
 }
 
 json_t *ctrnet_endpoint_json(const struct ctrnet *n)

@@ -27,6 +27,8 @@ struct ctrnet {
     struct dns_names *views[CTRNET_MAX_NETS]; /* the networks its DNS server answers for */
     struct dns_names_view view;
     struct dns_ctr_config dns_cfg;
+    char **link_alias, **link_name; /* its legacy links on a user network (view's) */
+    size_t nlinks;
     bool dns_added;
     struct netbr_endpoint ep;
     int netns;

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/macros.h"
 #include "core/xalloc.h"
+#include "exec/ctrlinks.h"
 #include "exec/execplan.h"
 #include "exec/plan.h"
 
@@ -143,9 +144,10 @@ static void env_apply(char ***env, size_t *n, const json_t *overrides)
     }
 }
 
-/* dockerd's CreateDaemonEnvironment, then the exec's Env: PATH, HOSTNAME, TERM with a tty,
- * the container's Env over them, the exec's over all. */
-static char **environment(const struct container *c, bool tty, const json_t *exec_env)
+/* dockerd's CreateDaemonEnvironment, then the exec's Env: PATH, HOSTNAME, TERM with a tty, its
+ * legacy links' variables, the container's Env over them, the exec's over all. */
+static char **environment(const struct container *c, bool tty, const json_t *links,
+                          const json_t *exec_env)
 {
     size_t n = 0;
     char **env = xcalloc(4, sizeof(char *));
@@ -153,6 +155,7 @@ static char **environment(const struct container *c, bool tty, const json_t *exe
     env[n++] = xasprintf("HOSTNAME=%s", json_get_str(c->config, "Hostname") ?: "");
     if (tty)
         env[n++] = xstrdup("TERM=xterm");
+    env_apply(&env, &n, links);
     env_apply(&env, &n, json_object_get(c->config, "Env"));
     env_apply(&env, &n, exec_env);
     return env;
@@ -195,6 +198,11 @@ int execproc_create(struct exec_env *env, struct container *c, const char *name,
     size_t nkeys = 0;
     if (keys && *keys && attach_parse_keys(keys, parsed, &nkeys, NULL) < 0)
         return berth_user_error(err, EIO, "Invalid escape keys (%s) provided", keys);
+    /* as dockerd, the links' variables anew: each linked container must still run */
+    _cleanup_json_ json_t *links = NULL;
+    _cleanup_buf_ struct buf hosts = {0};
+    if ((r = ctrlinks_resolve(env, c, &hosts, &links, err)) < 0)
+        return r;
     forget_old(env, c);
     struct execproc *e = xcalloc(1, sizeof(*e));
     ctr_new_id(e->id);
@@ -202,7 +210,7 @@ int execproc_create(struct exec_env *env, struct container *c, const char *name,
     e->c = c;
     e->argv = take_ptr(argv);
     e->tty = json_get_bool(body, "Tty", false);
-    e->env = environment(c, e->tty, json_object_get(body, "Env"));
+    e->env = environment(c, e->tty, links, json_object_get(body, "Env"));
     e->user = either(body, c->config, "User");
     e->workdir = either(body, c->config, "WorkingDir");
     e->privileged = json_get_bool(body, "Privileged", false);

@@ -508,15 +508,25 @@ static bool env_has(const json_t *env, const char *key)
     return false;
 }
 
-/* Config.Env plus what Docker adds: PATH, HOSTNAME, HOME (from passwd), TERM with a tty. */
-static char **environment(struct plan_store *s, const struct container *c, const char **path)
+/* Config.Env plus what Docker adds: PATH, HOSTNAME, the links' variables (which Config.Env
+ * overrides), HOME (from passwd), TERM with a tty. */
+static char **environment(struct plan_store *s, const struct container *c, const json_t *links,
+                          const char **path)
 {
     json_t *env = json_object_get(c->config, "Env"), *e;
     size_t i, n = 0;
-    char **out = keep(s, xcalloc(json_array_size(env) + 5, sizeof(char *)));
+    char **out =
+        keep(s, xcalloc(json_array_size(env) + json_array_size(links) + 5, sizeof(char *)));
     if (!env_has(env, "PATH"))
         out[n++] = keepf(s, "PATH=%s", PLAN_DEFAULT_PATH);
     out[n++] = keepf(s, "HOSTNAME=%s", json_get_str(c->config, "Hostname"));
+    json_array_foreach(links, i, e)
+    {
+        const char *v = json_string_value(e), *eq = strchr(v, '=');
+        _cleanup_free_ char *key = xstrndup(v, (size_t)(eq - v));
+        if (!env_has(env, key))
+            out[n++] = keepf(s, "%s", v);
+    }
     json_array_foreach(env, i, e) if (json_string_value(e)) out[n++] =
         keepf(s, "%s", json_string_value(e));
     if (json_get_bool(c->config, "Tty", false) && !env_has(env, "TERM"))
@@ -923,7 +933,7 @@ int plan_build(const struct container *c, const struct plan_inputs *in, struct s
     sysctls(s, c, p);
     p->cwd = workdir && *workdir ? workdir : "/";
     p->argv = arguments(s, c, init != NULL);
-    p->envp = environment(s, c, &path);
+    p->envp = environment(s, c, in->link_env, &path);
     p->path = plan_path_dirs(s, path);
     p->tty = json_get_bool(c->config, "Tty", false);
     return 0;

@@ -38,6 +38,7 @@ struct plan_inputs {
                                  * binds (NULL: none) */
     const struct ctrnet *net;   /* its network namespace, made and plumbed (exec/ctrnet.h):
                                  * entered instead of a new one (NULL: none) */
+    const json_t *link_env;     /* its legacy links' variables (exec/ctrlinks.h; NULL: none) */
 };
 
 /* PLAN is filled and points into *store (and in->join's fds). */

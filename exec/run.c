@@ -27,6 +27,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
+#include "exec/ctrlinks.h"
 #include "exec/ctrnet.h"
 #include "exec/devices.h"
 #include "exec/execproc.h"
@@ -41,6 +42,7 @@
 #include "exec/volumes.h"
 #include "fs/atomic.h"
 #include "fs/layer.h"
+#include "net/network/bridge.h"
 
 /* Someone waiting for a running container's end: a stop, a restart, rm -f, a SIGKILL kill
  * (which gives up after a while: its deadline) or the daemon's shutdown. */
@@ -427,6 +429,8 @@ struct start_job {
     struct ns_join *join;  /* other containers' namespaces it enters, its shared /dev/shm */
     struct ctr_vols *vols; /* its volumes (NULL: none) */
     struct ctrnet *net;    /* its endpoint on the default bridge (NULL: not on it) */
+    struct buf link_hosts; /* its legacy links' /etc/hosts lines and variables */
+    json_t *link_env;
     int log_fd;
     int64_t log_size;
     int64_t t_submit, t_begin, t_net, t_mount, t_cgroup, t_plan, t_end;
@@ -444,7 +448,8 @@ static char *read_host_file(const char *path)
  * nameservers it can reach (net). With --network container:X it uses X's files, and writes
  * none. */
 static int write_etc(const struct container *c, const struct ns_join *join,
-                     const struct ctrnet *net, struct berth_err **err)
+                     const struct ctrnet *net, const struct buf *links, const char *host_gw,
+                     struct berth_err **err)
 {
     if (join && join->etc_dir)
         return 0;
@@ -466,8 +471,14 @@ static int write_etc(const struct container *c, const struct ns_join *join,
         /* create refuses a bad entry; one in a container.json of an older berthd fails here */
         if ((r = verify_extra_host(e, err)) < 0)
             return r;
-        buf_printf(&hosts, "%s\t%.*s\n", colon + 1, (int)(colon - e), e);
+        const char *ip = colon + 1;
+        /* dockerd's host-gateway: its host-gateway-ips, by default the default bridge's address */
+        if (!strcmp(ip, "host-gateway") && !(ip = host_gw))
+            return berth_user_error(err, EINVAL, "unable to derive the IP value for host-gateway");
+        buf_printf(&hosts, "%s\t%.*s\n", ip, (int)(colon - e), e);
     }
+    if (links->len) /* after --add-host's, as dockerd adds them to its extra hosts */
+        buf_append(&hosts, links->data, links->len);
     ctrnet_hosts_line(net, json_get_str(c->config, "Hostname"),
                       json_get_str(c->config, "Domainname"), &hosts);
     json_t *dns = json_object_get(c->host_config, "Dns");
@@ -522,7 +533,9 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
         return r;
     crashpoint("start-plumbed");
     j->t_net = mono_us();
-    if ((r = write_etc(c, j->join, j->net, &j->err)) < 0)
+    char gw[IPAM_ADDR_STRLEN];
+    const char *host_gw = j->env->bridge ? ipam_addr_fmt(&j->env->bridge->gateway, gw) : NULL;
+    if ((r = write_etc(c, j->join, j->net, &j->link_hosts, host_gw, &j->err)) < 0)
         return r;
     if ((r = ns_shm_mount(j->join, &j->err)) < 0)
         return r;
@@ -558,7 +571,8 @@ static int prepare(struct start_job *j, struct spawn_plan *plan, struct plan_sto
                                          .cg = j->cg,
                                          .devs = j->devs,
                                          .join = j->join,
-                                         .net = j->net},
+                                         .net = j->net,
+                                         .link_env = j->link_env},
                    plan, store, &j->err);
     if (r < 0)
         return r;
@@ -719,6 +733,8 @@ static void start_done(struct pool_job *job)
         json_decref(c->trace);
         c->trace = trace(j); /* before begin_run takes its network */
         begin_run(j);
+        /* those linking to it follow its new address, as dockerd's hosts files do */
+        ctrlinks_child_started(j->env, c, json_get_str(c->net, "IPAddress"));
         c->state.status = CTR_RUNNING;
         c->state.pid = j->sr.pid;
         c->state.exit_code = 0;
@@ -738,6 +754,8 @@ static void start_done(struct pool_job *job)
     ns_join_free(j->join);
     ctr_vols_free(j->vols);
     ctrnet_release(env, take_ptr(j->net), NULL); /* a start that failed: its address back */
+    buf_free(&j->link_hosts);
+    json_decref(j->link_env);
     free(j);
     if (failed) {
         log_followers_finish(&c->followers); /* followers of a run that never happened */
@@ -795,6 +813,8 @@ int ctr_start(struct exec_env *env, struct container *c, ctr_done_fn done, void 
     }
     /* the other containers' namespaces are looked up now, while they cannot change */
     int joined = ns_join_resolve(env->cs, c, &j->join, &j->err);
+    if (joined == 0) /* the linked containers run (dockerd checks them first) */
+        joined = ctrlinks_resolve(env, c, &j->link_hosts, &j->link_env, &j->err);
     if (joined == 0) /* its address is taken here, on the reactor: IPAM needs no lock */
         joined = ctrnet_prepare(env, c, &j->net, &j->err);
     c->starting = true; /* blocks a concurrent start or removal until the job is done */

@@ -502,9 +502,7 @@ int verify_extra_host(const char *val, struct berth_err **err)
         return berth_user_error(err, EINVAL, "bad format for add-host: %s", q);
     const char *ip = colon + 1;
     _cleanup_free_ char *qip = go_quote(ip);
-    if (strcmp(ip, "host-gateway") == 0)
-        return berth_user_error(err, EINVAL, "add-host %s: host-gateway is not supported yet", q);
-    if (!is_ip(ip))
+    if (strcmp(ip, "host-gateway") != 0 && !is_ip(ip)) /* host-gateway: known at start */
         return berth_user_error(err, EINVAL, "invalid IP address in add-host: %s", qip);
     return 0;
 }
@@ -691,22 +689,15 @@ static int check_platform(const json_t *hc, struct berth_err **err)
     return 0;
 }
 
-/* Fields berth does not honour yet are refused, never accepted and dropped. */
-static int check_unsupported(const json_t *hc, struct berth_err **err)
-{
-    static const char *const fields[][2] = {{"Links", "--link"}};
-    for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-        if (nonempty_list(json_object_get(hc, fields[i][0])))
-            return berth_user_error(err, EINVAL, "HostConfig.%s (%s) is not supported yet",
-                                    fields[i][0], fields[i][1]);
-    return 0;
-}
-
 static int check_network(const json_t *hc, struct berth_err **err)
 {
     static const char *const known[] = {"none", "host", "default", "bridge", NULL};
     const char *net = json_get_str(hc, "NetworkMode");
-    (void)net, (void)known, (void)err; /* a user network: looked up at start */
+    (void)known; /* a user network: looked up at start */
+    if (net && !strcmp(net, "host") && nonempty_list(json_object_get(hc, "Links")))
+        return berth_user_error(err, EINVAL,
+                                "conflicting options: host type networking can't be used with "
+                                "links. This would result in undefined behavior");
     return 0;
 }
 
@@ -764,7 +755,5 @@ int verify_create(const json_t *config, const json_t *hc, json_t *warnings, stru
         return r;
     if ((r = lsm_check(&so.lsm, err)) < 0)
         return r;
-    if ((r = check_network(hc, err)) < 0)
-        return r;
-    return check_unsupported(hc, err);
+    return check_network(hc, err);
 }

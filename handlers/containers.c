@@ -14,6 +14,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "exec/create.h"
+#include "exec/ctrlinks.h"
 #include "exec/effective.h"
 #include "exec/execproc.h"
 #include "exec/fields.h"
@@ -109,6 +110,8 @@ void containers_create(struct api_req *a)
     if (log_config_settle(c->host_config, a->d->exec.log_driver, a->d->exec.log_opts, &err) < 0 ||
         ns_settle(a->d->cs, c->host_config, a->d->exec.ipc_mode, a->d->exec.cgroupns_mode, &err) <
             0 ||
+        ctrlinks_settle(a->d->cs, c, body, !a->d->exec.bridge || a->d->exec.bridge->cfg.icc, &err) <
+            0 ||
         ctr_volumes_resolve(a->d->cs, a->d->volumes, c, &err) < 0) {
         ctr_free(c);
         json_decref(warnings);
@@ -140,8 +143,9 @@ static json_t *state_json(const struct container *c)
 }
 
 /* One network's endpoint as dockerd's EndpointSettings: the MAC address the container asked for
- * (--mac-address) and, on the default bridge, what its endpoint has (c->net: NetworkID once it
- * ran there, address, gateway and MAC while it runs); empty for none and host (no address). */
+ * (--mac-address), a user network's --link and --network-alias, and, on the default bridge, what
+ * its endpoint has (c->net: NetworkID once it ran there, address, gateway and MAC while it runs);
+ * empty for none and host (no address). */
 static json_t *endpoint_of(const struct container *c, const json_t *ep, const json_t *req)
 {
     const char *mac = json_get_str(ep, "MacAddress") ?: json_get_str(c->config, "MacAddress");
@@ -157,6 +161,9 @@ static json_t *endpoint_of(const struct container *c, const json_t *ep, const js
     json_t *aliases = json_object_get(req ? req : ep, "Aliases");
     if (json_array_size(aliases))
         json_object_set(j, "Aliases", aliases);
+    json_t *links = json_object_get(req, "Links"); /* --link there: its DNS aliases */
+    if (json_array_size(links))
+        json_object_set(j, "Links", links);
     if (json_object_get(ep, "DNSNames"))
         json_object_set(j, "DNSNames", json_object_get(ep, "DNSNames"));
     const char *ip = req ? json_get_str(req, "IPv4Address") : NULL;
@@ -798,6 +805,7 @@ void containers_rename(struct api_req *a)
     *rc = (struct rename_call){.a = a, .old_name = xstrdup(c->name)};
     memcpy(rc->id, c->id, sizeof(rc->id));
     ctr_rename(a->d->cs, c, n);
+    ctrlinks_renamed(a->d->cs, c, rc->old_name);
     api_async(a);
     ctr_save(c, renamed, rc);
 }

@@ -14,6 +14,7 @@
 #include "core/macros.h"
 #include "core/xalloc.h"
 #include "exec/attach.h"
+#include "exec/ctrlinks.h"
 #include "exec/logconfig.h"
 #include "exec/run.h"
 #include "exec/verify.h"
@@ -200,6 +201,13 @@ void containers_unpause(struct api_req *a)
 void containers_delete(struct api_req *a)
 {
     _cleanup_err_ struct berth_err *err = NULL;
+    if (http_query_bool(a->msg, "link")) { /* a link's name PARENT/ALIAS is no container's */
+        int r = ctrlinks_remove(a->d->cs, a->params[0], &err);
+        if (r < 0)
+            return api_reply_error(a, err);
+        if (r == 0)
+            return api_reply_status(a, 204);
+    }
     struct container *c = find(a);
     if (!c)
         return;
@@ -207,9 +215,7 @@ void containers_delete(struct api_req *a)
         if (c->state.status == CTR_REMOVING)
             return api_reply_errorf(a, 409, "removal of container %s is already in progress",
                                     a->params[0]);
-        /* rm --link removes a legacy link NAME/ALIAS; berth has no links, so a name it finds
-         * is a container's own, which dockerd refuses so (with its 500), removing nothing. A
-         * PARENT/ALIAS name was not found above, as dockerd finds no such link. */
+        /* a container's own name: dockerd refuses it so (with its 500), removing nothing */
         return api_reply_errorf(a, 500,
                                 "Conflict, cannot remove the default link name of the "
                                 "container");

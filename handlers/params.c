@@ -92,7 +92,7 @@ const struct param_row params_table[] = {
      "its anonymous volumes go too, unless another container uses them"},
     {"DELETE", "/containers/{id}", "force", H, "docker rm -f", NULL},
     {"DELETE", "/containers/{id}", "link", H, "docker rm --link",
-     "berth has no links: dockerd's answer for a name that is no link"},
+     "removes the legacy link PARENT/ALIAS from PARENT"},
     {"GET", "/containers/{id}/logs", "follow", H, "docker logs -f", NULL},
     {"GET", "/containers/{id}/logs", "stdout", H, "docker logs", NULL},
     {"GET", "/containers/{id}/logs", "stderr", H, "docker logs", NULL},

@@ -261,6 +261,9 @@ const char *dns_names_reverse(struct dns_names *const *nets, size_t n, const str
 static int view_name(void *ctx, const char *name, int family, struct dns_addr *out, int max)
 {
     struct dns_names_view *v = ctx;
+    for (size_t i = 0; i < v->nlinks; i++)
+        if (!strcasecmp(name, v->link_alias[i]))
+            return dns_names_resolve(v->nets, v->n, v->link_name[i], family, out, max);
     return dns_names_resolve(v->nets, v->n, name, family, out, max);
 }
 

@@ -36,5 +36,8 @@ const char *dns_names_reverse(struct dns_names *const *nets, size_t n, const str
 struct dns_names_view {
     struct dns_names **nets;
     size_t n;
+    /* its legacy links there (--link NAME:ALIAS): ALIAS is looked up as NAME, for it alone */
+    const char *const *link_alias, *const *link_name;
+    size_t nlinks;
 };
 struct dns_lookup dns_names_lookup(struct dns_names_view *v, bool ndots_set);

@@ -29,17 +29,23 @@ static void test_environment(void **state)
     struct container c = {.config = json_pack("{ss s[sss]}", "Hostname", "box", "Env", "PATH=/bin",
                                               "A=ctr", "B=ctr")};
     json_t *exec_env = json_pack("[ssss]", "B=exec", "C=exec", "A", "NOSUCH");
-    _cleanup_strv_ char **env = environment(&c, false, exec_env);
+    _cleanup_strv_ char **env = environment(&c, false, NULL, exec_env);
     _cleanup_free_ char *got = joined(env);
     assert_string_equal(got, "PATH=/bin|HOSTNAME=box|B=exec|C=exec");
-    _cleanup_strv_ char **tty = environment(&c, true, NULL);
+    _cleanup_strv_ char **tty = environment(&c, true, NULL, NULL);
     _cleanup_free_ char *got_tty = joined(tty);
     assert_string_equal(got_tty, "PATH=/bin|HOSTNAME=box|TERM=xterm|A=ctr|B=ctr");
     json_decref(c.config);
     c.config = json_object(); /* no Env, no Hostname: dockerd's PATH */
-    _cleanup_strv_ char **bare = environment(&c, false, NULL);
+    _cleanup_strv_ char **bare = environment(&c, false, NULL, NULL);
     _cleanup_free_ char *got_bare = joined(bare);
     assert_string_equal(got_bare, "PATH=" PLAN_DEFAULT_PATH "|HOSTNAME=");
+    /* a link's variables come before the container's Env, which overrides them */
+    json_t *links = json_pack("[ss]", "DB_NAME=/x/db", "HOSTNAME=link");
+    _cleanup_strv_ char **linked = environment(&c, false, links, NULL);
+    _cleanup_free_ char *got_linked = joined(linked);
+    assert_string_equal(got_linked, "PATH=" PLAN_DEFAULT_PATH "|HOSTNAME=link|DB_NAME=/x/db");
+    json_decref(links);
     json_decref(c.config);
     json_decref(exec_env);
 }

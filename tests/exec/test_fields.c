@@ -209,7 +209,6 @@ static void test_refused_by_name(void **state)
         {"", "\"VolumeDriver\":\"x\"",
          "HostConfig.VolumeDriver \"x\" (--volume-driver): volume plugins are not supported yet, "
          "only the local driver"},
-        {"", "\"Links\":[\"a:b\"]", "HostConfig.Links (--link) is not supported yet"},
         {"", "\"StorageOpt\":{\"size\":\"1G\"}",
          "HostConfig.StorageOpt (--storage-opt) is not supported yet"},
         {"", "\"Annotations\":{\"a\":\"b\"}",

@@ -294,8 +294,7 @@ static void test_extra_hosts(void **state)
     refused(NULL, "{\"ExtraHosts\":[\"x\"]}", "bad format for add-host: \"x\"");
     refused(NULL, "{\"ExtraHosts\":[\"x:01.2.3.4\"]}",
             "invalid IP address in add-host: \"01.2.3.4\"");
-    refused(NULL, "{\"ExtraHosts\":[\"gw:host-gateway\"]}",
-            "add-host \"gw:host-gateway\": host-gateway is not supported yet");
+    accepted(NULL, "{\"ExtraHosts\":[\"gw:host-gateway\"]}"); /* its address: at start */
     refused(NULL, "{\"Dns\":[\"8.8.8.8\",\"1.1.1.1\\nnameserver 6.6.6.6\"]}",
             "bad nameserver address 1.1.1.1\nnameserver 6.6.6.6");
 }
@@ -383,7 +382,10 @@ static void test_runtime_and_unsupported(void **state)
     accepted(NULL, "{\"Runtime\":\"io.containerd.runc.v2\"}");
     accepted(NULL, "{\"Runtime\":\"berth\"}");
     refused(NULL, "{\"Runtime\":\"kata\"}", "unknown or invalid runtime name: kata");
-    refused(NULL, "{\"Links\":[\"a:b\"]}", "HostConfig.Links (--link) is not supported yet");
+    accepted(NULL, "{\"Links\":[\"a:b\"]}"); /* the linked container is looked up later */
+    refused(NULL, "{\"NetworkMode\":\"host\",\"Links\":[\"a:b\"]}",
+            "conflicting options: host type networking can't be used with links. This would "
+            "result in undefined behavior");
     accepted(NULL, "{\"DeviceCgroupRules\":[\"c 1:3 r\"]}");
     refused(NULL, "{\"DeviceCgroupRules\":[\"c 1:3 x\"]}",
             "invalid device cgroup rule format: 'c 1:3 x'");

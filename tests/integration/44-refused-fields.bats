@@ -107,7 +107,7 @@ print(c.containers.run('busybox', 'echo from-py', remove=True).decode().strip())
     --mount type=volume,src=named,dst=/p,volume-driver=nfsplug
   refused_run 'HostConfig.Mounts[0].VolumeOptions.Subpath (--mount volume-subpath=) is not supported yet' \
     --mount type=volume,src=named,dst=/p,volume-subpath=sub
-  refused_run "HostConfig.Links (--link) is not supported yet" --link other:alias
+  refused_run "could not get container for other: No such container: other" --link other:alias
   refused_run "network mynet not found" --network mynet
   refused_run "invalid endpoint settings:
 user specified IP address is supported on user defined networks only" --ip 10.0.0.5
