@@ -59,6 +59,11 @@ static int prepare_user(struct exec_env *env, const struct container *c, const c
     struct usernet *un = env->nets ? usernets_find(env->nets, mode) : NULL;
     if (!un)
         return berth_user_error(err, ENOENT, "network %s not found", mode);
+    if (json_is_true(json_object_get(c->net_request, "Detached")))
+        return berth_user_error(err, EINVAL,
+                                "a start without the network it was created on (%s, "
+                                "disconnected) is not supported yet",
+                                mode);
     if (!un->br)
         return berth_user_error(err, EIO, "network %s: its bridge is not set up", un->name);
     struct ctrnet *n = xcalloc(1, sizeof(*n));

@@ -43,9 +43,17 @@ struct net_job {
     void *ctx;
 };
 
+/* Its first network's record dropped by a disconnect while it was stopped (compose's disconnect
+ * and connect again with the service's aliases): NetworkMode stays, as dockerd's. */
+static bool detached(const struct container *c)
+{
+    return json_is_true(json_object_get(c->net_request, "Detached"));
+}
+
 bool ctrnet_on_network(const struct container *c, const char *name)
 {
-    return !strcmp(ctr_network_mode(c), name) || json_object_get(c->net_more, name) != NULL ||
+    return (!strcmp(ctr_network_mode(c), name) && !detached(c)) ||
+           json_object_get(c->net_more, name) != NULL ||
            json_object_get(json_object_get(c->net, "Extra"), name) != NULL;
 }
 
@@ -185,6 +193,14 @@ int ctrnet_connect(struct exec_env *env, struct container *c, struct usernet *un
     int r = check_mode(c, err);
     if (r < 0)
         return r;
+    if (!c->run && !strcmp(ctr_network_mode(c), un->name)) { /* its first network again */
+        if (detached(c)) {
+            json_decref(c->net_request);
+            c->net_request = ctr_endpoint_request(epcfg);
+        }
+        ctr_save(c, done, ctx);
+        return 0;
+    }
     if (!c->run) { /* created or stopped: it joins at its next start (twice: nothing new) */
         if (!ctrnet_on_network(c, un->name)) {
             json_t *req = ctr_endpoint_request(epcfg);
@@ -264,11 +280,16 @@ int ctrnet_disconnect(struct exec_env *env, struct container *c, struct usernet 
     if (!ctrnet_on_network(c, un->name))
         return berth_error(err, EINVAL, "container %s is not connected to network %s", c->id,
                            un->name);
-    if (!strcmp(ctr_network_mode(c), un->name))
+    bool first = !strcmp(ctr_network_mode(c), un->name);
+    if (first && c->run)
         return berth_user_error(err, EINVAL,
-                                "disconnecting a container from the network it was created on "
-                                "is not supported yet");
+                                "disconnecting a running container from the network it was "
+                                "started on is not supported yet");
     if (!c->run) { /* created or stopped: the record goes */
+        if (first) {
+            json_decref(c->net_request);
+            c->net_request = json_pack("{sb}", "Detached", true);
+        }
         json_object_del(c->net_more, un->name);
         ctr_save(c, done, ctx);
         return 0;

@@ -69,13 +69,15 @@ int ctrnet_prepare_more(struct exec_env *env, const struct container *c, struct 
 {
     size_t k = json_object_size(c->net_more) + 1;
     if (k > CTRNET_MAX_NETS)
-        return berth_user_error(err, EINVAL, "more than %d networks per container are not supported yet",
+        return berth_user_error(err, EINVAL,
+                                "more than %d networks per container are not supported yet",
                                 CTRNET_MAX_NETS);
     struct gw_rank rank[CTRNET_MAX_NETS];
-    rank[0] = (struct gw_rank){.n = prim,
-                               .name = prim->un ? prim->un->name : "bridge",
-                               .prio = json_integer_value(json_object_get(c->net_request, "GwPriority")),
-                               .internal = prim->un && prim->un->internal};
+    rank[0] =
+        (struct gw_rank){.n = prim,
+                         .name = prim->un ? prim->un->name : "bridge",
+                         .prio = json_integer_value(json_object_get(c->net_request, "GwPriority")),
+                         .internal = prim->un && prim->un->internal};
     size_t n = 1;
     const char *name;
     json_t *req;

@@ -200,7 +200,7 @@ static json_t *networks_json(const struct container *c)
 {
     const char *mode = ctr_network_mode(c);
     json_t *nets = json_object();
-    if (strncmp(mode, "container:", 10) != 0)
+    if (strncmp(mode, "container:", 10) != 0 && ctrnet_on_network(c, mode))
         json_object_set_new(nets, mode, endpoint_json(c));
     const char *name; /* networks connected (eth1...): their endpoints while it runs */
     json_t *req, *extra = json_object_get(c->net, "Extra");
