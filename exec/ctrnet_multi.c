@@ -110,7 +110,7 @@ int ctrnet_prepare_more(struct exec_env *env, const struct container *c, struct 
         rank[i].n->no_gateway = i != best;
         if (i == 0)
             continue;
-        snprintf(rank[i].n->ifname, IFNAMSIZ, "eth%zu", i);
+        snprintf(rank[i].n->ifname, IFNAMSIZ, "eth%u", (unsigned)i % CTRNET_MAX_NETS);
         *tail = rank[i].n;
         tail = &rank[i].n->extra;
     }
