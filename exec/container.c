@@ -73,6 +73,8 @@ static json_t *ctr_json(const struct container *c)
         json_object_set(j, "BridgeEndpoint", c->net);
     if (c->net_request)
         json_object_set(j, "EndpointRequest", c->net_request);
+    if (json_object_size(c->net_more))
+        json_object_set(j, "EndpointsMore", c->net_more);
     if (json_array_size(c->mounts))
         json_object_set(j, "MountPoints", c->mounts);
     return j;
@@ -115,6 +117,8 @@ static struct container *ctr_from_json(const json_t *j)
     c->net = json_is_object(net) ? json_incref(net) : NULL;
     json_t *req = json_object_get(j, "EndpointRequest");
     c->net_request = json_is_object(req) ? json_incref(req) : NULL;
+    json_t *more = json_object_get(j, "EndpointsMore");
+    c->net_more = json_is_object(more) ? json_incref(more) : NULL;
     json_t *mounts = json_object_get(j, "MountPoints");
     c->mounts = json_is_array(mounts) ? json_incref(mounts) : json_array();
     if (!c->config)
@@ -138,6 +142,7 @@ void ctr_free(struct container *c)
     json_decref(c->trace);
     json_decref(c->net);
     json_decref(c->net_request);
+    json_decref(c->net_more);
     json_decref(c->mounts);
     free(c->name);
     free(c->created);

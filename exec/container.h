@@ -56,6 +56,9 @@ struct container {
     json_t *trace;       /* the last start's phase timings, in microseconds */
     json_t *net_request; /* NetworkingConfig.EndpointsConfig's entry of its user network (--ip
                           * as IPAMConfig, --network-alias as Aliases), NULL: none */
+    json_t *net_more;    /* the other networks it is on (docker network connect, or a second
+                          * --network at create), in the order they were added: user network
+                          * name -> {IPv4Address, Aliases, GwPriority}; NULL: none */
     json_t *net;         /* its endpoint on the default bridge (exec/ctrnet.c): NetworkID, and while
                           * it runs EndpointID, IPAddress, IPPrefixLen, Gateway, MacAddress, HostIf;
                           * NULL when it never ran there */

@@ -128,23 +128,40 @@ static int command_of(const json_t *config, char **path, json_t **args, struct b
     return 0;
 }
 
-/* A user network's endpoint settings (--ip, --network-alias), kept for its starts. */
-static void keep_endpoint_request(struct container *c, const json_t *body)
+/* What a user network's EndpointsConfig entry asks for (--ip, --network-alias, gw-priority). */
+json_t *ctr_endpoint_request(const json_t *ep)
 {
-    const char *mode = json_get_str(c->host_config, "NetworkMode");
-    if (!ctrnet_user_mode(mode))
-        return;
-    json_t *eps = json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
-    json_t *ep = json_object_get(eps, mode);
-    if (!json_is_object(ep))
-        return;
     json_t *req = json_object();
     const char *ip = json_get_str(json_object_get(ep, "IPAMConfig"), "IPv4Address");
     if (ip && *ip)
         json_object_set_new(req, "IPv4Address", json_string(ip));
     if (json_is_array(json_object_get(ep, "Aliases")))
         json_object_set(req, "Aliases", json_object_get(ep, "Aliases"));
-    c->net_request = req;
+    if (json_integer_value(json_object_get(ep, "GwPriority")))
+        json_object_set(req, "GwPriority", json_object_get(ep, "GwPriority"));
+    return req;
+}
+
+/* A user network's endpoint settings, kept for its starts; the other user networks of
+ * EndpointsConfig (docker run --network a --network b) join at start as connected ones. */
+static void keep_endpoint_request(struct container *c, const json_t *body)
+{
+    const char *mode = json_get_str(c->host_config, "NetworkMode");
+    json_t *eps = json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
+    const char *name;
+    json_t *ep;
+    json_object_foreach(eps, name, ep)
+    {
+        if (!json_is_object(ep) || !ctrnet_user_mode(name))
+            continue;
+        if (mode && !strcmp(name, mode)) {
+            c->net_request = ctr_endpoint_request(ep);
+            continue;
+        }
+        if (!c->net_more)
+            c->net_more = json_object();
+        json_object_set_new(c->net_more, name, ctr_endpoint_request(ep));
+    }
 }
 
 int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, const char *name,

@@ -9,6 +9,9 @@
 #include "exec/container.h"
 #include "fs/image.h"
 
+/* What a user network's EndpointsConfig entry asks for, as c->net_request and c->net_more keep
+ * it: {IPv4Address, Aliases, GwPriority} of those given. */
+json_t *ctr_endpoint_request(const json_t *ep);
 /* Reactor thread, no I/O. name may be NULL (one is generated). warnings gets dockerd's
  * warning strings. On success *out is a container not yet in the store. */
 int ctr_build(struct ctr_store *cs, struct image_store *is, const json_t *body, const char *name,

@@ -60,6 +60,11 @@ static int prepare_user(struct exec_env *env, const struct container *c, const c
     struct usernet *un = env->nets ? usernets_find(env->nets, mode) : NULL;
     if (!un)
         return berth_user_error(err, ENOENT, "network %s not found", mode);
+    if (json_is_true(json_object_get(c->net_request, "Detached")))
+        return berth_user_error(err, EINVAL,
+                                "a start without the network it was created on (%s, "
+                                "disconnected) is not supported yet",
+                                mode);
     if (!un->br)
         return berth_user_error(err, EIO, "network %s: its bridge is not set up", un->name);
     struct ctrnet *n = xcalloc(1, sizeof(*n));
@@ -78,8 +83,9 @@ static int prepare_user(struct exec_env *env, const struct container *c, const c
     return 0;
 }
 
-int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrnet **out,
-                   struct berth_err **err)
+/* Its first network's endpoint (NULL for none, host, container:X). */
+static int prepare_primary(struct exec_env *env, const struct container *c, struct ctrnet **out,
+                           struct berth_err **err)
 {
     *out = NULL;
     if (!ctrnet_on_bridge(c->host_config, env->default_bridge)) {
@@ -101,14 +107,31 @@ int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrne
     return 0;
 }
 
-/* Pool: what the DNS server will need (its netns held, the upstream resolvers: --dns, else the
- * host's; none on an internal network, as dockerd forwards nothing from there). */
-static void dns_prepare(struct ctrnet *n, const struct container *c)
+int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrnet **out,
+                   struct berth_err **err)
 {
-    n->dns_netns = fcntl(n->netns, F_DUPFD_CLOEXEC, 0);
-    if (n->un->internal)
+    int r = prepare_primary(env, c, out, err);
+    if (r < 0 || !json_object_size(c->net_more))
+        return r;
+    if (!*out)
+        return berth_user_error(err, EINVAL, "network bridge not found");
+    if ((r = ctrnet_prepare_more(env, c, *out, err)) < 0) {
+        ctrnet_release(env, take_ptr(*out), NULL);
+        return r;
+    }
+    return 0;
+}
+
+bool ctrnet_wants_resolver(const struct ctrnet *n)
+{
+    return n && (n->un || n->extra);
+}
+
+void ctrnet_dns_upstreams(const json_t *host_config, bool internal, struct dns_ctr_config *cfg)
+{
+    if (internal)
         return;
-    json_t *dns = json_object_get(c->host_config, "Dns"), *v;
+    json_t *dns = json_object_get(host_config, "Dns"), *v;
     size_t i;
     struct buf text = {0};
     if (json_array_size(dns)) {
@@ -124,9 +147,15 @@ static void dns_prepare(struct ctrnet *n, const struct container *c)
     }
     buf_reserve(&text, 1);
     text.data[text.len] = '\0';
-    n->dns_cfg.nupstream =
-        dns_upstreams_parse(text.data, "127.0.0.11", n->dns_cfg.upstream, DNS_MAX_UPSTREAM);
+    cfg->nupstream = dns_upstreams_parse(text.data, "127.0.0.11", cfg->upstream, DNS_MAX_UPSTREAM);
     buf_free(&text);
+}
+
+/* Pool: what the DNS server will need: its netns held, the upstream resolvers. */
+static void dns_prepare(struct ctrnet *n, const struct container *c)
+{
+    n->dns_netns = fcntl(n->netns, F_DUPFD_CLOEXEC, 0);
+    ctrnet_dns_upstreams(c->host_config, n->un && n->un->internal, &n->dns_cfg);
 }
 
 int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err **err)
@@ -139,14 +168,20 @@ int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err *
     n->netns_us = t1 - t0;
     if (r < 0)
         return berth_error_wrap(err, "failed to set up container networking");
-    struct netbr_ctr who = {
-        .id = c->id, .name = c->name, .config = c->config, .host_config = c->host_config};
+    struct netbr_ctr who = {.id = c->id,
+                            .name = c->name,
+                            .config = c->config,
+                            .host_config = c->host_config,
+                            .no_gateway = n->no_gateway};
     r = netbr_endpoint_plumb(n->br, &n->ep, n->netns, &who, &n->ports, err);
+    if (r == 0) {
+        n->plumbed = true;
+        r = n->extra ? ctrnet_setup_more(n, c, err) : 0;
+    }
     n->plumb_us = mono_us() - t1;
     if (r < 0)
         return berth_error_wrap(err, "failed to set up container networking");
-    n->plumbed = true;
-    if (n->un)
+    if (ctrnet_wants_resolver(n))
         dns_prepare(n, c);
     return 0;
 }
@@ -168,6 +203,11 @@ void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
 {
     if (!n)
         return;
+    for (struct ctrnet *x = n->extra; x; x = x->extra) {
+        if (x->plumbed)
+            netbr_endpoint_unplumb(x->br, &x->ep, ctr_id, false);
+        x->plumbed = false;
+    }
     if (n->plumbed) /* the firewall's rules; the pair goes with the netns below */
         netbr_endpoint_unplumb(n->br, &n->ep, ctr_id, false);
     n->plumbed = false;
@@ -246,28 +286,33 @@ static void links_view(struct ctrnet *n, const struct container *c)
     size_t i, count = json_array_size(links);
     if (!count)
         return;
-    n->link_alias = xcalloc(count, sizeof(char *));
-    n->link_name = xcalloc(count, sizeof(char *));
-    json_array_foreach(links, i, v)
-    {
-        if (ctrlinks_parse(json_string_value(v), &n->link_name[n->nlinks],
-                           &n->link_alias[n->nlinks], NULL) == 0)
-            n->nlinks++;
+    if (!n->link_alias) { /* once: a later connect starts the server again with the same */
+        n->link_alias = xcalloc(count, sizeof(char *));
+        n->link_name = xcalloc(count, sizeof(char *));
+        json_array_foreach(links, i, v)
+        {
+            if (ctrlinks_parse(json_string_value(v), &n->link_name[n->nlinks],
+                               &n->link_alias[n->nlinks], NULL) == 0)
+                n->nlinks++;
+        }
     }
     n->view.link_alias = (const char *const *)n->link_alias;
     n->view.link_name = (const char *const *)n->link_name;
     n->view.nlinks = n->nlinks;
 }
 
-/* Reactor: its names on the network, and its server in its netns. */
-static void dns_start(struct ctrnet *n, struct exec_env *env, const struct container *c)
+void ctrnet_dns_start(struct ctrnet *n, struct exec_env *env, const struct container *c)
 {
     if (!env->dns)
         env->dns = dns_server_new(env->r, env->pool, NULL);
-    ctrnet_names_change(n, true);
-    n->dns_added = true;
-    n->views[0] = n->un->dns;
-    n->view = (struct dns_names_view){.nets = n->views, .n = 1};
+    n->view = (struct dns_names_view){.nets = n->views, .n = 0};
+    if (n->un) {
+        ctrnet_names_change(n, true);
+        n->dns_added = true;
+        n->views[n->view.n++] = n->un->dns;
+    }
+    for (const struct ctrnet *x = n->extra; x && n->view.n < CTRNET_MAX_NETS; x = x->extra)
+        n->views[n->view.n++] = x->un->dns;
     links_view(n, c);
     bool ndots = false;
     size_t i;
@@ -316,8 +361,12 @@ void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c)
 {
     if (!n)
         return;
-    if (n->un)
-        dns_start(n, env, c);
+    for (struct ctrnet *x = n->extra; x; x = x->extra) { /* c->net_more's, at start */
+        ctrnet_names_change(x, true);
+        x->dns_added = true;
+    }
+    if (ctrnet_wants_resolver(n))
+        ctrnet_dns_start(n, env, c);
     json_t *j = ctrnet_endpoint_json(n);
     /* what inspect and the list show of its ports: those published, else those only exposed */
     json_t *ports = n->ports ? json_incref(n->ports) : ports_settings_json(c->config, NULL, 0);
@@ -329,6 +378,8 @@ void ctrnet_record(struct ctrnet *n, struct exec_env *env, struct container *c)
     }
     json_decref(c->net);
     c->net = j;
+    for (struct ctrnet *x = n->extra; x; x = x->extra)
+        ctrnet_record_extra(c, x);
 }
 
 /* "container:X" names c, by ID (ns_settle's form) or name. */
@@ -384,6 +435,7 @@ void ctrnet_release(struct exec_env *env, struct ctrnet *n, struct container *c)
     netbr_endpoint_release(n->br, &n->ep);
     ctrnet_spawned(n);
     json_decref(n->ports);
+    json_decref(n->aliases);
     free(n);
 }
 

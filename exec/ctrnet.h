@@ -44,6 +44,9 @@ void ctrnet_hosts_line(const struct ctrnet *n, const char *hostname, const char 
                        struct buf *out);
 void ctrnet_hosts_record(const char *ip, const char *hostname, const char *domainname,
                          struct buf *out);
+/* Whether its container gets the embedded DNS server (127.0.0.11): on a user network, or on the
+ * default bridge with a user network connected (dockerd starts its resolver then). */
+bool ctrnet_wants_resolver(const struct ctrnet *n);
 /* Timings of the start's network phases (0 when not on the bridge). */
 void ctrnet_times(const struct ctrnet *n, int64_t *netns_us, int64_t *plumb_us);
 

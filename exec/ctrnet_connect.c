@@ -1,7 +1,10 @@
-/* exec/ctrnet_connect.c — docker network connect and disconnect of a running container: a
+/* exec/ctrnet_connect.c — docker network connect and disconnect. A running container gets a
  * second endpoint (eth1, eth2, ...) plumbed into its netns on the pool, without a default route
  * (its primary network keeps that), its names added to the network and the network to what its
- * DNS server answers; disconnect deletes the veth and gives the address back. */
+ * DNS server answers (one on the default bridge gets the server and 127.0.0.11 then, as
+ * dockerd starts its resolver and rewrites resolv.conf when a user network joins); disconnect
+ * deletes the veth and gives the address back. Either way the network is kept in (or dropped
+ * from) c->net_more, so a created or stopped container joins it at its next start. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,9 +16,12 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "exec/create.h"
 #include "exec/ctrnet_priv.h"
 #include "exec/effective.h"
+#include "exec/resolvconf.h"
 #include "exec/run.h"
+#include "fs/atomic.h"
 
 struct net_job {
     struct pool_job job;
@@ -23,16 +29,31 @@ struct net_job {
     char id[65];
     pid_t pid;
     struct ctrnet *x;
-    json_t *aliases; /* --alias of the connect */
+    json_t *req; /* the connect's endpoint request (--ip, --alias), kept in c->net_more */
+    /* the default bridge's container that gets the embedded DNS server now: its netns, the
+     * upstream resolvers, and its resolv.conf rewritten (path, DnsSearch, DnsOptions) */
+    bool resolver;
+    int dns_netns;
+    struct dns_ctr_config dns_cfg;
+    json_t *host_config;
+    char *resolv_path;
     int res;
     struct berth_err *err;
     ctr_done_fn done;
     void *ctx;
 };
 
+/* Its first network's record dropped by a disconnect while it was stopped (compose's disconnect
+ * and connect again with the service's aliases): NetworkMode stays, as dockerd's. */
+static bool detached(const struct container *c)
+{
+    return json_is_true(json_object_get(c->net_request, "Detached"));
+}
+
 bool ctrnet_on_network(const struct container *c, const char *name)
 {
-    return !strcmp(ctr_network_mode(c), name) ||
+    return (!strcmp(ctr_network_mode(c), name) && !detached(c)) ||
+           json_object_get(c->net_more, name) != NULL ||
            json_object_get(json_object_get(c->net, "Extra"), name) != NULL;
 }
 
@@ -77,6 +98,26 @@ static void pick_ifname(const struct ctrnet *prim, char out[IFNAMSIZ])
     }
 }
 
+/* Pool: the DNS server's netns and upstreams, and resolv.conf as for a user network's container,
+ * written over the file the container has mounted (in place: it is bind-mounted). */
+static void resolver_prepare(struct net_job *j, int netns)
+{
+    j->dns_netns = fcntl(netns, F_DUPFD_CLOEXEC, 0);
+    ctrnet_dns_upstreams(j->host_config, false, &j->dns_cfg);
+    _cleanup_free_ char *host = NULL;
+    size_t len;
+    if (fs_read_file("/etc/resolv.conf", &host, &len, NULL) < 0)
+        host = xstrdup("");
+    _cleanup_free_ char *text =
+        resolvconf_build_user(host, json_object_get(j->host_config, "DnsSearch"),
+                              json_object_get(j->host_config, "DnsOptions"));
+    int fd = open(j->resolv_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+        log_warn("%s: %s", j->resolv_path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
 static void connect_work(struct pool_job *job)
 {
     struct net_job *j = (struct net_job *)job;
@@ -89,24 +130,28 @@ static void connect_work(struct pool_job *job)
     }
     struct netbr_ctr who = {.id = j->id, .ifname = j->x->ifname, .no_gateway = true};
     j->res = netbr_endpoint_plumb(j->x->br, &j->x->ep, fd, &who, &j->x->ports, &j->err);
+    if (j->res == 0 && j->resolver)
+        resolver_prepare(j, fd);
     close(fd);
 }
 
-/* c->net's Extra: the endpoints of the networks connected while it runs, by network name. */
-static void record_extra(struct container *c, const struct ctrnet *x, const json_t *aliases)
+static void job_free(struct net_job *j)
 {
-    if (!c->net)
-        c->net = json_object();
-    json_t *extra = json_object_get(c->net, "Extra");
-    if (!extra) {
-        extra = json_object();
-        json_object_set_new(c->net, "Extra", extra);
-    }
-    json_t *ep = ctrnet_endpoint_json(x);
-    if (json_array_size(aliases))
-        json_object_set(ep, "Aliases", (json_t *)aliases);
-    json_object_set_new(ep, "Name", json_string(x->un->name));
-    json_object_set_new(extra, x->un->name, ep);
+    json_decref(j->req);
+    json_decref(j->host_config);
+    free(j->resolv_path);
+    if (j->dns_netns >= 0)
+        close(j->dns_netns);
+    berth_err_free(j->err);
+    free(j);
+}
+
+/* Kept for its next starts (dockerd keeps it in NetworkSettings.Networks). */
+static void keep(struct container *c, const char *net, json_t *req)
+{
+    if (!c->net_more)
+        c->net_more = json_object();
+    json_object_set(c->net_more, net, req);
 }
 
 static void connect_done(struct pool_job *job)
@@ -125,14 +170,20 @@ static void connect_done(struct pool_job *job)
         prim->extra = x;
         ctrnet_names_change(x, true);
         x->dns_added = true;
-        if (prim->un && prim->view.n < CTRNET_MAX_NETS)
+        if (j->resolver && !prim->dns && j->dns_netns >= 0) { /* its first user network */
+            prim->dns_netns = j->dns_netns;
+            j->dns_netns = -1;
+            prim->dns_cfg = j->dns_cfg;
+            ctrnet_dns_start(prim, j->env, c);
+        } else if (ctrnet_wants_resolver(prim) && prim->view.n < CTRNET_MAX_NETS) {
             prim->views[prim->view.n++] = x->un->dns;
-        record_extra(c, x, j->aliases);
+        }
+        ctrnet_record_extra(c, x);
+        keep(c, x->un->name, j->req);
+        ctr_save(c, NULL, NULL);
     }
     j->done(j->ctx, j->res, j->err);
-    json_decref(j->aliases);
-    berth_err_free(j->err);
-    free(j);
+    job_free(j);
 }
 
 int ctrnet_connect(struct exec_env *env, struct container *c, struct usernet *un,
@@ -142,10 +193,26 @@ int ctrnet_connect(struct exec_env *env, struct container *c, struct usernet *un
     int r = check_mode(c, err);
     if (r < 0)
         return r;
-    if (!c->run || c->state.status != CTR_RUNNING || !prim)
-        return berth_user_error(err, EINVAL,
-                                "network connect of a container that is not running is not "
-                                "supported yet");
+    if (!c->run && !strcmp(ctr_network_mode(c), un->name)) { /* its first network again */
+        if (detached(c)) {
+            json_decref(c->net_request);
+            c->net_request = ctr_endpoint_request(epcfg);
+        }
+        ctr_save(c, done, ctx);
+        return 0;
+    }
+    if (!c->run) { /* created or stopped: it joins at its next start (twice: nothing new) */
+        if (!ctrnet_on_network(c, un->name)) {
+            json_t *req = ctr_endpoint_request(epcfg);
+            json_object_set_new(req, "NetworkID", json_string(un->id));
+            keep(c, un->name, req);
+            json_decref(req);
+        }
+        ctr_save(c, done, ctx);
+        return 0;
+    }
+    if (!prim)
+        return berth_user_error(err, EINVAL, "container %.12s is not running", c->id);
     if (!un->br)
         return berth_user_error(err, EIO, "network %s: its bridge is not set up", un->name);
     if (ctrnet_on_network(c, un->name))
@@ -167,15 +234,24 @@ int ctrnet_connect(struct exec_env *env, struct container *c, struct usernet *un
         free(x);
         return r;
     }
-    x->dns_names = ctrnet_dns_names(c, json_object_get(epcfg, "Aliases"));
+    json_t *aliases = json_object_get(epcfg, "Aliases");
+    x->aliases = json_array_size(aliases) ? json_incref(aliases) : NULL;
+    x->dns_names = ctrnet_dns_names(c, aliases);
     struct net_job *j = xcalloc(1, sizeof(*j));
     *j = (struct net_job){.job = {.work = connect_work, .done = connect_done},
                           .env = env,
                           .pid = c->state.pid,
                           .x = x,
-                          .aliases = json_incref(json_object_get(epcfg, "Aliases")),
+                          .req = ctr_endpoint_request(epcfg),
+                          .resolver = !ctrnet_wants_resolver(prim),
+                          .dns_netns = -1,
                           .done = done,
                           .ctx = ctx};
+    json_object_set_new(j->req, "NetworkID", json_string(un->id));
+    if (j->resolver) {
+        j->host_config = json_deep_copy(c->host_config); /* read on the pool */
+        j->resolv_path = xasprintf("%s/resolv.conf", c->dir);
+    }
     memcpy(j->id, c->id, sizeof(j->id));
     pool_submit(env->pool, POOL_LATENCY, &j->job);
     return 0;
@@ -194,7 +270,7 @@ static void disconnect_done(struct pool_job *job)
     struct net_job *j = (struct net_job *)job;
     ctrnet_release(j->env, j->x, NULL);
     j->done(j->ctx, 0, NULL);
-    free(j);
+    job_free(j);
 }
 
 int ctrnet_disconnect(struct exec_env *env, struct container *c, struct usernet *un,
@@ -204,32 +280,45 @@ int ctrnet_disconnect(struct exec_env *env, struct container *c, struct usernet 
     if (!ctrnet_on_network(c, un->name))
         return berth_error(err, EINVAL, "container %s is not connected to network %s", c->id,
                            un->name);
-    if (!prim || prim->un == un)
+    bool first = !strcmp(ctr_network_mode(c), un->name);
+    if (first && c->run)
         return berth_user_error(err, EINVAL,
-                                "disconnecting a container from the network it was started on "
-                                "is not supported yet");
-    struct ctrnet **at = &prim->extra;
-    while (*at && (*at)->un != un)
+                                "disconnecting a running container from the network it was "
+                                "started on is not supported yet");
+    if (!c->run) { /* created or stopped: the record goes */
+        if (first) {
+            json_decref(c->net_request);
+            c->net_request = json_pack("{sb}", "Detached", true);
+        }
+        json_object_del(c->net_more, un->name);
+        ctr_save(c, done, ctx);
+        return 0;
+    }
+    struct ctrnet **at = prim ? &prim->extra : NULL;
+    while (at && *at && (*at)->un != un)
         at = &(*at)->extra;
-    if (!*at)
+    if (!at || !*at)
         return berth_error(err, EINVAL, "container %s is not connected to network %s", c->id,
                            un->name);
     struct ctrnet *x = *at;
     *at = x->extra;
     x->extra = NULL;
-    for (size_t i = 1; i < prim->view.n; i++) /* its DNS server no longer answers for it */
-        if (prim->views[i] == un->dns) {
+    for (size_t i = 0; i < prim->view.n; i++) /* its DNS server no longer answers for it */
+        if (prim->views[i] == un->dns && (i > 0 || !prim->un)) {
             memmove(&prim->views[i], &prim->views[i + 1],
                     (prim->view.n - i - 1) * sizeof(prim->views[0]));
             prim->view.n--;
             break;
         }
     json_object_del(json_object_get(c->net, "Extra"), un->name);
+    json_object_del(c->net_more, un->name);
+    ctr_save(c, NULL, NULL);
     struct net_job *j = xcalloc(1, sizeof(*j));
     *j = (struct net_job){.job = {.work = disconnect_work, .done = disconnect_done},
                           .env = env,
                           .pid = c->state.pid,
                           .x = x,
+                          .dns_netns = -1,
                           .done = done,
                           .ctx = ctx};
     memcpy(j->id, c->id, sizeof(j->id));

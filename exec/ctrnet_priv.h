@@ -39,11 +39,28 @@ struct ctrnet {
      * list, which releases them with itself */
     struct ctrnet *extra;
     char ifname[IFNAMSIZ];
+    bool no_gateway; /* another of its networks has the default route (dockerd's choice) */
+    json_t *aliases; /* a connected network's --alias (shown by inspect) */
 };
 
 /* dockerd's DNSNames: the container's name, the aliases, its short ID (a JSON array). */
 json_t *ctrnet_dns_names(const struct container *c, const json_t *aliases);
 /* Reactor: its names on its network added or removed. */
 void ctrnet_names_change(struct ctrnet *n, bool add);
+/* Pool: the upstream resolvers of its embedded DNS server into cfg (--dns, else the host's; none
+ * on an internal network, as dockerd forwards nothing from there). */
+void ctrnet_dns_upstreams(const json_t *host_config, bool internal, struct dns_ctr_config *cfg);
+/* Reactor: its embedded DNS server started in n->dns_netns (its own names added on a user
+ * network), answering for its network and each connected one. */
+void ctrnet_dns_start(struct ctrnet *n, struct exec_env *env, const struct container *c);
+/* A connected network's endpoint in c->net's Extra (what inspect shows while it runs). */
+void ctrnet_record_extra(struct container *c, const struct ctrnet *x);
+/* Reactor, at ctr_start: the endpoints of c->net_more on prim's list, eth1... in dockerd's order
+ * (gw-priority, non-internal, name), the default route through the best of all of them. */
+int ctrnet_prepare_more(struct exec_env *env, const struct container *c, struct ctrnet *prim,
+                        struct berth_err **err);
+/* Pool, after the primary's plumbing: each extra endpoint into n->netns. */
+int ctrnet_setup_more(struct ctrnet *n, const struct container *c, struct berth_err **err);
+
 /* Its endpoint's JSON as c->net keeps it (NetworkID, address, prefix, gateway, MAC, ...). */
 json_t *ctrnet_endpoint_json(const struct ctrnet *n);

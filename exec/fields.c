@@ -256,7 +256,8 @@ static int mount_type(struct fields_ctx *x, const struct field_row *row, const j
 }
 
 /* One endpoint per network the container joins. The CLI names the network it runs on (or
- * "default"); any other network is user-defined. */
+ * "default"); others are user-defined networks it joins at start as connected ones (API 1.44's
+ * several networks at create), except beside host, none and container:X, with dockerd's words. */
 static int endpoints(struct fields_ctx *x, const struct field_row *row, const json_t *v,
                      const char *at, struct berth_err **err)
 {
@@ -269,11 +270,21 @@ static int endpoints(struct fields_ctx *x, const struct field_row *row, const js
         bool ok = strcmp(name, x->net) == 0;
         for (const char *const *k = known; !ok && *k; k++)
             ok = strcmp(name, *k) == 0;
-        if (!ok) /* a second network at create: docker network connect after it */
+        if (ok)
+            continue;
+        if (!strcmp(x->net, "host"))
             return berth_user_error(err, EINVAL,
-                                    "%s.%s (--network %s): a container on more than one network "
-                                    "at create is not supported yet",
-                                    at, name, name);
+                                    "container cannot be disconnected from host network or "
+                                    "connected to host network");
+        if (!strncmp(x->net, "container:", 10))
+            return berth_user_error(err, EINVAL,
+                                    "container sharing network namespace with another container "
+                                    "or host cannot be connected to any other network");
+        if (!strcmp(x->net, "none"))
+            return berth_user_error(err, EINVAL,
+                                    "container cannot be connected to multiple networks with one "
+                                    "of the networks in private (none) mode");
+        (void)at;
     }
     return 0;
 }
@@ -549,8 +560,8 @@ const struct field_row fields_table[] = {
 
     /* ---- NetworkingConfig ---- */
     {"NetworkingConfig.EndpointsConfig", H, "--network",
-     "the network the container runs on; "
-     "others are user-defined networks, refused",
+     "the network the container runs on; other user-defined networks join at start "
+     "(eth1...)",
      endpoints, EARLY},
     {"NetworkingConfig.EndpointsConfig{}.IPAMConfig", R, "--ip, --ip6, --link-local-ip", NULL,
      by_members, 0},
@@ -565,7 +576,8 @@ const struct field_row fields_table[] = {
     {"NetworkingConfig.EndpointsConfig{}.Aliases", H, "--network-alias",
      "user-defined networks' DNS", endpoint_aliases, 0},
     {"NetworkingConfig.EndpointsConfig{}.DriverOpts", R, "--network driver-opt=", NULL, NULL, 0},
-    {"NetworkingConfig.EndpointsConfig{}.GwPriority", R, "--network gw-priority=", NULL, NULL, 0},
+    {"NetworkingConfig.EndpointsConfig{}.GwPriority", H,
+     "--network gw-priority=", "which network has the default route", NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.NetworkID", N, NULL, ENDPOINT, NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.EndpointID", N, NULL, ENDPOINT, NULL, 0},
     {"NetworkingConfig.EndpointsConfig{}.Gateway", N, NULL, ENDPOINT, NULL, 0},

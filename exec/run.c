@@ -484,7 +484,7 @@ static int write_etc(const struct container *c, const struct ns_join *join,
     json_t *dns = json_object_get(c->host_config, "Dns");
     json_t *search = json_object_get(c->host_config, "DnsSearch");
     json_t *options = json_object_get(c->host_config, "DnsOptions");
-    if (net && ctrnet_user_mode(mode)) { /* the embedded DNS server, as dockerd's rewrite */
+    if (ctrnet_wants_resolver(net)) { /* the embedded DNS server, as dockerd's rewrite */
         _cleanup_free_ char *text = resolvconf_build_user(host_resolv, search, options);
         buf_puts(&resolv, text);
     } else if (net) {

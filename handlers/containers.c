@@ -100,9 +100,20 @@ void containers_create(struct api_req *a)
         return api_reply_error(a, err);
     }
     const char *mode = json_get_str(c->host_config, "NetworkMode");
-    if (ctrnet_user_mode(mode) && !usernets_find(a->d->exec.nets, mode)) {
+    const char *missing =
+        ctrnet_user_mode(mode) && !usernets_find(a->d->exec.nets, mode) ? mode : NULL;
+    const char *more;
+    json_t *req;
+    json_object_foreach(c->net_more, more, req)
+    {
+        const struct usernet *un = usernets_find(a->d->exec.nets, more);
+        if (un) /* what inspect shows before it runs */
+            json_object_set_new(req, "NetworkID", json_string(un->id));
+        missing = missing ?: (un ? NULL : more);
+    }
+    if (missing) {
         /* dockerd's words; a 400 rather than its 404, on which the CLI pulls the image */
-        api_reply_errorf(a, 400, "network %s not found", mode);
+        api_reply_errorf(a, 400, "network %s not found", missing);
         json_decref(warnings);
         ctr_free(c);
         return;
@@ -196,12 +207,17 @@ static json_t *networks_json(const struct container *c)
 {
     const char *mode = ctr_network_mode(c);
     json_t *nets = json_object();
-    if (strncmp(mode, "container:", 10) != 0)
+    if (strncmp(mode, "container:", 10) != 0 && ctrnet_on_network(c, mode))
         json_object_set_new(nets, mode, endpoint_json(c));
-    const char *name; /* networks connected while it runs */
-    json_t *ep;
-    json_object_foreach(json_object_get(c->net, "Extra"), name, ep)
-        json_object_set_new(nets, name, endpoint_of(c, ep, NULL));
+    const char *name; /* networks connected (eth1...): their endpoints while it runs */
+    json_t *req, *extra = json_object_get(c->net, "Extra");
+    json_object_foreach(c->net_more, name, req)
+    {
+        json_t *ep = json_object_get(extra, name);
+        _cleanup_json_ json_t *stub =
+            json_pack("{ss}", "NetworkID", json_get_str(req, "NetworkID") ?: "");
+        json_object_set_new(nets, name, endpoint_of(c, ep ? ep : stub, req));
+    }
     return nets;
 }
 
@@ -514,7 +530,19 @@ static bool match_isolation(const char *v, void *arg)
 /* network=NAME: the networks the container is really on (see ctr_network_mode). */
 static bool match_network(const char *v, void *arg)
 {
-    return strcmp(v, ctr_network_mode(arg)) == 0;
+    const struct container *c = arg;
+    if (ctrnet_on_network(c, v))
+        return true;
+    const char *id = json_get_str(c->net, "NetworkID"), *name; /* or by ID, as dockerd */
+    json_t *ep;
+    if (id && *id && !strcmp(id, v))
+        return true;
+    json_object_foreach(json_object_get(c->net, "Extra"), name, ep)
+    {
+        if (!strcmp(json_get_str(ep, "NetworkID") ?: "", v))
+            return true;
+    }
+    return false;
 }
 
 /* volume=X: a mount point whose destination is X, or whose volume name (a bind's source) is. */

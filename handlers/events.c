@@ -313,15 +313,27 @@ void events_exec(struct events *ev, const struct container *c, const char *actio
     events_container(ev, c, b.data, json_pack("{ss}", "execID", exec_id));
 }
 
-/* dockerd's network connect when a container on a user network starts, disconnect when it has
- * ended (the default bridge's are not sent yet). */
+/* dockerd's network connect when a container on the default bridge or a user network starts,
+ * one per network it joins (its first, then those of c->net_more), disconnect when it has
+ * ended. */
 static void user_network(struct events *ev, const struct container *c, const char *action)
 {
     const char *mode = json_get_str(c->host_config, "NetworkMode");
-    const char *id = json_get_str(c->net, "NetworkID");
-    if (ctrnet_user_mode(mode) && id && *id)
+    const char *id = json_get_str(c->net, "NetworkID"), *name;
+    bool bridge = !mode || !*mode || !strcmp(mode, "default") || !strcmp(mode, "bridge");
+    json_t *req;
+    if ((bridge || ctrnet_user_mode(mode)) && id && *id)
         events_emit(ev, EVENT_NETWORK, action, id,
-                    json_pack("{ss ss ss}", "container", c->id, "name", mode, "type", "bridge"));
+                    json_pack("{ss ss ss}", "container", c->id, "name", bridge ? "bridge" : mode,
+                              "type", "bridge"));
+    json_object_foreach(c->net_more, name, req)
+    {
+        const char *more = json_get_str(req, "NetworkID");
+        if (more && *more)
+            events_emit(
+                ev, EVENT_NETWORK, action, more,
+                json_pack("{ss ss ss}", "container", c->id, "name", name, "type", "bridge"));
+    }
 }
 
 void events_on_container(void *arg, const struct container *c, enum ctr_event what, int value)

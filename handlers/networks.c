@@ -329,6 +329,7 @@ struct conn_call {
     struct api_req *a;
     char net_id[65], ctr_id[65];
     bool connect;
+    bool running; /* an endpoint joins or leaves now: dockerd's event */
 };
 
 static void conn_done(void *ctx, int res, const struct berth_err *err)
@@ -337,6 +338,8 @@ static void conn_done(void *ctx, int res, const struct berth_err *err)
     struct daemon *d = cc->a->d;
     if (res < 0) {
         api_reply_error(cc->a, err);
+    } else if (!cc->running) {
+        api_reply_raw(cc->a, 200, NULL, NULL, 0);
     } else {
         struct usernet *un = usernets_find(d->exec.nets, cc->net_id);
         events_emit(d->events, EVENT_NETWORK, cc->connect ? "connect" : "disconnect", cc->net_id,
@@ -345,6 +348,37 @@ static void conn_done(void *ctx, int res, const struct berth_err *err)
         api_reply_raw(cc->a, 200, NULL, NULL, 0);
     }
     free(cc);
+}
+
+/* dockerd's words for a predefined network (bridge, host, none) given to connect or
+ * disconnect; 0 when there are none to say (then it is not supported yet). */
+static int predefined(const struct net_view *nv, const struct container *c, bool connect,
+                      struct berth_err **err)
+{
+    const char *mode = ctr_network_mode(c);
+    if (!strncmp(mode, "container:", 10))
+        return berth_user_error(err, EINVAL,
+                                "container sharing network namespace with another container or "
+                                "host cannot be connected to any other network");
+    if (!strcmp(nv->name, "host") || !strcmp(mode, "host"))
+        return berth_user_error(err, EINVAL,
+                                connect ? "container cannot be disconnected from host network or "
+                                          "connected to host network"
+                                        : "cannot disconnect container from host network - "
+                                          "container was created in host network mode");
+    if (connect && (!strcmp(nv->name, "none") || !strcmp(mode, "none")))
+        return berth_user_error(err, EINVAL,
+                                "container cannot be connected to multiple networks with one of "
+                                "the networks in private (none) mode");
+    if (connect && !strcmp(nv->name, mode) && c->run)
+        return berth_user_error(err, EACCES, "endpoint with name %s already exists in network %s",
+                                c->name, nv->name);
+    if (connect && !strcmp(nv->name, mode))
+        return 1; /* stopped, already on it: nothing new, as dockerd */
+    if (!connect && strcmp(nv->name, mode))
+        return berth_error(err, EINVAL, "container %s is not connected to network %s", c->id,
+                           nv->name);
+    return 0;
 }
 
 static void connect_or_disconnect(struct api_req *a, bool connect)
@@ -357,30 +391,41 @@ static void connect_or_disconnect(struct api_req *a, bool connect)
         return;
     if (json_parse_body(a->msg->body.data, a->msg->body.len, true, &body, &err) < 0)
         return api_reply_error(a, err);
-    if (!nv->un)
+    const char *who = json_get_str(body, "Container");
+    struct container *c = NULL;
+    if (who && !connect && json_is_true(json_object_get(body, "Force")) &&
+        ctr_lookup(a->d->cs, who, &c, NULL) < 0) /* dockerd's ForceEndpointDelete: no endpoint
+                                                    outlives its container in berth */
+        return api_reply_errorf(a, 404, "endpoint %s not found", who);
+    if (!who || ctr_lookup(a->d->cs, who, &c, &err) < 0)
+        return err ? api_reply_error(a, err) : api_reply_errorf(a, 400, "container is required");
+    if (!nv->un) {
+        int p = predefined(nv, c, connect, &err);
+        if (p < 0)
+            return api_reply_error(a, err);
+        if (p > 0)
+            return api_reply_raw(a, 200, NULL, NULL, 0);
         return api_reply_errorf(a, 400,
                                 "network %s %s the predefined network %s is not "
                                 "supported yet",
                                 connect ? "connect" : "disconnect", connect ? "to" : "from",
                                 nv->name);
-    const char *who = json_get_str(body, "Container");
-    struct container *c = NULL;
-    if (!who || ctr_lookup(a->d->cs, who, &c, &err) < 0)
-        return err ? api_reply_error(a, err) : api_reply_errorf(a, 400, "container is required");
+    }
     struct conn_call *cc = xcalloc(1, sizeof(*cc));
     cc->a = a;
     cc->connect = connect;
+    cc->running = c->run != NULL;
     memcpy(cc->net_id, nv->id, sizeof(cc->net_id));
     memcpy(cc->ctr_id, c->id, sizeof(cc->ctr_id));
     struct usernet *un = (struct usernet *)nv->un;
+    api_async(a); /* before: a stopped container's answer may come at once (its record saved) */
     int r = connect ? ctrnet_connect(&a->d->exec, c, un, json_object_get(body, "EndpointConfig"),
                                      conn_done, cc, &err)
                     : ctrnet_disconnect(&a->d->exec, c, un, conn_done, cc, &err);
     if (r < 0) {
         free(cc);
-        return api_reply_error(a, err);
+        api_reply_error(a, err);
     }
-    api_async(a);
 }
 
 void networks_connect(struct api_req *a)

@@ -235,11 +235,15 @@ static void test_refused_by_name(void **state)
         _cleanup_free_ char *b = body(cases[i].extra, cases[i].hc);
         refused(b, cases[i].msg);
     }
-    /* endpoints: another network than the container's; an address on the default one */
+    /* endpoints: another network beside none, host or container:X; an address on the default
+     * one */
     refused("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"none\"},"
             "\"NetworkingConfig\":{\"EndpointsConfig\":{\"mynet\":{}}}}",
-            "NetworkingConfig.EndpointsConfig.mynet (--network mynet): a container on more than "
-            "one network at create is not supported yet");
+            "container cannot be connected to multiple networks with one of the networks in "
+            "private (none) mode");
+    refused("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"host\"},"
+            "\"NetworkingConfig\":{\"EndpointsConfig\":{\"mynet\":{}}}}",
+            "container cannot be disconnected from host network or connected to host network");
     refused("{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"default\"},"
             "\"NetworkingConfig\":{\"EndpointsConfig\":{\"default\":{\"IPAMConfig\":"
             "{\"IPv4Address\":\"10.0.0.5\"},\"MacAddress\":\"\"}}}}",

@@ -170,7 +170,7 @@ web() {
   [ "$status" -ne 0 ]
   [[ "$output" == *"bridge is a pre-defined network and cannot be removed"* ]]
   run docker network connect bridge cn
-  [[ "$output" == *"network connect to the predefined network bridge is not supported yet"* ]]
+  [[ "$output" == *"endpoint with name cn already exists in network bridge"* ]]
   [ "$(docker network ls -q | wc -l)" -eq 3 ]
 }
 
