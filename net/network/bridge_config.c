@@ -141,6 +141,7 @@ void netbr_config_free(struct netbr_config *c)
     free(c->default_gw);
     free(c->host_ip);
     free(c->net_name);
+    free(c->parent);
     free(c->pools);
     *c = (struct netbr_config){0};
 }

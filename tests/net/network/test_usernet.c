@@ -89,8 +89,8 @@ static void test_refused(void **state)
     refused("{\"Name\":\"a\"}", EEXIST, "network with name a already exists");
     refused("{\"Name\":\"bridge\"}", EEXIST, "network with name bridge already exists");
     refused("{\"Name\":\"\"}", EINVAL, "name is empty");
-    refused("{\"Name\":\"m\",\"Driver\":\"macvlan\"}", EINVAL,
-            "network driver macvlan is not supported yet");
+    refused("{\"Name\":\"m\",\"Driver\":\"overlay\"}", EINVAL,
+            "network driver overlay is not supported yet");
     refused("{\"Name\":\"m\",\"EnableIPv6\":true}", EINVAL, "IPv6 networks are not supported yet");
     refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.5.3.0/24\"}]}}", EACCES,
             "invalid pool request: Pool overlaps with other one on this address space");
