@@ -123,9 +123,8 @@ static int make_vlan(struct nl_handle *h, const char *name, struct berth_err **e
 {
     const char *dot = strchr(name, '.');
     if (!dot)
-        return berth_user_error(err, EINVAL,
-                                "invalid subinterface vlan name %s, example formatting is eth0.10",
-                                name);
+        return berth_user_error(
+            err, EINVAL, "invalid subinterface vlan name %s, example formatting is eth0.10", name);
     if (strchr(dot + 1, '.'))
         return berth_user_error(err, EINVAL,
                                 "required interface name format is: name.vlan_id, ex. eth0.10 for "
@@ -134,9 +133,9 @@ static int make_vlan(struct nl_handle *h, const char *name, struct berth_err **e
     char *end;
     long vid = strtol(dot + 1, &end, 10);
     if (!dot[1] || *end)
-        return berth_user_error(err, EINVAL,
-                                "unable to parse a valid vlan id from: %s (ex. eth0.10 for vlan 10)",
-                                dot + 1);
+        return berth_user_error(
+            err, EINVAL, "unable to parse a valid vlan id from: %s (ex. eth0.10 for vlan 10)",
+            dot + 1);
     char base[IFNAMSIZ];
     snprintf(base, sizeof(base), "%.*s", (int)(dot - name), name);
     int idx, r;
@@ -145,10 +144,9 @@ static int make_vlan(struct nl_handle *h, const char *name, struct berth_err **e
         return berth_user_error(err, ENOENT, "-o parent interface was not found on the host: %s",
                                 base);
     if (vid < 1 || vid > 4094)
-        return berth_user_error(err, EINVAL, "vlan id must be between 1-4094, received: %ld",
-                                vid);
-    if ((r = nl_vlan_create(h, name, idx, (uint16_t)vid, &(struct nl_link_attrs){.up = true}, err)) <
-        0) {
+        return berth_user_error(err, EINVAL, "vlan id must be between 1-4094, received: %ld", vid);
+    if ((r = nl_vlan_create(h, name, idx, (uint16_t)vid, &(struct nl_link_attrs){.up = true},
+                            err)) < 0) {
         if ((*err)->status == EOPNOTSUPP)
             return no_support("802.1q VLAN", "CONFIG_VLAN_8021Q", err);
         return berth_error_wrap(err, "failed to create %s vlan link", name);
