@@ -39,6 +39,11 @@ static void config_copy(struct netbr_config *dst, const struct netbr_config *src
     dst->host_ip = src->host_ip ? xstrdup(src->host_ip) : NULL;
     dst->net_name = src->net_name ? xstrdup(src->net_name) : NULL;
     dst->parent = src->parent ? xstrdup(src->parent) : NULL;
+    dst->taken = NULL;
+    if (src->ntaken) {
+        dst->taken = xcalloc(src->ntaken, sizeof(*dst->taken));
+        memcpy(dst->taken, src->taken, src->ntaken * sizeof(*dst->taken));
+    }
     dst->pools = NULL;
     if (src->npools) {
         dst->pools = xcalloc(src->npools, sizeof(*dst->pools));
@@ -158,6 +163,7 @@ static int settle_pool(struct netbr *b, const struct ipam_prefix *addrs, size_t 
         return r;
     _cleanup_free_ struct ipam_prefix *reserved = NULL;
     size_t nres = ipam_host_reserved(4, "/proc/net/route", NULL, "/etc/resolv.conf", &reserved);
+    nres = netbr_config_reserved(&b->cfg, &reserved, nres);
     struct ipam_pool_opts po = {.family = 4, .reserved = reserved, .n_reserved = nres};
     if ((r = ipam_new(b->cfg.pools, b->cfg.npools, NULL, &b->_ipam, err)) == 0)
         r = ipam_pool_request(b->_ipam, &conf, &po, &b->_pool, err);

@@ -59,7 +59,14 @@ struct netbr_config {
     uint16_t ipvlan_flags; /* IPVLAN_F_* */
     bool made_parent; /* berth made the parent (802.1q link or dummy): it goes with the network */
     bool keep_parent; /* ... unless another network still uses it (reactor: usernets_remove) */
+    /* The other networks' subnets when this one picks its own: a macvlan or ipvlan network's
+     * subnet has no host route to keep it out of the pick (heap array, NULL: none). */
+    struct ipam_prefix *taken;
+    size_t ntaken;
 };
+
+/* *reserved (ipam_host_reserved's heap array of n) with c->taken appended; the new length. */
+size_t netbr_config_reserved(const struct netbr_config *c, struct ipam_prefix **reserved, size_t n);
 
 /* Read and check the keys of daemon.json `file` (NULL: all defaults) with dockerd's words:
  * "You specified -b & --bip, mutually exclusive options. Please specify only one", "You

@@ -220,8 +220,10 @@ static int settle_pool(struct netbr *b, struct berth_err **err)
     parse_addr(b->cfg.default_gw, &conf.gateway);
     _cleanup_free_ struct ipam_prefix *reserved = NULL;
     size_t nres = 0;
-    if (!b->cfg.bip)
+    if (!b->cfg.bip) {
         nres = ipam_host_reserved(4, "/proc/net/route", NULL, "/etc/resolv.conf", &reserved);
+        nres = netbr_config_reserved(&b->cfg, &reserved, nres);
+    }
     struct ipam_pool_opts po = {.family = 4,
                                 .skip_gateway = !conf.gateway.family,
                                 .reserved = reserved,

@@ -200,6 +200,18 @@ static bool overlaps(const struct usernet *n, const struct usernets *all,
     return false;
 }
 
+/* A subnet to be picked avoids every other network's (see netbr_config's taken). */
+static void taken(struct usernet *n, const struct usernets *all, const struct ipam_prefix *dflt)
+{
+    struct netbr_config *c = &n->cfg;
+    c->taken = xcalloc(all->n + 1, sizeof(*c->taken));
+    if (dflt)
+        c->taken[c->ntaken++] = *dflt;
+    for (size_t i = 0; i < all->n; i++)
+        if (all->v[i]->subnet && ipam_prefix_parse(all->v[i]->subnet, &c->taken[c->ntaken]))
+            c->taken[c->ntaken] = ipam_prefix_masked(c->taken[c->ntaken]), c->ntaken++;
+}
+
 static int check_request(const json_t *req, const struct usernets *all,
                          const struct ipam_prefix *dflt, struct usernet *n, struct berth_err **err)
 {
@@ -233,6 +245,8 @@ static int check_request(const json_t *req, const struct usernets *all,
                                 "address space");
     if ((r = settle_config(n, err)) < 0)
         return r;
+    if (!n->subnet)
+        taken(n, all, dflt);
     for (size_t i = 0; n->cfg.driver != NETBR_BRIDGE && i < all->n; i++) {
         const struct usernet *o = all->v[i];
         if ((r = lowernet_conflict(&n->cfg, &o->cfg, o->id, err)) < 0)

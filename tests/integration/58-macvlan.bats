@@ -173,6 +173,23 @@ mv_net() {
   [[ "$output" != *m4* ]]
 }
 
+@test "without --subnet a macvlan network picks a subnet of its own, which later networks avoid" {
+  docker network create -d macvlan -o parent=btp0 ma >/dev/null
+  docker network create -d macvlan -o parent=btp0 mb >/dev/null
+  docker network create nbr >/dev/null
+  local a b c
+  a=$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}' ma)
+  b=$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' mb)
+  c=$(docker network inspect -f '{{(index .IPAM.Config 0).Subnet}}' nbr)
+  [[ "$a" =~ ^[0-9.]+/[0-9]+\ $ ]] # no gateway: dockerd allocates none for macvlan
+  [ "${a% }" != "$b" ] && [ "$b" != "$c" ] && [ "${a% }" != "$c" ]
+  [ "${a% }" != 172.17.0.0/16 ]
+  # without a gateway: the first address is the container's, and no default route
+  run docker run --rm --network ma busybox sh -c 'ip -o -4 addr show eth0; ip route'
+  [[ "$output" == *"inet ${a%.0/*}.1/"* ]]
+  [[ "$output" != *default* ]]
+}
+
 @test "kill -9 of berthd with a macvlan container running, then a restart: nothing leaked" {
   mv_net
   web k1 --network mv
