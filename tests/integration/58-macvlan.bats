@@ -53,6 +53,7 @@ peer_up() {
   mkdir -p "$PEER_WWW"
   echo "hello from peer" >"$PEER_WWW/index.html"
   bg in_peer busybox httpd -f -p 80 -h "$PEER_WWW"
+  wait_until 5 in_peer sh -c 'ss -ltn | grep -q ":80 "'
 }
 
 peer_down() {
@@ -81,6 +82,10 @@ in_ctr() { nsenter "--net=/proc/$(docker inspect -f '{{.State.Pid}}' "$1")/ns/ne
 # the links of berthd's netns, one name a line (what a test must find unchanged)
 links() { in_netns ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }
 peer_get() { in_peer curl -s -m 3 "$1"; }
+# served URL BODY (from the peer), ctr_served CTR URL BODY (from a container): for wait_until, as
+# the httpd of a container started with run -d may not listen yet
+served() { [ "$(peer_get "$1")" = "$2" ]; }
+ctr_served() { [ "$(docker exec "$1" timeout 3 wget -qO- "$2")" = "$3" ]; }
 # no answer from ADDR at the peer (the kernel takes a netns, and its links, down shortly after
 # its last process has gone)
 unreachable() { ! in_peer busybox ping -c1 -W1 "$1" >/dev/null 2>&1; }
@@ -111,7 +116,7 @@ mv_net() {
   # the peer on the segment, and an address behind it through the default route
   [ "$(docker exec c1 timeout 5 wget -qO- http://10.98.0.1/)" = "hello from peer" ]
   [ "$(docker exec c1 timeout 5 wget -qO- http://10.97.0.1/)" = "hello from peer" ]
-  [ "$(peer_get http://10.98.0.2/)" = "hello from c1" ]
+  wait_until 5 served http://10.98.0.2/ "hello from c1"
   # no bridge port, no veth, no published port: -p is dockerd's no-op on macvlan
   [ "$(links)" = "$before" ]
   [ -z "$(in_netns "$NFT_LIST" | grep '^port' || true)" ]
@@ -125,7 +130,7 @@ mv_net() {
   mv_net
   web c1 --network mv
   docker run -d --name c2 --network mv busybox sleep 300 >/dev/null
-  [ "$(docker exec c2 timeout 5 wget -qO- http://10.98.0.2/)" = "hello from c1" ]
+  wait_until 5 ctr_served c2 http://10.98.0.2/ "hello from c1"
   [ "$(docker exec c2 timeout 5 wget -qO- http://c1/)" = "hello from c1" ] # the embedded DNS
   docker exec c1 ping -c1 -W2 "$(ip_on c2 mv)"
   run docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' mv
@@ -193,7 +198,7 @@ mv_net() {
 @test "kill -9 of berthd with a macvlan container running, then a restart: nothing leaked" {
   mv_net
   web k1 --network mv
-  [ "$(peer_get http://10.98.0.2/)" = "hello from k1" ]
+  wait_until 5 served http://10.98.0.2/ "hello from k1"
   local before
   before=$(links)
   kill -KILL "$BT_PID"
@@ -206,8 +211,7 @@ mv_net() {
   wait_until 5 unreachable 10.98.0.2
   docker start k1 >/dev/null
   [ "$(ip_on k1 mv)" = 10.98.0.2 ] # its address was given back
-  wait_until 5 peer_get http://10.98.0.2/
-  [ "$(peer_get http://10.98.0.2/)" = "hello from k1" ]
+  wait_until 5 served http://10.98.0.2/ "hello from k1"
 }
 
 @test "network connect of a running container to a macvlan network: eth1 on the segment; disconnect removes it" {
@@ -241,7 +245,7 @@ mv_net() {
   run in_ctr i1 ip -d -o link show eth0
   [[ "$output" == *"ipvlan"* && "$output" == *"mode l2"* ]]
   [ "$(docker exec i1 timeout 5 wget -qO- http://10.97.0.1/)" = "hello from peer" ]
-  [ "$(peer_get http://10.98.0.2/)" = "hello from i1" ]
+  wait_until 5 served http://10.98.0.2/ "hello from i1"
   run docker network create -d ipvlan --subnet 10.94.0.0/24 -o parent=btp0 iv2
   [[ "$output" == *"is already using parent interface btp0"* ]]
   docker rm -f i1 >/dev/null
@@ -291,6 +295,7 @@ mv_net() {
   id=$(docker network create -d macvlan --subnet 10.92.0.0/24 --gateway 10.92.0.1 dn)
   in_netns ip link show "dm-${id:0:12}" >/dev/null
   web d1 --network dn
+  wait_until 5 ctr_served d1 http://127.0.0.1/ "hello from d1"
   run docker run --rm --network dn busybox sh -c 'ip route; timeout 5 wget -qO- http://d1/'
   [[ "$output" != *default* ]]
   [[ "$output" == *"hello from d1"* ]]
