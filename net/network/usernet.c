@@ -212,13 +212,23 @@ static void taken(struct usernet *n, const struct usernets *all, const struct ip
             c->taken[c->ntaken] = ipam_prefix_masked(c->taken[c->ntaken]), c->ntaken++;
 }
 
+/* By exact name only, as dockerd: a name that is also the prefix of another network's ID ("a",
+ * "c1") is free (usernets_find would take it for that ID: 1 create in 16 refused at random). */
+static bool name_taken(const struct usernets *all, const char *name)
+{
+    for (size_t i = 0; i < all->n; i++)
+        if (!strcmp(all->v[i]->name, name))
+            return true;
+    return false;
+}
+
 static int check_request(const json_t *req, const struct usernets *all,
                          const struct ipam_prefix *dflt, struct usernet *n, struct berth_err **err)
 {
     const char *name = json_get_str(req, "Name"), *driver = json_get_str(req, "Driver");
     if (!name || !*name)
         return berth_user_error(err, EINVAL, "invalid name: name is empty");
-    if (predefined(name) || usernets_find(all, name))
+    if (predefined(name) || name_taken(all, name))
         return berth_user_error(err, EEXIST, "network with name %s already exists", name);
     if (driver && *driver && strcmp(driver, "bridge") != 0 && strcmp(driver, "macvlan") != 0 &&
         strcmp(driver, "ipvlan") != 0)
