@@ -57,7 +57,7 @@ static void test_settled(void **state)
     char prefix[8];
     snprintf(prefix, sizeof(prefix), "%.6s", n->id);
     assert_ptr_equal(usernets_find(all, prefix), n);
-    assert_null(usernets_find(all, "b"));
+    assert_null(usernets_find(all, "nope")); /* not hex: never an ID prefix */
 
     struct usernet *m = NULL;
     assert_int_equal(
