@@ -19,6 +19,9 @@ static const char *kind_of(const struct netbr_config *c)
     return c->driver == NETBR_IPVLAN ? "ipvlan" : "macvlan";
 }
 
+/* The driver's refusals are dockerd's plain errors (fmt.Errorf, no errdefs class), so they
+ * answer 500 there as here (EIO), with its words kept exactly. */
+
 /* dockerd's getDummyName: the driver's prefix and 12 hex digits of the network's ID. */
 static char *dummy_name(enum netbr_driver d, const char *id)
 {
@@ -43,12 +46,12 @@ static int ipvlan_options(const json_t *o, struct netbr_config *c, struct berth_
     const char *mode = json_get_str(o, "ipvlan_mode"), *flag = json_get_str(o, "ipvlan_flag");
     uint16_t m = IPVLAN_MODE_L2;
     if (mode && *mode && nl_ipvlan_mode_parse(mode, &m) < 0)
-        return berth_user_error(err, EINVAL,
+        return berth_user_error(err, EIO,
                                 "requested ipvlan mode '%s' is not valid, 'l2' mode is the "
                                 "ipvlan driver default",
                                 mode);
     if (flag && *flag && ipvlan_flag_parse(flag, &c->ipvlan_flags) < 0)
-        return berth_user_error(err, EINVAL,
+        return berth_user_error(err, EIO,
                                 "requested ipvlan flag '%s' is not valid, 'bridge' is the ipvlan "
                                 "driver default",
                                 flag);
@@ -67,7 +70,7 @@ int lowernet_config(const json_t *options, const char *id, struct netbr_config *
         const char *mode = json_get_str(options, "macvlan_mode");
         c->lower_mode = MACVLAN_MODE_BRIDGE;
         if (mode && *mode && nl_macvlan_mode_parse(mode, &c->lower_mode) < 0)
-            r = berth_user_error(err, EINVAL,
+            r = berth_user_error(err, EIO,
                                  "requested macvlan mode '%s' is not valid, 'bridge' mode is the "
                                  "macvlan driver default",
                                  mode);
@@ -75,10 +78,10 @@ int lowernet_config(const json_t *options, const char *id, struct netbr_config *
     if (r < 0)
         return r;
     if (parent && !strcmp(parent, "lo"))
-        return berth_user_error(err, EINVAL, "loopback interface is not a valid %s parent link",
+        return berth_user_error(err, EIO, "loopback interface is not a valid %s parent link",
                                 kind_of(c));
     if (parent && strlen(parent) >= IFNAMSIZ)
-        return berth_user_error(err, EINVAL, "invalid parent interface name %s", parent);
+        return berth_user_error(err, EIO, "invalid parent interface name %s", parent);
     free(c->parent);
     c->parent = parent && *parent ? xstrdup(parent) : dummy_name(c->driver, id);
     if (!parent || !*parent) /* dockerd: with no parent the network is "internal" */
@@ -93,16 +96,16 @@ int lowernet_conflict(const struct netbr_config *c, const struct netbr_config *o
         return 0;
     if (c->driver == NETBR_IPVLAN) {
         _cleanup_free_ char *dm = dummy_name(NETBR_IPVLAN, other_id);
-        return berth_user_error(err, EINVAL, "network %s is already using parent interface %s", dm,
+        return berth_user_error(err, EIO, "network %s is already using parent interface %s", dm,
                                 c->parent);
     }
     if (c->lower_mode == MACVLAN_MODE_PASSTHRU)
-        return berth_user_error(err, EINVAL,
+        return berth_user_error(err, EIO,
                                 "cannot use mode passthru, macvlan network %s is already using "
                                 "parent interface %s",
                                 other_id, c->parent);
     if (other->lower_mode == MACVLAN_MODE_PASSTHRU)
-        return berth_user_error(err, EINVAL,
+        return berth_user_error(err, EIO,
                                 "macvlan network %s is already using parent interface %s in mode "
                                 "passthru",
                                 other_id, c->parent);
@@ -124,9 +127,9 @@ static int make_vlan(struct nl_handle *h, const char *name, struct berth_err **e
     const char *dot = strchr(name, '.');
     if (!dot)
         return berth_user_error(
-            err, EINVAL, "invalid subinterface vlan name %s, example formatting is eth0.10", name);
+            err, EIO, "invalid subinterface vlan name %s, example formatting is eth0.10", name);
     if (strchr(dot + 1, '.'))
-        return berth_user_error(err, EINVAL,
+        return berth_user_error(err, EIO,
                                 "required interface name format is: name.vlan_id, ex. eth0.10 for "
                                 "vlan 10, instead received %s",
                                 name);
@@ -134,17 +137,17 @@ static int make_vlan(struct nl_handle *h, const char *name, struct berth_err **e
     long vid = strtol(dot + 1, &end, 10);
     if (!dot[1] || *end)
         return berth_user_error(
-            err, EINVAL, "unable to parse a valid vlan id from: %s (ex. eth0.10 for vlan 10)",
+            err, EIO, "unable to parse a valid vlan id from: %s (ex. eth0.10 for vlan 10)",
             dot + 1);
     char base[IFNAMSIZ];
     snprintf(base, sizeof(base), "%.*s", (int)(dot - name), name);
     int idx, r;
     _cleanup_err_ struct berth_err *e = NULL;
     if (nl_link_index(h, base, &idx, &e) < 0)
-        return berth_user_error(err, ENOENT, "-o parent interface was not found on the host: %s",
+        return berth_user_error(err, EIO, "-o parent interface was not found on the host: %s",
                                 base);
     if (vid < 1 || vid > 4094)
-        return berth_user_error(err, EINVAL, "vlan id must be between 1-4094, received: %ld", vid);
+        return berth_user_error(err, EIO, "vlan id must be between 1-4094, received: %ld", vid);
     if ((r = nl_vlan_create(h, name, idx, (uint16_t)vid, &(struct nl_link_attrs){.up = true},
                             err)) < 0) {
         if ((*err)->status == EOPNOTSUPP)
@@ -214,9 +217,9 @@ static int settle_pool(struct netbr *b, struct berth_err **err)
 {
     struct ipam_conf conf = {0};
     if (b->cfg.bip && !ipam_prefix_parse(b->cfg.bip, &conf.subnet))
-        return berth_user_error(err, EINVAL, "invalid subnet %s", b->cfg.bip);
+        return berth_user_error(err, EIO, "invalid subnet %s", b->cfg.bip);
     if (b->cfg.fixed_cidr && !ipam_prefix_parse(b->cfg.fixed_cidr, &conf.range))
-        return berth_user_error(err, EINVAL, "invalid ip-range %s", b->cfg.fixed_cidr);
+        return berth_user_error(err, EIO, "invalid ip-range %s", b->cfg.fixed_cidr);
     parse_addr(b->cfg.default_gw, &conf.gateway);
     _cleanup_free_ struct ipam_prefix *reserved = NULL;
     size_t nres = 0;

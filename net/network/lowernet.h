@@ -18,7 +18,8 @@
 /* Reactor: the driver options checked with dockerd's words and put in *c (c->driver set by the
  * caller): parent ("" or absent: the dummy named after id), macvlan_mode (bridge, private, vepa,
  * passthru; default bridge), ipvlan_mode (l2, l3, l3s; default l2), ipvlan_flag (bridge,
- * private, vepa; default bridge); "loopback interface is not a valid macvlan parent link". */
+ * private, vepa; default bridge); "loopback interface is not a valid macvlan parent link".
+ * Refusals here and below are dockerd's 500 (EIO): its driver errors carry no class. */
 int lowernet_config(const json_t *options, const char *id, struct netbr_config *c,
                     struct berth_err **err);
 /* Reactor: whether c may have its parent while network `other` (ID other_id) is there, dockerd's

@@ -153,6 +153,9 @@ mv_net() {
   run docker network create -d macvlan --subnet 10.98.0.0/24 -o parent=btnope m1
   [ "$status" -ne 0 ]
   [[ "$output" == *"invalid subinterface vlan name btnope, example formatting is eth0.10"* ]]
+  # dockerd's driver errors have no class: 500
+  [ "$(api_save POST /networks/create -H 'Content-Type: application/json' -d '{"Name":"m1","Driver":"macvlan","Options":{"parent":"btnope"}}')" = 500 ]
+  grep -q 'invalid subinterface vlan name btnope' "$BT_DIR/api.body"
   run docker network create -d macvlan --subnet 10.98.0.0/24 -o parent=btnope.10 m1
   [[ "$output" == *"-o parent interface was not found on the host: btnope"* ]]
   run docker network create -d macvlan --subnet 10.98.0.0/24 -o parent=btp0.5000 m1

@@ -165,7 +165,7 @@ static void test_lower(void **state)
     usernet_free(m2);
     refused("{\"Name\":\"p\",\"Driver\":\"macvlan\",\"Options\":{\"parent\":\"eth0\","
             "\"macvlan_mode\":\"passthru\"}}",
-            EINVAL, "cannot use mode passthru, macvlan network ");
+            EIO, "cannot use mode passthru, macvlan network ");
     struct usernet *iv = NULL;
     assert_int_equal(parse("{\"Name\":\"iv\",\"Driver\":\"ipvlan\",\"Options\":{\"parent\":"
                            "\"eth1\"}}",
@@ -174,16 +174,16 @@ static void test_lower(void **state)
     usernets_add(all, iv);
     char used[64];
     snprintf(used, sizeof(used), "network di-%.12s is already using parent interface eth1", iv->id);
-    refused("{\"Name\":\"iv2\",\"Driver\":\"ipvlan\",\"Options\":{\"parent\":\"eth1\"}}", EINVAL,
+    refused("{\"Name\":\"iv2\",\"Driver\":\"ipvlan\",\"Options\":{\"parent\":\"eth1\"}}", EIO,
             used);
-    refused("{\"Name\":\"x\",\"Driver\":\"macvlan\",\"Options\":{\"macvlan_mode\":\"l2\"}}", EINVAL,
+    refused("{\"Name\":\"x\",\"Driver\":\"macvlan\",\"Options\":{\"macvlan_mode\":\"l2\"}}", EIO,
             "requested macvlan mode 'l2' is not valid, 'bridge' mode is the macvlan driver "
             "default");
-    refused("{\"Name\":\"x\",\"Driver\":\"ipvlan\",\"Options\":{\"ipvlan_mode\":\"bridge\"}}",
-            EINVAL, "requested ipvlan mode 'bridge' is not valid, 'l2' mode is the ipvlan driver");
-    refused("{\"Name\":\"x\",\"Driver\":\"ipvlan\",\"Options\":{\"ipvlan_flag\":\"l2\"}}", EINVAL,
+    refused("{\"Name\":\"x\",\"Driver\":\"ipvlan\",\"Options\":{\"ipvlan_mode\":\"bridge\"}}", EIO,
+            "requested ipvlan mode 'bridge' is not valid, 'l2' mode is the ipvlan driver");
+    refused("{\"Name\":\"x\",\"Driver\":\"ipvlan\",\"Options\":{\"ipvlan_flag\":\"l2\"}}", EIO,
             "requested ipvlan flag 'l2' is not valid, 'bridge' is the ipvlan driver default");
-    refused("{\"Name\":\"x\",\"Driver\":\"macvlan\",\"Options\":{\"parent\":\"lo\"}}", EINVAL,
+    refused("{\"Name\":\"x\",\"Driver\":\"macvlan\",\"Options\":{\"parent\":\"lo\"}}", EIO,
             "loopback interface is not a valid macvlan parent link");
     all = saved;
     usernets_free(own);
