@@ -198,6 +198,17 @@ mv_net() {
   [[ "$output" != *default* ]]
 }
 
+@test "--internal: no default route; --ip and --ip-range on a macvlan network" {
+  docker network create -d macvlan --internal --subnet 10.91.0.0/24 --gateway 10.91.0.1 \
+    --ip-range 10.91.0.128/25 -o parent=btp0 mi >/dev/null
+  [ "$(docker network inspect -f '{{.Internal}} {{(index .IPAM.Config 0).IPRange}}' mi)" = "true 10.91.0.128/25" ]
+  run docker run --rm --network mi busybox sh -c 'ip -o -4 addr show eth0; ip route'
+  [[ "$output" == *"inet 10.91.0.12"[89]"/24"* ]]
+  [[ "$output" != *default* ]]
+  run docker run --rm --network mi --ip 10.91.0.50 busybox ip -o -4 addr show eth0
+  [[ "$output" == *"inet 10.91.0.50/24"* ]]
+}
+
 @test "kill -9 of berthd with a macvlan container running, then a restart: nothing leaked" {
   mv_net
   web k1 --network mv
