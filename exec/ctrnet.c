@@ -351,7 +351,9 @@ json_t *ctrnet_endpoint_json(const struct ctrnet *n)
     json_t *j = netbr_endpoint_json(&n->ep);
     json_object_set_new(j, "NetworkID", json_string(n->un ? n->un->id : n->br->id));
     json_object_set_new(j, "IPPrefixLen", json_integer(n->br->subnet.bits));
-    json_object_set_new(j, "Gateway", json_string(ipam_addr_fmt(&n->br->route_via, gw)));
+    json_object_set_new(j, "Gateway",
+                        json_string(n->br->route_via.family ? ipam_addr_fmt(&n->br->route_via, gw)
+                                                            : "")); /* macvlan without --gateway */
     if (n->dns_names)
         json_object_set(j, "DNSNames", n->dns_names);
     return j;

@@ -22,6 +22,7 @@
 #include "exec/resolvconf.h"
 #include "exec/run.h"
 #include "fs/atomic.h"
+#include "net/network/netlink.h"
 
 struct net_job {
     struct pool_job job;
@@ -259,10 +260,25 @@ int ctrnet_connect(struct exec_env *env, struct container *c, struct usernet *un
 
 /* ---- disconnect ---- */
 
+static void lower_unplumb(struct net_job *j)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)j->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (fd < 0)
+        return; /* it has ended: the link went with its netns */
+    if (nl_lower_unplumb(fd, j->x->ifname, &err) < 0 && err->status != ENODEV)
+        log_warn("network %s: remove %s: %s", j->x->un->name, j->x->ifname, err->msg);
+    close(fd);
+}
+
 static void disconnect_work(struct pool_job *job)
 {
     struct net_job *j = (struct net_job *)job;
     netbr_endpoint_unplumb(j->x->br, &j->x->ep, j->id, true); /* its netns lives on */
+    if (j->x->br->cfg.driver != NETBR_BRIDGE) /* a macvlan/ipvlan child: in there, by name */
+        lower_unplumb(j);
 }
 
 static void disconnect_done(struct pool_job *job)

@@ -240,6 +240,7 @@ static void start_exec(struct daemon *d)
     _cleanup_free_ char *nets = xasprintf("%s/networks", d->cfg.root);
     d->exec.nets = usernets_new(nets);
     usernets_read(d->exec.nets); /* their bridges: handlers/recovery.c */
+    events_watch_networks(d->events, d->exec.nets);
     d->image_users = (struct image_users){.fn = image_user, .arg = d};
 }
 

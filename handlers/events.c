@@ -27,6 +27,7 @@
 #include "core/xalloc.h"
 #include "exec/ctrnet.h"
 #include "fs/eventlog.h"
+#include "net/network/usernet.h"
 #include "handlers/events_filter.h"
 
 #define RING_KEEP  4096            /* events kept for clients that are behind */
@@ -68,6 +69,7 @@ struct events {
     struct event_sub *subs;
     size_t nsubs;
     struct reactor_timer deliver;
+    const struct usernets *nets; /* for the driver of a user network's connect (NULL: none) */
 };
 
 enum sub_phase { SUB_REPLAY, SUB_LIVE, SUB_OVER };
@@ -316,6 +318,18 @@ void events_exec(struct events *ev, const struct container *c, const char *actio
 /* dockerd's network connect when a container on the default bridge or a user network starts,
  * one per network it joins (its first, then those of c->net_more), disconnect when it has
  * ended. */
+void events_watch_networks(struct events *ev, const struct usernets *nets)
+{
+    ev->nets = nets;
+}
+
+/* The "type" of a network's connect and disconnect: its driver, as dockerd's. */
+static const char *net_driver(const struct events *ev, const char *id)
+{
+    const struct usernet *n = ev->nets ? usernets_find(ev->nets, id) : NULL;
+    return n && n->driver ? n->driver : "bridge";
+}
+
 static void user_network(struct events *ev, const struct container *c, const char *action)
 {
     const char *mode = json_get_str(c->host_config, "NetworkMode");
@@ -325,14 +339,14 @@ static void user_network(struct events *ev, const struct container *c, const cha
     if ((bridge || ctrnet_user_mode(mode)) && id && *id)
         events_emit(ev, EVENT_NETWORK, action, id,
                     json_pack("{ss ss ss}", "container", c->id, "name", bridge ? "bridge" : mode,
-                              "type", "bridge"));
+                              "type", bridge ? "bridge" : net_driver(ev, id)));
     json_object_foreach(c->net_more, name, req)
     {
         const char *more = json_get_str(req, "NetworkID");
         if (more && *more)
-            events_emit(
-                ev, EVENT_NETWORK, action, more,
-                json_pack("{ss ss ss}", "container", c->id, "name", name, "type", "bridge"));
+            events_emit(ev, EVENT_NETWORK, action, more,
+                        json_pack("{ss ss ss}", "container", c->id, "name", name, "type",
+                                  net_driver(ev, more)));
     }
 }
 

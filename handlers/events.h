@@ -39,11 +39,14 @@ enum event_type {
 };
 
 struct events;
+struct usernets;
 
 /* Blocking, at start-up: the log in dir (ROOT/events). engine_id names the daemon in the line
  * that cuts off a subscriber. */
 int events_open(struct reactor *r, struct pool *pool, const char *dir, const char *engine_id,
                 struct events **out, struct berth_err **err);
+/* The user networks, whose drivers name the "type" of their connect and disconnect events. */
+void events_watch_networks(struct events *ev, const struct usernets *nets);
 /* After the reactor's last turn and the pool's: writes and syncs what the log has queued, frees
  * the subscriptions still there. */
 void events_close(struct events *ev);

@@ -63,7 +63,7 @@ static size_t views(const struct daemon *d, struct net_view *out)
     for (size_t i = 0; d->exec.nets && i < d->exec.nets->n; i++) {
         const struct usernet *un = d->exec.nets->v[i];
         out[n] = (struct net_view){
-            .name = un->name, .driver = "bridge", .created = un->created, .br = un->br, .un = un};
+            .name = un->name, .driver = un->driver, .created = un->created, .br = un->br, .un = un};
         memcpy(out[n++].id, un->id, sizeof(un->id));
     }
     return n;
@@ -344,7 +344,7 @@ static void conn_done(void *ctx, int res, const struct berth_err *err)
         struct usernet *un = usernets_find(d->exec.nets, cc->net_id);
         events_emit(d->events, EVENT_NETWORK, cc->connect ? "connect" : "disconnect", cc->net_id,
                     json_pack("{ss ss ss}", "container", cc->ctr_id, "name", un ? un->name : "",
-                              "type", "bridge"));
+                              "type", un ? un->driver : "bridge"));
         api_reply_raw(cc->a, 200, NULL, NULL, 0);
     }
     free(cc);

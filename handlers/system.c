@@ -227,9 +227,9 @@ static json_t *info_engine(const struct daemon *d, const struct info_facts *f)
         d->exec.log_driver && *d->exec.log_driver ? d->exec.log_driver : "json-file";
     /* Plugins: only what berth implements. Its overlay mounts never take userxattr (berthd runs
      * as root); its volume driver is dockerd's built-in local one; it has no authorization
-     * plugins; its network drivers are bridge (the default bridge), host and none (null). */
+     * plugins; its network drivers are bridge, host, ipvlan, macvlan and none (null). */
     return json_pack(
-        "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[s] s[sss] s:n s[s]} sb si si ss ss "
+        "{ss si si si si si ss s[[ss][ss][ss][ss][ss]] ss s{s[s] s[sssss] s:n s[s]} sb si si ss ss "
         "ss ss si}",
         "ID", d->id, "Containers", all, "ContainersRunning", running, "ContainersPaused", paused,
         "ContainersStopped", all - running - paused, "Images", (int)image_count(d->images),
@@ -237,10 +237,10 @@ static json_t *info_engine(const struct daemon *d, const struct info_facts *f)
         b->d_type ? "true" : "false", "Using metacopy", b->metacopy ? "true" : "false",
         "Native Overlay Diff", b->native_diff ? "true" : "false", "userxattr", "false",
         "DockerRootDir", d->cfg.root, "Plugins", "Volume", "local", "Network", "bridge", "host",
-        "null", "Authorization", "Log", "json-file", "Debug", log_get_level() >= LOG_DEBUG, "NFd",
-        f->nfd, "NGoroutines", f->nthreads, "SystemTime", now, "LoggingDriver", log_driver,
-        "CgroupDriver", "cgroupfs", "CgroupVersion", d->cgroup.version == 2 ? "2" : "1",
-        "NEventsListener", (int)events_subscribers(d->events));
+        "ipvlan", "macvlan", "null", "Authorization", "Log", "json-file", "Debug",
+        log_get_level() >= LOG_DEBUG, "NFd", f->nfd, "NGoroutines", f->nthreads, "SystemTime", now,
+        "LoggingDriver", log_driver, "CgroupDriver", "cgroupfs", "CgroupVersion",
+        d->cgroup.version == 2 ? "2" : "1", "NEventsListener", (int)events_subscribers(d->events));
 }
 
 static json_t *info_host(const struct daemon *d, const struct info_facts *f)

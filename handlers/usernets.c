@@ -61,7 +61,7 @@ static void create_done(struct api_task *t)
     } else {
         usernets_add(nets_of(d), n);
         events_emit(d->events, EVENT_NETWORK, "create", n->id,
-                    json_pack("{ss ss}", "name", n->name, "type", "bridge"));
+                    json_pack("{ss ss}", "name", n->name, "type", n->driver));
         api_reply_json(t->a, 201, json_pack("{ss ss}", "Id", n->id, "Warning", ""));
     }
     start_next();
@@ -130,7 +130,7 @@ static void destroy_done(struct api_task *t)
 {
     struct usernet *n = t->data;
     events_emit(t->a->d->events, EVENT_NETWORK, "destroy", n->id,
-                json_pack("{ss ss}", "name", n->name, "type", "bridge"));
+                json_pack("{ss ss}", "name", n->name, "type", n->driver));
     usernet_free(n);
     api_reply_raw(t->a, 204, NULL, NULL, 0);
 }
@@ -171,7 +171,7 @@ static void prune_done(struct api_task *t)
     json_t *names = p->n ? json_array() : json_null();
     for (size_t i = 0; i < p->n; i++) {
         events_emit(t->a->d->events, EVENT_NETWORK, "destroy", p->v[i]->id,
-                    json_pack("{ss ss}", "name", p->v[i]->name, "type", "bridge"));
+                    json_pack("{ss ss}", "name", p->v[i]->name, "type", p->v[i]->driver));
         json_array_append_new(names, json_string(p->v[i]->name));
         usernet_free(p->v[i]);
     }

@@ -13,6 +13,7 @@
 #include "core/timefmt.h"
 #include "core/xalloc.h"
 #include "net/network/bridge_fw.h"
+#include "net/network/lowernet.h"
 #include "net/network/netlink.h"
 
 /* What a failed open leaves to free. */
@@ -37,6 +38,12 @@ static void config_copy(struct netbr_config *dst, const struct netbr_config *src
     dst->default_gw = src->default_gw ? xstrdup(src->default_gw) : NULL;
     dst->host_ip = src->host_ip ? xstrdup(src->host_ip) : NULL;
     dst->net_name = src->net_name ? xstrdup(src->net_name) : NULL;
+    dst->parent = src->parent ? xstrdup(src->parent) : NULL;
+    dst->taken = NULL;
+    if (src->ntaken) {
+        dst->taken = xcalloc(src->ntaken, sizeof(*dst->taken));
+        memcpy(dst->taken, src->taken, src->ntaken * sizeof(*dst->taken));
+    }
     dst->pools = NULL;
     if (src->npools) {
         dst->pools = xcalloc(src->npools, sizeof(*dst->pools));
@@ -156,6 +163,7 @@ static int settle_pool(struct netbr *b, const struct ipam_prefix *addrs, size_t 
         return r;
     _cleanup_free_ struct ipam_prefix *reserved = NULL;
     size_t nres = ipam_host_reserved(4, "/proc/net/route", NULL, "/etc/resolv.conf", &reserved);
+    nres = netbr_config_reserved(&b->cfg, &reserved, nres);
     struct ipam_pool_opts po = {.family = 4, .reserved = reserved, .n_reserved = nres};
     if ((r = ipam_new(b->cfg.pools, b->cfg.npools, NULL, &b->_ipam, err)) == 0)
         r = ipam_pool_request(b->_ipam, &conf, &po, &b->_pool, err);
@@ -268,6 +276,14 @@ int netbr_open(const struct netbr_config *cfg, struct netbr **out, struct berth_
     b->mtu = cfg->mtu ? cfg->mtu : NETBR_DEFAULT_MTU;
     random_hex(b->id, 32);
     b->created = time_format_rfc3339(time_now_ns());
+    if (cfg->driver != NETBR_BRIDGE) {
+        int r = lowernet_open(b, err);
+        if (r < 0)
+            bridge_free(b);
+        else
+            *out = b;
+        return r;
+    }
     int r = open_bridge(b, err);
     if (r < 0) {
         bridge_free(b);
@@ -289,6 +305,11 @@ void netbr_destroy(struct netbr *b)
 {
     if (!b)
         return;
+    if (b->cfg.driver != NETBR_BRIDGE) {
+        lowernet_destroy(b);
+        bridge_free(b);
+        return;
+    }
     struct netbr_fw_network fw;
     fw_network(b, &fw);
     netbr_fw_network_down(&fw, b->_fw);
@@ -306,5 +327,7 @@ char *netbr_subnet_str(const struct netbr *b, char *buf)
 
 char *netbr_gateway_str(const struct netbr *b, char *buf)
 {
+    if (!b->gateway.family) /* a macvlan or ipvlan network given none */
+        return strcpy(buf, "");
     return ipam_addr_fmt(&b->gateway, buf);
 }

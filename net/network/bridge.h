@@ -49,7 +49,24 @@ struct netbr_config {
      * its containers get no default route (dockerd's needDefaultGW). */
     bool user_net, internal;
     char *net_name; /* the network's name in dockerd's words ("bridge" when NULL) */
+    /* A macvlan or ipvlan network (net/network/lowernet.h) rather than a bridge: no bridge link,
+     * no firewall, each container's eth0 a child of `parent`. bip then holds the subnet as given
+     * (NULL: one from the pools), default_gw the gateway (NULL: none, dockerd allocates none for
+     * these drivers) and fixed_cidr the ip-range; internal: no default route. */
+    enum netbr_driver { NETBR_BRIDGE, NETBR_MACVLAN, NETBR_IPVLAN } driver;
+    char *parent;          /* -o parent (dm-/di-<12 hex of the ID> when none was given) */
+    uint32_t lower_mode;   /* MACVLAN_MODE_* or IPVLAN_MODE_* */
+    uint16_t ipvlan_flags; /* IPVLAN_F_* */
+    bool made_parent; /* berth made the parent (802.1q link or dummy): it goes with the network */
+    bool keep_parent; /* ... unless another network still uses it (reactor: usernets_remove) */
+    /* The other networks' subnets when this one picks its own: a macvlan or ipvlan network's
+     * subnet has no host route to keep it out of the pick (heap array, NULL: none). */
+    struct ipam_prefix *taken;
+    size_t ntaken;
 };
+
+/* *reserved (ipam_host_reserved's heap array of n) with c->taken appended; the new length. */
+size_t netbr_config_reserved(const struct netbr_config *c, struct ipam_prefix **reserved, size_t n);
 
 /* Read and check the keys of daemon.json `file` (NULL: all defaults) with dockerd's words:
  * "You specified -b & --bip, mutually exclusive options. Please specify only one", "You

@@ -141,6 +141,17 @@ void netbr_config_free(struct netbr_config *c)
     free(c->default_gw);
     free(c->host_ip);
     free(c->net_name);
+    free(c->parent);
+    free(c->taken);
     free(c->pools);
     *c = (struct netbr_config){0};
+}
+
+size_t netbr_config_reserved(const struct netbr_config *c, struct ipam_prefix **reserved, size_t n)
+{
+    if (!c->ntaken)
+        return n;
+    *reserved = xrealloc(*reserved, (n + c->ntaken) * sizeof(**reserved));
+    memcpy(*reserved + n, c->taken, c->ntaken * sizeof(**reserved));
+    return n + c->ntaken;
 }

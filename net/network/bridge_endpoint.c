@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "net/network/bridge_fw.h"
+#include "net/network/lowernet.h"
 #include "net/network/netlink.h"
 
 void netbr_mac_from_ip(const struct ipam_addr *a, uint8_t mac[6])
@@ -57,6 +58,14 @@ static bool parse_mac(const char *s, uint8_t mac[6])
     return false;
 }
 
+static void random_mac(uint8_t mac[6])
+{
+    if (getrandom(mac, 6, 0) != 6)
+        for (int i = 0; i < 6; i++)
+            mac[i] = (uint8_t)rand();
+    mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+}
+
 static void new_id(struct netbr_endpoint *ep)
 {
     uint8_t raw[32];
@@ -94,8 +103,12 @@ int netbr_endpoint_new_at(struct netbr *b, const char *mac, const char *ip,
                               b->id, &ep->addr, &which, err);
     if (r < 0)
         return r;
-    if (!mac || !*mac)
+    if ((!mac || !*mac) && b->cfg.driver == NETBR_BRIDGE)
         netbr_mac_from_ip(&ep->addr, ep->mac);
+    else if ((!mac || !*mac) && b->cfg.driver == NETBR_MACVLAN)
+        random_mac(ep->mac); /* dockerd's macvlan: GenerateRandomMAC */
+    else if (b->cfg.driver == NETBR_IPVLAN)
+        memset(ep->mac, 0, sizeof(ep->mac)); /* an ipvlan has its parent's */
     new_id(ep);
     return 0;
 }
@@ -158,8 +171,11 @@ int netbr_endpoint_plumb(const struct netbr *b, const struct netbr_endpoint *ep,
     _cleanup_nl_ struct nl_handle *h = NULL;
     struct netbr_fw_network fn;
     struct netbr_fw_endpoint fe;
-    fw_views(b, ep, ctr, &fn, &fe);
     *ports = NULL;
+    if (b->cfg.driver != NETBR_BRIDGE) /* no bridge, no firewall: -p is dockerd's no-op here */
+        return lowernet_plumb(b, ep, netns_fd, ctr->ifname ? ctr->ifname : NETBR_IFNAME,
+                              ctr->no_gateway, err);
+    fw_views(b, ep, ctr, &fn, &fe);
     int r = nl_open(-1, &h, err);
     if (r < 0)
         return r;
@@ -188,6 +204,8 @@ void netbr_endpoint_unplumb(const struct netbr *b, const struct netbr_endpoint *
 {
     struct netbr_fw_network fn;
     struct netbr_fw_endpoint fe;
+    if (b->cfg.driver != NETBR_BRIDGE) /* its link is in the container's netns (lowernet.h) */
+        return;
     fw_views(b, ep, &(struct netbr_ctr){.id = ctr_id}, &fn, &fe);
     netbr_fw_endpoint_down(&fn, &fe);
     if (!delete_link)
@@ -203,9 +221,10 @@ void netbr_endpoint_unplumb(const struct netbr *b, const struct netbr_endpoint *
 json_t *netbr_endpoint_json(const struct netbr_endpoint *ep)
 {
     char ip[IPAM_ADDR_STRLEN], mac[18];
+    static const uint8_t none[6];
     return json_pack("{ss ss ss ss}", "EndpointID", ep->id, "HostIf", ep->host_if, "IPAddress",
                      ep->addr.family ? ipam_addr_fmt(&ep->addr, ip) : "", "MacAddress",
-                     netbr_mac_str(ep->mac, mac));
+                     memcmp(ep->mac, none, 6) ? netbr_mac_str(ep->mac, mac) : "");
 }
 
 bool netbr_endpoint_from_json(const json_t *j, struct netbr_endpoint *ep)
@@ -214,7 +233,7 @@ bool netbr_endpoint_from_json(const json_t *j, struct netbr_endpoint *ep)
     const char *ip = json_get_str(j, "IPAddress"), *mac = json_get_str(j, "MacAddress");
     *ep = (struct netbr_endpoint){0};
     if (!id || strlen(id) != 64 || !host || strlen(host) >= IFNAMSIZ || !ip || !mac ||
-        !parse_mac(mac, ep->mac))
+        (*mac && !parse_mac(mac, ep->mac)))
         return false;
     if (*ip && !ipam_addr_parse(ip, &ep->addr))
         return false;

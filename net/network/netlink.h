@@ -203,6 +203,8 @@ struct nl_veth_plumb {
     bool hairpin;      /* the host end's bridge port in hairpin mode (a container reaching its
                         * own published port through a host address: with br_netfilter the
                         * DNATed frame goes back out of the port it came in by) */
+    bool default_dev4; /* no gw4: a default route on-link through IF (ipvlan l3, which routes
+                        * everything through its parent and answers no ARP) */
 };
 
 /* Both ends made, configured and up, addresses and default routes in place, in two netlink
@@ -221,3 +223,28 @@ struct nl_veth_plumb {
  * the pair in its own netns cleanup work; nl_link_delete would block ~16 ms (RCU grace
  * periods) in the calling thread. */
 int nl_plumb_veth(struct nl_handle *h, const struct nl_veth_plumb *p, struct berth_err **err);
+
+/* ---- a container's macvlan or ipvlan, in one call ---- */
+
+struct nl_lower_plumb {
+    bool ipvlan;           /* an ipvlan child; else a macvlan */
+    int parent;            /* its parent's ifindex in the handle's netns */
+    uint32_t mode;         /* MACVLAN_MODE_* or IPVLAN_MODE_* */
+    uint16_t ipvlan_flags; /* IPVLAN_F_* */
+    unsigned mtu;          /* 0: the parent's */
+    int netns_fd;          /* the container's netns */
+    const char *ifname;    /* its name there ("eth0") */
+    uint8_t mac[6];        /* macvlan only; all zero: random (an ipvlan has its parent's) */
+    struct nl_prefix addr4;
+    struct nl_ip gw4;  /* default route via it; family 0: none */
+    bool default_dev4; /* no gw4: a default route on-link through IF */
+    bool disable_ipv6, lo_up;
+};
+
+/* The child made directly in its netns under its name (one RTM_NEWLINK, so it never exists in
+ * the handle's netns), then nl_plumb_veth's second round trip in there: lo and IF up, the
+ * address, the default route. On failure the child is deleted. Undone by letting the netns go
+ * (the kernel deletes the child with it) or nl_lower_unplumb for a netns that lives on. */
+int nl_plumb_lower(struct nl_handle *h, const struct nl_lower_plumb *p, struct berth_err **err);
+/* The link `ifname` of netns_fd deleted (a network disconnected from a running container). */
+int nl_lower_unplumb(int netns_fd, const char *ifname, struct berth_err **err);

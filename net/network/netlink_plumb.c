@@ -120,6 +120,9 @@ static int plumb_configure(struct nl_handle *c, const struct nl_veth_plumb *p,
     if (p->gw4.family) {
         struct nl_route rt = {.dst.ip.family = AF_INET, .gw = p->gw4, .oif = ifindex};
         nl_route_msg(&bt, RTM_NEWROUTE, &rt, link);
+    } else if (p->default_dev4) {
+        struct nl_route rt = {.dst.ip.family = AF_INET, .oif = ifindex};
+        nl_route_msg(&bt, RTM_NEWROUTE, &rt, link);
     }
     if (p->gw6.family) {
         struct nl_route rt = {.dst.ip.family = AF_INET6, .gw = p->gw6, .oif = ifindex};
@@ -158,4 +161,47 @@ int nl_plumb_veth(struct nl_handle *h, const struct nl_veth_plumb *p, struct ber
         return r;
     }
     return 0;
+}
+
+static int lower_child(struct nl_handle *h, const struct nl_lower_plumb *p, struct berth_err **err)
+{
+    struct nl_link_attrs a = {.mtu = p->mtu};
+    if (p->ipvlan)
+        return nl_ipvlan_create(h, p->ifname, p->parent, (uint16_t)p->mode, p->ipvlan_flags,
+                                p->netns_fd, &a, err);
+    memcpy(a.mac, p->mac, sizeof(a.mac));
+    return nl_macvlan_create(h, p->ifname, p->parent, p->mode, p->netns_fd, &a, err);
+}
+
+int nl_plumb_lower(struct nl_handle *h, const struct nl_lower_plumb *p, struct berth_err **err)
+{
+    int r;
+    if (!nl_name_ok(p->ifname, "plumb a macvlan or ipvlan", err, &r))
+        return r;
+    if (p->netns_fd < 0)
+        return berth_user_error(err, EINVAL, "plumb `%s`: no container netns given", p->ifname);
+    if ((p->addr4.ip.family && p->addr4.ip.family != AF_INET) ||
+        (p->gw4.family && p->gw4.family != AF_INET))
+        return berth_user_error(err, EINVAL, "plumb `%s`: an IPv4 field holds IPv6", p->ifname);
+    if ((r = lower_child(h, p, err)) < 0)
+        return r;
+    struct nl_veth_plumb v = {.netns_fd = p->netns_fd,
+                              .ifname = p->ifname,
+                              .addr4 = p->addr4,
+                              .gw4 = p->gw4,
+                              .default_dev4 = p->default_dev4,
+                              .disable_ipv6 = p->disable_ipv6,
+                              .lo_up = p->lo_up};
+    if ((r = plumb_inside(&v, err)) < 0)
+        (void)nl_lower_unplumb(p->netns_fd, p->ifname, NULL); /* the first error is the one */
+    return r;
+}
+
+int nl_lower_unplumb(int netns_fd, const char *ifname, struct berth_err **err)
+{
+    _cleanup_nl_ struct nl_handle *c = NULL;
+    int r = nl_open(netns_fd, &c, err);
+    if (r < 0)
+        return r;
+    return nl_link_delete_name(c, ifname, err);
 }

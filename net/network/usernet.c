@@ -17,6 +17,7 @@
 #include "core/xalloc.h"
 #include "fs/atomic.h"
 #include "net/network/dns_names.h"
+#include "net/network/lowernet.h"
 
 #define OPT_NAME "com.docker.network.bridge.name"
 #define OPT_ICC  "com.docker.network.bridge.enable_icc"
@@ -33,6 +34,7 @@ void usernet_free(struct usernet *n)
     json_decref(n->labels);
     json_decref(n->options);
     free(n->name);
+    free(n->driver);
     free(n->created);
     free(n->subnet);
     free(n->gateway);
@@ -69,11 +71,44 @@ static int opt_bool(const json_t *opts, const char *key, bool dflt, bool *out,
     return berth_user_error(err, EINVAL, "failed to parse %s value: %s", key, s);
 }
 
+static enum netbr_driver driver_of(const char *d)
+{
+    return !strcmp(d, "macvlan")  ? NETBR_MACVLAN
+           : !strcmp(d, "ipvlan") ? NETBR_IPVLAN
+                                  : NETBR_BRIDGE;
+}
+
+/* A macvlan or ipvlan network's: its subnet, range and gateway as given (lowernet.h), options. */
+static int settle_lower(struct usernet *n, struct berth_err **err)
+{
+    struct netbr_config *c = &n->cfg;
+    c->driver = driver_of(n->driver);
+    c->net_name = xstrdup(n->name);
+    c->name = xstrdup("");
+    c->user_net = true;
+    c->internal = n->internal;
+    c->made_parent = n->made_parent;
+    c->bip = n->subnet ? xstrdup(n->subnet) : NULL;
+    c->default_gw = n->gateway ? xstrdup(n->gateway) : NULL;
+    c->fixed_cidr = n->ip_range ? xstrdup(n->ip_range) : NULL;
+    const char *mtu = json_get_str(n->options, OPT_MTU);
+    if (mtu) {
+        char *end;
+        long v = strtol(mtu, &end, 10);
+        if (!*mtu || *end || v < 68 || v > 65535)
+            return berth_user_error(err, EINVAL, "invalid MTU number: %s", mtu);
+        c->mtu = (unsigned)v;
+    }
+    return lowernet_config(n->options, n->id, c, err);
+}
+
 /* The bridge's settings from the record's fields (the same at create and at each start). */
 static int settle_config(struct usernet *n, struct berth_err **err)
 {
     struct netbr_config *c = &n->cfg;
     netbr_config_free(c);
+    if (driver_of(n->driver) != NETBR_BRIDGE)
+        return settle_lower(n, err);
     const char *brname = json_get_str(n->options, OPT_NAME);
     c->name = brname && *brname ? xstrdup(brname) : xasprintf("br-%.12s", n->id);
     c->net_name = xstrdup(n->name);
@@ -165,16 +200,40 @@ static bool overlaps(const struct usernet *n, const struct usernets *all,
     return false;
 }
 
+/* A subnet to be picked avoids every other network's (see netbr_config's taken). */
+static void taken(struct usernet *n, const struct usernets *all, const struct ipam_prefix *dflt)
+{
+    struct netbr_config *c = &n->cfg;
+    c->taken = xcalloc(all->n + 1, sizeof(*c->taken));
+    if (dflt)
+        c->taken[c->ntaken++] = *dflt;
+    for (size_t i = 0; i < all->n; i++)
+        if (all->v[i]->subnet && ipam_prefix_parse(all->v[i]->subnet, &c->taken[c->ntaken]))
+            c->taken[c->ntaken] = ipam_prefix_masked(c->taken[c->ntaken]), c->ntaken++;
+}
+
+/* By exact name only, as dockerd: a name that is also the prefix of another network's ID ("a",
+ * "c1") is free (usernets_find would take it for that ID: 1 create in 16 refused at random). */
+static bool name_taken(const struct usernets *all, const char *name)
+{
+    for (size_t i = 0; i < all->n; i++)
+        if (!strcmp(all->v[i]->name, name))
+            return true;
+    return false;
+}
+
 static int check_request(const json_t *req, const struct usernets *all,
                          const struct ipam_prefix *dflt, struct usernet *n, struct berth_err **err)
 {
     const char *name = json_get_str(req, "Name"), *driver = json_get_str(req, "Driver");
     if (!name || !*name)
         return berth_user_error(err, EINVAL, "invalid name: name is empty");
-    if (predefined(name) || usernets_find(all, name))
+    if (predefined(name) || name_taken(all, name))
         return berth_user_error(err, EEXIST, "network with name %s already exists", name);
-    if (driver && *driver && strcmp(driver, "bridge") != 0)
+    if (driver && *driver && strcmp(driver, "bridge") != 0 && strcmp(driver, "macvlan") != 0 &&
+        strcmp(driver, "ipvlan") != 0)
         return berth_user_error(err, EINVAL, "network driver %s is not supported yet", driver);
+    n->driver = xstrdup(driver && *driver ? driver : "bridge");
     if (json_get_bool(req, "EnableIPv6", false))
         return berth_user_error(err, EINVAL, "IPv6 networks are not supported yet");
     if (json_get_bool(req, "Ingress", false) || json_get_bool(req, "ConfigOnly", false) ||
@@ -194,7 +253,19 @@ static int check_request(const json_t *req, const struct usernets *all,
         return berth_user_error(err, EACCES,
                                 "invalid pool request: Pool overlaps with other one on this "
                                 "address space");
-    return settle_config(n, err);
+    if ((r = settle_config(n, err)) < 0)
+        return r;
+    if (!n->subnet)
+        taken(n, all, dflt);
+    for (size_t i = 0; n->cfg.driver != NETBR_BRIDGE && i < all->n; i++) {
+        const struct usernet *o = all->v[i];
+        if ((r = lowernet_conflict(&n->cfg, &o->cfg, o->id, err)) < 0)
+            return r;
+        /* a parent berth made for another network goes with the last one on it (dockerd) */
+        if (o->made_parent && o->cfg.parent && !strcmp(o->cfg.parent, n->cfg.parent))
+            n->made_parent = n->cfg.made_parent = true;
+    }
+    return 0;
 }
 
 int usernet_parse(const json_t *req, const struct usernets *all, const struct ipam_prefix *dflt,
@@ -215,9 +286,11 @@ int usernet_parse(const json_t *req, const struct usernets *all, const struct ip
 
 static json_t *record_json(const struct usernet *n)
 {
-    json_t *j = json_pack("{ss ss ss sb sb sO sO}", "Id", n->id, "Name", n->name, "Created",
-                          n->created, "Internal", n->internal, "Attachable", n->attachable,
-                          "Labels", n->labels, "Options", n->options);
+    json_t *j = json_pack("{ss ss ss ss sb sb sO sO}", "Id", n->id, "Name", n->name, "Driver",
+                          n->driver, "Created", n->created, "Internal", n->internal, "Attachable",
+                          n->attachable, "Labels", n->labels, "Options", n->options);
+    if (n->made_parent)
+        json_object_set_new(j, "CreatedSlaveLink", json_true());
     if (n->subnet)
         json_object_set_new(j, "Subnet", json_string(n->subnet));
     if (n->gateway)
@@ -241,8 +314,9 @@ static void settled(struct usernet *n)
     char buf[IPAM_PREFIX_STRLEN];
     if (!n->subnet)
         n->subnet = xstrdup(netbr_subnet_str(n->br, buf));
-    if (!n->gateway)
+    if (!n->gateway && n->br->gateway.family) /* macvlan and ipvlan get none unless asked */
         n->gateway = xstrdup(netbr_gateway_str(n->br, buf));
+    n->made_parent = n->made_parent || n->br->cfg.made_parent;
 }
 
 int usernet_open(struct usernet *n, const char *dir, struct berth_err **err)
@@ -274,6 +348,8 @@ static struct usernet *from_record(const json_t *j)
     struct usernet *n = xcalloc(1, sizeof(*n));
     memcpy(n->id, id, 65);
     n->name = xstrdup(name);
+    n->driver = xstrdup(json_get_str(j, "Driver") ?: "bridge");
+    n->made_parent = json_get_bool(j, "CreatedSlaveLink", false);
     n->created = xstrdup(json_get_str(j, "Created") ?: "");
     n->internal = json_get_bool(j, "Internal", false);
     n->attachable = json_get_bool(j, "Attachable", false);
@@ -351,6 +427,10 @@ void usernets_add(struct usernets *all, struct usernet *n)
 
 void usernets_remove(struct usernets *all, struct usernet *n)
 {
+    for (size_t i = 0; n->br && n->cfg.parent && i < all->n; i++)
+        if (all->v[i] != n && all->v[i]->cfg.parent &&
+            !strcmp(all->v[i]->cfg.parent, n->cfg.parent))
+            n->br->cfg.keep_parent = true; /* dockerd's parentHasSingleUser */
     for (size_t i = 0; i < all->n; i++)
         if (all->v[i] == n) {
             memmove(&all->v[i], &all->v[i + 1], (all->n - i - 1) * sizeof(*all->v));

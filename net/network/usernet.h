@@ -18,7 +18,9 @@ struct dns_names;
 struct usernet {
     char id[65];
     char *name;
-    char *created; /* RFC 3339 */
+    char *driver;     /* "bridge", "macvlan" or "ipvlan" (net/network/lowernet.h) */
+    bool made_parent; /* macvlan/ipvlan: berth made its parent link (dockerd's CreatedSlaveLink) */
+    char *created;    /* RFC 3339 */
     bool internal, attachable;
     json_t *labels;                    /* {} */
     json_t *options;                   /* the driver options as given ({}) */
@@ -39,7 +41,7 @@ struct usernets {
  * networks; default_subnet: the default bridge's, NULL when none): 409 "network with name X
  * already exists" (EEXIST), 403 (EACCES) "invalid pool request: Pool overlaps with other one on
  * this address space", 400 for what berth does not do yet (other drivers, IPv6, aux addresses,
- * several subnets). */
+ * several subnets); macvlan and ipvlan options and parents as lowernet.h checks them. */
 int usernet_parse(const json_t *req, const struct usernets *all, const struct ipam_prefix *dflt,
                   struct usernet **out, struct berth_err **err);
 /* Pool: its bridge made (or reused) and its record written. */
@@ -59,4 +61,5 @@ void usernets_open_all(struct usernets *all);
 /* Reactor: by full ID, full name, then unique ID prefix (dockerd's lookup); NULL: none. */
 struct usernet *usernets_find(const struct usernets *all, const char *term);
 void usernets_add(struct usernets *all, struct usernet *n);
+/* Off the list; a parent link berth made for it is kept when another network still uses it. */
 void usernets_remove(struct usernets *all, struct usernet *n);

@@ -92,7 +92,7 @@ fs_name() {
   [ "$(js '.RegistryConfig.IndexConfigs["myreg.example:5000"].Secure')" = false ]
   [ "$(js '.Labels | join(",")')" = zone=a ]
   # drivers: only those berth has
-  [ "$(js '.Plugins.Network | join(",")')" = bridge,host,null ]
+  [ "$(js '.Plugins.Network | join(",")')" = bridge,host,ipvlan,macvlan,null ]
   [ "$(js '.Plugins.Volume | join(",")')" = local ]
   [ "$(js '.Plugins.Log | join(",")')" = json-file ]
   # the docker CLI shows the same

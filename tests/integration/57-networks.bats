@@ -69,7 +69,7 @@ web() {
   run docker network create --subnet 10.77.128.0/24 n3
   [ "$status" -ne 0 ]
   [[ "$output" == *"Pool overlaps with other one on this address space"* ]]
-  run docker network create -d macvlan n4
+  run docker network create -d overlay n4
   [ "$status" -ne 0 ]
   [[ "$output" == *"not supported yet"* ]]
 }

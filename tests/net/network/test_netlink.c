@@ -987,6 +987,100 @@ static void test_sysctl_in_netns(void **state)
 }
 
 /* The program's own netns, and a mount namespace whose /sys shows it. */
+/* A container's macvlan end to end: born in its netns as eth0 with its MAC, address and default
+ * route; two on one parent in bridge mode reach each other; a failing step leaves no link; and
+ * nl_lower_unplumb takes one away while its netns lives on. */
+static void test_plumb_lower(void **state)
+{
+    (void)state;
+    NEED_NETNS();
+    _cleanup_nl_ struct nl_handle *h = open_in(-1);
+    int parent = make_parent(h, "btlp0");
+    if (link_exists(h, "btlp0p")) /* a veth parent: its carrier needs the other end up */
+        OK(nl_link_set_up(h, ifindex_of(h, "btlp0p"), true, E));
+    _cleanup_close_ int nsa = new_netns();
+    _cleanup_close_ int nsb = new_netns();
+    struct nl_lower_plumb a = {.parent = parent,
+                               .mode = MACVLAN_MODE_BRIDGE,
+                               .netns_fd = nsa,
+                               .ifname = "eth0",
+                               .addr4 = prefix("10.51.0.2/24"),
+                               .gw4 = ip("10.51.0.1"),
+                               .disable_ipv6 = true,
+                               .lo_up = true};
+    memcpy(a.mac, MAC_A, 6);
+    OK(nl_plumb_lower(h, &a, E));
+    struct nl_lower_plumb b = a;
+    b.netns_fd = nsb;
+    b.addr4 = prefix("10.51.0.3/24");
+    b.gw4 = (struct nl_ip){0};
+    memset(b.mac, 0, 6);
+    OK(nl_plumb_lower(h, &b, E));
+
+    _cleanup_nl_ struct nl_handle *hna = open_in(nsa);
+    struct nl_link ea = get_link(hna, "eth0");
+    assert_string_equal(ea.kind, "macvlan");
+    assert_int_equal(ea.mode, MACVLAN_MODE_BRIDGE);
+    assert_memory_equal(ea.mac, MAC_A, 6);
+    assert_true(ea.flags & IFF_UP);
+    assert_true(get_link(hna, "lo").flags & IFF_UP);
+    assert_true(has_addr(hna, ea.ifindex, "10.51.0.2/24"));
+    assert_true(has_route(hna, AF_INET, "default", "10.51.0.1", ea.ifindex));
+    _cleanup_free_ char *out = sh_in(nsa, "ip -d -o link show eth0; ip route");
+    assert_contains(out, "macvlan mode bridge");
+    assert_contains(out, "default via 10.51.0.1 dev eth0");
+    char v[16];
+    OK(nl_sysctl_get(nsa, "ipv6/conf/eth0/disable_ipv6", v, sizeof(v), E));
+    assert_string_equal(v, "1");
+    assert_false(link_exists(h, "eth0")); /* never in the parent's netns */
+    _cleanup_free_ char *bout = sh_in(nsb, "ip route");
+    assert_lacks(bout, "default");
+
+    assert_udp(nsa, nsb, "10.51.0.3", 4200);
+    assert_udp(nsb, nsa, "10.51.0.2", 4201);
+
+    /* a failing step (an address the kernel refuses) is named and leaves no link */
+    _cleanup_close_ int nsc = new_netns();
+    struct nl_lower_plumb c = b;
+    c.netns_fd = nsc;
+    c.gw4 = ip("10.99.0.1"); /* not on-link: the route is refused */
+    _cleanup_err_ struct berth_err *err = NULL;
+    assert_true(nl_plumb_lower(h, &c, &err) < 0);
+    assert_contains(err->msg, "route");
+    _cleanup_nl_ struct nl_handle *hnc = open_in(nsc);
+    assert_false(link_exists(hnc, "eth0"));
+
+    /* taken away while its netns lives on */
+    OK(nl_lower_unplumb(nsb, "eth0", E));
+    _cleanup_nl_ struct nl_handle *hnb = open_in(nsb);
+    assert_false(link_exists(hnb, "eth0"));
+    _cleanup_err_ struct berth_err *gone = NULL;
+    assert_true(nl_lower_unplumb(nsb, "eth0", &gone) < 0);
+    assert_int_equal(gone->status, ENODEV);
+
+    /* ipvlan l3 where the kernel has it: no MAC of its own, a default route through the link */
+    _cleanup_close_ int nsd = new_netns();
+    struct nl_lower_plumb d = {.ipvlan = true,
+                               .parent = parent,
+                               .mode = IPVLAN_MODE_L3,
+                               .netns_fd = nsd,
+                               .ifname = "eth0",
+                               .addr4 = prefix("10.51.0.4/24"),
+                               .default_dev4 = true};
+    _cleanup_err_ struct berth_err *ierr = NULL;
+    int r = nl_plumb_lower(h, &d, &ierr);
+    if (r < 0 && ierr->status == EOPNOTSUPP) {
+        fprintf(stderr, "# this kernel has no ipvlan links: %s\n", ierr->msg);
+    } else {
+        assert_int_equal(r, 0);
+        _cleanup_free_ char *dout = sh_in(nsd, "ip -d -o link show eth0; ip route");
+        assert_contains(dout, "ipvlan");
+        assert_contains(dout, "default dev eth0");
+    }
+    OK(nl_link_delete(h, parent, E));
+    assert_false(link_exists(hna, "eth0")); /* the parent takes its children along */
+}
+
 static bool enter_test_namespaces(void)
 {
     if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0) {
@@ -1014,6 +1108,7 @@ int main(void)
         cmocka_unit_test(test_plumb_errors_leave_nothing),
         cmocka_unit_test(test_dummy),
         cmocka_unit_test(test_macvlan),
+        cmocka_unit_test(test_plumb_lower),
         cmocka_unit_test(test_ipvlan),
         cmocka_unit_test(test_vlan),
         cmocka_unit_test(test_master_and_move),

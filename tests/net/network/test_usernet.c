@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "net/network/netlink.h"
 #include "net/network/usernet.h"
 
 static struct usernets *all;
@@ -56,7 +57,7 @@ static void test_settled(void **state)
     char prefix[8];
     snprintf(prefix, sizeof(prefix), "%.6s", n->id);
     assert_ptr_equal(usernets_find(all, prefix), n);
-    assert_null(usernets_find(all, "b"));
+    assert_null(usernets_find(all, "nope")); /* not hex: never an ID prefix */
 
     struct usernet *m = NULL;
     assert_int_equal(
@@ -81,6 +82,15 @@ static void test_settled(void **state)
         0);
     assert_string_equal(g->cfg.bip, "10.6.0.1/24");
     usernet_free(g);
+
+    /* a name that is a prefix of another network's ID is free (it failed 1 run in 16 or so) */
+    char hexname[4];
+    snprintf(hexname, sizeof(hexname), "%.3s", n->id);
+    struct usernet *h = NULL;
+    _cleanup_free_ char *req = NULL;
+    assert_int_equal(asprintf(&req, "{\"Name\":\"%s\"}", hexname) > 0, 1);
+    assert_int_equal(parse(req, &h, &err), 0);
+    usernet_free(h);
 }
 
 static void test_refused(void **state)
@@ -89,8 +99,8 @@ static void test_refused(void **state)
     refused("{\"Name\":\"a\"}", EEXIST, "network with name a already exists");
     refused("{\"Name\":\"bridge\"}", EEXIST, "network with name bridge already exists");
     refused("{\"Name\":\"\"}", EINVAL, "name is empty");
-    refused("{\"Name\":\"m\",\"Driver\":\"macvlan\"}", EINVAL,
-            "network driver macvlan is not supported yet");
+    refused("{\"Name\":\"m\",\"Driver\":\"overlay\"}", EINVAL,
+            "network driver overlay is not supported yet");
     refused("{\"Name\":\"m\",\"EnableIPv6\":true}", EINVAL, "IPv6 networks are not supported yet");
     refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.5.3.0/24\"}]}}", EACCES,
             "invalid pool request: Pool overlaps with other one on this address space");
@@ -108,12 +118,84 @@ static void test_refused(void **state)
             "invalid MTU number: x");
 }
 
+/* macvlan and ipvlan (net/network/lowernet.h): the options settled with dockerd's defaults, no
+ * bridge name and no gateway unless one is given, no parent a dummy dm-/di-<12 hex> and an
+ * internal network; dockerd's words for bad modes, lo, and parents two networks cannot share. */
+static void test_lower(void **state)
+{
+    (void)state;
+    struct usernets *own = usernets_new("/nonexistent");
+    struct usernets *saved = all;
+    all = own;
+    struct usernet *m = NULL;
+    _cleanup_err_ struct berth_err *err = NULL;
+    assert_int_equal(parse("{\"Name\":\"mv\",\"Driver\":\"macvlan\",\"IPAM\":{\"Config\":[{"
+                           "\"Subnet\":\"10.98.0.0/24\"}]},\"Options\":{\"parent\":\"eth0\"}}",
+                           &m, &err),
+                     0);
+    assert_string_equal(m->driver, "macvlan");
+    assert_int_equal(m->cfg.driver, NETBR_MACVLAN);
+    assert_string_equal(m->cfg.parent, "eth0");
+    assert_int_equal(m->cfg.lower_mode, MACVLAN_MODE_BRIDGE);
+    assert_string_equal(m->cfg.bip, "10.98.0.0/24"); /* the subnet as given */
+    assert_null(m->cfg.default_gw);                  /* no gateway: dockerd allocates none */
+    assert_false(m->cfg.internal);
+    usernets_add(all, m);
+
+    struct usernet *d = NULL;
+    assert_int_equal(parse("{\"Name\":\"dm\",\"Driver\":\"ipvlan\",\"Options\":{"
+                           "\"ipvlan_mode\":\"l3s\",\"ipvlan_flag\":\"private\"}}",
+                           &d, &err),
+                     0);
+    char want[16];
+    snprintf(want, sizeof(want), "di-%.12s", d->id);
+    assert_string_equal(d->cfg.parent, want);
+    assert_true(d->cfg.internal); /* no parent: internal, as dockerd */
+    assert_false(d->internal);    /* ... though inspect shows what was asked */
+    assert_int_equal(d->cfg.lower_mode, IPVLAN_MODE_L3S);
+    assert_int_equal(d->cfg.ipvlan_flags, IPVLAN_F_PRIVATE);
+    usernet_free(d);
+
+    /* a second macvlan on eth0 is fine; passthru on a used parent is not */
+    struct usernet *m2 = NULL;
+    assert_int_equal(parse("{\"Name\":\"mv2\",\"Driver\":\"macvlan\",\"Options\":{\"parent\":"
+                           "\"eth0\"}}",
+                           &m2, &err),
+                     0);
+    usernet_free(m2);
+    refused("{\"Name\":\"p\",\"Driver\":\"macvlan\",\"Options\":{\"parent\":\"eth0\","
+            "\"macvlan_mode\":\"passthru\"}}",
+            EIO, "cannot use mode passthru, macvlan network ");
+    struct usernet *iv = NULL;
+    assert_int_equal(parse("{\"Name\":\"iv\",\"Driver\":\"ipvlan\",\"Options\":{\"parent\":"
+                           "\"eth1\"}}",
+                           &iv, &err),
+                     0);
+    usernets_add(all, iv);
+    char used[64];
+    snprintf(used, sizeof(used), "network di-%.12s is already using parent interface eth1", iv->id);
+    refused("{\"Name\":\"iv2\",\"Driver\":\"ipvlan\",\"Options\":{\"parent\":\"eth1\"}}", EIO,
+            used);
+    refused("{\"Name\":\"x\",\"Driver\":\"macvlan\",\"Options\":{\"macvlan_mode\":\"l2\"}}", EIO,
+            "requested macvlan mode 'l2' is not valid, 'bridge' mode is the macvlan driver "
+            "default");
+    refused("{\"Name\":\"x\",\"Driver\":\"ipvlan\",\"Options\":{\"ipvlan_mode\":\"bridge\"}}", EIO,
+            "requested ipvlan mode 'bridge' is not valid, 'l2' mode is the ipvlan driver");
+    refused("{\"Name\":\"x\",\"Driver\":\"ipvlan\",\"Options\":{\"ipvlan_flag\":\"l2\"}}", EIO,
+            "requested ipvlan flag 'l2' is not valid, 'bridge' is the ipvlan driver default");
+    refused("{\"Name\":\"x\",\"Driver\":\"macvlan\",\"Options\":{\"parent\":\"lo\"}}", EIO,
+            "loopback interface is not a valid macvlan parent link");
+    all = saved;
+    usernets_free(own);
+}
+
 int main(void)
 {
     all = usernets_new("/nonexistent");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settled),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_lower),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     usernets_free(all);
