@@ -372,5 +372,6 @@ void ctrnet_recover(struct exec_env *env)
             log_warn("container %.12s: its bridge address is lost: %s", c->id,
                      err ? err->msg : "no bridge");
         clear_operational(c);
+        ctr_save(c, NULL, NULL); /* its record on disk holds no address either */
     }
 }
