@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -67,6 +66,9 @@ static int prepare_user(struct exec_env *env, const struct container *c, const c
     n->netns = -1;
     n->dns_netns = -1;
     n->dns_names = ctrnet_dns_names(c, json_object_get(c->net_request, "Aliases"));
+    if (!env->dns)
+        env->dns = dns_server_new(env->r, env->pool, NULL);
+    n->dns_srv = env->dns;
     const char *ip = json_get_str(c->net_request, "IPv4Address");
     int r = netbr_endpoint_new_at(n->br, json_get_str(c->config, "MacAddress"), ip, &n->ep, err);
     if (r < 0) {
@@ -100,11 +102,17 @@ int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrne
     return 0;
 }
 
-/* Pool: what the DNS server will need (its netns held, the upstream resolvers: --dns, else the
- * host's; none on an internal network, as dockerd forwards nothing from there). */
+/* Pool, before the process runs: the DNS server's sockets bound in its netns (its first lookup
+ * finds them: the queries wait in their queues until the reactor serves them), the upstream
+ * resolvers (--dns, else the host's; none on an internal network, as dockerd forwards nothing
+ * from there). A server that cannot be bound is a warning: the container runs without it. */
 static void dns_prepare(struct ctrnet *n, const struct container *c)
 {
-    n->dns_netns = fcntl(n->netns, F_DUPFD_CLOEXEC, 0);
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (dns_ctr_bind(n->dns_srv, n->netns, n->dns_fds, &err) == 0)
+        n->dns_bound = true;
+    else
+        log_warn("container %.12s: %s", c->id, err->msg);
     if (n->un->internal)
         return;
     json_t *dns = json_object_get(c->host_config, "Dns"), *v;
@@ -163,6 +171,16 @@ void ctrnet_spawned(struct ctrnet *n)
     }
 }
 
+/* The DNS server's sockets that were bound and never served (a start that failed). */
+static void dns_unbind(struct ctrnet *n)
+{
+    if (!n->dns_bound)
+        return;
+    close(n->dns_fds[0]);
+    close(n->dns_fds[1]);
+    n->dns_bound = false;
+}
+
 void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
 {
     if (!n)
@@ -172,9 +190,7 @@ void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
     n->plumbed = false;
     json_decref(take_ptr(n->ports));
     ctrnet_spawned(n);
-    if (n->dns_netns >= 0)
-        close(n->dns_netns);
-    n->dns_netns = -1;
+    dns_unbind(n);
 }
 
 void ctrnet_hosts_record(const char *ip, const char *hostname, const char *domainname,
@@ -207,19 +223,6 @@ void ctrnet_times(const struct ctrnet *n, int64_t *netns_us, int64_t *plumb_us)
     *plumb_us = n ? n->plumb_us : 0;
 }
 
-static void dns_ready(void *ctx, struct dns_ctr *d, const struct berth_err *err)
-{
-    struct ctrnet *n = ctx;
-    if (n->dns_netns >= 0)
-        close(n->dns_netns);
-    n->dns_netns = -1;
-    if (err) {
-        log_warn("embedded DNS server: %s", err->msg);
-        if (n->dns == d)
-            n->dns = NULL;
-    }
-}
-
 void ctrnet_names_change(struct ctrnet *n, bool add)
 {
     size_t count = json_array_size(n->dns_names);
@@ -240,8 +243,6 @@ void ctrnet_names_change(struct ctrnet *n, bool add)
 /* Reactor: its names on the network, and its server in its netns. */
 static void dns_start(struct ctrnet *n, struct exec_env *env, const struct container *c)
 {
-    if (!env->dns)
-        env->dns = dns_server_new(env->r, env->pool, NULL);
     ctrnet_names_change(n, true);
     n->dns_added = true;
     n->views[0] = n->un->dns;
@@ -252,8 +253,12 @@ static void dns_start(struct ctrnet *n, struct exec_env *env, const struct conta
     json_array_foreach(json_object_get(c->host_config, "DnsOptions"), i, v) ndots =
         ndots || !strncmp(json_string_value(v) ?: "", "ndots:", 6);
     n->dns_cfg.lookup = dns_names_lookup(&n->view, ndots);
-    if (n->dns_netns >= 0)
-        n->dns = dns_ctr_start(env->dns, n->dns_netns, &n->dns_cfg, dns_ready, n);
+    if (!n->dns_bound)
+        return;
+    n->dns_bound = false;
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (!(n->dns = dns_ctr_serve(env->dns, n->dns_fds, &n->dns_cfg, &err)))
+        log_warn("container %.12s: %s", c->id, err->msg);
 }
 
 /* Reactor, at its end: the server stopped, its names gone from the network. */
@@ -261,9 +266,7 @@ static void dns_stop(struct ctrnet *n)
 {
     if (n->dns)
         dns_ctr_stop(take_ptr(n->dns));
-    if (n->dns_netns >= 0)
-        close(n->dns_netns);
-    n->dns_netns = -1;
+    dns_unbind(n);
     if (n->dns_added && n->un)
         ctrnet_names_change(n, false);
     n->dns_added = false;

@@ -61,7 +61,7 @@ crash_round() {
     pids+=($!)
   done
   if [ -z "${1:-}" ]; then
-    sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+    sleep "$((RANDOM % 3)).$((RANDOM % 9 + 1))" # before, during or after the starts and removals
     kill -KILL "$BT_PID" 2>/dev/null || true
   fi
   wait "$BT_PID" 2>/dev/null || true
@@ -232,4 +232,25 @@ served() { [ "$(in_netns curl -s -m 3 "$1")" = "$2" ]; }
   docker run -d --name e2 --network pa --expose 80-84 -P busybox sleep 300 >/dev/null
   docker run -d --name e3 --network pb --expose 80 -P busybox sleep 300 >/dev/null
   [ "$(docker port e3 80/tcp)" = "0.0.0.0:40010" ]
+}
+
+# The server's sockets are bound in the container's netns before its process runs: a lookup that
+# is the container's very first instruction finds them (a query before the reactor serves them
+# waits in the socket's queue).
+@test "the embedded DNS server answers a lookup made at the very start of a container, every time" {
+  docker network create --subnet 10.90.0.0/24 usernet >/dev/null
+  docker run -d --name othername --network usernet busybox sleep 300 >/dev/null
+  local i
+  for i in $(seq 20); do
+    run docker run --rm --network usernet busybox nslookup othername 127.0.0.11
+    [ "$status" -eq 0 ] || { echo "try $i: $output"; false; }
+    [[ "$output" == *"10.90.0.2"* ]]
+  done
+  # TCP too (nslookup has no TCP mode: a raw query on a connection, the reply's first bytes)
+  for i in $(seq 5); do
+    run docker run --rm --network usernet busybox sh -c \
+      "printf '\0\33\0\1\1\0\0\1\0\0\0\0\0\0\11othername\0\0\1\0\1' | nc 127.0.0.11 53 | od -An -tx1 | head -1"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"00 2b 00 01 8"* ]] || { echo "try $i: $output"; false; }
+  done
 }
