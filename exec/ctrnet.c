@@ -149,12 +149,14 @@ int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err *
     struct netbr_ctr who = {
         .id = c->id, .name = c->name, .config = c->config, .host_config = c->host_config};
     r = netbr_endpoint_plumb(n->br, &n->ep, n->netns, &who, &n->ports, err);
-    n->plumb_us = mono_us() - t1;
-    if (r < 0)
+    if (r < 0) {
+        n->plumb_us = mono_us() - t1;
         return berth_error_wrap(err, "failed to set up container networking");
+    }
     n->plumbed = true;
     if (n->un)
         dns_prepare(n, c);
+    n->plumb_us = mono_us() - t1; /* a user network's DNS sockets count as its plumbing */
     return 0;
 }
 
