@@ -72,10 +72,11 @@ crash_round() {
 }
 
 # Nothing of the crashed run is left: no veth (the kernel takes a netns down a moment after its
-# last process), no published port, the networks' elements only, no container running or holding
+# last process) and no netns berthd holds, no published port, the networks' elements only, no container running or holding
 # an address (in inspect or its record on disk).
 nothing_left() {
   wait_until 20 no_veths
+  [ "$(ls -l "/proc/$BT_PID/fd" | grep -c 'net:\[')" -eq 0 ] # no container netns held
   no_ports
   [ "$(nft_networks)" = "berth0 br-${UN_ID:0:12} " ]
   [ -z "$(docker ps -q)" ]
@@ -253,4 +254,32 @@ served() { [ "$(in_netns curl -s -m 3 "$1")" = "$2" ]; }
     [ "$status" -eq 0 ]
     [[ "$output" == *"00 2b 00 01 8"* ]] || { echo "try $i: $output"; false; }
   done
+}
+
+# network rm removes the bridge and its nft element before the record: killed in between, berthd
+# finds the network again at its next start (bridge and element made again) and a second rm
+# removes it all, even with no default bridge whose start-up would reconcile the tables.
+@test "killed in the middle of a network rm: the network is there after the restart and a second rm leaves nothing" {
+  ctr_teardown
+  bt_netns_up
+  ctr_setup # "bridge": "none", in a namespace of its own
+  local id
+  id=$(docker network create --subnet 10.91.0.0/24 half)
+  [ "$(nft_networks)" = "br-${id:0:12} " ]
+  stop_berthd --keep
+  export BERTH_CRASH_AT=network-unplumbed
+  berthd_spawn "${BT_ARGS[@]}"
+  unset BERTH_CRASH_AT
+  run docker network rm half
+  wait "$BT_PID" 2>/dev/null || true
+  BT_PID=
+  grep -q 'crash point `network-unplumbed` reached' "$BT_DIR/berthd.log"
+  berthd_spawn "${BT_ARGS[@]}"
+  [ "$(docker network inspect -f '{{.Id}}' half)" = "$id" ]
+  in_netns ip link show "br-${id:0:12}" >/dev/null
+  [ "$(nft_networks)" = "br-${id:0:12} " ]
+  docker network rm half
+  run in_netns ip link show "br-${id:0:12}"
+  [ "$status" -ne 0 ]
+  [ -z "$(nft_networks)" ]
 }
