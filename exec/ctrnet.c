@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -111,15 +110,20 @@ int ctrnet_prepare(struct exec_env *env, const struct container *c, struct ctrne
                    struct berth_err **err)
 {
     int r = prepare_primary(env, c, out, err);
-    if (r < 0 || !json_object_size(c->net_more))
-        return r;
-    if (!*out)
-        return berth_user_error(err, EINVAL, "network bridge not found");
-    if ((r = ctrnet_prepare_more(env, c, *out, err)) < 0) {
-        ctrnet_release(env, take_ptr(*out), NULL);
-        return r;
+    if (r == 0 && json_object_size(c->net_more)) {
+        if (!*out)
+            return berth_user_error(err, EINVAL, "network bridge not found");
+        if ((r = ctrnet_prepare_more(env, c, *out, err)) < 0) {
+            ctrnet_release(env, take_ptr(*out), NULL);
+            return r;
+        }
     }
-    return 0;
+    if (r == 0 && ctrnet_wants_resolver(*out)) { /* its DNS server's sockets, bound at setup */
+        if (!env->dns)
+            env->dns = dns_server_new(env->r, env->pool, NULL);
+        (*out)->dns_srv = env->dns;
+    }
+    return r;
 }
 
 bool ctrnet_wants_resolver(const struct ctrnet *n)
@@ -154,7 +158,11 @@ void ctrnet_dns_upstreams(const json_t *host_config, bool internal, struct dns_c
 /* Pool: what the DNS server will need: its netns held, the upstream resolvers. */
 static void dns_prepare(struct ctrnet *n, const struct container *c)
 {
-    n->dns_netns = fcntl(n->netns, F_DUPFD_CLOEXEC, 0);
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (dns_ctr_bind(n->dns_srv, n->netns, n->dns_fds, &err) == 0)
+        n->dns_bound = true;
+    else
+        log_warn("container %.12s: %s", c->id, err->msg);
     ctrnet_dns_upstreams(c->host_config, n->un && n->un->internal, &n->dns_cfg);
 }
 
@@ -178,11 +186,13 @@ int ctrnet_setup(struct ctrnet *n, const struct container *c, struct berth_err *
         n->plumbed = true;
         r = n->extra ? ctrnet_setup_more(n, c, err) : 0;
     }
-    n->plumb_us = mono_us() - t1;
-    if (r < 0)
+    if (r < 0) {
+        n->plumb_us = mono_us() - t1;
         return berth_error_wrap(err, "failed to set up container networking");
+    }
     if (ctrnet_wants_resolver(n))
         dns_prepare(n, c);
+    n->plumb_us = mono_us() - t1; /* a user network's DNS sockets count as its plumbing */
     return 0;
 }
 
@@ -199,6 +209,16 @@ void ctrnet_spawned(struct ctrnet *n)
     }
 }
 
+/* The DNS server's sockets that were bound and never served (a start that failed). */
+static void dns_unbind(struct ctrnet *n)
+{
+    if (!n->dns_bound)
+        return;
+    close(n->dns_fds[0]);
+    close(n->dns_fds[1]);
+    n->dns_bound = false;
+}
+
 void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
 {
     if (!n)
@@ -213,9 +233,7 @@ void ctrnet_undo(struct ctrnet *n, const char *ctr_id)
     n->plumbed = false;
     json_decref(take_ptr(n->ports));
     ctrnet_spawned(n);
-    if (n->dns_netns >= 0)
-        close(n->dns_netns);
-    n->dns_netns = -1;
+    dns_unbind(n);
 }
 
 void ctrnet_hosts_record(const char *ip, const char *hostname, const char *domainname,
@@ -246,19 +264,6 @@ void ctrnet_times(const struct ctrnet *n, int64_t *netns_us, int64_t *plumb_us)
 {
     *netns_us = n ? n->netns_us : 0;
     *plumb_us = n ? n->plumb_us : 0;
-}
-
-static void dns_ready(void *ctx, struct dns_ctr *d, const struct berth_err *err)
-{
-    struct ctrnet *n = ctx;
-    if (n->dns_netns >= 0)
-        close(n->dns_netns);
-    n->dns_netns = -1;
-    if (err) {
-        log_warn("embedded DNS server: %s", err->msg);
-        if (n->dns == d)
-            n->dns = NULL;
-    }
 }
 
 void ctrnet_names_change(struct ctrnet *n, bool add)
@@ -301,6 +306,19 @@ static void links_view(struct ctrnet *n, const struct container *c)
     n->view.nlinks = n->nlinks;
 }
 
+static void dns_ready(void *ctx, struct dns_ctr *d, const struct berth_err *err)
+{
+    struct ctrnet *n = ctx;
+    if (n->dns_netns >= 0)
+        close(n->dns_netns);
+    n->dns_netns = -1;
+    if (err) {
+        log_warn("embedded DNS server: %s", err->msg);
+        if (n->dns == d)
+            n->dns = NULL;
+    }
+}
+
 void ctrnet_dns_start(struct ctrnet *n, struct exec_env *env, const struct container *c)
 {
     if (!env->dns)
@@ -320,8 +338,14 @@ void ctrnet_dns_start(struct ctrnet *n, struct exec_env *env, const struct conta
     json_array_foreach(json_object_get(c->host_config, "DnsOptions"), i, v) ndots =
         ndots || !strncmp(json_string_value(v) ?: "", "ndots:", 6);
     n->dns_cfg.lookup = dns_names_lookup(&n->view, ndots);
-    if (n->dns_netns >= 0)
+    if (n->dns_bound) { /* bound before its process ran (ctrnet_setup) */
+        n->dns_bound = false;
+        _cleanup_err_ struct berth_err *err = NULL;
+        if (!(n->dns = dns_ctr_serve(env->dns, n->dns_fds, &n->dns_cfg, &err)))
+            log_warn("container %.12s: %s", c->id, err->msg);
+    } else if (n->dns_netns >= 0) { /* its first user network, connected while it runs */
         n->dns = dns_ctr_start(env->dns, n->dns_netns, &n->dns_cfg, dns_ready, n);
+    }
 }
 
 /* Reactor, at its end: the server stopped, its names gone from the network. */
@@ -329,6 +353,7 @@ static void dns_stop(struct ctrnet *n)
 {
     if (n->dns)
         dns_ctr_stop(take_ptr(n->dns));
+    dns_unbind(n);
     if (n->dns_netns >= 0)
         close(n->dns_netns);
     n->dns_netns = -1;
@@ -456,5 +481,6 @@ void ctrnet_recover(struct exec_env *env)
             log_warn("container %.12s: its bridge address is lost: %s", c->id,
                      err ? err->msg : "no bridge");
         clear_operational(c);
+        ctr_save(c, NULL, NULL); /* its record on disk holds no address either */
     }
 }

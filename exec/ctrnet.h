@@ -61,8 +61,9 @@ void ctrnet_unplumb(struct ctrnet *n, const char *ctr_id, bool shared);
  * (dockerd keeps NetworkID), and n freed. n NULL is fine. */
 void ctrnet_release(struct exec_env *env, struct ctrnet *n, struct container *c);
 
-/* Reactor, at start-up once the bridge exists: no container runs yet, so every address a record
- * kept is released (cleared from c->net); a container found running keeps its own (replayed). */
+/* Reactor, at start-up once the default bridge exists (or is known to be off): no container runs
+ * yet, so every address a record kept is released (cleared from c->net, the record saved), on
+ * the default bridge and user networks alike; a container found running keeps its own. */
 void ctrnet_recover(struct exec_env *env);
 
 /* ---- docker network connect / disconnect (exec/ctrnet_connect.c) ---- */

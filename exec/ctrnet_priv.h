@@ -19,10 +19,15 @@
 struct ctrnet {
     struct netbr *br;
     struct usernet *un; /* a user network's (NULL: the default bridge) */
-    /* a user network's embedded DNS: its names there (name, aliases, short ID), the netns its
-     * server binds in (held until it is ready), the server, the upstream resolvers */
+    /* a user network's embedded DNS: its names there (name, aliases, short ID), the netns a
+     * server started after the process binds in (dns_ctr_start; -1: none), the server, the
+     * upstream resolvers; at a start the sockets are bound by the start job before the process
+     * runs (dns_fds, while dns_bound) and served by the reactor once it runs */
     json_t *dns_names;
     int dns_netns;
+    struct dns_server *dns_srv;
+    int dns_fds[2];
+    bool dns_bound;
     struct dns_ctr *dns;
     struct dns_names *views[CTRNET_MAX_NETS]; /* the networks its DNS server answers for */
     struct dns_names_view view;

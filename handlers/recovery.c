@@ -139,8 +139,7 @@ static void bridge_ready(struct recovery *rv)
         return;
     }
     d->exec.bridge = take_ptr(rv->bridge);
-    if (d->exec.bridge)
-        ctrnet_recover(&d->exec);
+    ctrnet_recover(&d->exec); /* user networks' addresses too, with "bridge": "none" */
 }
 
 /* Containers are reconciled: the parked requests run, in the order they came. */

@@ -49,6 +49,40 @@ static struct in_addr v4_of(const struct ipam_addr *a)
     return out;
 }
 
+/* ---- host ports ---- */
+
+/* A host port is the host's whichever network publishes it: one allocator serves every network
+ * of berthd, so a port one holds is "already allocated" for the others (not a bind failure in a
+ * host process's words) and the ephemeral ports go round one cursor (each network starting at
+ * the range's first would fail after ten of another's, dockerd's maxAllocateAttempts). Taken by
+ * each network's firewall, freed with the last. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct portalloc *shared_pa;
+static unsigned shared_refs;
+
+static struct portalloc *host_ports_take(void)
+{
+    pthread_mutex_lock(&shared_lock);
+    if (!shared_pa)
+        shared_pa = portalloc_new(NULL, NULL);
+    shared_refs++;
+    struct portalloc *pa = shared_pa;
+    pthread_mutex_unlock(&shared_lock);
+    return pa;
+}
+
+static void host_ports_drop(struct portalloc *pa)
+{
+    if (!pa)
+        return;
+    pthread_mutex_lock(&shared_lock);
+    if (--shared_refs == 0) {
+        portalloc_free(shared_pa);
+        shared_pa = NULL;
+    }
+    pthread_mutex_unlock(&shared_lock);
+}
+
 /* ---- the network ---- */
 
 static void nft_network_of(const struct netbr_fw_network *n, struct nft_network *out)
@@ -107,8 +141,24 @@ static int reconcile(struct nft *nft, const struct nft_network *want, struct ber
     return r;
 }
 
+/* Whether a published port leads into the network's subnets. */
+static bool port_into(const struct nft_port *p, const struct nft_network *net)
+{
+    for (size_t i = 0; i < net->n_subnets; i++) {
+        const struct nft_subnet *s = &net->subnets[i];
+        if (s->family != p->family || s->family != AF_INET)
+            continue;
+        uint32_t mask = s->prefixlen ? htonl(~0u << (32 - s->prefixlen)) : 0;
+        if ((p->ctr_ip.v4.s_addr & mask) == (s->addr.v4.s_addr & mask))
+            return true;
+    }
+    return false;
+}
+
 /* A user network's element: one of its bridge with other flags (an earlier berthd's) is
- * replaced; the others' are left alone. */
+ * replaced; the others' are left alone. The ports published into its subnet are what an earlier
+ * berthd left (none of its containers runs yet): with "bridge": "none" no default bridge's
+ * reconcile removed them. */
 static int reconcile_own(struct nft *nft, const struct nft_network *want, struct berth_err **err)
 {
     struct nft_state st;
@@ -116,7 +166,11 @@ static int reconcile_own(struct nft *nft, const struct nft_network *want, struct
     if (r < 0)
         return r;
     bool have = false;
+    size_t stale = 0;
     nft_begin(nft);
+    for (size_t i = 0; r == 0 && i < st.n_ports; i++)
+        if (port_into(&st.ports[i], want) && (r = nft_port_del(nft, &st.ports[i], err)) == 0)
+            stale++;
     for (size_t i = 0; r == 0 && i < st.n_networks; i++) {
         if (strncmp(st.networks[i].bridge, want->bridge, IFNAMSIZ) != 0)
             continue;
@@ -131,6 +185,9 @@ static int reconcile_own(struct nft *nft, const struct nft_network *want, struct
         nft_discard(nft);
     else
         r = nft_commit(nft, err);
+    if (r == 0 && stale)
+        log_info("network %s: removed %zu published ports an earlier berthd left", want->bridge,
+                 stale);
     nft_state_free(&st);
     return r;
 }
@@ -180,7 +237,7 @@ static int firewall_up(const struct netbr_fw_network *n, struct netbr_fw *fw,
                                 "ip (the default address of published ports) %s: only an IPv4 "
                                 "address is supported yet",
                                 ip);
-    fw->pa = portalloc_new(NULL, NULL);
+    fw->pa = host_ports_take();
     if (!n->iptables) {
         drop_tables();
         return 0;
@@ -230,7 +287,7 @@ void netbr_fw_close(struct netbr_fw *fw)
         free(e);
     }
     map_free(&fw->eps);
-    portalloc_free(fw->pa);
+    host_ports_drop(fw->pa);
     nft_close(fw->nft);
     pthread_mutex_destroy(&fw->lock);
     free(fw);

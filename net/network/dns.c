@@ -191,40 +191,48 @@ static int bound_socket(const struct dns_server *s, int type, struct berth_err *
     return take_fd(&fd);
 }
 
-static int open_sockets(struct dns_ctr *c, struct berth_err **err)
+static int open_sockets(const struct dns_server *s, int fds[2], struct berth_err **err)
 {
     int r = lo_up(err);
     if (r < 0)
         return r;
-    if ((c->fds[0] = bound_socket(c->s, SOCK_DGRAM, err)) < 0)
-        return c->fds[0];
-    if ((c->fds[1] = bound_socket(c->s, SOCK_STREAM, err)) < 0)
-        return c->fds[1];
+    if ((fds[0] = bound_socket(s, SOCK_DGRAM, err)) < 0)
+        return fds[0];
+    if ((fds[1] = bound_socket(s, SOCK_STREAM, err)) < 0)
+        return fds[1];
     return 0;
 }
 
-/* On a pool thread: enter the container's netns, make the sockets, come back. A worker left
- * in a container's netns would make the next job's sockets there, so failing to come back is
- * fatal. */
-static void start_work(struct pool_job *job)
+/* On a pool thread: enter the container's netns, make the sockets, come back (on failure none
+ * is left open). A worker left in a container's netns would make the next job's sockets there,
+ * so failing to come back is fatal. */
+static int bind_in(const struct dns_server *s, int netns_fd, int fds[2], struct berth_err **err)
 {
-    struct dns_ctr *c = container_of(job, struct dns_ctr, job);
-    if (c->job_err)
-        return;
+    fds[0] = fds[1] = -1;
     _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (self < 0) {
-        berth_error(&c->job_err, errno, "open own netns");
-        return;
-    }
-    if (setns(c->netns_fd, CLONE_NEWNET) < 0) {
-        berth_error(&c->job_err, errno, "enter the container's netns");
-        return;
-    }
-    open_sockets(c, &c->job_err);
+    if (self < 0)
+        return berth_error(err, errno, "open own netns");
+    if (setns(netns_fd, CLONE_NEWNET) < 0)
+        return berth_error(err, errno, "enter the container's netns");
+    int r = open_sockets(s, fds, err);
     if (setns(self, CLONE_NEWNET) < 0) {
         log_error("dns: cannot return to berthd's netns: %s", strerror(errno));
         abort();
     }
+    if (r < 0) {
+        for (int i = 0; i < 2; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
+        fds[0] = fds[1] = -1;
+    }
+    return r;
+}
+
+static void start_work(struct pool_job *job)
+{
+    struct dns_ctr *c = container_of(job, struct dns_ctr, job);
+    if (!c->job_err)
+        bind_in(c->s, c->netns_fd, c->fds, &c->job_err);
 }
 
 static void ctr_free(struct dns_ctr *c)
@@ -258,6 +266,20 @@ static void start_failed(struct dns_ctr *c, const struct berth_err *err)
     ctr_free(c);
 }
 
+/* Reactor: its bound sockets (c->fds) handed to the reactor and served. */
+static int serve(struct dns_ctr *c, struct berth_err **err)
+{
+    c->udp = reactor_io_open(c->s->r, c->fds[0], c);
+    c->tcp = reactor_io_open(c->s->r, c->fds[1], c);
+    c->fds[0] = c->fds[1] = -1; /* the reactor's now */
+    int r = reactor_recvmsg(c->udp, on_udp);
+    if (r == 0)
+        r = reactor_accept(c->tcp, dns_tcp_accept);
+    if (r < 0)
+        return berth_error(err, -r, "embedded DNS server: serve %s", c->s->o.addr);
+    return 0;
+}
+
 static void start_done(struct pool_job *job)
 {
     struct dns_ctr *c = container_of(job, struct dns_ctr, job);
@@ -274,15 +296,8 @@ static void start_done(struct pool_job *job)
         start_failed(c, c->job_err);
         return;
     }
-    c->udp = reactor_io_open(c->s->r, c->fds[0], c);
-    c->tcp = reactor_io_open(c->s->r, c->fds[1], c);
-    c->fds[0] = c->fds[1] = -1; /* the reactor's now */
-    int r = reactor_recvmsg(c->udp, on_udp);
-    if (r == 0)
-        r = reactor_accept(c->tcp, dns_tcp_accept);
-    if (r < 0) {
-        _cleanup_err_ struct berth_err *err = NULL;
-        berth_error(&err, -r, "embedded DNS server: serve %s", c->s->o.addr);
+    _cleanup_err_ struct berth_err *err = NULL;
+    if (serve(c, &err) < 0) {
         start_failed(c, err);
         return;
     }
@@ -295,24 +310,53 @@ void dns_ctr_accept_later(struct dns_ctr *c)
     reactor_timer_start(c->s->r, &c->accept_retry, ACCEPT_RETRY_MS);
 }
 
-struct dns_ctr *dns_ctr_start(struct dns_server *s, int netns_fd, const struct dns_ctr_config *cfg,
-                              dns_ctr_ready_cb ready, void *ctx)
+static struct dns_ctr *ctr_new(struct dns_server *s, const struct dns_ctr_config *cfg)
 {
     struct dns_ctr *c = xcalloc(1, sizeof(*c));
     c->s = s;
     c->lookup = cfg->lookup;
     dns_ctr_set_upstreams(c, cfg->upstream, cfg->nupstream);
+    c->fds[0] = c->fds[1] = -1;
+    c->netns_fd = -1;
+    c->accept_retry.fn = on_accept_retry;
+    s->live++;
+    return c;
+}
+
+struct dns_ctr *dns_ctr_start(struct dns_server *s, int netns_fd, const struct dns_ctr_config *cfg,
+                              dns_ctr_ready_cb ready, void *ctx)
+{
+    struct dns_ctr *c = ctr_new(s, cfg);
     c->ready = ready;
     c->ready_ctx = ctx;
-    c->fds[0] = c->fds[1] = -1;
-    c->accept_retry.fn = on_accept_retry;
     c->netns_fd = fcntl(netns_fd, F_DUPFD_CLOEXEC, 3);
     c->starting = true;
     c->job = (struct pool_job){.work = start_work, .done = start_done};
-    s->live++;
     if (c->netns_fd < 0)
         berth_error(&c->job_err, errno, "netns descriptor"); /* start_done reports it */
     pool_submit(s->pool, POOL_LATENCY, &c->job);
+    return c;
+}
+
+int dns_ctr_bind(const struct dns_server *s, int netns_fd, int fds[2], struct berth_err **err)
+{
+    int r = bind_in(s, netns_fd, fds, err);
+    return r < 0 ? berth_error_wrap(err, "embedded DNS server") : 0;
+}
+
+struct dns_ctr *dns_ctr_serve(struct dns_server *s, int fds[2], const struct dns_ctr_config *cfg,
+                              struct berth_err **err)
+{
+    struct dns_ctr *c = ctr_new(s, cfg);
+    memcpy(c->fds, fds, sizeof(c->fds));
+    fds[0] = fds[1] = -1;
+    if (serve(c, err) < 0) {
+        c->stopped = true;
+        reactor_io_close(c->udp);
+        reactor_io_close(c->tcp);
+        ctr_free(c);
+        return NULL;
+    }
     return c;
 }
 

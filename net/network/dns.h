@@ -69,6 +69,15 @@ typedef void (*dns_ctr_ready_cb)(void *ctx, struct dns_ctr *c, const struct bert
  * not NULL, reports how it went unless dns_ctr_stop() comes first. cfg is copied. */
 struct dns_ctr *dns_ctr_start(struct dns_server *s, int netns_fd, const struct dns_ctr_config *cfg,
                               dns_ctr_ready_cb ready, void *ctx);
+/* The same in two steps, for a container whose process must find the server from its first
+ * instruction on. Pool (its start job, before the process runs): the UDP socket and TCP listener
+ * bound in the netns of netns_fd (lo brought up when down), into fds[0] and fds[1]; on failure
+ * none is open. A query that comes before the server is served waits in the sockets' queues. */
+int dns_ctr_bind(const struct dns_server *s, int netns_fd, int fds[2], struct berth_err **err);
+/* Reactor: fds (from dns_ctr_bind, taken: -1 after the call, closed on failure) served at once,
+ * with no pool job; NULL and *err when the reactor cannot serve them. cfg is copied. */
+struct dns_ctr *dns_ctr_serve(struct dns_server *s, int fds[2], const struct dns_ctr_config *cfg,
+                              struct berth_err **err);
 /* Close its sockets, drop the queries in flight, free it (now, or when the start job ends). */
 void dns_ctr_stop(struct dns_ctr *c);
 /* Replace the upstream resolvers (queries in flight keep theirs). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/crashpoint.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -332,12 +333,16 @@ int usernet_open(struct usernet *n, const char *dir, struct berth_err **err)
     return 0;
 }
 
+/* The record goes last: a crash in between leaves a network that is made again at the next
+ * start and can be removed again, not a bridge and an nft element no record names (which no
+ * start-up would remove with "bridge": "none"). */
 void usernet_destroy(struct usernet *n, const char *dir)
 {
     _cleanup_free_ char *path = xasprintf("%s/%s.json", dir, n->id);
+    netbr_destroy(take_ptr(n->br));
+    crashpoint("network-unplumbed");
     if (unlink(path) < 0 && errno != ENOENT)
         log_warn("network %s: remove %s: %m", n->name, path);
-    netbr_destroy(take_ptr(n->br));
 }
 
 static struct usernet *from_record(const json_t *j)

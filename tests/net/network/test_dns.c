@@ -1028,6 +1028,53 @@ static void test_start_stop(void **state)
     free(r);
 }
 
+/* A client asks over UDP, then over TCP, before anything serves the sockets. */
+static void early_client(void *arg)
+{
+    struct local_run *l = arg;
+    l->n[0] = udp_ask("web", DNS_T_A, 0x0201, l->b[0], sizeof(l->b[0]));
+    l->n[1] = tcp_ask("www", DNS_T_A, 0x0202, l->b[1], sizeof(l->b[1]));
+}
+
+/* Bound by the start job before the container's process runs, served by the reactor after: a
+ * query sent in between waits in the sockets' queues and is answered (a container's first
+ * lookup). A bind that fails leaves nothing open. */
+static void test_bound_then_served(void **state)
+{
+    struct fx *f = fx_up(state, NULL);
+    int fds[2];
+    struct berth_err *err = NULL;
+    assert_int_equal(dns_ctr_bind(f->srv, ctr_ns[0], fds, &err), 0);
+    assert_true(fds[0] >= 0 && fds[1] >= 0);
+    struct local_run *l = xcalloc(1, sizeof(*l));
+    struct in_ns j = {.ns = ctr_ns[0], .fn = early_client, .arg = l};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, ns_thread, &j), 0);
+    usleep(50000); /* the UDP query is on its way (a slower client proves less, not fails) */
+    struct dns_ctr_config cfg = {.lookup = dns_names_lookup(&f->view0, false)};
+    f->ctr[0] = dns_ctr_serve(f->srv, fds, &cfg, &err);
+    assert_non_null(f->ctr[0]);
+    assert_int_equal(fds[0], -1);
+    assert_int_equal(fds[1], -1);
+    bool ok = run_until(f->r, ns_done, &j, 10000);
+    pthread_join(th, NULL);
+    assert_true(ok);
+    for (int i = 0; i < 2; i++) {
+        struct parsed p = parse_reply(l->b[i], l->n[i]);
+        assert_true(p.ok);
+        assert_int_equal(p.id, 0x0201 + i);
+        assert_true(has_v4(&p, "10.0.0.2"));
+    }
+    /* the address is this server's: a second bind fails, and holds no socket */
+    int again[2];
+    assert_true(dns_ctr_bind(f->srv, ctr_ns[0], again, &err) < 0);
+    assert_int_equal(err->status, EADDRINUSE);
+    assert_int_equal(again[0], -1);
+    assert_int_equal(again[1], -1);
+    berth_err_free(err);
+    free(l);
+}
+
 /* ---- figures ---- */
 
 struct bench {
@@ -1190,6 +1237,7 @@ int main(void)
         BOTH(test_glibc_client),
         BOTH(test_two_containers),
         BOTH(test_start_stop),
+        BOTH(test_bound_then_served),
         BOTH(test_figures),
     };
     int r = cmocka_run_group_tests_name("dns", tests, NULL, NULL);
