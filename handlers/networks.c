@@ -95,6 +95,8 @@ static json_t *user_ipam_json(const struct usernet *un)
         json_object_set_new(conf, "IPRange", json_string(un->ip_range));
     if (un->gateway)
         json_object_set_new(conf, "Gateway", json_string(un->gateway));
+    if (un->n_aux)
+        json_object_set_new(conf, "AuxiliaryAddresses", usernet_aux_json(un));
     return json_pack("{ss so s[o]}", "Driver", "default", "Options", json_object(), "Config", conf);
 }
 

@@ -35,6 +35,9 @@ static void config_copy(struct netbr_config *dst, const struct netbr_config *src
     dst->name = xstrdup(src->name);
     dst->bip = src->bip ? xstrdup(src->bip) : NULL;
     dst->fixed_cidr = src->fixed_cidr ? xstrdup(src->fixed_cidr) : NULL;
+    dst->aux = NULL;
+    dst->n_aux = 0;
+    ipam_aux_append(&dst->aux, &dst->n_aux, src->aux, src->n_aux);
     dst->default_gw = src->default_gw ? xstrdup(src->default_gw) : NULL;
     dst->host_ip = src->host_ip ? xstrdup(src->host_ip) : NULL;
     dst->net_name = src->net_name ? xstrdup(src->net_name) : NULL;
@@ -161,6 +164,7 @@ static int settle_pool(struct netbr *b, const struct ipam_prefix *addrs, size_t 
     int r = ipam_bridge_conf(&o, &conf, err);
     if (r < 0)
         return r;
+    ipam_aux_append(&conf.aux, &conf.n_aux, b->cfg.aux, b->cfg.n_aux);
     _cleanup_free_ struct ipam_prefix *reserved = NULL;
     size_t nres = ipam_host_reserved(4, "/proc/net/route", NULL, "/etc/resolv.conf", &reserved);
     nres = netbr_config_reserved(&b->cfg, &reserved, nres);

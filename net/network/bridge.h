@@ -29,14 +29,16 @@
 
 /* daemon.json's default-bridge keys (dockerd's names and defaults). */
 struct netbr_config {
-    bool disabled;    /* "bridge": "none" (dockerd's -b none): no default bridge */
-    char *name;       /* the bridge: NETBR_DEFAULT_NAME or daemon.json "bridge" */
-    bool user_bridge; /* daemon.json named one (dockerd's -b): never addressed if it exists */
-    char *bip;        /* "bip": the bridge's address, CIDR */
-    char *fixed_cidr; /* "fixed-cidr": containers' addresses come from this range */
-    char *default_gw; /* "default-gateway": the containers' default route instead */
-    char *host_ip;    /* "ip": the default host address of published ports (for NAT) */
-    unsigned mtu;     /* "mtu" (0 in the file: 1500) */
+    bool disabled;        /* "bridge": "none" (dockerd's -b none): no default bridge */
+    char *name;           /* the bridge: NETBR_DEFAULT_NAME or daemon.json "bridge" */
+    bool user_bridge;     /* daemon.json named one (dockerd's -b): never addressed if it exists */
+    char *bip;            /* "bip": the bridge's address, CIDR */
+    char *fixed_cidr;     /* "fixed-cidr": containers' addresses come from this range */
+    struct ipam_aux *aux; /* a user network's --aux-address: reserved, never given out */
+    size_t n_aux;
+    char *default_gw;            /* "default-gateway": the containers' default route instead */
+    char *host_ip;               /* "ip": the default host address of published ports (for NAT) */
+    unsigned mtu;                /* "mtu" (0 in the file: 1500) */
     struct ipam_pool_def *pools; /* "default-address-pools" (NULL: dockerd's) */
     size_t npools;
     bool ip_forward; /* "ip-forward" (true): net.ipv4.ip_forward=1 at start-up */

@@ -138,6 +138,7 @@ void netbr_config_free(struct netbr_config *c)
     free(c->name);
     free(c->bip);
     free(c->fixed_cidr);
+    ipam_aux_free(c->aux, c->n_aux);
     free(c->default_gw);
     free(c->host_ip);
     free(c->net_name);

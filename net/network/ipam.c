@@ -500,11 +500,20 @@ static int take_addr(struct ipam_pool *pool, const struct ipam_addr *pref, struc
     return 0;
 }
 
-static void aux_free(struct ipam_aux *aux, size_t n)
+void ipam_aux_free(struct ipam_aux *aux, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(aux[i].name);
     free(aux);
+}
+
+void ipam_aux_append(struct ipam_aux **dst, size_t *ndst, const struct ipam_aux *src, size_t n)
+{
+    if (!n)
+        return;
+    *dst = xrealloc(*dst, (*ndst + n) * sizeof(**dst));
+    for (size_t i = 0; i < n; i++)
+        (*dst)[(*ndst)++] = (struct ipam_aux){.name = xstrdup(src[i].name), .addr = src[i].addr};
 }
 
 /* Wrap the pending error with context and make it a 500, as dockerd's InternalErrorf around an
@@ -622,7 +631,7 @@ void ipam_pool_release(struct ipam_pool *pool)
         detach_subnet(pool);
     }
     set_free(&pool->_mine);
-    aux_free(pool->aux, pool->n_aux);
+    ipam_aux_free(pool->aux, pool->n_aux);
     free(pool);
 }
 
@@ -697,6 +706,6 @@ int ipam_pools_assign(struct ipam_pool *const *pools, size_t n, const struct ipa
 
 void ipam_conf_clear(struct ipam_conf *c)
 {
-    aux_free(c->aux, c->n_aux);
+    ipam_aux_free(c->aux, c->n_aux);
     *c = (struct ipam_conf){0};
 }

@@ -97,6 +97,10 @@ struct ipam_aux {
 };
 
 /* One IPAM config entry of a network (dockerd's IpamConf), parsed. */
+void ipam_aux_free(struct ipam_aux *aux, size_t n);
+/* Copies of src[0..n) appended to *dst (*ndst of them). */
+void ipam_aux_append(struct ipam_aux **dst, size_t *ndst, const struct ipam_aux *src, size_t n);
+
 struct ipam_conf {
     struct ipam_prefix subnet; /* family 0: pick one from the predefined pools */
     struct ipam_prefix range;  /* family 0: the whole subnet */

@@ -40,6 +40,7 @@ void usernet_free(struct usernet *n)
     free(n->subnet);
     free(n->gateway);
     free(n->ip_range);
+    ipam_aux_free(n->aux, n->n_aux);
     free(n);
 }
 
@@ -92,6 +93,7 @@ static int settle_lower(struct usernet *n, struct berth_err **err)
     c->bip = n->subnet ? xstrdup(n->subnet) : NULL;
     c->default_gw = n->gateway ? xstrdup(n->gateway) : NULL;
     c->fixed_cidr = n->ip_range ? xstrdup(n->ip_range) : NULL;
+    ipam_aux_append(&c->aux, &c->n_aux, n->aux, n->n_aux);
     const char *mtu = json_get_str(n->options, OPT_MTU);
     if (mtu) {
         char *end;
@@ -144,6 +146,7 @@ static int settle_config(struct usernet *n, struct berth_err **err)
         c->bip = xasprintf("%s/%u", ipam_addr_fmt(&g, gw), p.bits);
     }
     c->fixed_cidr = n->ip_range ? xstrdup(n->ip_range) : NULL;
+    ipam_aux_append(&c->aux, &c->n_aux, n->aux, n->n_aux);
     return 0;
 }
 
@@ -166,8 +169,6 @@ static int parse_ipam(const json_t *req, struct usernet *n, struct berth_err **e
         return r;
     if (n4 > 1 || n6)
         r = berth_user_error(err, EINVAL, "more than one IPAM config entry is not supported yet");
-    else if (n4 && v4[0].n_aux)
-        r = berth_user_error(err, EINVAL, "--aux-address is not supported yet");
     else if (n4 && !v4[0].subnet.addr.family)
         r = berth_user_error(err, EINVAL,
                              "an IPAM config entry without a subnet is not "
@@ -179,6 +180,7 @@ static int parse_ipam(const json_t *req, struct usernet *n, struct berth_err **e
             n->gateway = xstrdup(ipam_addr_fmt(&v4[0].gateway, buf));
         if (v4[0].range.addr.family)
             n->ip_range = xstrdup(ipam_prefix_fmt(&v4[0].range, buf));
+        ipam_aux_append(&n->aux, &n->n_aux, v4[0].aux, v4[0].n_aux);
     }
     ipam_confs_free(v4, n4);
     ipam_confs_free(v6, n6);
@@ -285,6 +287,15 @@ int usernet_parse(const json_t *req, const struct usernets *all, const struct ip
     return 0;
 }
 
+json_t *usernet_aux_json(const struct usernet *n)
+{
+    json_t *j = json_object();
+    char a[IPAM_ADDR_STRLEN];
+    for (size_t i = 0; i < n->n_aux; i++)
+        json_object_set_new(j, n->aux[i].name, json_string(ipam_addr_fmt(&n->aux[i].addr, a)));
+    return j;
+}
+
 static json_t *record_json(const struct usernet *n)
 {
     json_t *j = json_pack("{ss ss ss ss sb sb sO sO}", "Id", n->id, "Name", n->name, "Driver",
@@ -298,6 +309,8 @@ static json_t *record_json(const struct usernet *n)
         json_object_set_new(j, "Gateway", json_string(n->gateway));
     if (n->ip_range)
         json_object_set_new(j, "IPRange", json_string(n->ip_range));
+    if (n->n_aux)
+        json_object_set_new(j, "AuxiliaryAddresses", usernet_aux_json(n));
     return j;
 }
 
@@ -368,6 +381,14 @@ static struct usernet *from_record(const json_t *j)
         n->gateway = xstrdup(s);
     if ((s = json_get_str(j, "IPRange")))
         n->ip_range = xstrdup(s);
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(j, "AuxiliaryAddresses"), key, v)
+    {
+        struct ipam_aux a = {.name = (char *)key};
+        if (json_is_string(v) && ipam_addr_parse(json_string_value(v), &a.addr))
+            ipam_aux_append(&n->aux, &n->n_aux, &a, 1);
+    }
     n->dns = dns_names_new(n->name);
     return n;
 }

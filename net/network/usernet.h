@@ -25,9 +25,11 @@ struct usernet {
     json_t *labels;                    /* {} */
     json_t *options;                   /* the driver options as given ({}) */
     char *subnet, *gateway, *ip_range; /* as asked (NULL: picked), then as settled */
-    struct netbr_config cfg;           /* what usernet_open makes */
-    struct netbr *br;                  /* NULL until opened (or when it could not be) */
-    struct dns_names *dns;             /* its containers' names (reactor) */
+    struct ipam_aux *aux;              /* --aux-address: reserved in its subnet */
+    size_t n_aux;
+    struct netbr_config cfg; /* what usernet_open makes */
+    struct netbr *br;        /* NULL until opened (or when it could not be) */
+    struct dns_names *dns;   /* its containers' names (reactor) */
 };
 
 struct usernets {
@@ -49,6 +51,8 @@ int usernet_open(struct usernet *n, const char *dir, struct berth_err **err);
 /* Pool: its record removed, its bridge and nft element gone (n->br freed, n->br NULL). */
 void usernet_destroy(struct usernet *n, const char *dir);
 void usernet_free(struct usernet *n);
+/* Its --aux-address entries as inspect's AuxiliaryAddresses ({name: address}). */
+json_t *usernet_aux_json(const struct usernet *n);
 
 struct usernets *usernets_new(const char *dir);
 /* Every network freed (their bridges stay on the host, as the default bridge's). */

@@ -255,3 +255,26 @@ web() {
   run q udp 127.0.0.11 "$rev" PTR
   [ "$status" -ne 0 ]
 }
+
+@test "--aux-address: reserved in the subnet, never given to a container; kept across a restart" {
+  docker network create --subnet 10.79.0.0/24 --aux-address r1=10.79.0.2 --aux-address r2=10.79.0.3 nx >/dev/null
+  [ "$(docker network inspect -f '{{json (index .IPAM.Config 0).AuxiliaryAddresses}}' nx)" = '{"r1":"10.79.0.2","r2":"10.79.0.3"}' ]
+  docker run -d --name x1 --network nx busybox sleep 300 >/dev/null
+  [ "$(ip_on x1 nx)" = 10.79.0.4 ]
+  run docker run --rm --network nx --ip 10.79.0.2 busybox true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Address already in use"* ]] # dockerd's words for --ip of a taken address
+  docker rm -f x1 >/dev/null
+  restart_berthd
+  [ "$(docker network inspect -f '{{json (index .IPAM.Config 0).AuxiliaryAddresses}}' nx)" = '{"r1":"10.79.0.2","r2":"10.79.0.3"}' ]
+  docker run -d --name x2 --network nx busybox sleep 300 >/dev/null
+  [ "$(ip_on x2 nx)" = 10.79.0.4 ] # the reserved ones still skipped after the restart
+  # outside the subnet: refused by the daemon too (the CLI checks it first), nothing made
+  run api POST /networks/create -H 'Content-Type: application/json' \
+    -d '{"Name":"ny","IPAM":{"Config":[{"Subnet":"10.80.0.0/24","AuxiliaryAddresses":{"r":"10.81.0.2"}}]}}'
+  echo "$output"
+  [ "${lines[-1]}" = "HTTP 400" ]
+  [[ "$output" == *"invalid auxiliary address r"* ]]
+  run docker network inspect ny
+  [ "$status" -ne 0 ]
+}

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/cleanup.h"
+#include "core/json.h"
 #include "net/network/netlink.h"
 #include "net/network/usernet.h"
 
@@ -83,6 +84,18 @@ static void test_settled(void **state)
     assert_string_equal(g->cfg.bip, "10.6.0.1/24");
     usernet_free(g);
 
+    struct usernet *x = NULL; /* --aux-address: in the bridge's settings, for its IPAM */
+    assert_int_equal(parse("{\"Name\":\"d\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.7.0.0/24\","
+                           "\"AuxiliaryAddresses\":{\"h\":\"10.7.0.5\"}}]}}",
+                           &x, &err),
+                     0);
+    assert_int_equal(x->cfg.n_aux, 1);
+    assert_string_equal(x->cfg.aux[0].name, "h");
+    json_t *aux = usernet_aux_json(x);
+    assert_string_equal(json_get_str(aux, "h"), "10.7.0.5");
+    json_decref(aux);
+    usernet_free(x);
+
     /* a name that is a prefix of another network's ID is free (it failed 1 run in 16 or so) */
     char hexname[4];
     snprintf(hexname, sizeof(hexname), "%.3s", n->id);
@@ -107,8 +120,8 @@ static void test_refused(void **state)
     refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"172.17.5.0/24\"}]}}", EACCES,
             "Pool overlaps");
     refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.7.0.0/24\","
-            "\"AuxiliaryAddresses\":{\"h\":\"10.7.0.5\"}}]}}",
-            EINVAL, "--aux-address is not supported yet");
+            "\"AuxiliaryAddresses\":{\"h\":\"10.8.0.5\"}}]}}",
+            EINVAL, "invalid auxiliary address h");
     refused("{\"Name\":\"m\",\"IPAM\":{\"Config\":[{\"Subnet\":\"10.8.0.0/24\","
             "\"Gateway\":\"10.9.0.1\"}]}}",
             EINVAL, "invalid network config");
