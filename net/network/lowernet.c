@@ -221,6 +221,7 @@ static int settle_pool(struct netbr *b, struct berth_err **err)
     if (b->cfg.fixed_cidr && !ipam_prefix_parse(b->cfg.fixed_cidr, &conf.range))
         return berth_user_error(err, EIO, "invalid ip-range %s", b->cfg.fixed_cidr);
     parse_addr(b->cfg.default_gw, &conf.gateway);
+    ipam_aux_append(&conf.aux, &conf.n_aux, b->cfg.aux, b->cfg.n_aux);
     _cleanup_free_ struct ipam_prefix *reserved = NULL;
     size_t nres = 0;
     if (!b->cfg.bip) {
@@ -240,6 +241,7 @@ static int settle_pool(struct netbr *b, struct berth_err **err)
         b->gateway = b->_pool->gateway;
         b->route_via = b->gateway;
     }
+    ipam_conf_clear(&conf);
     return r;
 }
 

@@ -80,6 +80,20 @@ static enum netbr_driver driver_of(const char *d)
                                   : NETBR_BRIDGE;
 }
 
+/* -o com.docker.network.driver.mtu (unset: 0, the default). */
+static int opt_mtu(const json_t *opts, unsigned *out, struct berth_err **err)
+{
+    const char *mtu = json_get_str(opts, OPT_MTU);
+    if (!mtu)
+        return 0;
+    char *end;
+    long v = strtol(mtu, &end, 10);
+    if (!*mtu || *end || v < 68 || v > 65535)
+        return berth_user_error(err, EINVAL, "invalid MTU number: %s", mtu);
+    *out = (unsigned)v;
+    return 0;
+}
+
 /* A macvlan or ipvlan network's: its subnet, range and gateway as given (lowernet.h), options. */
 static int settle_lower(struct usernet *n, struct berth_err **err)
 {
@@ -94,15 +108,8 @@ static int settle_lower(struct usernet *n, struct berth_err **err)
     c->default_gw = n->gateway ? xstrdup(n->gateway) : NULL;
     c->fixed_cidr = n->ip_range ? xstrdup(n->ip_range) : NULL;
     ipam_aux_append(&c->aux, &c->n_aux, n->aux, n->n_aux);
-    const char *mtu = json_get_str(n->options, OPT_MTU);
-    if (mtu) {
-        char *end;
-        long v = strtol(mtu, &end, 10);
-        if (!*mtu || *end || v < 68 || v > 65535)
-            return berth_user_error(err, EINVAL, "invalid MTU number: %s", mtu);
-        c->mtu = (unsigned)v;
-    }
-    return lowernet_config(n->options, n->id, c, err);
+    int r = opt_mtu(n->options, &c->mtu, err);
+    return r < 0 ? r : lowernet_config(n->options, n->id, c, err);
 }
 
 /* The bridge's settings from the record's fields (the same at create and at each start). */
@@ -120,16 +127,9 @@ static int settle_config(struct usernet *n, struct berth_err **err)
     c->iptables = true;
     int r;
     if ((r = opt_bool(n->options, OPT_ICC, true, &c->icc, err)) < 0 ||
-        (r = opt_bool(n->options, OPT_MASQ, true, &c->ip_masq, err)) < 0)
+        (r = opt_bool(n->options, OPT_MASQ, true, &c->ip_masq, err)) < 0 ||
+        (r = opt_mtu(n->options, &c->mtu, err)) < 0)
         return r;
-    const char *mtu = json_get_str(n->options, OPT_MTU);
-    if (mtu) {
-        char *end;
-        long v = strtol(mtu, &end, 10);
-        if (!*mtu || *end || v < 68 || v > 65535)
-            return berth_user_error(err, EINVAL, "invalid MTU number: %s", mtu);
-        c->mtu = (unsigned)v;
-    }
     if (n->subnet) {
         struct ipam_prefix p;
         if (!ipam_prefix_parse(n->subnet, &p))

@@ -207,6 +207,11 @@ mv_net() {
   [[ "$output" != *default* ]]
   run docker run --rm --network mi --ip 10.91.0.50 busybox ip -o -4 addr show eth0
   [[ "$output" == *"inet 10.91.0.50/24"* ]]
+  # --aux-address: reserved here too
+  docker network create -d macvlan --subnet 10.92.0.0/24 --aux-address r=10.92.0.1 \
+    -o parent=btp0 ma >/dev/null
+  run docker run --rm --network ma busybox ip -o -4 addr show eth0
+  [[ "$output" == *"inet 10.92.0.2/24"* ]]
 }
 
 @test "kill -9 of berthd with a macvlan container running, then a restart: nothing leaked" {
