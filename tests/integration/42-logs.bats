@@ -197,7 +197,10 @@ calls_at_least() { [ "$(grep -c "Calling .*$2" "$BT_DIR/berthd.log")" -ge "$1" ]
   took=$(($(now_ms) - t0 - 1000))
   [ "$output" = "$want" ] # the follower that reads got everything
   echo "# alone ${alone} ms, with a stalled follower ${took} ms" >&3
-  [ "$took" -le $((alone * 3 + 3000)) ]
+  # A container the stalled one held back would never end while it is stopped; the bound only
+  # says "not much slower", generous because another job on the machine can slow this part
+  # alone (ASan, two cores: 4.3 s alone, then 19.9 s with the machine saturated)
+  [ "$took" -le $((alone * 4 + 15000)) ]
   [ "$(stat -c %s "$BT_DIR/stalled.out")" -lt $((bytes / 2)) ] # it really was behind
   # The stalled follower is not forgotten: woken, it reads on to the end.
   kill -CONT "$stalled"
@@ -224,7 +227,10 @@ calls_at_least() { [ "$(grep -c "Calling .*$2" "$BT_DIR/berthd.log")" -ge "$1" ]
   wait_until 10 test -s "$BT_DIR/md5"
   [ "$(cat "$BT_DIR/md5")" = "$want" ] # the client that reads got everything
   echo "# alone ${alone} ms, with a stalled attach client ${took} ms" >&3
-  [ "$took" -le $((alone * 3 + 3000)) ]
+  # A container the stalled one held back would never end while it is stopped; the bound only
+  # says "not much slower", generous because another job on the machine can slow this part
+  # alone (ASan, two cores: 4.3 s alone, then 19.9 s with the machine saturated)
+  [ "$took" -le $((alone * 4 + 15000)) ]
   # Far behind, it was cut off: berthd keeps neither its attach connection nor its backlog,
   # though the client still has not read (its two others, wait and keep-alive, stay).
   grep -q "reads too slowly; detaching it" "$BT_DIR/berthd.log"
