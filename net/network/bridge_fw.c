@@ -108,39 +108,6 @@ static bool same_network(const struct nft_network *a, const struct nft_network *
     return true;
 }
 
-/* No container outlives berthd, so every published port in the tables is what an earlier one
- * left; so is any network but this one as it is configured now (the default bridge is the only
- * network berth makes). One transaction: the tables are never half reconciled. */
-static int reconcile(struct nft *nft, const struct nft_network *want, struct berth_err **err)
-{
-    struct nft_state st;
-    int r = nft_list(nft, &st, err);
-    if (r < 0)
-        return r;
-    bool have = false;
-    nft_begin(nft);
-    for (size_t i = 0; r == 0 && i < st.n_ports; i++)
-        r = nft_port_del(nft, &st.ports[i], err);
-    for (size_t i = 0; r == 0 && i < st.n_networks; i++) {
-        if (same_network(&st.networks[i], want))
-            have = true;
-        else
-            r = nft_network_del(nft, &st.networks[i], err);
-    }
-    if (r == 0 && !have)
-        r = nft_network_add(nft, want, err);
-    if (r < 0) {
-        nft_discard(nft);
-    } else {
-        r = nft_commit(nft, err);
-        if (r == 0 && st.n_ports)
-            log_info("bridge %s: removed %zu published ports an earlier berthd left", want->bridge,
-                     st.n_ports);
-    }
-    nft_state_free(&st);
-    return r;
-}
-
 /* Whether a published port leads into the network's subnets. */
 static bool port_into(const struct nft_port *p, const struct nft_network *net)
 {
@@ -155,11 +122,14 @@ static bool port_into(const struct nft_port *p, const struct nft_network *net)
     return false;
 }
 
-/* A user network's element: one of its bridge with other flags (an earlier berthd's) is
- * replaced; the others' are left alone. The ports published into its subnet are what an earlier
- * berthd left (none of its containers runs yet): with "bridge": "none" no default bridge's
- * reconcile removed them. */
-static int reconcile_own(struct nft *nft, const struct nft_network *want, struct berth_err **err)
+/* One transaction, so the tables are never half reconciled. No container outlives berthd, so a
+ * published port in them is what an earlier one left. The default bridge's start (whole) takes
+ * every port away, and every network but itself as it is configured now. A user network's takes
+ * only the ports into its subnet (with "bridge": "none" no default bridge's start removed them)
+ * and an element of its own bridge with other flags (an earlier berthd's); the others' are left
+ * alone. */
+static int reconcile(struct nft *nft, const struct nft_network *want, bool whole,
+                     struct berth_err **err)
 {
     struct nft_state st;
     int r = nft_list(nft, &st, err);
@@ -169,10 +139,11 @@ static int reconcile_own(struct nft *nft, const struct nft_network *want, struct
     size_t stale = 0;
     nft_begin(nft);
     for (size_t i = 0; r == 0 && i < st.n_ports; i++)
-        if (port_into(&st.ports[i], want) && (r = nft_port_del(nft, &st.ports[i], err)) == 0)
+        if ((whole || port_into(&st.ports[i], want)) &&
+            (r = nft_port_del(nft, &st.ports[i], err)) == 0)
             stale++;
     for (size_t i = 0; r == 0 && i < st.n_networks; i++) {
-        if (strncmp(st.networks[i].bridge, want->bridge, IFNAMSIZ) != 0)
+        if (!whole && strncmp(st.networks[i].bridge, want->bridge, IFNAMSIZ) != 0)
             continue;
         if (same_network(&st.networks[i], want))
             have = true;
@@ -186,8 +157,8 @@ static int reconcile_own(struct nft *nft, const struct nft_network *want, struct
     else
         r = nft_commit(nft, err);
     if (r == 0 && stale)
-        log_info("network %s: removed %zu published ports an earlier berthd left", want->bridge,
-                 stale);
+        log_info("%s %s: removed %zu published ports an earlier berthd left",
+                 whole ? "bridge" : "network", want->bridge, stale);
     nft_state_free(&st);
     return r;
 }
@@ -247,12 +218,12 @@ static int firewall_up(const struct netbr_fw_network *n, struct netbr_fw *fw,
     int r;
     if (n->user_net) { /* the tables exist (the default bridge's start): its element only */
         if ((r = nft_open(&fw->nft, err)) < 0 || (r = nft_init(fw->nft, err)) < 0 ||
-            (r = reconcile_own(fw->nft, &want, err)) < 0)
+            (r = reconcile(fw->nft, &want, false, err)) < 0)
             return r;
         return set_sysctls(n, err);
     }
     if ((r = nft_open(&fw->nft, err)) < 0 || (r = nft_init(fw->nft, err)) < 0 ||
-        (r = reconcile(fw->nft, &want, err)) < 0)
+        (r = reconcile(fw->nft, &want, true, err)) < 0)
         return r;
     return set_sysctls(n, err);
 }
